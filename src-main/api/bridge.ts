@@ -1,0 +1,9 @@
+// What the Electron preload exposes to the renderer as window.cellshift: the smallest bridge
+// that carries LabApi envelopes, nothing else (no Node, no ipcRenderer, no file system).
+export const IPC_CALL_CHANNEL = 'cellshift:call';
+export const IPC_EVENT_CHANNEL = 'cellshift:event';
+
+export interface CellShiftBridge {
+  call(request: unknown): Promise<unknown>;
+  onEvent(listener: (event: unknown) => void): () => void;
+}

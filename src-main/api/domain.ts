@@ -1,0 +1,128 @@
+// Shapes of the things the lab talks about. Pure contract: no Node, no DOM.
+import { z } from 'zod';
+
+export const Id = z.string().min(1).max(128);
+
+export const DatasetSource = z.enum(['synthetic', 'gctx', 'gct', 'h5ad', 'csv']);
+export type DatasetSource = z.infer<typeof DatasetSource>;
+
+export const MetadataColumn = z.object({
+  name: z.string(),
+  kind: z.enum(['categorical', 'numeric']),
+  /** Number of distinct non-missing values. */
+  distinct: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+  /** A few example values, most frequent first (categorical) or min/max (numeric). */
+  examples: z.array(z.string()),
+});
+export type MetadataColumn = z.infer<typeof MetadataColumn>;
+
+export const DatasetSummary = z.object({
+  id: Id,
+  name: z.string(),
+  source: DatasetSource,
+  description: z.string(),
+  createdAt: z.string(),
+  nSamples: z.number().int().nonnegative(),
+  nGenes: z.number().int().nonnegative(),
+  nEnvironments: z.number().int().nonnegative(),
+  /** Bytes of expression data stored (float32). */
+  expressionBytes: z.number().int().nonnegative(),
+  metadataColumns: z.array(MetadataColumn),
+  /** SHA-256 over gene ids, sample ids and expression values: cited in figure provenance. */
+  contentHash: z.string(),
+});
+export type DatasetSummary = z.infer<typeof DatasetSummary>;
+
+export const GenePreview = z.object({
+  id: z.string(),
+  symbol: z.string(),
+  landmark: z.boolean(),
+});
+
+export const DatasetDetail = DatasetSummary.extend({
+  genes: z.array(GenePreview),
+  /** Total genes; `genes` may be a prefix of them. */
+  genesTotal: z.number().int().nonnegative(),
+  provenance: z.record(z.string(), z.unknown()),
+});
+export type DatasetDetail = z.infer<typeof DatasetDetail>;
+
+export const EnvironmentSummary = z.object({
+  id: Id,
+  key: z.string(),
+  label: z.string(),
+  isControl: z.boolean(),
+  perturbagen: z.string().nullable(),
+  cellLine: z.string().nullable(),
+  dose: z.string().nullable(),
+  time: z.string().nullable(),
+  nSamples: z.number().int().nonnegative(),
+  /** Length of the environment representation vector (fingerprint bits, offsets, ...). */
+  representationLength: z.number().int().nonnegative(),
+  representationKind: z.string(),
+});
+export type EnvironmentSummary = z.infer<typeof EnvironmentSummary>;
+
+export const EnvironmentRepresentations = z.object({
+  kind: z.string(),
+  /** Names of the representation's coordinates when they have names (e.g. latent shifts). */
+  columns: z.array(z.string()),
+  rows: z.array(z.object({ environmentId: Id, key: z.string(), label: z.string(), values: z.array(z.number()) })),
+});
+export type EnvironmentRepresentations = z.infer<typeof EnvironmentRepresentations>;
+
+export const RunStatus = z.enum(['queued', 'running', 'paused', 'completed', 'cancelled', 'failed', 'diverged', 'interrupted']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const RunSummary = z.object({
+  id: Id,
+  name: z.string(),
+  datasetId: Id,
+  model: z.string(),
+  status: RunStatus,
+  backend: z.string().nullable(),
+  seed: z.number().int(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  epochsDone: z.number().int().nonnegative(),
+  bestValidationLoss: z.number().nullable(),
+  message: z.string().nullable(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const SyntheticPreset = z.enum(['demo', 'linear-independent-2', 'linear-dependent-2', 'nonlinear-5']);
+export type SyntheticPreset = z.infer<typeof SyntheticPreset>;
+
+export const CreateSyntheticParams = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  preset: SyntheticPreset,
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
+});
+export type CreateSyntheticParams = z.input<typeof CreateSyntheticParams>;
+
+export const ComputeBackendInfo = z.object({
+  name: z.string(),
+  threads: z.number().int().nullable(),
+  /** Why this backend was chosen, e.g. "tfjs-node not installed: ...". */
+  reason: z.string(),
+});
+
+export const AppInfo = z.object({
+  name: z.string(),
+  version: z.string(),
+  carrier: z.enum(['electron', 'browser', 'cli']),
+  databasePath: z.string(),
+  schemaVersion: z.number().int(),
+  platform: z.string(),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+export const JobKind = z.enum(['import', 'synthetic', 'train', 'projection']);
+export const JobStarted = z.object({ jobId: Id, kind: JobKind });
+export type JobStarted = z.infer<typeof JobStarted>;

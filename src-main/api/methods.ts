@@ -1,0 +1,50 @@
+// The LabApi method table: every request the renderer (or a script) can make, with the
+// schema of its parameters and of its result. Carriers and clients are generated from it.
+import { z } from 'zod';
+import {
+  AppInfo,
+  CreateSyntheticParams,
+  DatasetDetail,
+  DatasetSummary,
+  EnvironmentRepresentations,
+  EnvironmentSummary,
+  Id,
+  JobStarted,
+  RunSummary,
+} from './domain.js';
+
+const NoParams = z.strictObject({});
+
+export const methods = {
+  'app.info': { params: NoParams, result: AppInfo },
+  'datasets.list': { params: NoParams, result: z.array(DatasetSummary) },
+  'datasets.get': { params: z.strictObject({ id: Id }), result: DatasetDetail },
+  'datasets.rename': {
+    params: z.strictObject({ id: Id, name: z.string().trim().min(1).max(200) }),
+    result: DatasetSummary,
+  },
+  'datasets.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
+  'datasets.createSynthetic': { params: CreateSyntheticParams, result: JobStarted },
+  'environments.list': { params: z.strictObject({ datasetId: Id }), result: z.array(EnvironmentSummary) },
+  'environments.representations': {
+    params: z.strictObject({ datasetId: Id }),
+    result: EnvironmentRepresentations,
+  },
+  'runs.list': { params: z.strictObject({ datasetId: Id.optional() }), result: z.array(RunSummary) },
+  'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
+} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
+
+export type MethodName = keyof typeof methods;
+export type ParamsOf<M extends MethodName> = z.input<(typeof methods)[M]['params']>;
+/** Parameters after validation (defaults applied). */
+export type ValidParamsOf<M extends MethodName> = z.output<(typeof methods)[M]['params']>;
+export type ResultOf<M extends MethodName> = z.output<(typeof methods)[M]['result']>;
+
+export const methodNames = Object.keys(methods) as MethodName[];
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(methods, name);
+}
+
+/** What a LabApi implementation provides: one async function per method. */
+export type LabHandlers = { [M in MethodName]: (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M> };

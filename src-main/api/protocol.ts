@@ -1,0 +1,95 @@
+// Envelopes shared by both carriers (Electron IPC and loopback HTTP/WebSocket), and the
+// validation every message gets when it crosses a process boundary.
+import { z } from 'zod';
+import { DatasetSummary, Id, JobKind } from './domain.js';
+import { describeIssues, ErrorPayload, LabError } from './errors.js';
+import { isMethodName, type MethodName, methods, type ResultOf, type ValidParamsOf } from './methods.js';
+
+export const RequestEnvelope = z.strictObject({
+  id: z.union([z.number().int(), z.string().max(64)]),
+  method: z.string().max(100),
+  params: z.unknown().optional(),
+});
+export type RequestEnvelope = z.infer<typeof RequestEnvelope>;
+
+export const ResponseEnvelope = z.union([
+  z.strictObject({ id: RequestEnvelope.shape.id, ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ id: RequestEnvelope.shape.id.nullable(), ok: z.literal(false), error: ErrorPayload }),
+]);
+export type ResponseEnvelope = z.infer<typeof ResponseEnvelope>;
+
+/** Events pushed from the lab to every connected renderer. */
+export const LabEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('job.progress'),
+    jobId: Id,
+    kind: JobKind,
+    /** 0..1, or null while the total is unknown. */
+    fraction: z.number().min(0).max(1).nullable(),
+    message: z.string(),
+  }),
+  z.object({ type: z.literal('job.finished'), jobId: Id, kind: JobKind, result: z.unknown() }),
+  z.object({ type: z.literal('job.failed'), jobId: Id, kind: JobKind, error: ErrorPayload }),
+  z.object({ type: z.literal('datasets.changed'), datasets: z.array(DatasetSummary) }),
+]);
+export type LabEvent = z.infer<typeof LabEvent>;
+
+export interface ValidatedRequest<M extends MethodName = MethodName> {
+  id: RequestEnvelope['id'];
+  method: M;
+  params: ValidParamsOf<M>;
+}
+
+/** Checks an incoming request envelope and its params; throws LabError with a specific reason. */
+export function parseRequest(raw: unknown): ValidatedRequest {
+  const envelope = RequestEnvelope.safeParse(raw);
+  if (!envelope.success) {
+    throw new LabError('invalid_message', `Malformed request: ${describeIssues('', envelope.error)}`);
+  }
+  const { id, method } = envelope.data;
+  if (!isMethodName(method)) {
+    throw new LabError('unknown_method', `Unknown method "${method}"`, { id });
+  }
+  const params = methods[method].params.safeParse(envelope.data.params ?? {});
+  if (!params.success) {
+    throw new LabError('invalid_params', `Invalid params for ${method}: ${describeIssues('params', params.error)}`, {
+      id,
+      issues: params.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+    });
+  }
+  return { id, method, params: params.data as ValidParamsOf<MethodName> };
+}
+
+/** Checks a result against its schema before it leaves (server) or after it arrives (client). */
+export function parseResult<M extends MethodName>(method: M, raw: unknown): ResultOf<M> {
+  const parsed = methods[method].result.safeParse(raw);
+  if (!parsed.success) {
+    throw new LabError('invalid_result', `Invalid result of ${method}: ${describeIssues('result', parsed.error)}`);
+  }
+  return parsed.data as ResultOf<M>;
+}
+
+export function parseResponse(raw: unknown): ResponseEnvelope {
+  const parsed = ResponseEnvelope.safeParse(raw);
+  if (!parsed.success) {
+    throw new LabError('invalid_message', `Malformed response: ${describeIssues('', parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+export function parseEvent(raw: unknown): LabEvent {
+  const parsed = LabEvent.safeParse(raw);
+  if (!parsed.success) {
+    throw new LabError('invalid_message', `Malformed event: ${describeIssues('', parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Best-effort id of a request that failed validation, so the caller can match the error. */
+export function requestIdOf(raw: unknown): RequestEnvelope['id'] | null {
+  if (typeof raw === 'object' && raw !== null && 'id' in raw) {
+    const id = (raw as { id: unknown }).id;
+    if ((typeof id === 'number' && Number.isInteger(id)) || (typeof id === 'string' && id.length <= 64)) return id;
+  }
+  return null;
+}

@@ -1,0 +1,118 @@
+// The Electron main process: windows, menus and the IPC carrier of the LabApi. Thin on purpose:
+// everything it serves comes from LabService, which runs (and is tested) in plain Node.
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app, BrowserWindow, dialog, type IpcMainInvokeEvent, ipcMain, session, shell, type WebContents } from 'electron';
+import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../api/bridge.js';
+import { createDispatcher } from '../../lab/dispatch.js';
+import { closeLab, openLab } from '../../lab/open.js';
+import type { LabService } from '../../lab/service.js';
+import { resolveDatabasePath } from '../../store/location.js';
+import { NATIVE_BINDING_ENV_VAR } from '../electron-native.js';
+
+const rendererIndex = pathToFileURL(fileURLToPath(new URL('../../../renderer/index.html', import.meta.url)));
+const preloadPath = fileURLToPath(new URL('./preload.cjs', import.meta.url));
+
+let mainWindow: BrowserWindow | null = null;
+
+function isOurPage(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'file:' && parsed.pathname === rendererIndex.pathname;
+  } catch {
+    return false;
+  }
+}
+
+function hardenContents(contents: WebContents): void {
+  contents.setWindowOpenHandler(({ url }) => {
+    // Links to documentation open in the user's browser, never inside the app.
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  contents.on('will-navigate', (event, url) => {
+    if (!isOurPage(url)) event.preventDefault();
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
+
+function createWindow(service: LabService): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1360,
+    height: 860,
+    title: 'CellShift',
+    show: false,
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      spellcheck: false,
+    },
+  });
+  const unsubscribe = service.onEvent((event) => {
+    if (!window.isDestroyed()) window.webContents.send(IPC_EVENT_CHANNEL, event);
+  });
+  window.on('closed', unsubscribe);
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(rendererIndex.href);
+  return window;
+}
+
+async function main(): Promise<void> {
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  app.enableSandbox();
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+  app.on('web-contents-created', (_event, contents) => hardenContents(contents));
+  await app.whenReady();
+
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+
+  let service: LabService;
+  try {
+    const nativeBinding = process.env[NATIVE_BINDING_ENV_VAR];
+    service = await openLab({
+      databasePath: resolveDatabasePath(undefined),
+      carrier: 'electron',
+      ...(nativeBinding ? { nativeBinding } : {}),
+    });
+  } catch (error) {
+    dialog.showErrorBox('CellShift cannot open its database', error instanceof Error ? error.message : String(error));
+    app.exit(1);
+    return;
+  }
+
+  const dispatch = createDispatcher(service.handlers());
+  ipcMain.handle(IPC_CALL_CHANNEL, async (event: IpcMainInvokeEvent, request: unknown) => {
+    if (!isOurPage(event.senderFrame?.url)) {
+      return { id: null, ok: false, error: { code: 'unauthorized', message: 'IPC from an unexpected page was refused' } };
+    }
+    return dispatch(request);
+  });
+
+  mainWindow = createWindow(service);
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow(service);
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('will-quit', (event) => {
+    event.preventDefault();
+    ipcMain.removeHandler(IPC_CALL_CHANNEL);
+    void closeLab(service).finally(() => app.exit(0));
+  });
+}
+
+void main();

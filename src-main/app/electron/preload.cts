@@ -1,0 +1,18 @@
+// Runs sandboxed in the renderer before the page: exposes window.cellshift and nothing more.
+import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
+
+// Sandboxed preloads cannot require our modules, so the channel names are repeated here;
+// test/unit/electron-contract.test.ts checks that they match src-main/api/bridge.ts.
+const IPC_CALL_CHANNEL = 'cellshift:call';
+const IPC_EVENT_CHANNEL = 'cellshift:event';
+
+contextBridge.exposeInMainWorld('cellshift', {
+  call: (request: unknown): Promise<unknown> => ipcRenderer.invoke(IPC_CALL_CHANNEL, request),
+  onEvent: (listener: (event: unknown) => void): (() => void) => {
+    const forward = (_event: IpcRendererEvent, payload: unknown) => listener(payload);
+    ipcRenderer.on(IPC_EVENT_CHANNEL, forward);
+    return () => {
+      ipcRenderer.removeListener(IPC_EVENT_CHANNEL, forward);
+    };
+  },
+});

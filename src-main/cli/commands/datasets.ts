@@ -1,0 +1,32 @@
+import { closeLab, openLab } from '../../lab/open.js';
+import { resolveDatabasePath } from '../../store/location.js';
+import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+
+export const datasetsCommand: Command = {
+  name: 'datasets',
+  summary: 'list the datasets in the lab database',
+  usage: `cellshift datasets [--db PATH] [--json]
+
+${commonUsage}`,
+  options: {},
+  async run(args) {
+    const service = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    try {
+      const datasets = service.store.datasets.list();
+      if (args.values.json) {
+        printJson(datasets);
+      } else if (datasets.length === 0) {
+        process.stdout.write('No datasets yet. Import one: cellshift import --help\n');
+      } else {
+        for (const d of datasets) {
+          process.stdout.write(
+            `${d.id}  ${d.name}  [${d.source}]  ${d.nSamples} samples × ${d.nGenes} genes, ${d.nEnvironments} environments\n`,
+          );
+        }
+      }
+      return 0;
+    } finally {
+      await closeLab(service);
+    }
+  },
+};

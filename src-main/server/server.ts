@@ -1,0 +1,167 @@
+// The loopback carrier of the LabApi for browser mode and end-to-end tests:
+// POST /api/call carries request envelopes, a WebSocket at /api/events carries events,
+// everything else is the built renderer. Binds 127.0.0.1 only.
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sirv from 'sirv';
+import { WebSocketServer } from 'ws';
+import type { ErrorPayload, ResponseEnvelope } from '../api/index.js';
+import { createDispatcher } from '../lab/dispatch.js';
+import type { LabService } from '../lab/service.js';
+import { EVENTS_PROTOCOL, LoopbackGuard, newToken } from './security.js';
+
+export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
+export interface ServerOptions {
+  service: LabService;
+  staticDir: string;
+  port?: number;
+  token?: string;
+}
+
+export interface RunningServer {
+  /** Origin, e.g. http://127.0.0.1:41234 */
+  origin: string;
+  /** What a person opens: origin plus the token. */
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const token = options.token ?? newToken();
+  const dispatch = createDispatcher(options.service.handlers());
+  const serveStatic = existsSync(options.staticDir) ? sirv(options.staticDir, { single: true, dev: false, etag: true }) : null;
+  let guard: LoopbackGuard | undefined;
+
+  const server = createServer((request, response) => {
+    const g = guard as LoopbackGuard;
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    response.setHeader('Referrer-Policy', 'no-referrer');
+    response.setHeader('X-Frame-Options', 'DENY');
+    response.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    response.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (!g.hostAllowed(request)) {
+      return sendError(response, 403, { code: 'unauthorized', message: `Host "${request.headers.host ?? ''}" is not this lab` });
+    }
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path.startsWith('/api/')) {
+      if (!g.originAllowed(request)) {
+        return sendError(response, 403, { code: 'unauthorized', message: `Origin "${request.headers.origin}" may not use this lab` });
+      }
+      if (!g.bearerTokenValid(request)) {
+        return sendError(response, 401, { code: 'unauthorized', message: 'Missing or wrong lab token' });
+      }
+      if (path === '/api/call' && request.method === 'POST') return void handleCall(request, response, dispatch);
+      return sendError(response, 404, { code: 'unknown_method', message: `No API endpoint ${request.method} ${path}` });
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return sendError(response, 405, { code: 'invalid_message', message: `${request.method} is not allowed here` });
+    }
+    response.setHeader('Content-Security-Policy', g.contentSecurityPolicy());
+    if (!serveStatic) {
+      response.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+      return void response.end(`The user interface is not built (${options.staticDir} is missing). Run: npm run build\n`);
+    }
+    serveStatic(request, response, () => {
+      response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      response.end('Not found\n');
+    });
+  });
+
+  const events = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    handleProtocols: (protocols) => (protocols.has(EVENTS_PROTOCOL) ? EVENTS_PROTOCOL : false),
+  });
+  server.on('upgrade', (request, socket, head) => {
+    const g = guard as LoopbackGuard;
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/api/events' || !g.hostAllowed(request) || !g.originAllowed(request) || !g.protocolTokenValid(request)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    events.handleUpgrade(request, socket, head, (ws) => {
+      const unsubscribe = options.service.onEvent((event) => ws.send(JSON.stringify(event)));
+      ws.on('close', unsubscribe);
+      ws.on('error', unsubscribe);
+      // Events flow one way; anything the page sends is ignored.
+      ws.on('message', () => undefined);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  guard = new LoopbackGuard(port, token);
+  const origin = `http://127.0.0.1:${port}`;
+
+  return {
+    origin,
+    url: `${origin}/?token=${encodeURIComponent(token)}`,
+    port,
+    token,
+    close: async () => {
+      for (const client of events.clients) client.terminate();
+      events.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function handleCall(
+  request: IncomingMessage,
+  response: ServerResponse,
+  dispatch: (raw: unknown) => Promise<ResponseEnvelope>,
+): Promise<void> {
+  const contentType = request.headers['content-type'] ?? '';
+  if (!contentType.startsWith('application/json')) {
+    return sendError(response, 415, { code: 'invalid_message', message: 'Requests must be application/json' });
+  }
+  let body: string;
+  try {
+    body = await readBody(request, MAX_REQUEST_BYTES);
+  } catch (error) {
+    return sendError(response, 413, { code: 'invalid_message', message: (error as Error).message });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (error) {
+    return sendError(response, 400, { code: 'invalid_message', message: `Request body is not valid JSON: ${(error as Error).message}` });
+  }
+  sendJson(response, 200, await dispatch(raw));
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error(`Request body exceeds ${limit} bytes`));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function sendError(response: ServerResponse, status: number, error: ErrorPayload): void {
+  sendJson(response, status, { id: null, ok: false, error } satisfies ResponseEnvelope);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  response.end(text);
+}

@@ -1,0 +1,378 @@
+// Datasets, their genes, environments and samples. A dataset is written by a DatasetWriter
+// inside one transaction: it lands whole (commit) or not at all (abort, crash, kill).
+import { createHash, randomUUID } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import type {
+  DatasetDetail,
+  DatasetSource,
+  DatasetSummary,
+  EnvironmentRepresentations,
+  EnvironmentSummary,
+  MetadataColumn,
+} from '../api/domain.js';
+import { LabError } from '../api/errors.js';
+import { MetadataProfiler, type SampleMetadata } from './metadata-profile.js';
+
+export interface GeneRecord {
+  id: string;
+  symbol: string;
+  landmark: boolean;
+}
+
+export interface EnvironmentRecord {
+  key: string;
+  label: string;
+  isControl: boolean;
+  perturbagen?: { id: string; name?: string; smiles?: string; inchiKey?: string; pertType?: string };
+  cellLine?: string;
+  dose?: string;
+  time?: string;
+  representation?: Float32Array;
+  representationKind: string;
+}
+
+export interface SampleRecord {
+  id: string;
+  /** Index into the environments given to the writer. */
+  environment: number;
+  metadata: SampleMetadata;
+  expression: Float32Array;
+}
+
+export interface NewDataset {
+  name: string;
+  source: DatasetSource;
+  description: string;
+  provenance: Record<string, unknown>;
+  groundTruth?: unknown;
+  /** Names of the environment representation's coordinates, when they have names. */
+  representationColumns?: string[];
+  genes: GeneRecord[];
+  environments: EnvironmentRecord[];
+}
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  source: DatasetSource;
+  description: string;
+  created_at: string;
+  n_samples: number;
+  n_genes: number;
+  metadata_columns: string;
+  content_hash: string;
+  provenance: string;
+  n_environments: number;
+}
+
+const SUMMARY_COLUMNS = `d.id, d.name, d.source, d.description, d.created_at, d.n_samples, d.n_genes,
+  d.metadata_columns, d.content_hash, d.provenance,
+  (SELECT count(*) FROM environments e WHERE e.dataset_id = d.id) AS n_environments`;
+
+export class DatasetRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  list(): DatasetSummary[] {
+    const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d ORDER BY d.created_at, d.rowid`).all() as DatasetRow[];
+    return rows.map(toSummary);
+  }
+
+  get(id: string): DatasetDetail {
+    const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as DatasetRow | undefined;
+    if (!row) throw new LabError('not_found', `No dataset with id "${id}"`);
+    const genes = (
+      this.#db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx LIMIT 50').all(id) as {
+        gene_id: string;
+        symbol: string;
+        landmark: number;
+      }[]
+    ).map((g) => ({ id: g.gene_id, symbol: g.symbol, landmark: g.landmark === 1 }));
+    return { ...toSummary(row), genes, genesTotal: row.n_genes, provenance: JSON.parse(row.provenance) };
+  }
+
+  exists(id: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
+  }
+
+  rename(id: string, name: string): DatasetSummary {
+    const info = this.#db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, id);
+    if (info.changes === 0) throw new LabError('not_found', `No dataset with id "${id}"`);
+    return this.get(id);
+  }
+
+  delete(id: string): void {
+    const runs = (this.#db.prepare('SELECT count(*) AS n FROM runs WHERE dataset_id = ?').get(id) as { n: number }).n;
+    if (runs > 0) {
+      throw new LabError('conflict', `Dataset "${id}" has ${runs} training run(s); delete those runs first to keep their history honest.`);
+    }
+    const info = this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM samples WHERE dataset_id = ?').run(id);
+      return this.#db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+    })();
+    if (info.changes === 0) throw new LabError('not_found', `No dataset with id "${id}"`);
+  }
+
+  environments(datasetId: string): EnvironmentSummary[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const rows = this.#db
+      .prepare(
+        `SELECT e.id, e.key, e.label, e.is_control, e.perturbagen_id, e.cell_line, e.dose, e.time,
+                length(e.representation) AS representation_bytes, e.representation_kind,
+                (SELECT count(*) FROM samples s WHERE s.environment_id = e.id) AS n_samples
+         FROM environments e WHERE e.dataset_id = ? ORDER BY e.idx`,
+      )
+      .all(datasetId) as {
+      id: string;
+      key: string;
+      label: string;
+      is_control: number;
+      perturbagen_id: string | null;
+      cell_line: string | null;
+      dose: string | null;
+      time: string | null;
+      representation_bytes: number | null;
+      representation_kind: string;
+      n_samples: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      key: r.key,
+      label: r.label,
+      isControl: r.is_control === 1,
+      perturbagen: r.perturbagen_id,
+      cellLine: r.cell_line,
+      dose: r.dose,
+      time: r.time,
+      nSamples: r.n_samples,
+      representationLength: (r.representation_bytes ?? 0) / Float32Array.BYTES_PER_ELEMENT,
+      representationKind: r.representation_kind,
+    }));
+  }
+
+  representations(datasetId: string): EnvironmentRepresentations {
+    const dataset = this.#db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').get(datasetId) as
+      | { representation_columns: string }
+      | undefined;
+    if (!dataset) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const rows = this.#db
+      .prepare('SELECT id, key, label, representation, representation_kind FROM environments WHERE dataset_id = ? ORDER BY idx')
+      .all(datasetId) as { id: string; key: string; label: string; representation: Buffer | null; representation_kind: string }[];
+    return {
+      kind: rows[0]?.representation_kind ?? 'none',
+      columns: JSON.parse(dataset.representation_columns) as string[],
+      rows: rows.map((r) => ({
+        environmentId: r.id,
+        key: r.key,
+        label: r.label,
+        values: r.representation ? Array.from(blobToFloat32(r.representation)) : [],
+      })),
+    };
+  }
+
+  /** The whole expression matrix, samples × genes, row-major, in sample order. */
+  readExpression(datasetId: string): { nSamples: number; nGenes: number; values: Float32Array } {
+    const head = this.#db.prepare('SELECT n_samples, n_genes FROM datasets WHERE id = ?').get(datasetId) as
+      | { n_samples: number; n_genes: number }
+      | undefined;
+    if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const values = new Float32Array(head.n_samples * head.n_genes);
+    let row = 0;
+    for (const sample of this.#db.prepare('SELECT expression FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
+      values.set(blobToFloat32((sample as { expression: Buffer }).expression), row * head.n_genes);
+      row++;
+    }
+    return { nSamples: head.n_samples, nGenes: head.n_genes, values };
+  }
+
+  groundTruth(datasetId: string): unknown {
+    const row = this.#db.prepare('SELECT ground_truth FROM datasets WHERE id = ?').get(datasetId) as
+      | { ground_truth: string | null }
+      | undefined;
+    if (!row) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return row.ground_truth === null ? null : JSON.parse(row.ground_truth);
+  }
+
+  /** Starts writing a dataset. Nothing is visible to readers until commit(). */
+  begin(header: NewDataset): DatasetWriter {
+    return new DatasetWriter(this.#db, header);
+  }
+}
+
+export class DatasetWriter {
+  readonly id = `ds_${randomUUID().slice(0, 8)}`;
+  readonly #db: Database;
+  readonly #header: NewDataset;
+  readonly #environmentIds: string[];
+  readonly #insertSample: Statement;
+  readonly #hash = createHash('sha256');
+  readonly #profiler = new MetadataProfiler();
+  readonly #sampleIds = new Set<string>();
+  #samples = 0;
+  #open = true;
+
+  constructor(db: Database, header: NewDataset) {
+    this.#db = db;
+    this.#header = header;
+    validateHeader(header);
+    this.#environmentIds = header.environments.map((_, i) => `${this.id}/e${i}`);
+    if (db.inTransaction) throw new LabError('conflict', 'Another write is in progress on this database connection.');
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      this.#writeHeader();
+      this.#insertSample = db.prepare(
+        'INSERT INTO samples (dataset_id, idx, sample_id, environment_id, metadata, expression) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+    } catch (error) {
+      db.exec('ROLLBACK');
+      this.#open = false;
+      throw error;
+    }
+    for (const gene of header.genes) this.#hash.update(`gene:${gene.id}\n`);
+  }
+
+  get samplesWritten(): number {
+    return this.#samples;
+  }
+
+  addSamples(samples: Iterable<SampleRecord>): void {
+    this.#assertOpen();
+    const nGenes = this.#header.genes.length;
+    for (const sample of samples) {
+      if (sample.expression.length !== nGenes) {
+        throw new LabError('bad_input', `Sample "${sample.id}" has ${sample.expression.length} values, expected ${nGenes} (one per gene).`);
+      }
+      if (this.#sampleIds.has(sample.id)) throw new LabError('bad_input', `Duplicate sample id "${sample.id}".`);
+      const environmentId = this.#environmentIds[sample.environment];
+      if (environmentId === undefined) {
+        throw new LabError('bad_input', `Sample "${sample.id}" refers to environment #${sample.environment}, which does not exist.`);
+      }
+      this.#sampleIds.add(sample.id);
+      const blob = Buffer.from(sample.expression.buffer, sample.expression.byteOffset, sample.expression.byteLength);
+      this.#insertSample.run(this.id, this.#samples, sample.id, environmentId, JSON.stringify(sample.metadata), blob);
+      this.#hash.update(`sample:${sample.id}\n`);
+      this.#hash.update(blob);
+      this.#profiler.add(sample.metadata);
+      this.#samples++;
+    }
+  }
+
+  commit(): DatasetSummary {
+    this.#assertOpen();
+    try {
+      if (this.#samples === 0) throw new LabError('bad_input', `Dataset "${this.#header.name}" has no samples.`);
+      this.#db
+        .prepare('UPDATE datasets SET n_samples = ?, metadata_columns = ?, content_hash = ? WHERE id = ?')
+        .run(this.#samples, JSON.stringify(this.#profiler.summarize() satisfies MetadataColumn[]), this.#hash.digest('hex'), this.id);
+      this.#db.exec('COMMIT');
+      this.#open = false;
+    } catch (error) {
+      this.abort();
+      throw error;
+    }
+    return new DatasetRepository(this.#db).list().find((d) => d.id === this.id) as DatasetSummary;
+  }
+
+  abort(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+  }
+
+  #assertOpen(): void {
+    if (!this.#open) throw new LabError('conflict', `The import of "${this.#header.name}" is already finished.`);
+  }
+
+  #writeHeader(): void {
+    const h = this.#header;
+    this.#db
+      .prepare(
+        `INSERT INTO datasets (id, name, source, description, created_at, n_samples, n_genes, metadata_columns,
+                               content_hash, provenance, ground_truth, representation_columns)
+         VALUES (?, ?, ?, ?, ?, 0, ?, '[]', '', ?, ?, ?)`,
+      )
+      .run(
+        this.id,
+        h.name,
+        h.source,
+        h.description,
+        new Date().toISOString(),
+        h.genes.length,
+        JSON.stringify(h.provenance),
+        h.groundTruth === undefined ? null : JSON.stringify(h.groundTruth),
+        JSON.stringify(h.representationColumns ?? []),
+      );
+    const insertGene = this.#db.prepare('INSERT INTO genes (dataset_id, idx, gene_id, symbol, landmark) VALUES (?, ?, ?, ?, ?)');
+    for (const [i, g] of h.genes.entries()) insertGene.run(this.id, i, g.id, g.symbol, g.landmark ? 1 : 0);
+    const upsertPerturbagen = this.#db.prepare(
+      `INSERT INTO perturbagens (id, name, smiles, inchi_key, pert_type) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET name = coalesce(excluded.name, name), smiles = coalesce(excluded.smiles, smiles),
+         inchi_key = coalesce(excluded.inchi_key, inchi_key), pert_type = coalesce(excluded.pert_type, pert_type)`,
+    );
+    const insertEnvironment = this.#db.prepare(
+      `INSERT INTO environments (id, dataset_id, idx, key, label, is_control, perturbagen_id, cell_line, dose, time,
+                                 representation, representation_kind)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    h.environments.forEach((e, i) => {
+      if (e.perturbagen) {
+        const p = e.perturbagen;
+        upsertPerturbagen.run(p.id, p.name ?? null, p.smiles ?? null, p.inchiKey ?? null, p.pertType ?? null);
+      }
+      insertEnvironment.run(
+        this.#environmentIds[i],
+        this.id,
+        i,
+        e.key,
+        e.label,
+        e.isControl ? 1 : 0,
+        e.perturbagen?.id ?? null,
+        e.cellLine ?? null,
+        e.dose ?? null,
+        e.time ?? null,
+        e.representation ? Buffer.from(e.representation.buffer, e.representation.byteOffset, e.representation.byteLength) : null,
+        e.representationKind,
+      );
+    });
+  }
+}
+
+function validateHeader(header: NewDataset): void {
+  if (header.genes.length === 0) throw new LabError('bad_input', `Dataset "${header.name}" has no genes.`);
+  const geneIds = new Set<string>();
+  for (const gene of header.genes) {
+    if (geneIds.has(gene.id)) throw new LabError('bad_input', `Duplicate gene id "${gene.id}" in dataset "${header.name}".`);
+    geneIds.add(gene.id);
+  }
+  const keys = new Set<string>();
+  for (const env of header.environments) {
+    if (keys.has(env.key)) throw new LabError('bad_input', `Duplicate environment key "${env.key}" in dataset "${header.name}".`);
+    keys.add(env.key);
+  }
+}
+
+function toSummary(row: DatasetRow): DatasetSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    source: row.source,
+    description: row.description,
+    createdAt: row.created_at,
+    nSamples: row.n_samples,
+    nGenes: row.n_genes,
+    nEnvironments: row.n_environments,
+    expressionBytes: row.n_samples * row.n_genes * Float32Array.BYTES_PER_ELEMENT,
+    metadataColumns: JSON.parse(row.metadata_columns) as MetadataColumn[],
+    contentHash: row.content_hash,
+  };
+}
+
+function blobToFloat32(blob: Buffer): Float32Array {
+  // Copy: a Buffer from SQLite may not be 4-byte aligned.
+  const copy = new Uint8Array(blob.byteLength);
+  copy.set(blob);
+  return new Float32Array(copy.buffer);
+}

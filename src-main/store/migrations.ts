@@ -1,0 +1,142 @@
+// Forward-only schema migrations. The database's PRAGMA user_version is the number of
+// migrations applied; each migration runs in its own transaction together with the bump.
+import type { Database } from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  description: string;
+  up(db: Database): void;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'datasets, genes, samples, perturbagens, environments, splits, runs, metrics, checkpoints, artifacts',
+    up(db) {
+      db.exec(`
+        CREATE TABLE settings (
+          key TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        );
+        CREATE TABLE datasets (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          source TEXT NOT NULL,
+          description TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL,
+          n_samples INTEGER NOT NULL,
+          n_genes INTEGER NOT NULL,
+          metadata_columns TEXT NOT NULL,
+          content_hash TEXT NOT NULL,
+          provenance TEXT NOT NULL,
+          ground_truth TEXT,
+          representation_columns TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE TABLE genes (
+          dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          idx INTEGER NOT NULL,
+          gene_id TEXT NOT NULL,
+          symbol TEXT NOT NULL,
+          landmark INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (dataset_id, idx),
+          UNIQUE (dataset_id, gene_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE perturbagens (
+          id TEXT PRIMARY KEY,
+          name TEXT,
+          smiles TEXT,
+          inchi_key TEXT,
+          pert_type TEXT
+        );
+        CREATE TABLE environments (
+          id TEXT PRIMARY KEY,
+          dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          idx INTEGER NOT NULL,
+          key TEXT NOT NULL,
+          label TEXT NOT NULL,
+          is_control INTEGER NOT NULL DEFAULT 0,
+          perturbagen_id TEXT REFERENCES perturbagens(id),
+          cell_line TEXT,
+          dose TEXT,
+          time TEXT,
+          representation BLOB,
+          representation_kind TEXT NOT NULL DEFAULT 'none',
+          UNIQUE (dataset_id, key),
+          UNIQUE (dataset_id, idx)
+        );
+        CREATE TABLE samples (
+          dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          idx INTEGER NOT NULL,
+          sample_id TEXT NOT NULL,
+          environment_id TEXT REFERENCES environments(id) ON DELETE CASCADE,
+          metadata TEXT NOT NULL,
+          expression BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX samples_by_index ON samples (dataset_id, idx);
+        CREATE UNIQUE INDEX samples_by_id ON samples (dataset_id, sample_id);
+        CREATE INDEX samples_by_environment ON samples (environment_id);
+        CREATE TABLE splits (
+          id TEXT PRIMARY KEY,
+          dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          name TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          seed INTEGER NOT NULL,
+          assignment TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+          id TEXT PRIMARY KEY,
+          dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE RESTRICT,
+          split_id TEXT REFERENCES splits(id) ON DELETE RESTRICT,
+          name TEXT NOT NULL,
+          model TEXT NOT NULL,
+          config TEXT NOT NULL,
+          status TEXT NOT NULL,
+          backend TEXT,
+          threads INTEGER,
+          seed INTEGER NOT NULL,
+          created_at TEXT NOT NULL,
+          started_at TEXT,
+          finished_at TEXT,
+          epochs_done INTEGER NOT NULL DEFAULT 0,
+          best_validation_loss REAL,
+          message TEXT
+        );
+        CREATE INDEX runs_by_dataset ON runs (dataset_id);
+        CREATE TABLE metrics (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          epoch INTEGER NOT NULL,
+          step INTEGER NOT NULL,
+          split TEXT NOT NULL,
+          name TEXT NOT NULL,
+          value REAL NOT NULL,
+          recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX metrics_by_run ON metrics (run_id, name, step);
+        CREATE TABLE checkpoints (
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          epoch INTEGER NOT NULL,
+          step INTEGER NOT NULL,
+          created_at TEXT NOT NULL,
+          weights BLOB NOT NULL,
+          optimizer_state BLOB,
+          rng_state TEXT,
+          PRIMARY KEY (run_id, epoch)
+        );
+        CREATE TABLE artifacts (
+          id TEXT PRIMARY KEY,
+          run_id TEXT REFERENCES runs(id) ON DELETE CASCADE,
+          dataset_id TEXT REFERENCES datasets(id) ON DELETE CASCADE,
+          kind TEXT NOT NULL,
+          name TEXT NOT NULL,
+          media_type TEXT NOT NULL,
+          content BLOB NOT NULL,
+          provenance TEXT NOT NULL,
+          created_at TEXT NOT NULL
+        );
+      `);
+    },
+  },
+];
+
+export const latestSchemaVersion = migrations.length;

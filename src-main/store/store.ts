@@ -1,0 +1,41 @@
+// The lab's persistent state: one SQLite database and a repository per kind of record.
+import type { Database } from 'better-sqlite3';
+import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
+import { DatasetRepository } from './datasets.js';
+import { RunRepository } from './runs.js';
+
+export class Store {
+  readonly path: string;
+  readonly db: Database;
+  readonly datasets: DatasetRepository;
+  readonly runs: RunRepository;
+
+  private constructor(path: string, db: Database) {
+    this.path = path;
+    this.db = db;
+    this.datasets = new DatasetRepository(db);
+    this.runs = new RunRepository(db);
+  }
+
+  static open(path: string, options?: OpenOptions): Store {
+    return new Store(path, openDatabase(path, options));
+  }
+
+  get schemaVersion(): number {
+    return schemaVersion(this.db);
+  }
+
+  getSetting(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db
+      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

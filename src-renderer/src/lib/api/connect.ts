@@ -1,0 +1,26 @@
+// Picks the carrier: the Electron bridge when the preload installed one, else loopback HTTP
+// with the per-launch token from the URL (kept for this tab, removed from the address bar).
+import type { CellShiftBridge } from '../../../../src-main/api/bridge.js';
+import { LabClient } from '../../../../src-main/api/client.js';
+import { httpCarrier, ipcCarrier } from './carriers.js';
+
+const TOKEN_KEY = 'cellshift.token';
+
+declare global {
+  interface Window {
+    cellshift?: CellShiftBridge;
+  }
+}
+
+export function connectToLab(): LabClient {
+  if (window.cellshift) return new LabClient(ipcCarrier(window.cellshift));
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.toString());
+  }
+  const token = fromUrl ?? sessionStorage.getItem(TOKEN_KEY) ?? '';
+  return new LabClient(httpCarrier(window.location.origin, token));
+}

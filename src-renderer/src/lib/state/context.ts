@@ -1,0 +1,6 @@
+import { createContext } from 'svelte';
+import type { LabState } from './lab.svelte.js';
+import type { Router } from './router.svelte.js';
+
+export const [getLab, setLab] = createContext<LabState>();
+export const [getRouter, setRouter] = createContext<Router>();

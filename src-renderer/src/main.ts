@@ -1,0 +1,8 @@
+import { mount } from 'svelte';
+import App from './App.svelte';
+import './app.css';
+import { connectToLab } from './lib/api/connect.js';
+
+const target = document.getElementById('app');
+if (!target) throw new Error('index.html lacks #app');
+mount(App, { target, props: { client: connectToLab() } });

@@ -1,0 +1,93 @@
+// Starts the real app in browser mode (the built CLI, as a user would) on a temporary
+// database, and Debian's Chromium through playwright-core.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+export const screenshotDir = join(process.cwd(), 'test-results', 'screenshots');
+
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean) as string[];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`No Chromium found (tried ${candidates.join(', ')}); install it: apt-get install -y chromium`);
+  return found;
+}
+
+export interface App {
+  url: string;
+  origin: string;
+  token: string;
+  dbPath: string;
+  stop(): Promise<void>;
+}
+
+export async function startApp(): Promise<App> {
+  const cli = join(process.cwd(), 'dist', 'main', 'cli', 'main.js');
+  if (!existsSync(cli)) throw new Error('dist/ is missing: run "npm run build" first (npm run test:e2e does)');
+  const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-'));
+  const dbPath = join(dir, 'lab.db');
+  const child: ChildProcess = spawn(process.execPath, [cli, 'serve', '--json', '--port', '0', '--db', dbPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: '1' },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const output = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const text = await new Promise<string>((resolve, reject) => {
+    let json = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start within 30 s: ${stderr}`)), 30_000);
+    output.on('line', (line) => {
+      json += line;
+      try {
+        JSON.parse(json);
+        clearTimeout(timer);
+        resolve(json);
+      } catch {
+        // multi-line JSON still arriving
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+  const { url } = JSON.parse(text) as { url: string };
+  const parsed = new URL(url);
+  return {
+    url,
+    origin: parsed.origin,
+    token: parsed.searchParams.get('token') ?? '',
+    dbPath,
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(screenshotDir, { recursive: true });
+  const path = join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

@@ -1,0 +1,132 @@
+// A person's first minutes with the lab, in Chromium against browser mode: the demo dataset is
+// there, every view shows real content from the store, errors are shown, long work reports.
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+
+describe('the lab in a browser', () => {
+  let app: App;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    app = await startApp();
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    await page.goto(app.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  async function openView(id: string): Promise<void> {
+    await page.click(`nav a[data-view="${id}"]`);
+    await page.waitForFunction((view) => window.location.hash === `#/${view}`, id);
+  }
+
+  it('removes the token from the address bar and shows the demo dataset on first start', async () => {
+    await page.getByTestId('dataset-row').first().waitFor();
+    assert.ok(!page.url().includes('token='), `token still in the URL: ${page.url()}`);
+    const rows = page.getByTestId('dataset-row');
+    assert.equal(await rows.count(), 1);
+    const text = await rows.first().innerText();
+    assert.match(text, /Demo: synthetic sparse drug effects/);
+    assert.match(text, /1,920/);
+    assert.match(text, /200/);
+    assert.match(text, /24/);
+    const meta = await page.getByTestId('app-meta').innerText();
+    assert.match(meta, /browser mode/);
+  });
+
+  it('Datasets: shows the selected dataset with its metadata columns', async () => {
+    const detail = page.getByTestId('dataset-detail');
+    await detail.waitFor();
+    const columns = await page.getByTestId('metadata-columns').innerText();
+    for (const name of ['environment', 'target_latent', 'intervention', 'split']) assert.match(columns, new RegExp(name));
+    assert.match(await detail.innerText(), /g0001, g0002/);
+    const shot = await screenshot(page, '1-datasets');
+    assert.ok(statSync(shot).size > 10_000);
+  });
+
+  it('Datasets: generating a synthetic dataset reports progress and lists it', async () => {
+    await page.getByTestId('synthetic-preset').selectOption('linear-independent-2');
+    await page.getByTestId('create-synthetic').click();
+    await page.getByTestId('job').filter({ hasText: 'Done' }).waitFor({ timeout: 20_000 });
+    await page.getByTestId('dataset-row').nth(1).waitFor();
+    assert.match(
+      await page.getByTestId('dataset-row').nth(1).innerText(),
+      /Linear, 2 independent latents \(seed 1\)\s+synthetic\s+1,000\s+10/,
+    );
+    await page.getByTestId('dataset-row').first().click();
+  });
+
+  it('shows a specific error when an action is refused', async () => {
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByLabel('New name').fill('   ');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const notice = page.getByTestId('notice');
+    await notice.waitFor();
+    assert.match(await notice.innerText(), /Could not rename the dataset[\s\S]*Invalid params for datasets\.rename: params\.name/);
+    await page.getByRole('button', { name: 'Dismiss' }).first().click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('Environments: lists, searches and sorts the environments of the dataset', async () => {
+    await openView('environments');
+    await page.getByTestId('environment-row').first().waitFor();
+    assert.equal(await page.getByTestId('environment-row').count(), 24);
+    assert.match(await page.getByTestId('environment-row').first().innerText(), /control/);
+    await page.getByTestId('environment-search').fill('noise');
+    const noisy = await page.getByTestId('environment-row').count();
+    assert.ok(noisy > 0 && noisy < 24, `search for "noise" kept ${noisy} rows`);
+    for (const row of await page.getByTestId('environment-row').all()) assert.match(await row.innerText(), /noise/i);
+    await page.getByTestId('environment-search').fill('');
+    await page.getByRole('button', { name: /^Samples/ }).click();
+    await page.getByRole('button', { name: /^Samples/ }).click();
+    assert.match(await page.locator('th[aria-sort="descending"]').innerText(), /Samples/);
+    await screenshot(page, '2-environments');
+  });
+
+  it('Train: shows the dataset to train on', async () => {
+    await openView('train');
+    assert.match(await page.getByTestId('train-dataset').innerText(), /1,920 samples × 200 genes in 24 environments/);
+    await screenshot(page, '3-train');
+  });
+
+  it('Runs: shows the (empty) run history from the store', async () => {
+    await openView('runs');
+    assert.match(await page.getByTestId('empty-state').innerText(), /No training runs yet/);
+    await screenshot(page, '4-runs');
+  });
+
+  it('Latents: shows the true shift of every latent cause per environment', async () => {
+    await openView('latents');
+    const maps = page.getByTestId('heatmap');
+    await maps.first().waitFor();
+    assert.equal(await maps.count(), 2);
+    // 24 environments × 10 latents, in each of the two maps
+    assert.equal(await maps.first().locator('rect').count(), 240);
+    await screenshot(page, '5-latents');
+  });
+
+  it('Predict: says what prediction needs', async () => {
+    await openView('predict');
+    assert.match(await page.getByTestId('empty-state').innerText(), /No trained model can predict yet/);
+    await screenshot(page, '6-predict');
+  });
+
+  it('keyboard shortcuts switch views, and nothing logged an error', async () => {
+    await page.keyboard.press('Alt+1');
+    await page.waitForFunction(() => window.location.hash === '#/datasets');
+    assert.deepEqual(consoleErrors, []);
+  });
+});
