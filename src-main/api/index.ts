@@ -3,3 +3,4 @@ export * from './domain.js';
 export * from './errors.js';
 export * from './methods.js';
 export * from './protocol.js';
+export * from './training.js';

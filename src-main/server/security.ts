@@ -41,7 +41,7 @@ export class LoopbackGuard {
 
   bearerTokenValid(request: IncomingMessage): boolean {
     const header = request.headers.authorization ?? '';
-    const match = /^Bearer (\S+)$/.exec(header);
+    const match = /^bearer\s+(\S+)$/i.exec(header);
     return tokensEqual(this.#token, match?.[1]);
   }
 

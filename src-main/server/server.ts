@@ -119,7 +119,7 @@ async function handleCall(
   response: ServerResponse,
   dispatch: (raw: unknown) => Promise<ResponseEnvelope>,
 ): Promise<void> {
-  const contentType = request.headers['content-type'] ?? '';
+  const contentType = (request.headers['content-type'] ?? '').toLowerCase();
   if (!contentType.startsWith('application/json')) {
     return sendError(response, 415, { code: 'invalid_message', message: 'Requests must be application/json' });
   }
@@ -127,6 +127,9 @@ async function handleCall(
   try {
     body = await readBody(request, MAX_REQUEST_BYTES);
   } catch (error) {
+    // Answer, then drop the connection rather than read the rest of an oversized body.
+    response.setHeader('Connection', 'close');
+    response.once('finish', () => request.socket.destroy());
     return sendError(response, 413, { code: 'invalid_message', message: (error as Error).message });
   }
   let raw: unknown;
@@ -140,18 +143,29 @@ async function handleCall(
 
 function readBody(request: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new Error(`Request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     request.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
       size += chunk.length;
       if (size > limit) {
-        reject(new Error(`Request body exceeds ${limit} bytes`));
-        request.destroy();
+        // Stop buffering but keep the socket: the caller still has to answer 413.
+        tooLarge = true;
+        chunks.length = 0;
+        reject(new Error(`Request body exceeds the limit of ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => {
+      if (!tooLarge) resolve(Buffer.concat(chunks).toString('utf8'));
+    });
     request.on('error', reject);
   });
 }

@@ -23,7 +23,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
       throw new LabError('bad_input', `Cannot create the database folder ${dirname(path)}: ${messageOf(error)}`);
     }
   }
-  let db: Database;
+  let db: Database | undefined;
   try {
     db = new BetterSqlite3(path, {
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
@@ -34,6 +34,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
   } catch (error) {
+    // A file that is not SQLite opens fine and fails at the first pragma: do not leak its handle.
+    if (db?.open) db.close();
     throw describeOpenError(path, error);
   }
   try {
@@ -51,19 +53,27 @@ export function schemaVersion(db: Database): number {
 
 function migrate(db: Database, migrations: readonly Migration[]): void {
   const current = schemaVersion(db);
+  assertNotNewer(current);
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      // Re-read inside the write lock: another process may have migrated since we looked.
+      const now = schemaVersion(db);
+      assertNotNewer(now);
+      if (migration.version <= now) return;
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}
+
+function assertNotNewer(current: number): void {
   if (current > latestSchemaVersion) {
     throw new LabError(
       'conflict',
       `This database has schema version ${current}, newer than this CellShift understands (${latestSchemaVersion}). ` +
         'It was written by a newer version of the app: update CellShift, or choose another database with --db.',
     );
-  }
-  for (const migration of migrations) {
-    if (migration.version <= current) continue;
-    db.transaction(() => {
-      migration.up(db);
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
   }
 }
 

@@ -44,6 +44,9 @@ export class RunRepository {
   }
 
   create(run: NewRun): RunSummary {
+    if (!this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(run.datasetId)) {
+      throw new LabError('not_found', `No dataset with id "${run.datasetId}"`);
+    }
     const id = `run_${randomUUID().slice(0, 8)}`;
     this.#db
       .prepare(

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // A person's first minutes with the lab, in Chromium against browser mode: the demo dataset is
 // there, every view shows real content from the store, errors are shown, long work reports.
 import assert from 'node:assert/strict';

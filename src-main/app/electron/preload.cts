@@ -1,5 +1,8 @@
 // Runs sandboxed in the renderer before the page: exposes window.cellshift and nothing more.
-import { contextBridge, type IpcRendererEvent, ipcRenderer } from 'electron';
+import type { IpcRendererEvent } from 'electron';
+import electron = require('electron');
+
+const { contextBridge, ipcRenderer } = electron;
 
 // Sandboxed preloads cannot require our modules, so the channel names are repeated here;
 // test/unit/electron-contract.test.ts checks that they match src-main/api/bridge.ts.

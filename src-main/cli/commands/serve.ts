@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { LabError } from '../../api/errors.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { startServer } from '../../server/server.js';
 import { resolveDatabasePath } from '../../store/location.js';
@@ -33,7 +34,9 @@ export async function serveLab(databasePath: string, port: number | undefined): 
 export function parsePort(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0..65535, got "${text}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new LabError('invalid_params', `--port must be an integer 0..65535, got "${text}"`);
+  }
   return port;
 }
 

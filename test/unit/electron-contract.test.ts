@@ -1,0 +1,41 @@
+// The Electron shell cannot run here (no binary), so guard what matters about it statically:
+// the sandboxed preload repeats the channel names, and the window keeps its security settings.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../src-main/api/bridge.js';
+
+const preload = readFileSync(new URL('../../src-main/app/electron/preload.cts', import.meta.url), 'utf8');
+const main = readFileSync(new URL('../../src-main/app/electron/main.ts', import.meta.url), 'utf8');
+
+describe('Electron shell', () => {
+  it('preload uses the same IPC channel names as the contract', () => {
+    assert.match(preload, new RegExp(`IPC_CALL_CHANNEL = '${IPC_CALL_CHANNEL}'`));
+    assert.match(preload, new RegExp(`IPC_EVENT_CHANNEL = '${IPC_EVENT_CHANNEL}'`));
+  });
+
+  it('preload exposes only the cellshift bridge', () => {
+    const exposures = preload.match(/exposeInMainWorld\('([^']+)'/g) ?? [];
+    assert.deepEqual(exposures, ["exposeInMainWorld('cellshift'"]);
+    assert.doesNotMatch(preload, /exposeInMainWorld\([^)]*ipcRenderer\s*[,)]/);
+  });
+
+  it('the window keeps isolation, sandbox and no Node integration', () => {
+    for (const setting of ['contextIsolation: true', 'sandbox: true', 'nodeIntegration: false', 'webSecurity: true']) {
+      assert.ok(main.includes(setting), `main.ts lacks ${setting}`);
+    }
+    for (const guard of ['setWindowOpenHandler', "'will-navigate'", 'setPermissionRequestHandler', 'isOurPage(event.senderFrame']) {
+      assert.ok(main.includes(guard), `main.ts lacks ${guard}`);
+    }
+  });
+
+  it('only src-main/app/electron imports electron', async () => {
+    const { readdirSync } = await import('node:fs');
+    const offenders = readdirSync(new URL('../../src-main', import.meta.url), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && /\.(c|m)?ts$/.test(entry.name))
+      .map((entry) => `${entry.parentPath}/${entry.name}`)
+      .filter((path) => !path.includes('/app/electron/'))
+      .filter((path) => /from ['"]electron['"]|require\(['"]electron['"]\)/.test(readFileSync(path, 'utf8')));
+    assert.deepEqual(offenders, []);
+  });
+});
