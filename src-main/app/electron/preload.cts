@@ -1,5 +1,6 @@
 // Runs sandboxed in the renderer before the page: exposes window.cellshift and nothing more.
 import type { IpcRendererEvent } from 'electron';
+
 import electron = require('electron');
 
 const { contextBridge, ipcRenderer } = electron;
