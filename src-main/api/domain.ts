@@ -82,6 +82,7 @@ export const RunSummary = z.object({
   model: z.string(),
   status: RunStatus,
   backend: z.string().nullable(),
+  threads: z.number().int().nullable(),
   seed: z.number().int(),
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
@@ -90,6 +91,25 @@ export const RunSummary = z.object({
   message: z.string().nullable(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
+
+export const MetricSeries = z.object({
+  split: z.string(),
+  name: z.string(),
+  points: z.array(z.object({ epoch: z.number().int(), step: z.number().int(), value: z.number() })),
+});
+export type MetricSeries = z.infer<typeof MetricSeries>;
+
+export const RunDetail = RunSummary.extend({
+  config: z.unknown(),
+  /** What training resolved: dimensions, held-out environments, parameter count. */
+  details: z.record(z.string(), z.unknown()).nullable(),
+  checkpoints: z.array(z.number().int()),
+  active: z.boolean(),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+export const RunAction = z.enum(['pause', 'resume', 'cancel']);
+export type RunAction = z.infer<typeof RunAction>;
 
 export const SyntheticPreset = z.enum(['demo', 'linear-independent-2', 'linear-dependent-2', 'nonlinear-5']);
 export type SyntheticPreset = z.infer<typeof SyntheticPreset>;

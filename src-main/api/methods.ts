@@ -10,8 +10,12 @@ import {
   EnvironmentSummary,
   Id,
   JobStarted,
+  MetricSeries,
+  RunAction,
+  RunDetail,
   RunSummary,
 } from './domain.js';
+import { TrainingConfig } from './training.js';
 
 const NoParams = z.strictObject({});
 
@@ -31,6 +35,15 @@ export const methods = {
     result: EnvironmentRepresentations,
   },
   'runs.list': { params: z.strictObject({ datasetId: Id.optional() }), result: z.array(RunSummary) },
+  'runs.start': {
+    params: z.strictObject({ datasetId: Id, name: z.string().trim().min(1).max(200).optional(), config: TrainingConfig }),
+    result: RunSummary,
+  },
+  'runs.get': { params: z.strictObject({ id: Id }), result: RunDetail },
+  'runs.metrics': { params: z.strictObject({ id: Id }), result: z.array(MetricSeries) },
+  'runs.control': { params: z.strictObject({ id: Id, action: RunAction }), result: RunSummary },
+  'runs.rename': { params: z.strictObject({ id: Id, name: z.string().trim().min(1).max(200) }), result: RunSummary },
+  'runs.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 

@@ -1,7 +1,7 @@
 // Envelopes shared by both carriers (Electron IPC and loopback HTTP/WebSocket), and the
 // validation every message gets when it crosses a process boundary.
 import { z } from 'zod';
-import { DatasetSummary, Id, JobKind } from './domain.js';
+import { DatasetSummary, Id, JobKind, RunSummary } from './domain.js';
 import { describeIssues, ErrorPayload, LabError } from './errors.js';
 import { isMethodName, type MethodName, methods, type ResultOf, type ValidParamsOf } from './methods.js';
 
@@ -31,6 +31,26 @@ export const LabEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('job.finished'), jobId: Id, kind: JobKind, result: z.unknown() }),
   z.object({ type: z.literal('job.failed'), jobId: Id, kind: JobKind, error: ErrorPayload }),
   z.object({ type: z.literal('datasets.changed'), datasets: z.array(DatasetSummary) }),
+  z.object({
+    type: z.literal('run.progress'),
+    runId: Id,
+    epoch: z.number().int(),
+    step: z.number().int(),
+    batchInEpoch: z.number().int(),
+    batchesPerEpoch: z.number().int(),
+    metrics: z.record(z.string(), z.number()),
+  }),
+  z.object({
+    type: z.literal('run.epoch'),
+    runId: Id,
+    epoch: z.number().int(),
+    step: z.number().int(),
+    train: z.record(z.string(), z.number()),
+    validation: z.record(z.string(), z.number()).nullable(),
+    samplesPerSecond: z.number(),
+    numTensors: z.number().int(),
+  }),
+  z.object({ type: z.literal('run.status'), run: RunSummary }),
 ]);
 export type LabEvent = z.infer<typeof LabEvent>;
 

@@ -12,7 +12,11 @@ export interface OpenLabOptions extends OpenOptions {
 
 export async function openLab(options: OpenLabOptions): Promise<LabService> {
   const store = Store.open(options.databasePath, options);
-  const service = new LabService({ store, carrier: options.carrier });
+  const service = new LabService({
+    store,
+    carrier: options.carrier,
+    ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+  });
   try {
     if (options.seedDemo !== false) await service.ensureDemoDataset();
   } catch (error) {

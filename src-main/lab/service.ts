@@ -1,12 +1,13 @@
 // LabService: the one place that knows all the parts (store, data, jobs, later ml and
 // analysis) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
 import { platform } from 'node:os';
-import type { AppInfo, CreateSyntheticParams, DatasetSummary } from '../api/domain.js';
+import type { AppInfo, CreateSyntheticParams, DatasetSummary, MetricSeries } from '../api/domain.js';
 import type { LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
 import type { Store } from '../store/store.js';
 import { JobRunner } from './jobs.js';
+import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
 
 export type Carrier = AppInfo['carrier'];
@@ -16,6 +17,8 @@ const DEMO_SEEDED_KEY = 'demo_dataset_seeded';
 export interface LabServiceOptions {
   store: Store;
   carrier: Carrier;
+  /** better_sqlite3.node for another ABI, handed to training workers too. */
+  nativeBinding?: string;
 }
 
 export class LabService {
@@ -23,11 +26,19 @@ export class LabService {
   readonly #carrier: Carrier;
   readonly #listeners = new Set<(event: LabEvent) => void>();
   readonly jobs: JobRunner;
+  readonly training: TrainingManager;
 
   constructor(options: LabServiceOptions) {
     this.store = options.store;
     this.#carrier = options.carrier;
     this.jobs = new JobRunner((event) => this.#emit(event));
+    this.training = new TrainingManager({
+      store: options.store,
+      emit: (event) => this.#emit(event),
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+    });
+    // Whatever was training when the last process died is interrupted, not running.
+    this.store.runs.markInterrupted();
   }
 
   onEvent(listener: (event: LabEvent) => void): () => void {
@@ -92,11 +103,37 @@ export class LabService {
       'environments.list': ({ datasetId }) => this.store.datasets.environments(datasetId),
       'environments.representations': ({ datasetId }) => this.store.datasets.representations(datasetId),
       'runs.list': ({ datasetId }) => this.store.runs.list(datasetId),
+      'runs.start': ({ datasetId, name, config }) => this.training.start(datasetId, config, name),
+      'runs.get': ({ id }) => this.training.detail(id),
+      'runs.metrics': ({ id }) => this.runMetrics(id),
+      'runs.control': ({ id, action }) => this.training.control(id, action),
+      'runs.rename': ({ id, name }) => this.store.runs.rename(id, name),
+      'runs.delete': ({ id }) => {
+        this.training.delete(id);
+        return { deleted: true as const };
+      },
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }
 
+  /** Every metric of a run as series (split, name), in step order. */
+  runMetrics(id: string): MetricSeries[] {
+    this.store.runs.get(id);
+    const series = new Map<string, MetricSeries>();
+    for (const p of this.store.runs.metrics(id)) {
+      const key = `${p.split}/${p.name}`;
+      let s = series.get(key);
+      if (!s) {
+        s = { split: p.split, name: p.name, points: [] };
+        series.set(key, s);
+      }
+      s.points.push({ epoch: p.epoch, step: p.step, value: p.value });
+    }
+    return [...series.values()];
+  }
+
   async close(): Promise<void> {
+    await this.training.stopAll();
     await this.jobs.stopAll();
     this.#listeners.clear();
   }

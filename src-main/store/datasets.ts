@@ -39,6 +39,17 @@ export interface SampleRecord {
   expression: Float32Array;
 }
 
+export interface TrainingView {
+  nSamples: number;
+  nGenes: number;
+  geneIds: string[];
+  /** nSamples × nGenes, row-major. */
+  expression: Float32Array;
+  /** Index into `environments` of every sample. */
+  environmentIndex: Int32Array;
+  environments: { id: string; key: string; label: string; isControl: boolean; representation: Float32Array | null }[];
+}
+
 export interface NewDataset {
   name: string;
   source: DatasetSource;
@@ -186,6 +197,40 @@ export class DatasetRepository {
       row++;
     }
     return { nSamples: head.n_samples, nGenes: head.n_genes, values };
+  }
+
+  /** Everything a trainer needs, in sample order: expression, each sample's environment, environments. */
+  trainingView(datasetId: string): TrainingView {
+    const { nSamples, nGenes, values } = this.readExpression(datasetId);
+    const environments = (
+      this.#db
+        .prepare('SELECT id, idx, key, label, is_control, representation FROM environments WHERE dataset_id = ? ORDER BY idx')
+        .all(datasetId) as { id: string; idx: number; key: string; label: string; is_control: number; representation: Buffer | null }[]
+    ).map((e) => ({
+      id: e.id,
+      key: e.key,
+      label: e.label,
+      isControl: e.is_control === 1,
+      representation: e.representation ? blobToFloat32(e.representation) : null,
+    }));
+    const position = new Map(environments.map((e, i) => [e.id, i]));
+    const environmentIndex = new Int32Array(nSamples);
+    let row = 0;
+    for (const sample of this.#db.prepare('SELECT environment_id FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
+      environmentIndex[row++] = position.get((sample as { environment_id: string }).environment_id) ?? -1;
+    }
+    const geneIds = this.#db.prepare('SELECT gene_id FROM genes WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+    return { nSamples, nGenes, geneIds, expression: values, environmentIndex, environments };
+  }
+
+  /** One metadata column of every sample, in sample order (null where missing). */
+  sampleColumn(datasetId: string, column: string): (string | null)[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return this.#db
+      .prepare("SELECT json_extract(metadata, '$.' || json_quote(?)) AS v FROM samples WHERE dataset_id = ? ORDER BY idx")
+      .pluck()
+      .all(column, datasetId)
+      .map((v) => (v === null || v === undefined ? null : String(v)));
   }
 
   groundTruth(datasetId: string): unknown {

@@ -137,6 +137,13 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'runs.details (what training resolved from the config) and runs.owner_pid (which process trains it)',
+    up(db) {
+      db.exec('ALTER TABLE runs ADD COLUMN details TEXT; ALTER TABLE runs ADD COLUMN owner_pid INTEGER;');
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

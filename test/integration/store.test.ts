@@ -655,6 +655,7 @@ describe('RunRepository', () => {
         model: 'vae',
         status: 'queued',
         backend: null,
+        threads: null,
         seed: 3,
         createdAt: '',
         finishedAt: null,
@@ -713,7 +714,7 @@ describe('RunRepository', () => {
       const points = [{ epoch: e, step: e * 10, split: 'train', name: 'loss', value: train }];
       if (val !== null) points.push({ epoch: e, step: e * 10, split: 'validation', name: 'loss', value: val });
       points.push({ epoch: e, step: e * 10, split: 'train', name: 'kl', value: train / 10 });
-      store.runs.recordEpoch(run.id, e, points, val);
+      store.runs.recordEpoch(run.id, { epoch: e, points, validationLoss: val });
     };
     epoch(1, 2.0, 0.5);
     assert.equal(store.runs.get(run.id).bestValidationLoss, 0.5);
@@ -753,18 +754,21 @@ describe('RunRepository', () => {
     const store = openStore();
     const dataset = commitTiny(store);
     const run = store.runs.create({ datasetId: dataset.id, name: 'r', model: 'vae', config: {}, seed: 0 });
-    store.runs.recordEpoch(run.id, 1, [{ epoch: 1, step: 1, split: 'train', name: 'loss', value: 1 }], 0.9);
+    store.runs.recordEpoch(run.id, {
+      epoch: 1,
+      points: [{ epoch: 1, step: 1, split: 'train', name: 'loss', value: 1 }],
+      validationLoss: 0.9,
+    });
     assert.throws(() =>
-      store.runs.recordEpoch(
-        run.id,
-        2,
-        [
+      store.runs.recordEpoch(run.id, {
+        epoch: 2,
+        points: [
           { epoch: 2, step: 2, split: 'train', name: 'loss', value: 0.5 },
           // value is NOT NULL; NaN binds as NULL and must abort the whole epoch
           { epoch: 2, step: 2, split: 'validation', name: 'loss', value: Number.NaN },
         ],
-        0.1,
-      ),
+        validationLoss: 0.1,
+      }),
     );
     const summary = store.runs.get(run.id);
     assert.equal(summary.epochsDone, 1);
@@ -776,7 +780,11 @@ describe('RunRepository', () => {
     const store = openStore();
     const dataset = commitTiny(store);
     const run = store.runs.create({ datasetId: dataset.id, name: 'r', model: 'vae', config: {}, seed: 0 });
-    store.runs.recordEpoch(run.id, 1, [{ epoch: 1, step: 1, split: 'train', name: 'loss', value: 1 }], null);
+    store.runs.recordEpoch(run.id, {
+      epoch: 1,
+      points: [{ epoch: 1, step: 1, split: 'train', name: 'loss', value: 1 }],
+      validationLoss: null,
+    });
     store.db.prepare('DELETE FROM runs WHERE id = ?').run(run.id);
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM metrics').get() as { n: number }).n, 0);
     store.datasets.delete(dataset.id);

@@ -1,0 +1,149 @@
+// Turns a stored dataset into what the trainer consumes: standardised expression, the network
+// input for each environment, and the train / held-out-environment split.
+
+import { LabError } from '../api/errors.js';
+import type { TrainingConfig } from '../api/training.js';
+import { Rng } from '../data/random.js';
+import type { TrainingView } from '../store/datasets.js';
+
+export interface TrainingData {
+  nGenes: number;
+  geneIds: string[];
+  /** nSamples × nGenes, standardised when configured. */
+  x: Float32Array;
+  environmentOfSample: Int32Array;
+  environmentKeys: string[];
+  /** nEnvironments × environmentWidth: what the networks receive as e. */
+  environmentInputs: Float32Array;
+  environmentWidth: number;
+  /** Adversary class of each environment (training environments only; -1 otherwise). */
+  environmentClass: Int32Array;
+  environmentClasses: number;
+  trainIndices: Int32Array;
+  validationIndices: Int32Array;
+  validationEnvironments: string[];
+  standardization: { mean: Float32Array; std: Float32Array } | null;
+}
+
+/** Which samples are held out. Environments, not samples, are held out: validation is out of distribution. */
+export function splitSamples(
+  view: TrainingView,
+  config: TrainingConfig,
+  sampleColumn: (column: string) => (string | null)[],
+): { validation: Uint8Array; validationEnvironments: string[] } {
+  const validation = new Uint8Array(view.nSamples);
+  const split = config.validation;
+  if (split.kind === 'none') return { validation, validationEnvironments: [] };
+  if (split.kind === 'metadata') {
+    const values = sampleColumn(split.column);
+    const wanted = new Set(split.validationValues);
+    values.forEach((v, i) => {
+      if (v !== null && wanted.has(v)) validation[i] = 1;
+    });
+    const held = new Set<string>();
+    validation.forEach((v, i) => {
+      if (v) held.add(view.environments[view.environmentIndex[i] as number]?.key ?? '');
+    });
+    return { validation, validationEnvironments: [...held].sort() };
+  }
+  const candidates = view.environments.map((e, i) => ({ e, i })).filter(({ e }) => !e.isControl);
+  const count = candidates.length >= 2 ? Math.max(1, Math.round(split.fraction * candidates.length)) : 0;
+  const chosen = new Rng(split.seed)
+    .fork('validation-environments')
+    .shuffle([...candidates])
+    .slice(0, count);
+  const heldOut = new Set(chosen.map(({ i }) => i));
+  view.environmentIndex.forEach((env, i) => {
+    if (heldOut.has(env)) validation[i] = 1;
+  });
+  return { validation, validationEnvironments: chosen.map(({ e }) => e.key).sort() };
+}
+
+export function prepareTrainingData(
+  view: TrainingView,
+  config: TrainingConfig,
+  sampleColumn: (column: string) => (string | null)[],
+): TrainingData {
+  const { nSamples, nGenes } = view;
+  const { validation, validationEnvironments } = splitSamples(view, config, sampleColumn);
+  const train: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < nSamples; i++) (validation[i] ? held : train).push(i);
+  if (train.length === 0) throw new LabError('bad_input', 'The validation split leaves no training samples.');
+  for (let i = 0; i < nSamples; i++) {
+    if ((view.environmentIndex[i] as number) < 0) throw new LabError('bad_input', `Sample #${i} has no environment.`);
+  }
+
+  const x = new Float32Array(view.expression);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i] as number)) {
+      throw new LabError('bad_input', `Expression of sample #${Math.floor(i / nGenes)}, gene ${view.geneIds[i % nGenes]} is not finite.`);
+    }
+  }
+  const standardization = config.standardize ? standardize(x, nGenes, train) : null;
+
+  const nEnvironments = view.environments.length;
+  const encoding = config.model.environmentEncoding;
+  const representationWidth = view.environments[0]?.representation?.length ?? 0;
+  if (encoding === 'representation') {
+    if (representationWidth === 0) {
+      throw new LabError('bad_input', 'This dataset\'s environments have no representation; use environmentEncoding "one-hot".');
+    }
+    const ragged = view.environments.find((e) => (e.representation?.length ?? 0) !== representationWidth);
+    if (ragged) throw new LabError('bad_input', `Environment "${ragged.key}" has a representation of another length.`);
+  }
+  const environmentWidth = encoding === 'representation' ? representationWidth : nEnvironments;
+  const environmentInputs = new Float32Array(nEnvironments * environmentWidth);
+  view.environments.forEach((e, i) => {
+    if (encoding === 'representation') environmentInputs.set(e.representation as Float32Array, i * environmentWidth);
+    else environmentInputs[i * environmentWidth + i] = 1;
+  });
+
+  // The adversary names training environments only; held-out ones never reach it.
+  const environmentClass = new Int32Array(nEnvironments).fill(-1);
+  let classes = 0;
+  const trainEnvironments = new Set(train.map((i) => view.environmentIndex[i] as number));
+  for (let e = 0; e < nEnvironments; e++) if (trainEnvironments.has(e)) environmentClass[e] = classes++;
+
+  return {
+    nGenes,
+    geneIds: view.geneIds,
+    x,
+    environmentOfSample: view.environmentIndex,
+    environmentKeys: view.environments.map((e) => e.key),
+    environmentInputs,
+    environmentWidth,
+    environmentClass,
+    environmentClasses: classes,
+    trainIndices: Int32Array.from(train),
+    validationIndices: Int32Array.from(held),
+    validationEnvironments,
+    standardization,
+  };
+}
+
+/** Per-gene z-scores with training statistics; constant genes keep scale 1. */
+function standardize(x: Float32Array, nGenes: number, train: number[]): { mean: Float32Array; std: Float32Array } {
+  const mean = new Float64Array(nGenes);
+  const square = new Float64Array(nGenes);
+  for (const i of train) {
+    for (let g = 0; g < nGenes; g++) {
+      const v = x[i * nGenes + g] as number;
+      mean[g] = (mean[g] as number) + v;
+      square[g] = (square[g] as number) + v * v;
+    }
+  }
+  const meanOut = new Float32Array(nGenes);
+  const stdOut = new Float32Array(nGenes);
+  for (let g = 0; g < nGenes; g++) {
+    const m = (mean[g] as number) / train.length;
+    const variance = Math.max(0, (square[g] as number) / train.length - m * m);
+    meanOut[g] = m;
+    stdOut[g] = variance > 1e-12 ? Math.sqrt(variance) : 1;
+  }
+  for (let i = 0; i < x.length; i++) {
+    const g = i % nGenes;
+    x[i] = ((x[i] as number) - (meanOut[g] as number)) / (stdOut[g] as number);
+  }
+  return { mean: meanOut, std: stdOut };
+}

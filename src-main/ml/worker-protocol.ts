@@ -1,0 +1,23 @@
+// Messages between the lab (main thread) and a training worker. The control word is shared
+// memory so pause/cancel reach a worker that is busy computing, without a message loop turn.
+import type { EpochReport, StepReport, TrainOutcome } from './trainer.js';
+
+export interface WorkerInit {
+  runId: string;
+  databasePath: string;
+  nativeBinding?: string;
+  /** Continue from the run's latest checkpoint instead of starting fresh. */
+  resume: boolean;
+  /** Int32Array view: [0] = ControlWord. */
+  control: SharedArrayBuffer;
+  preferBackend?: 'tensorflow' | 'wasm' | 'cpu';
+}
+
+export const ControlWord = { run: 0, pause: 1, cancel: 2 } as const;
+
+export type WorkerMessage =
+  | { type: 'started'; backend: string; threads: number | null; reason: string; resumedFromEpoch: number | null }
+  | { type: 'step'; report: StepReport }
+  | { type: 'epoch'; report: Omit<EpochReport, 'stepLosses'> }
+  | { type: 'finished'; outcome: TrainOutcome }
+  | { type: 'failed'; message: string };
