@@ -87,6 +87,7 @@ export const RunSummary = z.object({
   createdAt: z.string(),
   finishedAt: z.string().nullable(),
   epochsDone: z.number().int().nonnegative(),
+  epochsPlanned: z.number().int().nonnegative().nullable(),
   bestValidationLoss: z.number().nullable(),
   message: z.string().nullable(),
 });

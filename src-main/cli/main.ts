@@ -7,8 +7,9 @@ import { datasetsCommand } from './commands/datasets.js';
 import { importCommand } from './commands/import.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
+import { trainCommand } from './commands/train.js';
 
-const commands: Command[] = [startCommand, serveCommand, importCommand, datasetsCommand];
+const commands: Command[] = [startCommand, serveCommand, importCommand, datasetsCommand, trainCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -8,6 +8,7 @@ export interface OpenLabOptions extends OpenOptions {
   carrier: Carrier;
   /** Seed the demo dataset on first start (default true). */
   seedDemo?: boolean;
+  preferBackend?: 'tensorflow' | 'wasm' | 'cpu';
 }
 
 export async function openLab(options: OpenLabOptions): Promise<LabService> {
@@ -16,6 +17,7 @@ export async function openLab(options: OpenLabOptions): Promise<LabService> {
     store,
     carrier: options.carrier,
     ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+    ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
   });
   try {
     if (options.seedDemo !== false) await service.ensureDemoDataset();

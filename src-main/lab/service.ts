@@ -19,6 +19,8 @@ export interface LabServiceOptions {
   carrier: Carrier;
   /** better_sqlite3.node for another ABI, handed to training workers too. */
   nativeBinding?: string;
+  /** Force a compute backend for training (default: the fastest that works). */
+  preferBackend?: 'tensorflow' | 'wasm' | 'cpu';
 }
 
 export class LabService {
@@ -36,6 +38,7 @@ export class LabService {
       store: options.store,
       emit: (event) => this.#emit(event),
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+      ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
     });
     // Whatever was training when the last process died is interrupted, not running.
     this.store.runs.markInterrupted();

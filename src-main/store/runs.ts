@@ -48,6 +48,7 @@ interface RunRow {
   created_at: string;
   finished_at: string | null;
   epochs_done: number;
+  config: string;
   best_validation_loss: number | null;
   message: string | null;
 }
@@ -239,6 +240,7 @@ function toSummary(row: RunRow): RunSummary {
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     epochsDone: row.epochs_done,
+    epochsPlanned: plannedEpochs(row.config),
     bestValidationLoss: row.best_validation_loss,
     message: row.message,
   };
@@ -252,5 +254,14 @@ function processIsAlive(pid: number): boolean {
   } catch (error) {
     // EPERM: it exists but belongs to someone else.
     return (error as { code?: string }).code === 'EPERM';
+  }
+}
+
+function plannedEpochs(config: string): number | null {
+  try {
+    const epochs = (JSON.parse(config) as { epochs?: unknown }).epochs;
+    return typeof epochs === 'number' && Number.isInteger(epochs) ? epochs : null;
+  } catch {
+    return null;
   }
 }

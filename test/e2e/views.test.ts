@@ -97,15 +97,38 @@ describe('the lab in a browser', () => {
     await screenshot(page, '2-environments');
   });
 
-  it('Train: shows the dataset to train on', async () => {
+  it('Train: validates the form inline, then trains with live curves', async () => {
     await openView('train');
     assert.match(await page.getByTestId('train-dataset').innerText(), /1,920 samples × 200 genes in 24 environments/);
+    await page.getByTestId('latent-dim').fill('0');
+    assert.match(await page.getByTestId('config-problems').innerText(), /model\.latentDim/);
+    assert.ok(await page.getByTestId('start-training').isDisabled());
+    await page.getByTestId('model-family').selectOption('env-vae');
+    await page.getByTestId('hidden-units').fill('32');
+    await page.getByTestId('latent-dim').fill('8');
+    await page.getByTestId('epochs').fill('4');
+    await page.getByTestId('start-training').click();
+    await page.getByTestId('training-monitor').waitFor();
+    await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId('run-backend').innerText(), /wasm|cpu|tensorflow/);
+    assert.match(await page.getByTestId('epoch-progress').innerText(), /epoch 4 of 4/);
+    // 4 epochs of train and held-out loss on the loss chart
+    assert.equal(await page.getByTestId('line-chart').first().getAttribute('data-points'), '8');
     await screenshot(page, '3-train');
   });
 
-  it('Runs: shows the (empty) run history from the store', async () => {
+  it('Runs: lists the run from the store with its history', async () => {
     await openView('runs');
-    assert.match(await page.getByTestId('empty-state').innerText(), /No training runs yet/);
+    const row = page.getByTestId('run-row').first();
+    await row.waitFor();
+    assert.match(await row.innerText(), /env-vae[\s\S]*completed[\s\S]*4 \/ 4/);
+    await row.click();
+    const detail = page.getByTestId('run-detail');
+    await detail.waitFor();
+    await detail.getByText(/checkpoints at epochs 3, 4/).waitFor();
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="run-detail"] [data-testid="line-chart"]')?.getAttribute('data-points') === '8',
+    );
     await screenshot(page, '4-runs');
   });
 
@@ -119,9 +142,9 @@ describe('the lab in a browser', () => {
     await screenshot(page, '5-latents');
   });
 
-  it('Predict: says what prediction needs', async () => {
+  it('Predict: offers the trained environment-aware model', async () => {
     await openView('predict');
-    assert.match(await page.getByTestId('empty-state').innerText(), /No trained model can predict yet/);
+    assert.match(await page.getByTestId('predictive-runs').innerText(), /env-vae/);
     await screenshot(page, '6-predict');
   });
 

@@ -660,6 +660,7 @@ describe('RunRepository', () => {
         createdAt: '',
         finishedAt: null,
         epochsDone: 0,
+        epochsPlanned: null,
         bestValidationLoss: null,
         message: null,
       },

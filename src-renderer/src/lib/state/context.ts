@@ -1,6 +1,8 @@
 import { createContext } from 'svelte';
 import type { LabState } from './lab.svelte.js';
 import type { Router } from './router.svelte.js';
+import type { RunsState } from './runs.svelte.js';
 
 export const [getLab, setLab] = createContext<LabState>();
 export const [getRouter, setRouter] = createContext<Router>();
+export const [getRuns, setRuns] = createContext<RunsState>();

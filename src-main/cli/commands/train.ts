@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import type { RunSummary } from '../../api/domain.js';
+import { SyntheticPreset } from '../../api/domain.js';
+import { describeIssues, LabError } from '../../api/errors.js';
+import type { LabEvent } from '../../api/protocol.js';
+import { ModelFamily, TrainingConfig } from '../../api/training.js';
+import { importSyntheticPreset } from '../../data/synthetic-import.js';
+import { closeLab, openLab } from '../../lab/open.js';
+import type { LabService } from '../../lab/service.js';
+import { resolveDatabasePath } from '../../store/location.js';
+import { type Command, commonUsage, type ParsedArgs, printJson, stringOption } from '../command.js';
+
+const FINAL = new Set(['completed', 'cancelled', 'failed', 'diverged', 'interrupted']);
+const EXIT_CODES: Record<string, number> = { completed: 0, cancelled: 130, diverged: 3, failed: 1, interrupted: 1 };
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a model on a dataset, with live progress; the run lands in the lab history',
+  usage: `cellshift train --dataset ID|synthetic[:PRESET] --model FAMILY [options]
+cellshift train --resume RUN_ID
+
+Trains in a worker thread, storing every epoch's metrics and checkpoint; Ctrl-C cancels and
+keeps the last checkpoint (resume later with --resume).
+  --dataset ID             a dataset id (see: cellshift datasets), or "synthetic[:PRESET]" to
+                           generate one first (${SyntheticPreset.options.join(', ')}; default demo)
+  --model FAMILY           ${ModelFamily.options.join(' | ')}
+  --epochs N               default 50          --batch-size N    default 256
+  --hidden N               default 500         --latent N        default 200 (seed L1000 sizes)
+  --temperature T          prior sparsity softmax temperature (default 1; lower = sparser)
+  --beta B                 KL weight (default 1)   --warmup N   KL warm-up epochs (default 5)
+  --lr X                   learning rate (default 0.001)      --seed N   default 0
+  --validation-fraction F  hold out this fraction of environments (default 0.2)
+  --validation-column C=V[,V...]  hold out samples whose metadata column C is one of V
+  --encoder concat|film    how encoders take the environment in (default concat)
+  --environment representation|one-hot  what the networks receive as e (default representation)
+  --config FILE            a JSON TrainingConfig; flags override it
+  --backend tensorflow|wasm|cpu  force a compute backend
+  --name NAME              run name
+${commonUsage}`,
+  options: {
+    dataset: { type: 'string' },
+    model: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    hidden: { type: 'string' },
+    latent: { type: 'string' },
+    temperature: { type: 'string' },
+    beta: { type: 'string' },
+    warmup: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    'validation-fraction': { type: 'string' },
+    'validation-column': { type: 'string' },
+    encoder: { type: 'string' },
+    environment: { type: 'string' },
+    config: { type: 'string' },
+    backend: { type: 'string' },
+    name: { type: 'string' },
+    resume: { type: 'string' },
+  },
+  async run(args) {
+    const backend = stringOption(args, 'backend');
+    if (backend !== undefined && !['tensorflow', 'wasm', 'cpu'].includes(backend)) {
+      throw new LabError('invalid_params', `--backend must be tensorflow, wasm or cpu, got "${backend}"`);
+    }
+    const lab = await openLab({
+      databasePath: resolveDatabasePath(stringOption(args, 'db')),
+      carrier: 'cli',
+      seedDemo: false,
+      ...(backend ? { preferBackend: backend as 'tensorflow' | 'wasm' | 'cpu' } : {}),
+    });
+    try {
+      const resume = stringOption(args, 'resume');
+      const json = args.values.json === true;
+      const done = follow(lab, json);
+      const run = resume ? lab.training.control(resume, 'resume') : startRun(lab, args);
+      if (!json) process.stderr.write(`Run ${run.id} "${run.name}" on dataset ${run.datasetId}\n`);
+      const onSigint = () => {
+        process.stderr.write('\nCancelling (the last checkpoint is kept)…\n');
+        lab.training.control(run.id, 'cancel');
+      };
+      process.once('SIGINT', onSigint);
+      const final = await done(run.id);
+      process.off('SIGINT', onSigint);
+      if (json) printJson({ type: 'run.final', run: final });
+      else process.stderr.write(`\n${describeFinal(final)}\n`);
+      return EXIT_CODES[final.status] ?? 1;
+    } finally {
+      await closeLab(lab);
+    }
+  },
+};
+
+function startRun(lab: LabService, args: ParsedArgs): RunSummary {
+  const datasetArg = stringOption(args, 'dataset');
+  if (!datasetArg) throw new LabError('invalid_params', '--dataset is required (an id, or "synthetic")');
+  // Validate everything before generating anything, so a typo leaves no stray dataset behind.
+  const config = TrainingConfig.safeParse(configFromArgs(args));
+  if (!config.success) throw new LabError('invalid_params', `Invalid training configuration: ${describeIssues('', config.error)}`);
+  let datasetId = datasetArg;
+  if (datasetArg === 'synthetic' || datasetArg.startsWith('synthetic:')) {
+    const preset = SyntheticPreset.safeParse(datasetArg.split(':')[1] ?? 'demo');
+    if (!preset.success) throw new LabError('invalid_params', `Unknown synthetic preset; one of: ${SyntheticPreset.options.join(', ')}`);
+    datasetId = importSyntheticPreset(lab.store, { preset: preset.data, seed: 0 }).id;
+  } else if (!lab.store.datasets.exists(datasetArg)) {
+    throw new LabError('not_found', `No dataset with id "${datasetArg}" (see: cellshift datasets)`);
+  }
+  const name = stringOption(args, 'name');
+  return lab.training.start(datasetId, config.data, name);
+}
+
+/** The JSON config (if any) with flags laid over it; zod validates the result. */
+function configFromArgs(args: ParsedArgs): Record<string, unknown> {
+  const file = stringOption(args, 'config');
+  let base: Record<string, unknown> = {};
+  if (file) {
+    try {
+      base = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new LabError('bad_input', `Cannot read --config ${file}: ${(error as Error).message}`);
+    }
+  }
+  const model = { ...((base.model as Record<string, unknown> | undefined) ?? {}) };
+  const config: Record<string, unknown> = { ...base, model };
+  const number = (flag: string) => {
+    const text = stringOption(args, flag);
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (!Number.isFinite(value)) throw new LabError('invalid_params', `--${flag} must be a number, got "${text}"`);
+    return value;
+  };
+  const set = (target: Record<string, unknown>, key: string, value: unknown) => {
+    if (value !== undefined) target[key] = value;
+  };
+  set(model, 'family', stringOption(args, 'model'));
+  set(model, 'hiddenUnits', number('hidden'));
+  set(model, 'latentDim', number('latent'));
+  set(model, 'temperature', number('temperature'));
+  set(model, 'beta', number('beta'));
+  set(model, 'klWarmupEpochs', number('warmup'));
+  set(model, 'encoderConditioning', stringOption(args, 'encoder'));
+  set(model, 'environmentEncoding', stringOption(args, 'environment'));
+  set(config, 'epochs', number('epochs'));
+  set(config, 'batchSize', number('batch-size'));
+  set(config, 'learningRate', number('lr'));
+  set(config, 'seed', number('seed'));
+  const fraction = number('validation-fraction');
+  const column = stringOption(args, 'validation-column');
+  if (fraction !== undefined && column !== undefined) {
+    throw new LabError('invalid_params', 'Give either --validation-fraction or --validation-column, not both');
+  }
+  if (fraction !== undefined) config.validation = { kind: 'random-environments', fraction, seed: (config.seed as number) ?? 0 };
+  if (column !== undefined) {
+    const [name, values] = column.split('=');
+    if (!name || !values) throw new LabError('invalid_params', `--validation-column must look like split=validation, got "${column}"`);
+    config.validation = { kind: 'metadata', column: name, validationValues: values.split(',') };
+  }
+  return config;
+}
+
+/** Subscribes before the run starts, so no event is missed; resolves with the final run. */
+function follow(lab: LabService, json: boolean): (runId: string) => Promise<RunSummary> {
+  let target: string | null = null;
+  let resolveFinal: ((run: RunSummary) => void) | null = null;
+  const early: LabEvent[] = [];
+  const bar = new ProgressLine(json);
+  const handle = (event: LabEvent) => {
+    if (!('runId' in event) && event.type !== 'run.status') return;
+    const runId = event.type === 'run.status' ? event.run.id : 'runId' in event ? event.runId : null;
+    if (target === null) {
+      early.push(event);
+      return;
+    }
+    if (runId !== target) return;
+    if (json && event.type !== 'run.progress') printJson(event);
+    if (event.type === 'run.progress') bar.step(event);
+    if (event.type === 'run.epoch') bar.epoch(event);
+    if (event.type === 'run.status') {
+      bar.status(event.run);
+      if (FINAL.has(event.run.status) && !lab.training.isActive(event.run.id)) resolveFinal?.(event.run);
+    }
+  };
+  lab.onEvent(handle);
+  return (runId) =>
+    new Promise((resolve) => {
+      target = runId;
+      resolveFinal = resolve;
+      for (const event of early.splice(0)) handle(event);
+    });
+}
+
+class ProgressLine {
+  readonly #quiet: boolean;
+  readonly #tty = process.stderr.isTTY === true;
+  #epochs = 0;
+  #lastEpoch = '';
+
+  constructor(quiet: boolean) {
+    this.#quiet = quiet;
+  }
+
+  status(run: RunSummary): void {
+    if (this.#quiet) return;
+    if (run.status === 'running' && run.backend) {
+      process.stderr.write(`Training on ${run.backend}${run.threads ? ` (${run.threads} thread${run.threads > 1 ? 's' : ''})` : ''}\n`);
+    }
+  }
+
+  step(event: Extract<LabEvent, { type: 'run.progress' }>): void {
+    if (this.#quiet || !this.#tty) return;
+    const width = 24;
+    const filled = Math.round((width * event.batchInEpoch) / event.batchesPerEpoch);
+    const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+    process.stderr.write(`\r  epoch ${event.epoch} [${bar}] loss ${format(event.metrics.loss)} ${this.#lastEpoch}   `);
+  }
+
+  epoch(event: Extract<LabEvent, { type: 'run.epoch' }>): void {
+    this.#epochs++;
+    this.#lastEpoch = `| last epoch: val ${format(event.validation?.loss)} ${Math.round(event.samplesPerSecond)} samples/s`;
+    if (this.#quiet) return;
+    const line =
+      `epoch ${event.epoch}: train loss ${format(event.train.loss)} (reconstruction ${format(event.train.reconstruction)})` +
+      ` · held-out loss ${format(event.validation?.loss)}, mse ${format(event.validation?.mse)}` +
+      ` · ${Math.round(event.samplesPerSecond)} samples/s`;
+    process.stderr.write(`${this.#tty ? '\r\x1b[K' : ''}${line}\n`);
+  }
+}
+
+function format(value: number | undefined): string {
+  return value === undefined ? '—' : Math.abs(value) >= 1000 ? value.toExponential(2) : value.toFixed(4);
+}
+
+function describeFinal(run: RunSummary): string {
+  const best = run.bestValidationLoss === null ? '' : `, best held-out loss ${format(run.bestValidationLoss)}`;
+  switch (run.status) {
+    case 'completed':
+      return `Completed ${run.epochsDone} epochs${best}. Run id: ${run.id}`;
+    case 'cancelled':
+      return `Cancelled after ${run.epochsDone} epochs${best}. Resume: cellshift train --resume ${run.id}`;
+    default:
+      return `${run.status}: ${run.message ?? 'no message'} (${run.epochsDone} epochs done). Run id: ${run.id}`;
+  }
+}
