@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { RunAction, RunDetail, RunSummary } from '../api/domain.js';
-import { LabError } from '../api/errors.js';
+import { describeIssues, LabError } from '../api/errors.js';
 import type { LabEvent } from '../api/protocol.js';
 import { type TrainingConfig, TrainingConfig as TrainingConfigSchema } from '../api/training.js';
 import { ControlWord, type WorkerInit, type WorkerMessage } from '../ml/worker-protocol.js';
@@ -51,7 +51,10 @@ export class TrainingManager {
   start(datasetId: string, config: TrainingConfig, name?: string): RunSummary {
     if (this.#store.path === ':memory:')
       throw new LabError('conflict', 'Training needs a database file (workers open their own connection).');
-    const parsed = TrainingConfigSchema.parse(config);
+    const checked = TrainingConfigSchema.safeParse(config);
+    if (!checked.success)
+      throw new LabError('invalid_params', `Invalid training configuration: ${describeIssues('config', checked.error)}`);
+    const parsed = checked.data;
     const run = this.#store.runs.create({
       datasetId,
       name: name ?? `${parsed.model.family} · seed ${parsed.seed}`,

@@ -238,7 +238,8 @@ export class Trainer {
       const adversary = this.#module.adversary;
       if (adversary && this.#adversaryOptimizer && this.#module.adversaryLoss) {
         const { value, grads } = tf.variableGrads(() => this.#module.adversaryLoss?.(batch, context) as tf.Scalar, adversary.list());
-        this.#adversaryOptimizer.applyGradients(clipByGlobalNorm(grads, this.#config.gradientClipNorm).grads);
+        const clipped = clipByGlobalNorm(grads, this.#config.gradientClipNorm);
+        if (Number.isFinite(clipped.norm)) this.#adversaryOptimizer.applyGradients(clipped.grads);
         metrics.discriminator = value.dataSync()[0] as number;
       }
       const captured: Record<string, tf.Scalar> = {};
@@ -248,7 +249,8 @@ export class Trainer {
         return total;
       }, this.#module.params.list());
       const clipped = clipByGlobalNorm(grads, this.#config.gradientClipNorm);
-      this.#optimizer.applyGradients(clipped.grads);
+      // A non-finite gradient is not applied: the guard stops the run and the parameters stay usable.
+      if (Number.isFinite(clipped.norm)) this.#optimizer.applyGradients(clipped.grads);
       metrics.loss = value.dataSync()[0] as number;
       metrics.grad_norm = clipped.norm;
       for (const [name, term] of Object.entries(captured)) {

@@ -76,7 +76,8 @@ async function main(): Promise<void> {
       validationEnvironments: data.validationEnvironments,
       parameters: module.params.size + (module.adversary?.size ?? 0),
     });
-    store.runs.setStatus(init.runId, 'running');
+    // A pause may have been requested before the worker got here; honour it.
+    store.runs.setStatus(init.runId, readControl() === 'pause' ? 'paused' : 'running');
     post({ type: 'started', backend: backend.name, threads: backend.threads, reason: backend.reason, resumedFromEpoch });
 
     let lastStepReport = 0;

@@ -120,10 +120,12 @@ export class DatasetRepository {
     if (runs > 0) {
       throw new LabError('conflict', `Dataset "${id}" has ${runs} training run(s); delete those runs first to keep their history honest.`);
     }
-    const info = this.#db.transaction(() => {
-      this.#db.prepare('DELETE FROM samples WHERE dataset_id = ?').run(id);
-      return this.#db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
-    })();
+    const info = this.#db
+      .transaction(() => {
+        this.#db.prepare('DELETE FROM samples WHERE dataset_id = ?').run(id);
+        return this.#db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+      })
+      .immediate();
     if (info.changes === 0) throw new LabError('not_found', `No dataset with id "${id}"`);
   }
 

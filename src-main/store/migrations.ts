@@ -144,6 +144,38 @@ export const migrations: readonly Migration[] = [
       db.exec('ALTER TABLE runs ADD COLUMN details TEXT; ALTER TABLE runs ADD COLUMN owner_pid INTEGER;');
     },
   },
+  {
+    version: 3,
+    description: 'molecules (structure cache) and imports (a journal, so an interrupted import is reported)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE molecules (
+          smiles TEXT NOT NULL,
+          radius INTEGER NOT NULL,
+          n_bits INTEGER NOT NULL,
+          chirality INTEGER NOT NULL,
+          ok INTEGER NOT NULL,
+          canonical_smiles TEXT,
+          inchi_key TEXT,
+          scaffold_smiles TEXT,
+          fingerprint BLOB,
+          svg TEXT,
+          error TEXT,
+          PRIMARY KEY (smiles, radius, n_bits, chirality)
+        ) WITHOUT ROWID;
+        CREATE TABLE imports (
+          id TEXT PRIMARY KEY,
+          source TEXT NOT NULL,
+          status TEXT NOT NULL,
+          owner_pid INTEGER,
+          started_at TEXT NOT NULL,
+          finished_at TEXT,
+          dataset_id TEXT,
+          message TEXT
+        );
+      `);
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

@@ -142,37 +142,39 @@ export class RunRepository {
       'INSERT INTO metrics (run_id, epoch, step, split, name, value, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const now = new Date().toISOString();
-    this.#db.transaction(() => {
-      if (!this.#db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new LabError('not_found', `No run with id "${id}"`);
-      for (const p of epoch.points) insert.run(id, p.epoch, p.step, p.split, p.name, p.value, now);
-      const validationLoss = epoch.validationLoss;
-      this.#db
-        .prepare(
-          `UPDATE runs SET epochs_done = max(epochs_done, ?),
+    this.#db
+      .transaction(() => {
+        if (!this.#db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id)) throw new LabError('not_found', `No run with id "${id}"`);
+        for (const p of epoch.points) insert.run(id, p.epoch, p.step, p.split, p.name, p.value, now);
+        const validationLoss = epoch.validationLoss;
+        this.#db
+          .prepare(
+            `UPDATE runs SET epochs_done = max(epochs_done, ?),
              best_validation_loss = CASE WHEN ? IS NULL THEN best_validation_loss
                                          ELSE min(coalesce(best_validation_loss, ?), ?) END
            WHERE id = ?`,
-        )
-        .run(epoch.epoch, validationLoss, validationLoss, validationLoss, id);
-      const checkpoint = epoch.checkpoint;
-      if (!checkpoint) return;
-      this.#db
-        .prepare(
-          `INSERT OR REPLACE INTO checkpoints (run_id, epoch, step, created_at, weights, optimizer_state, rng_state)
+          )
+          .run(epoch.epoch, validationLoss, validationLoss, validationLoss, id);
+        const checkpoint = epoch.checkpoint;
+        if (!checkpoint) return;
+        this.#db
+          .prepare(
+            `INSERT OR REPLACE INTO checkpoints (run_id, epoch, step, created_at, weights, optimizer_state, rng_state)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(id, epoch.epoch, checkpoint.step, now, checkpoint.weights, checkpoint.optimizerState, checkpoint.rngState);
-      const best = this.#db
-        .prepare(`SELECT epoch FROM metrics WHERE run_id = ? AND split = 'validation' AND name = 'loss' ORDER BY value, epoch LIMIT 1`)
-        .pluck()
-        .get(id) as number | undefined;
-      this.#db
-        .prepare(
-          `DELETE FROM checkpoints WHERE run_id = ? AND epoch != ? AND epoch NOT IN
+          )
+          .run(id, epoch.epoch, checkpoint.step, now, checkpoint.weights, checkpoint.optimizerState, checkpoint.rngState);
+        const best = this.#db
+          .prepare(`SELECT epoch FROM metrics WHERE run_id = ? AND split = 'validation' AND name = 'loss' ORDER BY value, epoch LIMIT 1`)
+          .pluck()
+          .get(id) as number | undefined;
+        this.#db
+          .prepare(
+            `DELETE FROM checkpoints WHERE run_id = ? AND epoch != ? AND epoch NOT IN
              (SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch DESC LIMIT ?)`,
-        )
-        .run(id, best ?? -1, id, checkpoint.keep);
-    })();
+          )
+          .run(id, best ?? -1, id, checkpoint.keep);
+      })
+      .immediate(); // IMMEDIATE: it reads before it writes, and a deferred upgrade fails at once under WAL contention
   }
 
   latestCheckpoint(id: string): StoredCheckpoint | null {
@@ -190,11 +192,13 @@ export class RunRepository {
 
   /** Removes history past a checkpoint, so a resumed run does not record an epoch twice. */
   truncateAfter(id: string, epoch: number): void {
-    this.#db.transaction(() => {
-      this.#db.prepare('DELETE FROM metrics WHERE run_id = ? AND epoch > ?').run(id, epoch);
-      this.#db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND epoch > ?').run(id, epoch);
-      this.#db.prepare('UPDATE runs SET epochs_done = ? WHERE id = ?').run(epoch, id);
-    })();
+    this.#db
+      .transaction(() => {
+        this.#db.prepare('DELETE FROM metrics WHERE run_id = ? AND epoch > ?').run(id, epoch);
+        this.#db.prepare('DELETE FROM checkpoints WHERE run_id = ? AND epoch > ?').run(id, epoch);
+        this.#db.prepare('UPDATE runs SET epochs_done = ? WHERE id = ?').run(epoch, id);
+      })
+      .immediate();
   }
 
   /** Records which process trains a run, so another process can tell a live run from an orphan. */
@@ -215,9 +219,11 @@ export class RunRepository {
     const update = this.#db.prepare(
       "UPDATE runs SET status = 'interrupted', message = 'The app stopped while this run was training; resume it to continue from its last checkpoint.' WHERE id = ?",
     );
-    this.#db.transaction(() => {
-      for (const id of ids) update.run(id);
-    })();
+    this.#db
+      .transaction(() => {
+        for (const id of ids) update.run(id);
+      })
+      .immediate();
     return ids;
   }
 

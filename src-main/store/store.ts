@@ -2,6 +2,7 @@
 import type { Database } from 'better-sqlite3';
 import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
 import { DatasetRepository } from './datasets.js';
+import { MoleculeRepository } from './molecules.js';
 import { RunRepository } from './runs.js';
 
 export class Store {
@@ -9,12 +10,14 @@ export class Store {
   readonly db: Database;
   readonly datasets: DatasetRepository;
   readonly runs: RunRepository;
+  readonly molecules: MoleculeRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
     this.db = db;
     this.datasets = new DatasetRepository(db);
     this.runs = new RunRepository(db);
+    this.molecules = new MoleculeRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

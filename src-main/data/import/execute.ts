@@ -1,0 +1,126 @@
+// Writing a planned import: expression read a block of samples at a time and written through
+// one DatasetWriter transaction, so the dataset lands whole or not at all.
+import type { DatasetSummary } from '../../api/domain.js';
+import { LabError } from '../../api/errors.js';
+import type { EnvironmentRecord, SampleRecord } from '../../store/datasets.js';
+import type { Store } from '../../store/store.js';
+import type { JobContextLike } from '../progress.js';
+import type { ImportPlan } from './plan.js';
+import type { EnvironmentEncoding } from './representation.js';
+
+const SAMPLES_PER_BLOCK = 512;
+
+export async function executeImport(
+  store: Store,
+  plan: ImportPlan,
+  encoding: EnvironmentEncoding,
+  context?: JobContextLike,
+): Promise<DatasetSummary> {
+  const { request, source } = plan;
+  const geneIndices = plan.selectedGenes;
+  const genes = (geneIndices ?? plan.genes.map((_, i) => i)).map((i) => plan.genes[i] as (typeof plan.genes)[number]);
+  const environments: EnvironmentRecord[] = plan.environments.map((env, i) => {
+    const info = env.drugId ? encoding.structures.get(env.drugId) : undefined;
+    return {
+      key: env.key,
+      label: env.label,
+      isControl: env.isControl,
+      ...(env.drugId
+        ? {
+            perturbagen: {
+              id: env.drugId,
+              ...(env.drugName ? { name: env.drugName } : {}),
+              ...(info?.ok ? { smiles: info.canonicalSmiles } : env.smiles ? { smiles: env.smiles } : {}),
+              ...(info?.ok && info.inchiKey ? { inchiKey: info.inchiKey } : {}),
+              pertType: 'trt_cp',
+            },
+          }
+        : {}),
+      ...(env.cellLine ? { cellLine: env.cellLine } : {}),
+      ...(env.dose ? { dose: env.dose } : {}),
+      ...(env.time ? { time: env.time } : {}),
+      representation: encoding.vectors[i] as Float32Array,
+      representationKind: `morgan-r${request.fingerprint.radius}-${request.fingerprint.nBits}`,
+    };
+  });
+  const writer = store.datasets.begin({
+    name: request.name ?? defaultName(source.path),
+    source: source.format === 'gct' || source.format === 'gctx' || source.format === 'h5ad' ? source.format : 'csv',
+    description: `Imported from ${source.path}: ${plan.preview.samples} of ${plan.preview.samplesInFile} samples, ${plan.preview.genes} genes, environments keyed by ${request.environmentKey}.`,
+    provenance: {
+      files: {
+        matrix: request.matrixPath,
+        ...(request.sigInfoPath ? { sigInfo: request.sigInfoPath } : {}),
+        ...(request.pertInfoPath ? { pertInfo: request.pertInfoPath } : {}),
+        ...(request.geneInfoPath ? { geneInfo: request.geneInfoPath } : {}),
+      },
+      filter: request.filter,
+      environmentKey: request.environmentKey,
+      fingerprint: request.fingerprint,
+      nonFinite: request.nonFinite,
+      drugsWithoutStructure: encoding.withoutStructure,
+    },
+    representationColumns: encoding.columns,
+    genes: genes.map((g) => ({ id: g.id, symbol: g.symbol, landmark: g.landmark ?? false })),
+    environments,
+  });
+  try {
+    const nGenes = genes.length;
+    let replaced = 0;
+    let droppedNonFinite = 0;
+    for (let start = 0; start < plan.selectedSamples.length; start += SAMPLES_PER_BLOCK) {
+      if (context?.signal?.aborted) throw new LabError('cancelled', 'The import was cancelled; nothing was stored.');
+      const block = plan.selectedSamples.slice(start, start + SAMPLES_PER_BLOCK);
+      const values = await source.readSamples(block, geneIndices);
+      if (values.length !== block.length * nGenes) {
+        throw new LabError('internal', `Reader returned ${values.length} values for ${block.length} samples × ${nGenes} genes`);
+      }
+      const records: SampleRecord[] = [];
+      block.forEach((sampleIndex, k) => {
+        const row = values.subarray(k * nGenes, (k + 1) * nGenes);
+        const bad = row.findIndex((v) => !Number.isFinite(v));
+        const sample = plan.samples[sampleIndex] as (typeof plan.samples)[number];
+        if (bad >= 0) {
+          if (request.nonFinite === 'reject') {
+            throw new LabError(
+              'bad_input',
+              `${source.path}: sample "${sample.id}", gene "${genes[bad]?.id}" is ${row[bad]}; choose nonFinite "zero" or "drop-sample" to import anyway.`,
+            );
+          }
+          if (request.nonFinite === 'drop-sample') {
+            droppedNonFinite++;
+            return;
+          }
+          for (let g = 0; g < row.length; g++) {
+            if (!Number.isFinite(row[g] as number)) {
+              row[g] = 0;
+              replaced++;
+            }
+          }
+        }
+        records.push({
+          id: sample.id,
+          environment: plan.sampleEnvironment[start + k] as number,
+          metadata: sample.metadata,
+          expression: row,
+        });
+      });
+      writer.addSamples(records);
+      context?.progress(
+        (start + block.length) / plan.selectedSamples.length,
+        `Stored ${start + block.length} of ${plan.selectedSamples.length} samples`,
+      );
+    }
+    if (replaced > 0 || droppedNonFinite > 0) {
+      context?.progress(1, `Non-finite values: ${replaced} set to 0, ${droppedNonFinite} samples dropped`);
+    }
+    return writer.commit();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+}
+
+function defaultName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}

@@ -1,0 +1,75 @@
+// Structure facts per SMILES and fingerprint settings, computed once by chem/ and reused by
+// every later import and prediction.
+import type { Database } from 'better-sqlite3';
+
+export interface FingerprintKey {
+  radius: number;
+  nBits: number;
+  chirality: boolean;
+}
+
+export type MoleculeRecord =
+  | {
+      ok: true;
+      canonicalSmiles: string;
+      inchiKey: string | null;
+      scaffoldSmiles: string | null;
+      fingerprint: Uint8Array;
+      svg: string | null;
+    }
+  | { ok: false; reason: string };
+
+interface Row {
+  ok: number;
+  canonical_smiles: string | null;
+  inchi_key: string | null;
+  scaffold_smiles: string | null;
+  fingerprint: Buffer | null;
+  svg: string | null;
+  error: string | null;
+}
+
+export class MoleculeRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  get(smiles: string, key: FingerprintKey): MoleculeRecord | null {
+    const row = this.#db
+      .prepare('SELECT * FROM molecules WHERE smiles = ? AND radius = ? AND n_bits = ? AND chirality = ?')
+      .get(smiles, key.radius, key.nBits, key.chirality ? 1 : 0) as Row | undefined;
+    if (!row) return null;
+    if (row.ok !== 1) return { ok: false, reason: row.error ?? 'invalid structure' };
+    return {
+      ok: true,
+      canonicalSmiles: row.canonical_smiles ?? smiles,
+      inchiKey: row.inchi_key,
+      scaffoldSmiles: row.scaffold_smiles,
+      fingerprint: new Uint8Array(row.fingerprint ?? new Uint8Array(key.nBits)),
+      svg: row.svg,
+    };
+  }
+
+  put(smiles: string, key: FingerprintKey, record: MoleculeRecord): void {
+    this.#db
+      .prepare(
+        `INSERT OR REPLACE INTO molecules (smiles, radius, n_bits, chirality, ok, canonical_smiles, inchi_key, scaffold_smiles, fingerprint, svg, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        smiles,
+        key.radius,
+        key.nBits,
+        key.chirality ? 1 : 0,
+        record.ok ? 1 : 0,
+        record.ok ? record.canonicalSmiles : null,
+        record.ok ? record.inchiKey : null,
+        record.ok ? record.scaffoldSmiles : null,
+        record.ok ? Buffer.from(record.fingerprint) : null,
+        record.ok ? record.svg : null,
+        record.ok ? null : record.reason,
+      );
+  }
+}
