@@ -312,3 +312,60 @@ describe('cellshift serve', { concurrency: true }, () => {
     assert.doesNotMatch(result.stderr, /unexpected error|\n\s+at /);
   });
 });
+
+describe('cellshift train', () => {
+  test('every model family trains from the command line on the demo data and lands in the run history', async () => {
+    const db = freshDb('train');
+    const families = ['vae', 'cvae', 'env-vae', 'translation-vae', 'adversarial-prior-ae'];
+    for (const family of families) {
+      const result = await cellshift(
+        ['train', '--dataset', 'synthetic', '--model', family, '--epochs', '2', '--hidden', '16', '--latent', '4', '--json'],
+        db,
+      );
+      assert.equal(result.code, 0, `${family}: ${result.stderr}`);
+      const lines = result.stdout
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              type: string;
+              epoch?: number;
+              run?: { status: string; model: string; epochsDone: number; backend: string | null };
+            },
+        );
+      assert.deepEqual(
+        lines.filter((l) => l.type === 'run.epoch').map((l) => l.epoch),
+        [1, 2],
+        `${family}: one epoch event per epoch`,
+      );
+      const final = lines.at(-1);
+      assert.equal(final?.type, 'run.final');
+      assert.equal(final?.run?.status, 'completed');
+      assert.equal(final?.run?.model, family);
+      assert.equal(final?.run?.epochsDone, 2);
+      assert.match(final?.run?.backend ?? '', /^(wasm|cpu|tensorflow)$/);
+    }
+    const listed = await cellshift(['datasets', '--json'], db);
+    assert.equal(parseDatasets(listed.stdout).length, families.length, 'each "--dataset synthetic" generated one dataset');
+  });
+
+  test('an invalid configuration exits 2 naming the field, before generating any data', async () => {
+    const db = freshDb('train-bad');
+    const result = await cellshift(['train', '--dataset', 'synthetic', '--model', 'env-vae', '--latent', '0'], db);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /model\.latentDim/);
+    const listed = await cellshift(['datasets', '--json'], db);
+    assert.deepEqual(parseDatasets(listed.stdout), []);
+  });
+
+  test('an unknown dataset or model family is refused with a specific message', async () => {
+    const db = freshDb('train-unknown');
+    const missing = await cellshift(['train', '--dataset', 'ds_nope', '--model', 'vae'], db);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /No dataset with id "ds_nope"/);
+    const family = await cellshift(['train', '--dataset', 'synthetic', '--model', 'gan'], db);
+    assert.equal(family.code, 2);
+    assert.match(family.stderr, /model\.family/);
+  });
+});
