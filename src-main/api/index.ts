@@ -1,3 +1,4 @@
+export * from './analysis.js';
 export * from './bridge.js';
 export * from './domain.js';
 export * from './errors.js';

@@ -1,6 +1,7 @@
 // The LabApi method table: every request the renderer (or a script) can make, with the
 // schema of its parameters and of its result. Carriers and clients are generated from it.
 import { z } from 'zod';
+import { PriorShiftResult, ProjectionResult, SampleColumnResult, TopGenesResult } from './analysis.js';
 import {
   AppInfo,
   CreateSyntheticParams,
@@ -44,6 +45,23 @@ export const methods = {
   'runs.control': { params: z.strictObject({ id: Id, action: RunAction }), result: RunSummary },
   'runs.rename': { params: z.strictObject({ id: Id, name: z.string().trim().min(1).max(200) }), result: RunSummary },
   'runs.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
+  'datasets.sampleColumn': {
+    params: z.strictObject({ datasetId: Id, column: z.string().min(1).max(200) }),
+    result: SampleColumnResult,
+  },
+  'analysis.projection': {
+    params: z.strictObject({
+      runId: Id,
+      method: z.enum(['pca', 'umap']).default('pca'),
+      maxPoints: z.number().int().min(10).max(200_000).default(20_000),
+    }),
+    result: ProjectionResult,
+  },
+  'analysis.priorShift': { params: z.strictObject({ runId: Id }), result: PriorShiftResult },
+  'analysis.topGenes': {
+    params: z.strictObject({ runId: Id, latent: z.number().int().min(0), count: z.number().int().min(1).max(1000).default(25) }),
+    result: TopGenesResult,
+  },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 

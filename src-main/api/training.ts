@@ -45,6 +45,8 @@ export const ModelConfig = z.strictObject({
   logVarBound: z.number().positive().max(30).default(8),
   /** Weight of the adversary term for the adversarial prior autoencoder. */
   adversaryWeight: z.number().min(0).max(1000).default(1),
+  /** Decoder: one-hidden-layer ReLU network, or linear (the seed's §6.1–6.3 studies, where M̃ is read off). */
+  decoder: z.enum(['mlp', 'linear']).default('mlp'),
   /** How encoders that see the environment take it in: concatenated input, or FiLM on the hidden layer. */
   encoderConditioning: z.enum(['concat', 'film']).default('concat'),
   /** What the networks receive as the environment: its stored representation, or a one-hot of its index. */

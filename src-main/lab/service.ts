@@ -6,6 +6,7 @@ import type { LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
 import type { Store } from '../store/store.js';
+import { AnalysisService } from './analysis.js';
 import { JobRunner } from './jobs.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
@@ -29,6 +30,7 @@ export class LabService {
   readonly #listeners = new Set<(event: LabEvent) => void>();
   readonly jobs: JobRunner;
   readonly training: TrainingManager;
+  readonly analysis: AnalysisService;
 
   constructor(options: LabServiceOptions) {
     this.store = options.store;
@@ -40,6 +42,7 @@ export class LabService {
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
       ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
     });
+    this.analysis = new AnalysisService(options.store);
     // Whatever was training when the last process died is interrupted, not running.
     this.store.runs.markInterrupted();
   }
@@ -115,6 +118,16 @@ export class LabService {
         this.training.delete(id);
         return { deleted: true as const };
       },
+      'datasets.sampleColumn': ({ datasetId, column }) => ({
+        column,
+        values:
+          column === 'environment key'
+            ? this.store.datasets.sampleEnvironmentKeys(datasetId)
+            : this.store.datasets.sampleColumn(datasetId, column),
+      }),
+      'analysis.projection': ({ runId, method, maxPoints }) => this.analysis.projection(runId, method, maxPoints),
+      'analysis.priorShift': ({ runId }) => this.analysis.priorShift(runId),
+      'analysis.topGenes': ({ runId, latent, count }) => this.analysis.topGenes(runId, latent, count),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }
@@ -138,6 +151,7 @@ export class LabService {
   async close(): Promise<void> {
     await this.training.stopAll();
     await this.jobs.stopAll();
+    await this.analysis.dispose();
     this.#listeners.clear();
   }
 

@@ -225,6 +225,26 @@ export class DatasetRepository {
     return { nSamples, nGenes, geneIds, expression: values, environmentIndex, environments };
   }
 
+  genes(datasetId: string): { id: string; symbol: string; landmark: boolean }[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return (
+      this.#db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx').all(datasetId) as {
+        gene_id: string;
+        symbol: string;
+        landmark: number;
+      }[]
+    ).map((g) => ({ id: g.gene_id, symbol: g.symbol, landmark: g.landmark === 1 }));
+  }
+
+  /** The environment key of every sample, in sample order (to colour plots by environment). */
+  sampleEnvironmentKeys(datasetId: string): string[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return this.#db
+      .prepare('SELECT e.key FROM samples s JOIN environments e ON e.id = s.environment_id WHERE s.dataset_id = ? ORDER BY s.idx')
+      .pluck()
+      .all(datasetId) as string[];
+  }
+
   /** One metadata column of every sample, in sample order (null where missing). */
   sampleColumn(datasetId: string, column: string): (string | null)[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);

@@ -132,13 +132,22 @@ describe('the lab in a browser', () => {
     await screenshot(page, '4-runs');
   });
 
-  it('Latents: shows the true shift of every latent cause per environment', async () => {
+  it('Latents: projects the trained model, shows sparse prior shifts, top genes and the ground truth', async () => {
     await openView('latents');
-    const maps = page.getByTestId('heatmap');
-    await maps.first().waitFor();
-    assert.equal(await maps.count(), 2);
-    // 24 environments × 10 latents, in each of the two maps
-    assert.equal(await maps.first().locator('rect').count(), 240);
+    await page.getByTestId('latent-scatter').waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-points') === '1920');
+    // learned μ̄ₑ and log σ̄ₑ: 24 environments × 8 latents each
+    const learned = page.getByTestId('prior-shift').getByTestId('heatmap');
+    assert.equal(await learned.count(), 2);
+    assert.equal(await learned.first().locator('rect').count(), 24 * 8);
+    const genes = page.getByTestId('top-genes').locator('tbody tr');
+    await genes.first().waitFor();
+    assert.equal(await genes.count(), 25);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-genes').click()]);
+    assert.match(download.suggestedFilename(), /^latent-0-top-genes-run_.*\.csv$/);
+    const truth = page.getByTestId('true-shift').getByTestId('heatmap');
+    assert.equal(await truth.first().locator('rect').count(), 240);
+    await page.getByTestId('colour-by').selectOption('target_latent');
     await screenshot(page, '5-latents');
   });
 

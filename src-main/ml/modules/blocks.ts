@@ -52,13 +52,16 @@ export class Encoder {
 }
 
 export class Decoder {
-  readonly #net: OneHiddenLayer;
+  readonly #net: OneHiddenLayer | Dense;
   readonly #usesEnvironment: boolean;
 
   constructor(params: ParameterSet, config: ModelConfig, dims: { genes: number; environment: number }, usesEnvironment: boolean) {
     this.#usesEnvironment = usesEnvironment;
     const inputs = config.latentDim + (usesEnvironment ? dims.environment : 0);
-    this.#net = new OneHiddenLayer(params, 'decoder', inputs, config.hiddenUnits, dims.genes);
+    this.#net =
+      config.decoder === 'linear'
+        ? params.dense('decoder/linear', inputs, dims.genes)
+        : new OneHiddenLayer(params, 'decoder', inputs, config.hiddenUnits, dims.genes);
   }
 
   apply(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {

@@ -1,0 +1,137 @@
+// A finished (or running) run's model, rebuilt from its stored config and newest checkpoint,
+// for inspection: encode samples, read each environment's prior shift, decode latents to genes.
+import * as tf from '@tensorflow/tfjs';
+import type { RunSummary } from '../api/domain.js';
+import { LabError } from '../api/errors.js';
+import { TrainingConfig } from '../api/training.js';
+import { Rng } from '../data/random.js';
+import { selectBackend } from '../ml/backend.js';
+import { type NamedArray, restoreParameters, unpackArrays } from '../ml/checkpoint.js';
+import { createModule, type GenerativeModule } from '../ml/modules/index.js';
+import { scoped } from '../ml/scoped.js';
+import { prepareTrainingData, type TrainingData } from '../ml/training-data.js';
+import type { Store } from '../store/store.js';
+
+const BATCH = 1024;
+
+export class TrainedModel {
+  readonly run: RunSummary;
+  readonly config: TrainingConfig;
+  readonly module: GenerativeModule;
+  readonly data: TrainingData;
+  readonly epoch: number;
+  readonly #standardization: { mean: Float32Array; std: Float32Array } | null;
+
+  private constructor(
+    run: RunSummary,
+    config: TrainingConfig,
+    module: GenerativeModule,
+    data: TrainingData,
+    epoch: number,
+    arrays: NamedArray[],
+  ) {
+    this.run = run;
+    this.config = config;
+    this.module = module;
+    this.data = data;
+    this.epoch = epoch;
+    const mean = arrays.find((a) => a.name === 'standardize/mean');
+    const std = arrays.find((a) => a.name === 'standardize/std');
+    this.#standardization = mean && std ? { mean: mean.values, std: std.values } : null;
+  }
+
+  static async load(store: Store, runId: string): Promise<TrainedModel> {
+    await selectBackend();
+    const run = store.runs.get(runId);
+    const checkpoint = store.runs.latestCheckpoint(runId);
+    if (!checkpoint) throw new LabError('conflict', `Run "${run.name}" has no checkpoint yet: let it finish at least one epoch.`);
+    const config = TrainingConfig.parse(store.runs.config(runId));
+    const data = prepareTrainingData(store.datasets.trainingView(run.datasetId), config, (c) =>
+      store.datasets.sampleColumn(run.datasetId, c),
+    );
+    const module = createModule(
+      config.model,
+      { genes: data.nGenes, environment: data.environmentWidth, environmentClasses: data.environmentClasses },
+      new Rng(config.seed).fork('init'),
+    );
+    const arrays = unpackArrays(checkpoint.weights);
+    restoreParameters(module.params, 'params/', arrays);
+    if (module.adversary) restoreParameters(module.adversary, 'adversary/', arrays);
+    return new TrainedModel(run, config, module, data, checkpoint.epoch, arrays);
+  }
+
+  get latentDim(): number {
+    return this.config.model.latentDim;
+  }
+
+  get nSamples(): number {
+    return this.data.environmentOfSample.length;
+  }
+
+  /** Posterior means of the given samples (default all), samples × latentDim. */
+  encodeMeans(indices?: ArrayLike<number>): Float32Array {
+    const rows = indices ? Array.from(indices) : Array.from({ length: this.nSamples }, (_, i) => i);
+    const out = new Float32Array(rows.length * this.latentDim);
+    for (let start = 0; start < rows.length; start += BATCH) {
+      const chunk = rows.slice(start, start + BATCH);
+      const values = scoped(() => {
+        const { x, e } = this.#inputs(chunk);
+        return this.module.encode(x, e).mean.dataSync() as Float32Array;
+      });
+      out.set(values, start * this.latentDim);
+    }
+    return out;
+  }
+
+  /** The environment's shift of the latent prior (μ̄_e and log σ̄_e), one row per environment. */
+  priorShifts(): { mean: Float32Array; logStd: Float32Array | null } | null {
+    const priorShift = this.module.priorShift?.bind(this.module);
+    if (!priorShift) return null;
+    const nEnv = this.data.environmentKeys.length;
+    return scoped(() => {
+      const e = tf.tensor2d(this.data.environmentInputs, [nEnv, this.data.environmentWidth]);
+      const shift = priorShift(e);
+      return { mean: shift.mean.dataSync() as Float32Array, logStd: shift.logStd ? (shift.logStd.dataSync() as Float32Array) : null };
+    });
+  }
+
+  /** Decodes latents (rows × latentDim) in environment `environment` to expression in the data's units. */
+  decode(latents: Float32Array, rows: number, environment: number): Float32Array {
+    const values = scoped(() => {
+      const z = tf.tensor2d(latents, [rows, this.latentDim]);
+      const width = this.data.environmentWidth;
+      const e = tf.tile(tf.tensor2d(this.data.environmentInputs.subarray(environment * width, (environment + 1) * width), [1, width]), [
+        rows,
+        1,
+      ]);
+      return this.module.decode(z, e as tf.Tensor2D).dataSync() as Float32Array;
+    });
+    return this.unstandardize(values);
+  }
+
+  /** Back from model units (per-gene z-scores) to the dataset's units. */
+  unstandardize(values: Float32Array): Float32Array {
+    const s = this.#standardization;
+    if (!s) return values;
+    const g = this.data.nGenes;
+    const out = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = (values[i] as number) * (s.std[i % g] as number) + (s.mean[i % g] as number);
+    return out;
+  }
+
+  dispose(): void {
+    this.module.dispose();
+  }
+
+  #inputs(indices: number[]): { x: tf.Tensor2D; e: tf.Tensor2D } {
+    const { nGenes, x, environmentOfSample, environmentInputs, environmentWidth } = this.data;
+    const xs = new Float32Array(indices.length * nGenes);
+    const es = new Float32Array(indices.length * environmentWidth);
+    indices.forEach((sample, row) => {
+      xs.set(x.subarray(sample * nGenes, (sample + 1) * nGenes), row * nGenes);
+      const env = environmentOfSample[sample] as number;
+      es.set(environmentInputs.subarray(env * environmentWidth, (env + 1) * environmentWidth), row * environmentWidth);
+    });
+    return { x: tf.tensor2d(xs, [indices.length, nGenes]), e: tf.tensor2d(es, [indices.length, environmentWidth]) };
+  }
+}

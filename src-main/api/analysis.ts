@@ -1,0 +1,44 @@
+// Inspecting a trained model: latent projections, environment prior shifts, genes per latent.
+import { z } from 'zod';
+import { Id } from './domain.js';
+
+export const ProjectionResult = z.object({
+  runId: Id,
+  epoch: z.number().int(),
+  method: z.enum(['pca', 'umap']),
+  x: z.array(z.number()),
+  y: z.array(z.number()),
+  sample: z.array(z.number().int()),
+  explainedVariance: z.array(z.number()).nullable(),
+});
+export type ProjectionResult = z.infer<typeof ProjectionResult>;
+
+export const PriorShiftResult = z.object({
+  runId: Id,
+  epoch: z.number().int(),
+  /** Null when the family has no environment prior (VAE, conditional VAE). */
+  report: z
+    .object({
+      latentDim: z.number().int(),
+      environments: z.array(z.object({ key: z.string(), heldOut: z.boolean() })),
+      mean: z.array(z.array(z.number())),
+      logStd: z.array(z.array(z.number())).nullable(),
+      order: z.array(z.number().int()),
+      sparsity: z.array(z.number().int()),
+    })
+    .nullable(),
+});
+export type PriorShiftResult = z.infer<typeof PriorShiftResult>;
+
+export const TopGenesResult = z.object({
+  runId: Id,
+  latent: z.number().int(),
+  genes: z.array(z.object({ id: z.string(), symbol: z.string(), effect: z.number() })),
+});
+export type TopGenesResult = z.infer<typeof TopGenesResult>;
+
+export const SampleColumnResult = z.object({
+  column: z.string(),
+  values: z.array(z.union([z.string(), z.number(), z.null()])),
+});
+export type SampleColumnResult = z.infer<typeof SampleColumnResult>;

@@ -1,0 +1,71 @@
+// Serves model inspection. Rebuilding a model from its checkpoint costs a dataset read, so the
+// two most recently used are kept (keyed by run and checkpoint epoch, so new epochs reload).
+
+import { priorShiftReport, projectLatents, topGenes } from '../analysis/inspection.js';
+import { TrainedModel } from '../analysis/trained-model.js';
+import type { PriorShiftResult, ProjectionResult, TopGenesResult } from '../api/analysis.js';
+import type { Store } from '../store/store.js';
+
+const CACHE_SIZE = 2;
+
+export class AnalysisService {
+  readonly #store: Store;
+  readonly #cache = new Map<string, Promise<TrainedModel>>();
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  async projection(runId: string, method: 'pca' | 'umap', maxPoints: number): Promise<ProjectionResult> {
+    const model = await this.#model(runId);
+    return { runId, epoch: model.epoch, ...projectLatents(model, method, maxPoints) };
+  }
+
+  async priorShift(runId: string): Promise<PriorShiftResult> {
+    const model = await this.#model(runId);
+    return { runId, epoch: model.epoch, report: priorShiftReport(model) };
+  }
+
+  async topGenes(runId: string, latent: number, count: number): Promise<TopGenesResult> {
+    const model = await this.#model(runId);
+    const genes = this.#store.datasets.genes(model.run.datasetId);
+    return {
+      runId,
+      latent,
+      genes: topGenes(model, latent, count).map((g) => ({
+        id: genes[g.gene]?.id ?? String(g.gene),
+        symbol: genes[g.gene]?.symbol ?? String(g.gene),
+        effect: g.effect,
+      })),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const models = await Promise.allSettled(this.#cache.values());
+    for (const m of models) if (m.status === 'fulfilled') m.value.dispose();
+    this.#cache.clear();
+  }
+
+  #model(runId: string): Promise<TrainedModel> {
+    const epoch = this.#store.runs.latestCheckpoint(runId)?.epoch ?? -1;
+    const key = `${runId}@${epoch}`;
+    const cached = this.#cache.get(key);
+    if (cached) {
+      this.#cache.delete(key);
+      this.#cache.set(key, cached);
+      return cached;
+    }
+    const loading = TrainedModel.load(this.#store, runId);
+    this.#cache.set(key, loading);
+    loading.catch(() => this.#cache.delete(key));
+    while (this.#cache.size > CACHE_SIZE) {
+      const [oldest, evicted] = this.#cache.entries().next().value as [string, Promise<TrainedModel>];
+      this.#cache.delete(oldest);
+      void evicted.then(
+        (m) => m.dispose(),
+        () => undefined,
+      );
+    }
+    return loading;
+  }
+}
