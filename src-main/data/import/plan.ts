@@ -63,15 +63,20 @@ export function planImport(request: ImportRequest, source: MatrixSource, samples
   if (!hasPertTypes)
     warnings.push('No pert_type column: every sample is treated as a treatment (no controls). Add sig_info to mark controls.');
 
+  const reasonToDrop = (s: SampleFacts): string | null => {
+    if (hasPertTypes && !keep(filter.pertTypes, s.pertType)) return `pert_type ${s.pertType ?? '(missing)'} not selected`;
+    if (!keep(filter.cellLines, s.cellId)) return 'cell line not selected';
+    if (!isControl(s) && !keep(filter.doses, s.dose)) return 'dose not selected';
+    if (!isControl(s) && !keep(filter.times, s.time)) return 'time not selected';
+    if (!isControl(s) && s.pertId === null && s.pertName === null) return 'no perturbagen id';
+    return null;
+  };
   let candidates: number[] = [];
-  samples.forEach((s, i) => {
-    if (hasPertTypes && !keep(filter.pertTypes, s.pertType)) return drop(`pert_type ${s.pertType ?? '(missing)'} not selected`);
-    if (!keep(filter.cellLines, s.cellId)) return drop('cell line not selected');
-    if (!isControl(s) && !keep(filter.doses, s.dose)) return drop('dose not selected');
-    if (!isControl(s) && !keep(filter.times, s.time)) return drop('time not selected');
-    if (!isControl(s) && s.pertId === null && s.pertName === null) return drop('no perturbagen id');
-    candidates.push(i);
-  });
+  for (const [i, s] of samples.entries()) {
+    const reason = reasonToDrop(s);
+    if (reason === null) candidates.push(i);
+    else drop(reason);
+  }
 
   const keyOf = (i: number) => environmentParts(samples[i] as SampleFacts, request.environmentKey);
   const sizes = new Map<string, number>();
