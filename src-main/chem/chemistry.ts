@@ -1,0 +1,613 @@
+// Structure facts for one drug from its SMILES: canonical form, InChIKey, Morgan fingerprint (the
+// environment representation the models see), Bemis–Murcko scaffold (for scaffold splits) and a 2-D
+// SVG depiction. Everything is computed by RDKit MinimalLib (wasm), checked against Python RDKit by
+// test/unit/chemistry.test.ts.
+//
+// Salts and mixtures: a SMILES with several '.'-separated components (e.g. "imatinib mesylate",
+// "CS(=O)(=O)O.Cc1ccc(...)") is reduced to its parent, the fragment with the most heavy atoms (ties:
+// larger exact mass, then the smaller canonical SMILES). LINCS `canonical_smiles` in pert_info describe
+// the parent compound, so a salt form and its parent get the same fingerprint, scaffold and InChIKey;
+// the dropped counter-ions/solvents are reported in `removedFragments`. Charges are kept as written
+// (no neutralization, no tautomer canonicalization).
+//
+// Bad input never throws: empty, placeholder ("-666"), over-long and unparsable SMILES come back as
+// `{ ok: false, reason }`. Every RDKit object created here is deleted before returning.
+import type { RDKitModule, RDKitMol, RDKitRuntime } from './rdkit.js';
+import { loadRDKit } from './rdkit.js';
+
+/** Longest SMILES accepted; longer strings are refused before reaching the parser. */
+export const MAX_SMILES_LENGTH = 10_000;
+
+export const DEFAULT_RADIUS = 2;
+export const DEFAULT_N_BITS = 1024;
+export const MAX_RADIUS = 6;
+export const MAX_N_BITS = 65_536;
+
+/** Placeholders that metadata tables (LINCS pert_info and friends) use for "no structure". */
+const MISSING_MARKERS = new Set(['-666', '-666.0', 'na', 'n/a', 'nan', 'none', 'null', 'restricted', '-']);
+
+export interface DescribeOptions {
+  /** Morgan radius (default 2, i.e. ECFP4-like). */
+  radius?: number;
+  /** Fingerprint length in bits (default 1024). */
+  nBits?: number;
+  /** Include atom chirality (the R/S labels RDKit assigns) in the Morgan invariants (default false). */
+  chirality?: boolean;
+  /** Draw the 2-D SVG depiction (default true; turn off when only fingerprints are needed). */
+  depict?: boolean;
+}
+
+export interface FingerprintParams {
+  radius: number;
+  nBits: number;
+  chirality: boolean;
+}
+
+export interface MoleculeInfo {
+  ok: true;
+  /** RDKit canonical SMILES of the parent (largest fragment), stereo included. */
+  canonicalSmiles: string;
+  /** Canonical SMILES of the fragments dropped from a salt or mixture (empty for one component). */
+  removedFragments: string[];
+  /** Standard InChIKey of the parent; null when InChI generation fails (e.g. unsupported elements). */
+  inchiKey: string | null;
+  /** Morgan fingerprint, one byte per bit (0 or 1), length `params.nBits`. */
+  fingerprint: Uint8Array;
+  /** Number of set bits in `fingerprint`. */
+  onBits: number;
+  params: FingerprintParams;
+  /**
+   * Bemis–Murcko scaffold SMILES (rings, linkers between rings, and atoms double-bonded to them),
+   * '' for an acyclic molecule, null if the scaffold could not be built.
+   */
+  scaffoldSmiles: string | null;
+  /** 2-D depiction of the parent; null only when `depict: false` was asked for. */
+  svg: string | null;
+}
+
+export interface InvalidMolecule {
+  ok: false;
+  reason: string;
+}
+
+export type MoleculeResult = MoleculeInfo | InvalidMolecule;
+
+export class Chemistry {
+  readonly #rdkit: RDKitModule;
+  readonly #runtime: RDKitRuntime;
+
+  private constructor(runtime: RDKitRuntime) {
+    this.#runtime = runtime;
+    this.#rdkit = runtime.module;
+  }
+
+  /** Loads RDKit (once per process; later calls reuse the same wasm instance). */
+  static async load(): Promise<Chemistry> {
+    return new Chemistry(await loadRDKit());
+  }
+
+  /** RDKit release doing the work; store it with cached results to know when to recompute. */
+  get rdkitVersion(): string {
+    return this.#runtime.version;
+  }
+
+  /** Milliseconds the wasm took to load (shared by every Chemistry of the process). */
+  get loadMs(): number {
+    return this.#runtime.loadMs;
+  }
+
+  /**
+   * Describes a drug from its SMILES. Throws only for programming errors (RangeError on invalid
+   * `radius`/`nBits`); any problem with the SMILES itself is an `InvalidMolecule`.
+   */
+  describe(smiles: string, options: DescribeOptions = {}): MoleculeResult {
+    const params = fingerprintParams(options);
+    if (typeof smiles !== 'string') return invalid('SMILES is not a string');
+    if (smiles.length > MAX_SMILES_LENGTH) {
+      return invalid(`SMILES is ${smiles.length} characters long; the limit is ${MAX_SMILES_LENGTH} (drug-like molecules need far fewer)`);
+    }
+    const input = smiles.trim();
+    if (input === '') return invalid('empty SMILES');
+    if (MISSING_MARKERS.has(input.toLowerCase())) return invalid(`no structure: "${input}" is a missing-value placeholder`);
+
+    const owned: RDKitMol[] = [];
+    try {
+      const whole = this.#parse(input);
+      if (!whole.ok) return whole;
+      owned.push(whole.mol);
+      if (whole.mol.get_num_atoms() === 0) return invalid('SMILES has no atoms');
+
+      let mol = whole.mol;
+      let canonicalSmiles = mol.get_smiles();
+      let removedFragments: string[] = [];
+      if (canonicalSmiles.includes('.')) {
+        const parent = this.#parentFragment(mol);
+        if (!parent.ok) return parent;
+        removedFragments = parent.removed;
+        // Re-read the parent from its SMILES so that a salt and its parent get identical results
+        // (all but the SVG, whose layout follows the atom order of the SMILES read).
+        const reparsed = this.#parse(parent.smiles);
+        if (!reparsed.ok) return invalid(`parent fragment ${parent.smiles} could not be re-read: ${reparsed.reason}`);
+        owned.push(reparsed.mol);
+        mol = reparsed.mol;
+        canonicalSmiles = mol.get_smiles();
+      }
+
+      // MinimalLib's option names are radius / nBits / useChirality; unknown keys (fpSize,
+      // includeChirality) are silently ignored, so they must be spelled exactly so.
+      const fingerprint = bitStringToBytes(
+        mol.get_morgan_fp(JSON.stringify({ radius: params.radius, nBits: params.nBits, useChirality: params.chirality })),
+        params.nBits,
+      );
+      return {
+        ok: true,
+        canonicalSmiles,
+        removedFragments,
+        inchiKey: this.#inchiKey(mol),
+        fingerprint,
+        onBits: countOnBits(fingerprint),
+        params,
+        scaffoldSmiles: this.#scaffold(mol),
+        svg: options.depict === false ? null : mol.get_svg(),
+      };
+    } catch (error) {
+      // RDKit signals internal failures as WebAssembly exceptions; report them, never crash.
+      return invalid(`RDKit failed on this structure: ${describeError(error)}`);
+    } finally {
+      for (const m of owned) m.delete();
+      this.#runtime.log?.clear_buffer();
+    }
+  }
+
+  #parse(smiles: string): { ok: true; mol: RDKitMol } | InvalidMolecule {
+    const log = this.#runtime.log;
+    log?.clear_buffer();
+    let mol: RDKitMol | null = null;
+    try {
+      mol = this.#rdkit.get_mol(smiles);
+    } catch (error) {
+      return invalid(`RDKit failed to parse the SMILES: ${describeError(error)}`);
+    }
+    if (mol?.is_valid()) return { ok: true, mol };
+    mol?.delete();
+    const detail = log ? logReason(log.get_buffer(), smiles) : '';
+    return invalid(detail ? `invalid SMILES: ${detail}` : 'invalid SMILES');
+  }
+
+  #parentFragment(mol: RDKitMol): { ok: true; smiles: string; removed: string[] } | InvalidMolecule {
+    const { molList } = mol.get_frags() as { molList: RDKitMolList };
+    const fragments: { smiles: string; heavyAtoms: number; mass: number }[] = [];
+    try {
+      for (let i = 0; i < molList.size(); i++) {
+        const fragment = molList.at(i);
+        if (!fragment) continue;
+        try {
+          const descriptors = JSON.parse(fragment.get_descriptors()) as { exactmw?: number };
+          fragments.push({ smiles: fragment.get_smiles(), heavyAtoms: fragment.get_num_atoms(true), mass: descriptors.exactmw ?? 0 });
+        } finally {
+          fragment.delete();
+        }
+      }
+    } finally {
+      molList.delete();
+    }
+    fragments.sort((a, b) => b.heavyAtoms - a.heavyAtoms || b.mass - a.mass || compareStrings(a.smiles, b.smiles));
+    const [parent, ...rest] = fragments;
+    if (!parent) return invalid('SMILES has no fragments');
+    return { ok: true, smiles: parent.smiles, removed: rest.map((f) => f.smiles) };
+  }
+
+  #inchiKey(mol: RDKitMol): string | null {
+    try {
+      const inchi = mol.get_inchi();
+      if (!inchi) return null;
+      const key = this.#rdkit.get_inchikey_for_inchi(inchi);
+      return /^[A-Z]{14}-[A-Z]{10}-[A-Z]$/.test(key) ? key : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #scaffold(mol: RDKitMol): string | null {
+    let doc: RdJsonDocument;
+    try {
+      doc = JSON.parse(mol.get_json()) as RdJsonDocument;
+    } catch {
+      return null;
+    }
+    const scaffold = murckoScaffoldDocument(doc);
+    if (scaffold === null) return null;
+    if (scaffold === '') return '';
+    // Two reads, as Python's MolToSmiles re-perceives stereo on the edited molecule: (1) read the
+    // JSON without stereo perception, because MinimalLib's legacy perception rebuilds double-bond
+    // stereo from bond directions, which JSON does not carry, and would drop every E/Z; (2) read its
+    // SMILES normally, which keeps the stereo that is still meaningful and drops tags that are not
+    // (e.g. a C=C whose two substituents on one end became identical phenyls).
+    let core: RDKitMol | null = null;
+    let canonical: RDKitMol | null = null;
+    try {
+      core = this.#rdkit.get_mol(JSON.stringify(scaffold), JSON.stringify({ assignStereo: false }));
+      if (!core?.is_valid()) return null;
+      canonical = this.#rdkit.get_mol(core.get_smiles());
+      return canonical?.is_valid() ? canonical.get_smiles() : null;
+    } catch {
+      return null;
+    } finally {
+      core?.delete();
+      canonical?.delete();
+    }
+  }
+}
+
+// --- Fingerprint helpers -------------------------------------------------------------------------
+
+/** Model input: the 0/1 fingerprint as float32. */
+export function fingerprintToFloat32(fp: Uint8Array): Float32Array {
+  const out = new Float32Array(fp.length);
+  for (let i = 0; i < fp.length; i++) out[i] = fp[i] ? 1 : 0;
+  return out;
+}
+
+/** Indices of the set bits, ascending. */
+export function fingerprintOnBits(fp: Uint8Array): number[] {
+  const bits: number[] = [];
+  for (let i = 0; i < fp.length; i++) if (fp[i]) bits.push(i);
+  return bits;
+}
+
+/**
+ * Tanimoto (Jaccard) similarity |a ∧ b| / |a ∨ b| of two fingerprints of equal length. Two empty
+ * fingerprints are identical, similarity 1 (as RDKit's TanimotoSimilarity).
+ */
+export function tanimoto(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new RangeError(`fingerprints differ in length (${a.length} vs ${b.length} bits)`);
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ? 1 : 0;
+    const y = b[i] ? 1 : 0;
+    both += x & y;
+    either += x | y;
+  }
+  return either === 0 ? 1 : both / either;
+}
+
+function fingerprintParams(options: DescribeOptions): FingerprintParams {
+  const radius = options.radius ?? DEFAULT_RADIUS;
+  const nBits = options.nBits ?? DEFAULT_N_BITS;
+  if (!Number.isInteger(radius) || radius < 0 || radius > MAX_RADIUS) {
+    throw new RangeError(`Morgan radius must be an integer from 0 to ${MAX_RADIUS}, got ${radius}`);
+  }
+  if (!Number.isInteger(nBits) || nBits < 1 || nBits > MAX_N_BITS) {
+    throw new RangeError(`fingerprint size must be an integer from 1 to ${MAX_N_BITS} bits, got ${nBits}`);
+  }
+  return { radius, nBits, chirality: options.chirality ?? false };
+}
+
+function bitStringToBytes(bits: string, nBits: number): Uint8Array {
+  if (bits.length !== nBits) throw new Error(`RDKit returned a ${bits.length}-bit fingerprint, expected ${nBits}`);
+  const out = new Uint8Array(nBits);
+  for (let i = 0; i < nBits; i++) out[i] = bits.charCodeAt(i) === 49 /* '1' */ ? 1 : 0;
+  return out;
+}
+
+function countOnBits(fp: Uint8Array): number {
+  let n = 0;
+  for (const bit of fp) n += bit;
+  return n;
+}
+
+// --- Bemis–Murcko scaffold -----------------------------------------------------------------------
+//
+// MinimalLib has no scaffold function, so the scaffold is cut from the molecule graph that
+// `mol.get_json()` exposes (RDKit's JSON: atoms, Kekulé bonds, aromatic flags) and the result is read
+// back with `get_mol`. The rules reproduce RDKit's MurckoDecompose (what Python's
+// MurckoScaffold.GetScaffoldForMol calls):
+// - keep ring atoms and the atoms on paths between rings (linkers);
+// - keep an atom outside that core if it is double-bonded to it (C=O, C=N, exocyclic C=C);
+// - drop everything else; a core atom that loses a neighbour gains a hydrogen per bond order, except
+//   aromatic heteroatoms and aromatic carbocations, which end with exactly one H (n-CH3 -> [nH]);
+//   its chirality tag is cleared (as RDKit does); double-bond stereo that referred to a dropped atom
+//   is dropped.
+
+interface RdJsonAtom {
+  z?: number;
+  impHs?: number;
+  chg?: number;
+  nRad?: number;
+  stereo?: string;
+  [key: string]: unknown;
+}
+
+interface RdJsonBond {
+  atoms: [number, number];
+  bo?: number;
+  stereo?: string;
+  stereoAtoms?: [number, number];
+  [key: string]: unknown;
+}
+
+interface RdJsonMolecule {
+  atoms: RdJsonAtom[];
+  bonds: RdJsonBond[];
+  extensions?: { name?: string; aromaticAtoms?: number[]; aromaticBonds?: number[] }[];
+  [key: string]: unknown;
+}
+
+interface RdJsonDocument {
+  defaults?: { atom?: RdJsonAtom; bond?: Partial<RdJsonBond> };
+  molecules?: RdJsonMolecule[];
+  [key: string]: unknown;
+}
+
+interface RDKitMolList {
+  size(): number;
+  at(i: number): RDKitMol | null;
+  delete(): void;
+}
+
+/**
+ * Returns the scaffold as an RDKit JSON document, '' when the molecule has no ring, or null when the
+ * document is not in the expected shape.
+ */
+export function murckoScaffoldDocument(doc: RdJsonDocument): RdJsonDocument | '' | null {
+  const molecule = doc.molecules?.[0];
+  if (!molecule || !Array.isArray(molecule.atoms) || !Array.isArray(molecule.bonds)) return null;
+  const atoms = molecule.atoms;
+  const bonds = molecule.bonds;
+  const n = atoms.length;
+  const atomDefaults = doc.defaults?.atom ?? {};
+  const bondDefaults = doc.defaults?.bond ?? {};
+  const bondOrder = (b: RdJsonBond): number => b.bo ?? bondDefaults.bo ?? 1;
+  const attr = (a: RdJsonAtom, key: 'z' | 'impHs' | 'chg' | 'nRad'): number => a[key] ?? atomDefaults[key] ?? (key === 'z' ? 6 : 0);
+  const aromatic = new Set<number>();
+  const aromaticBonds = new Set<number>();
+  for (const ext of molecule.extensions ?? []) {
+    for (const i of ext.aromaticAtoms ?? []) aromatic.add(i);
+    for (const i of ext.aromaticBonds ?? []) aromaticBonds.add(i);
+  }
+
+  const neighbours: { atom: number; bond: number }[][] = Array.from({ length: n }, () => []);
+  for (const [index, bond] of bonds.entries()) {
+    const [a, b] = bond.atoms;
+    if (!(a >= 0 && a < n && b >= 0 && b < n)) return null;
+    neighbours[a]?.push({ atom: b, bond: index });
+    neighbours[b]?.push({ atom: a, bond: index });
+  }
+
+  // Ring atoms: atoms with at least one bond that is not a bridge (i.e. lies on a cycle).
+  const bridge = findBridges(n, neighbours, bonds.length);
+  const core = new Uint8Array(n);
+  let ringAtoms = 0;
+  for (let i = 0; i < n; i++) {
+    if ((neighbours[i] ?? []).some((nb) => !bridge[nb.bond])) {
+      core[i] = 1;
+      ringAtoms++;
+    }
+  }
+  if (ringAtoms === 0) return '';
+
+  // Linkers: prune chain ends repeatedly; chain atoms that survive connect two ring atoms.
+  const pruned = new Uint8Array(n);
+  const degree = new Int32Array(n);
+  const queue: number[] = [];
+  for (let i = 0; i < n; i++) {
+    degree[i] = neighbours[i]?.length ?? 0;
+    if (!core[i] && (degree[i] ?? 0) <= 1) queue.push(i);
+  }
+  while (queue.length > 0) {
+    const i = queue.pop() as number;
+    if (pruned[i]) continue;
+    pruned[i] = 1;
+    for (const nb of neighbours[i] ?? []) {
+      if (pruned[nb.atom] || core[nb.atom]) continue;
+      degree[nb.atom] = (degree[nb.atom] ?? 0) - 1;
+      if ((degree[nb.atom] ?? 0) <= 1) queue.push(nb.atom);
+    }
+  }
+  for (let i = 0; i < n; i++) if (!core[i] && !pruned[i]) core[i] = 1;
+
+  // Side-chain atoms: kept when double-bonded to the core, otherwise removed.
+  const keep = Uint8Array.from(core);
+  for (let i = 0; i < n; i++) {
+    if (core[i]) continue;
+    const onCore = (neighbours[i] ?? []).filter((nb) => core[nb.atom]);
+    if (onCore.some((nb) => bondOrder(bonds[nb.bond] as RdJsonBond) === 2)) keep[i] = 1;
+  }
+
+  // Hydrogens of atoms that lose a neighbour, following MurckoDecompose: core aromatic heteroatoms
+  // and aromatic carbocations get exactly one H; other core atoms get RDKit's implicit-H count for
+  // their new valence (and lose their chirality tag). A kept exocyclic atom (C=O, C=N) is not
+  // touched by RDKit, so it is recomputed only if it was an implicit-H atom (a plain organic-subset
+  // atom whose H count matched the default), and otherwise keeps its written H count.
+  const valence = (i: number, survivorsOnly: boolean): number => {
+    let sum = 0;
+    for (const nb of neighbours[i] ?? []) {
+      if (survivorsOnly && !keep[nb.atom]) continue;
+      sum += aromaticBonds.has(nb.bond) ? 1.5 : bondOrder(bonds[nb.bond] as RdJsonBond);
+    }
+    return Math.round(sum + 0.1) + attr(atoms[i] as RdJsonAtom, 'nRad');
+  };
+  const newHs = new Int32Array(n).fill(-1);
+  const clearChirality = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    if (!keep[i] || (neighbours[i] ?? []).every((nb) => keep[nb.atom])) continue;
+    const atom = atoms[i] as RdJsonAtom;
+    const z = attr(atom, 'z');
+    const charge = attr(atom, 'chg');
+    if (core[i]) {
+      if (aromatic.has(i) && (z !== 6 || charge === 1)) {
+        newHs[i] = 1;
+      } else {
+        newHs[i] = implicitHydrogens(z, charge, valence(i, true), aromatic.has(i));
+        clearChirality[i] = 1;
+      }
+    } else if (charge === 0 && ORGANIC_SUBSET.has(z) && attr(atom, 'impHs') === implicitHydrogens(z, 0, valence(i, false), false)) {
+      newHs[i] = implicitHydrogens(z, 0, valence(i, true), false);
+    }
+  }
+
+  const newIndex = new Int32Array(n).fill(-1);
+  const outAtoms: RdJsonAtom[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!keep[i]) continue;
+    newIndex[i] = outAtoms.length;
+    const atom: RdJsonAtom = { ...(atoms[i] as RdJsonAtom) };
+    const hs = newHs[i] ?? -1;
+    if (hs >= 0 && hs !== attr(atom, 'impHs')) atom.impHs = hs;
+    if (clearChirality[i] && atom.stereo !== undefined) atom.stereo = 'unspecified';
+    outAtoms.push(atom);
+  }
+  const outBonds: RdJsonBond[] = [];
+  for (const bond of bonds) {
+    const [a, b] = bond.atoms;
+    if (!keep[a] || !keep[b]) continue;
+    const copy: RdJsonBond = { ...bond, atoms: [newIndex[a] ?? -1, newIndex[b] ?? -1] };
+    if (bond.stereoAtoms) {
+      const [s, t] = bond.stereoAtoms;
+      if (keep[s] && keep[t]) {
+        copy.stereoAtoms = [newIndex[s] ?? -1, newIndex[t] ?? -1];
+      } else {
+        delete copy.stereoAtoms;
+        delete copy.stereo;
+      }
+    }
+    outBonds.push(copy);
+  }
+
+  // Aromaticity, rings and stereo are perceived again when RDKit reads the document back.
+  const { molecules: _molecules, ...header } = doc;
+  return { ...header, molecules: [{ atoms: outAtoms, bonds: outBonds }] };
+}
+
+// Allowed valences of the main-group elements, as in RDKit's periodic table (Python RDKit 2022.09);
+// elements not listed (transition metals, lanthanides, actinides) take no implicit hydrogens.
+const VALENCES: Readonly<Record<number, readonly number[]>> = {
+  1: [1],
+  2: [0],
+  3: [1],
+  4: [2],
+  5: [3],
+  6: [4],
+  7: [3],
+  8: [2],
+  9: [1],
+  10: [0],
+  11: [1],
+  12: [2],
+  13: [3, 6],
+  14: [4, 6],
+  15: [3, 5, 7],
+  16: [2, 4, 6],
+  17: [1],
+  18: [0],
+  19: [1],
+  20: [2],
+  31: [3],
+  32: [4],
+  33: [3, 5, 7],
+  34: [2, 4, 6],
+  35: [1],
+  36: [0],
+  37: [1],
+  38: [2],
+  49: [3],
+  50: [2, 4],
+  51: [3, 5, 7],
+  52: [2, 4, 6],
+  53: [1, 3, 5],
+  54: [0, 2, 4, 6],
+  55: [1],
+  56: [2],
+  81: [3],
+  82: [2, 4],
+  83: [3, 5, 7],
+  84: [2, 4, 6],
+  85: [1, 3, 5],
+  86: [0],
+  87: [1],
+  88: [2],
+};
+/** Elements left of carbon, for which a positive charge removes rather than adds a hydrogen. */
+const EARLY_ATOMS = new Set([3, 4, 5, 11, 12, 13, 19, 20, 31, 32, 37, 38, 49, 50, 51, 55, 56, 81, 82, 83, 87, 88]);
+/** B, C, N, O, P, S, F, Cl, Br, I: the atoms SMILES writes without brackets. */
+const ORGANIC_SUBSET = new Set([5, 6, 7, 8, 9, 15, 16, 17, 35, 53]);
+
+/** RDKit's implicit hydrogen count for an atom of element z, charge and explicit valence. */
+function implicitHydrogens(z: number, charge: number, explicitValence: number, aromatic: boolean): number {
+  const valences = VALENCES[z];
+  if (z === 0 || !valences || valences.length === 0) return 0;
+  let chg = EARLY_ATOMS.has(z) ? -charge : charge;
+  if (z === 6 && chg > 0) chg = -chg;
+  const defaultValence = valences[0] ?? 0;
+  if (aromatic) return explicitValence <= defaultValence + chg ? defaultValence + chg - explicitValence : 0;
+  for (const v of valences) if (explicitValence <= v + chg) return v + chg - explicitValence;
+  return 0;
+}
+
+/** Marks bridges (bonds on no cycle) with an iterative Tarjan low-link search. */
+function findBridges(n: number, neighbours: { atom: number; bond: number }[][], nBonds: number): Uint8Array {
+  const bridge = new Uint8Array(nBonds);
+  const order = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  let clock = 0;
+  for (let root = 0; root < n; root++) {
+    if (order[root] !== -1) continue;
+    order[root] = low[root] = clock++;
+    const stack: { atom: number; viaBond: number; next: number }[] = [{ atom: root, viaBond: -1, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { atom: number; viaBond: number; next: number };
+      const list = neighbours[top.atom] ?? [];
+      if (top.next < list.length) {
+        const nb = list[top.next++] as { atom: number; bond: number };
+        if (nb.bond === top.viaBond) continue;
+        if (order[nb.atom] === -1) {
+          order[nb.atom] = low[nb.atom] = clock++;
+          stack.push({ atom: nb.atom, viaBond: nb.bond, next: 0 });
+        } else {
+          low[top.atom] = Math.min(low[top.atom] ?? 0, order[nb.atom] ?? 0);
+        }
+      } else {
+        stack.pop();
+        const parent = stack[stack.length - 1];
+        if (parent) {
+          low[parent.atom] = Math.min(low[parent.atom] ?? 0, low[top.atom] ?? 0);
+          if ((low[top.atom] ?? 0) > (order[parent.atom] ?? 0)) bridge[top.viaBond] = 1;
+        }
+      }
+    }
+  }
+  return bridge;
+}
+
+// --- small helpers -------------------------------------------------------------------------------
+
+function invalid(reason: string): InvalidMolecule {
+  return { ok: false, reason };
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Turns RDKit's captured log ("[12:00:00] SMILES Parse Error: ...") into one readable line. */
+function logReason(buffer: string, smiles: string): string {
+  const lines = buffer
+    .split('\n')
+    .map((line) => line.replace(/^\[\d\d:\d\d:\d\d\]\s?/, '').trim())
+    // Drop the echo of the input and the ^~~ marker line under it; keep the messages.
+    .filter((line) => line !== '' && !/^[\s^~]*$/.test(line) && !(smiles.includes(line) && !line.includes(': ')))
+    .map((line) => line.replace(/:$/, ''));
+  const generic = /^SMILES Parse Error: Failed parsing SMILES/;
+  const specific = lines.filter((line) => !generic.test(line));
+  const reason = [...new Set(specific.length > 0 ? specific : lines)].slice(0, 3).join('; ');
+  // Messages quote the input; keep a long one readable.
+  return reason.length > 300 ? `${reason.slice(0, 300)}…` : reason;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  // C++ exceptions surface as WebAssembly.Exception objects without a readable message.
+  if (typeof error === 'object' && error !== null && error.constructor?.name === 'Exception') return 'internal RDKit exception';
+  return String(error);
+}
