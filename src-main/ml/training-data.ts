@@ -2,7 +2,7 @@
 // input for each environment, and the train / held-out-environment split.
 
 import { LabError } from '../api/errors.js';
-import type { TrainingConfig } from '../api/training.js';
+import type { TrainingConfig, ValidationSplit } from '../api/training.js';
 import { Rng } from '../data/random.js';
 import type { TrainingView } from '../store/datasets.js';
 
@@ -46,17 +46,37 @@ export function splitSamples(
     });
     return { validation, validationEnvironments: [...held].sort() };
   }
-  const candidates = view.environments.map((e, i) => ({ e, i })).filter(({ e }) => !e.isControl);
-  const count = candidates.length >= 2 ? Math.max(1, Math.round(split.fraction * candidates.length)) : 0;
-  const chosen = new Rng(split.seed)
-    .fork('validation-environments')
-    .shuffle([...candidates])
-    .slice(0, count);
-  const heldOut = new Set(chosen.map(({ i }) => i));
+  const heldOut = heldOutEnvironments(view, split);
   view.environmentIndex.forEach((env, i) => {
     if (heldOut.has(env)) validation[i] = 1;
   });
-  return { validation, validationEnvironments: chosen.map(({ e }) => e.key).sort() };
+  return { validation, validationEnvironments: [...heldOut].map((i) => view.environments[i]?.key ?? '').sort() };
+}
+
+/**
+ * Environment-level splits. Controls always train. Groups (drugs, scaffolds) are held out whole,
+ * so nothing of a held-out drug — or chemical series — is seen in training.
+ */
+function heldOutEnvironments(view: TrainingView, split: Exclude<ValidationSplit, { kind: 'none' | 'metadata' }>): Set<number> {
+  const treated = view.environments.map((e, i) => ({ e, i })).filter(({ e }) => !e.isControl);
+  if (split.kind === 'held-out-cell-lines') {
+    const known = new Set(view.environments.map((e) => e.cellLine));
+    const unknown = split.cellLines.filter((c) => !known.has(c));
+    if (unknown.length > 0) throw new LabError('bad_input', `No environment has cell line ${unknown.join(', ')}.`);
+    const wanted = new Set(split.cellLines);
+    // Controls of a held-out cell line are held out too: that cell line is unseen.
+    return new Set(view.environments.flatMap((e, i) => (e.cellLine !== null && wanted.has(e.cellLine) ? [i] : [])));
+  }
+  const groupOf = (e: TrainingView['environments'][number]): string => {
+    if (split.kind === 'random-environments') return e.key;
+    if (split.kind === 'held-out-drugs') return e.perturbagen ?? e.key;
+    // Scaffold: drugs without a known structure form their own group; acyclic drugs share ''.
+    return e.scaffold !== null ? `scaffold:${e.scaffold}` : `drug:${e.perturbagen ?? e.key}`;
+  };
+  const groups = [...new Set(treated.map(({ e }) => groupOf(e)))].sort();
+  const count = groups.length >= 2 ? Math.max(1, Math.round(split.fraction * groups.length)) : 0;
+  const chosen = new Set(new Rng(split.seed).fork(`validation-${split.kind}`).shuffle(groups).slice(0, count));
+  return new Set(treated.filter(({ e }) => chosen.has(groupOf(e))).map(({ i }) => i));
 }
 
 export function prepareTrainingData(

@@ -47,7 +47,17 @@ export interface TrainingView {
   expression: Float32Array;
   /** Index into `environments` of every sample. */
   environmentIndex: Int32Array;
-  environments: { id: string; key: string; label: string; isControl: boolean; representation: Float32Array | null }[];
+  environments: {
+    id: string;
+    key: string;
+    label: string;
+    isControl: boolean;
+    representation: Float32Array | null;
+    perturbagen: string | null;
+    cellLine: string | null;
+    /** Bemis–Murcko scaffold of the drug, when its structure is known. */
+    scaffold: string | null;
+  }[];
 }
 
 export interface NewDataset {
@@ -206,14 +216,32 @@ export class DatasetRepository {
     const { nSamples, nGenes, values } = this.readExpression(datasetId);
     const environments = (
       this.#db
-        .prepare('SELECT id, idx, key, label, is_control, representation FROM environments WHERE dataset_id = ? ORDER BY idx')
-        .all(datasetId) as { id: string; idx: number; key: string; label: string; is_control: number; representation: Buffer | null }[]
+        .prepare(
+          `SELECT e.id, e.idx, e.key, e.label, e.is_control, e.representation, e.perturbagen_id, e.cell_line,
+                  (SELECT m.scaffold_smiles FROM molecules m WHERE m.smiles = p.smiles AND m.ok = 1 LIMIT 1) AS scaffold
+           FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+           WHERE e.dataset_id = ? ORDER BY e.idx`,
+        )
+        .all(datasetId) as {
+        id: string;
+        idx: number;
+        key: string;
+        label: string;
+        is_control: number;
+        representation: Buffer | null;
+        perturbagen_id: string | null;
+        cell_line: string | null;
+        scaffold: string | null;
+      }[]
     ).map((e) => ({
       id: e.id,
       key: e.key,
       label: e.label,
       isControl: e.is_control === 1,
       representation: e.representation ? blobToFloat32(e.representation) : null,
+      perturbagen: e.perturbagen_id,
+      cellLine: e.cell_line,
+      scaffold: e.scaffold,
     }));
     const position = new Map(environments.map((e, i) => [e.id, i]));
     const environmentIndex = new Int32Array(nSamples);

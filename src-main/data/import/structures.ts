@@ -1,0 +1,35 @@
+// Drug structures for an import: computed by chem/ once per SMILES and fingerprint setting,
+// then served from the lab's molecule cache.
+import type { FingerprintOptions } from '../../api/imports.js';
+import type { Chemistry } from '../../chem/chemistry.js';
+import type { MoleculeRepository } from '../../store/molecules.js';
+import type { StructureInfo, StructureSource } from './representation.js';
+
+export class CachedStructures implements StructureSource {
+  readonly #chemistry: Chemistry;
+  readonly #cache: MoleculeRepository;
+
+  constructor(chemistry: Chemistry, cache: MoleculeRepository) {
+    this.#chemistry = chemistry;
+    this.#cache = cache;
+  }
+
+  describe(smiles: string, options: FingerprintOptions): StructureInfo {
+    const cached = this.#cache.get(smiles, options);
+    if (cached) return cached;
+    const result = this.#chemistry.describe(smiles, options);
+    if (result.ok) {
+      this.#cache.put(smiles, options, {
+        ok: true,
+        canonicalSmiles: result.canonicalSmiles,
+        inchiKey: result.inchiKey,
+        scaffoldSmiles: result.scaffoldSmiles,
+        fingerprint: result.fingerprint,
+        svg: result.svg,
+      });
+      return result;
+    }
+    this.#cache.put(smiles, options, { ok: false, reason: result.reason });
+    return { ok: false, reason: result.reason };
+  }
+}
