@@ -146,5 +146,5 @@ export function traverse(model: TrainedModel, latent: number, values: number[]):
 /** Decoding happens in a control environment when there is one (it matters for the conditional VAE). */
 function referenceEnvironment(model: TrainedModel): number {
   const control = model.data.environmentKeys.findIndex((k) => k === 'control' || k.startsWith('control'));
-  return control >= 0 ? control : 0;
+  return Math.max(0, control);
 }

@@ -192,7 +192,6 @@ function follow(lab: LabService, json: boolean): (runId: string) => Promise<RunS
 class ProgressLine {
   readonly #quiet: boolean;
   readonly #tty = process.stderr.isTTY === true;
-  #epochs = 0;
   #lastEpoch = '';
 
   constructor(quiet: boolean) {
@@ -215,7 +214,6 @@ class ProgressLine {
   }
 
   epoch(event: Extract<LabEvent, { type: 'run.epoch' }>): void {
-    this.#epochs++;
     this.#lastEpoch = `| last epoch: val ${format(event.validation?.loss)} ${Math.round(event.samplesPerSecond)} samples/s`;
     if (this.#quiet) return;
     const line =

@@ -81,5 +81,5 @@ export function geneFacts(source: MatrixSource, geneInfo: MetadataTable | null):
 
 /** Controls are the reference environment: vehicle or untreated wells. */
 export function isControl(sample: SampleFacts): boolean {
-  return sample.pertType !== null && sample.pertType.startsWith('ctl_');
+  return sample.pertType?.startsWith('ctl_') ?? false;
 }
