@@ -24,7 +24,11 @@ export const ValidationSplit = z.discriminatedUnion('kind', [
     seed: z.number().int().min(0).default(0),
   }),
   /** Hold out every environment of a random fraction of drugs: unseen-drug prediction (the seed's 682/335 split). */
-  z.strictObject({ kind: z.literal('held-out-drugs'), fraction: z.number().gt(0).lt(1).default(0.2), seed: z.number().int().min(0).default(0) }),
+  z.strictObject({
+    kind: z.literal('held-out-drugs'),
+    fraction: z.number().gt(0).lt(1).default(0.2),
+    seed: z.number().int().min(0).default(0),
+  }),
   /** Hold out whole chemical series: drugs grouped by Bemis–Murcko scaffold, a fraction of scaffolds held out. */
   z.strictObject({ kind: z.literal('scaffold'), fraction: z.number().gt(0).lt(1).default(0.2), seed: z.number().int().min(0).default(0) }),
   /** Hold out the named cell lines. */

@@ -104,6 +104,6 @@ describe('validation splits', () => {
       TrainingConfig.parse({ model: { family: 'vae' }, validation: { kind: 'random-environments', fraction: 0.25, seed: 0 } }),
       noColumns,
     );
-    v.environmentIndex.forEach((e, i) => assert.equal(validation[i] === 1, keys.includes(v.environments[e]?.key ?? '')));
+    for (const [i, e] of v.environmentIndex.entries()) assert.equal(validation[i] === 1, keys.includes(v.environments[e]?.key ?? ''));
   });
 });
