@@ -1,0 +1,106 @@
+// Format detection from content, never from the file name: files named .gctx that hold GCT text
+// exist in the wild, and an .h5 file may be a GCTX or an AnnData file.
+
+import { open as openFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+
+import { findHdf5Signature, loadH5 } from './h5.js';
+
+export type DetectedFormat = 'gctx' | 'gct' | 'h5ad' | 'csv' | 'tsv' | 'unknown';
+
+export interface Detection {
+  format: DetectedFormat;
+  /** Offset of the HDF5 superblock (0 or a user-block size), null for text. */
+  hdf5Offset: number | null;
+  /** Why this answer (for logs and error messages). */
+  reason: string;
+}
+
+const SNIFF_BYTES = 64 * 1024;
+
+export async function detectFormat(path: string): Promise<DetectedFormat> {
+  return (await detectFormatDetailed(path)).format;
+}
+
+export async function detectFormatDetailed(path: string): Promise<Detection> {
+  const full = resolve(path);
+  const hdf5Offset = await findHdf5Signature(full);
+  if (hdf5Offset !== null) return classifyHdf5(full, hdf5Offset);
+  const head = await readHead(full, SNIFF_BYTES);
+  return { ...classifyText(head), hdf5Offset: null };
+}
+
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const handle = await openFile(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function classifyHdf5(path: string, hdf5Offset: number): Promise<Detection> {
+  const lib = await loadH5();
+  let file: InstanceType<typeof lib.File> | null = null;
+  try {
+    file = new lib.File(path, 'r');
+    const has = (p: string): boolean => {
+      try {
+        return file?.get(p) != null;
+      } catch {
+        return false;
+      }
+    };
+    if (has('/0/DATA/0/matrix') || has('/0/META') || has('/0/DATA')) {
+      return { format: 'gctx', hdf5Offset, reason: 'HDF5 with the GCTX layout (/0/DATA, /0/META)' };
+    }
+    if (has('/X') && (has('/obs') || has('/var'))) {
+      return { format: 'h5ad', hdf5Offset, reason: 'HDF5 with the AnnData layout (/X, /obs, /var)' };
+    }
+    return { format: 'unknown', hdf5Offset, reason: 'HDF5 without a GCTX (/0/DATA) or AnnData (/X, /obs) layout' };
+  } catch {
+    // Truncated or corrupt: let the reader matching the name report the specific problem.
+    const ext = extname(path).toLowerCase();
+    const format: DetectedFormat = ext === '.h5ad' ? 'h5ad' : 'gctx';
+    return { format, hdf5Offset, reason: `HDF5 signature found but the file does not open; guessing ${format} from the name` };
+  } finally {
+    try {
+      file?.close();
+    } catch {
+      // already invalid
+    }
+  }
+}
+
+function classifyText(head: Buffer): Omit<Detection, 'hdf5Offset'> {
+  if (head.length === 0) return { format: 'unknown', reason: 'empty file' };
+  let start = 0;
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) start = 3; // UTF-8 BOM
+  if (head.includes(0, start)) return { format: 'unknown', reason: 'binary content (NUL bytes) without an HDF5 signature' };
+  const text = head.subarray(start).toString('utf8');
+  if (/^#1\.[23][\t ]*(?:\r|\n|$)/.test(text)) {
+    return { format: 'gct', reason: `GCT text (${text.slice(0, 4)})` };
+  }
+  const lines = text.split(/\r?\n|\r/).filter((line) => line.length > 0);
+  // The last line may be cut by the sniff window.
+  if (lines.length > 1 && head.length === SNIFF_BYTES) lines.pop();
+  const first = lines[0];
+  if (first === undefined) return { format: 'unknown', reason: 'no text lines' };
+  const tabs = countOutsideQuotes(first, '\t');
+  const commas = countOutsideQuotes(first, ',');
+  if (tabs === 0 && commas === 0) return { format: 'unknown', reason: 'text without tab or comma separators' };
+  const delimiter = tabs >= commas ? '\t' : ',';
+  return delimiter === '\t' ? { format: 'tsv', reason: 'tab-separated text' } : { format: 'csv', reason: 'comma-separated text' };
+}
+
+function countOutsideQuotes(line: string, char: string): number {
+  let count = 0;
+  let quoted = false;
+  for (const c of line) {
+    if (c === '"') quoted = !quoted;
+    else if (c === char && !quoted) count++;
+  }
+  return count;
+}

@@ -1,0 +1,273 @@
+// Thin layer over h5wasm (HDF5 compiled to WebAssembly; the node build reads the host file system
+// directly through Emscripten's NODERAWFS, so files are never loaded whole).
+//
+// What this module adds:
+// - one lazy, shared load of the library, with the Electron `navigator` workaround from h5wasm's
+//   README and HDF5's error stack turned into thrown JS errors (instead of HDF5-DIAG on stderr);
+// - opening a file with a signature check first (h5wasm does not throw on a non-HDF5 file unless
+//   the throwing handler is on, and then only with the full HDF5 error stack), mapping HDF5's
+//   messages to FormatError codes ('not-hdf5', 'truncated', 'corrupt');
+// - typed readers for 1-D metadata datasets (fixed/variable strings, ints, floats, enums/bools).
+
+import { open as openFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+import type * as H5 from 'h5wasm/node';
+
+import { FormatError } from './errors.js';
+import type { MetaValue } from './types.js';
+
+export type H5Lib = typeof H5;
+export type H5File = H5.File;
+export type H5Dataset = H5.Dataset;
+export type H5Group = H5.Group;
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+let loading: Promise<H5Lib> | null = null;
+
+/** Loads h5wasm once per process. */
+export function loadH5(): Promise<H5Lib> {
+  loading ??= (async () => {
+    // h5wasm's README: in Electron the Emscripten environment check trips over `navigator`.
+    const navigatorDescriptor = process.versions.electron ? Object.getOwnPropertyDescriptor(globalThis, 'navigator') : undefined;
+    const hideNavigator = navigatorDescriptor?.configurable === true;
+    if (hideNavigator) Object.defineProperty(globalThis, 'navigator', { value: undefined, configurable: true });
+    try {
+      const lib = (await import('h5wasm/node')) as H5Lib;
+      const module = await lib.ready;
+      module.activate_throwing_error_handler();
+      return lib;
+    } finally {
+      if (hideNavigator && navigatorDescriptor) Object.defineProperty(globalThis, 'navigator', navigatorDescriptor);
+    }
+  })();
+  return loading;
+}
+
+/**
+ * Offset of the HDF5 superblock signature: 0, or a user-block size (512, 1024, 2048, ...), as the
+ * HDF5 specification allows. Null if none is found.
+ */
+export async function findHdf5Signature(path: string): Promise<number | null> {
+  const handle = await openFile(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(HDF5_SIGNATURE.length);
+    for (let offset = 0; offset + HDF5_SIGNATURE.length <= size; offset = offset === 0 ? 512 : offset * 2) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+      if (bytesRead === buffer.length && buffer.equals(HDF5_SIGNATURE)) return offset;
+    }
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The most specific line of an HDF5 error stack ("truncated file: eof = ...", "Object not found"). */
+export function hdf5Cause(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const frames = [...text.matchAll(/#\d+: .*? in [\w.]+\(\): (.*)/g)];
+  const last = frames.at(-1)?.[1];
+  if (last) return last.trim();
+  const minor = [...text.matchAll(/minor: (.*)/g)].at(-1)?.[1];
+  return (minor ?? text.split('\n')[0] ?? text).trim();
+}
+
+/** Checks existence, size and signature, then opens read-only. Throws FormatError. */
+export async function openHdf5(path: string): Promise<{ lib: H5Lib; file: H5File; userBlock: number }> {
+  const full = resolve(path);
+  let size: number;
+  try {
+    const info = await stat(full);
+    if (!info.isFile()) throw new FormatError('io', path, 'not a regular file');
+    size = info.size;
+  } catch (error) {
+    if (error instanceof FormatError) throw error;
+    throw new FormatError('io', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  if (size === 0) throw new FormatError('empty-file', path, 'the file is empty');
+  const userBlock = await findHdf5Signature(full);
+  if (userBlock === null) {
+    throw new FormatError('not-hdf5', path, 'not an HDF5 file (no HDF5 signature at offset 0 or at any user-block offset)', {
+      where: 'superblock',
+    });
+  }
+  const lib = await loadH5();
+  try {
+    const file = new lib.File(full, 'r');
+    return { lib, file, userBlock };
+  } catch (error) {
+    throw translateOpenError(path, error);
+  }
+}
+
+function translateOpenError(path: string, error: unknown): FormatError {
+  const cause = hdf5Cause(error);
+  if (/truncated file/i.test(cause)) {
+    return new FormatError('truncated', path, `the file is truncated (${cause})`, { where: 'superblock', cause: error });
+  }
+  if (/signature not found/i.test(cause)) {
+    return new FormatError('not-hdf5', path, 'not an HDF5 file (HDF5 superblock signature not found)', {
+      where: 'superblock',
+      cause: error,
+    });
+  }
+  return new FormatError('corrupt', path, `HDF5 could not open the file: ${cause}`, { where: 'superblock', cause: error });
+}
+
+/** Runs fn, turning HDF5 library errors into FormatError('corrupt' or 'truncated') at `where`. */
+export function h5Guard<T>(path: string, where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof FormatError) throw error;
+    const cause = hdf5Cause(error);
+    const code = /truncated|addr overflow|eoa|address.*beyond|end of file/i.test(cause) ? 'truncated' : 'corrupt';
+    throw new FormatError(code, path, `HDF5 read failed: ${cause}`, { where, cause: error });
+  }
+}
+
+export function getDataset(lib: H5Lib, file: H5File, path: string, where: string): H5Dataset | null {
+  const entity = h5Guard(path, where, () => getEntity(file, where));
+  return entity instanceof lib.Dataset ? entity : null;
+}
+
+export function getGroup(lib: H5Lib, file: H5File, path: string, where: string): H5Group | null {
+  const entity = h5Guard(path, where, () => getEntity(file, where));
+  return entity instanceof lib.Group ? entity : null;
+}
+
+/** h5wasm's get() throws (rather than returning null) when a path goes through a dataset. */
+function getEntity(file: H5File, where: string): unknown {
+  try {
+    return file.get(where);
+  } catch {
+    return null;
+  }
+}
+
+export function requireDataset(lib: H5Lib, file: H5File, path: string, where: string, what: string): H5Dataset {
+  const dataset = getDataset(lib, file, path, where);
+  if (!dataset) throw new FormatError('missing-dataset', path, `missing ${what} (no dataset at ${where})`, { where });
+  return dataset;
+}
+
+// HDF5 type classes (H5T_class_t).
+export const H5T_INTEGER = 0;
+export const H5T_FLOAT = 1;
+export const H5T_STRING = 3;
+export const H5T_COMPOUND = 6;
+export const H5T_ENUM = 8;
+
+/** Shape of a dataset, [] for a scalar. */
+export function shapeOf(path: string, dataset: H5Dataset): number[] {
+  return h5Guard(path, dataset.path, () => dataset.shape ?? []);
+}
+
+export function lengthOf(path: string, dataset: H5Dataset): number {
+  const shape = shapeOf(path, dataset);
+  if (shape.length !== 1) {
+    throw new FormatError('shape-mismatch', path, `expected a 1-D dataset, found shape [${shape.join(', ')}]`, { where: dataset.path });
+  }
+  return shape[0] as number;
+}
+
+type Raw = ReturnType<H5Dataset['slice']>;
+
+/** Reads [start, end) of a 1-D dataset (whole dataset when omitted) as raw h5wasm output. */
+export function read1d(path: string, dataset: H5Dataset, start?: number, end?: number): Raw {
+  return h5Guard(path, dataset.path, () => {
+    if (start === undefined || end === undefined) return dataset.value;
+    if (end <= start) return null;
+    return dataset.slice([[start, end]]);
+  });
+}
+
+/** Any numeric typed array or array of numbers/bigints → number[] (bigints converted). */
+export function toNumbers(path: string, where: string, raw: Raw): Float64Array {
+  if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
+    const out = new Float64Array(raw.length);
+    for (let i = 0; i < raw.length; i++) out[i] = Number(raw[i]);
+    return out;
+  }
+  if (ArrayBuffer.isView(raw) && !(raw instanceof DataView)) {
+    return Float64Array.from(raw as unknown as ArrayLike<number>);
+  }
+  if (typeof raw === 'number') return Float64Array.of(raw);
+  if (typeof raw === 'bigint') return Float64Array.of(Number(raw));
+  throw new FormatError('unsupported', path, 'expected numeric data', { where });
+}
+
+/** Reads a whole 1-D string dataset (fixed-length or variable-length, ASCII or UTF-8). */
+export function readStrings(path: string, dataset: H5Dataset): string[] {
+  const meta = h5Guard(path, dataset.path, () => dataset.metadata);
+  if (meta.type !== H5T_STRING) {
+    // Ids stored as numbers (some writers do this for gene ids): keep their decimal text.
+    if (meta.type === H5T_INTEGER || meta.type === H5T_FLOAT) {
+      return Array.from(toNumbers(path, dataset.path, read1d(path, dataset)), (v) => String(v));
+    }
+    throw new FormatError('unsupported', path, `expected strings, found HDF5 type class ${meta.type}`, { where: dataset.path });
+  }
+  const raw = read1d(path, dataset);
+  const values = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : null;
+  if (!values?.every((v) => typeof v === 'string')) {
+    throw new FormatError('unsupported', path, 'could not decode string data', { where: dataset.path });
+  }
+  const spacePadded = meta.strpad === 2;
+  return spacePadded ? (values as string[]).map((v) => v.replace(/ +$/, '')) : (values as string[]);
+}
+
+/**
+ * Reads a whole (or [start, end) of a) 1-D metadata dataset, typed by its HDF5 type: strings stay
+ * strings, integers and floats become numbers (NaN → null), two-member FALSE/TRUE enums (h5py
+ * booleans) become "true"/"false", other enums their member names. With cmapMissing (GCTX), the
+ * CMap marker -666 (as "-666" or as a number) and empty strings are null too.
+ */
+export function readMetaColumn(path: string, dataset: H5Dataset, options: { cmapMissing?: boolean } = {}): MetaValue[] {
+  const cmap = options.cmapMissing ?? true;
+  const meta = h5Guard(path, dataset.path, () => dataset.metadata);
+  if (meta.type === H5T_STRING) {
+    const values = readStrings(path, dataset);
+    return cmap ? values.map((v) => (v === '' || v === '-666' ? null : v)) : values;
+  }
+  if (meta.type === H5T_INTEGER || meta.type === H5T_FLOAT) {
+    return Array.from(toNumbers(path, dataset.path, read1d(path, dataset)), (v) => (Number.isNaN(v) || (cmap && v === -666) ? null : v));
+  }
+  if (meta.type === H5T_ENUM && meta.enum_type) {
+    const names = enumNames(meta.enum_type.members);
+    return Array.from(toNumbers(path, dataset.path, read1d(path, dataset)), (code) => names.get(code) ?? null);
+  }
+  throw new FormatError('unsupported', path, `metadata of HDF5 type class ${meta.type} is not supported`, { where: dataset.path });
+}
+
+/** Enum code → label; h5py booleans (FALSE=0, TRUE=1) map to "false"/"true". */
+export function enumNames(members: Record<string, number>): Map<number, string> {
+  const names = new Map(Object.entries(members).map(([name, code]) => [code, name] as const));
+  if (names.size === 2 && names.get(0) === 'FALSE' && names.get(1) === 'TRUE') {
+    return new Map([
+      [0, 'false'],
+      [1, 'true'],
+    ]);
+  }
+  return names;
+}
+
+/** Reads an attribute as JSON-compatible data, or undefined if absent. */
+export function readAttribute(entity: H5Dataset | H5Group, name: string): unknown {
+  const names = Object.keys(entity.attrs);
+  if (!names.includes(name)) return undefined;
+  try {
+    return entity.get_attribute(name, true);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A string attribute (scalar or one-element array), or undefined. */
+export function readStringAttribute(entity: H5Dataset | H5Group, name: string): string | undefined {
+  const value = readAttribute(entity, name);
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
+  return undefined;
+}

@@ -1,0 +1,63 @@
+// Entry point of the format readers: detect a file's format from its content and open it as a
+// format-independent ExpressionSource (samples × genes, read sample-major by slices).
+
+import { stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+
+import { type CsvOpenOptions, openCsvMatrix } from './csv.js';
+import { type DetectedFormat, detectFormat } from './detect.js';
+import { FormatError } from './errors.js';
+import { openGct } from './gct.js';
+import { type GctxOpenOptions, openGctx } from './gctx.js';
+import { type H5adOpenOptions, openH5ad } from './h5ad.js';
+import type { TextScanOptions } from './textmatrix.js';
+import type { ExpressionSource } from './types.js';
+
+export * from './csv.js';
+export * from './detect.js';
+export * from './errors.js';
+export * from './gct.js';
+export * from './gctx.js';
+export * from './h5ad.js';
+export type { ValueStats } from './textmatrix.js';
+export * from './types.js';
+
+export interface OpenSourceOptions {
+  /** Skip detection (the caller knows better, e.g. a user's explicit choice). */
+  format?: Exclude<DetectedFormat, 'unknown'>;
+  gctx?: GctxOpenOptions;
+  gct?: TextScanOptions;
+  h5ad?: H5adOpenOptions;
+  csv?: CsvOpenOptions;
+}
+
+const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
+
+export async function openExpressionSource(path: string, options: OpenSourceOptions = {}): Promise<ExpressionSource> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    throw new FormatError('io', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  if (size === 0) throw new FormatError('empty-file', path, 'the file is empty');
+  let format: DetectedFormat = options.format ?? (await detectFormat(path));
+  if (format === 'unknown') {
+    // A binary file named like an HDF5 format: let the HDF5 reader report what is wrong with it.
+    const ext = extname(path).toLowerCase();
+    if (HDF5_EXTENSIONS.has(ext)) format = ext === '.h5ad' ? 'h5ad' : 'gctx';
+    else throw new FormatError('unsupported', path, 'unrecognised format (expected GCTX, GCT, h5ad, CSV or TSV)');
+  }
+  switch (format) {
+    case 'gctx':
+      return openGctx(path, options.gctx);
+    case 'gct':
+      return openGct(path, options.gct);
+    case 'h5ad':
+      return openH5ad(path, options.h5ad);
+    case 'csv':
+      return openCsvMatrix(path, { delimiter: ',', ...options.csv });
+    case 'tsv':
+      return openCsvMatrix(path, { delimiter: '\t', ...options.csv });
+  }
+}

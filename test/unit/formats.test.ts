@@ -1,0 +1,532 @@
+// Format readers on real cmapPy fixtures (GCTX and GCT) and on GCTX files written here, plus the
+// specific errors of malformed HDF5 input. Expected values come from h5py when /usr/bin/python3 has
+// it (scripts/gen-format-fixtures.py, run live) and otherwise from the committed JSON it produced.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { detectFormat, detectFormatDetailed } from '../../src-main/data/formats/detect.js';
+import { FormatError, type FormatErrorCode } from '../../src-main/data/formats/errors.js';
+import { openGct } from '../../src-main/data/formats/gct.js';
+import { type GctxReader, openGctx } from '../../src-main/data/formats/gctx.js';
+import { openExpressionSource } from '../../src-main/data/formats/index.js';
+import type { MetadataTable, MetaValue } from '../../src-main/data/formats/types.js';
+import { expectedMeta, PYTHON, pythonHas, runPython, writeGctxH5wasm } from '../fixtures/formats/writers.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'cmapPy');
+const fixture = (name: string) => join(FIXTURES, name);
+const HAS_H5PY = pythonHas(['h5py', 'numpy']);
+
+interface ExpectedFile {
+  format: 'gct' | 'gctx';
+  version: string;
+  rowIds: string[];
+  colIds: string[];
+  rowMeta: Record<string, MetaValue[]>;
+  colMeta: Record<string, MetaValue[]>;
+  /** GCT orientation values[row][col], float32-rounded, null = NaN. */
+  values: (number | null)[][];
+  matrixShape?: [number, number];
+  matrixDtype?: string;
+}
+
+const committed = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8')) as Record<string, ExpectedFile>;
+
+let tmp: string;
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'cellshift-formats-'));
+});
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function tableObject(table: MetadataTable): Record<string, MetaValue[]> {
+  return Object.fromEntries(table);
+}
+
+/** Reader values (sample-major) → GCT orientation with null for NaN. */
+function gctOrientation(values: Float32Array, nSamples: number, nGenes: number): (number | null)[][] {
+  return Array.from({ length: nGenes }, (_, g) =>
+    Array.from({ length: nSamples }, (_, s) => {
+      const v = values[s * nGenes + g] as number;
+      return Number.isNaN(v) ? null : v;
+    }),
+  );
+}
+
+function all(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: FormatErrorCode, check?: (e: FormatError) => void): Promise<FormatError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof FormatError, `expected FormatError(${code}), got ${String(error)}`);
+    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+    check?.(error);
+    return error;
+  }
+  assert.fail(`expected FormatError(${code}), but it resolved`);
+}
+
+describe('expected values', () => {
+  test('the committed JSON matches what h5py computes now', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+    const script = join(ROOT, 'scripts', 'gen-format-fixtures.py');
+    const live = JSON.parse(execFileSync(PYTHON, [script, '--stdout'], { encoding: 'utf8' })) as Record<string, ExpectedFile>;
+    assert.deepEqual(live, committed);
+  });
+});
+
+describe('detectFormat', () => {
+  test('recognises every fixture from its content', async () => {
+    assert.equal(await detectFormat(fixture('mini_gctoo_for_testing.gctx')), 'gctx');
+    assert.equal(await detectFormat(fixture('mini_gctx_with_metadata_n2x3.gctx')), 'gctx');
+    assert.equal(await detectFormat(fixture('mini_gctoo_for_testing.gct')), 'gct');
+    assert.equal(await detectFormat(fixture('older_version_v1_2.gct')), 'gct');
+    // header lines padded with tabs ("#1.2\t\t\t\t\t\t")
+    assert.equal(await detectFormat(fixture('test_v1point2_n5x10.gct')), 'gct');
+  });
+
+  test('a .gctx file holding GCT text is GCT, and opens as such', async () => {
+    const path = join(tmp, 'actually-text.gctx');
+    copyFileSync(fixture('test_v1point2_n5x10.gct'), path);
+    assert.equal(await detectFormat(path), 'gct');
+    const source = await openExpressionSource(path);
+    assert.equal(source.format, 'gct');
+    assert.equal(source.nGenes, 10);
+    assert.equal(source.nSamples, 5);
+  });
+
+  test('csv, tsv, empty, binary junk', async () => {
+    const csv = join(tmp, 'm.csv');
+    writeFileSync(csv, 'id,g1,g2\ns1,1,2\n');
+    const tsv = join(tmp, 'm.txt');
+    writeFileSync(tsv, 'id\tg1\tg2\ns1\t1\t2\n');
+    const empty = join(tmp, 'empty.gct');
+    writeFileSync(empty, '');
+    const junk = join(tmp, 'junk.bin');
+    writeFileSync(junk, Buffer.from([0, 1, 2, 3, 0, 0, 9]));
+    assert.equal(await detectFormat(csv), 'csv');
+    assert.equal(await detectFormat(tsv), 'tsv');
+    assert.equal(await detectFormat(empty), 'unknown');
+    assert.equal(await detectFormat(junk), 'unknown');
+  });
+
+  test('an HDF5 file behind a 512-byte user block is found', { skip: HAS_H5PY ? false : 'needs h5py' }, async () => {
+    const path = join(tmp, 'userblock.gctx');
+    runPython(
+      `import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], 'w', userblock_size=512)
+f.create_dataset('/0/DATA/0/matrix', data=np.arange(6, dtype='<f4').reshape(2, 3))
+f.create_dataset('/0/META/ROW/id', data=np.array([b'g1', b'g2', b'g3']))
+f.create_dataset('/0/META/COL/id', data=np.array([b's1', b's2']))
+f.close()`,
+      [path],
+    );
+    const detail = await detectFormatDetailed(path);
+    assert.deepEqual([detail.format, detail.hdf5Offset], ['gctx', 512]);
+    const reader = await openGctx(path);
+    assert.deepEqual(Array.from(reader.readColumns([1], null)), [3, 4, 5]);
+    reader.close();
+  });
+});
+
+describe('GCTX on the cmapPy fixtures', () => {
+  for (const name of ['mini_gctoo_for_testing.gctx', 'mini_gctx_with_metadata_n2x3.gctx']) {
+    test(`${name}: ids, metadata, values and orientation`, async () => {
+      const expected = committed[name] as ExpectedFile;
+      const reader = await openGctx(fixture(name));
+      try {
+        assert.equal(reader.layout, 'samples-first');
+        assert.equal(reader.version, expected.version);
+        assert.equal(reader.matrixDtype, '<d');
+        assert.deepEqual(reader.rowIds(), expected.rowIds);
+        assert.deepEqual(reader.columnIds(), expected.colIds);
+        assert.deepEqual(tableObject(reader.rowMetadata()), expected.rowMeta);
+        assert.deepEqual(tableObject(reader.columnMetadata()), expected.colMeta);
+        // HDF5 shape is [n_cols, n_rows] of the GCT
+        assert.deepEqual(expected.matrixShape, [reader.nSamples, reader.nGenes]);
+        const values = reader.readColumns(all(reader.nSamples), null);
+        assert.deepEqual(gctOrientation(values, reader.nSamples, reader.nGenes), expected.values);
+      } finally {
+        reader.close();
+      }
+    });
+  }
+
+  test('metadata types follow the HDF5 types: A<n> text, <q ints, <d floats, -666 → null', async () => {
+    const reader = await openGctx(fixture('mini_gctx_with_metadata_n2x3.gctx'));
+    const meta = reader.rowMetadata();
+    assert.deepEqual(meta.get('pr_analyte_id'), ['Analyte 11', 'Analyte 12', 'Analyte 12']);
+    assert.deepEqual(meta.get('pr_gene_id'), [5720, 55847, 7416]);
+    assert.deepEqual(meta.get('pr_model_id'), [null, null, null]);
+    reader.close();
+    const mini = await openGctx(fixture('mini_gctoo_for_testing.gctx'));
+    assert.deepEqual(mini.columnMetadata().get('distil_nsample'), [3, 3, 66, 2, 9, 111111]);
+    assert.deepEqual(mini.columnMetadata().get('mfc_plate_id'), [null, null, null, null, null, null]);
+    mini.close();
+  });
+
+  test('the GCTX and the GCT of the same cmapPy data agree', async () => {
+    const gctx = await openGctx(fixture('mini_gctoo_for_testing.gctx'));
+    const gct = await openGct(fixture('mini_gctoo_for_testing.gct'));
+    assert.deepEqual(gct.rowIds(), gctx.rowIds());
+    assert.deepEqual(gct.columnIds(), gctx.columnIds());
+    assert.deepEqual(tableObject(gct.rowMetadata()), tableObject(gctx.rowMetadata()));
+    assert.deepEqual(tableObject(gct.columnMetadata()), tableObject(gctx.columnMetadata()));
+    const samples = all(gctx.nSamples);
+    assert.deepEqual(Array.from(await gct.readSamples(samples, null)), Array.from(gctx.readColumns(samples, null)));
+    gctx.close();
+  });
+});
+
+describe('GCT on the cmapPy fixtures', () => {
+  for (const name of ['mini_gctoo_for_testing.gct', 'older_version_v1_2.gct', 'test_v1point2_n5x10.gct']) {
+    test(`${name}: header, ids, metadata, values`, async () => {
+      const expected = committed[name] as ExpectedFile;
+      const reader = await openGct(fixture(name));
+      assert.equal(reader.version, expected.version);
+      assert.deepEqual(reader.rowIds(), expected.rowIds);
+      assert.deepEqual(reader.columnIds(), expected.colIds);
+      assert.deepEqual(tableObject(reader.rowMetadata()), expected.rowMeta);
+      assert.deepEqual(tableObject(reader.columnMetadata()), expected.colMeta);
+      const values = await reader.readColumns(all(reader.nSamples), null);
+      assert.deepEqual(gctOrientation(values, reader.nSamples, reader.nGenes), expected.values);
+      assert.equal(reader.valueStats.missing, 0);
+      // the streaming row iterator gives the same numbers
+      let rows = 0;
+      for await (const row of reader.rows()) {
+        assert.equal(row.id, expected.rowIds[row.index]);
+        assert.deepEqual(
+          Array.from(row.values),
+          (expected.values[row.index] as (number | null)[]).map((v) => v ?? Number.NaN),
+        );
+        rows++;
+      }
+      assert.equal(rows, expected.rowIds.length);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// GCTX written here
+
+function syntheticMatrix(nSamples: number, nGenes: number): Float32Array {
+  const values = new Float32Array(nSamples * nGenes);
+  for (let s = 0; s < nSamples; s++)
+    for (let g = 0; g < nGenes; g++) values[s * nGenes + g] = Math.fround(s * 1000 + g + Math.sin(s + g) / 7);
+  return values;
+}
+
+function brute(values: Float32Array, nGenes: number, samples: number[], genes: number[] | null): number[] {
+  const gs = genes ?? all(nGenes);
+  return samples.flatMap((s) => gs.map((g) => values[s * nGenes + g] as number));
+}
+
+describe('GCTX round trip (h5wasm writer)', () => {
+  const nS = 37;
+  const nG = 23;
+  const values = syntheticMatrix(nS, nG);
+  const rowIds = all(nG).map((g) => `gene_${g}`);
+  const colIds = all(nS).map((s) => `CPC${String(s).padStart(3, '0')}_A375_6H:BRD-K${s}:10`);
+  const rowMeta = {
+    pr_gene_symbol: { kind: 'text' as const, values: rowIds.map((id, g) => (g % 5 === 0 ? null : id.toUpperCase())) },
+    pr_is_lm: { kind: 'int' as const, values: rowIds.map((_, g) => (g % 7 === 0 ? null : g % 2)) },
+  };
+  const colMeta = {
+    pert_iname: { kind: 'text' as const, values: colIds.map((_, s) => (s % 9 === 0 ? null : `drug-${s % 4}`)) },
+    pert_idose: { kind: 'float' as const, values: colIds.map((_, s) => (s % 6 === 0 ? null : s / 4)) },
+    distil_nsample: { kind: 'int' as const, values: colIds.map((_, s) => s) },
+  };
+  const variants = [
+    { label: 'contiguous', file: 'contig.gctx', spec: {} },
+    { label: 'chunked [5, 23] + gzip', file: 'chunked.gctx', spec: { chunks: [5, nG] as [number, number], gzip: true } },
+    { label: 'chunked [4, 8]', file: 'tiles.gctx', spec: { chunks: [4, 8] as [number, number] } },
+    { label: 'genes-first layout', file: 'transposed.gctx', spec: { layout: 'genes-first' as const } },
+    { label: 'variable-length string ids and metadata', file: 'vlen.gctx', spec: { strings: 'vlen' as const } },
+    { label: 'space-padded fixed-length strings', file: 'spacepad.gctx', spec: { strings: 'spacepad' as const } },
+  ];
+  for (const variant of variants) {
+    test(`${variant.label}: ids, typed metadata and every selection read back exactly`, async () => {
+      const path = join(tmp, variant.file);
+      await writeGctxH5wasm(path, { rowIds, colIds, values, rowMeta, colMeta, ...variant.spec });
+      // a tiny slice budget forces many spans
+      const reader = await openGctx(path, { maxSliceBytes: 3 * nG * 4, maxGapBytes: nG * 4 });
+      try {
+        assert.equal(reader.layout, variant.spec.layout ?? 'samples-first');
+        assert.deepEqual(reader.rowIds(), rowIds);
+        assert.deepEqual(reader.columnIds(), colIds);
+        assert.deepEqual(tableObject(reader.rowMetadata()), expectedMeta(rowMeta));
+        assert.deepEqual(tableObject(reader.columnMetadata()), expectedMeta(colMeta));
+        const selections: [number[], number[] | null][] = [
+          [all(nS), null],
+          [[36, 0, 5, 5, 17, 2, 3, 4, 30], null],
+          [
+            [1, 2, 3],
+            [0, 1, 2, 3],
+          ],
+          [
+            [20, 8, 9, 10],
+            [22, 0, 11, 11, 3],
+          ],
+          [[12], [7]],
+          [[], null],
+          [[4, 5], []],
+        ];
+        for (const [samples, genes] of selections) {
+          assert.deepEqual(
+            Array.from(reader.readColumns(samples, genes)),
+            brute(values, nG, samples, genes),
+            `samples ${samples} genes ${genes}`,
+          );
+          assert.deepEqual(Array.from(await reader.readSamples(samples, genes)), brute(values, nG, samples, genes));
+        }
+        const seen: number[] = [];
+        for await (const batch of reader.iterateSamples(all(nS).reverse(), [1, 2], { maxBatchBytes: 7 * 2 * 4 })) {
+          assert.ok(batch.end - batch.start <= 7);
+          seen.push(...batch.values);
+        }
+        assert.deepEqual(seen, brute(values, nG, all(nS).reverse(), [1, 2]));
+        // one reused buffer: every batch is a view of the same memory
+        const buffers = new Set<ArrayBufferLike>();
+        const reused: number[] = [];
+        for await (const batch of reader.iterateSamples(all(nS), null, { maxBatchBytes: 5 * nG * 4, reuseBuffer: true })) {
+          buffers.add(batch.values.buffer);
+          reused.push(...batch.values);
+        }
+        assert.equal(buffers.size, 1);
+        assert.deepEqual(reused, brute(values, nG, all(nS), null));
+        const into = new Float32Array(100).fill(-1);
+        const view = await reader.readSamples([2, 1], [0, 3], { into });
+        assert.equal(view.buffer, into.buffer);
+        assert.deepEqual(Array.from(into.subarray(0, 5)), [...brute(values, nG, [2, 1], [0, 3]), -1]);
+        await assert.rejects(reader.readSamples([1, 2, 3], null, { into: new Float32Array(3) }), RangeError);
+      } finally {
+        reader.close();
+      }
+    });
+  }
+
+  test('spans: sorted runs become one slice each; scattered reads stay bounded', async () => {
+    const path = join(tmp, 'spans.gctx');
+    await writeGctxH5wasm(path, { rowIds, colIds, values });
+    const reader = await openGctx(path, { maxGapBytes: 0 });
+    reader.readColumns([3, 4, 5, 6, 10, 11, 12, 30], null);
+    assert.equal(reader.stats.slices, 3);
+    reader.close();
+    const chunked = join(tmp, 'spans-chunked.gctx');
+    await writeGctxH5wasm(chunked, { rowIds, colIds, values, chunks: [10, nG] });
+    const r2 = await openGctx(chunked, { maxGapBytes: 0 });
+    // 0 and 9 share a chunk (one slice), 15 is in the next chunk after a gap, 35 in another
+    r2.readColumns([0, 9, 15, 35], null);
+    assert.equal(r2.stats.slices, 3);
+    // 9 and 10 are adjacent, so a span may cross a chunk boundary: 0..19 is one slice
+    r2.readColumns([0, 9, 10, 19, 35], null);
+    assert.equal(r2.stats.slices, 5);
+    r2.close();
+  });
+
+  test('bad indices are rejected, and an aborted read stops', async () => {
+    const path = join(tmp, 'contig.gctx');
+    const reader = await openGctx(path);
+    assert.throws(
+      () => reader.readColumns([nS], null),
+      (e: unknown) => e instanceof FormatError && e.code === 'bad-index',
+    );
+    assert.throws(
+      () => reader.readColumns([0], [-1]),
+      (e: unknown) => e instanceof FormatError && e.code === 'bad-index',
+    );
+    assert.throws(
+      () => reader.readColumns([0.5], null),
+      (e: unknown) => e instanceof FormatError && e.code === 'bad-index',
+    );
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await assert.rejects(reader.readSamples([0, 1], null, { signal: controller.signal }), /stop/);
+    reader.close();
+  });
+});
+
+describe('GCTX written by h5py (cmapPy conventions)', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  test('float32 matrix, |S ids, int64/float64 metadata, version attribute', async () => {
+    const path = join(tmp, 'h5py.gctx');
+    const json = runPython(
+      `import h5py, numpy as np, json, sys
+rng = np.random.default_rng(7)
+n_genes, n_samples = 31, 45
+m = rng.normal(size=(n_samples, n_genes)).astype('<f4')
+m[3, 4] = np.nan
+rid = np.array([('%d_at' % (200000 + g)).encode() for g in range(n_genes)])
+cid = np.array([('LJP%03d_MCF7_24H:X%d' % (s, s)).encode() for s in range(n_samples)])
+f = h5py.File(sys.argv[1], 'w')
+f.attrs['version'] = np.string_('GCTX1.0')
+f.create_dataset('/0/DATA/0/matrix', data=m, chunks=(9, n_genes), compression='gzip')
+f.create_dataset('/0/META/ROW/id', data=rid)
+f.create_dataset('/0/META/COL/id', data=cid)
+f.create_dataset('/0/META/ROW/pr_gene_id', data=np.arange(n_genes, dtype='<i8') * 10 - 666 * (np.arange(n_genes) % 4 == 0))
+f.create_dataset('/0/META/COL/pert_dose', data=np.where(np.arange(n_samples) % 5 == 0, -666.0, np.arange(n_samples) / 3.0))
+f.create_dataset('/0/META/COL/cell_id', data=np.array([b'MCF7' if s % 2 else b'-666' for s in range(n_samples)]))
+f.close()
+g = h5py.File(sys.argv[1], 'r')
+d = g['/0/DATA/0/matrix']
+print(json.dumps({'shape': list(d.shape), 'dtype': d.dtype.str,
+  'values': [None if np.isnan(v) else float(v) for v in d[()].ravel()],
+  'rid': [x.decode() for x in g['/0/META/ROW/id'][()]], 'cid': [x.decode() for x in g['/0/META/COL/id'][()]],
+  'gene_id': [None if v == -666 else int(v) for v in g['/0/META/ROW/pr_gene_id'][()]],
+  'dose': [None if v == -666 else float(v) for v in g['/0/META/COL/pert_dose'][()]],
+  'cell': [None if v == b'-666' else v.decode() for v in g['/0/META/COL/cell_id'][()]]}))`,
+      [path],
+    );
+    const exp = JSON.parse(json) as {
+      shape: [number, number];
+      dtype: string;
+      values: (number | null)[];
+      rid: string[];
+      cid: string[];
+      gene_id: (number | null)[];
+      dose: (number | null)[];
+      cell: (string | null)[];
+    };
+    const reader: GctxReader = await openGctx(path);
+    try {
+      assert.deepEqual([reader.nSamples, reader.nGenes], exp.shape);
+      assert.equal(reader.matrixDtype, exp.dtype.replace('f4', 'f')); // h5wasm spells float32 "<f"
+      assert.deepEqual(reader.chunks, [9, 31]);
+      assert.equal(reader.version, 'GCTX1.0');
+      assert.deepEqual(reader.rowIds(), exp.rid);
+      assert.deepEqual(reader.columnIds(), exp.cid);
+      assert.deepEqual(reader.rowMetadata().get('pr_gene_id'), exp.gene_id);
+      assert.deepEqual(reader.columnMetadata().get('pert_dose'), exp.dose);
+      assert.deepEqual(reader.columnMetadata().get('cell_id'), exp.cell);
+      const got = Array.from(reader.readColumns(all(reader.nSamples), null), (v) => (Number.isNaN(v) ? null : v));
+      assert.deepEqual(got, exp.values);
+    } finally {
+      reader.close();
+    }
+  });
+});
+
+describe('GCTX strings as other writers store them', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  test('space-padded fixed-length ids (MATLAB-style) and variable-length UTF-8 ids', async () => {
+    const path = join(tmp, 'strings.gctx');
+    runPython(
+      `import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], 'w')
+f.create_dataset('/0/DATA/0/matrix', data=np.arange(6, dtype='<f4').reshape(2, 3))
+t = h5py.h5t.C_S1.copy(); t.set_size(6); t.set_strpad(h5py.h5t.STR_SPACEPAD)
+sid = h5py.h5s.create_simple((3,))
+f.create_group('/0/META/ROW')
+ds = h5py.h5d.create(f['/0/META/ROW'].id, b'id', t, sid)
+ds.write(h5py.h5s.ALL, h5py.h5s.ALL, np.array([b'g1    ', b'gene2 ', b'g3    '], dtype='S6'))
+f.create_dataset('/0/META/COL/id', data=['s\u00e9', 'zwei'], dtype=h5py.string_dtype())
+f.close()`,
+      [path],
+    );
+    const reader = await openGctx(path);
+    assert.deepEqual(reader.rowIds(), ['g1', 'gene2', 'g3']);
+    assert.deepEqual(reader.columnIds(), ['sé', 'zwei']);
+    assert.deepEqual(Array.from(reader.readColumns([1], [2])), [5]);
+    reader.close();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// malformed HDF5
+
+describe('malformed GCTX input gets a specific error', () => {
+  const base = fixture('mini_gctx_with_metadata_n2x3.gctx');
+
+  test('truncated HDF5', async () => {
+    const path = join(tmp, 'truncated.gctx');
+    copyFileSync(base, path);
+    truncateSync(path, 20000);
+    const error = await rejectsWith(openGctx(path), 'truncated');
+    assert.equal(error.file, path);
+    assert.equal(error.where, 'superblock');
+    assert.match(error.message, /eof = 20000/);
+    await rejectsWith(openExpressionSource(path), 'truncated');
+  });
+
+  test('bit-flipped HDF5 signature', async () => {
+    const path = join(tmp, 'flipped.gctx');
+    const bytes = readFileSync(base);
+    bytes[1] = (bytes[1] as number) ^ 0x01; // 'H' → 'I'
+    writeFileSync(path, bytes);
+    assert.equal(await detectFormat(path), 'unknown');
+    await rejectsWith(openGctx(path), 'not-hdf5');
+    await rejectsWith(openExpressionSource(path), 'not-hdf5');
+  });
+
+  test('bit-flipped superblock after the signature', async () => {
+    const path = join(tmp, 'flipped-superblock.gctx');
+    const bytes = readFileSync(base);
+    bytes[8] = 0x7f; // superblock version
+    writeFileSync(path, bytes);
+    await rejectsWith(openGctx(path), 'corrupt');
+  });
+
+  test('text that is not HDF5, empty file, missing file', async () => {
+    await rejectsWith(openGctx(fixture('older_version_v1_2.gct')), 'not-hdf5');
+    const empty = join(tmp, 'empty.gctx');
+    writeFileSync(empty, '');
+    await rejectsWith(openGctx(empty), 'empty-file');
+    await rejectsWith(openExpressionSource(empty), 'empty-file');
+    await rejectsWith(openGctx(join(tmp, 'nope.gctx')), 'io');
+  });
+
+  test('missing /0/DATA/0/matrix', async () => {
+    const path = join(tmp, 'nomatrix.gctx');
+    await writeGctxH5wasm(path, { rowIds: ['a', 'b'], colIds: ['x'], values: new Float32Array(2), omitMatrix: true });
+    await rejectsWith(openGctx(path), 'missing-dataset', (e) => assert.equal(e.where, '/0/DATA/0/matrix'));
+  });
+
+  test('ids that do not match the matrix shape', async () => {
+    const path = join(tmp, 'mismatch.gctx');
+    await writeGctxH5wasm(path, {
+      rowIds: ['a', 'b', 'c'],
+      colIds: ['x', 'y'],
+      values: new Float32Array(6),
+      colIdsOverride: ['x', 'y', 'z', 'w'],
+    });
+    await rejectsWith(openGctx(path), 'shape-mismatch', (e) => {
+      assert.equal(e.where, '/0/DATA/0/matrix');
+      assert.match(e.detail, /\[2, 3\].*4 column ids × 3 row ids/);
+    });
+  });
+
+  test('duplicate ids', async () => {
+    const path = join(tmp, 'dup.gctx');
+    await writeGctxH5wasm(path, { rowIds: ['a', 'b', 'a'], colIds: ['x', 'y'], values: new Float32Array(6) });
+    await rejectsWith(openGctx(path), 'duplicate-id', (e) => {
+      assert.equal(e.where, '/0/META/ROW/id');
+      assert.match(e.detail, /"a" at positions 0 and 2/);
+    });
+    const cols = join(tmp, 'dupcols.gctx');
+    await writeGctxH5wasm(cols, { rowIds: ['a', 'b'], colIds: ['x', 'x'], values: new Float32Array(4) });
+    await rejectsWith(openGctx(cols), 'duplicate-id', (e) => assert.equal(e.where, '/0/META/COL/id'));
+  });
+
+  test('a metadata column of the wrong length', async () => {
+    const path = join(tmp, 'shortmeta.gctx');
+    await writeGctxH5wasm(path, {
+      rowIds: ['a', 'b'],
+      colIds: ['x'],
+      values: new Float32Array(2),
+      rowMeta: { sym: { kind: 'text', values: ['A'] } },
+    });
+    const reader = await openGctx(path);
+    assert.throws(
+      () => reader.rowMetadata(),
+      (e: unknown) => e instanceof FormatError && e.code === 'shape-mismatch' && e.where === '/0/META/ROW/sym',
+    );
+    reader.close();
+  });
+});
