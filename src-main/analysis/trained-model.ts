@@ -109,6 +109,54 @@ export class TrainedModel {
     return this.unstandardize(values);
   }
 
+  /**
+   * Mean squared reconstruction error per gene, in the data's units, of arbitrary samples (rows ×
+   * genes, data units) given to the model as environment `environment` — e.g. data generated in
+   * environments the model never saw (the seed's out-of-distribution curves).
+   */
+  reconstructionError(values: Float32Array, rows: number, environment: number | Float32Array): number {
+    const g = this.data.nGenes;
+    if (values.length !== rows * g) throw new RangeError(`expected ${rows}×${g} values, got ${values.length}`);
+    const s = this.#standardization;
+    const input = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      input[i] = s ? ((values[i] as number) - (s.mean[i % g] as number)) / (s.std[i % g] as number) : (values[i] as number);
+    }
+    const width = this.data.environmentWidth;
+    const vector = typeof environment === 'number' ? this.data.environmentInputs.subarray(environment * width, (environment + 1) * width) : environment;
+    if (vector.length !== width) throw new RangeError(`environment vector has ${vector.length} values, the model expects ${width}`);
+    const reconstructed = scoped(() => {
+      const x = tf.tensor2d(input, [rows, g]);
+      const e = tf.tile(tf.tensor2d(vector, [1, width]), [rows, 1]);
+      return this.module.reconstruct(x, e as tf.Tensor2D).dataSync() as Float32Array;
+    });
+    const back = this.unstandardize(reconstructed);
+    let sum = 0;
+    for (let i = 0; i < values.length; i++) sum += ((values[i] as number) - (back[i] as number)) ** 2;
+    return sum / values.length;
+  }
+
+  /**
+   * The decoder as a genes × latentDim matrix M̃ in the data's units, for linear decoders only
+   * (x = M̃ z + b): what the seed's §6.1 compares with the true M.
+   */
+  linearDecoder(): Float64Array | null {
+    if (this.config.model.decoder !== 'linear') return null;
+    const weights = this.module.params.named().get('decoder/linear/W');
+    if (!weights) return null;
+    const d = this.latentDim;
+    const g = this.data.nGenes;
+    const w = weights.dataSync();
+    const rows = weights.shape[0] as number;
+    const out = new Float64Array(g * d);
+    const std = this.#standardization?.std;
+    // W is (latent [+ environment]) × genes; the latent rows come first.
+    for (let gene = 0; gene < g; gene++) {
+      for (let j = 0; j < Math.min(d, rows); j++) out[gene * d + j] = (w[j * g + gene] as number) * (std ? (std[gene] as number) : 1);
+    }
+    return out;
+  }
+
   /** Back from model units (per-gene z-scores) to the dataset's units. */
   unstandardize(values: Float32Array): Float32Array {
     const s = this.#standardization;

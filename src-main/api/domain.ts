@@ -144,6 +144,28 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
-export const JobKind = z.enum(['import', 'synthetic', 'train', 'projection']);
+export const JobKind = z.enum(['import', 'synthetic', 'train', 'projection', 'study']);
+export const ImportRecord = z.object({
+  id: Id,
+  source: z.string(),
+  status: z.enum(['running', 'completed', 'failed', 'cancelled', 'interrupted']),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  datasetId: z.string().nullable(),
+  message: z.string().nullable(),
+});
+export type ImportRecord = z.infer<typeof ImportRecord>;
+
+export const ArtifactSummary = z.object({
+  id: Id,
+  kind: z.string(),
+  name: z.string(),
+  mediaType: z.string(),
+  createdAt: z.string(),
+  runId: z.string().nullable(),
+  datasetId: z.string().nullable(),
+});
+export type ArtifactSummary = z.infer<typeof ArtifactSummary>;
+
 export const JobStarted = z.object({ jobId: Id, kind: JobKind });
 export type JobStarted = z.infer<typeof JobStarted>;

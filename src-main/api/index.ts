@@ -5,4 +5,5 @@ export * from './errors.js';
 export * from './imports.js';
 export * from './methods.js';
 export * from './protocol.js';
+export * from './studies.js';
 export * from './training.js';

@@ -4,18 +4,22 @@ import { z } from 'zod';
 import { PriorShiftResult, ProjectionResult, SampleColumnResult, TopGenesResult } from './analysis.js';
 import {
   AppInfo,
+  ArtifactSummary,
   CreateSyntheticParams,
   DatasetDetail,
   DatasetSummary,
   EnvironmentRepresentations,
   EnvironmentSummary,
   Id,
+  ImportRecord,
   JobStarted,
   MetricSeries,
   RunAction,
   RunDetail,
   RunSummary,
 } from './domain.js';
+import { ImportPreview, ImportRequest } from './imports.js';
+import { StudyId, StudyOptions, StudyResult } from './studies.js';
 import { TrainingConfig } from './training.js';
 
 const NoParams = z.strictObject({});
@@ -62,6 +66,12 @@ export const methods = {
     params: z.strictObject({ runId: Id, latent: z.number().int().min(0), count: z.number().int().min(1).max(1000).default(25) }),
     result: TopGenesResult,
   },
+  'imports.preview': { params: z.strictObject({ request: ImportRequest }), result: ImportPreview },
+  'imports.start': { params: z.strictObject({ request: ImportRequest }), result: JobStarted },
+  'imports.list': { params: NoParams, result: z.array(ImportRecord) },
+  'studies.start': { params: z.strictObject({ id: StudyId, options: StudyOptions.default(StudyOptions.parse({})) }), result: JobStarted },
+  'studies.list': { params: NoParams, result: z.array(ArtifactSummary) },
+  'studies.get': { params: z.strictObject({ artifactId: Id }), result: StudyResult },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 

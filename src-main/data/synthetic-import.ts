@@ -94,10 +94,20 @@ export function importSyntheticPreset(
   });
 }
 
+/** Stores data from any synthetic config (studies build their own), with its ground truth. */
+export function importSyntheticConfig(
+  store: Store,
+  config: SyntheticConfig,
+  options: { name: string; description: string; preset: string; validation?: Set<string> },
+  context?: JobContextLike,
+): DatasetSummary {
+  return storeSynthetic(store, generateSynthetic(config), { ...options, validation: options.validation ?? new Set(), context });
+}
+
 function storeSynthetic(
   store: Store,
   data: SyntheticDataset,
-  options: { name: string; description: string; preset: SyntheticPreset; validation: Set<string>; context: JobContextLike | undefined },
+  options: { name: string; description: string; preset: string; validation: Set<string>; context: JobContextLike | undefined },
 ): DatasetSummary {
   const environments: EnvironmentRecord[] = data.environments.map((env) => ({
     key: env.name,

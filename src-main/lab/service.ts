@@ -2,12 +2,18 @@
 // analysis) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
 import { platform } from 'node:os';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, MetricSeries } from '../api/domain.js';
+import type { ImportPreview, ImportRequest } from '../api/imports.js';
 import type { LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
+import type { StudyId, StudyOptions } from '../api/studies.js';
+import { Chemistry } from '../chem/chemistry.js';
+import { prepareImport, runImport } from '../data/import/index.js';
+import { CachedStructures } from '../data/import/structures.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
-import type { Store } from '../store/store.js';
+import { Store } from '../store/store.js';
 import { AnalysisService } from './analysis.js';
 import { JobRunner } from './jobs.js';
+import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
 
@@ -31,6 +37,8 @@ export class LabService {
   readonly jobs: JobRunner;
   readonly training: TrainingManager;
   readonly analysis: AnalysisService;
+  readonly #nativeBinding: string | undefined;
+  #chemistry: Promise<Chemistry> | null = null;
 
   constructor(options: LabServiceOptions) {
     this.store = options.store;
@@ -43,6 +51,8 @@ export class LabService {
       ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
     });
     this.analysis = new AnalysisService(options.store);
+    this.#nativeBinding = options.nativeBinding;
+    this.store.imports.markInterrupted();
     // Whatever was training when the last process died is interrupted, not running.
     this.store.runs.markInterrupted();
   }
@@ -90,6 +100,53 @@ export class LabService {
     return { jobId, kind: 'synthetic' };
   }
 
+  /** RDKit loads once, on the first import that needs structures. */
+  chemistry(): Promise<Chemistry> {
+    this.#chemistry ??= Chemistry.load();
+    return this.#chemistry;
+  }
+
+  async previewImport(request: ImportRequest): Promise<ImportPreview> {
+    const prepared = await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules));
+    prepared.close();
+    return prepared.preview;
+  }
+
+  /**
+   * Imports on a connection of its own, so nothing of the dataset is visible to the app (or
+   * written by anything else) before its single commit.
+   */
+  startImport(request: ImportRequest): { jobId: string; kind: 'import' } {
+    const { jobId } = this.jobs.start('import', async (context) => {
+      const entry = this.store.imports.begin(request.matrixPath);
+      const connection =
+        this.store.path === ':memory:'
+          ? this.store
+          : Store.open(this.store.path, this.#nativeBinding ? { nativeBinding: this.#nativeBinding } : {});
+      try {
+        context.progress(null, `Reading ${request.matrixPath}`);
+        const prepared = await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules));
+        context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
+        const summary = await runImport(connection, prepared, context);
+        this.store.imports.finish(entry, 'completed', summary.id, null);
+        this.#datasetsChanged();
+        return summary;
+      } catch (error) {
+        const cancelled = context.signal.aborted;
+        this.store.imports.finish(entry, cancelled ? 'cancelled' : 'failed', null, error instanceof Error ? error.message : String(error));
+        throw error;
+      } finally {
+        if (connection !== this.store) connection.close();
+      }
+    });
+    return { jobId, kind: 'import' };
+  }
+
+  startStudy(id: StudyId, options: StudyOptions): { jobId: string; kind: 'study' } {
+    const { jobId } = this.jobs.start('study', (context) => runStudy(this, id, options, context));
+    return { jobId, kind: 'study' };
+  }
+
   handlers(): LabHandlers {
     return {
       'app.info': () => this.appInfo(),
@@ -128,6 +185,12 @@ export class LabService {
       'analysis.projection': ({ runId, method, maxPoints }) => this.analysis.projection(runId, method, maxPoints),
       'analysis.priorShift': ({ runId }) => this.analysis.priorShift(runId),
       'analysis.topGenes': ({ runId, latent, count }) => this.analysis.topGenes(runId, latent, count),
+      'imports.preview': ({ request }) => this.previewImport(request),
+      'imports.start': ({ request }) => this.startImport(request),
+      'imports.list': () => this.store.imports.list(),
+      'studies.start': ({ id, options }) => this.startStudy(id, options),
+      'studies.list': () => this.store.artifacts.list('study'),
+      'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }

@@ -252,7 +252,8 @@ function toSummary(row: RunRow): RunSummary {
   };
 }
 
-function processIsAlive(pid: number): boolean {
+/** Whether a process (by pid, on this machine) still exists. */
+export function processIsAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

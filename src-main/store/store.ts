@@ -1,7 +1,9 @@
 // The lab's persistent state: one SQLite database and a repository per kind of record.
 import type { Database } from 'better-sqlite3';
+import { ArtifactRepository } from './artifacts.js';
 import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
 import { DatasetRepository } from './datasets.js';
+import { ImportJournal } from './imports.js';
 import { MoleculeRepository } from './molecules.js';
 import { RunRepository } from './runs.js';
 
@@ -11,6 +13,8 @@ export class Store {
   readonly datasets: DatasetRepository;
   readonly runs: RunRepository;
   readonly molecules: MoleculeRepository;
+  readonly artifacts: ArtifactRepository;
+  readonly imports: ImportJournal;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -18,6 +22,8 @@ export class Store {
     this.datasets = new DatasetRepository(db);
     this.runs = new RunRepository(db);
     this.molecules = new MoleculeRepository(db);
+    this.artifacts = new ArtifactRepository(db);
+    this.imports = new ImportJournal(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

@@ -8,8 +8,6 @@ import type { JobContextLike } from '../progress.js';
 import type { ImportPlan } from './plan.js';
 import type { EnvironmentEncoding } from './representation.js';
 
-const SAMPLES_PER_BLOCK = 512;
-
 export async function executeImport(
   store: Store,
   plan: ImportPlan,
@@ -68,18 +66,19 @@ export async function executeImport(
     const nGenes = genes.length;
     let replaced = 0;
     let droppedNonFinite = 0;
-    for (let start = 0; start < plan.selectedSamples.length; start += SAMPLES_PER_BLOCK) {
+    // One reused buffer, ≤ 16 MiB a batch: memory stays flat however large the file is.
+    for await (const batch of source.iterateSamples(plan.selectedSamples, geneIndices, {
+      reuseBuffer: true,
+      maxBatchBytes: 16 * 1024 * 1024,
+      ...(context?.signal ? { signal: context.signal } : {}),
+    })) {
       if (context?.signal?.aborted) throw new LabError('cancelled', 'The import was cancelled; nothing was stored.');
-      const block = plan.selectedSamples.slice(start, start + SAMPLES_PER_BLOCK);
-      const values = await source.readSamples(block, geneIndices);
-      if (values.length !== block.length * nGenes) {
-        throw new LabError('internal', `Reader returned ${values.length} values for ${block.length} samples × ${nGenes} genes`);
-      }
       const records: SampleRecord[] = [];
-      block.forEach((sampleIndex, k) => {
-        const row = values.subarray(k * nGenes, (k + 1) * nGenes);
+      for (let position = batch.start; position < batch.end; position++) {
+        const k = position - batch.start;
+        const row = batch.values.subarray(k * nGenes, (k + 1) * nGenes);
+        const sample = plan.samples[plan.selectedSamples[position] as number] as (typeof plan.samples)[number];
         const bad = row.findIndex((v) => !Number.isFinite(v));
-        const sample = plan.samples[sampleIndex] as (typeof plan.samples)[number];
         if (bad >= 0) {
           if (request.nonFinite === 'reject') {
             throw new LabError(
@@ -89,7 +88,7 @@ export async function executeImport(
           }
           if (request.nonFinite === 'drop-sample') {
             droppedNonFinite++;
-            return;
+            continue;
           }
           for (let g = 0; g < row.length; g++) {
             if (!Number.isFinite(row[g] as number)) {
@@ -100,16 +99,13 @@ export async function executeImport(
         }
         records.push({
           id: sample.id,
-          environment: plan.sampleEnvironment[start + k] as number,
+          environment: plan.sampleEnvironment[position] as number,
           metadata: sample.metadata,
           expression: row,
         });
-      });
+      }
       writer.addSamples(records);
-      context?.progress(
-        (start + block.length) / plan.selectedSamples.length,
-        `Stored ${start + block.length} of ${plan.selectedSamples.length} samples`,
-      );
+      context?.progress(batch.end / plan.selectedSamples.length, `Stored ${batch.end} of ${plan.selectedSamples.length} samples`);
     }
     if (replaced > 0 || droppedNonFinite > 0) {
       context?.progress(1, `Non-finite values: ${replaced} set to 0, ${droppedNonFinite} samples dropped`);

@@ -3,7 +3,7 @@
 
 import { LabError } from '../../api/errors.js';
 import type { EnvironmentKey, ImportPreview, ImportRequest } from '../../api/imports.js';
-import type { MatrixSource } from './matrix-source.js';
+import type { ExpressionSource } from '../formats/index.js';
 import { type GeneFacts, isControl, type SampleFacts } from './sample-table.js';
 
 export interface PlannedEnvironment {
@@ -21,7 +21,7 @@ export interface PlannedEnvironment {
 
 export interface ImportPlan {
   request: ImportRequest;
-  source: MatrixSource;
+  source: ExpressionSource;
   samples: SampleFacts[];
   genes: GeneFacts[];
   /** Indices into the file's samples, ascending. */
@@ -52,7 +52,7 @@ function counted(values: (string | null)[]): { value: string; samples: number }[
     .sort((a, b) => b.samples - a.samples || a.value.localeCompare(b.value));
 }
 
-export function planImport(request: ImportRequest, source: MatrixSource, samples: SampleFacts[], genes: GeneFacts[]): ImportPlan {
+export function planImport(request: ImportRequest, source: ExpressionSource, samples: SampleFacts[], genes: GeneFacts[]): ImportPlan {
   const filter = request.filter;
   const dropped = new Map<string, number>();
   const drop = (reason: string) => dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
@@ -157,8 +157,8 @@ export function planImport(request: ImportRequest, source: MatrixSource, samples
     environments: sortedEnvironments,
     preview: {
       format: source.format,
-      samplesInFile: source.sampleIds.length,
-      genesInFile: source.geneIds.length,
+      samplesInFile: source.nSamples,
+      genesInFile: source.nGenes,
       samples: candidates.length,
       genes: selectedGenes?.length ?? genes.length,
       environments: sortedEnvironments.length,

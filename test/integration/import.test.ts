@@ -1,0 +1,243 @@
+// Real-data import end to end: an L1000-shaped GCTX with LINCS tables, filtered, grouped into
+// environments with drug fingerprints, stored in one transaction — and bad input that changes nothing.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ImportRequest, type ImportRequestInput } from '../../src-main/api/imports.js';
+import type { LabEvent } from '../../src-main/api/protocol.js';
+import { Chemistry } from '../../src-main/chem/chemistry.js';
+import { closeLab, openLab } from '../../src-main/lab/open.js';
+import type { LabService } from '../../src-main/lab/service.js';
+import type { Store } from '../../src-main/store/store.js';
+import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
+
+const SMILES: Record<string, string> = {
+  'BRD-ASPIRIN': 'CC(=O)Oc1ccccc1C(=O)O',
+  'BRD-CAFFEINE': 'Cn1cnc2c1c(=O)n(C)c(=O)n2C',
+  'BRD-IMATINIB': 'Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1',
+  'BRD-BROKEN': 'C1CC(',
+};
+
+interface Fixture {
+  dir: string;
+  gctx: string;
+  sigInfo: string;
+  pertInfo: string;
+  geneInfo: string;
+  values: Float32Array;
+  genes: string[];
+  samples: { id: string; pert: string; type: string; cell: string }[];
+}
+
+async function writeFixture(dir: string, options: { nan?: boolean; duplicateSig?: boolean } = {}): Promise<Fixture> {
+  const genes = Array.from({ length: 12 }, (_, g) => String(1000 + g));
+  const samples: Fixture['samples'] = [];
+  for (const cell of ['A375', 'MCF7']) {
+    for (const pert of ['BRD-ASPIRIN', 'BRD-CAFFEINE', 'BRD-IMATINIB', 'BRD-BROKEN']) {
+      for (let r = 0; r < 3; r++) samples.push({ id: `${cell}:${pert}:${r}`, pert, type: 'trt_cp', cell });
+    }
+    for (let r = 0; r < 4; r++) samples.push({ id: `${cell}:DMSO:${r}`, pert: 'DMSO', type: 'ctl_vehicle', cell });
+    for (let r = 0; r < 2; r++) samples.push({ id: `${cell}:SH:${r}`, pert: 'TRCN0001', type: 'trt_sh', cell });
+  }
+  const values = new Float32Array(samples.length * genes.length).map((_, i) => Math.sin(i) * 3);
+  if (options.nan) values[5 * genes.length + 2] = Number.NaN;
+  const gctx = join(dir, 'level5.gctx');
+  await writeGctxH5wasm(gctx, {
+    rowIds: genes,
+    colIds: samples.map((s) => s.id),
+    values,
+    colMeta: {
+      pert_id: { kind: 'text', values: samples.map((s) => s.pert) },
+      cell_id: { kind: 'text', values: samples.map((s) => s.cell) },
+    },
+  });
+  const sigRows = samples.map((s) => [s.id, s.pert, s.type, s.cell, s.type === 'trt_cp' ? '10 uM' : '-666', '24 h'].join('\t'));
+  if (options.duplicateSig) sigRows.push(sigRows[0] as string);
+  const sigInfo = join(dir, 'sig_info.txt');
+  writeFileSync(sigInfo, ['sig_id\tpert_id\tpert_type\tcell_id\tpert_idose\tpert_itime', ...sigRows].join('\n'));
+  const pertInfo = join(dir, 'pert_info.txt');
+  writeFileSync(
+    pertInfo,
+    [
+      'pert_id\tpert_iname\tcanonical_smiles',
+      ...Object.entries(SMILES).map(([id, smi]) => `${id}\t${id.slice(4).toLowerCase()}\t${smi}`),
+      'DMSO\tDMSO\tCS(C)=O',
+    ].join('\n'),
+  );
+  const geneInfo = join(dir, 'gene_info.txt');
+  writeFileSync(geneInfo, ['pr_gene_id\tpr_gene_symbol\tpr_is_lm', ...genes.map((g, i) => `${g}\tGENE${i}\t${i < 8 ? 1 : 0}`)].join('\n'));
+  return { dir, gctx, sigInfo, pertInfo, geneInfo, values, genes, samples };
+}
+
+function request(f: Fixture, extra: Partial<ImportRequestInput> = {}): ImportRequest {
+  return ImportRequest.parse({ matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo, ...extra });
+}
+
+function waitForJob(lab: LabService, jobId: string): Promise<{ ok: true; result: unknown } | { ok: false; message: string }> {
+  return new Promise((resolve) => {
+    lab.onEvent((event: LabEvent) => {
+      if (event.type === 'job.finished' && event.jobId === jobId) resolve({ ok: true, result: event.result });
+      if (event.type === 'job.failed' && event.jobId === jobId) resolve({ ok: false, message: event.error.message });
+    });
+  });
+}
+
+function tableCounts(store: Store): Record<string, number> {
+  const tables = ['datasets', 'genes', 'samples', 'environments', 'perturbagens'];
+  return Object.fromEntries(tables.map((t) => [t, (store.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]));
+}
+
+describe('importing L1000 data', () => {
+  let dir: string;
+  let lab: LabService;
+  let fixture: Fixture;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cellshift-import-'));
+    fixture = await writeFixture(dir);
+    lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
+  });
+
+  after(async () => {
+    await closeLab(lab);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('previews what survives the filter, before writing anything', async () => {
+    const preview = await lab.previewImport(request(fixture));
+    assert.equal(preview.format, 'gctx');
+    assert.equal(preview.samplesInFile, 36);
+    assert.equal(preview.samples, 32, 'the 4 trt_sh samples are filtered out');
+    assert.equal(preview.genes, 8, 'landmark genes only');
+    assert.equal(preview.environments, 5, 'control + 4 drugs');
+    assert.equal(preview.controlSamples, 8);
+    assert.equal(preview.drugs, 4);
+    assert.deepEqual(preview.dropped, [{ reason: 'pert_type trt_sh not selected', samples: 4 }]);
+    assert.equal(preview.drugsWithoutStructure.length, 1);
+    assert.match(preview.drugsWithoutStructure[0]?.drug ?? '', /BRD-BROKEN/);
+    assert.deepEqual(lab.store.datasets.list(), []);
+  });
+
+  it('imports a dataset with exact values, landmark genes, environments and fingerprints', async () => {
+    const { jobId } = lab.startImport(request(fixture, { environmentKey: 'drug+cell', name: 'LINCS test' }));
+    const outcome = await waitForJob(lab, jobId);
+    assert.ok(outcome.ok, outcome.ok ? '' : outcome.message);
+    const [dataset] = lab.store.datasets.list();
+    assert.ok(dataset);
+    assert.equal(dataset.name, 'LINCS test');
+    assert.equal(dataset.nSamples, 32);
+    assert.equal(dataset.nGenes, 8);
+    assert.equal(dataset.nEnvironments, 10, '(control + 4 drugs) × 2 cell lines');
+    const genes = lab.store.datasets.genes(dataset.id);
+    assert.deepEqual(
+      genes.map((g) => g.symbol),
+      ['GENE0', 'GENE1', 'GENE2', 'GENE3', 'GENE4', 'GENE5', 'GENE6', 'GENE7'],
+    );
+    // Values of the first kept sample equal the file's at the landmark genes.
+    const view = lab.store.datasets.trainingView(dataset.id);
+    const firstKept = fixture.samples.findIndex((s) => s.type !== 'trt_sh');
+    for (let g = 0; g < 8; g++) assert.equal(view.expression[g], fixture.values[firstKept * 12 + g]);
+    const environments = lab.store.datasets.environments(dataset.id);
+    assert.equal(environments.filter((e) => e.isControl).length, 2);
+    assert.ok(
+      environments.slice(0, 2).every((e) => e.isControl),
+      'controls come first',
+    );
+    // 1024 Morgan bits + 1 fallback column (the drug without structure) + 2 cell lines
+    assert.ok(environments.every((e) => e.representationLength === 1024 + 1 + 2));
+    const chemistry = await Chemistry.load();
+    const aspirin = chemistry.describe(SMILES['BRD-ASPIRIN'] as string);
+    assert.ok(aspirin.ok);
+    const aspirinEnv = view.environments.find((e) => e.key === 'BRD-ASPIRIN | A375');
+    assert.ok(aspirinEnv?.representation);
+    assert.deepEqual(Array.from(aspirinEnv.representation.subarray(0, 1024)), Array.from(aspirin.fingerprint));
+    const broken = view.environments.find((e) => e.key === 'BRD-BROKEN | MCF7');
+    assert.equal(broken?.representation?.[1024], 1, 'the drug without structure gets its one-hot fallback');
+    assert.equal(
+      Array.from(broken?.representation?.subarray(0, 1024) ?? []).reduce((a, b) => a + b, 0),
+      0,
+    );
+    const metadata = lab.store.datasets.sampleColumn(dataset.id, 'pert_idose');
+    assert.equal(metadata.filter((v) => v === '10 uM').length, 24);
+    assert.equal(lab.store.imports.list()[0]?.status, 'completed');
+  });
+
+  it('bad input gives a specific error and leaves the database exactly as it was', async () => {
+    const before = tableCounts(lab.store);
+    const cases: [string, ImportRequest, RegExp][] = [];
+    const truncatedDir = mkdtempSync(join(dir, 'truncated-'));
+    const truncated = await writeFixture(truncatedDir);
+    truncateSync(truncated.gctx, 3000);
+    cases.push(['truncated HDF5', request(truncated), /level5\.gctx/]);
+    const nanDir = mkdtempSync(join(dir, 'nan-'));
+    const nan = await writeFixture(nanDir, { nan: true });
+    cases.push(['a NaN value', request(nan), /sample ".*", gene "1002" is NaN/]);
+    const dupDir = mkdtempSync(join(dir, 'dup-'));
+    const dup = await writeFixture(dupDir, { duplicateSig: true });
+    cases.push(['duplicate sig_id', request(dup), /sig_info\.txt.*(duplicate|repeated)/i]);
+    cases.push(['missing file', request({ ...fixture, gctx: join(dir, 'nope.gctx') }), /nope\.gctx/]);
+    cases.push(['filter keeps nothing', request(fixture, { filter: { cellLines: ['HeLa'] } }), /No samples survive the filter/]);
+    for (const [label, req, pattern] of cases) {
+      const { jobId } = lab.startImport(req);
+      const outcome = await waitForJob(lab, jobId);
+      assert.equal(outcome.ok, false, `${label} must fail`);
+      assert.match(outcome.ok ? '' : outcome.message, pattern, label);
+      assert.deepEqual(tableCounts(lab.store), before, `${label} changed nothing`);
+    }
+    // With nonFinite "zero" the NaN file imports, the NaN stored as 0.
+    const { jobId } = lab.startImport(request(nan, { nonFinite: 'zero', name: 'with zeros' }));
+    const outcome = await waitForJob(lab, jobId);
+    assert.ok(outcome.ok);
+    const imported = lab.store.datasets.list().find((d) => d.name === 'with zeros');
+    assert.ok(imported);
+    assert.equal(Array.from(lab.store.datasets.trainingView(imported.id).expression).filter((v) => !Number.isFinite(v)).length, 0);
+  });
+
+  it('a kill in the middle of an import leaves no partial dataset and is reported as interrupted', async () => {
+    const bigDir = mkdtempSync(join(dir, 'big-'));
+    const genes = Array.from({ length: 978 }, (_, g) => String(g));
+    const n = 40_000;
+    const values = new Float32Array(n * genes.length).map((_, i) => (i % 97) / 10);
+    const gctx = join(bigDir, 'big.gctx');
+    await writeGctxH5wasm(gctx, {
+      rowIds: genes,
+      colIds: Array.from({ length: n }, (_, i) => `s${i}`),
+      values,
+      colMeta: { pert_id: { kind: 'text', values: Array.from({ length: n }, (_, i) => `BRD-${i % 50}`) } },
+      chunks: [1000, 978],
+    });
+    const db = join(bigDir, 'lab.db');
+    const script = `
+      import { openLab } from ${JSON.stringify(new URL('../../src-main/lab/open.ts', import.meta.url).pathname)};
+      import { ImportRequest } from ${JSON.stringify(new URL('../../src-main/api/imports.ts', import.meta.url).pathname)};
+      const lab = await openLab({ databasePath: ${JSON.stringify(db)}, carrier: 'cli', seedDemo: false });
+      lab.onEvent((e) => { if (e.type === 'job.progress' && e.fraction > 0) process.stdout.write('progress\\n'); });
+      lab.startImport(ImportRequest.parse({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('progress')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`import child exited early with ${code}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const reopened = await openLab({ databasePath: db, carrier: 'cli', seedDemo: false });
+    try {
+      assert.equal(reopened.store.db.pragma('integrity_check', { simple: true }), 'ok');
+      assert.deepEqual(reopened.store.datasets.list(), []);
+      assert.equal((reopened.store.db.prepare('SELECT count(*) AS n FROM samples').get() as { n: number }).n, 0);
+      const [entry] = reopened.store.imports.list();
+      assert.equal(entry?.status, 'interrupted');
+      assert.match(entry?.message ?? '', /nothing of it was stored/);
+    } finally {
+      await closeLab(reopened);
+    }
+  });
+});
