@@ -7,9 +7,10 @@ import { datasetsCommand } from './commands/datasets.js';
 import { importCommand } from './commands/import.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
+import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
 
-const commands: Command[] = [startCommand, serveCommand, importCommand, datasetsCommand, trainCommand];
+const commands: Command[] = [startCommand, serveCommand, importCommand, datasetsCommand, trainCommand, studyCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
