@@ -10,12 +10,7 @@ export interface SweepPoint {
   mse: number;
 }
 
-export function translationSweep(
-  model: TrainedModel,
-  config: SyntheticConfig,
-  values: readonly number[],
-  samples = 200,
-): SweepPoint[] {
+export function translationSweep(model: TrainedModel, config: SyntheticConfig, values: readonly number[], samples = 200): SweepPoint[] {
   const points: SweepPoint[] = [];
   for (let direction = 0; direction < config.nLatents; direction++) {
     for (const t of values) {

@@ -123,7 +123,8 @@ export class TrainedModel {
       input[i] = s ? ((values[i] as number) - (s.mean[i % g] as number)) / (s.std[i % g] as number) : (values[i] as number);
     }
     const width = this.data.environmentWidth;
-    const vector = typeof environment === 'number' ? this.data.environmentInputs.subarray(environment * width, (environment + 1) * width) : environment;
+    const vector =
+      typeof environment === 'number' ? this.data.environmentInputs.subarray(environment * width, (environment + 1) * width) : environment;
     if (vector.length !== width) throw new RangeError(`environment vector has ${vector.length} values, the model expects ${width}`);
     const reconstructed = scoped(() => {
       const x = tf.tensor2d(input, [rows, g]);
@@ -155,6 +156,37 @@ export class TrainedModel {
       for (let j = 0; j < Math.min(d, rows); j++) out[gene * d + j] = (w[j * g + gene] as number) * (std ? (std[gene] as number) : 1);
     }
     return out;
+  }
+
+  /**
+   * The model's predicted mean expression (data units) in an environment given by its input
+   * vector e: the average decoding of latents drawn from that environment's prior. Only for
+   * families whose output depends on e (conditional, environment and translation VAEs).
+   */
+  predictEnvironmentMean(environment: Float32Array, samples = 256, seed = 0): Float32Array {
+    const family = this.config.model.family;
+    if (family !== 'cvae' && family !== 'env-vae' && family !== 'translation-vae') {
+      throw new LabError('conflict', `A ${family} does not condition on the environment, so it cannot predict one.`);
+    }
+    const width = this.data.environmentWidth;
+    if (environment.length !== width)
+      throw new RangeError(`environment vector has ${environment.length} values, the model expects ${width}`);
+    const d = this.latentDim;
+    const rng = new Rng(seed).fork('predict');
+    const noise = new Float32Array(samples * d);
+    for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
+    const decoded = scoped(() => {
+      const e = tf.tile(tf.tensor2d(environment, [1, width]), [samples, 1]) as tf.Tensor2D;
+      let z = tf.tensor2d(noise, [samples, d]) as tf.Tensor2D;
+      const shift = family === 'cvae' ? null : this.module.priorShift?.(e);
+      if (shift) {
+        // env-vae: z ~ N(μ̄ₑ, σ̄ₑ²); translation-vae: z = C₀ + μ̄ₑ with C₀ ~ N(0, I).
+        if (shift.logStd) z = tf.mul(z, tf.exp(shift.logStd)) as tf.Tensor2D;
+        z = tf.add(z, shift.mean) as tf.Tensor2D;
+      }
+      return tf.mean(this.module.decode(z, e), 0).dataSync() as Float32Array;
+    });
+    return this.unstandardize(decoded);
   }
 
   /** Back from model units (per-gene z-scores) to the dataset's units. */

@@ -42,3 +42,19 @@ export const SampleColumnResult = z.object({
   values: z.array(z.union([z.string(), z.number(), z.null()])),
 });
 export type SampleColumnResult = z.infer<typeof SampleColumnResult>;
+
+export const UnseenMethod = z.enum(['model', 'control-mean', 'training-mean', 'nearest-neighbours', 'ridge']);
+
+export const UnseenEvaluationResult = z.object({
+  runId: Id,
+  epoch: z.number().int(),
+  split: z.string(),
+  environments: z.array(z.string()),
+  genes: z.number().int(),
+  scores: z.array(
+    z.object({ method: UnseenMethod, r2: z.number(), r2Top50: z.number(), pearsonDelta: z.number(), directionTop50: z.number() }),
+  ),
+  winners: z.object({ r2: UnseenMethod, r2Top50: UnseenMethod, pearsonDelta: UnseenMethod, directionTop50: UnseenMethod }),
+  note: z.string().nullable(),
+});
+export type UnseenEvaluationResult = z.infer<typeof UnseenEvaluationResult>;

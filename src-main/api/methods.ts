@@ -1,7 +1,7 @@
 // The LabApi method table: every request the renderer (or a script) can make, with the
 // schema of its parameters and of its result. Carriers and clients are generated from it.
 import { z } from 'zod';
-import { PriorShiftResult, ProjectionResult, SampleColumnResult, TopGenesResult } from './analysis.js';
+import { PriorShiftResult, ProjectionResult, SampleColumnResult, TopGenesResult, UnseenEvaluationResult } from './analysis.js';
 import {
   AppInfo,
   ArtifactSummary,
@@ -72,6 +72,7 @@ export const methods = {
   'studies.start': { params: z.strictObject({ id: StudyId, options: StudyOptions.default(StudyOptions.parse({})) }), result: JobStarted },
   'studies.list': { params: NoParams, result: z.array(ArtifactSummary) },
   'studies.get': { params: z.strictObject({ artifactId: Id }), result: StudyResult },
+  'evaluation.unseen': { params: z.strictObject({ runId: Id }), result: UnseenEvaluationResult },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 

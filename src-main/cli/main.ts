@@ -4,13 +4,14 @@ import { LabError } from '../api/errors.js';
 import { appVersion } from '../lab/version.js';
 import { type Command, parse } from './command.js';
 import { datasetsCommand } from './commands/datasets.js';
+import { evalCommand } from './commands/eval.js';
 import { importCommand } from './commands/import.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
 import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
 
-const commands: Command[] = [startCommand, serveCommand, importCommand, datasetsCommand, trainCommand, studyCommand];
+const commands: Command[] = [startCommand, serveCommand, importCommand, datasetsCommand, trainCommand, evalCommand, studyCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -3,7 +3,8 @@
 
 import { priorShiftReport, projectLatents, topGenes } from '../analysis/inspection.js';
 import { TrainedModel } from '../analysis/trained-model.js';
-import type { PriorShiftResult, ProjectionResult, TopGenesResult } from '../api/analysis.js';
+import { evaluateUnseen } from '../analysis/unseen.js';
+import type { PriorShiftResult, ProjectionResult, TopGenesResult, UnseenEvaluationResult } from '../api/analysis.js';
 import type { Store } from '../store/store.js';
 
 const CACHE_SIZE = 2;
@@ -38,6 +39,11 @@ export class AnalysisService {
         effect: g.effect,
       })),
     };
+  }
+
+  async unseen(runId: string): Promise<UnseenEvaluationResult> {
+    const model = await this.#model(runId);
+    return { runId, epoch: model.epoch, split: model.config.validation.kind, ...evaluateUnseen(model) };
   }
 
   async dispose(): Promise<void> {

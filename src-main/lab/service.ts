@@ -191,6 +191,7 @@ export class LabService {
       'studies.start': ({ id, options }) => this.startStudy(id, options),
       'studies.list': () => this.store.artifacts.list('study'),
       'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),
+      'evaluation.unseen': ({ runId }) => this.analysis.unseen(runId),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }
