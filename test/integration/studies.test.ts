@@ -58,6 +58,12 @@ describe('studies', () => {
       'one held-out point per epoch',
     );
     assert.match(result.table[0]?.measured ?? '', /vae/);
+    const disentanglement = result.table.find((r) => r.quantity.startsWith('Disentanglement'));
+    for (const family of ['vae', 'cvae', 'env-vae', 'translation-vae', 'adversarial-prior-ae']) {
+      assert.match(disentanglement?.measured ?? '', new RegExp(`${family}: MCC 0\\.\\d+`), family);
+    }
+    // Families with an environment prior are also scored on which latents each environment moves.
+    assert.match(disentanglement?.measured ?? '', /env-vae: MCC [0-9.]+, targets P [0-9.]+ \/ R [0-9.]+/);
     const call = createDispatcher(lab.handlers());
     const listed = (await call({ id: 1, method: 'studies.list', params: {} })) as { ok: true; result: { id: string }[] };
     assert.equal(listed.result.length, 2);
