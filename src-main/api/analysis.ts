@@ -58,3 +58,17 @@ export const UnseenEvaluationResult = z.object({
   note: z.string().nullable(),
 });
 export type UnseenEvaluationResult = z.infer<typeof UnseenEvaluationResult>;
+
+export const DrugPredictionResult = z.object({
+  runId: Id,
+  epoch: z.number().int(),
+  smiles: z.string(),
+  canonicalSmiles: z.string(),
+  /** 2-D depiction of the drug (SVG markup). */
+  svg: z.string().nullable(),
+  cellLine: z.string().nullable(),
+  /** Whether this exact structure was among the training drugs (then it is not a prediction of an unseen drug). */
+  seenInTraining: z.boolean(),
+  genes: z.array(z.object({ id: z.string(), symbol: z.string(), predicted: z.number(), control: z.number(), delta: z.number() })),
+});
+export type DrugPredictionResult = z.infer<typeof DrugPredictionResult>;

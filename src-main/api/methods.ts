@@ -1,7 +1,14 @@
 // The LabApi method table: every request the renderer (or a script) can make, with the
 // schema of its parameters and of its result. Carriers and clients are generated from it.
 import { z } from 'zod';
-import { PriorShiftResult, ProjectionResult, SampleColumnResult, TopGenesResult, UnseenEvaluationResult } from './analysis.js';
+import {
+  DrugPredictionResult,
+  PriorShiftResult,
+  ProjectionResult,
+  SampleColumnResult,
+  TopGenesResult,
+  UnseenEvaluationResult,
+} from './analysis.js';
 import {
   AppInfo,
   ArtifactSummary,
@@ -73,6 +80,10 @@ export const methods = {
   'studies.list': { params: NoParams, result: z.array(ArtifactSummary) },
   'studies.get': { params: z.strictObject({ artifactId: Id }), result: StudyResult },
   'evaluation.unseen': { params: z.strictObject({ runId: Id }), result: UnseenEvaluationResult },
+  'predict.drug': {
+    params: z.strictObject({ runId: Id, smiles: z.string().min(1).max(10_000), cellLine: z.string().min(1).optional() }),
+    result: DrugPredictionResult,
+  },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 

@@ -6,12 +6,22 @@ import { type Command, parse } from './command.js';
 import { datasetsCommand } from './commands/datasets.js';
 import { evalCommand } from './commands/eval.js';
 import { importCommand } from './commands/import.js';
+import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
 import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
 
-const commands: Command[] = [startCommand, serveCommand, importCommand, datasetsCommand, trainCommand, evalCommand, studyCommand];
+const commands: Command[] = [
+  startCommand,
+  serveCommand,
+  importCommand,
+  datasetsCommand,
+  trainCommand,
+  evalCommand,
+  predictCommand,
+  studyCommand,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

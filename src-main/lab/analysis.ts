@@ -2,9 +2,13 @@
 // two most recently used are kept (keyed by run and checkpoint epoch, so new epochs reload).
 
 import { priorShiftReport, projectLatents, topGenes } from '../analysis/inspection.js';
+import { drugEnvironmentVector, predictDrug } from '../analysis/predict.js';
 import { TrainedModel } from '../analysis/trained-model.js';
 import { evaluateUnseen } from '../analysis/unseen.js';
-import type { PriorShiftResult, ProjectionResult, TopGenesResult, UnseenEvaluationResult } from '../api/analysis.js';
+import type { DrugPredictionResult, PriorShiftResult, ProjectionResult, TopGenesResult, UnseenEvaluationResult } from '../api/analysis.js';
+import { LabError } from '../api/errors.js';
+import { FingerprintOptions } from '../api/imports.js';
+import type { Chemistry } from '../chem/chemistry.js';
 import type { Store } from '../store/store.js';
 
 const CACHE_SIZE = 2;
@@ -44,6 +48,51 @@ export class AnalysisService {
   async unseen(runId: string): Promise<UnseenEvaluationResult> {
     const model = await this.#model(runId);
     return { runId, epoch: model.epoch, split: model.config.validation.kind, ...evaluateUnseen(model) };
+  }
+
+  async predictDrug(runId: string, smiles: string, cellLine: string | null, chemistry: Chemistry): Promise<DrugPredictionResult> {
+    const model = await this.#model(runId);
+    const dataset = this.#store.datasets.get(model.run.datasetId);
+    const representations = this.#store.datasets.representations(dataset.id);
+    if (!representations.kind.startsWith('morgan')) {
+      throw new LabError(
+        'conflict',
+        `Dataset "${dataset.name}" describes its environments by ${representations.kind}, not drug structures: there is nothing to compute from a SMILES.`,
+      );
+    }
+    const fingerprint = FingerprintOptions.parse((dataset.provenance as { fingerprint?: unknown }).fingerprint ?? {});
+    const structure = chemistry.describe(smiles, fingerprint);
+    if (!structure.ok) throw new LabError('bad_input', `Cannot read the SMILES: ${structure.reason}`);
+    const vector = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, cellLine);
+    const seenInTraining = model.data.trainIndices.length > 0 && this.#seenInTraining(model, vector);
+    const prediction = predictDrug(model, vector, cellLine);
+    const genes = this.#store.datasets.genes(dataset.id);
+    return {
+      runId,
+      epoch: model.epoch,
+      smiles,
+      canonicalSmiles: structure.canonicalSmiles,
+      svg: structure.svg,
+      cellLine,
+      seenInTraining,
+      genes: genes.map((g, i) => ({
+        id: g.id,
+        symbol: g.symbol,
+        predicted: prediction.predicted[i] as number,
+        control: prediction.control[i] as number,
+        delta: prediction.delta[i] as number,
+      })),
+    };
+  }
+
+  #seenInTraining(model: TrainedModel, vector: Float32Array): boolean {
+    const width = model.data.environmentWidth;
+    const trained = new Set(Array.from(model.data.trainIndices, (i) => model.data.environmentOfSample[i] as number));
+    for (const e of trained) {
+      const row = model.data.environmentInputs.subarray(e * width, (e + 1) * width);
+      if (row.every((v, j) => v === vector[j])) return true;
+    }
+    return false;
   }
 
   async dispose(): Promise<void> {

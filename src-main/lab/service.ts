@@ -192,6 +192,8 @@ export class LabService {
       'studies.list': () => this.store.artifacts.list('study'),
       'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),
       'evaluation.unseen': ({ runId }) => this.analysis.unseen(runId),
+      'predict.drug': async ({ runId, smiles, cellLine }) =>
+        this.analysis.predictDrug(runId, smiles, cellLine ?? null, await this.chemistry()),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }

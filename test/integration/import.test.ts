@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ImportRequest, type ImportRequestInput } from '../../src-main/api/imports.js';
 import type { LabEvent } from '../../src-main/api/protocol.js';
+import { TrainingConfig } from '../../src-main/api/training.js';
 import { Chemistry } from '../../src-main/chem/chemistry.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
@@ -163,6 +164,31 @@ describe('importing L1000 data', () => {
     const metadata = lab.store.datasets.sampleColumn(dataset.id, 'pert_idose');
     assert.equal(metadata.filter((v) => v === '10 uM').length, 24);
     assert.equal(lab.store.imports.list()[0]?.status, 'completed');
+  });
+
+  it('a model trained on the imported drugs predicts the response to a new structure', async () => {
+    const dataset = lab.store.datasets.list().find((d) => d.name === 'LINCS test');
+    assert.ok(dataset);
+    const config = TrainingConfig.parse({
+      model: { family: 'env-vae', hiddenUnits: 16, latentDim: 4 },
+      epochs: 3,
+      batchSize: 16,
+      validation: { kind: 'none' },
+    });
+    const run = lab.training.start(dataset.id, config);
+    await lab.training.settled(run.id);
+    assert.equal(lab.store.runs.get(run.id).status, 'completed');
+    const chemistry = await lab.chemistry();
+    const ibuprofen = await lab.analysis.predictDrug(run.id, 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', 'A375', chemistry);
+    assert.equal(ibuprofen.genes.length, 8);
+    assert.equal(ibuprofen.seenInTraining, false);
+    assert.ok(ibuprofen.genes.every((g) => Number.isFinite(g.predicted) && Math.abs(g.delta - (g.predicted - g.control)) < 1e-4));
+    assert.match(ibuprofen.svg ?? '', /<svg/);
+    const aspirin = await lab.analysis.predictDrug(run.id, SMILES['BRD-ASPIRIN'] as string, 'A375', chemistry);
+    assert.equal(aspirin.seenInTraining, true);
+    await assert.rejects(lab.analysis.predictDrug(run.id, 'C1CC(', 'A375', chemistry), /Cannot read the SMILES/);
+    await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', null, chemistry), /Choose a cell line: A375, MCF7/);
+    await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', 'HeLa', chemistry), /"HeLa" is not in this dataset/);
   });
 
   it('bad input gives a specific error and leaves the database exactly as it was', async () => {
