@@ -151,10 +151,15 @@ describe('the lab in a browser', () => {
     await screenshot(page, '5-latents');
   });
 
-  it('Predict: offers the trained environment-aware model', async () => {
+  it('Predict: offers the trained model and explains why a synthetic dataset cannot take a SMILES', async () => {
     await openView('predict');
-    assert.match(await page.getByTestId('predictive-runs').innerText(), /env-vae/);
+    assert.match(await page.getByTestId('predict-run').innerText(), /env-vae/);
+    await page.getByTestId('predict-button').click();
+    const notice = page.getByTestId('notice');
+    await notice.waitFor();
+    assert.match(await notice.innerText(), /Could not predict[\s\S]*describes its environments by synthetic-shift, not drug structures/);
     await screenshot(page, '6-predict');
+    await page.getByRole('button', { name: 'Dismiss' }).first().click();
   });
 
   it('keyboard shortcuts switch views, and nothing logged an error', async () => {
