@@ -3,13 +3,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RunSummary } from '../api/domain.js';
 import { LabError } from '../api/errors.js';
-import { TrainingConfig } from '../api/training.js';
+import type { TrainingConfig } from '../api/training.js';
 import { Rng } from '../data/random.js';
 import { selectBackend } from '../ml/backend.js';
 import { type NamedArray, restoreParameters, unpackArrays } from '../ml/checkpoint.js';
-import { createModule, type GenerativeModule } from '../ml/modules/index.js';
+import type { GenerativeModule } from '../ml/modules/index.js';
+import { setUpRun } from '../ml/run-setup.js';
 import { scoped } from '../ml/scoped.js';
-import { prepareTrainingData, type TrainingData } from '../ml/training-data.js';
+import type { TrainingData } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
 
 const BATCH = 1024;
@@ -42,18 +43,9 @@ export class TrainedModel {
 
   static async load(store: Store, runId: string): Promise<TrainedModel> {
     await selectBackend();
-    const run = store.runs.get(runId);
     const checkpoint = store.runs.latestCheckpoint(runId);
-    if (!checkpoint) throw new LabError('conflict', `Run "${run.name}" has no checkpoint yet: let it finish at least one epoch.`);
-    const config = TrainingConfig.parse(store.runs.config(runId));
-    const data = prepareTrainingData(store.datasets.trainingView(run.datasetId), config, (c) =>
-      store.datasets.sampleColumn(run.datasetId, c),
-    );
-    const module = createModule(
-      config.model,
-      { genes: data.nGenes, environment: data.environmentWidth, environmentClasses: data.environmentClasses },
-      new Rng(config.seed).fork('init'),
-    );
+    if (!checkpoint) throw new LabError('conflict', `Run "${store.runs.get(runId).name}" has no checkpoint yet: let it finish at least one epoch.`);
+    const { run, config, data, module } = setUpRun(store, runId);
     const arrays = unpackArrays(checkpoint.weights);
     restoreParameters(module.params, 'params/', arrays);
     if (module.adversary) restoreParameters(module.adversary, 'adversary/', arrays);

@@ -2,14 +2,11 @@
 // writes every epoch's metrics and checkpoint itself, so a killed app loses at most the epoch
 // in progress. Reports progress to the lab by message.
 import { parentPort, workerData } from 'node:worker_threads';
-import { TrainingConfig } from '../api/training.js';
-import { Rng } from '../data/random.js';
 import { Store } from '../store/store.js';
 import { selectBackend } from './backend.js';
 import { type NamedArray, packArrays, unpackArrays } from './checkpoint.js';
-import { createModule } from './modules/index.js';
+import { setUpRun } from './run-setup.js';
 import { type Checkpoint, type Control, Trainer } from './trainer.js';
-import { prepareTrainingData } from './training-data.js';
 import { ControlWord, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -39,16 +36,7 @@ async function main(): Promise<void> {
   const backend = await selectBackend(init.preferBackend ? { prefer: init.preferBackend } : {});
   const store = Store.open(init.databasePath, init.nativeBinding ? { nativeBinding: init.nativeBinding } : {});
   try {
-    const run = store.runs.get(init.runId);
-    const config = TrainingConfig.parse(store.runs.config(init.runId));
-    const data = prepareTrainingData(store.datasets.trainingView(run.datasetId), config, (column) =>
-      store.datasets.sampleColumn(run.datasetId, column),
-    );
-    const module = createModule(
-      config.model,
-      { genes: data.nGenes, environment: data.environmentWidth, environmentClasses: data.environmentClasses },
-      new Rng(config.seed).fork('init'),
-    );
+    const { config, data, module } = setUpRun(store, init.runId);
     const trainer = new Trainer(module, data, config);
     const standardization: NamedArray[] = data.standardization
       ? [

@@ -7,30 +7,25 @@ import type { ModelConfig } from '../../api/training.js';
 import type { Rng } from '../../data/random.js';
 import { gaussianNll } from '../math.js';
 import { OneHiddenLayer, ParameterSet } from '../parameters.js';
-import { Decoder, Encoder } from './blocks.js';
-import type { Batch, Encoding, GenerativeModule, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
+import { AutoencoderModule } from './autoencoder.js';
+import type { Batch, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
 
-export class AdversarialPriorModule implements GenerativeModule {
+export class AdversarialPriorModule extends AutoencoderModule {
   readonly family = 'adversarial-prior-ae' as const;
-  readonly params: ParameterSet;
-  readonly adversary: ParameterSet;
-  readonly #encoder: Encoder;
-  readonly #decoder: Decoder;
+  override readonly adversary: ParameterSet;
   readonly #attention: OneHiddenLayer;
   readonly #discriminator: OneHiddenLayer;
   /** The autoencoder gains nothing from pushing the discriminator beyond chance by this margin;
    *  without a cap the min–max term is unbounded below and training diverges. */
   readonly #crossEntropyCap: number;
 
-  constructor(
-    readonly config: ModelConfig,
-    readonly dims: ModuleDimensions,
-    rng: Rng,
-  ) {
-    this.params = new ParameterSet(rng.fork('main'));
+  constructor(config: ModelConfig, dims: ModuleDimensions, rng: Rng) {
+    super(config, dims, new ParameterSet(rng.fork('main')), {
+      encoderSeesEnvironment: true,
+      decoderSeesEnvironment: false,
+      stochastic: false,
+    });
     this.adversary = new ParameterSet(rng.fork('adversary'));
-    this.#encoder = new Encoder(this.params, config, dims, { usesEnvironment: true, stochastic: false });
-    this.#decoder = new Decoder(this.params, config, dims, false);
     this.#attention = new OneHiddenLayer(this.params, 'attention', dims.environment, config.hiddenUnits, config.latentDim);
     const classes = Math.max(2, dims.environmentClasses);
     this.#discriminator = new OneHiddenLayer(this.adversary, 'discriminator', config.latentDim, config.hiddenUnits, classes);
@@ -59,8 +54,8 @@ export class AdversarialPriorModule implements GenerativeModule {
 
   loss(batch: Batch, context: LossContext): LossTerms {
     return tf.tidy(() => {
-      const z = this.#encoder.apply(batch.x, batch.e).mean;
-      const reconstruction = tf.mean(gaussianNll(batch.x, this.#decoder.apply(z, batch.e))) as tf.Scalar;
+      const z = this.encoder.apply(batch.x, batch.e).mean;
+      const reconstruction = tf.mean(gaussianNll(batch.x, this.decoder.apply(z, batch.e))) as tf.Scalar;
       const crossEntropy = this.#discriminatorCrossEntropy(this.#counterfactual(z, batch.e, context), batch.environmentClass);
       const fooled = tf.minimum(crossEntropy, this.#crossEntropyCap) as tf.Scalar;
       const weight = context.klWeight * this.config.adversaryWeight;
@@ -73,30 +68,13 @@ export class AdversarialPriorModule implements GenerativeModule {
 
   adversaryLoss(batch: Batch, context: LossContext): tf.Scalar {
     return tf.tidy(() => {
-      const z = this.#encoder.apply(batch.x, batch.e).mean;
+      const z = this.encoder.apply(batch.x, batch.e).mean;
       return this.#discriminatorCrossEntropy(this.#counterfactual(z, batch.e, context), batch.environmentClass);
     });
-  }
-
-  encode(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
-    return this.#encoder.apply(x, e);
-  }
-
-  decode(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
-    return this.#decoder.apply(z, e);
-  }
-
-  reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.decode(this.encode(x, e).mean, e));
   }
 
   /** For this family the "shift" is where the environment is allowed to act: its attention α(e). */
   priorShift(e: tf.Tensor2D): PriorShift {
     return { mean: this.attention(e), logStd: null };
-  }
-
-  dispose(): void {
-    this.params.dispose();
-    this.adversary.dispose();
   }
 }

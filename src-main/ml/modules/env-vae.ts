@@ -6,25 +6,16 @@ import type { ModelConfig } from '../../api/training.js';
 import type { Rng } from '../../data/random.js';
 import { gaussianNll, klDiagonal, reparameterize } from '../math.js';
 import { ParameterSet } from '../parameters.js';
-import { Decoder, Encoder, EnvironmentPrior } from './blocks.js';
-import type { Batch, Encoding, GenerativeModule, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
+import { AutoencoderModule } from './autoencoder.js';
+import { EnvironmentPrior } from './blocks.js';
+import type { Batch, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
 
-export class EnvironmentVaeModule implements GenerativeModule {
+export class EnvironmentVaeModule extends AutoencoderModule {
   readonly family = 'env-vae' as const;
-  readonly params: ParameterSet;
-  readonly adversary = null;
-  readonly #encoder: Encoder;
-  readonly #decoder: Decoder;
   readonly #prior: EnvironmentPrior;
 
-  constructor(
-    readonly config: ModelConfig,
-    readonly dims: ModuleDimensions,
-    rng: Rng,
-  ) {
-    this.params = new ParameterSet(rng);
-    this.#encoder = new Encoder(this.params, config, dims, { usesEnvironment: true, stochastic: true });
-    this.#decoder = new Decoder(this.params, config, dims, false);
+  constructor(config: ModelConfig, dims: ModuleDimensions, rng: Rng) {
+    super(config, dims, new ParameterSet(rng), { encoderSeesEnvironment: true, decoderSeesEnvironment: false, stochastic: true });
     this.#prior = new EnvironmentPrior(this.params, config, dims.environment, true);
   }
 
@@ -39,23 +30,7 @@ export class EnvironmentVaeModule implements GenerativeModule {
     });
   }
 
-  encode(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
-    return this.#encoder.apply(x, e);
-  }
-
-  decode(z: tf.Tensor2D, _e: tf.Tensor2D): tf.Tensor2D {
-    return this.#decoder.apply(z, _e);
-  }
-
-  reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.decode(this.encode(x, e).mean, e));
-  }
-
   priorShift(e: tf.Tensor2D): PriorShift {
     return this.#prior.apply(e);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

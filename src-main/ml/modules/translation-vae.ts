@@ -5,42 +5,33 @@ import type { ModelConfig } from '../../api/training.js';
 import type { Rng } from '../../data/random.js';
 import { gaussianNll, klStandardNormal, reparameterize } from '../math.js';
 import { ParameterSet } from '../parameters.js';
-import { Decoder, Encoder, EnvironmentPrior } from './blocks.js';
-import type { Batch, Encoding, GenerativeModule, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
+import { AutoencoderModule } from './autoencoder.js';
+import { EnvironmentPrior } from './blocks.js';
+import type { Batch, Encoding, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
 
-export class TranslationVaeModule implements GenerativeModule {
+export class TranslationVaeModule extends AutoencoderModule {
   readonly family = 'translation-vae' as const;
-  readonly params: ParameterSet;
-  readonly adversary = null;
-  readonly #encoder: Encoder;
-  readonly #decoder: Decoder;
   readonly #offset: EnvironmentPrior;
 
-  constructor(
-    readonly config: ModelConfig,
-    readonly dims: ModuleDimensions,
-    rng: Rng,
-  ) {
-    this.params = new ParameterSet(rng);
-    this.#encoder = new Encoder(this.params, config, dims, { usesEnvironment: true, stochastic: true });
-    this.#decoder = new Decoder(this.params, config, dims, false);
+  constructor(config: ModelConfig, dims: ModuleDimensions, rng: Rng) {
+    super(config, dims, new ParameterSet(rng), { encoderSeesEnvironment: true, decoderSeesEnvironment: false, stochastic: true });
     this.#offset = new EnvironmentPrior(this.params, config, dims.environment, false);
   }
 
   loss(batch: Batch, context: LossContext): LossTerms {
     return tf.tidy(() => {
-      const { mean, logVar } = this.#encoder.apply(batch.x, batch.e) as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
+      const { mean, logVar } = this.encoder.apply(batch.x, batch.e) as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
       const c0 = reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1]));
       const z = tf.add(c0, this.#offset.apply(batch.e).mean) as tf.Tensor2D;
-      const reconstruction = tf.mean(gaussianNll(batch.x, this.#decoder.apply(z, batch.e))) as tf.Scalar;
+      const reconstruction = tf.mean(gaussianNll(batch.x, this.decode(z, batch.e))) as tf.Scalar;
       const kl = tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar;
       return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
     });
   }
 
   /** The latent C = C₀ + μ̄_e that the decoder reads (mean of C₀ plus the offset). */
-  encode(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
-    const { mean, logVar } = this.#encoder.apply(x, e);
+  override encode(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
+    const { mean, logVar } = this.encoder.apply(x, e);
     const { mean: offset } = this.#offset.apply(e);
     const shifted = tf.add(mean, offset) as tf.Tensor2D;
     mean.dispose();
@@ -48,19 +39,7 @@ export class TranslationVaeModule implements GenerativeModule {
     return { mean: shifted, logVar };
   }
 
-  decode(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
-    return this.#decoder.apply(z, e);
-  }
-
-  reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.decode(this.encode(x, e).mean, e));
-  }
-
   priorShift(e: tf.Tensor2D): PriorShift {
     return this.#offset.apply(e);
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

@@ -5,26 +5,20 @@ import type { ModelConfig } from '../../api/training.js';
 import type { Rng } from '../../data/random.js';
 import { gaussianNll, klStandardNormal, reparameterize } from '../math.js';
 import { ParameterSet } from '../parameters.js';
-import { Decoder, Encoder } from './blocks.js';
-import type { Batch, Encoding, GenerativeModule, LossContext, LossTerms, ModuleDimensions } from './module.js';
+import { AutoencoderModule } from './autoencoder.js';
+import type { Batch, LossContext, LossTerms, ModuleDimensions } from './module.js';
 
-export class VaeModule implements GenerativeModule {
+export class VaeModule extends AutoencoderModule {
   readonly family: 'vae' | 'cvae';
-  readonly params: ParameterSet;
-  readonly adversary = null;
-  readonly #encoder: Encoder;
-  readonly #decoder: Decoder;
 
-  constructor(
-    readonly config: ModelConfig,
-    readonly dims: ModuleDimensions,
-    rng: Rng,
-  ) {
-    this.family = config.family === 'cvae' ? 'cvae' : 'vae';
-    const conditional = this.family === 'cvae';
-    this.params = new ParameterSet(rng);
-    this.#encoder = new Encoder(this.params, config, dims, { usesEnvironment: conditional, stochastic: true });
-    this.#decoder = new Decoder(this.params, config, dims, conditional);
+  constructor(config: ModelConfig, dims: ModuleDimensions, rng: Rng) {
+    const conditional = config.family === 'cvae';
+    super(config, dims, new ParameterSet(rng), {
+      encoderSeesEnvironment: conditional,
+      decoderSeesEnvironment: conditional,
+      stochastic: true,
+    });
+    this.family = conditional ? 'cvae' : 'vae';
   }
 
   loss(batch: Batch, context: LossContext): LossTerms {
@@ -35,21 +29,5 @@ export class VaeModule implements GenerativeModule {
       const kl = tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar;
       return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
     });
-  }
-
-  encode(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
-    return this.#encoder.apply(x, e);
-  }
-
-  decode(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
-    return this.#decoder.apply(z, e);
-  }
-
-  reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.decode(this.encode(x, e).mean, e));
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }
