@@ -44,7 +44,8 @@ export class TrainedModel {
   static async load(store: Store, runId: string): Promise<TrainedModel> {
     await selectBackend();
     const checkpoint = store.runs.latestCheckpoint(runId);
-    if (!checkpoint) throw new LabError('conflict', `Run "${store.runs.get(runId).name}" has no checkpoint yet: let it finish at least one epoch.`);
+    if (!checkpoint)
+      throw new LabError('conflict', `Run "${store.runs.get(runId).name}" has no checkpoint yet: let it finish at least one epoch.`);
     const { run, config, data, module } = setUpRun(store, runId);
     const arrays = unpackArrays(checkpoint.weights);
     restoreParameters(module.params, 'params/', arrays);
