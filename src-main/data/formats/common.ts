@@ -1,7 +1,7 @@
-// Small helpers shared by the readers: index validation, gene selection, batching.
+// Helpers shared by the readers: index validation, gene selection, batching, the read loop.
 
 import { FormatError } from './errors.js';
-import { type IterateOptions, type SampleBatch, throwIfAborted } from './types.js';
+import { type IterateOptions, type ReadIntoOptions, type SampleBatch, throwIfAborted } from './types.js';
 
 export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
@@ -84,6 +84,42 @@ export async function* batchSamples(
     const values = await read(sampleIndices.slice(start, end), shared);
     yield { start, end, values };
   }
+}
+
+/** Base of the readers: iterateSamples reads each batch with the reader's readSamples. */
+export abstract class BatchedReader {
+  abstract readSamples(
+    sampleIndices: readonly number[],
+    geneIndices: readonly number[] | null,
+    options?: ReadIntoOptions,
+  ): Promise<Float32Array>;
+
+  /** Validates a request the way readSamples does (same errors) and returns its gene selection. */
+  protected abstract checkRequest(sampleIndices: readonly number[], geneIndices: readonly number[] | null): GeneSelection;
+
+  iterateSamples(
+    sampleIndices: readonly number[],
+    geneIndices: readonly number[] | null,
+    options: IterateOptions = {},
+  ): AsyncGenerator<SampleBatch, void, undefined> {
+    const genes = this.checkRequest(sampleIndices, geneIndices);
+    return batchSamples(sampleIndices, genes.count, options, (indices, into) =>
+      this.readSamples(indices, geneIndices, { ...options, ...(into ? { into } : {}) }),
+    );
+  }
+}
+
+/** Runs synchronous read steps, checking the signal between steps and yielding to the event loop every 50 ms. */
+export async function runReadSteps(steps: Iterable<void>, signal: AbortSignal | undefined): Promise<void> {
+  let lastYield = performance.now();
+  for (const _ of steps) {
+    throwIfAborted(signal);
+    if (performance.now() - lastYield > 50) {
+      await new Promise((resolveYield) => setImmediate(resolveYield));
+      lastYield = performance.now();
+    }
+  }
+  throwIfAborted(signal);
 }
 
 /** First duplicate in a list of ids, as [firstIndex, secondIndex], or null. */

@@ -20,34 +20,28 @@
 // gene range is sliced directly (the window is the range), which is what "first 978 genes" costs.
 // See dense.ts for the span rules and the read path.
 
-import { batchSamples, checkIndices, findDuplicate, type GeneSelection, selectGenes, sortRequests } from './common.js';
+import { checkIndices, findDuplicate, type GeneSelection, selectGenes, sortRequests } from './common.js';
 import { checkFilters, type DenseLayout, type DenseReadStats, DenseSlicer, type DenseSlicerOptions } from './dense.js';
 import { FormatError } from './errors.js';
 import {
   getGroup,
   type H5Dataset,
   type H5File,
+  H5FileReader,
   type H5Lib,
   H5T_FLOAT,
   H5T_INTEGER,
   h5Guard,
   lengthOf,
   openHdf5,
+  type ReadPlan,
   readMetaColumn,
   readStringAttribute,
   readStrings,
   requireDataset,
   shapeOf,
 } from './h5.js';
-import {
-  type ExpressionSource,
-  type IterateOptions,
-  type MetadataTable,
-  outputArray,
-  type ReadIntoOptions,
-  type SampleBatch,
-  throwIfAborted,
-} from './types.js';
+import { type ExpressionSource, type MetadataTable, outputArray } from './types.js';
 
 export const GCTX_MATRIX = '/0/DATA/0/matrix';
 export const GCTX_ROW_META = '/0/META/ROW';
@@ -57,9 +51,8 @@ export type GctxLayout = DenseLayout;
 
 export type GctxOpenOptions = DenseSlicerOptions;
 
-export class GctxReader implements ExpressionSource {
+export class GctxReader extends H5FileReader implements ExpressionSource {
   readonly format = 'gctx' as const;
-  readonly path: string;
   readonly nGenes: number;
   readonly nSamples: number;
   readonly layout: GctxLayout;
@@ -71,8 +64,6 @@ export class GctxReader implements ExpressionSource {
   /** Cumulative read statistics (for benchmarks and tests). */
   readonly stats: DenseReadStats;
 
-  private readonly lib: H5Lib;
-  private file: H5File | null;
   private readonly matrix: H5Dataset;
   private readonly rowIdList: string[];
   private readonly colIdList: string[];
@@ -91,9 +82,7 @@ export class GctxReader implements ExpressionSource {
     layout: GctxLayout;
     options: GctxOpenOptions;
   }) {
-    this.path = init.path;
-    this.lib = init.lib;
-    this.file = init.file;
+    super(init.path, init.lib, init.file);
     this.matrix = init.matrix;
     this.rowIdList = init.rowIds;
     this.colIdList = init.colIds;
@@ -148,70 +137,26 @@ export class GctxReader implements ExpressionSource {
    * (GCT rows; null = all in file order), sample-major: result[i * nGenesSelected + j].
    */
   readColumns(sampleIndices: readonly number[], geneIndices: readonly number[] | null): Float32Array {
-    const genes = this.prepare(sampleIndices, geneIndices);
-    const out = new Float32Array(sampleIndices.length * genes.count);
-    const { fileIndex, outPos } = sortRequests(sampleIndices);
-    for (const _ of this.slicer.read(fileIndex, outPos, genes, out)) {
-      // one hyperslab per step
-    }
-    return out;
-  }
-
-  async readSamples(
-    sampleIndices: readonly number[],
-    geneIndices: readonly number[] | null,
-    options: ReadIntoOptions = {},
-  ): Promise<Float32Array> {
-    const genes = this.prepare(sampleIndices, geneIndices);
-    const out = outputArray(sampleIndices.length * genes.count, options.into);
-    const { fileIndex, outPos } = sortRequests(sampleIndices);
-    let lastYield = performance.now();
-    for (const _ of this.slicer.read(fileIndex, outPos, genes, out)) {
-      throwIfAborted(options.signal);
-      if (performance.now() - lastYield > 50) {
-        await new Promise((resolveYield) => setImmediate(resolveYield));
-        lastYield = performance.now();
-      }
-    }
-    throwIfAborted(options.signal);
-    return out;
-  }
-
-  iterateSamples(
-    sampleIndices: readonly number[],
-    geneIndices: readonly number[] | null,
-    options: IterateOptions = {},
-  ): AsyncGenerator<SampleBatch, void, undefined> {
-    const genes = this.prepare(sampleIndices, geneIndices);
-    return batchSamples(sampleIndices, genes.count, options, (indices, into) =>
-      this.readSamples(indices, geneIndices, { ...options, ...(into ? { into } : {}) }),
-    );
-  }
-
-  close(): void {
-    if (!this.file) return;
-    try {
-      this.file.close();
-    } finally {
-      this.file = null;
-    }
+    return this.readSync(sampleIndices, geneIndices);
   }
 
   // -------------------------------------------------------------------------------------------
 
-  private ensureOpen(): void {
-    if (!this.file) throw new Error(`${this.path}: reader is closed`);
+  protected override planRead(sampleIndices: readonly number[], geneIndices: readonly number[] | null, into?: Float32Array): ReadPlan {
+    const genes = this.checkRequest(sampleIndices, geneIndices);
+    const out = outputArray(sampleIndices.length * genes.count, into);
+    const { fileIndex, outPos } = sortRequests(sampleIndices);
+    return { out, steps: this.slicer.read(fileIndex, outPos, genes, out) };
   }
 
-  private prepare(sampleIndices: readonly number[], geneIndices: readonly number[] | null): GeneSelection {
-    this.ensureOpen();
+  protected override checkRequest(sampleIndices: readonly number[], geneIndices: readonly number[] | null): GeneSelection {
+    this.openFile();
     checkIndices(this.path, sampleIndices, this.nSamples, 'sample');
     return selectGenes(this.path, geneIndices, this.nGenes);
   }
 
   private readMetadataGroup(where: string, expected: number): MetadataTable {
-    this.ensureOpen();
-    const file = this.file as H5File;
+    const file = this.openFile();
     const table: MetadataTable = new Map();
     const group = getGroup(this.lib, file, this.path, where);
     if (!group) return table;

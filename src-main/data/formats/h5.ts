@@ -7,15 +7,17 @@
 // - opening a file with a signature check first (h5wasm does not throw on a non-HDF5 file unless
 //   the throwing handler is on, and then only with the full HDF5 error stack), mapping HDF5's
 //   messages to FormatError codes ('not-hdf5', 'truncated', 'corrupt');
-// - typed readers for 1-D metadata datasets (fixed/variable strings, ints, floats, enums/bools).
+// - typed readers for 1-D metadata datasets (fixed/variable strings, ints, floats, enums/bools);
+// - H5FileReader, the base of the GCTX and h5ad readers (the open file and its closing).
 
 import { open as openFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import type * as H5 from 'h5wasm/node';
 
+import { BatchedReader, runReadSteps } from './common.js';
 import { FormatError } from './errors.js';
-import type { MetaValue } from './types.js';
+import type { MetaValue, ReadIntoOptions } from './types.js';
 
 export type H5Lib = typeof H5;
 export type H5File = H5.File;
@@ -270,4 +272,61 @@ export function readStringAttribute(entity: H5Dataset | H5Group, name: string): 
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0];
   return undefined;
+}
+
+/** The output array of a read and the lazy steps (one slice each) that fill it. */
+export interface ReadPlan {
+  out: Float32Array;
+  steps: Iterable<void>;
+}
+
+/** Base of the HDF5 readers: holds the open file until close(), and runs reads planned by planRead. */
+export abstract class H5FileReader extends BatchedReader {
+  readonly path: string;
+  protected readonly lib: H5Lib;
+  protected file: H5File | null;
+
+  constructor(path: string, lib: H5Lib, file: H5File) {
+    super();
+    this.path = path;
+    this.lib = lib;
+    this.file = file;
+  }
+
+  override async readSamples(
+    sampleIndices: readonly number[],
+    geneIndices: readonly number[] | null,
+    options: ReadIntoOptions = {},
+  ): Promise<Float32Array> {
+    const { out, steps } = this.planRead(sampleIndices, geneIndices, options.into);
+    await runReadSteps(steps, options.signal);
+    return out;
+  }
+
+  /** Validates a request and plans its read into `into` (checked) or a new array. */
+  protected abstract planRead(sampleIndices: readonly number[], geneIndices: readonly number[] | null, into?: Float32Array): ReadPlan;
+
+  /** readSamples in one synchronous call. */
+  protected readSync(sampleIndices: readonly number[], geneIndices: readonly number[] | null): Float32Array {
+    const { out, steps } = this.planRead(sampleIndices, geneIndices);
+    for (const _ of steps) {
+      // one slice per step
+    }
+    return out;
+  }
+
+  close(): void {
+    if (!this.file) return;
+    try {
+      this.file.close();
+    } finally {
+      this.file = null;
+    }
+  }
+
+  /** The open file; throws once the reader is closed. */
+  protected openFile(): H5File {
+    if (!this.file) throw new Error(`${this.path}: reader is closed`);
+    return this.file;
+  }
 }

@@ -18,7 +18,7 @@
 //   - anndata <= 0.6 layout: a compound dataset (one field per column, "index" for the names),
 //     categories in uns/<column>_categories.
 
-import { batchSamples, checkIndices, findDuplicate, type GeneSelection, selectGenes, sortRequests } from './common.js';
+import { checkIndices, findDuplicate, type GeneSelection, selectGenes, sortRequests } from './common.js';
 import { asNumeric, checkFilters, type DenseReadStats, DenseSlicer, type DenseSlicerOptions } from './dense.js';
 import { FormatError } from './errors.js';
 import {
@@ -26,6 +26,7 @@ import {
   getGroup,
   type H5Dataset,
   type H5File,
+  H5FileReader,
   type H5Group,
   type H5Lib,
   H5T_COMPOUND,
@@ -34,6 +35,7 @@ import {
   h5Guard,
   lengthOf,
   openHdf5,
+  type ReadPlan,
   read1d,
   readAttribute,
   readMetaColumn,
@@ -43,16 +45,7 @@ import {
   shapeOf,
   toNumbers,
 } from './h5.js';
-import {
-  type ExpressionSource,
-  type IterateOptions,
-  type MetadataTable,
-  type MetaValue,
-  outputArray,
-  type ReadIntoOptions,
-  type SampleBatch,
-  throwIfAborted,
-} from './types.js';
+import { type ExpressionSource, type MetadataTable, type MetaValue, outputArray } from './types.js';
 
 export type XEncoding = 'dense' | 'csr' | 'csc';
 
@@ -75,9 +68,16 @@ interface SparseParts {
   indptr: Float64Array;
 }
 
-export class H5adReader implements ExpressionSource {
+/** How X is stored: a dense slicer or the sparse parts. */
+interface XStorage {
+  xEncoding: XEncoding;
+  xDtype: string;
+  dense: DenseSlicer | null;
+  sparse: SparseParts | null;
+}
+
+export class H5adReader extends H5FileReader implements ExpressionSource {
   readonly format = 'h5ad' as const;
-  readonly path: string;
   readonly nSamples: number;
   readonly nGenes: number;
   readonly xEncoding: XEncoding;
@@ -87,8 +87,6 @@ export class H5adReader implements ExpressionSource {
   readonly skippedColumns: { where: string; reason: string }[] = [];
   readonly stats: DenseReadStats & { sparseElementsRead: number } = { slices: 0, cellsRead: 0, sparseElementsRead: 0 };
 
-  private readonly lib: H5Lib;
-  private file: H5File | null;
   private readonly obsNameList: string[];
   private readonly varNameList: string[];
   private obsTable: MetadataTable | null = null;
@@ -98,21 +96,17 @@ export class H5adReader implements ExpressionSource {
   private readonly maxSparseElements: number;
 
   /** @internal use openH5ad */
-  constructor(init: {
-    path: string;
-    lib: H5Lib;
-    file: H5File;
-    obsNames: string[];
-    varNames: string[];
-    xEncoding: XEncoding;
-    xDtype: string;
-    dense: DenseSlicer | null;
-    sparse: SparseParts | null;
-    options: H5adOpenOptions;
-  }) {
-    this.path = init.path;
-    this.lib = init.lib;
-    this.file = init.file;
+  constructor(
+    init: XStorage & {
+      path: string;
+      lib: H5Lib;
+      file: H5File;
+      obsNames: string[];
+      varNames: string[];
+      options: H5adOpenOptions;
+    },
+  ) {
+    super(init.path, init.lib, init.file);
     this.obsNameList = init.obsNames;
     this.varNameList = init.varNames;
     this.nSamples = init.obsNames.length;
@@ -156,56 +150,24 @@ export class H5adReader implements ExpressionSource {
 
   /** Rows of X (observations) restricted to the given variables, sample-major. */
   readRows(obsIndices: readonly number[], varIndices: readonly number[] | null): Float32Array {
-    const { genes, out, fileIndex, outPos } = this.prepare(obsIndices, varIndices);
-    for (const _ of this.steps(fileIndex, outPos, genes, out)) {
-      // one slice per step
-    }
-    return out;
-  }
-
-  async readSamples(
-    sampleIndices: readonly number[],
-    geneIndices: readonly number[] | null,
-    options: ReadIntoOptions = {},
-  ): Promise<Float32Array> {
-    const { genes, out, fileIndex, outPos } = this.prepare(sampleIndices, geneIndices, options.into);
-    let lastYield = performance.now();
-    for (const _ of this.steps(fileIndex, outPos, genes, out)) {
-      throwIfAborted(options.signal);
-      if (performance.now() - lastYield > 50) {
-        await new Promise((resolveYield) => setImmediate(resolveYield));
-        lastYield = performance.now();
-      }
-    }
-    throwIfAborted(options.signal);
-    return out;
-  }
-
-  iterateSamples(
-    sampleIndices: readonly number[],
-    geneIndices: readonly number[] | null,
-    options: IterateOptions = {},
-  ): AsyncGenerator<SampleBatch, void, undefined> {
-    const { genes } = this.prepare([], geneIndices);
-    checkIndices(this.path, sampleIndices, this.nSamples, 'obs');
-    return batchSamples(sampleIndices, genes.count, options, (indices, into) =>
-      this.readSamples(indices, geneIndices, { ...options, ...(into ? { into } : {}) }),
-    );
-  }
-
-  close(): void {
-    if (!this.file) return;
-    try {
-      this.file.close();
-    } finally {
-      this.file = null;
-    }
+    return this.readSync(obsIndices, varIndices);
   }
 
   // -------------------------------------------------------------------------------------------
 
+  protected override planRead(obsIndices: readonly number[], varIndices: readonly number[] | null, into?: Float32Array): ReadPlan {
+    const { genes, out, fileIndex, outPos } = this.prepare(obsIndices, varIndices, into);
+    return { out, steps: this.steps(fileIndex, outPos, genes, out) };
+  }
+
+  protected override checkRequest(obsIndices: readonly number[], varIndices: readonly number[] | null): GeneSelection {
+    const { genes } = this.prepare([], varIndices);
+    checkIndices(this.path, obsIndices, this.nSamples, 'obs');
+    return genes;
+  }
+
   private prepare(obsIndices: readonly number[], varIndices: readonly number[] | null, into?: Float32Array) {
-    if (!this.file) throw new Error(`${this.path}: reader is closed`);
+    this.openFile();
     checkIndices(this.path, obsIndices, this.nSamples, 'obs');
     const genes = selectGenes(this.path, varIndices, this.nGenes);
     const out = outputArray(obsIndices.length * genes.count, into);
@@ -361,8 +323,7 @@ export class H5adReader implements ExpressionSource {
   // dataframes
 
   private readFrame(where: string, expected: number): MetadataTable {
-    if (!this.file) throw new Error(`${this.path}: reader is closed`);
-    const file = this.file;
+    const file = this.openFile();
     const table: MetadataTable = new Map();
     const compound = getDataset(this.lib, file, this.path, where);
     if (compound) return this.readCompoundFrame(compound, expected);
@@ -564,6 +525,13 @@ function readShapeAttr(group: H5Group, names: string[]): [number, number] | null
   return null;
 }
 
+function checkXShape(path: string, shape: readonly number[], nObs: number, nVar: number): void {
+  if (shape.length === 2 && shape[0] === nObs && shape[1] === nVar) return;
+  throw new FormatError('shape-mismatch', path, `X has shape [${shape.join(', ')}] but obs has ${nObs} rows and var ${nVar}`, {
+    where: '/X',
+  });
+}
+
 /** Opens an .h5ad file, validating X against obs/var. Throws FormatError. */
 export async function openH5ad(path: string, options: H5adOpenOptions = {}): Promise<H5adReader> {
   const { lib, file } = await openHdf5(path);
@@ -571,94 +539,8 @@ export async function openH5ad(path: string, options: H5adOpenOptions = {}): Pro
     const policy = options.duplicateNames ?? 'error';
     const obsNames = dedupeNames(path, readFrameNames(lib, file, path, '/obs'), '/obs', policy);
     const varNames = dedupeNames(path, readFrameNames(lib, file, path, '/var'), '/var', policy);
-    const nObs = obsNames.length;
-    const nVar = varNames.length;
-    const xDataset = getDataset(lib, file, path, '/X');
-    if (xDataset) {
-      const meta = h5Guard(path, '/X', () => xDataset.metadata);
-      if (meta.type !== H5T_FLOAT && meta.type !== H5T_INTEGER) {
-        throw new FormatError('unsupported', path, `X must be numeric, found HDF5 type class ${meta.type}`, { where: '/X' });
-      }
-      checkFilters(path, xDataset);
-      const shape = shapeOf(path, xDataset);
-      if (shape.length !== 2 || shape[0] !== nObs || shape[1] !== nVar) {
-        throw new FormatError('shape-mismatch', path, `X has shape [${shape.join(', ')}] but obs has ${nObs} rows and var ${nVar}`, {
-          where: '/X',
-        });
-      }
-      const dense = new DenseSlicer(lib, path, xDataset, 'samples-first', nVar, options);
-      return new H5adReader({
-        path,
-        lib,
-        file,
-        obsNames,
-        varNames,
-        xEncoding: 'dense',
-        xDtype: h5Guard(path, '/X', () => xDataset.dtype as string),
-        dense,
-        sparse: null,
-        options,
-      });
-    }
-    const xGroup = getGroup(lib, file, path, '/X');
-    if (!xGroup) throw new FormatError('missing-dataset', path, 'missing /X (the expression matrix)', { where: '/X' });
-    const encoding = readStringAttribute(xGroup, 'encoding-type') ?? readStringAttribute(xGroup, 'h5sparse_format');
-    const kind: XEncoding | null =
-      encoding === 'csr_matrix' || encoding === 'csr' ? 'csr' : encoding === 'csc_matrix' || encoding === 'csc' ? 'csc' : null;
-    if (!kind)
-      throw new FormatError('unsupported', path, `X is a group with encoding "${encoding ?? 'none'}" (expected csr_matrix or csc_matrix)`, {
-        where: '/X',
-      });
-    const shape = readShapeAttr(xGroup, ['shape', 'h5sparse_shape']);
-    if (!shape) throw new FormatError('missing-dataset', path, 'sparse X has no shape attribute', { where: '/X' });
-    if (shape[0] !== nObs || shape[1] !== nVar) {
-      throw new FormatError('shape-mismatch', path, `X has shape [${shape.join(', ')}] but obs has ${nObs} rows and var ${nVar}`, {
-        where: '/X',
-      });
-    }
-    const data = requireDataset(lib, file, path, '/X/data', 'sparse X data');
-    const indices = requireDataset(lib, file, path, '/X/indices', 'sparse X indices');
-    const indptrDs = requireDataset(lib, file, path, '/X/indptr', 'sparse X indptr');
-    for (const ds of [data, indices, indptrDs]) checkFilters(path, ds);
-    const dataMeta = h5Guard(path, '/X/data', () => data.metadata);
-    if (dataMeta.type !== H5T_FLOAT && dataMeta.type !== H5T_INTEGER) {
-      throw new FormatError('unsupported', path, `X/data must be numeric, found HDF5 type class ${dataMeta.type}`, { where: '/X/data' });
-    }
-    const major = kind === 'csr' ? nObs : nVar;
-    const indptr = toNumbers(path, '/X/indptr', read1d(path, indptrDs));
-    if (indptr.length !== major + 1) {
-      throw new FormatError('shape-mismatch', path, `indptr has ${indptr.length} entries, expected ${major + 1}`, { where: '/X/indptr' });
-    }
-    const nnz = lengthOf(path, data);
-    const nIdx = lengthOf(path, indices);
-    if (nnz !== nIdx) {
-      throw new FormatError('shape-mismatch', path, `X/data has ${nnz} entries but X/indices has ${nIdx}`, { where: '/X/indices' });
-    }
-    for (let i = 0; i < indptr.length; i++) {
-      const v = indptr[i] as number;
-      if (v < (i === 0 ? 0 : (indptr[i - 1] as number)) || v > nnz || (i === 0 && v !== 0)) {
-        throw new FormatError('corrupt', path, `indptr[${i}] = ${v} is not a non-decreasing offset within 0..${nnz}`, {
-          where: '/X/indptr',
-        });
-      }
-    }
-    if (indptr[major] !== nnz) {
-      throw new FormatError('shape-mismatch', path, `indptr ends at ${indptr[major]} but X/data has ${nnz} entries`, {
-        where: '/X/indptr',
-      });
-    }
-    return new H5adReader({
-      path,
-      lib,
-      file,
-      obsNames,
-      varNames,
-      xEncoding: kind,
-      xDtype: h5Guard(path, '/X/data', () => data.dtype as string),
-      dense: null,
-      sparse: { data, indices, indptr },
-      options,
-    });
+    const x = openX(lib, file, path, obsNames.length, varNames.length, options);
+    return new H5adReader({ path, lib, file, obsNames, varNames, ...x, options });
   } catch (error) {
     try {
       file.close();
@@ -667,4 +549,68 @@ export async function openH5ad(path: string, options: H5adOpenOptions = {}): Pro
     }
     throw error;
   }
+}
+
+/** Validates X (dense dataset, or CSR/CSC group) against the obs × var shape. */
+function openX(lib: H5Lib, file: H5File, path: string, nObs: number, nVar: number, options: H5adOpenOptions): XStorage {
+  const xDataset = getDataset(lib, file, path, '/X');
+  if (xDataset) {
+    const meta = h5Guard(path, '/X', () => xDataset.metadata);
+    if (meta.type !== H5T_FLOAT && meta.type !== H5T_INTEGER) {
+      throw new FormatError('unsupported', path, `X must be numeric, found HDF5 type class ${meta.type}`, { where: '/X' });
+    }
+    checkFilters(path, xDataset);
+    checkXShape(path, shapeOf(path, xDataset), nObs, nVar);
+    const dense = new DenseSlicer(lib, path, xDataset, 'samples-first', nVar, options);
+    return { xEncoding: 'dense', xDtype: h5Guard(path, '/X', () => xDataset.dtype as string), dense, sparse: null };
+  }
+  const xGroup = getGroup(lib, file, path, '/X');
+  if (!xGroup) throw new FormatError('missing-dataset', path, 'missing /X (the expression matrix)', { where: '/X' });
+  const encoding = readStringAttribute(xGroup, 'encoding-type') ?? readStringAttribute(xGroup, 'h5sparse_format');
+  const kind: XEncoding | null =
+    encoding === 'csr_matrix' || encoding === 'csr' ? 'csr' : encoding === 'csc_matrix' || encoding === 'csc' ? 'csc' : null;
+  if (!kind)
+    throw new FormatError('unsupported', path, `X is a group with encoding "${encoding ?? 'none'}" (expected csr_matrix or csc_matrix)`, {
+      where: '/X',
+    });
+  const shape = readShapeAttr(xGroup, ['shape', 'h5sparse_shape']);
+  if (!shape) throw new FormatError('missing-dataset', path, 'sparse X has no shape attribute', { where: '/X' });
+  checkXShape(path, shape, nObs, nVar);
+  const data = requireDataset(lib, file, path, '/X/data', 'sparse X data');
+  const indices = requireDataset(lib, file, path, '/X/indices', 'sparse X indices');
+  const indptrDs = requireDataset(lib, file, path, '/X/indptr', 'sparse X indptr');
+  for (const ds of [data, indices, indptrDs]) checkFilters(path, ds);
+  const dataMeta = h5Guard(path, '/X/data', () => data.metadata);
+  if (dataMeta.type !== H5T_FLOAT && dataMeta.type !== H5T_INTEGER) {
+    throw new FormatError('unsupported', path, `X/data must be numeric, found HDF5 type class ${dataMeta.type}`, { where: '/X/data' });
+  }
+  const major = kind === 'csr' ? nObs : nVar;
+  const indptr = toNumbers(path, '/X/indptr', read1d(path, indptrDs));
+  if (indptr.length !== major + 1) {
+    throw new FormatError('shape-mismatch', path, `indptr has ${indptr.length} entries, expected ${major + 1}`, { where: '/X/indptr' });
+  }
+  const nnz = lengthOf(path, data);
+  const nIdx = lengthOf(path, indices);
+  if (nnz !== nIdx) {
+    throw new FormatError('shape-mismatch', path, `X/data has ${nnz} entries but X/indices has ${nIdx}`, { where: '/X/indices' });
+  }
+  for (let i = 0; i < indptr.length; i++) {
+    const v = indptr[i] as number;
+    if (v < (i === 0 ? 0 : (indptr[i - 1] as number)) || v > nnz || (i === 0 && v !== 0)) {
+      throw new FormatError('corrupt', path, `indptr[${i}] = ${v} is not a non-decreasing offset within 0..${nnz}`, {
+        where: '/X/indptr',
+      });
+    }
+  }
+  if (indptr[major] !== nnz) {
+    throw new FormatError('shape-mismatch', path, `indptr ends at ${indptr[major]} but X/data has ${nnz} entries`, {
+      where: '/X/indptr',
+    });
+  }
+  return {
+    xEncoding: kind,
+    xDtype: h5Guard(path, '/X/data', () => data.dtype as string),
+    dense: null,
+    sparse: { data, indices, indptr },
+  };
 }

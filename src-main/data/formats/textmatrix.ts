@@ -8,19 +8,10 @@
 // from that cache, or, for bigger files, by one more streaming pass per request that keeps only
 // the requested cells. Memory stays bounded by the cache budget plus the request.
 
-import { batchSamples, checkIndices, findDuplicate, selectGenes, typeTextColumn } from './common.js';
+import { BatchedReader, checkIndices, findDuplicate, type GeneSelection, selectGenes, typeTextColumn } from './common.js';
 import { FormatError } from './errors.js';
 import { readRecords, type TextRecord } from './lines.js';
-import {
-  type ExpressionSource,
-  type IterateOptions,
-  type MetadataTable,
-  outputArray,
-  type ReadIntoOptions,
-  type ReadOptions,
-  type SampleBatch,
-  throwIfAborted,
-} from './types.js';
+import { type ExpressionSource, type MetadataTable, outputArray, type ReadIntoOptions, type ReadOptions, throwIfAborted } from './types.js';
 
 export type TextOrientation = 'genes-in-rows' | 'samples-in-rows';
 
@@ -134,7 +125,7 @@ export interface TextScan {
   stats: ValueStats;
 }
 
-export class TextMatrixReader implements ExpressionSource {
+export class TextMatrixReader extends BatchedReader implements ExpressionSource {
   readonly format: 'gct' | 'csv' | 'tsv';
   readonly path: string;
   readonly orientation: TextOrientation;
@@ -153,6 +144,7 @@ export class TextMatrixReader implements ExpressionSource {
   private readonly nColumns: number;
 
   constructor(layout: TextLayout, scan: TextScan) {
+    super();
     this.layout = layout;
     this.format = layout.format;
     this.path = layout.path;
@@ -190,13 +182,12 @@ export class TextMatrixReader implements ExpressionSource {
     return this.recordLines[index] ?? 0;
   }
 
-  async readSamples(
+  override async readSamples(
     sampleIndices: readonly number[],
     geneIndices: readonly number[] | null,
     options: ReadIntoOptions = {},
   ): Promise<Float32Array> {
-    checkIndices(this.path, sampleIndices, this.nSamples, 'sample');
-    const genes = selectGenes(this.path, geneIndices, this.nGenes);
+    const genes = this.checkRequest(sampleIndices, geneIndices);
     const count = genes.count;
     const out = outputArray(sampleIndices.length * count, options.into);
     if (out.length === 0) return out;
@@ -261,16 +252,9 @@ export class TextMatrixReader implements ExpressionSource {
     return out;
   }
 
-  iterateSamples(
-    sampleIndices: readonly number[],
-    geneIndices: readonly number[] | null,
-    options: IterateOptions = {},
-  ): AsyncGenerator<SampleBatch, void, undefined> {
+  protected override checkRequest(sampleIndices: readonly number[], geneIndices: readonly number[] | null): GeneSelection {
     checkIndices(this.path, sampleIndices, this.nSamples, 'sample');
-    const genes = selectGenes(this.path, geneIndices, this.nGenes);
-    return batchSamples(sampleIndices, genes.count, options, (indices, into) =>
-      this.readSamples(indices, geneIndices, { ...options, ...(into ? { into } : {}) }),
-    );
+    return selectGenes(this.path, geneIndices, this.nGenes);
   }
 
   close(): void {
