@@ -76,6 +76,7 @@ export const methods = {
   'imports.preview': { params: z.strictObject({ request: ImportRequest }), result: ImportPreview },
   'imports.start': { params: z.strictObject({ request: ImportRequest }), result: JobStarted },
   'imports.list': { params: NoParams, result: z.array(ImportRecord) },
+  'imports.interrupted': { params: NoParams, result: z.array(ImportRecord) },
   'studies.start': { params: z.strictObject({ id: StudyId, options: StudyOptions.default(StudyOptions.parse({})) }), result: JobStarted },
   'studies.list': { params: NoParams, result: z.array(ArtifactSummary) },
   'studies.get': { params: z.strictObject({ artifactId: Id }), result: StudyResult },

@@ -10,6 +10,7 @@ import { Chemistry } from '../chem/chemistry.js';
 import { prepareImport, runImport } from '../data/import/index.js';
 import { CachedStructures } from '../data/import/structures.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
+import type { ImportRecord } from '../store/imports.js';
 import { Store } from '../store/store.js';
 import { AnalysisService } from './analysis.js';
 import { JobRunner } from './jobs.js';
@@ -38,6 +39,8 @@ export class LabService {
   readonly training: TrainingManager;
   readonly analysis: AnalysisService;
   readonly #nativeBinding: string | undefined;
+  /** Imports found interrupted when this process started (each reported once, by this process). */
+  readonly interruptedImports: ImportRecord[];
   #chemistry: Promise<Chemistry> | null = null;
 
   constructor(options: LabServiceOptions) {
@@ -52,7 +55,7 @@ export class LabService {
     });
     this.analysis = new AnalysisService(options.store);
     this.#nativeBinding = options.nativeBinding;
-    this.store.imports.markInterrupted();
+    this.interruptedImports = this.store.imports.markInterrupted();
     // Whatever was training when the last process died is interrupted, not running.
     this.store.runs.markInterrupted();
   }
@@ -188,6 +191,7 @@ export class LabService {
       'imports.preview': ({ request }) => this.previewImport(request),
       'imports.start': ({ request }) => this.startImport(request),
       'imports.list': () => this.store.imports.list(),
+      'imports.interrupted': () => this.interruptedImports,
       'studies.start': ({ id, options }) => this.startStudy(id, options),
       'studies.list': () => this.store.artifacts.list('study'),
       'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),

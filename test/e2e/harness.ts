@@ -85,11 +85,11 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+export async function screenshot(page: Page, name: string, options: { fromTop?: boolean } = {}): Promise<string> {
   mkdirSync(screenshotDir, { recursive: true });
   const path = join(screenshotDir, `${name}.png`);
   // The views scroll inside <main>; show each from its top.
-  await page.evaluate(() => document.querySelector('main')?.scrollTo(0, 0));
+  if (options.fromTop !== false) await page.evaluate(() => document.querySelector('main')?.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   return path;
 }

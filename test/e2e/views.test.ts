@@ -2,9 +2,12 @@
 // A person's first minutes with the lab, in Chromium against browser mode: the demo dataset is
 // there, every view shows real content from the store, errors are shown, long work reports.
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { writeLincsFixture } from '../fixtures/lincs.js';
 import { type App, launchBrowser, screenshot, startApp } from './harness.js';
 
 describe('the lab in a browser', () => {
@@ -13,7 +16,10 @@ describe('the lab in a browser', () => {
   let page: Page;
   const consoleErrors: string[] = [];
 
+  let fixtureDir: string;
+
   before(async () => {
+    fixtureDir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-data-'));
     app = await startApp();
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -27,6 +33,7 @@ describe('the lab in a browser', () => {
   after(async () => {
     await browser?.close();
     await app?.stop();
+    rmSync(fixtureDir, { recursive: true, force: true });
   });
 
   async function openView(id: string): Promise<void> {
@@ -67,6 +74,27 @@ describe('the lab in a browser', () => {
       await page.getByTestId('dataset-row').nth(1).innerText(),
       /Linear, 2 independent latents \(seed 1\)\s+synthetic\s+1,000\s+10/,
     );
+    await page.getByTestId('dataset-row').first().click();
+  });
+
+  it('Datasets: imports an L1000 file with its LINCS tables after a preview', async () => {
+    const fixture = await writeLincsFixture(fixtureDir);
+    await page.getByTestId('import-matrix').fill(fixture.gctx);
+    await page.getByTestId('import-sig-info').fill(fixture.sigInfo);
+    await page.getByTestId('import-pert-info').fill(fixture.pertInfo);
+    await page.getByTestId('import-gene-info').fill(fixture.geneInfo);
+    await page.getByTestId('import-key').selectOption('drug+cell');
+    assert.ok(await page.getByTestId('import-start').isDisabled(), 'import waits for a preview');
+    await page.getByTestId('import-preview').click();
+    const summary = page.getByTestId('import-summary');
+    await summary.waitFor({ timeout: 30_000 });
+    assert.match(await summary.innerText(), /32 of 36 samples · 8 of 12 genes · 10 environments \(4 drugs, 8 control samples\) · GCTX/);
+    assert.match(await page.getByTestId('import-no-structure').innerText(), /BRD-BROKEN/);
+    await summary.scrollIntoViewIfNeeded();
+    await screenshot(page, '1b-import-preview', { fromTop: false });
+    await page.getByTestId('import-start').click();
+    await page.getByTestId('dataset-row').filter({ hasText: 'level5.gctx' }).waitFor({ timeout: 30_000 });
+    assert.match(await page.getByTestId('dataset-row').filter({ hasText: 'level5.gctx' }).innerText(), /gctx\s+32\s+8\s+10/);
     await page.getByTestId('dataset-row').first().click();
   });
 

@@ -14,64 +14,7 @@ import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
 import type { Store } from '../../src-main/store/store.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
-
-const SMILES: Record<string, string> = {
-  'BRD-ASPIRIN': 'CC(=O)Oc1ccccc1C(=O)O',
-  'BRD-CAFFEINE': 'Cn1cnc2c1c(=O)n(C)c(=O)n2C',
-  'BRD-IMATINIB': 'Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1',
-  'BRD-BROKEN': 'C1CC(',
-};
-
-interface Fixture {
-  dir: string;
-  gctx: string;
-  sigInfo: string;
-  pertInfo: string;
-  geneInfo: string;
-  values: Float32Array;
-  genes: string[];
-  samples: { id: string; pert: string; type: string; cell: string }[];
-}
-
-async function writeFixture(dir: string, options: { nan?: boolean; duplicateSig?: boolean } = {}): Promise<Fixture> {
-  const genes = Array.from({ length: 12 }, (_, g) => String(1000 + g));
-  const samples: Fixture['samples'] = [];
-  for (const cell of ['A375', 'MCF7']) {
-    for (const pert of ['BRD-ASPIRIN', 'BRD-CAFFEINE', 'BRD-IMATINIB', 'BRD-BROKEN']) {
-      for (let r = 0; r < 3; r++) samples.push({ id: `${cell}:${pert}:${r}`, pert, type: 'trt_cp', cell });
-    }
-    for (let r = 0; r < 4; r++) samples.push({ id: `${cell}:DMSO:${r}`, pert: 'DMSO', type: 'ctl_vehicle', cell });
-    for (let r = 0; r < 2; r++) samples.push({ id: `${cell}:SH:${r}`, pert: 'TRCN0001', type: 'trt_sh', cell });
-  }
-  const values = new Float32Array(samples.length * genes.length).map((_, i) => Math.sin(i) * 3);
-  if (options.nan) values[5 * genes.length + 2] = Number.NaN;
-  const gctx = join(dir, 'level5.gctx');
-  await writeGctxH5wasm(gctx, {
-    rowIds: genes,
-    colIds: samples.map((s) => s.id),
-    values,
-    colMeta: {
-      pert_id: { kind: 'text', values: samples.map((s) => s.pert) },
-      cell_id: { kind: 'text', values: samples.map((s) => s.cell) },
-    },
-  });
-  const sigRows = samples.map((s) => [s.id, s.pert, s.type, s.cell, s.type === 'trt_cp' ? '10 uM' : '-666', '24 h'].join('\t'));
-  if (options.duplicateSig) sigRows.push(sigRows[0] as string);
-  const sigInfo = join(dir, 'sig_info.txt');
-  writeFileSync(sigInfo, ['sig_id\tpert_id\tpert_type\tcell_id\tpert_idose\tpert_itime', ...sigRows].join('\n'));
-  const pertInfo = join(dir, 'pert_info.txt');
-  writeFileSync(
-    pertInfo,
-    [
-      'pert_id\tpert_iname\tcanonical_smiles',
-      ...Object.entries(SMILES).map(([id, smi]) => `${id}\t${id.slice(4).toLowerCase()}\t${smi}`),
-      'DMSO\tDMSO\tCS(C)=O',
-    ].join('\n'),
-  );
-  const geneInfo = join(dir, 'gene_info.txt');
-  writeFileSync(geneInfo, ['pr_gene_id\tpr_gene_symbol\tpr_is_lm', ...genes.map((g, i) => `${g}\tGENE${i}\t${i < 8 ? 1 : 0}`)].join('\n'));
-  return { dir, gctx, sigInfo, pertInfo, geneInfo, values, genes, samples };
-}
+import { type Fixture, SMILES, writeLincsFixture } from '../fixtures/lincs.js';
 
 function request(f: Fixture, extra: Partial<ImportRequestInput> = {}): ImportRequest {
   return ImportRequest.parse({ matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo, ...extra });
@@ -98,7 +41,7 @@ describe('importing L1000 data', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cellshift-import-'));
-    fixture = await writeFixture(dir);
+    fixture = await writeLincsFixture(dir);
     lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
   });
 
@@ -195,14 +138,14 @@ describe('importing L1000 data', () => {
     const before = tableCounts(lab.store);
     const cases: [string, ImportRequest, RegExp][] = [];
     const truncatedDir = mkdtempSync(join(dir, 'truncated-'));
-    const truncated = await writeFixture(truncatedDir);
+    const truncated = await writeLincsFixture(truncatedDir);
     truncateSync(truncated.gctx, 3000);
     cases.push(['truncated HDF5', request(truncated), /level5\.gctx/]);
     const nanDir = mkdtempSync(join(dir, 'nan-'));
-    const nan = await writeFixture(nanDir, { nan: true });
+    const nan = await writeLincsFixture(nanDir, { nan: true });
     cases.push(['a NaN value', request(nan), /sample ".*", gene "1002" is NaN/]);
     const dupDir = mkdtempSync(join(dir, 'dup-'));
-    const dup = await writeFixture(dupDir, { duplicateSig: true });
+    const dup = await writeLincsFixture(dupDir, { duplicateSig: true });
     cases.push(['duplicate sig_id', request(dup), /sig_info\.txt.*(duplicate|repeated)/i]);
     cases.push(['missing file', request({ ...fixture, gctx: join(dir, 'nope.gctx') }), /nope\.gctx/]);
     cases.push(['filter keeps nothing', request(fixture, { filter: { cellLines: ['HeLa'] } }), /No samples survive the filter/]);

@@ -42,6 +42,10 @@ export class LabState {
     void this.attempt('Could not reach the lab', async () => {
       this.info = await this.client.call('app.info', {});
       await this.refreshDatasets();
+      // An import the app was killed during rolled back; say so once, so nobody wonders where it went.
+      for (const entry of await this.client.call('imports.interrupted', {})) {
+        this.inform(`Import of ${entry.source} was interrupted`, entry.message ?? '');
+      }
     });
     return unsubscribe;
   }
@@ -91,6 +95,10 @@ export class LabState {
 
   dismissJob(jobId: string): void {
     this.jobs = this.jobs.filter((j) => j.jobId !== jobId);
+  }
+
+  trackJob(jobId: string, label: string): void {
+    this.#trackJob(jobId, label);
   }
 
   /** Events may arrive before the call that started the job returns: whoever comes second names it. */
