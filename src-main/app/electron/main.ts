@@ -50,6 +50,8 @@ function createWindow(service: LabService): BrowserWindow {
       webSecurity: true,
       allowRunningInsecureContent: false,
       spellcheck: false,
+      // Middle-click would open links in new windows: not in a lab app.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   const unsubscribe = service.onEvent((event) => {
