@@ -160,6 +160,17 @@ describe('the lab in a browser', () => {
     await screenshot(page, '4-runs');
   });
 
+  it('Runs: runs a seed study in one click and shows its report next to the seed', async () => {
+    await page.getByTestId('study-id').selectOption('linear-independent');
+    await page.getByTestId('study-start').click();
+    const table = page.getByTestId('study-table');
+    await table.waitFor({ timeout: 60_000 });
+    assert.match(await table.innerText(), /best alignment of M̃ with M[\s\S]*0\.4π with a sign flip[\s\S]*matches up to a rotation/);
+    assert.equal(await page.getByTestId('studies').getByTestId('line-chart').count(), 3);
+    await page.getByTestId('study-table').scrollIntoViewIfNeeded();
+    await screenshot(page, '4b-study', { fromTop: false });
+  });
+
   it('Latents: projects the trained model, shows sparse prior shifts, top genes and the ground truth', async () => {
     await openView('latents');
     await page.getByTestId('latent-scatter').waitFor();
