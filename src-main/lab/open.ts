@@ -1,4 +1,5 @@
 // Opening the lab for a carrier: the database, the service, and the first-start demo data.
+import type { BackendName } from '../ml/backend.js';
 import type { OpenOptions } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { type Carrier, LabService } from './service.js';
@@ -8,7 +9,7 @@ export interface OpenLabOptions extends OpenOptions {
   carrier: Carrier;
   /** Seed the demo dataset on first start (default true). */
   seedDemo?: boolean;
-  preferBackend?: 'tensorflow' | 'wasm' | 'cpu';
+  preferBackend?: BackendName;
 }
 
 export async function openLab(options: OpenLabOptions): Promise<LabService> {

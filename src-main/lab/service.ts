@@ -1,5 +1,6 @@
 // LabService: the one place that knows all the parts (store, data, jobs, later ml and
 // analysis) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
+
 import { platform } from 'node:os';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, MetricSeries } from '../api/domain.js';
 import type { ImportPreview, ImportRequest } from '../api/imports.js';
@@ -10,6 +11,7 @@ import { Chemistry } from '../chem/chemistry.js';
 import { prepareImport, runImport } from '../data/import/index.js';
 import { CachedStructures } from '../data/import/structures.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
+import type { BackendName } from '../ml/backend.js';
 import type { ImportRecord } from '../store/imports.js';
 import { Store } from '../store/store.js';
 import { AnalysisService } from './analysis.js';
@@ -28,7 +30,7 @@ export interface LabServiceOptions {
   /** better_sqlite3.node for another ABI, handed to training workers too. */
   nativeBinding?: string;
   /** Force a compute backend for training (default: the fastest that works). */
-  preferBackend?: 'tensorflow' | 'wasm' | 'cpu';
+  preferBackend?: BackendName;
 }
 
 export class LabService {

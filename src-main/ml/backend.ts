@@ -1,7 +1,9 @@
 // Picks the TensorFlow.js backend that training runs on: the fastest one that actually works on
 // this machine, verified before it is settled, with a human sentence saying why.
 //
-// Order: 'tensorflow' (the optional native @tensorflow/tfjs-node, libtensorflow), then 'wasm'
+// Order: 'tensorflow' (the optional native @tensorflow/tfjs-node, libtensorflow), then
+// 'native-blas' (the cpu backend with system-BLAS matmuls and C kernels from the optional
+// cellshift_blas addon, native/blas: see src-main/ml/native), then 'wasm'
 // (@tensorflow/tfjs-backend-wasm, a real dependency), then 'cpu' (pure JavaScript, always there).
 //
 // What we measured about the wasm backend under Node 20 (tfjs-backend-wasm 4.22):
@@ -21,8 +23,10 @@ import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
+import { NATIVE_BACKEND, registerNativeBackend } from './native/index.js';
+import { patchWasmTransposedMatMul } from './native/wasm-matmul.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'native-blas' | 'wasm' | 'cpu';
 
 export interface BackendChoice {
   name: BackendName;
@@ -39,11 +43,12 @@ export interface SelectBackendOptions {
   threads?: number;
 }
 
-const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+const ORDER: readonly BackendName[] = ['tensorflow', NATIVE_BACKEND, 'wasm', 'cpu'];
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
 const LABELS: Record<BackendName, string> = {
   tensorflow: 'native TensorFlow (tfjs-node)',
+  'native-blas': 'system BLAS + native kernels',
   wasm: 'WebAssembly',
   cpu: 'pure JavaScript',
 };
@@ -118,6 +123,8 @@ async function attemptBackend(name: BackendName, threads: number | undefined): P
   switch (name) {
     case 'tensorflow':
       return attemptTensorflow(threads);
+    case 'native-blas':
+      return attemptNative(threads);
     case 'wasm':
       return attemptWasm(threads);
     case 'cpu':
@@ -141,6 +148,14 @@ async function attemptTensorflow(threads: number | undefined): Promise<Attempt> 
   if (failure) return { ok: false, why: `tfjs-node is installed but its native backend does not work (${failure})` };
   const note = threads === undefined ? '' : ` (the threads option does not apply; libtensorflow sizes its own thread pool)`;
   return { ok: true, threads: null, detail: `native TensorFlow via tfjs-node${note}` };
+}
+
+async function attemptNative(threads: number | undefined): Promise<Attempt> {
+  const status = registerNativeBackend(threads === undefined ? {} : { threads });
+  if (!status.ok) return { ok: false, why: `native BLAS backend unavailable (${status.why})` };
+  const failure = await activateAndVerify(NATIVE_BACKEND);
+  if (failure) return { ok: false, why: `native BLAS backend failed (${failure})` };
+  return { ok: true, threads: status.threads, detail: status.detail };
 }
 
 async function attemptWasm(threads: number | undefined): Promise<Attempt> {
@@ -168,6 +183,9 @@ async function attemptWasm(threads: number | undefined): Promise<Attempt> {
   const failure = await activateAndVerify('wasm');
   removeEmscriptenListeners(before);
   if (failure) return { ok: false, why: `WebAssembly backend failed (${failure})` };
+  // tfjs-backend-wasm multiplies transposed operands ~9x slower than plain ones; backprop is
+  // mostly such products. Transposing first makes wasm training ~4x faster (native/wasm-matmul.ts).
+  patchWasmTransposedMatMul(true);
   let actual = 1;
   try {
     actual = wasm.getThreadsCount();

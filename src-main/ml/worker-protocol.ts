@@ -1,5 +1,6 @@
 // Messages between the lab (main thread) and a training worker. The control word is shared
 // memory so pause/cancel reach a worker that is busy computing, without a message loop turn.
+import type { BackendName } from './backend.js';
 import type { EpochReport, StepReport, TrainOutcome } from './trainer.js';
 
 export interface WorkerInit {
@@ -10,7 +11,7 @@ export interface WorkerInit {
   resume: boolean;
   /** Int32Array view: [0] = ControlWord. */
   control: SharedArrayBuffer;
-  preferBackend?: 'tensorflow' | 'wasm' | 'cpu';
+  preferBackend?: BackendName;
 }
 
 export const ControlWord = { run: 0, pause: 1, cancel: 2 } as const;

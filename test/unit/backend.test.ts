@@ -43,7 +43,7 @@ describe('selectBackend', () => {
 
   test('returns a working backend that is tf’s active one', async () => {
     auto = await selectBackend();
-    assert.ok(['tensorflow', 'wasm', 'cpu'].includes(auto.name));
+    assert.ok(['tensorflow', 'native-blas', 'wasm', 'cpu'].includes(auto.name));
     assert.equal(auto.name, tf.getBackend());
     assert.ok(auto.threads === null || (Number.isInteger(auto.threads) && auto.threads >= 1));
     assert.ok(auto.reason.length > 0);

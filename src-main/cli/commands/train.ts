@@ -7,6 +7,7 @@ import { ModelFamily, TrainingConfig } from '../../api/training.js';
 import { importSyntheticPreset } from '../../data/synthetic-import.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import type { LabService } from '../../lab/service.js';
+import type { BackendName } from '../../ml/backend.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, type ParsedArgs, printJson, stringOption } from '../command.js';
 
@@ -34,7 +35,7 @@ keeps the last checkpoint (resume later with --resume).
   --encoder concat|film    how encoders take the environment in (default concat)
   --environment representation|one-hot  what the networks receive as e (default representation)
   --config FILE            a JSON TrainingConfig; flags override it
-  --backend tensorflow|wasm|cpu  force a compute backend
+  --backend tensorflow|native-blas|wasm|cpu  force a compute backend
   --name NAME              run name
 ${commonUsage}`,
   options: {
@@ -60,14 +61,14 @@ ${commonUsage}`,
   },
   async run(args) {
     const backend = stringOption(args, 'backend');
-    if (backend !== undefined && !['tensorflow', 'wasm', 'cpu'].includes(backend)) {
-      throw new LabError('invalid_params', `--backend must be tensorflow, wasm or cpu, got "${backend}"`);
+    if (backend !== undefined && !['tensorflow', 'native-blas', 'wasm', 'cpu'].includes(backend)) {
+      throw new LabError('invalid_params', `--backend must be tensorflow, native-blas, wasm or cpu, got "${backend}"`);
     }
     const lab = await openLab({
       databasePath: resolveDatabasePath(stringOption(args, 'db')),
       carrier: 'cli',
       seedDemo: false,
-      ...(backend ? { preferBackend: backend as 'tensorflow' | 'wasm' | 'cpu' } : {}),
+      ...(backend ? { preferBackend: backend as BackendName } : {}),
     });
     try {
       const resume = stringOption(args, 'resume');

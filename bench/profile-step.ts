@@ -1,0 +1,146 @@
+// Where one training step's time goes:
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native] [vae|env-vae|...] [batch] [steps]
+// Runs the product's module (createModule) with a step shaped like Trainer#trainStep
+// (variableGrads → clipByGlobalNorm → adam.applyGradients), times the phases, and lists
+// tf.profile()'s kernels grouped by name and shape.
+import * as tf from '@tensorflow/tfjs';
+import type { ModelFamily } from '../src-main/api/training.js';
+import { Rng } from '../src-main/data/random.js';
+import { selectBackend } from '../src-main/ml/backend.js';
+import { type Batch, createModule } from '../src-main/ml/modules/index.js';
+import { clipByGlobalNorm } from '../src-main/ml/trainer.js';
+import { dims, ENV_WIDTH, GENES, modelConfig, randomTrainingData } from './lib.js';
+
+const backend = process.argv[2] ?? 'cpu';
+const family = (process.argv[3] ?? 'vae') as ModelFamily;
+const batchSize = Number(process.argv[4] ?? 256);
+const steps = Number(process.argv[5] ?? (backend === 'cpu' ? 3 : 10));
+
+if (backend === 'native') {
+  const { registerNativeBackend } = await import('../src-main/ml/native/index.js');
+  const status = registerNativeBackend();
+  if (!status.ok) throw new Error(status.why);
+  await tf.setBackend(status.name);
+} else if (backend === 'wasm-patched') {
+  await selectBackend({ prefer: 'wasm' });
+  const { patchWasmTransposedMatMul } = await import('../src-main/ml/native/wasm-matmul.js');
+  patchWasmTransposedMatMul();
+} else {
+  await selectBackend({ prefer: backend as 'cpu' | 'wasm' });
+}
+
+const data = randomTrainingData(batchSize);
+const module = createModule(modelConfig(family), dims(data), new Rng(0));
+const optimizer: tf.Optimizer = tf.train.adam(1e-3);
+const rng = new Rng(2);
+const noise = (rows: number, cols: number) => {
+  const v = new Float32Array(rows * cols);
+  for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+  return tf.tensor2d(v, [rows, cols]);
+};
+function makeBatch(): Batch {
+  const es = new Float32Array(batchSize * ENV_WIDTH);
+  for (let r = 0; r < batchSize; r++)
+    es.set(data.environmentInputs.subarray((r % 64) * ENV_WIDTH, ((r % 64) + 1) * ENV_WIDTH), r * ENV_WIDTH);
+  return {
+    x: tf.tensor2d(data.x.subarray(0, batchSize * GENES), [batchSize, GENES]),
+    e: tf.tensor2d(es, [batchSize, ENV_WIDTH]),
+    environmentClass: tf.tensor1d(new Int32Array(batchSize), 'int32'),
+  };
+}
+
+const phases = { batch: 0, grads: 0, clip: 0, adam: 0, sync: 0 };
+function step(time: boolean): number {
+  return tf.tidy(() => {
+    let t = performance.now();
+    const mark = (k: keyof typeof phases) => {
+      const now = performance.now();
+      if (time) phases[k] += now - t;
+      t = now;
+    };
+    const batch = makeBatch();
+    mark('batch');
+    const { value, grads } = tf.variableGrads(() => module.loss(batch, { klWeight: 0.5, noise }).total, module.params.list());
+    mark('grads');
+    const clipped = clipByGlobalNorm(grads, 10);
+    mark('clip');
+    optimizer.applyGradients(clipped.grads);
+    mark('adam');
+    const loss = value.dataSync()[0] as number;
+    mark('sync');
+    return loss;
+  });
+}
+
+for (let i = 0; i < 2; i++) step(false);
+const started = performance.now();
+for (let i = 0; i < steps; i++) step(true);
+const ms = (performance.now() - started) / steps;
+console.log(`${backend} ${family} batch ${batchSize}: ${ms.toFixed(1)} ms/step = ${((batchSize * 1000) / ms).toFixed(0)} samples/s`);
+console.log(
+  `  phases (ms/step): ${Object.entries(phases)
+    .map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`)
+    .join(', ')}`,
+);
+
+// One profiled step per phase.
+type Kernels = Awaited<ReturnType<typeof tf.profile>>['kernels'];
+const profiles: { phase: string; kernels: Kernels }[] = [];
+let gradsHolder: tf.NamedTensorMap = {};
+let valueHolder: tf.Scalar | null = null;
+const batch = makeBatch();
+profiles.push({
+  phase: 'forward+backward',
+  kernels: (
+    await tf.profile(() => {
+      const r = tf.variableGrads(() => module.loss(batch, { klWeight: 0.5, noise }).total, module.params.list());
+      gradsHolder = r.grads;
+      valueHolder = r.value;
+    })
+  ).kernels,
+});
+let clippedHolder: tf.NamedTensorMap = {};
+profiles.push({
+  phase: 'clip',
+  kernels: (
+    await tf.profile(() => {
+      clippedHolder = clipByGlobalNorm(gradsHolder, 10).grads;
+    })
+  ).kernels,
+});
+profiles.push({ phase: 'adam', kernels: (await tf.profile(() => optimizer.applyGradients(clippedHolder))).kernels });
+tf.dispose([gradsHolder, clippedHolder, valueHolder as unknown as tf.Tensor, batch.x, batch.e, batch.environmentClass]);
+
+const matmulNames = new Set(['BatchMatMul', '_FusedMatMul']);
+for (const { phase, kernels } of profiles) {
+  const total = kernels.reduce((s, k) => s + (k.kernelTimeMs as number), 0);
+  const groups = new Map<string, { n: number; ms: number }>();
+  for (const k of kernels) {
+    const key = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`;
+    const g = groups.get(key) ?? { n: 0, ms: 0 };
+    g.n += 1;
+    g.ms += k.kernelTimeMs as number;
+    groups.set(key, g);
+  }
+  const mm = kernels.filter((k) => matmulNames.has(k.name)).reduce((s, k) => s + (k.kernelTimeMs as number), 0);
+  console.log(
+    `\n  ${phase}: ${kernels.length} kernels, ${total.toFixed(1)} ms in kernels (matmul ${mm.toFixed(1)} ms, other ${(total - mm).toFixed(1)} ms)`,
+  );
+  const byName = new Map<string, { n: number; ms: number }>();
+  for (const k of kernels) {
+    const g = byName.get(k.name) ?? { n: 0, ms: 0 };
+    g.n += 1;
+    g.ms += k.kernelTimeMs as number;
+    byName.set(k.name, g);
+  }
+  console.log(
+    `    by kernel: ${[...byName.entries()]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .map(([name, g]) => `${name}×${g.n} ${g.ms.toFixed(2)}`)
+      .join(', ')}`,
+  );
+  for (const [key, g] of [...groups.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)) {
+    console.log(`    ${g.ms.toFixed(2).padStart(8)} ms  ×${g.n}  ${key}`);
+  }
+}
+console.log(`\n  live tensors: ${tf.memory().numTensors}`);

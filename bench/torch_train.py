@@ -1,0 +1,169 @@
+"""PyTorch reference for bench/train.ts: the same VAE / Environment VAE (seed L1000 sizes) and the
+same loss, step and optimiser as src-main/ml (createModule + Trainer), timed in samples/s.
+
+  python3 bench/torch_train.py --family vae --batch 256 --seconds 10 [--threads 2]
+prints one JSON line: {"family", "batch", "threads", "samples_per_s", "steps", "loss"}.
+
+Mirrors of the TypeScript pieces: Dense = x @ W + b (Glorot-uniform W, zero b); OneHiddenLayer =
+Dense -> ReLU -> Dense; boundLog(raw, B) = B·tanh(raw/B); sparsify(v, T) = v ⊙ softmax(|v|/T);
+gaussianNll = ½Σ(x−x̂)²; KL terms as in math.ts; global-norm clipping at 10 (with a host sync,
+as the trainer does); Adam(lr 1e-3, β 0.9/0.999, ε 1e-7 = tfjs's float32 epsilon).
+"""
+
+import argparse
+import json
+import math
+import time
+
+import torch
+
+GENES, ENV_WIDTH, HIDDEN, LATENT = 978, 1024, 500, 200
+LOG_VAR_BOUND, TEMPERATURE, CLIP = 8.0, 1.0, 10.0
+
+
+class Dense(torch.nn.Module):
+    def __init__(self, inputs, outputs):
+        super().__init__()
+        limit = math.sqrt(6 / (inputs + outputs))
+        self.weight = torch.nn.Parameter(torch.empty(inputs, outputs).uniform_(-limit, limit))
+        self.bias = torch.nn.Parameter(torch.zeros(outputs))
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x, self.weight)
+
+
+class OneHiddenLayer(torch.nn.Module):
+    def __init__(self, inputs, hidden, outputs):
+        super().__init__()
+        self.hidden = Dense(inputs, hidden)
+        self.out = Dense(hidden, outputs)
+
+    def forward(self, x):
+        return self.out(torch.relu(self.hidden(x)))
+
+
+def bound_log(raw, bound):
+    return torch.tanh(raw / bound) * bound
+
+
+def sparsify(v, temperature):
+    return v * torch.softmax(v.abs() / temperature, dim=-1)
+
+
+def gaussian_nll(x, rec):
+    return 0.5 * ((x - rec) ** 2).sum(-1)
+
+
+def kl_standard_normal(mean, log_var):
+    return 0.5 * (log_var.exp() + mean**2 - (log_var + 1)).sum(-1)
+
+
+def kl_diagonal(mean, log_var, prior_mean, prior_log_var):
+    ratio = (log_var.exp() + (mean - prior_mean) ** 2) / prior_log_var.exp()
+    return 0.5 * (prior_log_var - log_var + ratio - 1).sum(-1)
+
+
+class Vae(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = OneHiddenLayer(GENES, HIDDEN, 2 * LATENT)
+        self.decoder = OneHiddenLayer(LATENT, HIDDEN, GENES)
+
+    def loss(self, x, e, noise, kl_weight):
+        mean, raw = self.encoder(x).chunk(2, dim=1)
+        log_var = bound_log(raw, LOG_VAR_BOUND)
+        z = mean + torch.exp(0.5 * log_var) * noise
+        rec = gaussian_nll(x, self.decoder(z)).mean()
+        kl = kl_standard_normal(mean, log_var).mean()
+        return rec + kl_weight * kl
+
+
+class EnvVae(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = OneHiddenLayer(GENES + ENV_WIDTH, HIDDEN, 2 * LATENT)
+        self.decoder = OneHiddenLayer(LATENT, HIDDEN, GENES)
+        self.prior = OneHiddenLayer(ENV_WIDTH, HIDDEN, 2 * LATENT)
+
+    def loss(self, x, e, noise, kl_weight):
+        mean, raw = self.encoder(torch.cat([x, e], 1)).chunk(2, dim=1)
+        log_var = bound_log(raw, LOG_VAR_BOUND)
+        raw_mean, raw_log_std = self.prior(e).chunk(2, dim=1)
+        prior_mean = sparsify(raw_mean, TEMPERATURE)
+        prior_log_std = sparsify(bound_log(raw_log_std, LOG_VAR_BOUND / 2), TEMPERATURE)
+        z = mean + torch.exp(0.5 * log_var) * noise
+        rec = gaussian_nll(x, self.decoder(z)).mean()
+        kl = kl_diagonal(mean, log_var, prior_mean, 2 * prior_log_std).mean()
+        return rec + kl_weight * kl
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--family", choices=["vae", "env-vae"], default="vae")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--samples", type=int, default=15000)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    n_env = 64
+    x_all = torch.randn(args.samples, GENES)
+    fingerprints = (torch.rand(n_env, ENV_WIDTH) < 0.04).float()
+    env_of_sample = torch.arange(args.samples) % n_env
+    model = Vae() if args.family == "vae" else EnvVae()
+    params = list(model.parameters())
+    optimizer = torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+
+    def step(indices):
+        x = x_all[indices]
+        e = fingerprints[env_of_sample[indices]]
+        noise = torch.randn(x.shape[0], LATENT)
+        optimizer.zero_grad(set_to_none=True)
+        loss = model.loss(x, e, noise, 0.5)
+        loss.backward()
+        norm = torch.sqrt(sum((p.grad**2).sum() for p in params)).item()
+        if norm > CLIP:
+            for p in params:
+                p.grad.mul_(CLIP / norm)
+        optimizer.step()
+        return loss.item()
+
+    order = torch.randperm(args.samples)
+    position = 0
+
+    def next_indices():
+        nonlocal order, position
+        if position + args.batch > args.samples:
+            order, position = torch.randperm(args.samples), 0
+        idx = order[position : position + args.batch]
+        position += args.batch
+        return idx
+
+    for _ in range(3):
+        step(next_indices())
+    steps, loss = 0, float("nan")
+    started = time.perf_counter()
+    while True:
+        loss = step(next_indices())
+        steps += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= args.seconds and steps >= 3:
+            break
+    print(
+        json.dumps(
+            {
+                "family": args.family,
+                "batch": args.batch,
+                "threads": torch.get_num_threads(),
+                "samples_per_s": steps * args.batch / elapsed,
+                "steps": steps,
+                "loss": loss,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

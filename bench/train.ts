@@ -1,0 +1,254 @@
+// Training throughput of every available engine against PyTorch on this machine:
+//   node --import tsx bench/train.ts [--quick] [--families vae,env-vae] [--batches 64,256,1024] [--rounds 3]
+//                                    [--engines native-blas,wasm-fixed,wasm,cpu,pytorch]
+//
+// Trains the VAE and the Environment VAE at seed L1000 sizes (978 genes, 1024-bit fingerprints,
+// 500 hidden units, latent 200) with the product's own code — createModule + Trainer.run, i.e.
+// variableGrads, global-norm clipping and tf.train.adam — on random standardised data, on every
+// backend that works here: tensorflow (tfjs-node, if installed), native-blas (the cellshift_blas
+// addon, if built), wasm-fixed (wasm with src-main/ml/native/wasm-matmul.ts's transposed-matmul
+// fix), wasm (stock) and cpu (cpu at batch 256 only: it is slow). When
+// `/usr/bin/python3 -c 'import torch'` works, the same architectures and step run in PyTorch
+// (bench/torch_train.py, 2 threads; with Debian's OpenMP build of OpenBLAS when it is installed,
+// the reference configuration of the issue). Engines alternate within each round, so every ratio to
+// PyTorch compares runs made under the same machine load. Both the median and the best round are
+// shown: on a shared 2-core machine PyTorch's spinning OpenMP threads lose up to 95% of their speed
+// whenever another process runs, so the best round is the better estimate of each engine's speed
+// on an idle machine, and best/best the fairer ratio. Samples/s is the Trainer's own
+// per-epoch figure (the first epoch of each run is a warm-up and not counted); live tensor counts
+// after every epoch show whether memory stays flat.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import type { ModelFamily } from '../src-main/api/training.js';
+import { Rng } from '../src-main/data/random.js';
+import { selectBackend } from '../src-main/ml/backend.js';
+import { createModule } from '../src-main/ml/modules/index.js';
+import { registerNativeBackend } from '../src-main/ml/native/index.js';
+import { patchWasmTransposedMatMul } from '../src-main/ml/native/wasm-matmul.js';
+import { Trainer } from '../src-main/ml/trainer.js';
+import { dims, randomTrainingData, trainingConfig } from './lib.js';
+
+type Engine = 'tensorflow' | 'native-blas' | 'wasm-fixed' | 'wasm' | 'cpu' | 'pytorch';
+
+interface Measurement {
+  samplesPerSecond: number;
+  numTensors: number[];
+  loss: number;
+}
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? (args[i + 1] as string) : fallback;
+};
+const quick = args.includes('--quick');
+const families = option('families', 'vae,env-vae').split(',') as ModelFamily[];
+const batches = option('batches', quick ? '256' : '64,256,1024')
+  .split(',')
+  .map(Number);
+const rounds = Number(option('rounds', quick ? '1' : '3'));
+const only = args.includes('--engines') ? option('engines', '').split(',') : null;
+const PYTHON = '/usr/bin/python3';
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Samples per epoch and epochs (first one is warm-up) per engine, sized for ~1-10 s per run. */
+const PLAN: Record<Exclude<Engine, 'pytorch'>, { samples: number; epochs: number }> = {
+  tensorflow: { samples: 4096, epochs: 3 },
+  'native-blas': { samples: 4096, epochs: 3 },
+  'wasm-fixed': { samples: 2048, epochs: 2 },
+  wasm: { samples: 1024, epochs: 2 },
+  cpu: { samples: 512, epochs: 2 },
+};
+const TORCH_SECONDS = quick ? 3 : 4;
+
+// ---------------------------------------------------------------------------------------------
+
+async function available(): Promise<{ engines: Engine[]; notes: string[] }> {
+  const engines: Engine[] = [];
+  const notes: string[] = [];
+  let hasTfjsNode = false;
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    hasTfjsNode = true;
+  } catch {
+    notes.push('tensorflow: @tensorflow/tfjs-node is not installed');
+  }
+  if (hasTfjsNode) {
+    try {
+      await selectBackend({ prefer: 'tensorflow' });
+      engines.push('tensorflow');
+    } catch (error) {
+      notes.push(`tensorflow: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const native = registerNativeBackend();
+  if (native.ok) {
+    engines.push('native-blas');
+    notes.push(`native-blas: ${native.detail}`);
+  } else notes.push(`native-blas: unavailable (${native.why})`);
+  for (const name of ['wasm', 'cpu'] as const) {
+    try {
+      const choice = await selectBackend({ prefer: name });
+      if (name === 'wasm' && patchWasmTransposedMatMul(false)) engines.push('wasm-fixed');
+      engines.push(name);
+      notes.push(`${name}: ${choice.reason}`);
+    } catch (error) {
+      notes.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status === 0) {
+    engines.push('pytorch');
+    const blas = torchEnv().LD_LIBRARY_PATH ? `OpenBLAS from ${OPENMP_BLAS}` : 'the default BLAS (libblas.so.3 alternative)';
+    notes.push(`pytorch: torch ${probe.stdout.trim()} via ${PYTHON}, 2 threads, ${blas}`);
+  } else notes.push(`pytorch: \`${PYTHON} -c 'import torch'\` failed; no reference`);
+  return { engines, notes };
+}
+
+async function activate(engine: Exclude<Engine, 'pytorch'>): Promise<void> {
+  if (engine === 'native-blas') {
+    await tf.setBackend('native-blas');
+    return;
+  }
+  await selectBackend({ prefer: engine === 'wasm-fixed' ? 'wasm' : engine });
+  if (engine === 'wasm-fixed' || engine === 'wasm') patchWasmTransposedMatMul(engine === 'wasm-fixed');
+}
+
+/** Debian's OpenMP build of OpenBLAS (libopenblas0-openmp), if installed: the issue's reference. */
+const OPENMP_BLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+function torchEnv(): NodeJS.ProcessEnv {
+  if (!existsSync(join(OPENMP_BLAS, 'libblas.so.3'))) return {};
+  return { LD_LIBRARY_PATH: [OPENMP_BLAS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+}
+
+async function runTfjs(engine: Exclude<Engine, 'pytorch'>, family: ModelFamily, batchSize: number): Promise<Measurement> {
+  await activate(engine);
+  const plan = PLAN[engine];
+  const data = randomTrainingData(Math.max(plan.samples, batchSize));
+  const config = trainingConfig(family, batchSize, plan.epochs);
+  const module = createModule(config.model, dims(data), new Rng(config.seed).fork('init'));
+  const trainer = new Trainer(module, data, config);
+  const rates: number[] = [];
+  const numTensors: number[] = [];
+  let loss = Number.NaN;
+  try {
+    const outcome = await trainer.run({
+      onEpoch(report) {
+        rates.push(report.samplesPerSecond);
+        numTensors.push(report.numTensors);
+        loss = report.train.loss ?? Number.NaN;
+      },
+    });
+    if (outcome.status !== 'completed') throw new Error(`training ${outcome.status}`);
+  } finally {
+    trainer.dispose();
+    module.dispose();
+  }
+  return { samplesPerSecond: median(rates.slice(1)), numTensors, loss };
+}
+
+function runTorch(family: ModelFamily, batchSize: number): Measurement {
+  const result = spawnSync(
+    PYTHON,
+    [join(here, 'torch_train.py'), '--family', family, '--batch', String(batchSize), '--seconds', String(TORCH_SECONDS), '--threads', '2'],
+    { encoding: 'utf8', env: { ...process.env, ...torchEnv(), OMP_NUM_THREADS: '2' } },
+  );
+  if (result.status !== 0) throw new Error(`torch_train.py failed: ${result.stderr.trim().split('\n').slice(-1)[0]}`);
+  const line = JSON.parse(result.stdout.trim().split('\n').slice(-1)[0] as string) as { samples_per_s: number; loss: number };
+  return { samplesPerSecond: line.samples_per_s, numTensors: [], loss: line.loss };
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function fmt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—';
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const started = performance.now();
+const found = await available();
+const engines = only ? found.engines.filter((e) => only.includes(e)) : found.engines;
+const notes = found.notes;
+console.log(`CellShift training benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
+console.log('Models: seed L1000 sizes (978 genes, env 1024, hidden 500, latent 200), Adam, clip 10, float32');
+for (const note of notes) console.log(`  ${note}`);
+console.log(
+  `load average at start: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (other processes skew every engine)\n`,
+);
+
+const rows: {
+  family: ModelFamily;
+  batch: number;
+  engine: Engine;
+  rate: number;
+  ratio: number;
+  best: number;
+  bestRatio: number;
+  tensors: string;
+}[] = [];
+for (const family of families) {
+  for (const batch of batches) {
+    const results = new Map<Engine, Measurement[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const engine of engines) {
+        if (engine === 'cpu' && (batch !== 256 || round > 0)) continue;
+        const m = engine === 'pytorch' ? runTorch(family, batch) : await runTfjs(engine, family, batch);
+        results.set(engine, [...(results.get(engine) ?? []), m]);
+        const tensors = m.numTensors.length ? `, tensors/epoch ${m.numTensors.join(',')}` : '';
+        const load = loadavg()[0]?.toFixed(1);
+        console.log(
+          `  ${family} batch ${batch} round ${round + 1} ${engine}: ${fmt(m.samplesPerSecond)} samples/s${tensors} (load ${load})`,
+        );
+      }
+    }
+    const torchRates = (results.get('pytorch') ?? []).map((m) => m.samplesPerSecond);
+    const torch = median(torchRates);
+    const torchBest = torchRates.length ? Math.max(...torchRates) : Number.NaN;
+    for (const [engine, list] of results) {
+      const rates = list.map((m) => m.samplesPerSecond);
+      const rate = median(rates);
+      const best = Math.max(...rates);
+      const tensors = list.flatMap((m) => m.numTensors);
+      rows.push({
+        family,
+        batch,
+        engine,
+        rate,
+        ratio: rate / torch,
+        best,
+        bestRatio: best / torchBest,
+        tensors: tensors.length ? [...new Set(tensors)].join('/') : '',
+      });
+    }
+  }
+}
+
+const ratioText = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 0.1 ? 3 : 2) : '—');
+console.log(`\nsamples/s over ${rounds} round(s) (cpu: one run, batch 256 only)`);
+console.log(
+  '| model | batch | engine | median samples/s | × PyTorch (median) | best samples/s | × PyTorch (best/best) | live tensors after each epoch |',
+);
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.family} | ${r.batch} | ${r.engine} | ${fmt(r.rate)} | ${ratioText(r.ratio)} | ${fmt(r.best)} | ${ratioText(r.bestRatio)} | ${r.tensors || '—'} |`,
+  );
+}
+console.log(
+  `\nload average at end: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; took ${((performance.now() - started) / 1000).toFixed(0)} s`,
+);

@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "cellshift_blas",
+      "sources": ["src/addon.c"],
+      "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags!": ["-O2"],
+      "libraries": ["-ldl"],
+      "xcode_settings": {
+        "OTHER_CFLAGS": ["-O3", "-ffp-contract=off", "-fno-math-errno"]
+      }
+    }
+  ]
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Builds the cellshift_blas addon into native/blas/build/Release/cellshift_blas.node, offline.
+//
+//   node native/blas/build.mjs            build; exit 1 if it cannot
+//   node native/blas/build.mjs --optional build if possible; always exit 0 (for postinstall)
+//
+// Needs a C compiler and Node's headers (node_api.h). It uses node-gyp (npm ships one) with
+// --nodedir pointing at the running Node's own headers, so node-gyp never tries to download
+// them; without node-gyp it calls the C compiler directly. No BLAS is needed to build: the addon
+// finds the system BLAS (libopenblas0 / Accelerate) when it is loaded.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const optional = process.argv.includes('--optional');
+const output = join(here, 'build', 'Release', 'cellshift_blas.node');
+
+function log(message) {
+  console.log(`[cellshift_blas] ${message}`);
+}
+
+/** The prefix whose include/node holds this Node's headers (e.g. /usr for /usr/bin/node). */
+function nodeDir() {
+  const candidates = [process.env.npm_config_nodedir, dirname(dirname(process.execPath))].filter(Boolean);
+  return candidates.find((dir) => existsSync(join(dir, 'include', 'node', 'node_api.h'))) ?? null;
+}
+
+function nodeGyp() {
+  const require = createRequire(import.meta.url);
+  const candidates = [];
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+  } catch {
+    // not a dependency of the project
+  }
+  if (process.env.npm_execpath) {
+    candidates.push(join(dirname(dirname(process.env.npm_execpath)), 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  }
+  candidates.push(join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  return candidates.find((path) => existsSync(path)) ?? null;
+}
+
+function run(command, args) {
+  log(`${command} ${args.join(' ')}`);
+  const result = spawnSync(command, args, { cwd: here, stdio: 'inherit' });
+  return result.status === 0;
+}
+
+function buildWithNodeGyp(dir) {
+  const gyp = nodeGyp();
+  if (!gyp) {
+    log('node-gyp not found');
+    return false;
+  }
+  return run(process.execPath, [gyp, 'rebuild', `--nodedir=${dir}`]);
+}
+
+function buildWithCompiler(dir) {
+  if (process.platform === 'win32') return false;
+  const cc = process.env.CC || 'cc';
+  mkdirSync(dirname(output), { recursive: true });
+  const flags = ['-O3', '-std=gnu11', '-ffp-contract=off', '-fno-math-errno', '-fPIC', '-Wall', '-Wextra', '-Wno-unused-parameter'];
+  const link = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared', '-ldl'];
+  return run(cc, [
+    ...flags,
+    '-DNODE_GYP_MODULE_NAME=cellshift_blas',
+    `-I${join(dir, 'include', 'node')}`,
+    join(here, 'src', 'addon.c'),
+    '-o',
+    output,
+    ...link,
+  ]);
+}
+
+function check() {
+  const result = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const b = require(${JSON.stringify(output)}); const i = b.info(); console.log(i.blas ? 'BLAS: ' + (i.config || i.blas) + (i.corename ? ' (' + i.corename + ')' : '') + ', ' + i.threads + ' threads' : 'built, but no BLAS library found at run time: ' + i.error)`,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (result.status !== 0) {
+    log(`built, but it does not load: ${(result.stderr || '').trim().split('\n')[0]}`);
+    return false;
+  }
+  log(result.stdout.trim());
+  return true;
+}
+
+function main() {
+  const dir = nodeDir();
+  if (!dir) {
+    log(
+      `Node's headers (include/node/node_api.h) are not next to ${process.execPath}; set npm_config_nodedir to a Node source or headers folder`,
+    );
+    return false;
+  }
+  const built = buildWithNodeGyp(dir) || buildWithCompiler(dir);
+  if (!built || !existsSync(output)) {
+    log('build failed; training will use the WebAssembly backend');
+    return false;
+  }
+  return check();
+}
+
+const ok = main();
+process.exit(ok || optional ? 0 : 1);

@@ -1,0 +1,913 @@
+// cellshift_blas: float32 kernels for the 'native-blas' TensorFlow.js backend
+// (src-main/ml/native/). Plain C over Node-API, so one build works in Node and Electron.
+//
+// - gemm: batched row-major sgemm with transposes, through the system BLAS, which is found at
+//   run time with dlopen (OpenBLAS / any CBLAS on Linux, Accelerate on macOS). Nothing BLAS is
+//   needed to compile, and a machine without it gets a clear "no BLAS" reason from info().
+// - Elementwise, reductions, softmax, strided copies and a fused Adam update: loops over the
+//   JavaScript typed arrays of the cpu backend (no copies). Each computes exactly what the
+//   cpu backend's JavaScript does (double arithmetic, one rounding to float32 when stored; Adam
+//   rounds after every step, as its separate tfjs ops do), so results match it bit for bit
+//   except where the math library differs (exp, tanh, log: at most an ulp, rarely).
+//
+// Every function takes typed arrays and numbers only; shapes and broadcasting are worked out in
+// TypeScript. Arguments are checked (types, lengths) so a glue bug throws instead of corrupting
+// memory.
+#define NAPI_VERSION 6
+#include <node_api.h>
+
+#include <dlfcn.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// Hot loops get AVX-512 / AVX2 copies chosen at load time (GCC on x86-64 Linux); elsewhere the
+// compiler's baseline. Vector width changes no result: every element is computed on its own.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// BLAS, loaded at run time.
+
+enum { CblasRowMajor = 101 };
+enum { CblasNoTrans = 111, CblasTrans = 112 };
+typedef void (*sgemm_fn)(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+typedef char *(*get_string_fn)(void);
+
+static sgemm_fn blas_sgemm = NULL;
+static set_threads_fn blas_set_threads = NULL;
+static get_threads_fn blas_get_threads = NULL;
+static get_string_fn blas_get_config = NULL;
+static get_string_fn blas_get_corename = NULL;
+static char blas_path[512] = "";
+static char blas_error[1024] = "";
+
+static void load_blas(void) {
+  // OpenBLAS's idle threads spin for 2^28 cycles (~0.1 s) after every call by default, which
+  // starves this addon's own threads (and everything else) between the matmuls of a training
+  // step. Unless the user chose a value, make them sleep almost at once: waking them costs a
+  // few microseconds per matmul. Read by OpenBLAS when it is loaded, i.e. by the dlopen below.
+  setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+  const char *override = getenv("CELLSHIFT_BLAS");  // when set, the only library tried
+  const char *candidates[] = {
+      override,
+#ifdef __APPLE__
+      "/System/Library/Frameworks/Accelerate.framework/Accelerate",
+      "libopenblas.dylib",
+      "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+      "/usr/local/opt/openblas/lib/libopenblas.dylib",
+#else
+      "libopenblas.so.0",
+      "libopenblas.so",
+      "libopenblasp.so.0",
+      "libmkl_rt.so",
+      "libmkl_rt.so.2",
+      "libblis.so.4",
+      "libblas.so.3",
+#endif
+  };
+  size_t used = 0;
+  blas_error[0] = '\0';
+  const size_t count = override && override[0] ? 1 : sizeof(candidates) / sizeof(candidates[0]);
+  for (size_t i = 0; i < count; i++) {
+    const char *name = candidates[i];
+    if (name == NULL || name[0] == '\0') continue;
+    void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) {
+      const char *why = dlerror();
+      int wrote = snprintf(blas_error + used, sizeof(blas_error) - used, "%s%s", used ? "; " : "", why ? why : name);
+      if (wrote > 0 && used + (size_t)wrote < sizeof(blas_error)) used += (size_t)wrote;
+      continue;
+    }
+    sgemm_fn sgemm = (sgemm_fn)dlsym(handle, "cblas_sgemm");
+    if (sgemm == NULL) {
+      int wrote = snprintf(blas_error + used, sizeof(blas_error) - used, "%s%s has no cblas_sgemm", used ? "; " : "", name);
+      if (wrote > 0 && used + (size_t)wrote < sizeof(blas_error)) used += (size_t)wrote;
+      dlclose(handle);
+      continue;
+    }
+    blas_sgemm = sgemm;
+    blas_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
+    blas_get_threads = (get_threads_fn)dlsym(handle, "openblas_get_num_threads");
+    blas_get_config = (get_string_fn)dlsym(handle, "openblas_get_config");
+    blas_get_corename = (get_string_fn)dlsym(handle, "openblas_get_corename");
+    snprintf(blas_path, sizeof(blas_path), "%s", name);
+    return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small thread pool for the elementwise loops (BLAS has its own). Each element is computed by
+// exactly one thread with the same arithmetic, so results do not depend on the thread count.
+// Workers sleep on a condition variable between jobs (no spinning: the machine's other cores
+// belong to BLAS, the garbage collector and other processes). One job at a time; a second
+// JavaScript thread arriving meanwhile runs its loop on its own thread instead of waiting.
+
+typedef void (*range_fn)(void *ctx, int64_t begin, int64_t end);
+
+#define MAX_THREADS 16
+
+static struct {
+  pthread_mutex_t job;  // held by the thread running a parallel job
+  pthread_mutex_t lock;
+  pthread_cond_t start, done;
+  int threads;  // wanted, including the caller
+  int started;  // workers running
+  uint64_t generation;
+  range_fn fn;
+  void *ctx;
+  int64_t n;
+  int parts;
+  int pending;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, 0, 0};
+
+static void part_range(int part, int parts, int64_t n, int64_t *begin, int64_t *end) {
+  int64_t per = ((n + parts - 1) / parts + 15) & ~(int64_t)15;  // 64-byte aligned chunks
+  *begin = per * part < n ? per * part : n;
+  *end = per * (part + 1) < n ? per * (part + 1) : n;
+}
+
+static void *worker_main(void *arg) {
+  const int id = (int)(intptr_t)arg;
+  uint64_t seen = 0;
+  pthread_mutex_lock(&pool.lock);
+  for (;;) {
+    while (pool.generation == seen) pthread_cond_wait(&pool.start, &pool.lock);
+    seen = pool.generation;
+    if (id >= pool.parts) continue;
+    range_fn fn = pool.fn;
+    void *ctx = pool.ctx;
+    const int parts = pool.parts;
+    const int64_t n = pool.n;
+    pthread_mutex_unlock(&pool.lock);
+    int64_t begin, end;
+    part_range(id, parts, n, &begin, &end);
+    if (begin < end) fn(ctx, begin, end);
+    pthread_mutex_lock(&pool.lock);
+    if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+  }
+  return NULL;
+}
+
+static int default_threads(void) {
+  const char *env = getenv("CELLSHIFT_THREADS");
+  long n = env && env[0] ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : (n > MAX_THREADS ? MAX_THREADS : (int)n);
+}
+
+/** Runs fn over [0, n) in up to pool.threads parts of at least `grain` elements. */
+static void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
+  int parts = pool.threads;
+  if (grain < 1) grain = 1;
+  if (parts > n / grain) parts = (int)(n / grain);
+  if (parts <= 1 || pthread_mutex_trylock(&pool.job) != 0) {
+    fn(ctx, 0, n);
+    return;
+  }
+  pthread_mutex_lock(&pool.lock);
+  while (pool.started < parts - 1) {
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int failed = pthread_create(&thread, &attr, worker_main, (void *)(intptr_t)(pool.started + 1));
+    pthread_attr_destroy(&attr);
+    if (failed) break;
+    pool.started++;
+  }
+  if (parts > pool.started + 1) parts = pool.started + 1;
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.n = n;
+  pool.parts = parts;
+  pool.pending = parts - 1;
+  pool.generation++;
+  pthread_cond_broadcast(&pool.start);
+  pthread_mutex_unlock(&pool.lock);
+  int64_t begin, end;
+  part_range(0, parts, n, &begin, &end);
+  if (begin < end) fn(ctx, begin, end);
+  pthread_mutex_lock(&pool.lock);
+  while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.lock);
+  pthread_mutex_unlock(&pool.lock);
+  pthread_mutex_unlock(&pool.job);
+}
+
+// Elements per thread below which splitting a loop costs more than it saves.
+#define GRAIN_CHEAP 65536
+#define GRAIN_COSTLY 8192
+
+// ---------------------------------------------------------------------------------------------
+// Argument helpers. On failure they throw a JS error and return 0.
+
+#define MAX_ARGS 16
+#define MAX_RANK 6
+
+typedef struct {
+  napi_env env;
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  int failed;
+} Args;
+
+static int args_init(Args *args, napi_env env, napi_callback_info info, size_t expected) {
+  args->env = env;
+  args->argc = MAX_ARGS;
+  args->failed = 0;
+  if (napi_get_cb_info(env, info, &args->argc, args->argv, NULL, NULL) != napi_ok || args->argc < expected) {
+    napi_throw_type_error(env, NULL, "cellshift_blas: wrong number of arguments");
+    args->failed = 1;
+    return 0;
+  }
+  return 1;
+}
+
+static void fail(Args *args, const char *message) {
+  if (!args->failed) napi_throw_type_error(args->env, NULL, message);
+  args->failed = 1;
+}
+
+static double num(Args *args, size_t i) {
+  double value = 0;
+  if (args->failed) return 0;
+  if (napi_get_value_double(args->env, args->argv[i], &value) != napi_ok) fail(args, "cellshift_blas: expected a number");
+  return value;
+}
+
+static int64_t integer(Args *args, size_t i) {
+  int64_t value = 0;
+  if (args->failed) return 0;
+  if (napi_get_value_int64(args->env, args->argv[i], &value) != napi_ok) fail(args, "cellshift_blas: expected an integer");
+  return value;
+}
+
+static void *typed(Args *args, size_t i, napi_typedarray_type want, size_t *length) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  void *data = NULL;
+  size_t len = 0;
+  if (args->failed) return NULL;
+  if (napi_is_typedarray(args->env, args->argv[i], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(args->env, args->argv[i], &type, &len, &data, NULL, NULL) != napi_ok || type != want) {
+    fail(args, want == napi_float32_array ? "cellshift_blas: expected a Float32Array" : "cellshift_blas: expected an Int32Array");
+    return NULL;
+  }
+  *length = len;
+  return data;
+}
+
+static float *f32(Args *args, size_t i, size_t *length) { return (float *)typed(args, i, napi_float32_array, length); }
+
+static void need(Args *args, int ok, const char *message) {
+  if (!ok) fail(args, message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c)
+// c[i] = op(a[i]) · op(b[i]) for each batch i, row-major; strideA/strideB are the element
+// offsets between batches (0 broadcasts one matrix to every batch).
+
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 11)) return NULL;
+  int64_t batch = integer(&args, 0), m = integer(&args, 1), n = integer(&args, 2), k = integer(&args, 3);
+  int transA = (int)integer(&args, 4), transB = (int)integer(&args, 5);
+  size_t la, lb, lc;
+  float *a = f32(&args, 6, &la);
+  int64_t strideA = integer(&args, 7);
+  float *b = f32(&args, 8, &lb);
+  int64_t strideB = integer(&args, 9);
+  float *c = f32(&args, 10, &lc);
+  if (args.failed) return NULL;
+  need(&args, batch >= 1 && m >= 0 && n >= 0 && k >= 0 && strideA >= 0 && strideB >= 0, "gemm: bad sizes");
+  need(&args, (batch - 1) * strideA + m * k <= (int64_t)la && (batch - 1) * strideB + k * n <= (int64_t)lb && batch * m * n <= (int64_t)lc,
+       "gemm: array too short");
+  need(&args, m < INT32_MAX && n < INT32_MAX && k < INT32_MAX, "gemm: matrix too large");
+  need(&args, blas_sgemm != NULL, "gemm: no BLAS library was loaded");
+  if (args.failed) return NULL;
+  if (m == 0 || n == 0) return NULL;
+  if (k == 0) {
+    memset(c, 0, sizeof(float) * (size_t)(batch * m * n));
+    return NULL;
+  }
+  int lda = transA ? (int)m : (int)k;
+  int ldb = transB ? (int)k : (int)n;
+  for (int64_t i = 0; i < batch; i++) {
+    blas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
+               a + i * strideA, lda, b + i * strideB, ldb, 0.0f, c + i * m * n, (int)n);
+  }
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// binary(op, out, a, b, shape, stridesA, stridesB)
+// out (contiguous, row-major over `shape`) = a op b, where a and b are read with the given
+// element strides (0 along broadcast dimensions). Rank 1..6 (the glue collapses dimensions).
+
+enum { OP_ADD = 0, OP_SUB, OP_MUL, OP_DIV, OP_SQDIFF, OP_MAX, OP_MIN };
+
+#define BINARY_LOOP(EXPR)                                                \
+  for (int64_t j = 0; j < inner; j++) {                                  \
+    double x = (double)pa[j * sa], y = (double)pb[j * sb];               \
+    po[j] = (float)(EXPR);                                               \
+  }
+#define BINARY_LOOP_FAST(EXPR)                                                               \
+  if (sa == 1 && sb == 1) {                                                                  \
+    for (int64_t j = 0; j < inner; j++) {                                                    \
+      double x = (double)pa[j], y = (double)pb[j];                                           \
+      po[j] = (float)(EXPR);                                                                 \
+    }                                                                                        \
+  } else if (sa == 1 && sb == 0) {                                                           \
+    double y = (double)pb[0];                                                                \
+    for (int64_t j = 0; j < inner; j++) {                                                    \
+      double x = (double)pa[j];                                                              \
+      po[j] = (float)(EXPR);                                                                 \
+    }                                                                                        \
+  } else if (sa == 0 && sb == 1) {                                                           \
+    double x = (double)pa[0];                                                                \
+    for (int64_t j = 0; j < inner; j++) {                                                    \
+      double y = (double)pb[j];                                                              \
+      po[j] = (float)(EXPR);                                                                 \
+    }                                                                                        \
+  } else {                                                                                   \
+    BINARY_LOOP(EXPR)                                                                        \
+  }
+
+static inline double dmax(double x, double y) { return (isnan(x) || isnan(y)) ? NAN : (x > y ? x : y); }
+static inline double dmin(double x, double y) { return (isnan(x) || isnan(y)) ? NAN : (x < y ? x : y); }
+
+HOT static void binary_row(int op, float *po, const float *pa, const float *pb, int64_t inner, int64_t sa, int64_t sb) {
+  switch (op) {
+    case OP_ADD: BINARY_LOOP_FAST(x + y) break;
+    case OP_SUB: BINARY_LOOP_FAST(x - y) break;
+    case OP_MUL: BINARY_LOOP_FAST(x * y) break;
+    case OP_DIV: BINARY_LOOP_FAST(x / y) break;
+    case OP_SQDIFF: BINARY_LOOP_FAST((x - y) * (x - y)) break;
+    case OP_MAX: BINARY_LOOP_FAST(dmax(x, y)) break;
+    case OP_MIN: BINARY_LOOP_FAST(dmin(x, y)) break;
+  }
+}
+
+// Reads rank, shape and strides; returns the element count of `shape`, or -1 after throwing.
+static int64_t read_shape(Args *args, size_t i, int64_t *shape, int *rank) {
+  size_t len;
+  int32_t *s = (int32_t *)typed(args, i, napi_int32_array, &len);
+  if (args->failed) return -1;
+  if (len < 1 || len > MAX_RANK) {
+    fail(args, "cellshift_blas: rank must be 1..6");
+    return -1;
+  }
+  int64_t size = 1;
+  for (size_t d = 0; d < len; d++) {
+    if (s[d] < 0) {
+      fail(args, "cellshift_blas: negative dimension");
+      return -1;
+    }
+    shape[d] = s[d];
+    size *= s[d];
+  }
+  *rank = (int)len;
+  return size;
+}
+
+static int read_strides(Args *args, size_t i, int rank, const int64_t *shape, int64_t *strides, size_t available) {
+  size_t len;
+  int32_t *s = (int32_t *)typed(args, i, napi_int32_array, &len);
+  if (args->failed) return 0;
+  if ((int)len != rank) {
+    fail(args, "cellshift_blas: strides and shape differ in rank");
+    return 0;
+  }
+  int64_t last = 0;  // largest element index reached
+  for (int d = 0; d < rank; d++) {
+    if (s[d] < 0) {
+      fail(args, "cellshift_blas: negative stride");
+      return 0;
+    }
+    strides[d] = s[d];
+    if (shape[d] > 0) last += (shape[d] - 1) * strides[d];
+  }
+  if (available == 0 || (size_t)last >= available) {
+    fail(args, "cellshift_blas: strides reach past the array");
+    return 0;
+  }
+  return 1;
+}
+
+typedef struct {
+  int op;
+  float *out;
+  const float *a, *b;
+  int rank;
+  int64_t shape[MAX_RANK], sa[MAX_RANK], sb[MAX_RANK];
+} BinaryJob;
+
+// Rank 1: a slice of elements.
+static void binary_elements(void *ctx, int64_t begin, int64_t end) {
+  const BinaryJob *j = (const BinaryJob *)ctx;
+  binary_row(j->op, j->out + begin, j->a + begin * j->sa[0], j->b + begin * j->sb[0], end - begin, j->sa[0], j->sb[0]);
+}
+
+// Higher rank: whole rows (the last dimension) [begin, end).
+static void binary_rows(void *ctx, int64_t begin, int64_t end) {
+  const BinaryJob *j = (const BinaryJob *)ctx;
+  const int rank = j->rank;
+  const int64_t inner = j->shape[rank - 1];
+  int64_t index[MAX_RANK] = {0};
+  int64_t offA = 0, offB = 0;
+  for (int64_t d = rank - 2, r = begin; d >= 0; d--) {
+    index[d] = r % j->shape[d];
+    r /= j->shape[d];
+    offA += index[d] * j->sa[d];
+    offB += index[d] * j->sb[d];
+  }
+  for (int64_t r = begin; r < end; r++) {
+    binary_row(j->op, j->out + r * inner, j->a + offA, j->b + offB, inner, j->sa[rank - 1], j->sb[rank - 1]);
+    // Advance the multi-index over the outer dimensions.
+    for (int d = rank - 2; d >= 0; d--) {
+      index[d]++;
+      offA += j->sa[d];
+      offB += j->sb[d];
+      if (index[d] < j->shape[d]) break;
+      offA -= j->sa[d] * j->shape[d];
+      offB -= j->sb[d] * j->shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 7)) return NULL;
+  int op = (int)integer(&args, 0);
+  size_t lo, la, lb;
+  float *out = f32(&args, 1, &lo);
+  const float *a = f32(&args, 2, &la);
+  const float *b = f32(&args, 3, &lb);
+  int64_t shape[MAX_RANK], sa[MAX_RANK], sb[MAX_RANK];
+  int rank = 0;
+  int64_t size = read_shape(&args, 4, shape, &rank);
+  if (args.failed) return NULL;
+  if (size == 0) return NULL;
+  if (!read_strides(&args, 5, rank, shape, sa, la) || !read_strides(&args, 6, rank, shape, sb, lb)) return NULL;
+  need(&args, (size_t)size <= lo, "binary: output too short");
+  need(&args, op >= OP_ADD && op <= OP_MIN, "binary: unknown op");
+  if (args.failed) return NULL;
+  BinaryJob job = {op, out, a, b, rank, {0}, {0}, {0}};
+  for (int d = 0; d < rank; d++) {
+    job.shape[d] = shape[d];
+    job.sa[d] = sa[d];
+    job.sb[d] = sb[d];
+  }
+  const int64_t inner = shape[rank - 1];
+  if (rank == 1)
+    parallel_for(binary_elements, &job, inner, GRAIN_CHEAP);
+  else
+    parallel_for(binary_rows, &job, size / inner, (GRAIN_CHEAP + inner - 1) / inner);
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// unary(op, out, x, alpha): contiguous, out.length elements.
+
+enum { U_RELU = 0, U_STEP, U_EXP, U_TANH, U_SQRT, U_SQUARE, U_NEG, U_ABS, U_LOG, U_SIGMOID, U_RECIPROCAL, U_RSQRT, U_SOFTPLUS };
+
+HOT static int unary_loop(int op, float *out, const float *x, size_t n, double alpha) {
+  switch (op) {
+    case U_RELU:  // max(0, x), NaN stays NaN (written branch-free so it vectorises)
+      for (size_t i = 0; i < n; i++) {
+        const float v = x[i];
+        const float r = v > 0 ? v : 0.0f;
+        out[i] = v != v ? v : r;
+      }
+      break;
+    case U_STEP: {  // x > 0 ? 1 : alpha, NaN stays NaN
+      const float a = (float)alpha;
+      for (size_t i = 0; i < n; i++) {
+        const float v = x[i];
+        const float r = v > 0 ? 1.0f : a;
+        out[i] = v != v ? v : r;
+      }
+      break;
+    }
+    case U_EXP:
+      for (size_t i = 0; i < n; i++) out[i] = (float)exp((double)x[i]);
+      break;
+    case U_TANH:
+      for (size_t i = 0; i < n; i++) out[i] = (float)tanh((double)x[i]);
+      break;
+    case U_SQRT:
+      for (size_t i = 0; i < n; i++) out[i] = (float)sqrt((double)x[i]);
+      break;
+    case U_SQUARE:
+      for (size_t i = 0; i < n; i++) out[i] = x[i] * x[i];
+      break;
+    case U_NEG:
+      for (size_t i = 0; i < n; i++) out[i] = -x[i];
+      break;
+    case U_ABS:
+      for (size_t i = 0; i < n; i++) out[i] = fabsf(x[i]);
+      break;
+    case U_LOG:
+      for (size_t i = 0; i < n; i++) out[i] = (float)log((double)x[i]);
+      break;
+    case U_SIGMOID:
+      for (size_t i = 0; i < n; i++) out[i] = (float)(1.0 / (1.0 + exp(-(double)x[i])));
+      break;
+    case U_RECIPROCAL:
+      for (size_t i = 0; i < n; i++) out[i] = (float)(1.0 / (double)x[i]);
+      break;
+    case U_RSQRT:
+      for (size_t i = 0; i < n; i++) out[i] = (float)(1.0 / sqrt((double)x[i]));
+      break;
+    default:
+      return 0;
+  }
+  return 1;
+}
+
+typedef struct {
+  int op;
+  float *out;
+  const float *x;
+  double alpha;
+} UnaryJob;
+
+static void unary_range(void *ctx, int64_t begin, int64_t end) {
+  const UnaryJob *j = (const UnaryJob *)ctx;
+  unary_loop(j->op, j->out + begin, j->x + begin, (size_t)(end - begin), j->alpha);
+}
+
+static napi_value Unary(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 4)) return NULL;
+  int op = (int)integer(&args, 0);
+  size_t lo, lx;
+  float *out = f32(&args, 1, &lo);
+  const float *x = f32(&args, 2, &lx);
+  double alpha = num(&args, 3);
+  if (args.failed) return NULL;
+  need(&args, lo <= lx, "unary: input shorter than output");
+  if (args.failed) return NULL;
+  if (op < U_RELU || op > U_RSQRT) {
+    fail(&args, "unary: unknown op");
+    return NULL;
+  }
+  UnaryJob job = {op, out, x, alpha};
+  const int costly = op == U_EXP || op == U_TANH || op == U_LOG || op == U_SIGMOID;
+  parallel_for(unary_range, &job, (int64_t)lo, costly ? GRAIN_COSTLY : GRAIN_CHEAP);
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reduce(op, out, x, outer, mid, inner, scale)
+// x viewed as [outer, mid, inner]; out[o, i] = reduction over m of x[o, m, i] with double
+// accumulators: in the order m = 0..mid-1, as the cpu backend's transposed loop sums, except
+// whole-row sums (inner = 1), which use sum_row below.
+// op 0 = sum, 1 = max, 2 = min, 3 = mean-like: Σ float(x / scale) (tfjs Mean = Sum(Div(x, n))).
+
+// Σ row in double. Eight interleaved accumulators (instead of the cpu backend's one running sum)
+// keep the adds from waiting on each other; in double the order changes the float32 result only
+// in the rarest of ties.
+HOT static double sum_row(const float *row, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t m = 0;
+  for (; m + 8 <= n; m += 8)
+    for (int j = 0; j < 8; j++) acc[j] += (double)row[m + j];
+  double total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; m < n; m++) total += (double)row[m];
+  return total;
+}
+
+static napi_value Reduce(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 7)) return NULL;
+  int op = (int)integer(&args, 0);
+  size_t lo, lx;
+  float *out = f32(&args, 1, &lo);
+  const float *x = f32(&args, 2, &lx);
+  int64_t outer = integer(&args, 3), mid = integer(&args, 4), inner = integer(&args, 5);
+  double scale = num(&args, 6);
+  if (args.failed) return NULL;
+  need(&args, outer >= 0 && mid >= 0 && inner >= 0, "reduce: bad sizes");
+  need(&args, (size_t)(outer * mid * inner) <= lx && (size_t)(outer * inner) <= lo, "reduce: array too short");
+  need(&args, op >= 0 && op <= 3, "reduce: unknown op");
+  if (args.failed) return NULL;
+  if (inner == 1) {
+    for (int64_t o = 0; o < outer; o++) {
+      const float *row = x + o * mid;
+      double acc;
+      if (op == 0) {
+        acc = sum_row(row, mid);
+      } else if (op == 3) {
+        acc = 0;
+        for (int64_t m = 0; m < mid; m++) acc += (double)(float)((double)row[m] / scale);
+      } else {
+        acc = mid > 0 ? (double)row[0] : (op == 1 ? -INFINITY : INFINITY);
+        for (int64_t m = 1; m < mid; m++) {
+          double v = (double)row[m];
+          if (isnan(v) || (op == 1 ? v > acc : v < acc)) acc = v;
+          if (isnan(acc)) break;
+        }
+      }
+      out[o] = (float)acc;
+    }
+    return NULL;
+  }
+  double *acc = (double *)malloc(sizeof(double) * (size_t)(inner > 0 ? inner : 1));
+  if (acc == NULL) {
+    fail(&args, "reduce: out of memory");
+    return NULL;
+  }
+  for (int64_t o = 0; o < outer; o++) {
+    const float *block = x + o * mid * inner;
+    if (op == 0 || op == 3) {
+      for (int64_t i = 0; i < inner; i++) acc[i] = 0;
+      for (int64_t m = 0; m < mid; m++) {
+        const float *row = block + m * inner;
+        if (op == 0)
+          for (int64_t i = 0; i < inner; i++) acc[i] += (double)row[i];
+        else
+          for (int64_t i = 0; i < inner; i++) acc[i] += (double)(float)((double)row[i] / scale);
+      }
+    } else {
+      for (int64_t i = 0; i < inner; i++) acc[i] = mid > 0 ? (double)block[i] : (op == 1 ? -INFINITY : INFINITY);
+      for (int64_t m = 1; m < mid; m++) {
+        const float *row = block + m * inner;
+        for (int64_t i = 0; i < inner; i++) {
+          double v = (double)row[i];
+          if (!isnan(acc[i]) && (isnan(v) || (op == 1 ? v > acc[i] : v < acc[i]))) acc[i] = v;
+        }
+      }
+    }
+    for (int64_t i = 0; i < inner; i++) out[o * inner + i] = (float)acc[i];
+  }
+  free(acc);
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// softmax(out, x, rows, cols): along the last axis, as the cpu backend composes it:
+// max → sub → exp → sum (double) → div, each result rounded to float32.
+
+typedef struct {
+  float *out;
+  const float *x;
+  int64_t cols;
+} SoftmaxJob;
+
+static void softmax_rows(void *ctx, int64_t begin, int64_t end) {
+  const SoftmaxJob *j = (const SoftmaxJob *)ctx;
+  const int64_t cols = j->cols;
+  const float *x = j->x;
+  float *out = j->out;
+  for (int64_t r = begin; r < end; r++) {
+    const float *xr = x + r * cols;
+    float *orow = out + r * cols;
+    float mx = xr[0];
+    for (int64_t c = 1; c < cols; c++) {
+      if (isnan(mx)) break;
+      if (isnan(xr[c]) || xr[c] > mx) mx = xr[c];
+    }
+    double sum = 0;
+    for (int64_t c = 0; c < cols; c++) {
+      float shifted = (float)((double)xr[c] - (double)mx);
+      float e = (float)exp((double)shifted);
+      orow[c] = e;
+      sum += (double)e;
+    }
+    double s = (double)(float)sum;
+    for (int64_t c = 0; c < cols; c++) orow[c] = (float)((double)orow[c] / s);
+  }
+}
+
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 4)) return NULL;
+  size_t lo, lx;
+  float *out = f32(&args, 0, &lo);
+  const float *x = f32(&args, 1, &lx);
+  int64_t rows = integer(&args, 2), cols = integer(&args, 3);
+  if (args.failed) return NULL;
+  need(&args, rows >= 0 && cols > 0 && (size_t)(rows * cols) <= lx && (size_t)(rows * cols) <= lo, "softmax: bad sizes");
+  if (args.failed) return NULL;
+  SoftmaxJob job = {out, x, cols};
+  parallel_for(softmax_rows, &job, rows, (GRAIN_COSTLY + cols - 1) / cols);
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// copy(out, outOffset, outStrides, x, xOffset, xStrides, shape)
+// out[outOffset + Σ i_d·outStrides_d] = x[xOffset + Σ i_d·xStrides_d] over `shape`: slices,
+// splits, concatenation and transposes are all this one strided copy.
+
+static napi_value Copy(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 7)) return NULL;
+  size_t lo, lx;
+  float *out = f32(&args, 0, &lo);
+  int64_t outOffset = integer(&args, 1);
+  const float *x = f32(&args, 3, &lx);
+  int64_t xOffset = integer(&args, 4);
+  int64_t shape[MAX_RANK], so[MAX_RANK], sx[MAX_RANK];
+  int rank = 0;
+  int64_t size = read_shape(&args, 6, shape, &rank);
+  if (args.failed) return NULL;
+  if (size == 0) return NULL;
+  need(&args, outOffset >= 0 && xOffset >= 0 && (size_t)outOffset < lo && (size_t)xOffset < lx, "copy: offset out of range");
+  if (args.failed) return NULL;
+  if (!read_strides(&args, 2, rank, shape, so, lo - (size_t)outOffset) || !read_strides(&args, 5, rank, shape, sx, lx - (size_t)xOffset))
+    return NULL;
+  float *o = out + outOffset;
+  const float *s = x + xOffset;
+  int64_t inner = shape[rank - 1], rows = size / inner;
+  int64_t iso = so[rank - 1], isx = sx[rank - 1];
+  int64_t index[MAX_RANK] = {0};
+  int64_t po = 0, px = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    if (iso == 1 && isx == 1) {
+      memcpy(o + po, s + px, sizeof(float) * (size_t)inner);
+    } else {
+      for (int64_t j = 0; j < inner; j++) o[po + j * iso] = s[px + j * isx];
+    }
+    for (int d = rank - 2; d >= 0; d--) {
+      index[d]++;
+      po += so[d];
+      px += sx[d];
+      if (index[d] < shape[d]) break;
+      po -= so[d] * shape[d];
+      px -= sx[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// addN(out, [a, b, ...]): out = Σ inputs, accumulated left to right in double like the cpu
+// backend (which adds each input into a float32 buffer: rounding after every addition).
+
+static napi_value AddN(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 2)) return NULL;
+  size_t lo;
+  float *out = f32(&args, 0, &lo);
+  if (args.failed) return NULL;
+  uint32_t count = 0;
+  bool is_array = false;
+  if (napi_is_array(env, args.argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, args.argv[1], &count) != napi_ok) {
+    fail(&args, "addN: expected an array of Float32Array");
+    return NULL;
+  }
+  memset(out, 0, sizeof(float) * lo);
+  for (uint32_t t = 0; t < count; t++) {
+    napi_value element;
+    if (napi_get_element(env, args.argv[1], t, &element) != napi_ok) {
+      fail(&args, "addN: bad element");
+      return NULL;
+    }
+    args.argv[MAX_ARGS - 1] = element;
+    size_t len;
+    const float *x = f32(&args, MAX_ARGS - 1, &len);
+    if (args.failed) return NULL;
+    need(&args, len >= lo, "addN: input too short");
+    if (args.failed) return NULL;
+    for (size_t i = 0; i < lo; i++) out[i] = (float)((double)out[i] + (double)x[i]);
+  }
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// adam(wOut, mOut, vOut, w, g, m, v, beta1, oneMinusBeta1, beta2, oneMinusBeta2,
+//      oneMinusAccBeta1, oneMinusAccBeta2, epsilon, negLearningRate)
+// The same float32 steps as tf.train.adam's applyGradients (each of its ops rounds to float32;
+// so does each line here), written to three new arrays (which must not overlap the inputs):
+//   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2)
+//   w' = (m'/(1−β1ᵗ)) / (sqrt(v'/(1−β2ᵗ)) + ε) · (−lr) + w
+
+// Built with -ffp-contract=off: no fused multiply-adds, every operation rounds to float32.
+HOT static void adam_loop(float *restrict wo, float *restrict mo, float *restrict vo, const float *restrict w, const float *restrict g,
+                          const float *restrict m, const float *restrict v, size_t n,
+                          float b1, float c1, float b2, float c2, float d1, float d2, float eps, float neglr) {
+  for (size_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mn = m[i] * b1 + gi * c1;
+    const float vn = v[i] * b2 + (gi * gi) * c2;
+    const float mh = mn / d1;
+    const float vh = vn / d2;
+    const float step = (mh / (sqrtf(vh) + eps)) * neglr;
+    mo[i] = mn;
+    vo[i] = vn;
+    wo[i] = step + w[i];
+  }
+}
+
+typedef struct {
+  float *wo, *mo, *vo;
+  const float *w, *g, *m, *v;
+  float b1, c1, b2, c2, d1, d2, eps, neglr;
+} AdamJob;
+
+static void adam_range(void *ctx, int64_t begin, int64_t end) {
+  const AdamJob *j = (const AdamJob *)ctx;
+  adam_loop(j->wo + begin, j->mo + begin, j->vo + begin, j->w + begin, j->g + begin, j->m + begin, j->v + begin, (size_t)(end - begin),
+            j->b1, j->c1, j->b2, j->c2, j->d1, j->d2, j->eps, j->neglr);
+}
+
+static napi_value Adam(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 15)) return NULL;
+  size_t lwo, lmo, lvo, lw, lg, lm, lv;
+  float *wo = f32(&args, 0, &lwo);
+  float *mo = f32(&args, 1, &lmo);
+  float *vo = f32(&args, 2, &lvo);
+  const float *w = f32(&args, 3, &lw);
+  const float *g = f32(&args, 4, &lg);
+  const float *m = f32(&args, 5, &lm);
+  const float *v = f32(&args, 6, &lv);
+  const float b1 = (float)num(&args, 7), c1 = (float)num(&args, 8), b2 = (float)num(&args, 9), c2 = (float)num(&args, 10);
+  const float d1 = (float)num(&args, 11), d2 = (float)num(&args, 12), eps = (float)num(&args, 13), neglr = (float)num(&args, 14);
+  if (args.failed) return NULL;
+  need(&args, lg == lw && lm == lw && lv == lw && lwo == lw && lmo == lw && lvo == lw, "adam: arrays differ in length");
+  const float *ins[4] = {w, g, m, v};
+  const float *outs[3] = {wo, mo, vo};
+  for (int i = 0; i < 3 && !args.failed; i++)
+    for (int j = 0; j < 4; j++) need(&args, outs[i] + lw <= ins[j] || ins[j] + lw <= outs[i], "adam: outputs must not overlap inputs");
+  need(&args, wo + lw <= mo || mo + lw <= wo, "adam: outputs overlap");
+  need(&args, wo + lw <= vo || vo + lw <= wo, "adam: outputs overlap");
+  need(&args, mo + lw <= vo || vo + lw <= mo, "adam: outputs overlap");
+  if (args.failed) return NULL;
+  AdamJob job = {wo, mo, vo, w, g, m, v, b1, c1, b2, c2, d1, d2, eps, neglr};
+  parallel_for(adam_range, &job, (int64_t)lw, GRAIN_CHEAP / 2);
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// info() → { blas, error, config, corename, threads }; setThreads(n).
+
+static napi_value make_string(napi_env env, const char *s) {
+  napi_value value;
+  napi_create_string_utf8(env, s ? s : "", NAPI_AUTO_LENGTH, &value);
+  return value;
+}
+
+static napi_value Info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result, threads;
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "blas", make_string(env, blas_sgemm ? blas_path : ""));
+  napi_set_named_property(env, result, "error", make_string(env, blas_sgemm ? "" : blas_error));
+  napi_set_named_property(env, result, "config", make_string(env, blas_get_config ? blas_get_config() : ""));
+  napi_set_named_property(env, result, "corename", make_string(env, blas_get_corename ? blas_get_corename() : ""));
+  napi_create_int32(env, blas_get_threads ? blas_get_threads() : -1, &threads);
+  napi_set_named_property(env, result, "threads", threads);
+  napi_value kernel_threads;
+  napi_create_int32(env, pool.threads, &kernel_threads);
+  napi_set_named_property(env, result, "kernelThreads", kernel_threads);
+  return result;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 1)) return NULL;
+  int64_t n = integer(&args, 0);
+  if (args.failed) return NULL;
+  if (n >= 1) {
+    if (blas_set_threads) blas_set_threads((int)n);
+    pool.threads = n > MAX_THREADS ? MAX_THREADS : (int)n;
+  }
+  return NULL;
+}
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static napi_value Init(napi_env env, napi_value exports) {
+  pthread_once(&blas_once, load_blas);  // once per process, though Init runs in every thread
+  if (pool.threads == 0) pool.threads = default_threads();
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"binary", NULL, Binary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"unary", NULL, Unary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"reduce", NULL, Reduce, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"copy", NULL, Copy, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"addN", NULL, AddN, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"adam", NULL, Adam, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"info", NULL, Info, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,121 @@
+// The backend object behind 'native-blas': tfjs's MathBackendCPU (tensors are plain typed
+// arrays, so the addon reads and writes them in place) plus a pool of float32 output arrays.
+//
+// Why the pool: a training step creates ~150 tensors of up to a few MB. Fresh typed arrays cost
+// zero-filling and page faults, and their external memory makes V8 run a full mark-compact GC
+// about once per step; at the sizes of the seed L1000 models that was ~a third of a step.
+// Kernels that overwrite every element of their output take arrays from alloc(), and arrays of
+// disposed tensors go back to the pool, but only when nothing else can still see them:
+//   - never once read out (readSync/read/dataSync/data return the array itself on this backend,
+//     so a caller may keep it: checkpoints do);
+//   - never when a second tensor or a view (a contiguous slice is a subarray) shares it;
+//   - only arrays this backend handed out itself (user arrays passed to tf.tensor are theirs).
+import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+type BackendValues = Parameters<MathBackendCPU['write']>[0];
+
+interface Owned {
+  /** Held by a tensor's data right now. */
+  held: boolean;
+  /** Still safe to hand out again once released. */
+  recyclable: boolean;
+}
+
+/** Arrays kept for reuse, in bytes; more than this are left to the garbage collector. */
+const MAX_POOLED_BYTES = 256 * 1024 * 1024;
+
+export class NativeBackend extends MathBackendCPU {
+  readonly #pool = new Map<number, Float32Array[]>();
+  #pooledBytes = 0;
+  readonly #owned = new WeakMap<Float32Array, Owned>();
+  readonly #ownerOf = new WeakMap<ArrayBufferLike, Float32Array>();
+
+  constructor() {
+    super();
+    // MathBackendCPU prints "install tfjs-node to speed things up" on its first write; this
+    // backend is the speed-up, so the advice would only mislead.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  /** A float32 array of length n with arbitrary contents, for an output that is fully written. */
+  alloc(n: number): Float32Array {
+    const reused = this.#pool.get(n)?.pop();
+    let array: Float32Array;
+    if (reused) {
+      this.#pooledBytes -= reused.byteLength;
+      array = reused;
+    } else {
+      array = new Float32Array(n);
+      this.#ownerOf.set(array.buffer, array);
+    }
+    this.#owned.set(array, { held: false, recyclable: true });
+    return array;
+  }
+
+  /** Arrays currently pooled and their bytes (for tests and benchmarks). */
+  poolStats(): { arrays: number; bytes: number } {
+    let arrays = 0;
+    for (const list of this.#pool.values()) arrays += list.length;
+    return { arrays, bytes: this.#pooledBytes };
+  }
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    this.#track(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.#track(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    // has() first: data.get() of an unknown id would move the data here from another backend.
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    if (values instanceof Float32Array) {
+      const owned = this.#owned.get(values);
+      if (owned) owned.recyclable = false;
+    }
+    return super.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (released && values instanceof Float32Array && !this.data.has(dataId)) this.#release(values);
+    return released;
+  }
+
+  override disposeIntermediateTensorInfo(tensorInfo: TensorInfo): void {
+    this.disposeData(tensorInfo.dataId);
+  }
+
+  override dispose(): void {
+    this.#pool.clear();
+    this.#pooledBytes = 0;
+    super.dispose();
+  }
+
+  /** New tensor data: the first holder of an owned array keeps it recyclable; anything else
+   *  sharing its memory (a view, a second tensor) makes it permanent. */
+  #track(values: BackendValues): void {
+    if (!ArrayBuffer.isView(values)) return;
+    const owner = this.#ownerOf.get(values.buffer);
+    const owned = owner && this.#owned.get(owner);
+    if (!owner || !owned) return;
+    if (values !== owner || owned.held) owned.recyclable = false;
+    owned.held = true;
+  }
+
+  #release(values: Float32Array): void {
+    const owned = this.#owned.get(values);
+    if (!owned) return;
+    this.#owned.delete(values);
+    if (!owned.recyclable || this.#pooledBytes + values.byteLength > MAX_POOLED_BYTES) return;
+    const list = this.#pool.get(values.length);
+    if (list) list.push(values);
+    else this.#pool.set(values.length, [values]);
+    this.#pooledBytes += values.byteLength;
+  }
+}

@@ -1,0 +1,55 @@
+// The 'native-blas' TensorFlow.js backend: the pure-JavaScript cpu backend (its tensors are plain
+// typed arrays) with matmuls sent to the system BLAS and the hot elementwise, reduction, copy
+// and Adam kernels done in C, through the optional cellshift_blas addon (native/blas).
+//
+//   const status = registerNativeBackend();
+//   if (status.ok) await tf.setBackend(status.name); else console.log(status.why);
+//
+// Registration is idempotent per thread and never throws: without the addon (not built, no
+// BLAS library, wrong platform) it returns a reason and registers nothing, so backend selection
+// can move on to wasm.
+import * as tf from '@tensorflow/tfjs';
+import { installFusedAdam } from './adam.js';
+import { loadAddon } from './addon.js';
+import { NativeBackend } from './backend.js';
+import { nativeKernels } from './kernels.js';
+
+export const NATIVE_BACKEND = 'native-blas';
+
+export type NativeStatus = { ok: true; name: typeof NATIVE_BACKEND; threads: number; detail: string } | { ok: false; why: string };
+
+export interface NativeOptions {
+  /** BLAS threads (OpenBLAS only; default: what the library chose, normally one per core). */
+  threads?: number;
+}
+
+let registered: NativeStatus | null = null;
+
+export function registerNativeBackend(options: NativeOptions = {}): NativeStatus {
+  const addon = loadAddon();
+  if (!addon.ok) return { ok: false, why: addon.why };
+  if (options.threads !== undefined) addon.binding.setThreads(Math.max(1, Math.floor(options.threads)));
+  if (registered) return refresh(registered, addon.binding.info().threads);
+  try {
+    // Priority 0: never picked by tfjs on its own, only when asked for by name.
+    tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
+    const overrides = nativeKernels(addon.binding);
+    for (const config of tf.getKernelsForBackend('cpu')) {
+      const kernelFunc = overrides.get(config.kernelName) ?? config.kernelFunc;
+      tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
+    }
+    installFusedAdam(NATIVE_BACKEND, addon.binding);
+  } catch (error) {
+    return { ok: false, why: `registering the native backend failed (${error instanceof Error ? error.message : String(error)})` };
+  }
+  registered = { ok: true, name: NATIVE_BACKEND, threads: 0, detail: '' };
+  return refresh(registered, addon.binding.info().threads);
+}
+
+function refresh(status: NativeStatus, threads: number): NativeStatus {
+  const addon = loadAddon();
+  if (!status.ok || !addon.ok) return status;
+  const count = `${threads} ${threads === 1 ? 'thread' : 'threads'}`;
+  const detail = `${addon.blas} matmuls on ${count} and C elementwise/Adam kernels over the cpu backend's arrays`;
+  return { ...status, threads, detail };
+}
