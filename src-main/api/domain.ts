@@ -3,6 +3,13 @@ import { z } from 'zod';
 
 export const Id = z.string().min(1).max(128);
 
+/** Seeds of generators and training: 31-bit so every language's RNG takes them. */
+export const Seed = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+
 export const DatasetSource = z.enum(['synthetic', 'gctx', 'gct', 'h5ad', 'csv']);
 export type DatasetSource = z.infer<typeof DatasetSource>;
 
@@ -118,12 +125,7 @@ export type SyntheticPreset = z.infer<typeof SyntheticPreset>;
 export const CreateSyntheticParams = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   preset: SyntheticPreset,
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(0),
+  seed: Seed.default(0),
 });
 export type CreateSyntheticParams = z.input<typeof CreateSyntheticParams>;
 

@@ -1,6 +1,7 @@
 // Model and training configuration: hyperparameters are data, validated wherever they arrive
 // (renderer form, CLI flags, stored run config).
 import { z } from 'zod';
+import { Seed } from './domain.js';
 
 export const ModelFamily = z.enum(['vae', 'cvae', 'env-vae', 'translation-vae', 'adversarial-prior-ae']);
 export type ModelFamily = z.infer<typeof ModelFamily>;
@@ -74,12 +75,7 @@ export const TrainingConfig = z.strictObject({
   gradientClipNorm: z.number().positive().default(10),
   /** Per-gene standardisation with training-set statistics (stored with the model). */
   standardize: z.boolean().default(true),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1)
-    .default(0),
+  seed: Seed.default(0),
   validation: ValidationSplit.default({ kind: 'random-environments', fraction: 0.2, seed: 0 }),
   /** A loss this many times above the run's best epoch loss counts as diverging. */
   divergenceFactor: z.number().gt(1).default(1e4),
