@@ -43,7 +43,8 @@ export interface SelectBackendOptions {
   threads?: number;
 }
 
-const ORDER: readonly BackendName[] = ['tensorflow', NATIVE_BACKEND, 'wasm', 'cpu'];
+/** Fastest first; selection takes the first that works. */
+export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', NATIVE_BACKEND, 'wasm', 'cpu'];
 const TFJS_NODE = '@tensorflow/tfjs-node';
 
 const LABELS: Record<BackendName, string> = {
@@ -101,7 +102,7 @@ export function describeBackend(choice: BackendChoice): string {
 
 async function selectAuto(threads: number | undefined): Promise<BackendChoice> {
   const skipped: string[] = [];
-  for (const name of ORDER) {
+  for (const name of BACKEND_ORDER) {
     const attempt = await attemptBackend(name, threads);
     if (attempt.ok) {
       const prefix = skipped.length > 0 ? `${skipped.join('; ')}; ` : '';
@@ -113,7 +114,7 @@ async function selectAuto(threads: number | undefined): Promise<BackendChoice> {
 }
 
 async function selectPreferred(name: BackendName, threads: number | undefined): Promise<BackendChoice> {
-  if (!ORDER.includes(name)) throw new Error(`Unknown backend '${String(name)}' (expected one of ${ORDER.join(', ')})`);
+  if (!BACKEND_ORDER.includes(name)) throw new Error(`Unknown backend '${String(name)}' (expected one of ${BACKEND_ORDER.join(', ')})`);
   const attempt = await attemptBackend(name, threads);
   if (!attempt.ok) throw new Error(`The requested '${name}' backend cannot be used: ${attempt.why}`);
   return { name, threads: attempt.threads, reason: `requested with prefer: '${name}'; using ${attempt.detail}` };

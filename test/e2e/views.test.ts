@@ -138,7 +138,7 @@ describe('the lab in a browser', () => {
     await page.getByTestId('start-training').click();
     await page.getByTestId('training-monitor').waitFor();
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
-    assert.match(await page.getByTestId('run-backend').innerText(), /wasm|cpu|tensorflow/);
+    assert.match(await page.getByTestId('run-backend').innerText(), /^(tensorflow|native-blas|wasm|cpu)\b/);
     assert.match(await page.getByTestId('epoch-progress').innerText(), /epoch 4 of 4/);
     // 4 epochs of train and held-out loss on the loss chart
     assert.equal(await page.getByTestId('line-chart').first().getAttribute('data-points'), '8');

@@ -20,6 +20,7 @@ import { Rng } from '../../src-main/data/random.js';
 import { createDispatcher } from '../../src-main/lab/dispatch.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
+import { BACKEND_ORDER } from '../../src-main/ml/backend.js';
 import type { MetricPoint } from '../../src-main/store/runs.js';
 import { Store } from '../../src-main/store/store.js';
 
@@ -205,7 +206,7 @@ describe('training through the LabApi', () => {
       assert.equal(run.status, 'completed', `${plan.label}: ${run.status} — ${run.message}`);
       assert.equal(run.message, null);
       assert.equal(run.epochsDone, plan.epochs);
-      assert.ok(run.backend === 'wasm' || run.backend === 'cpu' || run.backend === 'tensorflow', `backend ${run.backend}`);
+      assert.ok((BACKEND_ORDER as readonly string[]).includes(run.backend ?? ''), `backend ${run.backend}`);
       assert.ok(run.backend === 'tensorflow' ? run.threads === null : Number.isInteger(run.threads) && (run.threads as number) >= 1);
       assert.ok(run.finishedAt !== null);
 
