@@ -1,0 +1,67 @@
+# Reference reader for bench/import.ts: reads the landmark subset (all samples x the first N genes)
+# of a GCTX matrix with h5py, in blocks of rows, the way CellShift's GCTX reader does (one hyperslab
+# per block, HDF5's default chunk cache), into one reused buffer.
+#
+#   /usr/bin/python3 bench/import-h5py.py FILE N_GENES BLOCK_ROWS
+#
+# Prints one JSON line: seconds (open + read), checksum (sum of squares in float64, to compare with
+# CellShift's reader), peak RSS in kB, main-thread CPU and run-queue seconds.
+import json
+import resource
+import sys
+import time
+
+import h5py
+import numpy as np
+
+
+def schedstat() -> "tuple[float, float]":
+    """Main thread's seconds on a CPU and waiting for one (Linux), like bench/import.ts."""
+    try:
+        with open("/proc/self/schedstat") as f:
+            cpu, queue = f.read().split()[:2]
+        return int(cpu) / 1e9, int(queue) / 1e9
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+
+
+def main() -> None:
+    path, n_genes, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    cpu0, queue0 = schedstat()
+    t0 = time.perf_counter()
+    with h5py.File(path, "r") as f:
+        ds = f["/0/DATA/0/matrix"]
+        n_samples = ds.shape[0]
+        buf = np.empty((block, n_genes), dtype=np.float32)
+        sumsq = 0.0
+        head: list = []
+        opened = time.perf_counter()
+        for s0 in range(0, n_samples, block):
+            s1 = min(n_samples, s0 + block)
+            out = buf[: s1 - s0]
+            ds.read_direct(out, np.s_[s0:s1, 0:n_genes], np.s_[0 : s1 - s0, 0:n_genes])
+            sumsq += float(np.einsum("ij,ij->", out, out, dtype=np.float64))
+            if s0 == 0:
+                head = [float(v) for v in out[0, :4]]
+    done = time.perf_counter()
+    cpu1, queue1 = schedstat()
+    print(
+        json.dumps(
+            {
+                "seconds": done - t0,
+                "openSeconds": opened - t0,
+                "samples": n_samples,
+                "genes": n_genes,
+                "checksum": sumsq,
+                "head": head,
+                "peakRssKb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "sched": {"cpu": cpu1 - cpu0, "queue": queue1 - queue0},
+                "h5py": h5py.__version__,
+                "hdf5": h5py.version.hdf5_version,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
