@@ -78,7 +78,7 @@ export async function executeImport(
         const k = position - batch.start;
         const row = batch.values.subarray(k * nGenes, (k + 1) * nGenes);
         const sample = plan.samples[plan.selectedSamples[position] as number] as (typeof plan.samples)[number];
-        const bad = row.findIndex((v) => !Number.isFinite(v));
+        const bad = firstNonFinite(row);
         if (bad >= 0) {
           if (request.nonFinite === 'reject') {
             throw new LabError(
@@ -106,6 +106,8 @@ export async function executeImport(
       }
       writer.addSamples(records);
       context?.progress(batch.end / plan.selectedSamples.length, `Stored ${batch.end} of ${plan.selectedSamples.length} samples`);
+      // Let the event loop breathe between batches: progress reaches the window and a cancel is heard.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     if (replaced > 0 || droppedNonFinite > 0) {
       context?.progress(1, `Non-finite values: ${replaced} set to 0, ${droppedNonFinite} samples dropped`);
@@ -119,4 +121,13 @@ export async function executeImport(
 
 function defaultName(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
+}
+
+/** Index of the first NaN/±Inf, or -1; a plain loop, several times faster than findIndex here. */
+function firstNonFinite(row: Float32Array): number {
+  for (let g = 0; g < row.length; g++) {
+    const v = row[g] as number;
+    if (v - v !== 0) return g;
+  }
+  return -1;
 }

@@ -52,7 +52,9 @@ export async function encodeEnvironments(
   const described = new Map<string, StructureInfo>();
   const withoutStructure: { drug: string; reason: string }[] = [];
   const fallbackIndex = new Map<string, number>();
-  for (const env of environments) {
+  for (const [index, env] of environments.entries()) {
+    // Thousands of drugs take seconds to describe: yield now and then so the app stays responsive.
+    if (index % 25 === 24) await new Promise((resolve) => setImmediate(resolve));
     if (env.isControl || env.drugId === null || described.has(env.drugId)) continue;
     let info: StructureInfo;
     if (!env.smiles) info = { ok: false, reason: 'no SMILES in pert_info' };
