@@ -8,7 +8,7 @@ import type { LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
 import type { StudyId, StudyOptions } from '../api/studies.js';
 import { Chemistry } from '../chem/chemistry.js';
-import { prepareImport, runImport } from '../data/import/index.js';
+import { type PreparedImport, prepareImport, runImport } from '../data/import/index.js';
 import { CachedStructures } from '../data/import/structures.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
 import type { BackendName } from '../ml/backend.js';
@@ -44,6 +44,7 @@ export class LabService {
   /** Imports found interrupted when this process started (each reported once, by this process). */
   readonly interruptedImports: ImportRecord[];
   #chemistry: Promise<Chemistry> | null = null;
+  #lastPreview: { key: string; prepared: PreparedImport } | null = null;
 
   constructor(options: LabServiceOptions) {
     this.store = options.store;
@@ -111,10 +112,27 @@ export class LabService {
     return this.#chemistry;
   }
 
+  /**
+   * The preview's prepared import is kept until the import starts (or another preview replaces
+   * it): preparing a 470k-signature file twice doubled peak memory and cost seconds.
+   */
   async previewImport(request: ImportRequest): Promise<ImportPreview> {
+    this.#discardPreview();
     const prepared = await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules));
-    prepared.close();
+    this.#lastPreview = { key: JSON.stringify(request), prepared };
     return prepared.preview;
+  }
+
+  #takePreview(request: ImportRequest): PreparedImport | null {
+    const last = this.#lastPreview;
+    if (!last || last.key !== JSON.stringify(request)) return null;
+    this.#lastPreview = null;
+    return last.prepared;
+  }
+
+  #discardPreview(): void {
+    this.#lastPreview?.prepared.close();
+    this.#lastPreview = null;
   }
 
   /**
@@ -130,7 +148,8 @@ export class LabService {
           : Store.open(this.store.path, this.#nativeBinding ? { nativeBinding: this.#nativeBinding } : {});
       try {
         context.progress(null, `Reading ${request.matrixPath}`);
-        const prepared = await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules));
+        const prepared =
+          this.#takePreview(request) ?? (await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules)));
         context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
         const summary = await runImport(connection, prepared, context);
         this.store.imports.finish(entry, 'completed', summary.id, null);
@@ -223,6 +242,7 @@ export class LabService {
   async close(): Promise<void> {
     await this.training.stopAll();
     await this.jobs.stopAll();
+    this.#discardPreview();
     await this.analysis.dispose();
     this.#listeners.clear();
   }
