@@ -1,5 +1,5 @@
-// LabService: the one place that knows all the parts (store, data, jobs, later ml and
-// analysis) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
+// LabService: the one place that knows all the parts (store, data and chemistry, jobs, training,
+// analysis, studies) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
 
 import { platform } from 'node:os';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, MetricSeries } from '../api/domain.js';
