@@ -77,7 +77,8 @@ export async function executeImport(
       for (let position = batch.start; position < batch.end; position++) {
         const k = position - batch.start;
         const row = batch.values.subarray(k * nGenes, (k + 1) * nGenes);
-        const sample = plan.samples[plan.selectedSamples[position] as number] as (typeof plan.samples)[number];
+        const sampleIndex = plan.selectedSamples[position] as number;
+        const sample = plan.samples.fact(sampleIndex);
         const bad = firstNonFinite(row);
         if (bad >= 0) {
           if (request.nonFinite === 'reject') {
@@ -100,7 +101,7 @@ export async function executeImport(
         records.push({
           id: sample.id,
           environment: plan.sampleEnvironment[position] as number,
-          metadata: sample.metadata,
+          metadata: plan.samples.metadata(sampleIndex),
           expression: row,
         });
       }

@@ -9,7 +9,7 @@ import type { JobContextLike } from '../progress.js';
 import { executeImport } from './execute.js';
 import { type ImportPlan, planImport } from './plan.js';
 import { type EnvironmentEncoding, encodeEnvironments, type StructureSource } from './representation.js';
-import { geneFacts, sampleFacts, TableLookup } from './sample-table.js';
+import { geneFacts, SampleTable, TableLookup } from './sample-table.js';
 
 export interface PreparedImport {
   plan: ImportPlan;
@@ -41,7 +41,7 @@ export async function prepareImport(request: ImportRequest, structures: Structur
       lookup(request.pertInfoPath, 'pert_id'),
       lookup(request.geneInfoPath, 'pr_gene_id'),
     ]);
-    const samples = sampleFacts(source, sigInfo, pertInfo);
+    const samples = new SampleTable(source, sigInfo, pertInfo);
     const genes = geneFacts(source, geneInfo);
     const plan = planImport(request, source, samples, genes);
     const encoding = await encodeEnvironments(plan.environments, request.environmentKey, request.fingerprint, structures);

@@ -4,7 +4,7 @@
 import { LabError } from '../../api/errors.js';
 import type { EnvironmentKey, ImportPreview, ImportRequest } from '../../api/imports.js';
 import type { ExpressionSource } from '../formats/index.js';
-import { type GeneFacts, isControl, type SampleFacts } from './sample-table.js';
+import { type GeneFacts, isControl, type SampleFacts, type SampleTable } from './sample-table.js';
 
 export interface PlannedEnvironment {
   key: string;
@@ -22,7 +22,7 @@ export interface PlannedEnvironment {
 export interface ImportPlan {
   request: ImportRequest;
   source: ExpressionSource;
-  samples: SampleFacts[];
+  samples: SampleTable;
   genes: GeneFacts[];
   /** Indices into the file's samples, ascending. */
   selectedSamples: number[];
@@ -52,14 +52,14 @@ function counted(values: (string | null)[]): { value: string; samples: number }[
     .sort((a, b) => b.samples - a.samples || a.value.localeCompare(b.value));
 }
 
-export function planImport(request: ImportRequest, source: ExpressionSource, samples: SampleFacts[], genes: GeneFacts[]): ImportPlan {
+export function planImport(request: ImportRequest, source: ExpressionSource, samples: SampleTable, genes: GeneFacts[]): ImportPlan {
   const filter = request.filter;
   const dropped = new Map<string, number>();
   const drop = (reason: string) => dropped.set(reason, (dropped.get(reason) ?? 0) + 1);
   const warnings: string[] = [];
   const keep = (allowed: string[] | undefined, value: string | null) =>
     allowed === undefined || (value !== null && allowed.includes(value));
-  const hasPertTypes = samples.some((s) => s.pertType !== null);
+  const hasPertTypes = samples.has('pertType');
   if (!hasPertTypes)
     warnings.push('No pert_type column: every sample is treated as a treatment (no controls). Add sig_info to mark controls.');
 
@@ -72,13 +72,13 @@ export function planImport(request: ImportRequest, source: ExpressionSource, sam
     return null;
   };
   let candidates: number[] = [];
-  for (const [i, s] of samples.entries()) {
-    const reason = reasonToDrop(s);
+  for (let i = 0; i < samples.length; i++) {
+    const reason = reasonToDrop(samples.fact(i));
     if (reason === null) candidates.push(i);
     else drop(reason);
   }
 
-  const keyOf = (i: number) => environmentParts(samples[i] as SampleFacts, request.environmentKey);
+  const keyOf = (i: number) => environmentParts(samples.fact(i), request.environmentKey);
   const sizes = new Map<string, number>();
   for (const i of candidates) sizes.set(keyOf(i).key, (sizes.get(keyOf(i).key) ?? 0) + 1);
   candidates = candidates.filter((i) => {
@@ -101,7 +101,7 @@ export function planImport(request: ImportRequest, source: ExpressionSource, sam
   const environmentIndex = new Map<string, number>();
   const sampleEnvironment = new Int32Array(candidates.length);
   candidates.forEach((i, row) => {
-    const sample = samples[i] as SampleFacts;
+    const sample = samples.fact(i);
     const { key, drug } = keyOf(i);
     let index = environmentIndex.get(key);
     if (index === undefined) {
@@ -145,7 +145,7 @@ export function planImport(request: ImportRequest, source: ExpressionSource, sam
     if (selectedGenes && selectedGenes.length === 0) throw new LabError('bad_input', 'No landmark genes (pr_is_lm = 1) in this file.');
   }
 
-  const chosen = candidates.map((i) => samples[i] as SampleFacts);
+  const chosen = candidates.map((i) => samples.fact(i));
   return {
     request,
     source,

@@ -2,7 +2,7 @@
 // and the LINCS tables (the tables win where both have a value).
 import type { DelimitedTable, ExpressionSource, MetadataTable, MetaValue } from '../formats/index.js';
 
-/** The LINCS fields the import understands; everything else is carried along as metadata. */
+/** The LINCS fields the import understands about one sample. */
 export interface SampleFacts {
   id: string;
   pertId: string | null;
@@ -12,8 +12,108 @@ export interface SampleFacts {
   dose: string | null;
   time: string | null;
   smiles: string | null;
-  /** Every metadata column of the sample (file and sig_info), for the metadata table. */
-  metadata: Record<string, string | number | null>;
+}
+
+type FactField = Exclude<keyof SampleFacts, 'id'>;
+const FACT_FIELDS: readonly FactField[] = ['pertId', 'pertName', 'pertType', 'cellId', 'dose', 'time', 'smiles'];
+
+/** One column of repeated strings, stored once each: drugs, cell lines, doses repeat a lot. */
+class CodedColumn {
+  readonly codes: Int32Array;
+  readonly #values: string[] = [];
+  readonly #index = new Map<string, number>();
+
+  constructor(length: number) {
+    this.codes = new Int32Array(length).fill(-1);
+  }
+
+  set(row: number, value: string | null): void {
+    if (value === null) return;
+    let code = this.#index.get(value);
+    if (code === undefined) {
+      code = this.#values.length;
+      this.#values.push(value);
+      this.#index.set(value, code);
+    }
+    this.codes[row] = code;
+  }
+
+  get(row: number): string | null {
+    const code = this.codes[row] as number;
+    return code < 0 ? null : (this.#values[code] as string);
+  }
+}
+
+/**
+ * Every sample's facts, column-wise: a 470k-signature file would otherwise hold an object per
+ * sample (about a kilobyte each). Metadata records are built per sample only when written.
+ */
+export class SampleTable {
+  readonly length: number;
+  readonly #ids: readonly string[];
+  readonly #facts: Record<FactField, CodedColumn>;
+  readonly #columns: MetadataTable;
+  readonly #sigInfo: TableLookup | null;
+
+  constructor(source: ExpressionSource, sigInfo: TableLookup | null, pertInfo: TableLookup | null) {
+    this.#ids = source.sampleIds();
+    this.#columns = source.sampleMetadata();
+    this.#sigInfo = sigInfo;
+    this.length = this.#ids.length;
+    this.#facts = Object.fromEntries(FACT_FIELDS.map((f) => [f, new CodedColumn(this.length)])) as Record<FactField, CodedColumn>;
+    for (let i = 0; i < this.length; i++) {
+      const id = this.#ids[i] as string;
+      // sig_info wins over the file's own column metadata, as in the metadata records.
+      const field = (...names: string[]): string | null => {
+        for (const name of names) {
+          const v = (sigInfo?.has(id) ? text(sigInfo.get(id, name)) : null) ?? text(column(this.#columns, name, i));
+          if (v !== null) return v;
+        }
+        return null;
+      };
+      const pertId = field('pert_id', 'perturbagen', 'drug', 'compound');
+      const fromPertInfo = (name: string) => (pertId && pertInfo ? text(pertInfo.get(pertId, name)) : null);
+      const f = this.#facts;
+      f.pertId.set(i, pertId);
+      f.pertName.set(i, field('pert_iname', 'pert_name') ?? fromPertInfo('pert_iname'));
+      f.pertType.set(i, field('pert_type') ?? fromPertInfo('pert_type'));
+      f.cellId.set(i, field('cell_id', 'cell_line', 'cell_iname'));
+      f.dose.set(i, field('pert_idose', 'dose'));
+      f.time.set(i, field('pert_itime', 'time'));
+      f.smiles.set(i, fromPertInfo('canonical_smiles') ?? field('canonical_smiles', 'smiles'));
+    }
+  }
+
+  fact(i: number): SampleFacts {
+    const f = this.#facts;
+    return {
+      id: this.#ids[i] as string,
+      pertId: f.pertId.get(i),
+      pertName: f.pertName.get(i),
+      pertType: f.pertType.get(i),
+      cellId: f.cellId.get(i),
+      dose: f.dose.get(i),
+      time: f.time.get(i),
+      smiles: f.smiles.get(i),
+    };
+  }
+
+  has(field: FactField): boolean {
+    return this.#facts[field].codes.some((c) => c >= 0);
+  }
+
+  /** Every metadata column of the sample (file and sig_info), for the samples table. */
+  metadata(i: number): Record<string, string | number | null> {
+    const metadata: Record<string, string | number | null> = {};
+    for (const [name, values] of this.#columns) {
+      if (name === 'id') continue;
+      const v = values[i] ?? null;
+      metadata[name] = typeof v === 'string' ? text(v) : v;
+    }
+    const id = this.#ids[i] as string;
+    if (this.#sigInfo?.has(id)) for (const [name, v] of Object.entries(this.#sigInfo.row(id))) if (v !== null) metadata[name] = v;
+    return metadata;
+  }
 }
 
 export interface GeneFacts {
@@ -59,40 +159,6 @@ function text(value: MetaValue | undefined): string | null {
 
 function column(columns: MetadataTable, name: string, index: number): MetaValue {
   return columns.get(name)?.[index] ?? null;
-}
-
-export function sampleFacts(source: ExpressionSource, sigInfo: TableLookup | null, pertInfo: TableLookup | null): SampleFacts[] {
-  const ids = source.sampleIds();
-  const columns = source.sampleMetadata();
-  return ids.map((id, index) => {
-    const metadata: Record<string, string | number | null> = {};
-    for (const [name, values] of columns) {
-      if (name === 'id') continue;
-      const v = values[index] ?? null;
-      metadata[name] = typeof v === 'string' ? text(v) : v;
-    }
-    if (sigInfo?.has(id)) for (const [name, v] of Object.entries(sigInfo.row(id))) if (v !== null) metadata[name] = v;
-    const field = (...names: string[]): string | null => {
-      for (const name of names) {
-        const v = text(metadata[name] ?? column(columns, name, index));
-        if (v !== null) return v;
-      }
-      return null;
-    };
-    const pertId = field('pert_id', 'perturbagen', 'drug', 'compound');
-    const fromPertInfo = (name: string) => (pertId && pertInfo ? text(pertInfo.get(pertId, name)) : null);
-    return {
-      id,
-      pertId,
-      pertName: field('pert_iname', 'pert_name') ?? fromPertInfo('pert_iname'),
-      pertType: field('pert_type') ?? fromPertInfo('pert_type'),
-      cellId: field('cell_id', 'cell_line', 'cell_iname'),
-      dose: field('pert_idose', 'dose'),
-      time: field('pert_itime', 'time'),
-      smiles: fromPertInfo('canonical_smiles') ?? field('canonical_smiles', 'smiles'),
-      metadata,
-    };
-  });
 }
 
 export function geneFacts(source: ExpressionSource, geneInfo: TableLookup | null): GeneFacts[] {
