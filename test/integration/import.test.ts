@@ -13,7 +13,7 @@ import { Chemistry } from '../../src-main/chem/chemistry.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
 import type { Store } from '../../src-main/store/store.js';
-import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
+import { writeGctxH5wasm, writeH5adH5wasm } from '../fixtures/formats/writers.js';
 import { type Fixture, SMILES, writeLincsFixture } from '../fixtures/lincs.js';
 
 function request(f: Fixture, extra: Partial<ImportRequestInput> = {}): ImportRequest {
@@ -132,6 +132,44 @@ describe('importing L1000 data', () => {
     await assert.rejects(lab.analysis.predictDrug(run.id, 'C1CC(', 'A375', chemistry), /Cannot read the SMILES/);
     await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', null, chemistry), /Choose a cell line: A375, MCF7/);
     await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', 'HeLa', chemistry), /"HeLa" is not in this dataset/);
+  });
+
+  it('imports single-cell perturbation data from AnnData (.h5ad, CSR X, categorical obs) with a SMILES column', async () => {
+    const h5adDir = mkdtempSync(join(dir, 'h5ad-'));
+    const path = join(h5adDir, 'perturb.h5ad');
+    const drugs = ['aspirin', 'caffeine', 'control'];
+    const cells = 30;
+    const codes = Array.from({ length: cells }, (_, i) => i % 3);
+    const X = new Float32Array(cells * 5).map((_, i) => (i % 4 === 0 ? 0 : (i % 7) + 0.5));
+    await writeH5adH5wasm(path, {
+      obsNames: Array.from({ length: cells }, (_, i) => `cell${i}`),
+      varNames: ['TP53', 'MYC', 'EGFR', 'GAPDH', 'ACTB'],
+      X,
+      xFormat: 'csr',
+      obs: {
+        pert_id: { kind: 'categorical', categories: drugs, codes },
+        pert_type: { kind: 'categorical', categories: ['trt_cp', 'ctl_vehicle'], codes: codes.map((c) => (c === 2 ? 1 : 0)) },
+        smiles: { kind: 'string', values: codes.map((c) => [SMILES['BRD-ASPIRIN'], SMILES['BRD-CAFFEINE'], ''][c] as string) },
+      },
+    });
+    const preview = await lab.previewImport(
+      ImportRequest.parse({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
+    );
+    assert.equal(preview.format, 'h5ad');
+    assert.deepEqual([preview.samples, preview.genes, preview.environments, preview.controlSamples], [30, 5, 3, 10]);
+    assert.deepEqual(preview.drugsWithoutStructure, []);
+    const { jobId } = lab.startImport(ImportRequest.parse({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }));
+    const outcome = await waitForJob(lab, jobId);
+    assert.ok(outcome.ok, outcome.ok ? '' : outcome.message);
+    const dataset = lab.store.datasets.list().find((d) => d.name === 'perturb-seq');
+    assert.ok(dataset);
+    const view = lab.store.datasets.trainingView(dataset.id);
+    assert.deepEqual(Array.from(view.expression.subarray(0, 5)), Array.from(X.subarray(0, 5)), 'sparse X read back exactly');
+    assert.deepEqual(
+      lab.store.datasets.genes(dataset.id).map((g) => g.symbol),
+      ['TP53', 'MYC', 'EGFR', 'GAPDH', 'ACTB'],
+    );
+    assert.equal(view.environments[0]?.isControl, true);
   });
 
   it('bad input gives a specific error and leaves the database exactly as it was', async () => {
