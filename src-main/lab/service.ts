@@ -151,8 +151,11 @@ export class LabService {
         const prepared =
           this.#takePreview(request) ?? (await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules)));
         context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
-        const summary = await runImport(connection, prepared, context);
-        this.store.imports.finish(entry, 'completed', summary.id, null);
+        // The journal is marked completed in the dataset's own transaction: a kill can never
+        // leave a stored dataset whose import the journal calls interrupted, or the reverse.
+        const summary = await runImport(connection, prepared, context, (datasetId) =>
+          connection.imports.finish(entry, 'completed', datasetId, null),
+        );
         this.#datasetsChanged();
         return summary;
       } catch (error) {

@@ -355,13 +355,18 @@ export class DatasetWriter {
     }
   }
 
-  commit(): DatasetSummary {
+  /**
+   * Makes the dataset visible. `alsoInTransaction` runs just before COMMIT on the same connection,
+   * for records that must land together with the dataset (the import journal) or not at all.
+   */
+  commit(alsoInTransaction?: (datasetId: string) => void): DatasetSummary {
     this.#assertOpen();
     try {
       if (this.#samples === 0) throw new LabError('bad_input', `Dataset "${this.#header.name}" has no samples.`);
       this.#db
         .prepare('UPDATE datasets SET n_samples = ?, metadata_columns = ?, content_hash = ? WHERE id = ?')
         .run(this.#samples, JSON.stringify(this.#profiler.summarize() satisfies MetadataColumn[]), this.#hash.digest('hex'), this.id);
+      alsoInTransaction?.(this.id);
       this.#db.exec('COMMIT');
       this.#open = false;
     } catch (error) {

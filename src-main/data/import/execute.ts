@@ -13,6 +13,8 @@ export async function executeImport(
   plan: ImportPlan,
   encoding: EnvironmentEncoding,
   context?: JobContextLike,
+  /** Runs inside the dataset's transaction, just before it commits. */
+  onCommit?: (datasetId: string) => void,
 ): Promise<DatasetSummary> {
   const { request, source } = plan;
   const geneIndices = plan.selectedGenes;
@@ -113,7 +115,7 @@ export async function executeImport(
     if (replaced > 0 || droppedNonFinite > 0) {
       context?.progress(1, `Non-finite values: ${replaced} set to 0, ${droppedNonFinite} samples dropped`);
     }
-    return writer.commit();
+    return writer.commit(onCommit);
   } catch (error) {
     writer.abort();
     throw error;

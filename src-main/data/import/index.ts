@@ -58,9 +58,14 @@ export async function prepareImport(request: ImportRequest, structures: Structur
   }
 }
 
-export async function runImport(store: Store, prepared: PreparedImport, context?: JobContextLike): Promise<DatasetSummary> {
+export async function runImport(
+  store: Store,
+  prepared: PreparedImport,
+  context?: JobContextLike,
+  onCommit?: (datasetId: string) => void,
+): Promise<DatasetSummary> {
   try {
-    return await executeImport(store, prepared.plan, prepared.encoding, context);
+    return await executeImport(store, prepared.plan, prepared.encoding, context, onCommit);
   } catch (error) {
     throw asLabError(error);
   } finally {
