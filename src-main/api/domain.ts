@@ -68,8 +68,36 @@ export const EnvironmentSummary = z.object({
   /** Length of the environment representation vector (fingerprint bits, offsets, ...). */
   representationLength: z.number().int().nonnegative(),
   representationKind: z.string(),
+  drugName: z.string().nullable(),
+  smiles: z.string().nullable(),
+  /**
+   * Whether the drug's structure is usable: parsed (fingerprint from the SMILES), invalid (RDKit
+   * rejected it), missing (no SMILES; the environment falls back to a one-hot code). Null for controls
+   * and environments that are not drugs.
+   */
+  structure: z.enum(['parsed', 'invalid', 'missing']).nullable(),
+  /** Bemis–Murcko scaffold (SMILES) of a parsed drug; '' for acyclic drugs. */
+  scaffold: z.string().nullable(),
+  /** Samples per cell line, most first ('(unknown)' where the sample names none). */
+  cellLines: z.array(z.object({ cellLine: z.string(), samples: z.number().int().nonnegative() })),
 });
 export type EnvironmentSummary = z.infer<typeof EnvironmentSummary>;
+
+/** Sample metadata columns read as the cell line, in order of preference (LINCS and common names). */
+export const CELL_LINE_COLUMNS = ['cell_id', 'cell_line', 'cell_iname'] as const;
+
+export const EnvironmentStructure = z.object({
+  environmentId: Id,
+  smiles: z.string().nullable(),
+  canonicalSmiles: z.string().nullable(),
+  inchiKey: z.string().nullable(),
+  scaffold: z.string().nullable(),
+  /** 2-D depiction (SVG markup drawn by RDKit); null when there is no usable structure. */
+  svg: z.string().nullable(),
+  /** Why the structure is unusable, when it is. */
+  problem: z.string().nullable(),
+});
+export type EnvironmentStructure = z.infer<typeof EnvironmentStructure>;
 
 export const EnvironmentRepresentations = z.object({
   kind: z.string(),

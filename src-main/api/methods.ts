@@ -16,6 +16,7 @@ import {
   DatasetDetail,
   DatasetSummary,
   EnvironmentRepresentations,
+  EnvironmentStructure,
   EnvironmentSummary,
   Id,
   ImportRecord,
@@ -27,7 +28,7 @@ import {
 } from './domain.js';
 import { ImportPreview, ImportRequest } from './imports.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
-import { TrainingConfig } from './training.js';
+import { SplitPreview, TrainingConfig, ValidationSplit } from './training.js';
 
 const NoParams = z.strictObject({});
 
@@ -46,6 +47,11 @@ export const methods = {
     params: z.strictObject({ datasetId: Id }),
     result: EnvironmentRepresentations,
   },
+  'environments.structure': {
+    params: z.strictObject({ datasetId: Id, environmentId: Id }),
+    result: EnvironmentStructure,
+  },
+  'splits.preview': { params: z.strictObject({ datasetId: Id, split: ValidationSplit }), result: SplitPreview },
   'runs.list': { params: z.strictObject({ datasetId: Id.optional() }), result: z.array(RunSummary) },
   'runs.start': {
     params: z.strictObject({ datasetId: Id, name: z.string().trim().min(1).max(200).optional(), config: TrainingConfig }),

@@ -84,3 +84,17 @@ export const TrainingConfig = z.strictObject({
 });
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 export type TrainingConfigInput = z.input<typeof TrainingConfig>;
+
+/** What a validation split would hold out of a dataset, before any training. */
+export const SplitPreview = z.object({
+  split: ValidationSplit,
+  /** Each environment with whether its samples are held out (all of them, or some for a metadata split). */
+  environments: z.array(z.object({ environmentId: z.string(), heldOut: z.enum(['all', 'some', 'none']) })),
+  trainSamples: z.number().int().nonnegative(),
+  heldOutSamples: z.number().int().nonnegative(),
+  /** Groups held out whole: drugs, scaffolds, cell lines (empty for random and metadata splits). */
+  heldOutGroups: z.array(z.string()),
+  /** Plain-language note when the split cannot do what was asked (e.g. no structures for a scaffold split). */
+  note: z.string().nullable(),
+});
+export type SplitPreview = z.infer<typeof SplitPreview>;

@@ -2,7 +2,7 @@
 // analysis, studies) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
 
 import { platform } from 'node:os';
-import type { AppInfo, CreateSyntheticParams, DatasetSummary, MetricSeries } from '../api/domain.js';
+import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructure, MetricSeries } from '../api/domain.js';
 import type { ImportPreview, ImportRequest } from '../api/imports.js';
 import type { LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
@@ -12,6 +12,7 @@ import { type PreparedImport, prepareImport, runImport } from '../data/import/in
 import { CachedStructures } from '../data/import/structures.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
 import type { BackendName } from '../ml/backend.js';
+import { previewSplit } from '../ml/training-data.js';
 import type { ImportRecord } from '../store/imports.js';
 import { Store } from '../store/store.js';
 import { AnalysisService } from './analysis.js';
@@ -106,6 +107,16 @@ export class LabService {
     return { jobId, kind: 'synthetic' };
   }
 
+  /** Imports cache fingerprints without drawings; the depiction is drawn (and cached) when first asked for. */
+  async environmentStructure(datasetId: string, environmentId: string): Promise<EnvironmentStructure> {
+    const structure = this.store.datasets.environmentStructure(datasetId, environmentId);
+    if (structure.svg !== null || structure.canonicalSmiles === null || structure.smiles === null) return structure;
+    const described = (await this.chemistry()).describe(structure.smiles);
+    if (!described.ok || described.svg === null) return structure;
+    this.store.molecules.setDepiction(structure.smiles, described.svg);
+    return { ...structure, svg: described.svg };
+  }
+
   /** RDKit loads once, on the first import that needs structures. */
   chemistry(): Promise<Chemistry> {
     this.#chemistry ??= Chemistry.load();
@@ -192,6 +203,11 @@ export class LabService {
       'datasets.createSynthetic': (params) => this.createSynthetic(params),
       'environments.list': ({ datasetId }) => this.store.datasets.environments(datasetId),
       'environments.representations': ({ datasetId }) => this.store.datasets.representations(datasetId),
+      'environments.structure': ({ datasetId, environmentId }) => this.environmentStructure(datasetId, environmentId),
+      'splits.preview': ({ datasetId, split }) =>
+        previewSplit(this.store.datasets.environmentView(datasetId), split, (column) =>
+          this.store.datasets.sampleColumn(datasetId, column),
+        ),
       'runs.list': ({ datasetId }) => this.store.runs.list(datasetId),
       'runs.start': ({ datasetId, name, config }) => this.training.start(datasetId, config, name),
       'runs.get': ({ id }) => this.training.detail(id),

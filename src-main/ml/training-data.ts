@@ -2,9 +2,9 @@
 // input for each environment, and the train / held-out-environment split.
 
 import { LabError } from '../api/errors.js';
-import type { TrainingConfig, ValidationSplit } from '../api/training.js';
+import type { SplitPreview, TrainingConfig, ValidationSplit } from '../api/training.js';
 import { Rng } from '../data/random.js';
-import type { TrainingView } from '../store/datasets.js';
+import type { EnvironmentView, TrainingView } from '../store/datasets.js';
 
 export interface TrainingData {
   nGenes: number;
@@ -27,12 +27,11 @@ export interface TrainingData {
 
 /** Which samples are held out. Environments, not samples, are held out: validation is out of distribution. */
 export function splitSamples(
-  view: TrainingView,
-  config: TrainingConfig,
+  view: EnvironmentView,
+  split: ValidationSplit,
   sampleColumn: (column: string) => (string | null)[],
 ): { validation: Uint8Array; validationEnvironments: string[] } {
   const validation = new Uint8Array(view.nSamples);
-  const split = config.validation;
   if (split.kind === 'none') return { validation, validationEnvironments: [] };
   if (split.kind === 'metadata') {
     const values = sampleColumn(split.column);
@@ -57,9 +56,15 @@ export function splitSamples(
  * Environment-level splits. Controls always train. Groups (drugs, scaffolds) are held out whole,
  * so nothing of a held-out drug — or chemical series — is seen in training.
  */
-function heldOutEnvironments(view: TrainingView, split: Exclude<ValidationSplit, { kind: 'none' | 'metadata' }>): Set<number> {
+function heldOutEnvironments(view: EnvironmentView, split: Exclude<ValidationSplit, { kind: 'none' | 'metadata' }>): Set<number> {
   const treated = view.environments.map((e, i) => ({ e, i })).filter(({ e }) => !e.isControl);
   if (split.kind === 'held-out-cell-lines') {
+    if (view.environments.every((e) => e.cellLine === null)) {
+      throw new LabError(
+        'bad_input',
+        'This dataset\'s environments are not keyed by cell line, so no cell line can be held out; import it with the environment key "drug+cell".',
+      );
+    }
     const known = new Set(view.environments.map((e) => e.cellLine));
     const unknown = split.cellLines.filter((c) => !known.has(c));
     if (unknown.length > 0) throw new LabError('bad_input', `No environment has cell line ${unknown.join(', ')}.`);
@@ -67,7 +72,7 @@ function heldOutEnvironments(view: TrainingView, split: Exclude<ValidationSplit,
     // Controls of a held-out cell line are held out too: that cell line is unseen.
     return new Set(view.environments.flatMap((e, i) => (e.cellLine !== null && wanted.has(e.cellLine) ? [i] : [])));
   }
-  const groupOf = (e: TrainingView['environments'][number]): string => {
+  const groupOf = (e: EnvironmentView['environments'][number]): string => {
     if (split.kind === 'random-environments') return e.key;
     if (split.kind === 'held-out-drugs') return e.perturbagen ?? e.key;
     // Scaffold: drugs without a known structure form their own group; acyclic drugs share ''.
@@ -85,7 +90,7 @@ export function prepareTrainingData(
   sampleColumn: (column: string) => (string | null)[],
 ): TrainingData {
   const { nSamples, nGenes } = view;
-  const { validation, validationEnvironments } = splitSamples(view, config, sampleColumn);
+  const { validation, validationEnvironments } = splitSamples(view, config.validation, sampleColumn);
   const train: number[] = [];
   const held: number[] = [];
   for (let i = 0; i < nSamples; i++) (validation[i] ? held : train).push(i);
@@ -166,4 +171,39 @@ function standardize(x: Float32Array, nGenes: number, train: number[]): { mean: 
     x[i] = ((x[i] as number) - (meanOut[g] as number)) / (stdOut[g] as number);
   }
   return { mean: meanOut, std: stdOut };
+}
+
+/** What `split` holds out of the dataset behind `view`: per environment, counts and the held-out groups. */
+export function previewSplit(
+  view: EnvironmentView,
+  split: ValidationSplit,
+  sampleColumn: (column: string) => (string | null)[],
+): SplitPreview {
+  const { validation } = splitSamples(view, split, sampleColumn);
+  const held = new Int32Array(view.environments.length);
+  const total = new Int32Array(view.environments.length);
+  view.environmentIndex.forEach((e, i) => {
+    total[e] = (total[e] as number) + 1;
+    held[e] = (held[e] as number) + (validation[i] as number);
+  });
+  const heldOutSamples = held.reduce((a, b) => a + b, 0);
+  const environments = view.environments.map((e, i) => ({
+    environmentId: e.id,
+    heldOut: held[i] === 0 ? ('none' as const) : held[i] === total[i] ? ('all' as const) : ('some' as const),
+  }));
+  const heldOutEnvironments = view.environments.filter((_, i) => (held[i] as number) > 0);
+  const groupOf: Partial<Record<ValidationSplit['kind'], (e: EnvironmentView['environments'][number]) => string>> = {
+    'held-out-drugs': (e) => e.perturbagen ?? e.key,
+    scaffold: (e) => (e.scaffold === null ? `${e.perturbagen ?? e.key} (no structure)` : e.scaffold === '' ? '(acyclic)' : e.scaffold),
+    'held-out-cell-lines': (e) => e.cellLine ?? '(none)',
+  };
+  const group = groupOf[split.kind];
+  const heldOutGroups = group ? [...new Set(heldOutEnvironments.map(group))].sort() : [];
+  let note: string | null = null;
+  const treated = view.environments.filter((e) => !e.isControl);
+  if (split.kind !== 'none' && heldOutSamples === 0) note = 'This split holds nothing out: there are too few groups to hold one out.';
+  if (split.kind === 'scaffold' && treated.length > 0 && treated.every((e) => e.scaffold === null)) {
+    note = 'No drug in this dataset has a known structure, so the scaffold split degenerates to holding out drugs.';
+  }
+  return { split, environments, trainSamples: view.nSamples - heldOutSamples, heldOutSamples, heldOutGroups, note };
 }

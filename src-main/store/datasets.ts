@@ -2,13 +2,15 @@
 // inside one transaction: it lands whole (commit) or not at all (abort, crash, kill).
 import { createHash, randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
-import type {
-  DatasetDetail,
-  DatasetSource,
-  DatasetSummary,
-  EnvironmentRepresentations,
-  EnvironmentSummary,
-  MetadataColumn,
+import {
+  CELL_LINE_COLUMNS,
+  type DatasetDetail,
+  type DatasetSource,
+  type DatasetSummary,
+  type EnvironmentRepresentations,
+  type EnvironmentStructure,
+  type EnvironmentSummary,
+  type MetadataColumn,
 } from '../api/domain.js';
 import { LabError } from '../api/errors.js';
 import { MetadataProfiler, type SampleMetadata } from './metadata-profile.js';
@@ -39,12 +41,9 @@ export interface SampleRecord {
   expression: Float32Array;
 }
 
-export interface TrainingView {
+/** Which environment every sample belongs to — enough to compute a split without loading expression. */
+export interface EnvironmentView {
   nSamples: number;
-  nGenes: number;
-  geneIds: string[];
-  /** nSamples × nGenes, row-major. */
-  expression: Float32Array;
   /** Index into `environments` of every sample. */
   environmentIndex: Int32Array;
   environments: {
@@ -58,6 +57,13 @@ export interface TrainingView {
     /** Bemis–Murcko scaffold of the drug, when its structure is known. */
     scaffold: string | null;
   }[];
+}
+
+export interface TrainingView extends EnvironmentView {
+  nGenes: number;
+  geneIds: string[];
+  /** nSamples × nGenes, row-major. */
+  expression: Float32Array;
 }
 
 export interface NewDataset {
@@ -145,8 +151,12 @@ export class DatasetRepository {
       .prepare(
         `SELECT e.id, e.key, e.label, e.is_control, e.perturbagen_id, e.cell_line, e.dose, e.time,
                 length(e.representation) AS representation_bytes, e.representation_kind,
-                (SELECT count(*) FROM samples s WHERE s.environment_id = e.id) AS n_samples
-         FROM environments e WHERE e.dataset_id = ? ORDER BY e.idx`,
+                (SELECT count(*) FROM samples s WHERE s.environment_id = e.id) AS n_samples,
+                p.name AS drug_name, p.smiles,
+                (SELECT max(m.ok) FROM molecules m WHERE m.smiles = p.smiles) AS structure_ok,
+                (SELECT m.scaffold_smiles FROM molecules m WHERE m.smiles = p.smiles AND m.ok = 1 LIMIT 1) AS scaffold
+         FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+         WHERE e.dataset_id = ? ORDER BY e.idx`,
       )
       .all(datasetId) as {
       id: string;
@@ -160,7 +170,12 @@ export class DatasetRepository {
       representation_bytes: number | null;
       representation_kind: string;
       n_samples: number;
+      drug_name: string | null;
+      smiles: string | null;
+      structure_ok: number | null;
+      scaffold: string | null;
     }[];
+    const cellLines = this.#cellLinesByEnvironment(datasetId);
     return rows.map((r) => ({
       id: r.id,
       key: r.key,
@@ -173,7 +188,79 @@ export class DatasetRepository {
       nSamples: r.n_samples,
       representationLength: (r.representation_bytes ?? 0) / Float32Array.BYTES_PER_ELEMENT,
       representationKind: r.representation_kind,
+      drugName: r.drug_name,
+      smiles: r.smiles,
+      structure:
+        r.is_control === 1 || r.perturbagen_id === null
+          ? null
+          : r.smiles === null
+            ? 'missing'
+            : r.structure_ok === 0
+              ? 'invalid'
+              : 'parsed',
+      scaffold: r.scaffold,
+      cellLines: cellLines.get(r.id) ?? [],
     }));
+  }
+
+  /** Samples per cell line of each environment, read from the first cell-line column a sample has. */
+  #cellLinesByEnvironment(datasetId: string): Map<string, { cellLine: string; samples: number }[]> {
+    const cell = `COALESCE(${CELL_LINE_COLUMNS.map((c) => `json_extract(metadata, '$.${c}')`).join(', ')}, '(unknown)')`;
+    const counts = this.#db
+      .prepare(
+        `SELECT environment_id, ${cell} AS cell_line, count(*) AS samples FROM samples
+         WHERE dataset_id = ? GROUP BY environment_id, cell_line ORDER BY samples DESC, cell_line`,
+      )
+      .all(datasetId) as { environment_id: string; cell_line: unknown; samples: number }[];
+    const byEnvironment = new Map<string, { cellLine: string; samples: number }[]>();
+    for (const c of counts) {
+      const list = byEnvironment.get(c.environment_id) ?? [];
+      list.push({ cellLine: String(c.cell_line), samples: c.samples });
+      byEnvironment.set(c.environment_id, list);
+    }
+    return byEnvironment;
+  }
+
+  /** The drug structure behind one environment, from the structure cache. */
+  environmentStructure(datasetId: string, environmentId: string): EnvironmentStructure {
+    const row = this.#db
+      .prepare(
+        `SELECT e.id, e.is_control, p.smiles,
+                m.ok, m.canonical_smiles, m.inchi_key, m.scaffold_smiles, m.svg, m.error
+         FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+         LEFT JOIN molecules m ON m.smiles = p.smiles
+         WHERE e.dataset_id = ? AND e.id = ? ORDER BY m.ok DESC, m.svg IS NULL LIMIT 1`,
+      )
+      .get(datasetId, environmentId) as
+      | {
+          is_control: number;
+          smiles: string | null;
+          ok: number | null;
+          canonical_smiles: string | null;
+          inchi_key: string | null;
+          scaffold_smiles: string | null;
+          svg: string | null;
+          error: string | null;
+        }
+      | undefined;
+    if (!row) throw new LabError('not_found', `Dataset "${datasetId}" has no environment "${environmentId}"`);
+    const problem =
+      row.is_control === 1
+        ? 'The control has no drug structure.'
+        : row.smiles === null
+          ? 'No SMILES was imported for this drug; it is represented by a one-hot code, so models cannot generalise from its chemistry.'
+          : row.ok === 0
+            ? `RDKit could not read the SMILES: ${row.error ?? 'invalid structure'}`
+            : null;
+    return {
+      environmentId,
+      smiles: row.smiles,
+      canonicalSmiles: row.ok === 1 ? row.canonical_smiles : null,
+      inchiKey: row.ok === 1 ? row.inchi_key : null,
+      scaffold: row.ok === 1 ? row.scaffold_smiles : null,
+      svg: row.ok === 1 ? row.svg : null,
+      problem,
+    };
   }
 
   representations(datasetId: string): EnvironmentRepresentations {
@@ -214,6 +301,13 @@ export class DatasetRepository {
   /** Everything a trainer needs, in sample order: expression, each sample's environment, environments. */
   trainingView(datasetId: string): TrainingView {
     const { nSamples, nGenes, values } = this.readExpression(datasetId);
+    const geneIds = this.#db.prepare('SELECT gene_id FROM genes WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+    return { ...this.environmentView(datasetId), nSamples, nGenes, geneIds, expression: values };
+  }
+
+  /** Each sample's environment and the environments, in sample order. */
+  environmentView(datasetId: string): EnvironmentView {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     const environments = (
       this.#db
         .prepare(
@@ -244,13 +338,13 @@ export class DatasetRepository {
       scaffold: e.scaffold,
     }));
     const position = new Map(environments.map((e, i) => [e.id, i]));
+    const nSamples = this.#db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number;
     const environmentIndex = new Int32Array(nSamples);
     let row = 0;
     for (const sample of this.#db.prepare('SELECT environment_id FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
       environmentIndex[row++] = position.get((sample as { environment_id: string }).environment_id) ?? -1;
     }
-    const geneIds = this.#db.prepare('SELECT gene_id FROM genes WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
-    return { nSamples, nGenes, geneIds, expression: values, environmentIndex, environments };
+    return { nSamples, environmentIndex, environments };
   }
 
   genes(datasetId: string): { id: string; symbol: string; landmark: boolean }[] {

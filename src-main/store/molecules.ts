@@ -72,4 +72,9 @@ export class MoleculeRepository {
         record.ok ? null : record.reason,
       );
   }
+
+  /** Keeps a depiction drawn after the fact (imports skip drawing) for every cached entry of `smiles`. */
+  setDepiction(smiles: string, svg: string): void {
+    this.#db.prepare('UPDATE molecules SET svg = ? WHERE smiles = ? AND ok = 1').run(svg, smiles);
+  }
 }

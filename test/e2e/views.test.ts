@@ -125,6 +125,51 @@ describe('the lab in a browser', () => {
     await screenshot(page, '2-environments');
   });
 
+  it('Environments: shows drug structures and cell lines, and previews held-out drug, scaffold and cell-line splits', async () => {
+    const picker = page.getByTestId('dataset-picker');
+    const demo = await picker.inputValue();
+    await picker.selectOption({ label: 'level5.gctx' });
+    await page.getByTestId('environment-row').filter({ hasText: 'BRD-BROKEN' }).first().waitFor();
+    const broken = page.getByTestId('environment-row').filter({ hasText: 'BRD-BROKEN | A375' });
+    assert.match(await broken.getByTestId('structure-status').innerText(), /invalid/);
+    assert.match(await page.getByTestId('structure-summary').innerText(), /1 with a SMILES RDKit could not read/);
+    const aspirin = page.getByTestId('environment-row').filter({ hasText: 'BRD-ASPIRIN | MCF7' });
+    assert.match(await aspirin.innerText(), /aspirin[\s\S]*parsed[\s\S]*MCF7 3/);
+    await aspirin.click();
+    const detail = page.getByTestId('environment-detail');
+    await detail.getByTestId('structure-depiction').waitFor();
+    assert.match(await detail.innerText(), /BSYNRYMUTXBXSQ-UHFFFAOYSA-N/);
+    const drawn = await detail.getByTestId('structure-depiction').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0);
+    assert.ok(drawn, 'the RDKit depiction rendered');
+    await screenshot(page, '2b-environment-structure');
+    await broken.click();
+    assert.match(await detail.getByTestId('structure-problem').innerText(), /RDKit could not read the SMILES/);
+
+    const summary = page.getByTestId('split-summary');
+    await page.getByTestId('split-kind').selectOption('held-out-drugs');
+    await page.getByTestId('split-fraction').fill('0.5');
+    await page.getByTestId('split-fraction').blur();
+    await summary.filter({ hasText: /hold out 12\b/ }).waitFor();
+    assert.match(await summary.innerText(), /Train on 20 samples, hold out 12 — 2 held-out drugs: BRD-/);
+    const heldRows = page
+      .getByTestId('environment-row')
+      .filter({ has: page.getByTestId('split-status').getByText('held out', { exact: true }) });
+    assert.equal(await heldRows.count(), 4, '2 drugs × 2 cell lines');
+    await page.getByTestId('split-kind').selectOption('scaffold');
+    await summary.filter({ hasText: /held-out scaffolds/ }).waitFor();
+    await page.getByTestId('split-kind').selectOption('held-out-cell-lines');
+    await summary.filter({ hasText: /hold out 16\b/ }).waitFor();
+    assert.match(await summary.innerText(), /1 held-out cell lines: A375/);
+    await screenshot(page, '2c-environment-split');
+
+    // Leave the default split and the demo dataset for the views that follow.
+    await page.getByTestId('split-kind').selectOption('random-environments');
+    await page.getByTestId('split-fraction').fill('0.2');
+    await page.getByTestId('split-fraction').blur();
+    await picker.selectOption(demo);
+    await page.getByTestId('environment-row').nth(23).waitFor();
+  });
+
   it('Train: validates the form inline, then trains with live curves', async () => {
     await openView('train');
     assert.match(await page.getByTestId('train-dataset').innerText(), /1,920 samples × 200 genes in 24 environments/);

@@ -59,7 +59,11 @@ function view(): TrainingView {
 const noColumns = () => [];
 const heldOut = (split: unknown) => {
   const v = view();
-  const { validationEnvironments } = splitSamples(v, TrainingConfig.parse({ model: { family: 'env-vae' }, validation: split }), noColumns);
+  const { validationEnvironments } = splitSamples(
+    v,
+    TrainingConfig.parse({ model: { family: 'env-vae' }, validation: split }).validation,
+    noColumns,
+  );
   return { v, keys: validationEnvironments };
 };
 
@@ -99,11 +103,7 @@ describe('validation splits', () => {
   it('random environments hold out a fraction of treated environments, per sample consistently', () => {
     const { v, keys } = heldOut({ kind: 'random-environments', fraction: 0.25, seed: 0 });
     assert.equal(keys.length, 5);
-    const { validation } = splitSamples(
-      v,
-      TrainingConfig.parse({ model: { family: 'vae' }, validation: { kind: 'random-environments', fraction: 0.25, seed: 0 } }),
-      noColumns,
-    );
+    const { validation } = splitSamples(v, { kind: 'random-environments', fraction: 0.25, seed: 0 }, noColumns);
     for (const [i, e] of v.environmentIndex.entries()) assert.equal(validation[i] === 1, keys.includes(v.environments[e]?.key ?? ''));
   });
 });

@@ -1,5 +1,6 @@
 // The per-sample and per-gene facts an import needs, merged from the matrix file's own metadata
 // and the LINCS tables (the tables win where both have a value).
+import { CELL_LINE_COLUMNS } from '../../api/domain.js';
 import type { DelimitedTable, ExpressionSource, MetadataTable, MetaValue } from '../formats/index.js';
 
 /** The LINCS fields the import understands about one sample. */
@@ -77,7 +78,7 @@ export class SampleTable {
       f.pertId.set(i, pertId);
       f.pertName.set(i, field('pert_iname', 'pert_name') ?? fromPertInfo('pert_iname'));
       f.pertType.set(i, field('pert_type') ?? fromPertInfo('pert_type'));
-      f.cellId.set(i, field('cell_id', 'cell_line', 'cell_iname'));
+      f.cellId.set(i, field(...CELL_LINE_COLUMNS));
       f.dose.set(i, field('pert_idose', 'dose'));
       f.time.set(i, field('pert_itime', 'time'));
       f.smiles.set(i, fromPertInfo('canonical_smiles') ?? field('canonical_smiles', 'smiles'));

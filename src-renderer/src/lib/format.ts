@@ -23,3 +23,10 @@ export function formatDate(iso: string): string {
 export function formatNumber(value: number | null, digits = 3): string {
   return value === null ? '—' : value.toPrecision(digits);
 }
+
+/** A data: URL for SVG markup, shown through <img> so nothing in the SVG can run. */
+export function svgDataUrl(svg: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(svg)) binary += String.fromCharCode(byte);
+  return `data:image/svg+xml;base64,${btoa(binary)}`;
+}

@@ -5,6 +5,7 @@ import type { LabClient } from '../../../../src-main/api/client.js';
 import type { AppInfo, DatasetSummary, SyntheticPreset } from '../../../../src-main/api/domain.js';
 import { LabError } from '../../../../src-main/api/errors.js';
 import type { LabEvent } from '../../../../src-main/api/protocol.js';
+import type { ValidationSplit } from '../../../../src-main/api/training.js';
 
 export interface Notice {
   id: number;
@@ -27,6 +28,8 @@ export class LabState {
   datasets = $state<DatasetSummary[]>([]);
   datasetsLoaded = $state(false);
   selectedDatasetId = $state<string | null>(null);
+  /** The validation split chosen in Environments (where it is previewed) and used by Train. */
+  split = $state<ValidationSplit>({ kind: 'random-environments', fraction: 0.2, seed: 0 });
   jobs = $state<JobView[]>([]);
   notices = $state<Notice[]>([]);
   readonly selectedDataset = $derived(this.datasets.find((d) => d.id === this.selectedDatasetId) ?? null);
