@@ -141,20 +141,23 @@ export class TrainingManager {
         if (!finished) {
           // The worker died without reporting (crash, out of memory): the history and the
           // last checkpoint are in the database; say so and let the user resume.
-          this.#store.runs.setStatus(
+          this.#recordFailure(
             runId,
-            'failed',
             `The training worker stopped unexpectedly (exit code ${code}); resume to continue from the last checkpoint.`,
           );
         }
-        this.#statusChanged(runId);
+        try {
+          this.#statusChanged(runId);
+        } catch (error) {
+          console.error(`Could not read run ${runId} after its worker exited:`, error);
+        }
         resolve();
       });
     });
     worker.on('error', (error) => {
       if (finished) return;
       finished = true;
-      this.#store.runs.setStatus(runId, 'failed', `Training failed: ${error.message}`);
+      this.#recordFailure(runId, `Training failed: ${error.message}`);
     });
     worker.on('message', (message: WorkerMessage) => {
       switch (message.type) {
@@ -172,11 +175,29 @@ export class TrainingManager {
           return;
         case 'failed':
           finished = true;
-          this.#store.runs.setStatus(runId, 'failed', `Training failed: ${message.message}`);
+          this.#recordFailure(runId, `Training failed: ${message.message}`);
           return;
       }
     });
     this.#active.set(runId, { worker, control: new Int32Array(controlBuffer), exited });
+  }
+
+  /**
+   * Marks the run failed, saying what of it is kept. Never throws: this runs in worker event
+   * handlers, and when even this write fails (the disk is still full) the run is left as it
+   * is, to be reported interrupted by the next start, rather than taking the app down.
+   */
+  #recordFailure(runId: string, message: string): void {
+    try {
+      const done = this.#store.runs.get(runId).epochsDone;
+      const kept =
+        done > 0
+          ? ` Its metrics and checkpoint up to epoch ${done} are kept; resume the run to continue from there.`
+          : ' No epoch had completed.';
+      this.#store.runs.setStatus(runId, 'failed', `${message}${kept}`);
+    } catch (error) {
+      console.error(`Could not record that run ${runId} failed (${message}):`, error);
+    }
   }
 
   #statusChanged(runId: string): RunSummary {
