@@ -218,7 +218,7 @@ export class LabService {
       'datasets.createSynthetic': (params) => this.createSynthetic(params),
       'environments.list': ({ datasetId }) => this.store.datasets.environments(datasetId),
       'environments.representations': ({ datasetId }) => this.store.datasets.representations(datasetId),
-      'runs.list': ({ datasetId }) => this.store.runs.list(datasetId),
+      'runs.list': ({ datasetId }) => this.training.list(datasetId),
       'runs.start': ({ datasetId, name, config }) => this.training.start(datasetId, config, name),
       'runs.get': ({ id }) => this.training.detail(id),
       'runs.metrics': ({ id }) => this.runMetrics(id),
