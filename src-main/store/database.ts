@@ -107,9 +107,18 @@ function checkWritableLocation(path: string): void {
   try {
     mkdirSync(folder, { recursive: true });
   } catch (error) {
+    // A recursive mkdir reports ENOENT where the real cause is the nearest existing ancestor (EROFS, EACCES).
+    const ancestor = nearestExisting(folder);
+    let errno = errnoOf(error);
+    try {
+      if (ancestor) accessSync(ancestor, constants.W_OK);
+    } catch (accessError) {
+      errno = errnoOf(accessError);
+    }
     throw new LabError(
       'bad_input',
-      `Cannot create the database folder ${folder}: it ${describeErrno(errnoOf(error))}. Create it yourself, or ${CHOOSE_ANOTHER}.`,
+      `Cannot create the database folder ${folder}: ${ancestor && ancestor !== folder ? `${ancestor} ` : 'it '}${describeErrno(errno)}. ` +
+        `Create it yourself, or ${CHOOSE_ANOTHER}.`,
     );
   }
   let isFile = false;
@@ -159,6 +168,17 @@ function describeOpenError(path: string, error: unknown, db?: Database): LabErro
     return new LabError('bad_input', `Cannot open the database ${path}: ${what}. Check the path, or ${CHOOSE_ANOTHER}.`);
   }
   return new LabError('internal', `Cannot open the database ${path}: ${message}`);
+}
+
+function nearestExisting(folder: string): string | null {
+  for (let current = folder; ; current = dirname(current)) {
+    try {
+      statSync(current);
+      return current;
+    } catch {
+      if (dirname(current) === current) return null;
+    }
+  }
 }
 
 function errnoOf(error: unknown): string | undefined {
