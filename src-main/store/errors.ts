@@ -3,9 +3,10 @@
 // SQLite messages ("database or disk is full") name neither the file nor a way out.
 import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Database } from 'better-sqlite3';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { LabError } from '../api/errors.js';
 import { runningInstance } from './instance.js';
+import { processIsAlive } from './runs.js';
 
 /** How long a writer waits for another connection's write lock before giving up (ms). */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -129,18 +130,29 @@ export function describeErrno(errno: string | undefined): string {
 
 /** Who is writing, from the import journal and the run table (readable while another connection writes, in WAL). */
 function writeLockHolder(path: string, context: FailureContext): string | null {
-  const { db } = context;
-  if (db?.open) {
-    try {
-      const importing = db
-        .prepare("SELECT owner_pid, source FROM imports WHERE status = 'running' AND owner_pid != ? ORDER BY started_at DESC LIMIT 1")
-        .get(process.pid) as { owner_pid: number; source: string } | undefined;
-      if (importing) return `another CellShift process (pid ${importing.owner_pid}, importing ${importing.source})`;
-    } catch {
-      // An older schema without the journal, or the read failed too: fall through.
-    }
-  }
+  const importing = readImporting(path, context.db);
+  if (importing) return `another CellShift process (pid ${importing.owner_pid}, importing ${importing.source})`;
   const server = runningInstance(path);
   if (server) return `another CellShift process (pid ${server.pid}${server.url ? `, serving ${new URL(server.url).origin}` : ''})`;
   return null;
+}
+
+/** The newest import another live process is running, read on `db` or on a short-lived read-only connection. */
+function readImporting(path: string, db: Database | undefined): { owner_pid: number; source: string } | null {
+  let reader: Database | null = null;
+  try {
+    if (!db?.open) {
+      reader = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+      reader.pragma('busy_timeout = 500');
+    }
+    const rows = ((db?.open ? db : reader) as Database)
+      .prepare("SELECT owner_pid, source FROM imports WHERE status = 'running' AND owner_pid IS NOT NULL ORDER BY started_at DESC")
+      .all() as { owner_pid: number; source: string }[];
+    return rows.find((r) => r.owner_pid !== process.pid && processIsAlive(r.owner_pid)) ?? null;
+  } catch {
+    // An older schema without the journal, or the database cannot be read either.
+    return null;
+  } finally {
+    reader?.close();
+  }
 }
