@@ -70,10 +70,17 @@ export class InstanceLock {
     return this.#info;
   }
 
-  /** Tells later starts where this lab can be reached. */
+  /**
+   * Tells later starts where this lab can be reached. Best effort: if it cannot be written (a
+   * full disk), the lock still holds and a second start says that another process has the database.
+   */
   publish(url: string): void {
     this.#info = { ...this.#info, url };
-    this.#write();
+    try {
+      this.#write();
+    } catch (error) {
+      console.error(`Could not write ${instanceInfoPath(this.#databasePath)}:`, error);
+    }
   }
 
   release(): void {
