@@ -2,7 +2,9 @@
 // cellshift <verb>: the headless face of the lab, driving the same LabService as the app.
 import { LabError } from '../api/errors.js';
 import { appVersion } from '../lab/version.js';
-import { type Command, parse } from './command.js';
+import { databaseFailure } from '../store/errors.js';
+import { resolveDatabasePath } from '../store/location.js';
+import { type Command, parse, stringOption } from './command.js';
 import { datasetsCommand } from './commands/datasets.js';
 import { evalCommand } from './commands/eval.js';
 import { importCommand } from './commands/import.js';
@@ -56,7 +58,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${command.usage}\n`);
     return 0;
   }
-  return command.run(args);
+  try {
+    return await command.run(args);
+  } catch (error) {
+    // A full disk, a read-only or busy database: say which database and what to do, not a stack.
+    throw databaseFailure(error, resolveDatabasePath(stringOption(args, 'db'))) ?? error;
+  }
 }
 
 main(process.argv.slice(2)).then(

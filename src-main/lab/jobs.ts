@@ -14,10 +14,13 @@ export interface JobContext {
 
 export class JobRunner {
   readonly #emit: (event: LabEvent) => void;
+  readonly #describe: (error: unknown) => LabError | null;
   readonly #running = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
 
-  constructor(emit: (event: LabEvent) => void) {
+  /** `describe` turns failures the user can act on (a full disk, a busy database) into specific errors. */
+  constructor(emit: (event: LabEvent) => void, describe: (error: unknown) => LabError | null = () => null) {
     this.#emit = emit;
+    this.#describe = describe;
   }
 
   start<T>(kind: JobKind, work: (context: JobContext) => Promise<T>): { jobId: string; done: Promise<T> } {
@@ -42,7 +45,7 @@ export class JobRunner {
             ? error
             : controller.signal.aborted
               ? new LabError('cancelled', `Job ${jobId} was cancelled`)
-              : new LabError('internal', error instanceof Error ? error.message : String(error));
+              : (this.#describe(error) ?? new LabError('internal', error instanceof Error ? error.message : String(error)));
         this.#emit({ type: 'job.failed', jobId, kind, error: labError.toPayload() });
       },
     );

@@ -3,6 +3,7 @@
 
 import { platform } from 'node:os';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructure, MetricSeries } from '../api/domain.js';
+import type { LabError } from '../api/errors.js';
 import type { ImportPreview, ImportRequest } from '../api/imports.js';
 import type { LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
@@ -13,6 +14,7 @@ import { CachedStructures } from '../data/import/structures.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
 import type { BackendName } from '../ml/backend.js';
 import { previewSplit } from '../ml/training-data.js';
+import { databaseFailure } from '../store/errors.js';
 import type { ImportRecord } from '../store/imports.js';
 import { Store } from '../store/store.js';
 import { AnalysisService } from './analysis.js';
@@ -50,7 +52,10 @@ export class LabService {
   constructor(options: LabServiceOptions) {
     this.store = options.store;
     this.#carrier = options.carrier;
-    this.jobs = new JobRunner((event) => this.#emit(event));
+    this.jobs = new JobRunner(
+      (event) => this.#emit(event),
+      (error) => this.describeFailure(error),
+    );
     this.training = new TrainingManager({
       store: options.store,
       emit: (event) => this.#emit(event),
@@ -62,6 +67,11 @@ export class LabService {
     this.interruptedImports = this.store.imports.markInterrupted();
     // Whatever was training when the last process died is interrupted, not running.
     this.store.runs.markInterrupted();
+  }
+
+  /** A full disk, a read-only or busy database, in words naming the database and what to do; else null. */
+  describeFailure(error: unknown): LabError | null {
+    return databaseFailure(error, this.store.path, { db: this.store.db });
   }
 
   onEvent(listener: (event: LabEvent) => void): () => void {
@@ -171,8 +181,20 @@ export class LabService {
         return summary;
       } catch (error) {
         const cancelled = context.signal.aborted;
-        this.store.imports.finish(entry, cancelled ? 'cancelled' : 'failed', null, error instanceof Error ? error.message : String(error));
-        throw error;
+        const described = this.describeFailure(error) ?? error;
+        try {
+          this.store.imports.finish(
+            entry,
+            cancelled ? 'cancelled' : 'failed',
+            null,
+            described instanceof Error ? described.message : String(described),
+          );
+        } catch (journalError) {
+          // The journal could not be updated either (the disk is still full): the entry stays
+          // "running" until this process ends, then reads as interrupted. The import's own error matters more.
+          console.error('Could not record the failed import in the journal:', journalError);
+        }
+        throw described;
       } finally {
         if (connection !== this.store) connection.close();
       }
@@ -186,6 +208,10 @@ export class LabService {
   }
 
   handlers(): LabHandlers {
+    return withDescribedFailures(this.#handlers(), (error) => this.describeFailure(error));
+  }
+
+  #handlers(): LabHandlers {
     return {
       'app.info': () => this.appInfo(),
       'datasets.list': () => this.store.datasets.list(),
@@ -208,7 +234,7 @@ export class LabService {
         previewSplit(this.store.datasets.environmentView(datasetId), split, (column) =>
           this.store.datasets.sampleColumn(datasetId, column),
         ),
-      'runs.list': ({ datasetId }) => this.store.runs.list(datasetId),
+      'runs.list': ({ datasetId }) => this.training.list(datasetId),
       'runs.start': ({ datasetId, name, config }) => this.training.start(datasetId, config, name),
       'runs.get': ({ id }) => this.training.detail(id),
       'runs.metrics': ({ id }) => this.runMetrics(id),
@@ -279,4 +305,19 @@ export class LabService {
       }
     }
   }
+}
+
+/** Every handler, with failures of the machine (disk full, database busy) rethrown as specific LabErrors. */
+function withDescribedFailures(handlers: LabHandlers, describe: (error: unknown) => LabError | null): LabHandlers {
+  const wrapped: Record<string, (params: never) => unknown> = {};
+  for (const [method, handler] of Object.entries(handlers) as [string, (params: never) => unknown][]) {
+    wrapped[method] = async (params) => {
+      try {
+        return await handler(params);
+      } catch (error) {
+        throw describe(error) ?? error;
+      }
+    };
+  }
+  return wrapped as unknown as LabHandlers;
 }

@@ -2,7 +2,7 @@
 // messages into LabEvents. The run record in SQLite is the truth; this keeps only live handles.
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { RunAction, RunDetail, RunSummary } from '../api/domain.js';
+import type { RunAction, RunDetail, RunStatus, RunSummary } from '../api/domain.js';
 import { describeIssues, LabError } from '../api/errors.js';
 import type { LabEvent } from '../api/protocol.js';
 import { type TrainingConfig, TrainingConfig as TrainingConfigSchema } from '../api/training.js';
@@ -41,11 +41,34 @@ export class TrainingManager {
   readonly #emit: (event: LabEvent) => void;
   readonly #options: TrainingManagerOptions;
   readonly #active = new Map<string, ActiveRun>();
+  /**
+   * Failures that could not be written (the disk was full, so even the status update failed):
+   * reported from here and written as soon as a write succeeds. If the app ends first, the
+   * next start finds the run's owner gone and reports it interrupted, which is also true.
+   */
+  readonly #unrecorded = new Map<string, { status: RunStatus; message: string; finishedAt: string }>();
+  #retryTimer: NodeJS.Timeout | null = null;
 
   constructor(options: TrainingManagerOptions) {
     this.#store = options.store;
     this.#emit = options.emit;
     this.#options = options;
+  }
+
+  /** The run as stored, or as it really is when its final status could not be stored yet. */
+  summary(run: RunSummary): RunSummary {
+    const pending = this.#unrecorded.get(run.id);
+    return pending ? { ...run, status: pending.status, message: pending.message, finishedAt: pending.finishedAt } : run;
+  }
+
+  list(datasetId?: string): RunSummary[] {
+    this.#writeUnrecorded();
+    return this.#store.runs.list(datasetId).map((run) => this.summary(run));
+  }
+
+  #get(id: string): RunSummary {
+    this.#writeUnrecorded();
+    return this.summary(this.#store.runs.get(id));
   }
 
   start(datasetId: string, config: TrainingConfig, name?: string): RunSummary {
@@ -67,7 +90,7 @@ export class TrainingManager {
   }
 
   detail(id: string): RunDetail {
-    const run = this.#store.runs.get(id);
+    const run = this.#get(id);
     return {
       ...run,
       config: this.#store.runs.config(id),
@@ -78,7 +101,7 @@ export class TrainingManager {
   }
 
   control(id: string, action: RunAction): RunSummary {
-    const run = this.#store.runs.get(id);
+    const run = this.#get(id);
     const active = this.#active.get(id);
     if (action === 'resume' && !active) {
       if (!RESUMABLE.has(run.status)) {
@@ -119,6 +142,9 @@ export class TrainingManager {
     const running = [...this.#active.values()];
     for (const run of running) Atomics.store(run.control, 0, ControlWord.cancel);
     await Promise.allSettled(running.map((r) => r.exited));
+    this.#writeUnrecorded();
+    if (this.#retryTimer) clearInterval(this.#retryTimer);
+    this.#retryTimer = null;
   }
 
   #spawn(runId: string, resume: boolean): void {
@@ -132,6 +158,7 @@ export class TrainingManager {
       ...(this.#options.preferBackend ? { preferBackend: this.#options.preferBackend } : {}),
     };
     this.#store.runs.setStatus(runId, 'queued');
+    this.#unrecorded.delete(runId); // stored at last, and superseded
     this.#store.runs.setOwner(runId, process.pid);
     const worker = startWorker(init);
     let finished = false;
@@ -141,20 +168,23 @@ export class TrainingManager {
         if (!finished) {
           // The worker died without reporting (crash, out of memory): the history and the
           // last checkpoint are in the database; say so and let the user resume.
-          this.#store.runs.setStatus(
+          this.#recordFailure(
             runId,
-            'failed',
             `The training worker stopped unexpectedly (exit code ${code}); resume to continue from the last checkpoint.`,
           );
         }
-        this.#statusChanged(runId);
+        try {
+          this.#statusChanged(runId);
+        } catch (error) {
+          console.error(`Could not read run ${runId} after its worker exited:`, error);
+        }
         resolve();
       });
     });
     worker.on('error', (error) => {
       if (finished) return;
       finished = true;
-      this.#store.runs.setStatus(runId, 'failed', `Training failed: ${error.message}`);
+      this.#recordFailure(runId, `Training failed: ${error.message}`);
     });
     worker.on('message', (message: WorkerMessage) => {
       switch (message.type) {
@@ -172,15 +202,55 @@ export class TrainingManager {
           return;
         case 'failed':
           finished = true;
-          this.#store.runs.setStatus(runId, 'failed', `Training failed: ${message.message}`);
+          this.#recordFailure(runId, `Training failed: ${message.message}`);
           return;
       }
     });
     this.#active.set(runId, { worker, control: new Int32Array(controlBuffer), exited });
   }
 
+  /**
+   * Marks the run failed, saying what of it is kept. Never throws: this runs in worker event
+   * handlers, and when even this write fails (the disk is still full) the run is left as it
+   * is, to be reported interrupted by the next start, rather than taking the app down.
+   */
+  #recordFailure(runId: string, message: string): void {
+    let full = message;
+    try {
+      const done = this.#store.runs.get(runId).epochsDone;
+      full +=
+        done > 0
+          ? ` Its metrics and checkpoint up to epoch ${done} are kept; resume the run to continue from there.`
+          : ' No epoch had completed.';
+      this.#store.runs.setStatus(runId, 'failed', full);
+    } catch (error) {
+      console.error(`Could not store that run ${runId} failed; reporting it from memory until a write succeeds:`, error);
+      this.#unrecorded.set(runId, { status: 'failed', message: full, finishedAt: new Date().toISOString() });
+      this.#retryTimer ??= setInterval(() => this.#writeUnrecorded(), 2000).unref();
+    }
+  }
+
+  #writeUnrecorded(): void {
+    for (const [runId, pending] of this.#unrecorded) {
+      try {
+        // Unless something newer happened to the run meanwhile (another process resumed it).
+        const stored = this.#store.runs.get(runId);
+        if (stored.status === 'running' || stored.status === 'queued' || stored.status === 'paused') {
+          this.#store.runs.setStatus(runId, pending.status, pending.message);
+        }
+        this.#unrecorded.delete(runId);
+      } catch {
+        return; // still no space: try again later
+      }
+    }
+    if (this.#unrecorded.size === 0 && this.#retryTimer) {
+      clearInterval(this.#retryTimer);
+      this.#retryTimer = null;
+    }
+  }
+
   #statusChanged(runId: string): RunSummary {
-    const run = this.#store.runs.get(runId);
+    const run = this.summary(this.#store.runs.get(runId));
     this.#emit({ type: 'run.status', run });
     return run;
   }

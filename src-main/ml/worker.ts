@@ -2,6 +2,7 @@
 // writes every epoch's metrics and checkpoint itself, so a killed app loses at most the epoch
 // in progress. Reports progress to the lab by message.
 import { parentPort, workerData } from 'node:worker_threads';
+import { databaseFailure } from '../store/errors.js';
 import { Store } from '../store/store.js';
 import { selectBackend } from './backend.js';
 import { type NamedArray, packArrays, unpackArrays } from './checkpoint.js';
@@ -117,5 +118,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  post({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+  // A full disk or a busy database is said in words that name the database and what to do.
+  const described = databaseFailure(error, init.databasePath) ?? error;
+  post({ type: 'failed', message: described instanceof Error ? described.message : String(described) });
 });

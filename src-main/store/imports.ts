@@ -51,6 +51,7 @@ export class ImportJournal {
     const stale = (this.#db.prepare("SELECT * FROM imports WHERE status = 'running'").all() as Row[]).filter(
       (r) => r.owner_pid === null || !isAlive(r.owner_pid),
     );
+    if (stale.length === 0) return [];
     const update = this.#db.prepare(
       "UPDATE imports SET status = 'interrupted', finished_at = ?, message = 'The app stopped during this import; nothing of it was stored. Import the file again.' WHERE id = ?",
     );

@@ -216,6 +216,9 @@ export class RunRepository {
       owner_pid: number | null;
     }[];
     const ids = candidates.filter((r) => r.owner_pid === null || !isAlive(r.owner_pid)).map((r) => r.id);
+    // Nothing to mark: take no write lock, so opening the lab does not wait behind another
+    // process's long write (an import holds one for its whole duration).
+    if (ids.length === 0) return ids;
     const update = this.#db.prepare(
       "UPDATE runs SET status = 'interrupted', message = 'The app stopped while this run was training; resume it to continue from its last checkpoint.' WHERE id = ?",
     );

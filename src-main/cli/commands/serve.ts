@@ -2,33 +2,83 @@ import { fileURLToPath } from 'node:url';
 import { LabError } from '../../api/errors.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { startServer } from '../../server/server.js';
+import { InstanceLock } from '../../store/instance.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, printJson, stringOption } from '../command.js';
 
 /** The built renderer, relative to dist/main/cli/commands. */
 export const rendererDir = fileURLToPath(new URL('../../../renderer', import.meta.url));
 
-export interface ServeOutcome {
-  url: string;
-  stop: () => Promise<void>;
-}
+export type ServeOutcome =
+  | { kind: 'started'; url: string; stop: () => Promise<void> }
+  /** Another process already serves this database: where, and who. */
+  | { kind: 'running'; url: string; pid: number };
 
-/** Starts the lab behind the loopback carrier; shared by `serve` and `start`'s browser mode. */
+/** How long a second start waits for a first one, still starting, to say where it serves. */
+const ANNOUNCEMENT_TIMEOUT_MS = 20_000;
+
+/**
+ * Starts the lab behind the loopback carrier; shared by `serve` and `start`'s browser mode.
+ * One server per database: when another process serves it already, this opens nothing and
+ * returns that lab's address instead.
+ */
 export async function serveLab(databasePath: string, port: number | undefined): Promise<ServeOutcome> {
-  const service = await openLab({ databasePath, carrier: 'browser' });
+  let lock: InstanceLock | null = null;
+  if (databasePath !== ':memory:') {
+    const deadline = Date.now() + ANNOUNCEMENT_TIMEOUT_MS;
+    for (;;) {
+      const attempt = InstanceLock.acquire(databasePath);
+      if (attempt.kind === 'acquired') lock = attempt.lock;
+      // 'unavailable' (e.g. a read-only folder): opening the database below says what is wrong.
+      if (attempt.kind !== 'held') break;
+      if (attempt.info?.url) return { kind: 'running', url: attempt.info.url, pid: attempt.info.pid };
+      if (Date.now() > deadline) {
+        throw new LabError(
+          'conflict',
+          `Another CellShift process${attempt.info ? ` (pid ${attempt.info.pid})` : ''} holds the database ${databasePath} ` +
+            `but has not said where it serves after ${ANNOUNCEMENT_TIMEOUT_MS / 1000} s. Stop it, or use another database with --db PATH.`,
+        );
+      }
+      // It is still starting (opening the database, seeding the demo): wait for its address.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
   try {
-    const server = await startServer({ service, staticDir: rendererDir, ...(port === undefined ? {} : { port }) });
-    return {
-      url: server.url,
-      stop: async () => {
-        await server.close();
-        await closeLab(service);
-      },
-    };
+    const service = await openLab({ databasePath, carrier: 'browser' });
+    try {
+      const server = await startServer({ service, staticDir: rendererDir, ...(port === undefined ? {} : { port }) });
+      lock?.publish(server.url);
+      return {
+        kind: 'started',
+        url: server.url,
+        stop: async () => {
+          try {
+            await server.close();
+            await closeLab(service);
+          } finally {
+            lock?.release();
+          }
+        },
+      };
+    } catch (error) {
+      await closeLab(service);
+      throw error;
+    }
   } catch (error) {
-    await closeLab(service);
+    lock?.release();
     throw error;
   }
+}
+
+/** What a second start says: the lab is already open, here. */
+export function announceRunning(outcome: { url: string; pid: number }, databasePath: string, json: boolean): void {
+  if (json) printJson({ mode: 'already-running', url: outcome.url, pid: outcome.pid, databasePath });
+  else
+    process.stdout.write(
+      `CellShift is already running on this database at ${outcome.url} (pid ${outcome.pid}).\n` +
+        `Database: ${databasePath}\n` +
+        'Open that address; to run a second lab, stop that one first or use another database with --db PATH.\n',
+    );
 }
 
 export function parsePort(text: string | undefined): number | undefined {
@@ -59,12 +109,18 @@ export const serveCommand: Command = {
   usage: `cellshift serve [--port N] [--db PATH] [--json]
 
 Starts the lab on 127.0.0.1 and prints the URL to open (it contains this launch's token).
+When another process already serves the database, prints that lab's URL and exits 0.
   --port N      port to listen on (default: a free one)
 ${commonUsage}`,
   options: { port: { type: 'string' } },
   async run(args) {
     const databasePath = resolveDatabasePath(stringOption(args, 'db'));
-    const { url, stop } = await serveLab(databasePath, parsePort(stringOption(args, 'port')));
+    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')));
+    if (outcome.kind === 'running') {
+      announceRunning(outcome, databasePath, args.values.json === true);
+      return 0;
+    }
+    const { url, stop } = outcome;
     if (args.values.json) printJson({ mode: 'browser', url, databasePath });
     else process.stdout.write(`CellShift is serving on ${url}\nDatabase: ${databasePath}\nPress Ctrl-C to stop.\n`);
     return stopOnSignal(stop);

@@ -5,7 +5,7 @@ import { findElectron } from '../../app/electron-binary.js';
 import { NATIVE_BINDING_ENV_VAR, prepareElectronSqlite } from '../../app/electron-native.js';
 import { DATABASE_ENV_VAR, resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, printJson, stringOption } from '../command.js';
-import { parsePort, serveLab, stopOnSignal } from './serve.js';
+import { announceRunning, parsePort, serveLab, stopOnSignal } from './serve.js';
 
 const electronMain = fileURLToPath(new URL('../../app/electron/main.js', import.meta.url));
 const nativeCache = fileURLToPath(new URL('../../../../.cache/native', import.meta.url));
@@ -42,7 +42,14 @@ ${commonUsage}`,
       : electron.available
         ? `the Electron shell is not built (${electronMain} missing)`
         : `Electron is not available: ${electron.reason}`;
-    const { url, stop } = await serveLab(databasePath, parsePort(stringOption(args, 'port')));
+    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')));
+    if (outcome.kind === 'running') {
+      // The browser-mode twin of a second desktop launch focusing the first window.
+      announceRunning(outcome, databasePath, args.values.json === true);
+      if (!args.values['no-open'] && !process.env.CI) openInBrowser(outcome.url);
+      return 0;
+    }
+    const { url, stop } = outcome;
     if (args.values.json) printJson({ mode: 'browser', reason: why, url, databasePath });
     say(`Mode: browser (${why}).`);
     say(`Open ${url}`);
