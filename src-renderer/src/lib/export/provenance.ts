@@ -7,7 +7,7 @@ export interface ProvenanceRun {
   id: string;
   name: string;
   model: string;
-  seed: number;
+  seed: number | null;
   backend: string | null;
   datasetId: string;
 }
@@ -46,7 +46,7 @@ export function buildProvenance(input: ProvenanceInput): Provenance {
       ['run_id', list((r) => r.id)],
       ['run_name', list((r) => r.name)],
       ['model_family', list((r) => r.model)],
-      ['seed', list((r) => String(r.seed))],
+      ['seed', list((r) => (r.seed === null ? UNKNOWN : String(r.seed)))],
       ['backend', list((r) => r.backend ?? UNKNOWN)],
     );
   }
