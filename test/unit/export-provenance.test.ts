@@ -119,7 +119,8 @@ describe('provenance', () => {
       exportFileName('Loss (held-out = unseen environments)', 'png', 'run_abc'),
       'loss-held-out-unseen-environments-run_abc.png',
     );
-    assert.equal(exportFileName('μ̄ₑ: mean shift', 'svg'), 'e-mean-shift.svg');
+    assert.equal(exportFileName('μ̄ₑ: mean shift', 'svg'), 'mu-e-mean-shift.svg');
+    assert.equal(exportFileName('log σ̄ₑ: spread change', 'pdf', 'run_1'), 'log-sigma-e-spread-change-run_1.pdf');
     assert.equal(exportFileName('///', 'csv'), 'figure.csv');
   });
 });

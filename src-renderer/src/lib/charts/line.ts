@@ -44,11 +44,17 @@ export function lineChartConfig(spec: LineChartSpec, palette: ChartPalette): Cha
       ...baseChartOptions,
       normalized: true,
       interaction: { mode: 'nearest', intersect: false },
-      plugins: themedPlugins(palette, spec.title, 'bottom'),
+      plugins: lineLegend(themedPlugins(palette, spec.title, 'bottom')),
       scales: {
         x: { type: 'linear', ...x, ticks: { ...x.ticks, ...(integerX ? { precision: 0 } : {}) } },
         y: { type: spec.logScale ? 'logarithmic' : 'linear', ...themedScale(palette, spec.yLabel) },
       },
     },
   };
+}
+
+/** Legend keys drawn as short lines, dashed like their series, instead of filled boxes. */
+function lineLegend(plugins: ReturnType<typeof themedPlugins>) {
+  const legend = plugins.legend as { labels?: Record<string, unknown> };
+  return { ...plugins, legend: { ...legend, labels: { ...legend.labels, usePointStyle: true, pointStyle: 'line', pointStyleWidth: 28 } } };
 }

@@ -146,11 +146,34 @@ export function pngTextEntries(p: Provenance): [string, string][] {
 }
 
 /** A file name from the title (and run), safe on every file system. */
+const GREEK: Record<string, string> = {
+  α: 'alpha',
+  β: 'beta',
+  γ: 'gamma',
+  δ: 'delta',
+  Δ: 'delta',
+  ε: 'epsilon',
+  θ: 'theta',
+  λ: 'lambda',
+  μ: 'mu',
+  π: 'pi',
+  ρ: 'rho',
+  σ: 'sigma',
+  Σ: 'sigma',
+  τ: 'tau',
+  φ: 'phi',
+  χ: 'chi',
+  ψ: 'psi',
+  ω: 'omega',
+};
+
 export function exportFileName(title: string, extension: string, runId?: string): string {
   const slug = (s: string) =>
     s
       .normalize('NFKD')
+      .replace(/[α-ωΔΣ]/g, (c) => `-${GREEK[c] ?? ''}-`)
       .replace(/[^\w.-]+/g, '-')
+      .replace(/-{2,}/g, '-')
       .replace(/^-+|-+$/g, '')
       .toLowerCase();
   const stem = [slug(title).slice(0, 80) || 'figure', runId ? slug(runId) : ''].filter(Boolean).join('-');

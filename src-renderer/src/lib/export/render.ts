@@ -151,6 +151,8 @@ function renderSvg(source: FigureSource, caption: string[]): { element: SVGSVGEl
     background.setAttribute(k, v);
   }
   root.append(background, ...Array.from(figure.childNodes));
+  // svgcanvas writes text-decoration="undefined" when no decoration was set: drop such attributes.
+  for (const element of root.querySelectorAll('[text-decoration="undefined"]')) element.removeAttribute('text-decoration');
   caption.forEach((line, i) => {
     const text = document.createElementNS(SVG_NS, 'text');
     text.setAttribute('x', String(CAPTION.margin));
