@@ -3,12 +3,14 @@
 // and PDF, each carrying the run's provenance; a table as CSV with provenance lines; the theme
 // toggle (persisted across reloads) and the keyboard shortcuts.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Download, Page } from 'playwright-core';
 import { readPngDpi, readPngSize, readPngText } from '../../src-renderer/src/lib/export/png.js';
 import { readSvgProvenance } from '../../src-renderer/src/lib/export/svg-metadata.js';
+import { SMILES, writeLincsFixture } from '../fixtures/lincs.js';
 import { type App, launchBrowser, screenshot, screenshotDir, startApp } from './harness.js';
 
 /** Exported files are kept next to the screenshots, to look at. */
@@ -44,6 +46,36 @@ describe('figure and table export, theme, shortcuts', () => {
   let runId = '';
   let contentHash = '';
   const consoleErrors: string[] = [];
+  const fixtureDir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-export-'));
+
+  /** A LabApi call from the page, with the launch token the page keeps. */
+  async function api<T>(method: string, params: unknown): Promise<T> {
+    const response = await page.evaluate(
+      async ([m, p]) => {
+        const token = sessionStorage.getItem('cellshift.token') ?? '';
+        const r = await fetch('/api/call', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+          body: JSON.stringify({ id: 1, method: m, params: p }),
+        });
+        return r.json();
+      },
+      [method, params] as const,
+    );
+    const envelope = response as { ok: boolean; result?: T; error?: { message: string } };
+    if (!envelope.ok) throw new Error(`${method}: ${envelope.error?.message}`);
+    return envelope.result as T;
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const value = await probe();
+      if (value) return value;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`Timed out waiting for ${what}`);
+  }
 
   before(async () => {
     app = await startApp();
@@ -60,6 +92,7 @@ describe('figure and table export, theme, shortcuts', () => {
   after(async () => {
     await browser?.close();
     await app?.stop();
+    rmSync(fixtureDir, { recursive: true, force: true });
   });
 
   async function openView(id: string): Promise<void> {
@@ -91,16 +124,7 @@ describe('figure and table export, theme, shortcuts', () => {
   }
 
   it('trains a small model whose curves can be exported', async () => {
-    contentHash = await page.evaluate(async () => {
-      const token = sessionStorage.getItem('cellshift.token') ?? '';
-      const response = await fetch('/api/call', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-        body: JSON.stringify({ id: 1, method: 'datasets.list', params: {} }),
-      });
-      const body = (await response.json()) as { result: { contentHash: string }[] };
-      return body.result[0]?.contentHash ?? '';
-    });
+    contentHash = (await api<{ contentHash: string }[]>('datasets.list', {}))[0]?.contentHash ?? '';
     assert.match(contentHash, /^[0-9a-f]{64}$/);
     await openView('train');
     await page.getByTestId('model-family').selectOption('env-vae');
@@ -112,16 +136,7 @@ describe('figure and table export, theme, shortcuts', () => {
     await page.waitForFunction(
       () => document.querySelector('[data-testid="training-monitor"] [data-testid="line-chart"]')?.getAttribute('data-points') === '6',
     );
-    runId = await page.evaluate(async () => {
-      const token = sessionStorage.getItem('cellshift.token') ?? '';
-      const response = await fetch('/api/call', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-        body: JSON.stringify({ id: 2, method: 'runs.list', params: {} }),
-      });
-      const body = (await response.json()) as { result: { id: string }[] };
-      return body.result[0]?.id ?? '';
-    });
+    runId = (await api<{ id: string }[]>('runs.list', {}))[0]?.id ?? '';
     assert.match(runId, /^run_/);
   });
 
@@ -244,10 +259,56 @@ describe('figure and table export, theme, shortcuts', () => {
     assert.equal(body.length, 1 + 24);
   });
 
+  it('Predict: the predicted response exports as a bar chart and a CSV, both naming the drug and run', async () => {
+    const fixture = await writeLincsFixture(fixtureDir);
+    await api('imports.start', {
+      request: {
+        matrixPath: fixture.gctx,
+        sigInfoPath: fixture.sigInfo,
+        pertInfoPath: fixture.pertInfo,
+        geneInfoPath: fixture.geneInfo,
+        environmentKey: 'drug+cell',
+      },
+    });
+    const dataset = await until('the L1000 import', async () =>
+      (await api<{ id: string; source: string }[]>('datasets.list', {})).find((d) => d.source === 'gctx'),
+    );
+    const run = await api<{ id: string }>('runs.start', {
+      datasetId: dataset.id,
+      name: 'predictor',
+      config: { model: { family: 'env-vae', hiddenUnits: 8, latentDim: 2 }, epochs: 2 },
+    });
+    await until('training on L1000', async () => (await api<{ status: string }>('runs.get', { id: run.id })).status === 'completed');
+    await openView('predict');
+    await page.getByTestId('predict-run').selectOption(run.id);
+    await page.getByTestId('predict-smiles').fill(SMILES['BRD-ASPIRIN'] as string);
+    await page.getByTestId('predict-button').click();
+    const bars = page.getByTestId('gene-bars');
+    await bars.waitFor({ timeout: 30_000 });
+    await bars.getByTestId('export-button').click();
+    await bars.getByTestId('export-format-svg').check();
+    const [download] = await Promise.all([page.waitForEvent('download'), bars.getByTestId('export-save').click()]);
+    const svg = new TextDecoder().decode(await bytesOf(download));
+    writeFileSync(join(exportDir, download.suggestedFilename()), svg);
+    const provenance = readSvgProvenance(svg);
+    assert.equal(provenance.run_id, run.id);
+    assert.equal(provenance.smiles, 'CC(=O)Oc1ccccc1C(=O)O');
+    assert.equal(provenance.seen_in_training, 'true');
+    assert.ok(svg.includes('>Δ expression vs control<'), 'axis title');
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-prediction').click()]);
+    assert.equal(csvDownload.suggestedFilename(), `prediction-${run.id}.csv`);
+    const lines = new TextDecoder().decode(await bytesOf(csvDownload)).split('\r\n');
+    assert.ok(lines.includes(`# run_id: ${run.id}`));
+    assert.ok(lines.includes('# checkpoint_epoch: 2'));
+    assert.equal(lines.filter((l) => l.startsWith('run_')).length, 8, 'one row per gene');
+    await bars.scrollIntoViewIfNeeded();
+    await screenshot(page, 'export-6-predict', { fromTop: false });
+  });
+
   it('toggles the theme with Ctrl+Shift+L, keeps it across a reload, and charts follow', async () => {
     const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     await openView('runs');
-    await page.getByTestId('run-row').first().click();
+    await page.getByTestId('run-row').last().click();
     const chart = page.getByTestId('run-detail').getByTestId('line-chart').first();
     await page.waitForFunction(
       () => document.querySelector('[data-testid="run-detail"] [data-testid="line-chart"]')?.getAttribute('data-theme') === 'light',

@@ -10,23 +10,23 @@ export interface GeneBarsSpec {
   valueLabel: string;
 }
 
-export function geneBarsConfig(spec: GeneBarsSpec, palette: ChartPalette): ChartConfiguration<'bar', number[], string> {
+export function geneBarsConfig(spec: GeneBarsSpec, palette: ChartPalette): ChartConfiguration<'bar', (number | null)[], string> {
+  // Two series (up, down) so the legend explains the colours; each gene has a value in one only,
+  // and skipNull gives that bar the gene's whole row.
+  const side = (up: boolean) => spec.genes.map((g) => (g.delta >= 0 === up ? g.delta : null));
   return {
     type: 'bar',
     data: {
       labels: spec.genes.map((g) => g.symbol),
       datasets: [
-        {
-          label: spec.valueLabel,
-          data: spec.genes.map((g) => g.delta),
-          backgroundColor: spec.genes.map((g) => (g.delta >= 0 ? '#d9534f' : '#2f6fde')),
-          borderWidth: 0,
-        },
+        { label: 'up', data: side(true), backgroundColor: '#d9534f', borderWidth: 0 },
+        { label: 'down', data: side(false), backgroundColor: '#2f6fde', borderWidth: 0 },
       ],
     },
     options: {
       ...baseChartOptions,
       parsing: undefined,
+      skipNull: true,
       indexAxis: 'y',
       plugins: themedPlugins(palette, spec.title, 'bottom'),
       scales: {
