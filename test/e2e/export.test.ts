@@ -305,6 +305,22 @@ describe('figure and table export, theme, shortcuts', () => {
     await screenshot(page, 'export-6-predict', { fromTop: false });
   });
 
+  it('follows the system colour scheme until the user chooses', async () => {
+    // A fresh browser context: no stored choice.
+    const dark = await browser.newPage({ viewport: { width: 1000, height: 700 }, colorScheme: 'dark' });
+    try {
+      await dark.goto(app.url);
+      await dark.getByTestId('dataset-row').first().waitFor();
+      assert.equal(await dark.evaluate(() => document.documentElement.dataset.theme), 'dark');
+      assert.equal(await dark.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(21, 24, 28)');
+      await dark.emulateMedia({ colorScheme: 'light' });
+      await dark.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+      assert.equal(await dark.evaluate(() => localStorage.getItem('cellshift.theme')), null);
+    } finally {
+      await dark.close();
+    }
+  });
+
   it('toggles the theme with Ctrl+Shift+L, keeps it across a reload, and charts follow', async () => {
     const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     await openView('runs');
