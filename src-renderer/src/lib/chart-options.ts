@@ -31,8 +31,21 @@ export const chartPalettes: Record<ThemeName | 'print', ChartPalette> = {
   print: { name: 'print', text: '#000000', muted: '#333333', grid: '#e3e3e3', background: '#ffffff', neutral: '#b0b0b0' },
 };
 
-/** Categorical series colours, readable on both light and dark backgrounds. */
-export const seriesColours = ['#2f6fde', '#d9534f', '#1f8a4c', '#9b59b6', '#e67e22', '#16a085', '#c0392b', '#7f8c8d', '#f1c40f', '#34495e'];
+/** Categorical series colours, readable on both light and dark backgrounds; as many as the scatter names (11) and one spare. */
+export const seriesColours = [
+  '#2f6fde',
+  '#d9534f',
+  '#1f8a4c',
+  '#9b59b6',
+  '#e67e22',
+  '#16a085',
+  '#c0392b',
+  '#7f8c8d',
+  '#f1c40f',
+  '#34495e',
+  '#e84393',
+  '#00a8ff',
+];
 
 /** One axis: ticks, grid, border and its title, in the palette's colours. */
 export function themedScale(palette: ChartPalette, title?: string) {
