@@ -11,5 +11,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
+    // The export fonts (DejaVu Sans, ~1 MB each as inline data) are lazy chunks loaded on the first export.
+    chunkSizeWarningLimit: 1100,
   },
 });

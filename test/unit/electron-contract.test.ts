@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../src-main/api/bridge.js';
+import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_SAVE_FILE_CHANNEL } from '../../src-main/api/bridge.js';
 
 const preload = readFileSync(new URL('../../src-main/app/electron/preload.cts', import.meta.url), 'utf8');
 const main = readFileSync(new URL('../../src-main/app/electron/main.ts', import.meta.url), 'utf8');
@@ -12,6 +12,17 @@ describe('Electron shell', () => {
   it('preload uses the same IPC channel names as the contract', () => {
     assert.match(preload, new RegExp(`IPC_CALL_CHANNEL = '${IPC_CALL_CHANNEL}'`));
     assert.match(preload, new RegExp(`IPC_EVENT_CHANNEL = '${IPC_EVENT_CHANNEL}'`));
+    assert.match(preload, new RegExp(`IPC_SAVE_FILE_CHANNEL = '${IPC_SAVE_FILE_CHANNEL}'`));
+  });
+
+  it('the save-file IPC checks the sender and writes only through the dialog handler', () => {
+    assert.match(
+      main,
+      /ipcMain\.handle\(IPC_SAVE_FILE_CHANNEL[\s\S]*?isOurPage\(event\.senderFrame\?\.url\)[\s\S]*?handleSaveFile\(payload/,
+    );
+    assert.match(main, /ipcMain\.removeHandler\(IPC_SAVE_FILE_CHANNEL\)/);
+    // The only file writes in the shell are the ones handleSaveFile asks for.
+    assert.equal(main.match(/writeFile\(/g)?.length, 1);
   });
 
   it('preload exposes only the cellshift bridge', () => {

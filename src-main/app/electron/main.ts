@@ -1,13 +1,16 @@
 // The Electron main process: windows, menus and the IPC carrier of the LabApi. Thin on purpose:
 // everything it serves comes from LabService, which runs (and is tested) in plain Node.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, type IpcMainInvokeEvent, ipcMain, session, shell, type WebContents } from 'electron';
-import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL } from '../../api/bridge.js';
+import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_SAVE_FILE_CHANNEL } from '../../api/bridge.js';
 import { createDispatcher } from '../../lab/dispatch.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import type { LabService } from '../../lab/service.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { NATIVE_BINDING_ENV_VAR } from '../electron-native.js';
+import { handleSaveFile } from '../save-file.js';
 
 const rendererIndex = pathToFileURL(fileURLToPath(new URL('../../../renderer/index.html', import.meta.url)));
 const preloadPath = fileURLToPath(new URL('./preload.cjs', import.meta.url));
@@ -103,6 +106,22 @@ async function main(): Promise<void> {
     return dispatch(request);
   });
 
+  // Exports: the renderer sends bytes and a suggested name; only the path the user picks in the
+  // native dialog is written (the renderer never names a path).
+  ipcMain.handle(IPC_SAVE_FILE_CHANNEL, async (event: IpcMainInvokeEvent, payload: unknown) => {
+    if (!isOurPage(event.senderFrame?.url)) return { saved: false, reason: 'refused', message: 'Save from an unexpected page was refused' };
+    const owner = BrowserWindow.fromWebContents(event.sender);
+    return handleSaveFile(payload, {
+      defaultFolder: app.getPath('documents'),
+      joinPath: join,
+      showSaveDialog: async (options) => {
+        const result = owner ? await dialog.showSaveDialog(owner, options) : await dialog.showSaveDialog(options);
+        return result.canceled || !result.filePath ? null : result.filePath;
+      },
+      writeFile: (path, data) => writeFile(path, data),
+    });
+  });
+
   mainWindow = createWindow(service);
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow(service);
@@ -113,6 +132,7 @@ async function main(): Promise<void> {
   app.on('will-quit', (event) => {
     event.preventDefault();
     ipcMain.removeHandler(IPC_CALL_CHANNEL);
+    ipcMain.removeHandler(IPC_SAVE_FILE_CHANNEL);
     void closeLab(service).finally(() => app.exit(0));
   });
 }

@@ -9,6 +9,7 @@ const { contextBridge, ipcRenderer } = electron;
 // test/unit/electron-contract.test.ts checks that they match src-main/api/bridge.ts.
 const IPC_CALL_CHANNEL = 'cellshift:call';
 const IPC_EVENT_CHANNEL = 'cellshift:event';
+const IPC_SAVE_FILE_CHANNEL = 'cellshift:save-file';
 
 contextBridge.exposeInMainWorld('cellshift', {
   call: (request: unknown): Promise<unknown> => ipcRenderer.invoke(IPC_CALL_CHANNEL, request),
@@ -19,4 +20,6 @@ contextBridge.exposeInMainWorld('cellshift', {
       ipcRenderer.removeListener(IPC_EVENT_CHANNEL, forward);
     };
   },
+  // The main process validates the request and writes only where the user chose in its dialog.
+  saveFile: (request: unknown): Promise<unknown> => ipcRenderer.invoke(IPC_SAVE_FILE_CHANNEL, request),
 });

@@ -1,8 +1,12 @@
 import { createContext } from 'svelte';
+import type { FiguresState } from './figures.svelte.js';
 import type { LabState } from './lab.svelte.js';
 import type { Router } from './router.svelte.js';
 import type { RunsState } from './runs.svelte.js';
+import type { ThemeState } from './theme.svelte.js';
 
 export const [getLab, setLab] = createContext<LabState>();
 export const [getRouter, setRouter] = createContext<Router>();
 export const [getRuns, setRuns] = createContext<RunsState>();
+export const [getTheme, setTheme] = createContext<ThemeState>();
+export const [getFigures, setFigures] = createContext<FiguresState>();

@@ -1,0 +1,114 @@
+// A diverging heatmap (blue < 0 < red) of a rows × columns matrix. One layout feeds both the
+// on-screen SVG (Heatmap.svelte) and the export drawing, so what is saved is what is shown.
+// Colour saturates at ±limit (default: the largest |value|).
+import type { ChartPalette } from '../chart-options.js';
+
+export interface HeatmapSpec {
+  title: string;
+  rows: string[];
+  columns: string[];
+  values: number[][];
+  limit?: number;
+}
+
+export interface HeatmapLayout {
+  width: number;
+  height: number;
+  cell: number;
+  left: number;
+  top: number;
+  extent: number;
+  /** Colour bar (the legend): position, size, and its stops. */
+  bar: { x: number; y: number; width: number; height: number; steps: string[] };
+}
+
+const CELL = 18;
+const LEFT = 220;
+const TITLE_HEIGHT = 28;
+const COLUMN_LABELS = 90;
+const BAR_STEPS = 64;
+
+export function heatmapLayout(spec: HeatmapSpec): HeatmapLayout {
+  const finite = spec.values.flat().filter(Number.isFinite);
+  const extent = spec.limit ?? Math.max(1e-9, ...finite.map((v) => Math.abs(v)));
+  const top = TITLE_HEIGHT + COLUMN_LABELS;
+  const steps = Array.from({ length: BAR_STEPS }, (_, i) => divergingColour(((i + 0.5) / BAR_STEPS) * 2 - 1));
+  return {
+    width: Math.max(LEFT + spec.columns.length * CELL + 10, 360),
+    height: top + spec.rows.length * CELL + 10,
+    cell: CELL,
+    left: LEFT,
+    top,
+    extent,
+    bar: { x: 16, y: TITLE_HEIGHT + 14, width: 150, height: 10, steps },
+  };
+}
+
+/** t in [-1, 1] → white-to-blue below 0, white-to-red above. */
+export function divergingColour(t: number): string {
+  const clamped = Math.max(-1, Math.min(1, t));
+  const fade = Math.round(255 * (1 - Math.abs(clamped)));
+  return clamped >= 0 ? `rgb(255, ${fade}, ${fade})` : `rgb(${fade}, ${fade}, 255)`;
+}
+
+export function cellColour(layout: HeatmapLayout, value: number): string {
+  return Number.isFinite(value) ? divergingColour(value / layout.extent) : 'rgb(200, 200, 200)';
+}
+
+export function formatLimit(value: number): string {
+  return Math.abs(value) >= 100 || Math.abs(value) < 0.01 ? value.toExponential(1) : value.toPrecision(2);
+}
+
+/** Draws the heatmap with its title and colour bar on any 2-D context (canvas or SVG). */
+export function drawHeatmap(ctx: CanvasRenderingContext2D, spec: HeatmapSpec, palette: ChartPalette, fontFamily: string): void {
+  const layout = heatmapLayout(spec);
+  const { cell, left, top, bar } = layout;
+  ctx.fillStyle = palette.background;
+  ctx.fillRect(0, 0, layout.width, layout.height);
+
+  ctx.fillStyle = palette.text;
+  ctx.font = `bold 14px ${fontFamily}`;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(spec.title, layout.width / 2, TITLE_HEIGHT / 2 + 2);
+
+  // Legend: the colour bar with its limits.
+  const stepWidth = bar.width / bar.steps.length;
+  bar.steps.forEach((colour, i) => {
+    ctx.fillStyle = colour;
+    ctx.fillRect(bar.x + i * stepWidth, bar.y, stepWidth + 0.5, bar.height);
+  });
+  ctx.strokeStyle = palette.grid;
+  ctx.strokeRect(bar.x, bar.y, bar.width, bar.height);
+  ctx.fillStyle = palette.muted;
+  ctx.font = `10px ${fontFamily}`;
+  ctx.textBaseline = 'top';
+  ctx.textAlign = 'left';
+  ctx.fillText(`−${formatLimit(layout.extent)}`, bar.x, bar.y + bar.height + 3);
+  ctx.textAlign = 'center';
+  ctx.fillText('0', bar.x + bar.width / 2, bar.y + bar.height + 3);
+  ctx.textAlign = 'right';
+  ctx.fillText(`+${formatLimit(layout.extent)}`, bar.x + bar.width, bar.y + bar.height + 3);
+
+  ctx.fillStyle = palette.text;
+  ctx.textBaseline = 'alphabetic';
+  ctx.textAlign = 'left';
+  spec.columns.forEach((column, j) => {
+    const x = left + j * cell + cell / 2;
+    ctx.save();
+    ctx.translate(x, top - 6);
+    ctx.rotate((-60 * Math.PI) / 180);
+    ctx.fillText(column, 0, 0);
+    ctx.restore();
+  });
+  ctx.font = `11px ${fontFamily}`;
+  ctx.textAlign = 'right';
+  spec.rows.forEach((row, i) => {
+    ctx.fillStyle = palette.text;
+    ctx.fillText(row, left - 6, top + i * cell + cell * 0.7);
+    (spec.values[i] ?? []).forEach((value, j) => {
+      ctx.fillStyle = cellColour(layout, value);
+      ctx.fillRect(left + j * cell, top + i * cell, cell - 1, cell - 1);
+    });
+  });
+}
