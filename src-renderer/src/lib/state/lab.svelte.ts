@@ -27,6 +27,8 @@ export class LabState {
   datasets = $state<DatasetSummary[]>([]);
   datasetsLoaded = $state(false);
   selectedDatasetId = $state<string | null>(null);
+  /** Whether the dataset was chosen in this window (views restoring a saved dataset leave it alone then). */
+  datasetChosen = $state(false);
   jobs = $state<JobView[]>([]);
   notices = $state<Notice[]>([]);
   readonly selectedDataset = $derived(this.datasets.find((d) => d.id === this.selectedDatasetId) ?? null);
@@ -56,6 +58,7 @@ export class LabState {
 
   selectDataset(id: string | null): void {
     this.selectedDatasetId = id;
+    this.datasetChosen = true;
   }
 
   /** Runs an action; a failure becomes a notice naming what was being done. */
