@@ -45,10 +45,13 @@ void main() {
   float r = dot(c, c);
   if (r > 1.0) discard;
   vec4 colour = v_colour;
+  // Soft rim instead of multisampling: fade the outer part of the disc.
+  float edge = 1.0 - smoothstep(0.6, 1.0, r);
   if (v_mark > 0.5 && r > 0.4) {
     vec3 ring = v_mark < 1.5 ? u_ringA : (v_mark < 2.5 ? u_ringB : mix(u_ringA, u_ringB, 0.5));
     colour = vec4(ring, 1.0);
   }
+  colour.a *= edge;
   gl_FragColor = vec4(colour.rgb * colour.a, colour.a);
 }`;
 
@@ -80,7 +83,9 @@ export class PointsRenderer {
   /** Throws when the browser offers no WebGL (the caller shows why instead of a plot). */
   constructor(canvas: HTMLCanvasElement) {
     // preserveDrawingBuffer: the canvas can be read back (figure export, tests) after a frame.
-    const gl = canvas.getContext('webgl', { antialias: true, premultipliedAlpha: true, preserveDrawingBuffer: true });
+    // No MSAA: round points get their smooth edge in the fragment shader, and multisampling
+    // tripled the frame time under SwiftShader (the software WebGL of GPU-less machines).
+    const gl = canvas.getContext('webgl', { antialias: false, premultipliedAlpha: true, preserveDrawingBuffer: true });
     if (!gl) throw new Error('This browser offers no WebGL (it may be disabled, or the graphics driver is blocklisted).');
     this.#gl = gl;
     this.#program = link(gl, compile(gl, gl.VERTEX_SHADER, VERTEX), compile(gl, gl.FRAGMENT_SHADER, FRAGMENT));
