@@ -41,7 +41,7 @@ try {
       async () => {
         await page.click('nav a[data-view="latents"]');
         await page.waitForFunction(() => document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-points') === '1920');
-        return page.getByTestId('latent-scatter');
+        return page.getByTestId('scatter-figure');
       },
     ],
     [

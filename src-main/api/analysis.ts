@@ -72,3 +72,49 @@ export const DrugPredictionResult = z.object({
   genes: z.array(z.object({ id: z.string(), symbol: z.string(), predicted: z.number(), control: z.number(), delta: z.number() })),
 });
 export type DrugPredictionResult = z.infer<typeof DrugPredictionResult>;
+
+/** One side of a comparison: a stored named selection, explicit samples, or all samples of an environment. */
+export const SampleGroup = z.union([
+  z.strictObject({ selectionId: Id }),
+  z.strictObject({ name: z.string().trim().min(1).max(200), sampleIds: z.array(z.string().min(1).max(512)).min(2).max(1_000_000) }),
+  z.strictObject({ environmentKey: z.string().min(1).max(1000) }),
+]);
+export type SampleGroup = z.infer<typeof SampleGroup>;
+
+export const DifferentialParams = z.strictObject({
+  datasetId: Id,
+  groupA: SampleGroup,
+  groupB: SampleGroup,
+  /** 'auto' reads the scale from the values (see DifferentialResult.scaleReason). */
+  scale: z.enum(['auto', 'log', 'linear']).default('auto'),
+});
+
+const Nullable = z.number().nullable();
+
+export const DifferentialResult = z.object({
+  datasetId: Id,
+  groupA: z.object({ name: z.string(), n: z.number().int() }),
+  groupB: z.object({ name: z.string(), n: z.number().int() }),
+  /** 'log': values compared as stored (log2 expression, z-scores); 'linear': compared as log2(x + 1). */
+  scale: z.enum(['log', 'linear']),
+  /** What `difference` is: a log2 fold change, or a mean difference in the data's units (z-scores). */
+  effect: z.enum(['log2 fold change', 'mean difference']),
+  scaleReason: z.string(),
+  /** Genes with a p-value (the rest vary in neither group). */
+  tested: z.number().int(),
+  genes: z.array(
+    z.object({
+      id: z.string(),
+      symbol: z.string(),
+      meanA: z.number(),
+      meanB: z.number(),
+      /** mean A − mean B on the compared scale. */
+      difference: z.number(),
+      t: Nullable,
+      df: Nullable,
+      p: Nullable,
+      adjustedP: Nullable,
+    }),
+  ),
+});
+export type DifferentialResult = z.infer<typeof DifferentialResult>;

@@ -5,5 +5,6 @@ export * from './errors.js';
 export * from './imports.js';
 export * from './methods.js';
 export * from './protocol.js';
+export * from './sessions.js';
 export * from './studies.js';
 export * from './training.js';

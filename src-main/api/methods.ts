@@ -2,6 +2,8 @@
 // schema of its parameters and of its result. Carriers and clients are generated from it.
 import { z } from 'zod';
 import {
+  DifferentialParams,
+  DifferentialResult,
   DrugPredictionResult,
   PriorShiftResult,
   ProjectionResult,
@@ -27,6 +29,7 @@ import {
   RunSummary,
 } from './domain.js';
 import { ImportPreview, ImportRequest } from './imports.js';
+import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
 import { SplitPreview, TrainingConfig, ValidationSplit } from './training.js';
 
@@ -79,6 +82,12 @@ export const methods = {
     params: z.strictObject({ runId: Id, latent: z.number().int().min(0), count: z.number().int().min(1).max(1000).default(25) }),
     result: TopGenesResult,
   },
+  'analysis.differential': { params: DifferentialParams, result: DifferentialResult },
+  'sessions.get': { params: z.strictObject({ view: ViewName }), result: StoredViewState },
+  'sessions.save': { params: z.strictObject({ view: ViewName, state: ViewState }), result: StoredViewState },
+  'selections.list': { params: z.strictObject({ datasetId: Id }), result: z.array(Selection) },
+  'selections.save': { params: SaveSelectionParams, result: Selection },
+  'selections.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
   'imports.preview': { params: z.strictObject({ request: ImportRequest }), result: ImportPreview },
   'imports.start': { params: z.strictObject({ request: ImportRequest }), result: JobStarted },
   'imports.list': { params: NoParams, result: z.array(ImportRecord) },

@@ -2,6 +2,7 @@
 // analysis, studies) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
 
 import { platform } from 'node:os';
+import { compareGroups } from '../analysis/differential.js';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructure, MetricSeries } from '../api/domain.js';
 import type { LabError } from '../api/errors.js';
 import type { ImportPreview, ImportRequest } from '../api/imports.js';
@@ -249,11 +250,22 @@ export class LabService {
         values:
           column === 'environment key'
             ? this.store.datasets.sampleEnvironmentKeys(datasetId)
-            : this.store.datasets.sampleColumn(datasetId, column),
+            : column === 'sample id'
+              ? this.store.datasets.sampleIds(datasetId)
+              : this.store.datasets.sampleColumn(datasetId, column),
       }),
       'analysis.projection': ({ runId, method, maxPoints }) => this.analysis.projection(runId, method, maxPoints),
       'analysis.priorShift': ({ runId }) => this.analysis.priorShift(runId),
       'analysis.topGenes': ({ runId, latent, count }) => this.analysis.topGenes(runId, latent, count),
+      'analysis.differential': (params) => compareGroups(this.store, params),
+      'sessions.get': ({ view }) => this.store.sessions.view(view),
+      'sessions.save': ({ view, state }) => this.store.sessions.saveView(view, state),
+      'selections.list': ({ datasetId }) => this.store.sessions.selections(datasetId),
+      'selections.save': (params) => this.store.sessions.saveSelection(params),
+      'selections.delete': ({ id }) => {
+        this.store.sessions.deleteSelection(id);
+        return { deleted: true as const };
+      },
       'imports.preview': ({ request }) => this.previewImport(request),
       'imports.start': ({ request }) => this.startImport(request),
       'imports.list': () => this.store.imports.list(),

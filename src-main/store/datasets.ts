@@ -377,6 +377,46 @@ export class DatasetRepository {
       .map((v) => (v === null || v === undefined ? null : String(v)));
   }
 
+  /** Every sample id, in sample order. */
+  sampleIds(datasetId: string): string[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return this.#db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+  }
+
+  /** The ids of the samples measured in one environment (by its key), in sample order. */
+  sampleIdsOfEnvironment(datasetId: string, key: string): string[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const environment = this.#db.prepare('SELECT id FROM environments WHERE dataset_id = ? AND key = ?').pluck().get(datasetId, key) as
+      | string
+      | undefined;
+    if (environment === undefined) throw new LabError('not_found', `Dataset "${datasetId}" has no environment "${key}"`);
+    return this.#db.prepare('SELECT sample_id FROM samples WHERE environment_id = ? ORDER BY idx').pluck().all(environment) as string[];
+  }
+
+  /**
+   * Expression rows of the given samples, one at a time (memory stays O(genes) for any group);
+   * an unknown id is an error naming it before any row is yielded.
+   */
+  expressionOf(datasetId: string, sampleIds: readonly string[]): { nGenes: number; rows: Iterable<Float32Array> } {
+    const head = this.#db.prepare('SELECT n_genes FROM datasets WHERE id = ?').get(datasetId) as { n_genes: number } | undefined;
+    if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const known = new Set(this.sampleIds(datasetId));
+    const unknown = sampleIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new LabError(
+        'bad_input',
+        `${unknown.length} sample id${unknown.length === 1 ? ' is' : 's are'} not in this dataset: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
+      );
+    }
+    const read = this.#db.prepare('SELECT expression FROM samples WHERE dataset_id = ? AND sample_id = ?').pluck();
+    return {
+      nGenes: head.n_genes,
+      rows: (function* () {
+        for (const id of sampleIds) yield blobToFloat32(read.get(datasetId, id) as Buffer);
+      })(),
+    };
+  }
+
   groundTruth(datasetId: string): unknown {
     const row = this.#db.prepare('SELECT ground_truth FROM datasets WHERE id = ?').get(datasetId) as
       | { ground_truth: string | null }

@@ -176,6 +176,29 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'view_states (what each view showed, restored on the next start) and selections (named sample sets with notes)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE view_states (
+          view TEXT PRIMARY KEY,
+          state TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE TABLE selections (
+          id TEXT PRIMARY KEY,
+          dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          name TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT '',
+          sample_ids TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          UNIQUE (dataset_id, name)
+        );
+      `);
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

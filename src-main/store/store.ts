@@ -6,6 +6,7 @@ import { DatasetRepository } from './datasets.js';
 import { ImportJournal } from './imports.js';
 import { MoleculeRepository } from './molecules.js';
 import { RunRepository } from './runs.js';
+import { SessionRepository } from './sessions.js';
 
 export class Store {
   readonly path: string;
@@ -15,6 +16,7 @@ export class Store {
   readonly molecules: MoleculeRepository;
   readonly artifacts: ArtifactRepository;
   readonly imports: ImportJournal;
+  readonly sessions: SessionRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -24,6 +26,7 @@ export class Store {
     this.molecules = new MoleculeRepository(db);
     this.artifacts = new ArtifactRepository(db);
     this.imports = new ImportJournal(db);
+    this.sessions = new SessionRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

@@ -30,6 +30,8 @@ export class LabState {
   selectedDatasetId = $state<string | null>(null);
   /** The validation split chosen in Environments (where it is previewed) and used by Train. */
   split = $state<ValidationSplit>({ kind: 'random-environments', fraction: 0.2, seed: 0 });
+  /** Whether the dataset was chosen in this window (views restoring a saved dataset leave it alone then). */
+  datasetChosen = $state(false);
   jobs = $state<JobView[]>([]);
   notices = $state<Notice[]>([]);
   readonly selectedDataset = $derived(this.datasets.find((d) => d.id === this.selectedDatasetId) ?? null);
@@ -59,6 +61,7 @@ export class LabState {
 
   selectDataset(id: string | null): void {
     this.selectedDatasetId = id;
+    this.datasetChosen = true;
   }
 
   /** Runs an action; a failure becomes a notice naming what was being done. */

@@ -1,0 +1,61 @@
+// What the lab remembers between starts: each view's state (which dataset, run, projection,
+// colouring...) and named selections of samples with free-text notes.
+import { z } from 'zod';
+import { Id } from './domain.js';
+
+export const ViewName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a view name: lower-case letters, digits and dashes');
+
+/** A view's state is the view's own JSON; the renderer validates it against its schema when restoring. */
+export const ViewState = z.record(z.string(), z.json());
+
+export const StoredViewState = z.object({
+  view: ViewName,
+  /** Null when the view never saved anything. */
+  state: ViewState.nullable(),
+  updatedAt: z.string().nullable(),
+});
+export type StoredViewState = z.infer<typeof StoredViewState>;
+
+export const SelectionName = z.string().trim().min(1).max(200);
+export const SelectionNote = z.string().max(20_000);
+
+export const Selection = z.object({
+  id: Id,
+  datasetId: Id,
+  name: z.string(),
+  note: z.string(),
+  sampleIds: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Selection = z.infer<typeof Selection>;
+
+export const SaveSelectionParams = z.strictObject({
+  datasetId: Id,
+  /** Given: update that selection; absent: create one. */
+  id: Id.optional(),
+  name: SelectionName,
+  note: SelectionNote.default(''),
+  sampleIds: z.array(z.string().min(1).max(512)).min(1).max(1_000_000),
+});
+export type SaveSelectionParams = z.input<typeof SaveSelectionParams>;
+
+/** The Latents view's remembered state, per dataset (the dataset last looked at is restored first). */
+export const GroupRef = z.union([z.strictObject({ selectionId: Id }), z.strictObject({ environmentKey: z.string() })]);
+export type GroupRef = z.infer<typeof GroupRef>;
+
+export const LatentsDatasetState = z.object({
+  runId: Id.nullable().default(null),
+  method: z.enum(['pca', 'umap']).default('pca'),
+  colourBy: z.string().default('environment key'),
+  maxPoints: z.number().int().positive().default(20_000),
+  groupA: GroupRef.nullable().default(null),
+  groupB: GroupRef.nullable().default(null),
+});
+export type LatentsDatasetState = z.infer<typeof LatentsDatasetState>;
+
+export const LatentsViewState = z.object({
+  datasetId: Id.nullable().default(null),
+  datasets: z.record(Id, LatentsDatasetState).default({}),
+});
+export type LatentsViewState = z.infer<typeof LatentsViewState>;

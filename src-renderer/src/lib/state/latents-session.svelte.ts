@@ -1,0 +1,120 @@
+// The Latents view's remembered state: per dataset the run, projection, colouring and the two
+// compared groups, plus the dataset's named selections. Loaded from the lab when the view
+// opens; every change is saved (debounced) so the next start shows the same thing.
+import type { LabClient } from '../../../../src-main/api/client.js';
+import { type LatentsDatasetState, LatentsViewState, type Selection } from '../../../../src-main/api/sessions.js';
+import type { LabState } from './lab.svelte.js';
+
+export const LATENTS_VIEW = 'latents';
+const SAVE_DELAY_MS = 400;
+
+export class LatentsSession {
+  readonly #client: LabClient;
+  readonly #lab: LabState;
+  loaded = $state(false);
+  state = $state<LatentsViewState>(LatentsViewState.parse({}));
+  // Raw: selections can hold 100k sample ids each, not worth a deep proxy; replaced, never mutated.
+  selections = $state.raw<Selection[]>([]);
+  selectionsFor = $state<string | null>(null);
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #pending: string | null = null;
+  #lastSaved: string | null = null;
+
+  constructor(client: LabClient, lab: LabState) {
+    this.#client = client;
+    this.#lab = lab;
+  }
+
+  /** Reads the saved state; a state this version cannot read is ignored rather than half-applied. */
+  async load(): Promise<void> {
+    const stored = await this.#lab.attempt('Could not restore the Latents view', () =>
+      this.#client.call('sessions.get', { view: LATENTS_VIEW }),
+    );
+    const parsed = LatentsViewState.safeParse(stored?.state ?? {});
+    this.state = parsed.success ? parsed.data : LatentsViewState.parse({});
+    this.#lastSaved = JSON.stringify(this.state);
+    this.loaded = true;
+  }
+
+  /** The state of one dataset, created with defaults on first use. */
+  forDataset(datasetId: string): LatentsDatasetState {
+    this.state.datasets[datasetId] ??= {
+      runId: null,
+      method: 'pca',
+      colourBy: 'environment key',
+      maxPoints: 20_000,
+      groupA: null,
+      groupB: null,
+    };
+    return this.state.datasets[datasetId] as LatentsDatasetState;
+  }
+
+  /** Schedules a save of the current state (called from an effect that reads all of it). */
+  scheduleSave(snapshot: LatentsViewState): void {
+    if (!this.loaded) return;
+    const text = JSON.stringify(snapshot);
+    if (text === this.#lastSaved) return;
+    this.#pending = text;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.flush(), SAVE_DELAY_MS);
+  }
+
+  async flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const text = this.#pending;
+    if (text === null) return;
+    this.#pending = null;
+    await this.#lab.attempt('Could not save the Latents view state', async () => {
+      await this.#client.call('sessions.save', { view: LATENTS_VIEW, state: JSON.parse(text) });
+      this.#lastSaved = text;
+    });
+  }
+
+  async loadSelections(datasetId: string): Promise<void> {
+    const list = await this.#lab.attempt('Could not load the named selections', () => this.#client.call('selections.list', { datasetId }));
+    if (list) {
+      this.selections = list;
+      this.selectionsFor = datasetId;
+    }
+  }
+
+  /** A new selection named "Selection N" (the first free N). */
+  async createSelection(datasetId: string, sampleIds: string[]): Promise<Selection | undefined> {
+    const taken = new Set(this.selections.map((s) => s.name));
+    let n = this.selections.length + 1;
+    while (taken.has(`Selection ${n}`)) n++;
+    const created = await this.#lab.attempt('Could not save the selection', () =>
+      this.#client.call('selections.save', { datasetId, name: `Selection ${n}`, sampleIds }),
+    );
+    if (created) this.selections = [...this.selections, created];
+    return created;
+  }
+
+  async updateSelection(selection: Selection, change: { name?: string; note?: string }): Promise<boolean> {
+    const updated = await this.#lab.attempt('Could not update the selection', () =>
+      this.#client.call('selections.save', {
+        datasetId: selection.datasetId,
+        id: selection.id,
+        name: change.name ?? selection.name,
+        note: change.note ?? selection.note,
+        sampleIds: selection.sampleIds,
+      }),
+    );
+    if (!updated) return false;
+    this.selections = this.selections.map((s) => (s.id === selection.id ? updated : s));
+    return true;
+  }
+
+  async deleteSelection(selection: Selection): Promise<void> {
+    const done = await this.#lab.attempt('Could not delete the selection', () =>
+      this.#client.call('selections.delete', { id: selection.id }),
+    );
+    if (!done) return;
+    this.selections = this.selections.filter((s) => s.id !== selection.id);
+    for (const d of Object.values(this.state.datasets)) {
+      if (d.groupA && 'selectionId' in d.groupA && d.groupA.selectionId === selection.id) d.groupA = null;
+      if (d.groupB && 'selectionId' in d.groupB && d.groupB.selectionId === selection.id) d.groupB = null;
+    }
+  }
+}

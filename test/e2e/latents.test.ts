@@ -1,0 +1,290 @@
+/// <reference lib="dom" />
+// The Latents view as a person uses it, in Chromium (WebGL through SwiftShader): the WebGL
+// scatter draws, hovering names a sample, two lassos make groups A and B, differential
+// expression fills a table and a volcano plot and exports as CSV, and after a reload the view
+// comes back as it was left (colouring, named selections, their notes, the compared groups).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Download, Page } from 'playwright-core';
+import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+
+/** Non-transparent pixels of a canvas (WebGL or 2-D), read back through a 2-D copy. */
+async function paintedPixels(page: Page, selector: string): Promise<number> {
+  return page.evaluate((sel) => {
+    const source = document.querySelector(sel) as HTMLCanvasElement | null;
+    if (!source || source.width === 0) return 0;
+    const copy = document.createElement('canvas');
+    copy.width = source.width;
+    copy.height = source.height;
+    const context = copy.getContext('2d') as CanvasRenderingContext2D;
+    context.drawImage(source, 0, 0);
+    const data = context.getImageData(0, 0, copy.width, copy.height).data;
+    let painted = 0;
+    for (let i = 3; i < data.length; i += 4) if ((data[i] as number) > 0) painted++;
+    return painted;
+  }, selector);
+}
+
+/** Page coordinates of painted pixels of the scatter canvas inside a region given as fractions of the canvas. */
+async function paintedPointIn(
+  page: Page,
+  region: { x0: number; x1: number; y0: number; y1: number },
+): Promise<{ x: number; y: number } | null> {
+  return page.evaluate((r) => {
+    const source = document.querySelector('[data-testid="scatter-canvas"]') as HTMLCanvasElement;
+    const copy = document.createElement('canvas');
+    copy.width = source.width;
+    copy.height = source.height;
+    const context = copy.getContext('2d') as CanvasRenderingContext2D;
+    context.drawImage(source, 0, 0);
+    const data = context.getImageData(0, 0, copy.width, copy.height).data;
+    const rect = source.getBoundingClientRect();
+    const scale = source.width / rect.width;
+    for (let py = Math.floor(r.y0 * copy.height); py < r.y1 * copy.height; py++) {
+      for (let px = Math.floor(r.x0 * copy.width); px < r.x1 * copy.width; px++) {
+        // An opaque pixel is the middle of a point, not its anti-aliased rim.
+        if ((data[(py * copy.width + px) * 4 + 3] as number) > 200) return { x: rect.left + px / scale, y: rect.top + py / scale };
+      }
+    }
+    return null;
+  }, region);
+}
+
+async function drag(page: Page, polygon: [number, number][]): Promise<void> {
+  const [first, ...rest] = polygon;
+  if (!first) return;
+  await page.mouse.move(first[0], first[1]);
+  await page.mouse.down();
+  for (const [x, y] of rest) await page.mouse.move(x, y, { steps: 4 });
+  await page.mouse.move(first[0], first[1], { steps: 4 });
+  await page.mouse.up();
+}
+
+describe('Latents: WebGL scatter, selections, differential expression, sessions', () => {
+  let app: App;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    app = await startApp();
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    await page.goto(app.url);
+    await page.getByTestId('dataset-row').first().waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.stop();
+  });
+
+  async function openView(id: string): Promise<void> {
+    await page.click(`nav a[data-view="${id}"]`);
+    await page.waitForFunction((view) => window.location.hash === `#/${view}`, id);
+  }
+
+  it('trains a small model on the demo dataset', async () => {
+    await openView('train');
+    await page.getByTestId('model-family').selectOption('env-vae');
+    await page.getByTestId('hidden-units').fill('32');
+    await page.getByTestId('latent-dim').fill('8');
+    await page.getByTestId('epochs').fill('3');
+    await page.getByTestId('start-training').click();
+    await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
+  });
+
+  it('draws the projection with WebGL and names the sample under the mouse', async () => {
+    await openView('latents');
+    const plot = page.getByTestId('latent-scatter');
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="latent-scatter"]') as HTMLElement | null;
+      return el?.dataset.points === '1920' && el.dataset.renderer === 'webgl' && Number(el.dataset.frames ?? 0) > 0;
+    });
+    const painted = await paintedPixels(page, '[data-testid="scatter-canvas"]');
+    const box = await plot.boundingBox();
+    assert.ok(box);
+    // 1920 round points of ≥ 4 px: thousands of painted pixels, far from all of the plot.
+    assert.ok(painted > 2000, `only ${painted} painted pixels`);
+    assert.ok(painted < box.width * box.height * 0.9, `${painted} painted pixels: the plot is flooded`);
+    assert.equal(await page.getByTestId('scatter-legend').getAttribute('data-kind'), 'categorical');
+
+    const point = await paintedPointIn(page, { x0: 0, x1: 1, y0: 0, y1: 1 });
+    assert.ok(point, 'a painted point');
+    await page.mouse.move(point.x, point.y);
+    const tooltip = page.getByTestId('scatter-tooltip');
+    await tooltip.waitFor();
+    // Demo sample ids look like "control-0001"; the colouring column is the environment key.
+    assert.match(await tooltip.innerText(), /\S+\s+environment key: \S+/);
+    await screenshot(page, 'latents-1-webgl-hover');
+
+    // Wheel zoom redraws (more frames) and keeps points on screen.
+    const frames = Number(await plot.getAttribute('data-frames'));
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction(
+      (before) => Number(document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-frames')) > before,
+      frames,
+    );
+    assert.ok((await paintedPixels(page, '[data-testid="scatter-canvas"]')) > 500);
+    await page.getByTestId('scatter-reset').click();
+  });
+
+  it('colours by another metadata column, with its legend', async () => {
+    // The demo's columns are all categorical; numeric colouring is covered by test/unit/scatter.test.ts.
+    await page.getByTestId('colour-by').selectOption('target_latent');
+    await page.waitForFunction(() =>
+      /^target_latent/.test(document.querySelector('[data-testid="scatter-legend"]')?.textContent?.trim() ?? ''),
+    );
+    const legend = await page.getByTestId('scatter-legend').innerText();
+    assert.match(legend, /C0\s+\d+/);
+    assert.doesNotMatch(legend, /drug01/);
+  });
+
+  it('lassoes two groups and compares them: table, volcano, CSV', async () => {
+    const box = await page.getByTestId('latent-scatter').boundingBox();
+    assert.ok(box);
+    await page.getByTestId('scatter-mode-lasso').click();
+    const left = await paintedPointIn(page, { x0: 0.1, x1: 0.4, y0: 0.3, y1: 0.7 });
+    const right = await paintedPointIn(page, { x0: 0.6, x1: 0.9, y0: 0.3, y1: 0.7 });
+    assert.ok(left && right, 'points on both sides of the plot');
+    // A lasso starts on the plot: the square around a point stays inside the canvas.
+    const around = (p: { x: number; y: number }, r: number): [number, number][] => [
+      [p.x - r, p.y - r],
+      [p.x + r, p.y - r],
+      [p.x + r, p.y + r],
+      [p.x - r, p.y + r],
+    ];
+    await drag(page, around(left, 60));
+    await page.locator('[data-testid="selection"][data-name="Selection 1"]').waitFor();
+    await drag(page, around(right, 60));
+    await page.locator('[data-testid="selection"][data-name="Selection 2"]').waitFor();
+    assert.match(await page.getByTestId('group-a').inputValue(), /^sel:/);
+    assert.match(await page.getByTestId('group-b').inputValue(), /^sel:/);
+    // Both groups drawn with their rings on top.
+    assert.ok((await paintedPixels(page, '[data-testid="scatter-canvas"]')) > 2000);
+
+    await page.getByTestId('selection-note').first().fill('Left cluster: candidate responders');
+    await page.getByTestId('selection-note').first().blur();
+
+    await page.getByTestId('run-differential').click();
+    await page.getByTestId('de-row').first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByTestId('de-row').count(), 100, 'first 100 of 200 genes');
+    assert.match(await page.getByTestId('de-summary').innerText(), /Selection 1 \(\d+ samples\) vs Selection 2 \(\d+\)/);
+    for (const row of (await page.getByTestId('de-row').all()).slice(0, 10)) {
+      const cells = await row.locator('td').allInnerTexts();
+      const [difference, t, p, adjusted] = cells.slice(2).map((c) => Number(c.replace('< ', '')));
+      for (const v of [difference, t, p, adjusted]) assert.ok(Number.isFinite(v), `non-finite cell in ${cells.join(' | ')}`);
+      assert.ok((p as number) <= (adjusted as number) + 1e-12, 'adjusted p is never below p');
+    }
+    const volcano = page.getByTestId('volcano');
+    assert.equal(await volcano.getAttribute('data-points'), '200');
+    assert.ok((await paintedPixels(page, '[data-testid="volcano"] canvas')) > 500, 'the volcano plot drew');
+
+    // Sorting by adjusted p keeps the column ascending.
+    await page.getByRole('button', { name: /^adj\. p/ }).click();
+    const adjusted = (await page.locator('[data-testid="de-row"] td:nth-child(6)').allInnerTexts()).map((c) => Number(c.replace('< ', '')));
+    assert.deepEqual(
+      adjusted,
+      [...adjusted].sort((a, b) => a - b),
+    );
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-differential').click()]);
+    const csv = await downloadText(download);
+    assert.match(download.suggestedFilename(), /^de-Selection_1-vs-Selection_2\.csv$/);
+    const lines = csv.trim().split(/\r\n/);
+    assert.equal(lines[0], 'gene_id,symbol,mean_Selection 1,mean_Selection 2,mean_difference,welch_t,df,p,adj_p_bh');
+    assert.equal(lines.length, 201);
+    for (const line of lines.slice(1)) {
+      const values = line.split(',').slice(2).map(Number);
+      assert.ok(
+        values.every((v) => Number.isFinite(v)),
+        line,
+      );
+    }
+
+    const [members] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-selections').click()]);
+    const memberLines = (await downloadText(members)).trim().split(/\r\n/);
+    assert.equal(memberLines[0], 'selection,sample_id');
+    assert.ok(memberLines.some((l) => l.startsWith('Selection 1,')) && memberLines.some((l) => l.startsWith('Selection 2,')));
+    const [notes] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-notes').click()]);
+    assert.match(await downloadText(notes), /Selection 1,\d+,Left cluster: candidate responders,/);
+
+    await page.getByTestId('compare').scrollIntoViewIfNeeded();
+    await screenshot(page, 'latents-2-differential', { fromTop: false });
+  });
+
+  it('comes back as it was after a reload', async () => {
+    // Let the debounced save land before leaving.
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await page.waitForFunction(() => window.location.hash === '#/latents');
+    await page.locator('[data-testid="selection"][data-name="Selection 2"]').waitFor();
+    assert.equal(await page.getByTestId('colour-by').inputValue(), 'target_latent');
+    await page.waitForFunction(() =>
+      /^target_latent/.test(document.querySelector('[data-testid="scatter-legend"]')?.textContent?.trim() ?? ''),
+    );
+    assert.deepEqual(await page.getByTestId('selection').evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))), [
+      'Selection 1',
+      'Selection 2',
+    ]);
+    assert.equal(await page.getByTestId('selection-note').first().inputValue(), 'Left cluster: candidate responders');
+    assert.match(await page.getByTestId('group-a').locator('option:checked').innerText(), /Selection 1/);
+    assert.match(await page.getByTestId('group-b').locator('option:checked').innerText(), /Selection 2/);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-frames') ?? 0) > 0,
+    );
+    await screenshot(page, 'latents-3-restored');
+  });
+
+  it('compares two environments picked from the list', async () => {
+    const environments = await page
+      .getByTestId('group-b')
+      .locator('option[value^="env:"]')
+      .evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    assert.ok(environments.includes('env:control'));
+    await page.getByTestId('group-a').selectOption('env:control');
+    await page.getByTestId('group-b').selectOption(environments.find((v) => v !== 'env:control') as string);
+    await page.getByTestId('run-differential').click();
+    await page.waitForFunction(() =>
+      /^control \(\d+ samples\)/.test(document.querySelector('[data-testid="de-summary"]')?.textContent?.trim() ?? ''),
+    );
+    assert.ok((await page.getByTestId('de-row').count()) > 0);
+  });
+
+  it('says so instead of drawing when the browser has no WebGL', async () => {
+    const { chromium } = await import('playwright-core');
+    const { chromiumPath } = await import('./harness.js');
+    const noGl = await chromium.launch({
+      executablePath: chromiumPath(),
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-webgl', '--disable-3d-apis'],
+    });
+    try {
+      const other = await noGl.newPage({ viewport: { width: 1200, height: 900 } });
+      await other.goto(app.url.replace(/#.*$/, ''));
+      await other.click('nav a[data-view="latents"]');
+      const fallback = other.getByTestId('scatter-fallback');
+      await fallback.waitFor({ timeout: 30_000 });
+      assert.match(await fallback.innerText(), /needs WebGL/);
+      // The rest of the view still works.
+      await other.locator('[data-testid="selection"][data-name="Selection 1"]').waitFor();
+    } finally {
+      await noGl.close();
+    }
+  });
+
+  it('logged no errors in the browser', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});
+
+async function downloadText(download: Download): Promise<string> {
+  const path = await download.path();
+  return readFileSync(path, 'utf8');
+}
