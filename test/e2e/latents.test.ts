@@ -146,6 +146,22 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
     assert.doesNotMatch(legend, /drug01/);
   });
 
+  it('exports the scatter as a vector figure with axes, legend, every point and its provenance', async () => {
+    const figure = page.getByTestId('scatter-figure');
+    await figure.getByTestId('export-button').click();
+    const menu = figure.getByTestId('export-menu');
+    await menu.getByTestId('export-format-svg').check();
+    const [download] = await Promise.all([page.waitForEvent('download'), menu.getByTestId('export-save').click()]);
+    const svg = await downloadText(download);
+    assert.match(download.suggestedFilename(), /\.svg$/);
+    for (const text of ['Posterior means, PCA', '>target_latent<', 'PC1 (', 'PC2 ('])
+      assert.ok(svg.includes(text), `the SVG shows ${text}`);
+    const points = Number(await page.getByTestId('latent-scatter').getAttribute('data-points'));
+    const rects = svg.match(/<rect /g)?.length ?? 0;
+    assert.ok(rects >= points, `${rects} rects for ${points} points`);
+    assert.match(svg, /cellshift\.run_id|run_id/);
+  });
+
   it('lassoes two groups and compares them: table, volcano, CSV', async () => {
     const box = await page.getByTestId('latent-scatter').boundingBox();
     assert.ok(box);
@@ -197,7 +213,12 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-differential').click()]);
     const csv = await downloadText(download);
     assert.match(download.suggestedFilename(), /^de-Selection_1-vs-Selection_2\.csv$/);
-    const lines = csv.trim().split(/\r\n/);
+    assert.match(csv, /^# title: Differential expression Selection 1 vs Selection 2\r\n/);
+    assert.match(csv, /\r\n# test: Welch t, Benjamini–Hochberg\r\n/);
+    const lines = csv
+      .trim()
+      .split(/\r\n/)
+      .filter((l) => !l.startsWith('#'));
     assert.equal(lines[0], 'gene_id,symbol,mean_Selection 1,mean_Selection 2,mean_difference,welch_t,df,p,adj_p_bh');
     assert.equal(lines.length, 201);
     for (const line of lines.slice(1)) {
@@ -209,7 +230,10 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
     }
 
     const [members] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-selections').click()]);
-    const memberLines = (await downloadText(members)).trim().split(/\r\n/);
+    const memberLines = (await downloadText(members))
+      .trim()
+      .split(/\r\n/)
+      .filter((l) => !l.startsWith('#'));
     assert.equal(memberLines[0], 'selection,sample_id');
     assert.ok(memberLines.some((l) => l.startsWith('Selection 1,')) && memberLines.some((l) => l.startsWith('Selection 2,')));
     const [notes] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-notes').click()]);

@@ -30,7 +30,8 @@ export function volcanoConfig(spec: VolcanoSpec, palette: ChartPalette): ChartCo
     data: {
       datasets: classes.map((c) => ({
         label: c.label,
-        data: spec.points.filter((p) => p.class === c.key),
+        // With parsing off Chart.js takes the data as sorted by x and reads the range from its ends.
+        data: spec.points.filter((p) => p.class === c.key).sort((a, b) => a.x - b.x),
         backgroundColor: c.key === 'ns' ? palette.neutral : c.colour,
         pointRadius: spec.points.length > 3000 ? 1.5 : 2.5,
         borderWidth: 0,
