@@ -25,6 +25,7 @@ import {
   RunDetail,
   RunSummary,
 } from './domain.js';
+import { FileGrant, FileGrantId, FileSources, FolderId, FolderListing, FolderPath } from './files.js';
 import { ImportPreview, ImportRequest } from './imports.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
 import { TrainingConfig } from './training.js';
@@ -73,6 +74,10 @@ export const methods = {
     params: z.strictObject({ runId: Id, latent: z.number().int().min(0), count: z.number().int().min(1).max(1000).default(25) }),
     result: TopGenesResult,
   },
+  'files.sources': { params: NoParams, result: FileSources },
+  'files.list': { params: z.strictObject({ folderId: FolderId, path: FolderPath.default('') }), result: FolderListing },
+  'files.grant': { params: z.strictObject({ folderId: FolderId, path: FolderPath }), result: FileGrant },
+  'files.release': { params: z.strictObject({ grantId: FileGrantId }), result: z.strictObject({ released: z.boolean() }) },
   'imports.preview': { params: z.strictObject({ request: ImportRequest }), result: ImportPreview },
   'imports.start': { params: z.strictObject({ request: ImportRequest }), result: JobStarted },
   'imports.list': { params: NoParams, result: z.array(ImportRecord) },
