@@ -178,7 +178,11 @@ export class FileGrants {
   }
 
   #inbox(): Inbox {
-    if (!this.inbox) throw new LabError('unauthorized', 'This lab takes no uploads; choose files in a dialog or an allowed folder.');
+    if (!this.inbox) {
+      throw new LabError('unauthorized', 'This lab takes no uploads; choose files in a dialog or an allowed folder.', {
+        reason: 'no_uploads',
+      });
+    }
     return this.inbox;
   }
 
