@@ -7,7 +7,9 @@ import { createDispatcher } from '../../lab/dispatch.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import type { LabService } from '../../lab/service.js';
 import { resolveDatabasePath } from '../../store/location.js';
+import { fileAccessFromEnv } from '../electron-files.js';
 import { NATIVE_BINDING_ENV_VAR } from '../electron-native.js';
+import { handleFilesChannel } from './files-ipc.js';
 
 const rendererIndex = pathToFileURL(fileURLToPath(new URL('../../../renderer/index.html', import.meta.url)));
 const preloadPath = fileURLToPath(new URL('./preload.cjs', import.meta.url));
@@ -84,9 +86,13 @@ async function main(): Promise<void> {
   let service: LabService;
   try {
     const nativeBinding = process.env[NATIVE_BINDING_ENV_VAR];
+    // Allowed folders come from the launcher's command line (cellshift start --allow-dir), never the page.
+    const fileAccess = fileAccessFromEnv();
     service = await openLab({
       databasePath: resolveDatabasePath(undefined),
       carrier: 'electron',
+      allowedDirs: fileAccess.allowedDirs,
+      uploads: fileAccess.maxUploadBytes === undefined ? {} : { maxBytes: fileAccess.maxUploadBytes },
       ...(nativeBinding ? { nativeBinding } : {}),
     });
   } catch (error) {
@@ -102,6 +108,7 @@ async function main(): Promise<void> {
     }
     return dispatch(request);
   });
+  const stopFiles = handleFilesChannel(service, isOurPage);
 
   mainWindow = createWindow(service);
   app.on('activate', () => {
@@ -113,6 +120,7 @@ async function main(): Promise<void> {
   app.on('will-quit', (event) => {
     event.preventDefault();
     ipcMain.removeHandler(IPC_CALL_CHANNEL);
+    stopFiles();
     void closeLab(service).finally(() => app.exit(0));
   });
 }
