@@ -5,4 +5,5 @@ import { connectToLab } from './lib/api/connect.js';
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html lacks #app');
-mount(App, { target, props: { client: connectToLab() } });
+const { client, files } = connectToLab();
+mount(App, { target, props: { client, files } });

@@ -1,4 +1,5 @@
 import { createContext } from 'svelte';
+import type { FileAccess } from '../api/files.js';
 import type { LabState } from './lab.svelte.js';
 import type { Router } from './router.svelte.js';
 import type { RunsState } from './runs.svelte.js';
@@ -6,3 +7,4 @@ import type { RunsState } from './runs.svelte.js';
 export const [getLab, setLab] = createContext<LabState>();
 export const [getRouter, setRouter] = createContext<Router>();
 export const [getRuns, setRuns] = createContext<RunsState>();
+export const [getFiles, setFiles] = createContext<FileAccess>();
