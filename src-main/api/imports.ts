@@ -71,6 +71,8 @@ export const ResolvedImport = ImportSettings.extend({
   pertInfoPath: z.string().min(1).optional(),
   geneInfoPath: z.string().min(1).optional(),
   sampleMetadataPath: z.string().min(1).optional(),
+  /** How the dataset's description and provenance name each file, when not by its path (uploads). */
+  fileLabels: z.partialRecord(ImportFiles.keyof(), z.string()).optional(),
 });
 export type ResolvedImport = z.infer<typeof ResolvedImport>;
 export type ResolvedImportInput = z.input<typeof ResolvedImport>;

@@ -141,16 +141,17 @@ export class LabService {
     const { files, ...settings } = request;
     const paths: Partial<Record<(typeof IMPORT_FILES)[number][1], string>> = {};
     const grantIds: string[] = [];
-    let label = '';
+    const fileLabels: Partial<Record<(typeof IMPORT_FILES)[number][0], string>> = {};
     for (const [role, key] of IMPORT_FILES) {
       const grantId = files[role];
       if (grantId === undefined) continue;
       const file = await this.files.resolve(grantId);
       paths[key] = file.path;
       grantIds.push(grantId);
-      if (role === 'matrix') label = file.source === 'upload' ? `${file.name} (uploaded)` : file.path;
+      if (file.source === 'upload') fileLabels[role] = `${file.name} (uploaded)`;
     }
-    return { resolved: ResolvedImport.parse({ ...settings, ...paths }), label, grantIds };
+    const resolved = ResolvedImport.parse({ ...settings, ...paths, ...(Object.keys(fileLabels).length > 0 ? { fileLabels } : {}) });
+    return { resolved, label: fileLabels.matrix ?? resolved.matrixPath, grantIds };
   }
 
   /**

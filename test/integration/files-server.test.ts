@@ -210,6 +210,11 @@ describe('imports name grants, never paths', () => {
     const dataset = service.store.datasets.list().find((d) => d.name === 'uploaded');
     assert.equal(dataset?.nSamples, 32);
     assert.equal(dataset?.nEnvironments, 10);
+    assert.match(
+      dataset?.description ?? '',
+      /^Imported from level5\.gctx \(uploaded\): 32 of 36 samples/,
+      'named by the file, not its inbox copy',
+    );
     assert.match(service.store.imports.list()[0]?.source ?? '', /^level5\.gctx \(uploaded\)$/);
     assert.deepEqual(inboxFiles(), [], 'uploaded copies are deleted once their dataset is stored');
     const again = await call('imports.preview', { request });
