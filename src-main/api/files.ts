@@ -27,8 +27,8 @@ export const FileGrant = z.object({
   name: z.string(),
   size: z.number().int().nonnegative(),
   source: FileGrantSource,
-  /** Read from the content, not the name. */
-  format: FileFormat,
+  /** Read from the content, not the name; null when not examined (files named on the command line). */
+  format: FileFormat.nullable(),
   suggestedRole: FileRole.nullable(),
   /** Why that guess: what the lab saw in the file. */
   reason: z.string(),

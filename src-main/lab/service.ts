@@ -159,17 +159,17 @@ export class LabService {
    * each path becomes a grant, so the import goes the same way as the app's.
    */
   async importRequestFromPaths(input: ResolvedImportInput): Promise<ImportRequest> {
-    const { matrixPath, sigInfoPath, pertInfoPath, geneInfoPath, sampleMetadataPath, ...settings } = input;
-    const given = {
-      matrix: matrixPath,
-      sigInfo: sigInfoPath,
-      pertInfo: pertInfoPath,
-      geneInfo: geneInfoPath,
-      sampleMetadata: sampleMetadataPath,
-    };
+    const { matrixPath, sigInfoPath, pertInfoPath, geneInfoPath, sampleMetadataPath, fileLabels: _labels, ...settings } = input;
+    const given = [
+      ['matrix', matrixPath, 'matrix'],
+      ['sigInfo', sigInfoPath, 'sig_info'],
+      ['pertInfo', pertInfoPath, 'pert_info'],
+      ['geneInfo', geneInfoPath, 'gene_info'],
+      ['sampleMetadata', sampleMetadataPath, 'sample_metadata'],
+    ] as const;
     const files: Record<string, string> = {};
-    for (const [role, path] of Object.entries(given)) {
-      if (path !== undefined) files[role] = (await this.files.trust(path, 'cli')).grantId;
+    for (const [field, path, role] of given) {
+      if (path !== undefined) files[field] = (await this.files.trust(path, 'cli', role)).grantId;
     }
     return ImportRequest.parse({ ...settings, files });
   }

@@ -145,6 +145,9 @@ describe('allowed folders', () => {
     const grant = await grants.trust(join(dir, 'outside', 'secret.txt'), 'cli');
     assert.equal(grant.source, 'cli');
     assert.equal(readFileSync((await grants.resolve(grant.grantId)).path, 'utf8'), SECRET);
+    assert.equal(grant.format, 'unknown', 'a trusted file is examined like any other (one column of text)');
+    const named = await grants.trust(join(allowed, 'data', 'matrix.csv'), 'cli', 'sample_metadata');
+    assert.deepEqual([named.format, named.suggestedRole], [null, 'sample_metadata'], 'the command line says what it is: not examined');
     await assert.rejects(grants.trust(join(dir, 'nope'), 'dialog'), /No such file/);
     await assert.rejects(grants.trust(allowed, 'dialog'), /Not a file/);
     await refusal(grants.beginUpload('x.csv', 3), 'unauthorized', 'no_uploads');

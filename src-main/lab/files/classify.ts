@@ -5,7 +5,7 @@ import type { FileFormat, FileRole } from '../../api/files.js';
 import { detectFormatDetailed } from '../../data/formats/index.js';
 
 export interface Classification {
-  format: FileFormat;
+  format: FileFormat | null;
   suggestedRole: FileRole | null;
   reason: string;
 }

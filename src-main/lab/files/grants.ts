@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { LabError } from '../../api/errors.js';
-import type { FileGrant, FileSources, FolderListing } from '../../api/files.js';
-import { classifyFile } from './classify.js';
+import type { FileGrant, FileRole, FileSources, FolderListing } from '../../api/files.js';
+import { type Classification, classifyFile } from './classify.js';
 import { AllowedFolders, refused } from './folders.js';
 import { Inbox, type InboxOptions, type UploadWriter } from './inbox.js';
 
@@ -57,8 +57,12 @@ export class FileGrants {
     return { folders: this.folders.list(), upload: this.inbox ? { maxBytes: this.inbox.maxBytes } : null };
   }
 
-  /** A file the user chose in main's open dialog or typed on the command line. */
-  async trust(path: string, source: TrustedSource): Promise<FileGrant> {
+  /**
+   * A file the user chose in main's open dialog or typed on the command line. With `role` (the
+   * command line says what each file is) the file is not examined: that would load the HDF5
+   * library before the import even begins.
+   */
+  async trust(path: string, source: TrustedSource, role?: FileRole): Promise<FileGrant> {
     let real: string;
     try {
       real = await realpath(path);
@@ -66,7 +70,8 @@ export class FileGrants {
       throw new LabError('not_found', `No such file: ${path}`, { reason: 'missing' });
     }
     if (!(await stat(real)).isFile()) throw new LabError('bad_input', `Not a file: ${path}`, { reason: 'not_a_file' });
-    return this.#register(real, basename(path), source);
+    const given = role === undefined ? undefined : { format: null, suggestedRole: role, reason: 'named on the command line' };
+    return this.#register(real, basename(path), source, given);
   }
 
   listFolder(folderId: string, path: string): Promise<FolderListing> {
@@ -160,9 +165,9 @@ export class FileGrants {
     await this.inbox?.close();
   }
 
-  async #register(path: string, name: string, source: FileGrant['source']): Promise<FileGrant> {
+  async #register(path: string, name: string, source: FileGrant['source'], known?: Classification): Promise<FileGrant> {
     const grantId = `grant_${randomBytes(18).toString('base64url')}`;
-    const [real, { size }, classification] = await Promise.all([realpath(path), stat(path), classifyFile(path, name)]);
+    const [real, { size }, classification] = await Promise.all([realpath(path), stat(path), known ?? classifyFile(path, name)]);
     const info: FileGrant = { grantId, name, size, source, ...classification };
     this.#grants.set(grantId, { info, path, real });
     return info;
