@@ -36,20 +36,15 @@ interface CliResult {
 }
 
 /** Runs `cellshift <args>` with CELLSHIFT_DB set (unless null) and waits for it to exit. */
-function cellshift(args: string[], databasePath: string | null): Promise<CliResult> {
+function cellshift(args: string[], databasePath: string | null, timeout = 30_000): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
   delete env.CELLSHIFT_DB;
   if (databasePath !== null) env.CELLSHIFT_DB = databasePath;
   return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', mainScript, ...args],
-      { cwd: repoRoot, env, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
+    execFile(process.execPath, ['--import', 'tsx', mainScript, ...args], { cwd: repoRoot, env, timeout }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') return reject(error);
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
   });
 }
 
@@ -177,6 +172,8 @@ describe('cellshift import / datasets', { concurrency: true }, () => {
         '--json',
       ],
       db,
+      // RDKit and the HDF5 library load first: slow on a busy machine.
+      120_000,
     );
     assert.equal(result.code, 0, result.stderr);
     const summary = DatasetSummary.parse(JSON.parse(result.stdout.trim().split('\n').pop() as string));
