@@ -41,7 +41,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import type { DatasetSummary } from '../src-main/api/domain.js';
-import { type EnvironmentKey, ImportRequest } from '../src-main/api/imports.js';
+import type { EnvironmentKey } from '../src-main/api/imports.js';
 import { loadH5 } from '../src-main/data/formats/h5.js';
 import { GctxReader, openExpressionSource } from '../src-main/data/formats/index.js';
 import { closeLab, openLab } from '../src-main/lab/open.js';
@@ -606,7 +606,7 @@ async function childImport(p: ImportParams): Promise<void> {
   const marks: Mark[] = [markNow('start')];
   const lab = await openLab({ databasePath: p.db, carrier: 'cli', seedDemo: false });
   const t1 = now();
-  const request = ImportRequest.parse({
+  const request = await lab.importRequestFromPaths({
     matrixPath: p.gctx,
     sigInfoPath: p.sigInfo,
     pertInfoPath: p.pertInfo,
@@ -669,7 +669,7 @@ async function childImport(p: ImportParams): Promise<void> {
   const jobDelay = monitorEventLoopDelay({ resolution: 10 });
   jobDelay.enable();
   const t3 = now();
-  jobId = lab.startImport(request).jobId;
+  jobId = (await lab.startImport(request)).jobId;
   const summary = await finished;
   const t4 = now();
   const sched = since(s3);

@@ -30,10 +30,14 @@ export const SaveFileResult = z.discriminatedUnion('saved', [
   z.object({ saved: z.literal(false), reason: z.enum(['cancelled', 'refused']), message: z.string().optional() }),
 ]);
 export type SaveFileResult = z.infer<typeof SaveFileResult>;
+/** The native open dialog and uploads of dropped files (FilesIpcRequest in files.ts). */
+export const IPC_FILES_CHANNEL = 'cellshift:files';
 
 export interface CellShiftBridge {
   call(request: unknown): Promise<unknown>;
   onEvent(listener: (event: unknown) => void): () => void;
   /** Desktop only: shows a save dialog and writes the bytes to the path the user chose. */
   saveFile?(request: SaveFileRequest): Promise<SaveFileResult>;
+  /** Files the user chooses: main answers with grants, never the renderer with paths. */
+  files(request: unknown): Promise<unknown>;
 }

@@ -11,6 +11,7 @@ export const ErrorCode = z.enum([
   'conflict',
   'bad_input', // a file or value the user supplied is unusable
   'cancelled',
+  'no_space', // the disk has no room for what was asked (e.g. an upload)
   'unauthorized',
   'internal',
 ]);

@@ -1,6 +1,7 @@
 // Importing real data: which files, which samples and genes survive the filter, how samples
 // group into environments, and how drugs become environment representations.
 import { z } from 'zod';
+import { FileGrantId } from './files.js';
 
 export const ImportFormat = z.enum(['auto', 'gctx', 'gct', 'h5ad', 'csv', 'tsv']);
 
@@ -29,15 +30,9 @@ export const FingerprintOptions = z.strictObject({
 });
 export type FingerprintOptions = z.infer<typeof FingerprintOptions>;
 
-export const ImportRequest = z.strictObject({
-  matrixPath: z.string().min(1),
+/** Everything about an import except which files it reads. */
+export const ImportSettings = z.strictObject({
   format: ImportFormat.default('auto'),
-  /** LINCS tables joined by id: sig_info (sig_id), pert_info (pert_id), gene_info (pr_gene_id), cell_info (cell_id). */
-  sigInfoPath: z.string().min(1).optional(),
-  pertInfoPath: z.string().min(1).optional(),
-  geneInfoPath: z.string().min(1).optional(),
-  /** For CSV/TSV matrices: a table of sample metadata keyed by its first column. */
-  sampleMetadataPath: z.string().min(1).optional(),
   name: z.string().trim().min(1).max(200).optional(),
   filter: ImportFilter.default(ImportFilter.parse({})),
   environmentKey: EnvironmentKey.default('drug'),
@@ -45,8 +40,42 @@ export const ImportRequest = z.strictObject({
   /** What to do with NaN/Inf expression values. */
   nonFinite: z.enum(['reject', 'zero', 'drop-sample']).default('reject'),
 });
+export type ImportSettingsInput = z.input<typeof ImportSettings>;
+
+/**
+ * The files of an import, as grants (see files.ts): the expression matrix and the optional LINCS
+ * tables joined by id — sig_info (sig_id), pert_info (pert_id), gene_info (pr_gene_id) — or, for
+ * CSV/TSV matrices, a sample metadata table keyed by its first column.
+ */
+export const ImportFiles = z.strictObject({
+  matrix: FileGrantId,
+  sigInfo: FileGrantId.optional(),
+  pertInfo: FileGrantId.optional(),
+  geneInfo: FileGrantId.optional(),
+  sampleMetadata: FileGrantId.optional(),
+});
+export type ImportFiles = z.infer<typeof ImportFiles>;
+
+/** What the renderer (or any LabApi caller) asks for: file grants, never paths. */
+export const ImportRequest = ImportSettings.extend({ files: ImportFiles });
 export type ImportRequest = z.infer<typeof ImportRequest>;
 export type ImportRequestInput = z.input<typeof ImportRequest>;
+
+/**
+ * An import with its files resolved to paths by the lab itself (from grants, or from the command
+ * line the user typed). In-process only: no LabApi method accepts it.
+ */
+export const ResolvedImport = ImportSettings.extend({
+  matrixPath: z.string().min(1),
+  sigInfoPath: z.string().min(1).optional(),
+  pertInfoPath: z.string().min(1).optional(),
+  geneInfoPath: z.string().min(1).optional(),
+  sampleMetadataPath: z.string().min(1).optional(),
+  /** How the dataset's description and provenance name each file, when not by its path (uploads). */
+  fileLabels: z.partialRecord(ImportFiles.keyof(), z.string()).optional(),
+});
+export type ResolvedImport = z.infer<typeof ResolvedImport>;
+export type ResolvedImportInput = z.input<typeof ResolvedImport>;
 
 export const CountedValue = z.object({ value: z.string(), samples: z.number().int() });
 

@@ -28,6 +28,7 @@ import {
   RunDetail,
   RunSummary,
 } from './domain.js';
+import { FileGrant, FileGrantId, FileSources, FolderId, FolderListing, FolderPath } from './files.js';
 import { ImportPreview, ImportRequest } from './imports.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
@@ -88,6 +89,10 @@ export const methods = {
   'selections.list': { params: z.strictObject({ datasetId: Id }), result: z.array(Selection) },
   'selections.save': { params: SaveSelectionParams, result: Selection },
   'selections.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
+  'files.sources': { params: NoParams, result: FileSources },
+  'files.list': { params: z.strictObject({ folderId: FolderId, path: FolderPath.default('') }), result: FolderListing },
+  'files.grant': { params: z.strictObject({ folderId: FolderId, path: FolderPath }), result: FileGrant },
+  'files.release': { params: z.strictObject({ grantId: FileGrantId }), result: z.strictObject({ released: z.boolean() }) },
   'imports.preview': { params: z.strictObject({ request: ImportRequest }), result: ImportPreview },
   'imports.start': { params: z.strictObject({ request: ImportRequest }), result: JobStarted },
   'imports.list': { params: NoParams, result: z.array(ImportRecord) },

@@ -5,7 +5,7 @@ import { platform } from 'node:os';
 import { compareGroups } from '../analysis/differential.js';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructure, MetricSeries } from '../api/domain.js';
 import type { LabError } from '../api/errors.js';
-import type { ImportPreview, ImportRequest } from '../api/imports.js';
+import { type ImportPreview, ImportRequest, ResolvedImport, type ResolvedImportInput } from '../api/imports.js';
 import type { LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
 import type { StudyId, StudyOptions } from '../api/studies.js';
@@ -19,6 +19,7 @@ import { databaseFailure } from '../store/errors.js';
 import type { ImportRecord } from '../store/imports.js';
 import { Store } from '../store/store.js';
 import { AnalysisService } from './analysis.js';
+import { FileGrants } from './files/grants.js';
 import { JobRunner } from './jobs.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
@@ -35,6 +36,24 @@ export interface LabServiceOptions {
   nativeBinding?: string;
   /** Force a compute backend for training (default: the fastest that works). */
   preferBackend?: BackendName;
+  /** Which files this lab may open: grants, allowed folders, the upload inbox (default: grants only). */
+  files?: FileGrants;
+}
+
+/** The roles of an import's files, in the order of ImportRequest.files. */
+const IMPORT_FILES = [
+  ['matrix', 'matrixPath'],
+  ['sigInfo', 'sigInfoPath'],
+  ['pertInfo', 'pertInfoPath'],
+  ['geneInfo', 'geneInfoPath'],
+  ['sampleMetadata', 'sampleMetadataPath'],
+] as const;
+
+interface ResolvedRequest {
+  resolved: ResolvedImport;
+  /** What the import journal calls it: a path, or the name of an uploaded file. */
+  label: string;
+  grantIds: string[];
 }
 
 export class LabService {
@@ -44,6 +63,7 @@ export class LabService {
   readonly jobs: JobRunner;
   readonly training: TrainingManager;
   readonly analysis: AnalysisService;
+  readonly files: FileGrants;
   readonly #nativeBinding: string | undefined;
   /** Imports found interrupted when this process started (each reported once, by this process). */
   readonly interruptedImports: ImportRecord[];
@@ -64,6 +84,7 @@ export class LabService {
       ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
     });
     this.analysis = new AnalysisService(options.store);
+    this.files = options.files ?? new FileGrants();
     this.#nativeBinding = options.nativeBinding;
     this.interruptedImports = this.store.imports.markInterrupted();
     // Whatever was training when the last process died is interrupted, not running.
@@ -135,12 +156,54 @@ export class LabService {
   }
 
   /**
+   * The files behind an import's grants. Each grant is checked again; a path is never taken from
+   * the request itself (ImportRequest has no path fields).
+   */
+  async resolveImport(request: ImportRequest): Promise<ResolvedRequest> {
+    const { files, ...settings } = request;
+    const paths: Partial<Record<(typeof IMPORT_FILES)[number][1], string>> = {};
+    const grantIds: string[] = [];
+    const fileLabels: Partial<Record<(typeof IMPORT_FILES)[number][0], string>> = {};
+    for (const [role, key] of IMPORT_FILES) {
+      const grantId = files[role];
+      if (grantId === undefined) continue;
+      const file = await this.files.resolve(grantId);
+      paths[key] = file.path;
+      grantIds.push(grantId);
+      if (file.source === 'upload') fileLabels[role] = `${file.name} (uploaded)`;
+    }
+    const resolved = ResolvedImport.parse({ ...settings, ...paths, ...(Object.keys(fileLabels).length > 0 ? { fileLabels } : {}) });
+    return { resolved, label: fileLabels.matrix ?? resolved.matrixPath, grantIds };
+  }
+
+  /**
+   * For in-process callers whose paths the user gave directly (the command line, scripts, tests):
+   * each path becomes a grant, so the import goes the same way as the app's.
+   */
+  async importRequestFromPaths(input: ResolvedImportInput): Promise<ImportRequest> {
+    const { matrixPath, sigInfoPath, pertInfoPath, geneInfoPath, sampleMetadataPath, fileLabels: _labels, ...settings } = input;
+    const given = [
+      ['matrix', matrixPath, 'matrix'],
+      ['sigInfo', sigInfoPath, 'sig_info'],
+      ['pertInfo', pertInfoPath, 'pert_info'],
+      ['geneInfo', geneInfoPath, 'gene_info'],
+      ['sampleMetadata', sampleMetadataPath, 'sample_metadata'],
+    ] as const;
+    const files: Record<string, string> = {};
+    for (const [field, path, role] of given) {
+      if (path !== undefined) files[field] = (await this.files.trust(path, 'cli', role)).grantId;
+    }
+    return ImportRequest.parse({ ...settings, files });
+  }
+
+  /**
    * The preview's prepared import is kept until the import starts (or another preview replaces
    * it): preparing a 470k-signature file twice doubled peak memory and cost seconds.
    */
   async previewImport(request: ImportRequest): Promise<ImportPreview> {
     this.#discardPreview();
-    const prepared = await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules));
+    const { resolved } = await this.resolveImport(request);
+    const prepared = await prepareImport(resolved, new CachedStructures(await this.chemistry(), this.store.molecules));
     this.#lastPreview = { key: JSON.stringify(request), prepared };
     return prepared.preview;
   }
@@ -159,19 +222,21 @@ export class LabService {
 
   /**
    * Imports on a connection of its own, so nothing of the dataset is visible to the app (or
-   * written by anything else) before its single commit.
+   * written by anything else) before its single commit. The grants are checked before the job
+   * starts, so a bad one is refused at once; uploaded files are deleted once their import landed.
    */
-  startImport(request: ImportRequest): { jobId: string; kind: 'import' } {
+  async startImport(request: ImportRequest): Promise<{ jobId: string; kind: 'import' }> {
+    const { resolved, label, grantIds } = await this.resolveImport(request);
     const { jobId } = this.jobs.start('import', async (context) => {
-      const entry = this.store.imports.begin(request.matrixPath);
+      const entry = this.store.imports.begin(label);
       const connection =
         this.store.path === ':memory:'
           ? this.store
           : Store.open(this.store.path, this.#nativeBinding ? { nativeBinding: this.#nativeBinding } : {});
       try {
-        context.progress(null, `Reading ${request.matrixPath}`);
+        context.progress(null, `Reading ${label}`);
         const prepared =
-          this.#takePreview(request) ?? (await prepareImport(request, new CachedStructures(await this.chemistry(), this.store.molecules)));
+          this.#takePreview(request) ?? (await prepareImport(resolved, new CachedStructures(await this.chemistry(), this.store.molecules)));
         context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
         // The journal is marked completed in the dataset's own transaction: a kill can never
         // leave a stored dataset whose import the journal calls interrupted, or the reverse.
@@ -179,6 +244,7 @@ export class LabService {
           connection.imports.finish(entry, 'completed', datasetId, null),
         );
         this.#datasetsChanged();
+        await this.#releaseUploads(grantIds);
         return summary;
       } catch (error) {
         const cancelled = context.signal.aborted;
@@ -201,6 +267,19 @@ export class LabService {
       }
     });
     return { jobId, kind: 'import' };
+  }
+
+  /** An uploaded copy has served its purpose once its dataset is stored. */
+  async #releaseUploads(grantIds: string[]): Promise<void> {
+    for (const grantId of grantIds) {
+      if (this.files.info(grantId)?.source === 'upload') await this.files.release(grantId);
+    }
+  }
+
+  async releaseFile(grantId: string): Promise<boolean> {
+    // A cached preview may still hold the file open.
+    if (this.#lastPreview?.key.includes(grantId)) this.#discardPreview();
+    return this.files.release(grantId);
   }
 
   startStudy(id: StudyId, options: StudyOptions): { jobId: string; kind: 'study' } {
@@ -266,6 +345,10 @@ export class LabService {
         this.store.sessions.deleteSelection(id);
         return { deleted: true as const };
       },
+      'files.sources': () => this.files.sources(),
+      'files.list': ({ folderId, path }) => this.files.listFolder(folderId, path),
+      'files.grant': ({ folderId, path }) => this.files.grantInFolder(folderId, path),
+      'files.release': async ({ grantId }) => ({ released: await this.releaseFile(grantId) }),
       'imports.preview': ({ request }) => this.previewImport(request),
       'imports.start': ({ request }) => this.startImport(request),
       'imports.list': () => this.store.imports.list(),
@@ -300,6 +383,7 @@ export class LabService {
     await this.training.stopAll();
     await this.jobs.stopAll();
     this.#discardPreview();
+    await this.files.close();
     await this.analysis.dispose();
     this.#listeners.clear();
   }

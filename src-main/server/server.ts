@@ -1,12 +1,13 @@
 // The loopback carrier of the LabApi for browser mode and end-to-end tests:
 // POST /api/call carries request envelopes, a WebSocket at /api/events carries events,
+// PUT /api/files/upload streams a file the user picked or dropped into the lab's inbox,
 // everything else is the built renderer. Binds 127.0.0.1 only.
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
-import type { ErrorPayload, ResponseEnvelope } from '../api/index.js';
+import { type ErrorCode, type ErrorPayload, LabError, type ResponseEnvelope, UPLOAD_PATH } from '../api/index.js';
 import { createDispatcher } from '../lab/dispatch.js';
 import type { LabService } from '../lab/service.js';
 import { EVENTS_PROTOCOL, LoopbackGuard, newToken } from './security.js';
@@ -55,6 +56,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return sendError(response, 401, { code: 'unauthorized', message: 'Missing or wrong lab token' });
       }
       if (path === '/api/call' && request.method === 'POST') return void handleCall(request, response, dispatch);
+      if (path === UPLOAD_PATH && request.method === 'PUT') return void handleUpload(request, response, options.service);
       return sendError(response, 404, { code: 'unknown_method', message: `No API endpoint ${request.method} ${path}` });
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -139,6 +141,49 @@ async function handleCall(
     return sendError(response, 400, { code: 'invalid_message', message: `Request body is not valid JSON: ${(error as Error).message}` });
   }
   sendJson(response, 200, await dispatch(raw));
+}
+
+const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {
+  invalid_params: 400,
+  bad_input: 400,
+  no_space: 507,
+  unauthorized: 403,
+  not_found: 404,
+};
+
+/**
+ * One file per request, streamed straight to the inbox (never held in memory); the raw body is
+ * the file, its name is in the query. The reply is the new grant. A request that stops early
+ * (the user cancelled) leaves nothing behind.
+ */
+async function handleUpload(request: IncomingMessage, response: ServerResponse, service: LabService): Promise<void> {
+  const refuse = (status: number, error: ErrorPayload) => {
+    // Answer, then drop the connection rather than read a body we will not keep.
+    response.setHeader('Connection', 'close');
+    response.once('finish', () => request.socket.destroy());
+    sendError(response, status, error);
+  };
+  const contentType = (request.headers['content-type'] ?? '').toLowerCase();
+  if (!contentType.startsWith('application/octet-stream')) {
+    return refuse(415, { code: 'invalid_message', message: 'Uploads must be application/octet-stream' });
+  }
+  const lengthHeader = request.headers['content-length'];
+  const size = lengthHeader === undefined ? Number.NaN : Number(lengthHeader);
+  if (!Number.isSafeInteger(size) || size < 0) {
+    return refuse(411, { code: 'invalid_message', message: 'Uploads need a Content-Length' });
+  }
+  const name = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams.get('name') ?? '';
+  if (name.trim() === '') return refuse(400, { code: 'invalid_params', message: 'Uploads need ?name=FILE_NAME' });
+  try {
+    const grant = await service.files.receiveUpload(name, size, request);
+    sendJson(response, 200, { ok: true, result: grant });
+  } catch (error) {
+    if (request.socket.destroyed) return; // the page cancelled: nobody is listening
+    const labError = error instanceof LabError ? error : new LabError('internal', `Upload failed: ${(error as Error).message}`);
+    if (labError.code === 'internal') console.error(error);
+    const tooLarge = (labError.details as { reason?: string } | undefined)?.reason === 'too_large';
+    refuse(tooLarge ? 413 : (UPLOAD_STATUS[labError.code] ?? 500), labError.toPayload());
+  }
 }
 
 function readBody(request: IncomingMessage, limit: number): Promise<string> {

@@ -8,4 +8,5 @@ applyTheme(storedTheme() ?? systemTheme());
 
 const target = document.getElementById('app');
 if (!target) throw new Error('index.html lacks #app');
-mount(App, { target, props: { client: connectToLab() } });
+const { client, files } = connectToLab();
+mount(App, { target, props: { client, files } });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Download, Page } from 'playwright-core';
 import { readPngDpi, readPngSize, readPngText } from '../../src-renderer/src/lib/export/png.js';
@@ -65,6 +65,25 @@ describe('figure and table export, theme, shortcuts', () => {
     const envelope = response as { ok: boolean; result?: T; error?: { message: string } };
     if (!envelope.ok) throw new Error(`${method}: ${envelope.error?.message}`);
     return envelope.result as T;
+  }
+
+  /** Uploads a file the way the page does (the lab opens no path the page names) and returns its grant id. */
+  async function uploadFromPage(path: string): Promise<string> {
+    const reply = await page.evaluate(
+      async ([name, bytes]) => {
+        const token = sessionStorage.getItem('cellshift.token') ?? '';
+        const r = await fetch(`/api/files/upload?name=${encodeURIComponent(name)}`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/octet-stream', Authorization: `Bearer ${token}` },
+          body: new Uint8Array(bytes),
+        });
+        return r.json();
+      },
+      [basename(path), [...readFileSync(path)]] as const,
+    );
+    const envelope = reply as { ok: boolean; result?: { grantId: string }; error?: { message: string } };
+    if (!envelope.ok || !envelope.result) throw new Error(`upload of ${path}: ${envelope.error?.message}`);
+    return envelope.result.grantId;
   }
 
   async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -261,15 +280,13 @@ describe('figure and table export, theme, shortcuts', () => {
 
   it('Predict: the predicted response exports as a bar chart and a CSV, both naming the drug and run', async () => {
     const fixture = await writeLincsFixture(fixtureDir);
-    await api('imports.start', {
-      request: {
-        matrixPath: fixture.gctx,
-        sigInfoPath: fixture.sigInfo,
-        pertInfoPath: fixture.pertInfo,
-        geneInfoPath: fixture.geneInfo,
-        environmentKey: 'drug+cell',
-      },
-    });
+    const files = {
+      matrix: await uploadFromPage(fixture.gctx),
+      sigInfo: await uploadFromPage(fixture.sigInfo),
+      pertInfo: await uploadFromPage(fixture.pertInfo),
+      geneInfo: await uploadFromPage(fixture.geneInfo),
+    };
+    await api('imports.start', { request: { files, environmentKey: 'drug+cell' } });
     const dataset = await until('the L1000 import', async () =>
       (await api<{ id: string; source: string }[]>('datasets.list', {})).find((d) => d.source === 'gctx'),
     );

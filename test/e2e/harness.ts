@@ -24,12 +24,13 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function startApp(): Promise<App> {
+/** `args` are extra `cellshift serve` options, e.g. ['--allow-dir', DIR]. */
+export async function startApp(options: { args?: string[] } = {}): Promise<App> {
   const cli = join(process.cwd(), 'dist', 'main', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error('dist/ is missing: run "npm run build" first (npm run test:e2e does)');
   const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-'));
   const dbPath = join(dir, 'lab.db');
-  const child: ChildProcess = spawn(process.execPath, [cli, 'serve', '--json', '--port', '0', '--db', dbPath], {
+  const child: ChildProcess = spawn(process.execPath, [cli, 'serve', '--json', '--port', '0', '--db', dbPath, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CI: '1' },
   });

@@ -79,10 +79,9 @@ describe('the lab in a browser', () => {
 
   it('Datasets: imports an L1000 file with its LINCS tables after a preview', async () => {
     const fixture = await writeLincsFixture(fixtureDir);
-    await page.getByTestId('import-matrix').fill(fixture.gctx);
-    await page.getByTestId('import-sig-info').fill(fixture.sigInfo);
-    await page.getByTestId('import-pert-info').fill(fixture.pertInfo);
-    await page.getByTestId('import-gene-info').fill(fixture.geneInfo);
+    // Picked in the page and uploaded: the page never hands the lab a path.
+    await page.getByTestId('import-file-input').setInputFiles([fixture.gctx, fixture.sigInfo, fixture.pertInfo, fixture.geneInfo]);
+    await page.locator('[data-testid="import-file"][data-status="ready"]').nth(3).waitFor({ timeout: 30_000 });
     await page.getByTestId('import-key').selectOption('drug+cell');
     assert.ok(await page.getByTestId('import-start').isDisabled(), 'import waits for a preview');
     await page.getByTestId('import-preview').click();

@@ -36,20 +36,15 @@ interface CliResult {
 }
 
 /** Runs `cellshift <args>` with CELLSHIFT_DB set (unless null) and waits for it to exit. */
-function cellshift(args: string[], databasePath: string | null): Promise<CliResult> {
+function cellshift(args: string[], databasePath: string | null, timeout = 30_000): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
   delete env.CELLSHIFT_DB;
   if (databasePath !== null) env.CELLSHIFT_DB = databasePath;
   return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', mainScript, ...args],
-      { cwd: repoRoot, env, timeout: 30_000 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
+    execFile(process.execPath, ['--import', 'tsx', mainScript, ...args], { cwd: repoRoot, env, timeout }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') return reject(error);
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
   });
 }
 
@@ -158,6 +153,35 @@ describe('cellshift import / datasets', { concurrency: true }, () => {
       assert.equal(result.code, 2, `--seed ${seed}`);
       assert.match(result.stderr, /--seed/);
     }
+  });
+
+  test('import FILE: paths typed on the command line are trusted and import', async () => {
+    const db = freshDb('import-file');
+    const fixtures = join(repoRoot, 'test', 'fixtures');
+    const tables = (name: string) => join(fixtures, 'cmapPy-tables', name);
+    const result = await cellshift(
+      [
+        'import',
+        join(fixtures, 'cmapPy', 'mini_gctoo_for_testing.gctx'),
+        '--sig-info',
+        tables('sig_info.txt'),
+        '--pert-info',
+        tables('pert_info.txt'),
+        '--gene-info',
+        tables('gene_info.txt'),
+        '--json',
+      ],
+      db,
+      // RDKit and the HDF5 library load first: slow on a busy machine.
+      120_000,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const summary = DatasetSummary.parse(JSON.parse(result.stdout.trim().split('\n').pop() as string));
+    assert.deepEqual([summary.nSamples, summary.nGenes, summary.nEnvironments], [4, 4, 3]);
+    assert.match(summary.description, /Imported from .*mini_gctoo_for_testing\.gctx: 4 of 6 samples/);
+    const missing = await cellshift(['import', join(dir, 'nope.gctx')], db);
+    assert.equal(missing.code === 0, false);
+    assert.match(missing.stderr, /No such file: .*nope\.gctx/);
   });
 
   test('--db overrides CELLSHIFT_DB', async () => {
@@ -304,6 +328,17 @@ describe('cellshift serve', { concurrency: true }, () => {
       served.child.kill('SIGTERM');
       await served.exited;
     }
+  });
+
+  test('serve refuses an --allow-dir that is not a folder and a bad --max-upload, before opening anything', async () => {
+    const db = freshDb();
+    const missing = await cellshift(['serve', '--allow-dir', join(dir, 'no-such-folder')], db);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--allow-dir .*no-such-folder: no such folder/);
+    const size = await cellshift(['serve', '--max-upload', 'lots'], db);
+    assert.equal(size.code, 2);
+    assert.match(size.stderr, /--max-upload must be a size like 500M or 20G, got "lots"/);
+    assert.equal(existsSync(db), false, 'no database was created');
   });
 
   test('serve --port with a bad value exits 2 with a one-line message', async () => {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { ImportRequest } from '../../src-main/api/imports.js';
+import { ResolvedImport } from '../../src-main/api/imports.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
 import { prepareImport, runImport } from '../../src-main/data/import/index.js';
 import { Rng } from '../../src-main/data/random.js';
@@ -98,7 +98,7 @@ describe('disk full, reproduced with PRAGMA max_page_count (always runs)', () =>
       const pages = store.db.pragma('page_count', { simple: true }) as number;
       // Room for ~256 KiB more: the header and a few hundred samples, not the 5.9 MB dataset.
       store.db.pragma(`max_page_count = ${pages + 64}`);
-      const request = ImportRequest.parse({ matrixPath: gctx, filter: { landmarkOnly: false } });
+      const request = ResolvedImport.parse({ matrixPath: gctx, filter: { landmarkOnly: false } });
 
       let failure: unknown = null;
       try {

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EnvironmentSummary } from '../../src-main/api/domain.js';
-import { ImportRequest } from '../../src-main/api/imports.js';
 import type { LabEvent } from '../../src-main/api/protocol.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
@@ -30,8 +29,8 @@ describe('environments: structures, cell lines and split previews', () => {
         if (event.type === 'job.failed') reject(new Error(event.error.message));
       }),
     );
-    lab.startImport(
-      ImportRequest.parse({ matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo }),
+    await lab.startImport(
+      await lab.importRequestFromPaths({ matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo }),
     );
     datasetId = await finished;
     handlers = lab.handlers();

@@ -39,11 +39,10 @@ describe('kill -9 during imports', () => {
     const rng = new Rng(2026);
     const script = `
       import { openLab } from ${JSON.stringify(new URL('../../src-main/lab/open.ts', import.meta.url).pathname)};
-      import { ImportRequest } from ${JSON.stringify(new URL('../../src-main/api/imports.ts', import.meta.url).pathname)};
       const lab = await openLab({ databasePath: ${JSON.stringify(db)}, carrier: 'cli', seedDemo: false });
       lab.onEvent((e) => { if (e.type === 'job.finished' || e.type === 'job.failed') { process.stdout.write(e.type + '\\n'); process.exit(0); } });
       process.stdout.write('started\\n');
-      lab.startImport(ImportRequest.parse({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
+      await lab.startImport(await lab.importRequestFromPaths({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
     `;
     let killed = 0;
     let finished = 0;

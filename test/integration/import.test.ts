@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ImportRequest, type ImportRequestInput } from '../../src-main/api/imports.js';
+import type { ImportRequest, ResolvedImportInput } from '../../src-main/api/imports.js';
 import type { LabEvent } from '../../src-main/api/protocol.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
 import { Chemistry } from '../../src-main/chem/chemistry.js';
@@ -16,8 +16,17 @@ import type { Store } from '../../src-main/store/store.js';
 import { writeGctxH5wasm, writeH5adH5wasm } from '../fixtures/formats/writers.js';
 import { type Fixture, SMILES, writeLincsFixture } from '../fixtures/lincs.js';
 
-function request(f: Fixture, extra: Partial<ImportRequestInput> = {}): ImportRequest {
-  return ImportRequest.parse({ matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo, ...extra });
+let lab: LabService;
+
+/** The fixture's files, granted as the command line grants what the user typed. */
+function request(f: Fixture, extra: Partial<ResolvedImportInput> = {}): Promise<ImportRequest> {
+  return lab.importRequestFromPaths({
+    matrixPath: f.gctx,
+    sigInfoPath: f.sigInfo,
+    pertInfoPath: f.pertInfo,
+    geneInfoPath: f.geneInfo,
+    ...extra,
+  });
 }
 
 function waitForJob(lab: LabService, jobId: string): Promise<{ ok: true; result: unknown } | { ok: false; message: string }> {
@@ -36,7 +45,6 @@ function tableCounts(store: Store): Record<string, number> {
 
 describe('importing L1000 data', () => {
   let dir: string;
-  let lab: LabService;
   let fixture: Fixture;
 
   before(async () => {
@@ -51,7 +59,7 @@ describe('importing L1000 data', () => {
   });
 
   it('previews what survives the filter, before writing anything', async () => {
-    const preview = await lab.previewImport(request(fixture));
+    const preview = await lab.previewImport(await request(fixture));
     assert.equal(preview.format, 'gctx');
     assert.equal(preview.samplesInFile, 36);
     assert.equal(preview.samples, 32, 'the 4 trt_sh samples are filtered out');
@@ -66,7 +74,7 @@ describe('importing L1000 data', () => {
   });
 
   it('imports a dataset with exact values, landmark genes, environments and fingerprints', async () => {
-    const { jobId } = lab.startImport(request(fixture, { environmentKey: 'drug+cell', name: 'LINCS test' }));
+    const { jobId } = await lab.startImport(await request(fixture, { environmentKey: 'drug+cell', name: 'LINCS test' }));
     const outcome = await waitForJob(lab, jobId);
     assert.ok(outcome.ok, outcome.ok ? '' : outcome.message);
     const [dataset] = lab.store.datasets.list();
@@ -153,12 +161,14 @@ describe('importing L1000 data', () => {
       },
     });
     const preview = await lab.previewImport(
-      ImportRequest.parse({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
+      await lab.importRequestFromPaths({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
     );
     assert.equal(preview.format, 'h5ad');
     assert.deepEqual([preview.samples, preview.genes, preview.environments, preview.controlSamples], [30, 5, 3, 10]);
     assert.deepEqual(preview.drugsWithoutStructure, []);
-    const { jobId } = lab.startImport(ImportRequest.parse({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }));
+    const { jobId } = await lab.startImport(
+      await lab.importRequestFromPaths({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
+    );
     const outcome = await waitForJob(lab, jobId);
     assert.ok(outcome.ok, outcome.ok ? '' : outcome.message);
     const dataset = lab.store.datasets.list().find((d) => d.name === 'perturb-seq');
@@ -174,7 +184,7 @@ describe('importing L1000 data', () => {
 
   it('bad input gives a specific error and leaves the database exactly as it was', async () => {
     const before = tableCounts(lab.store);
-    const cases: [string, ImportRequest, RegExp][] = [];
+    const cases: [string, Promise<ImportRequest>, RegExp][] = [];
     const truncatedDir = mkdtempSync(join(dir, 'truncated-'));
     const truncated = await writeLincsFixture(truncatedDir);
     truncateSync(truncated.gctx, 3000);
@@ -185,17 +195,21 @@ describe('importing L1000 data', () => {
     const dupDir = mkdtempSync(join(dir, 'dup-'));
     const dup = await writeLincsFixture(dupDir, { duplicateSig: true });
     cases.push(['duplicate sig_id', request(dup), /sig_info\.txt.*(duplicate|repeated)/i]);
-    cases.push(['missing file', request({ ...fixture, gctx: join(dir, 'nope.gctx') }), /nope\.gctx/]);
+    await assert.rejects(
+      request({ ...fixture, gctx: join(dir, 'nope.gctx') }),
+      /No such file: .*nope\.gctx/,
+      'a missing file is not granted',
+    );
     cases.push(['filter keeps nothing', request(fixture, { filter: { cellLines: ['HeLa'] } }), /No samples survive the filter/]);
     for (const [label, req, pattern] of cases) {
-      const { jobId } = lab.startImport(req);
+      const { jobId } = await lab.startImport(await req);
       const outcome = await waitForJob(lab, jobId);
       assert.equal(outcome.ok, false, `${label} must fail`);
       assert.match(outcome.ok ? '' : outcome.message, pattern, label);
       assert.deepEqual(tableCounts(lab.store), before, `${label} changed nothing`);
     }
     // With nonFinite "zero" the NaN file imports, the NaN stored as 0.
-    const { jobId } = lab.startImport(request(nan, { nonFinite: 'zero', name: 'with zeros' }));
+    const { jobId } = await lab.startImport(await request(nan, { nonFinite: 'zero', name: 'with zeros' }));
     const outcome = await waitForJob(lab, jobId);
     assert.ok(outcome.ok);
     const imported = lab.store.datasets.list().find((d) => d.name === 'with zeros');
@@ -219,10 +233,9 @@ describe('importing L1000 data', () => {
     const db = join(bigDir, 'lab.db');
     const script = `
       import { openLab } from ${JSON.stringify(new URL('../../src-main/lab/open.ts', import.meta.url).pathname)};
-      import { ImportRequest } from ${JSON.stringify(new URL('../../src-main/api/imports.ts', import.meta.url).pathname)};
       const lab = await openLab({ databasePath: ${JSON.stringify(db)}, carrier: 'cli', seedDemo: false });
       lab.onEvent((e) => { if (e.type === 'job.progress' && e.fraction > 0) process.stdout.write('progress\\n'); });
-      lab.startImport(ImportRequest.parse({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
+      await lab.startImport(await lab.importRequestFromPaths({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -14,7 +14,7 @@
 // file: the versions before it are upgraded through it, and it is killed mid-way like the others.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,7 +22,6 @@ import { pathToFileURL } from 'node:url';
 
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 
-import { ImportRequest } from '../../src-main/api/imports.js';
 import type { LabEvent } from '../../src-main/api/protocol.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
@@ -74,7 +73,7 @@ before(async () => {
   const lab = await openLab({ databasePath: source, carrier: 'cli', seedDemo: true });
   try {
     const demoId = lab.store.datasets.list()[0]?.id as string;
-    const request = ImportRequest.parse({
+    const request = await lab.importRequestFromPaths({
       matrixPath: fixture.gctx,
       sigInfoPath: fixture.sigInfo,
       pertInfoPath: fixture.pertInfo,
@@ -82,9 +81,10 @@ before(async () => {
       environmentKey: 'drug+cell',
       name: 'LINCS fixture',
     });
-    const imported = lab.startImport(request);
+    const imported = await lab.startImport(request);
     await waitForJob(lab, imported.jobId);
-    const missing = lab.startImport(ImportRequest.parse({ matrixPath: join(root, 'no-such-file.gctx') }));
+    writeFileSync(join(root, 'broken.gctx'), 'not an HDF5 file');
+    const missing = await lab.startImport(await lab.importRequestFromPaths({ matrixPath: join(root, 'broken.gctx') }));
     await waitForJob(lab, missing.jobId).then(
       () => assert.fail('importing a missing file succeeded'),
       () => undefined,

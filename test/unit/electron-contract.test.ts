@@ -3,16 +3,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_SAVE_FILE_CHANNEL } from '../../src-main/api/bridge.js';
+import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_FILES_CHANNEL, IPC_SAVE_FILE_CHANNEL } from '../../src-main/api/bridge.js';
 
 const preload = readFileSync(new URL('../../src-main/app/electron/preload.cts', import.meta.url), 'utf8');
 const main = readFileSync(new URL('../../src-main/app/electron/main.ts', import.meta.url), 'utf8');
+const filesIpc = readFileSync(new URL('../../src-main/app/electron/files-ipc.ts', import.meta.url), 'utf8');
 
 describe('Electron shell', () => {
   it('preload uses the same IPC channel names as the contract', () => {
     assert.match(preload, new RegExp(`IPC_CALL_CHANNEL = '${IPC_CALL_CHANNEL}'`));
     assert.match(preload, new RegExp(`IPC_EVENT_CHANNEL = '${IPC_EVENT_CHANNEL}'`));
     assert.match(preload, new RegExp(`IPC_SAVE_FILE_CHANNEL = '${IPC_SAVE_FILE_CHANNEL}'`));
+    assert.match(preload, new RegExp(`IPC_FILES_CHANNEL = '${IPC_FILES_CHANNEL}'`));
   });
 
   it('the save-file IPC checks the sender and writes only through the dialog handler', () => {
@@ -23,6 +25,15 @@ describe('Electron shell', () => {
     assert.match(main, /ipcMain\.removeHandler\(IPC_SAVE_FILE_CHANNEL\)/);
     // The only file writes in the shell are the ones handleSaveFile asks for.
     assert.equal(main.match(/writeFile\(/g)?.length, 1);
+  });
+
+  it('the files channel checks its sender, validates every message, and takes no paths from the page', () => {
+    assert.ok(filesIpc.includes('isOurPage(event.senderFrame?.url)'), 'files-ipc.ts checks the sending frame');
+    assert.ok(filesIpc.includes('FilesIpcRequest.safeParse(raw)'), 'files-ipc.ts validates each message');
+    assert.ok(main.includes('handleFilesChannel(service, isOurPage)'), 'main.ts installs the files channel with its page check');
+    // Only main's own dialog result becomes a trusted path.
+    assert.deepEqual(filesIpc.match(/files\.trust\([^)]*\)/g), ["files.trust(path, 'dialog')"]);
+    assert.match(filesIpc, /for \(const path of chosen\.filePaths\)/);
   });
 
   it('preload exposes only the cellshift bridge', () => {

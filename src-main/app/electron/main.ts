@@ -9,8 +9,10 @@ import { createDispatcher } from '../../lab/dispatch.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import type { LabService } from '../../lab/service.js';
 import { resolveDatabasePath } from '../../store/location.js';
+import { fileAccessFromEnv } from '../electron-files.js';
 import { NATIVE_BINDING_ENV_VAR } from '../electron-native.js';
 import { handleSaveFile } from '../save-file.js';
+import { handleFilesChannel } from './files-ipc.js';
 
 const rendererIndex = pathToFileURL(fileURLToPath(new URL('../../../renderer/index.html', import.meta.url)));
 const preloadPath = fileURLToPath(new URL('./preload.cjs', import.meta.url));
@@ -87,9 +89,13 @@ async function main(): Promise<void> {
   let service: LabService;
   try {
     const nativeBinding = process.env[NATIVE_BINDING_ENV_VAR];
+    // Allowed folders come from the launcher's command line (cellshift start --allow-dir), never the page.
+    const fileAccess = fileAccessFromEnv();
     service = await openLab({
       databasePath: resolveDatabasePath(undefined),
       carrier: 'electron',
+      allowedDirs: fileAccess.allowedDirs,
+      uploads: fileAccess.maxUploadBytes === undefined ? {} : { maxBytes: fileAccess.maxUploadBytes },
       ...(nativeBinding ? { nativeBinding } : {}),
     });
   } catch (error) {
@@ -105,6 +111,7 @@ async function main(): Promise<void> {
     }
     return dispatch(request);
   });
+  const stopFiles = handleFilesChannel(service, isOurPage);
 
   // Exports: the renderer sends bytes and a suggested name; only the path the user picks in the
   // native dialog is written (the renderer never names a path).
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
     event.preventDefault();
     ipcMain.removeHandler(IPC_CALL_CHANNEL);
     ipcMain.removeHandler(IPC_SAVE_FILE_CHANNEL);
+    stopFiles();
     void closeLab(service).finally(() => app.exit(0));
   });
 }

@@ -10,9 +10,12 @@ const { contextBridge, ipcRenderer } = electron;
 const IPC_CALL_CHANNEL = 'cellshift:call';
 const IPC_EVENT_CHANNEL = 'cellshift:event';
 const IPC_SAVE_FILE_CHANNEL = 'cellshift:save-file';
+const IPC_FILES_CHANNEL = 'cellshift:files';
 
 contextBridge.exposeInMainWorld('cellshift', {
   call: (request: unknown): Promise<unknown> => ipcRenderer.invoke(IPC_CALL_CHANNEL, request),
+  // The open dialog runs in main and answers with grants; dropped files travel as bytes, never as paths.
+  files: (request: unknown): Promise<unknown> => ipcRenderer.invoke(IPC_FILES_CHANNEL, request),
   onEvent: (listener: (event: unknown) => void): (() => void) => {
     const forward = (_event: IpcRendererEvent, payload: unknown) => listener(payload);
     ipcRenderer.on(IPC_EVENT_CHANNEL, forward);

@@ -1,6 +1,6 @@
 import { SyntheticPreset } from '../../api/domain.js';
 import { describeIssues, LabError } from '../../api/errors.js';
-import { EnvironmentKey, ImportRequest, type ImportRequestInput } from '../../api/imports.js';
+import { EnvironmentKey, ResolvedImport, type ResolvedImportInput } from '../../api/imports.js';
 import type { LabEvent } from '../../api/protocol.js';
 import { importSyntheticPreset } from '../../data/synthetic-import.js';
 import { closeLab, openLab } from '../../lab/open.js';
@@ -63,10 +63,12 @@ ${commonUsage}`,
     if (synthetic === undefined && args.positionals.length !== 1) {
       throw new LabError('invalid_params', 'Give exactly one FILE to import (or --synthetic PRESET). See: cellshift import --help');
     }
-    const request = synthetic === undefined ? fileRequest(args) : null;
+    const paths = synthetic === undefined ? fileRequest(args) : null;
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
     try {
-      if (request === null) return importSynthetic(lab.store, synthetic as string, args);
+      if (paths === null) return importSynthetic(lab.store, synthetic as string, args);
+      // The user typed these paths in their own shell: the command line may grant them.
+      const request = await lab.importRequestFromPaths(paths);
       if (args.values.preview) {
         const preview = await lab.previewImport(request);
         if (args.values.json) printJson(preview);
@@ -85,9 +87,11 @@ ${commonUsage}`,
           if (event.type === 'job.failed') reject(LabError.fromPayload(event.error));
         };
         lab.onEvent(handle);
-        jobId = lab.startImport(request).jobId;
-        for (const event of early.splice(0)) handle(event);
-        process.once('SIGINT', () => lab.jobs.cancel(jobId as string));
+        lab.startImport(request).then((started) => {
+          jobId = started.jobId;
+          for (const event of early.splice(0)) handle(event);
+          process.once('SIGINT', () => lab.jobs.cancel(started.jobId));
+        }, reject);
       });
       const s = summary as { id: string; name: string; nSamples: number; nGenes: number; nEnvironments: number };
       if (args.values.json) printJson(summary);
@@ -117,17 +121,17 @@ function integer(args: ParsedArgs, name: string): number | undefined {
   return value;
 }
 
-function fileRequest(args: ParsedArgs): ImportRequest {
-  const input: ImportRequestInput = {
+function fileRequest(args: ParsedArgs): ResolvedImport {
+  const input: ResolvedImportInput = {
     matrixPath: args.positionals[0] as string,
-    ...(stringOption(args, 'format') ? { format: stringOption(args, 'format') as ImportRequestInput['format'] } : {}),
+    ...(stringOption(args, 'format') ? { format: stringOption(args, 'format') as ResolvedImportInput['format'] } : {}),
     ...(stringOption(args, 'sig-info') ? { sigInfoPath: stringOption(args, 'sig-info') } : {}),
     ...(stringOption(args, 'pert-info') ? { pertInfoPath: stringOption(args, 'pert-info') } : {}),
     ...(stringOption(args, 'gene-info') ? { geneInfoPath: stringOption(args, 'gene-info') } : {}),
     ...(stringOption(args, 'metadata') ? { sampleMetadataPath: stringOption(args, 'metadata') } : {}),
     ...(stringOption(args, 'name') ? { name: stringOption(args, 'name') } : {}),
-    ...(stringOption(args, 'key') ? { environmentKey: stringOption(args, 'key') as ImportRequestInput['environmentKey'] } : {}),
-    ...(stringOption(args, 'non-finite') ? { nonFinite: stringOption(args, 'non-finite') as ImportRequestInput['nonFinite'] } : {}),
+    ...(stringOption(args, 'key') ? { environmentKey: stringOption(args, 'key') as ResolvedImportInput['environmentKey'] } : {}),
+    ...(stringOption(args, 'non-finite') ? { nonFinite: stringOption(args, 'non-finite') as ResolvedImportInput['nonFinite'] } : {}),
     filter: {
       ...(list(args, 'pert-types') ? { pertTypes: list(args, 'pert-types') } : {}),
       ...(list(args, 'cells') ? { cellLines: list(args, 'cells') } : {}),
@@ -143,7 +147,7 @@ function fileRequest(args: ParsedArgs): ImportRequest {
       chirality: args.values.chirality === true,
     },
   };
-  const parsed = ImportRequest.safeParse(input);
+  const parsed = ResolvedImport.safeParse(input);
   if (!parsed.success) throw new LabError('invalid_params', `Invalid import options: ${describeIssues('', parsed.error)}`);
   return parsed.data;
 }

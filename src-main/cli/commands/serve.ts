@@ -4,7 +4,7 @@ import { closeLab, openLab } from '../../lab/open.js';
 import { startServer } from '../../server/server.js';
 import { InstanceLock } from '../../store/instance.js';
 import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, type ParsedArgs, printJson, stringOption } from '../command.js';
 
 /** The built renderer, relative to dist/main/cli/commands. */
 export const rendererDir = fileURLToPath(new URL('../../../renderer', import.meta.url));
@@ -14,6 +14,13 @@ export type ServeOutcome =
   /** Another process already serves this database: where, and who. */
   | { kind: 'running'; url: string; pid: number };
 
+export interface FileAccessFlags {
+  /** Folders the page may browse (`--allow-dir`, repeatable). */
+  allowedDirs: string[];
+  /** Largest upload in bytes (`--max-upload`). */
+  maxUploadBytes?: number;
+}
+
 /** How long a second start waits for a first one, still starting, to say where it serves. */
 const ANNOUNCEMENT_TIMEOUT_MS = 20_000;
 
@@ -22,7 +29,7 @@ const ANNOUNCEMENT_TIMEOUT_MS = 20_000;
  * One server per database: when another process serves it already, this opens nothing and
  * returns that lab's address instead.
  */
-export async function serveLab(databasePath: string, port: number | undefined): Promise<ServeOutcome> {
+export async function serveLab(databasePath: string, port: number | undefined, files?: FileAccessFlags): Promise<ServeOutcome> {
   let lock: InstanceLock | null = null;
   if (databasePath !== ':memory:') {
     const deadline = Date.now() + ANNOUNCEMENT_TIMEOUT_MS;
@@ -44,7 +51,12 @@ export async function serveLab(databasePath: string, port: number | undefined): 
     }
   }
   try {
-    const service = await openLab({ databasePath, carrier: 'browser' });
+    const service = await openLab({
+      databasePath,
+      carrier: 'browser',
+      allowedDirs: files?.allowedDirs ?? [],
+      uploads: files?.maxUploadBytes === undefined ? {} : { maxBytes: files.maxUploadBytes },
+    });
     try {
       const server = await startServer({ service, staticDir: rendererDir, ...(port === undefined ? {} : { port }) });
       lock?.publish(server.url);
@@ -90,6 +102,33 @@ export function parsePort(text: string | undefined): number | undefined {
   return port;
 }
 
+/** The options that decide which files the page may reach, shared by `serve` and `start`. */
+export const fileAccessOptions = {
+  'allow-dir': { type: 'string', multiple: true },
+  'max-upload': { type: 'string' },
+} as const;
+
+export const fileAccessUsage = `  --allow-dir DIR  let the page browse and open files inside DIR (repeatable); no other
+                   path on this computer can be opened from the page
+  --max-upload N   largest file the page may upload into the lab, e.g. 500M, 20G (default 64G)`;
+
+export function fileAccessFlags(args: ParsedArgs): FileAccessFlags {
+  const dirs = args.values['allow-dir'];
+  const allowedDirs = Array.isArray(dirs) ? dirs.filter((d): d is string => typeof d === 'string') : [];
+  const size = stringOption(args, 'max-upload');
+  return { allowedDirs, ...(size === undefined ? {} : { maxUploadBytes: parseSize(size, '--max-upload') }) };
+}
+
+/** "1048576", "500M", "20G" → bytes (binary units). */
+export function parseSize(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(match?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const bytes = match ? Math.floor(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0)
+    throw new LabError('invalid_params', `${flag} must be a size like 500M or 20G, got "${text}"`);
+  return bytes;
+}
+
 /** Keeps the process alive until Ctrl-C / SIGTERM, then shuts down cleanly. */
 export function stopOnSignal(stop: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
@@ -106,16 +145,18 @@ export function stopOnSignal(stop: () => Promise<void>): Promise<number> {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the lab UI on 127.0.0.1 for a browser (loopback only, per-launch token)',
-  usage: `cellshift serve [--port N] [--db PATH] [--json]
+  usage: `cellshift serve [--port N] [--allow-dir DIR]... [--max-upload N] [--db PATH] [--json]
 
 Starts the lab on 127.0.0.1 and prints the URL to open (it contains this launch's token).
 When another process already serves the database, prints that lab's URL and exits 0.
+Files reach the lab by upload from the page, or from a folder allowed here.
   --port N      port to listen on (default: a free one)
+${fileAccessUsage}
 ${commonUsage}`,
-  options: { port: { type: 'string' } },
+  options: { port: { type: 'string' }, ...fileAccessOptions },
   async run(args) {
     const databasePath = resolveDatabasePath(stringOption(args, 'db'));
-    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')));
+    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')), fileAccessFlags(args));
     if (outcome.kind === 'running') {
       announceRunning(outcome, databasePath, args.values.json === true);
       return 0;

@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findElectron } from '../../app/electron-binary.js';
+import { FILE_ACCESS_ENV_VAR } from '../../app/electron-files.js';
 import { NATIVE_BINDING_ENV_VAR, prepareElectronSqlite } from '../../app/electron-native.js';
 import { DATABASE_ENV_VAR, resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, printJson, stringOption } from '../command.js';
-import { announceRunning, parsePort, serveLab, stopOnSignal } from './serve.js';
+import { announceRunning, fileAccessFlags, fileAccessOptions, fileAccessUsage, parsePort, serveLab, stopOnSignal } from './serve.js';
 
 const electronMain = fileURLToPath(new URL('../../app/electron/main.js', import.meta.url));
 const nativeCache = fileURLToPath(new URL('../../../../.cache/native', import.meta.url));
@@ -20,10 +21,17 @@ installs, CI), serves the same UI on 127.0.0.1, prints the URL and opens the def
   --browser     use browser mode even when Electron is installed
   --no-open     do not open a browser (browser mode)
   --port N      port for browser mode (default: a free one)
+${fileAccessUsage}
 ${commonUsage}`,
-  options: { browser: { type: 'boolean', default: false }, 'no-open': { type: 'boolean', default: false }, port: { type: 'string' } },
+  options: {
+    browser: { type: 'boolean', default: false },
+    'no-open': { type: 'boolean', default: false },
+    port: { type: 'string' },
+    ...fileAccessOptions,
+  },
   async run(args) {
     const databasePath = resolveDatabasePath(stringOption(args, 'db'));
+    const files = fileAccessFlags(args);
     const electron = findElectron();
     const say = (line: string) => {
       if (!args.values.json) process.stdout.write(`${line}\n`);
@@ -33,7 +41,12 @@ ${commonUsage}`,
       const binding = prepareElectronSqlite(electron.version, nativeCache, say);
       const child = spawn(electron.binary, [electronMain], {
         stdio: 'inherit',
-        env: { ...process.env, [DATABASE_ENV_VAR]: databasePath, [NATIVE_BINDING_ENV_VAR]: binding },
+        env: {
+          ...process.env,
+          [DATABASE_ENV_VAR]: databasePath,
+          [NATIVE_BINDING_ENV_VAR]: binding,
+          [FILE_ACCESS_ENV_VAR]: JSON.stringify(files),
+        },
       });
       return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
     }
@@ -42,7 +55,7 @@ ${commonUsage}`,
       : electron.available
         ? `the Electron shell is not built (${electronMain} missing)`
         : `Electron is not available: ${electron.reason}`;
-    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')));
+    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')), files);
     if (outcome.kind === 'running') {
       // The browser-mode twin of a second desktop launch focusing the first window.
       announceRunning(outcome, databasePath, args.values.json === true);

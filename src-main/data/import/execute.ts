@@ -46,13 +46,15 @@ export async function executeImport(
   const writer = store.datasets.begin({
     name: request.name ?? defaultName(source.path),
     source: source.format === 'gct' || source.format === 'gctx' || source.format === 'h5ad' ? source.format : 'csv',
-    description: `Imported from ${source.path}: ${plan.preview.samples} of ${plan.preview.samplesInFile} samples, ${plan.preview.genes} genes, environments keyed by ${request.environmentKey}.`,
+    description: `Imported from ${request.fileLabels?.matrix ?? source.path}: ${plan.preview.samples} of ${plan.preview.samplesInFile} samples, ${plan.preview.genes} genes, environments keyed by ${request.environmentKey}.`,
     provenance: {
       files: {
         matrix: request.matrixPath,
         ...(request.sigInfoPath ? { sigInfo: request.sigInfoPath } : {}),
         ...(request.pertInfoPath ? { pertInfo: request.pertInfoPath } : {}),
         ...(request.geneInfoPath ? { geneInfo: request.geneInfoPath } : {}),
+        // Uploaded copies are deleted once stored: their names, not their inbox paths, say where the data came from.
+        ...request.fileLabels,
       },
       filter: request.filter,
       environmentKey: request.environmentKey,

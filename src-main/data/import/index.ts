@@ -2,7 +2,7 @@
 // describe the drugs, preview — and, when asked, write it all in one transaction.
 import type { DatasetSummary } from '../../api/domain.js';
 import { LabError } from '../../api/errors.js';
-import type { ImportPreview, ImportRequest } from '../../api/imports.js';
+import type { ImportPreview, ResolvedImport } from '../../api/imports.js';
 import type { Store } from '../../store/store.js';
 import { type ExpressionSource, FormatError, openExpressionSource, readDelimitedTable } from '../formats/index.js';
 import type { JobContextLike } from '../progress.js';
@@ -28,7 +28,7 @@ async function lookup(path: string | undefined, keyColumn: string, keep?: (id: s
   return new TableLookup(await readDelimitedTable(path, { keyColumn, delimiter: '\t', ...(keep ? { keep } : {}) }));
 }
 
-export async function prepareImport(request: ImportRequest, structures: StructureSource | null): Promise<PreparedImport> {
+export async function prepareImport(request: ResolvedImport, structures: StructureSource | null): Promise<PreparedImport> {
   let source: ExpressionSource | null = null;
   try {
     source = await openExpressionSource(request.matrixPath, {

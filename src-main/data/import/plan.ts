@@ -2,7 +2,7 @@
 // environments, and what the preview tells the user before anything is written.
 
 import { LabError } from '../../api/errors.js';
-import type { EnvironmentKey, ImportPreview, ImportRequest } from '../../api/imports.js';
+import type { EnvironmentKey, ImportPreview, ResolvedImport } from '../../api/imports.js';
 import type { ExpressionSource } from '../formats/index.js';
 import { type GeneFacts, isControl, type SampleFacts, type SampleTable } from './sample-table.js';
 
@@ -20,7 +20,7 @@ export interface PlannedEnvironment {
 }
 
 export interface ImportPlan {
-  request: ImportRequest;
+  request: ResolvedImport;
   source: ExpressionSource;
   samples: SampleTable;
   genes: GeneFacts[];
@@ -52,7 +52,7 @@ function counted(values: (string | null)[]): { value: string; samples: number }[
     .sort((a, b) => b.samples - a.samples || a.value.localeCompare(b.value));
 }
 
-export function planImport(request: ImportRequest, source: ExpressionSource, samples: SampleTable, genes: GeneFacts[]): ImportPlan {
+export function planImport(request: ResolvedImport, source: ExpressionSource, samples: SampleTable, genes: GeneFacts[]): ImportPlan {
   const filter = request.filter;
   const dropped = new Map<string, number>();
   const drop = (reason: string) => dropped.set(reason, (dropped.get(reason) ?? 0) + 1);

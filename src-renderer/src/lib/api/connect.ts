@@ -3,6 +3,7 @@
 import type { CellShiftBridge } from '../../../../src-main/api/bridge.js';
 import { LabClient } from '../../../../src-main/api/client.js';
 import { httpCarrier, ipcCarrier } from './carriers.js';
+import { type FileAccess, httpFileAccess, ipcFileAccess } from './files.js';
 
 const TOKEN_KEY = 'cellshift.token';
 
@@ -12,8 +13,13 @@ declare global {
   }
 }
 
-export function connectToLab(): LabClient {
-  if (window.cellshift) return new LabClient(ipcCarrier(window.cellshift));
+export interface Connection {
+  client: LabClient;
+  files: FileAccess;
+}
+
+export function connectToLab(): Connection {
+  if (window.cellshift) return { client: new LabClient(ipcCarrier(window.cellshift)), files: ipcFileAccess(window.cellshift) };
   const url = new URL(window.location.href);
   const fromUrl = url.searchParams.get('token');
   if (fromUrl) {
@@ -22,5 +28,5 @@ export function connectToLab(): LabClient {
     window.history.replaceState(null, '', url.toString());
   }
   const token = fromUrl ?? sessionStorage.getItem(TOKEN_KEY) ?? '';
-  return new LabClient(httpCarrier(window.location.origin, token));
+  return { client: new LabClient(httpCarrier(window.location.origin, token)), files: httpFileAccess(window.location.origin, token) };
 }

@@ -1,4 +1,5 @@
 import { createContext } from 'svelte';
+import type { FileAccess } from '../api/files.js';
 import type { FiguresState } from './figures.svelte.js';
 import type { LabState } from './lab.svelte.js';
 import type { Router } from './router.svelte.js';
@@ -10,3 +11,4 @@ export const [getRouter, setRouter] = createContext<Router>();
 export const [getRuns, setRuns] = createContext<RunsState>();
 export const [getTheme, setTheme] = createContext<ThemeState>();
 export const [getFigures, setFigures] = createContext<FiguresState>();
+export const [getFiles, setFiles] = createContext<FileAccess>();

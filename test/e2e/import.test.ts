@@ -1,0 +1,243 @@
+/// <reference lib="dom" />
+// Importing data in Chromium against browser mode, as a person would: drop the cmapPy GCTX and
+// its LINCS tables on the page, watch them upload, check the roles the lab guessed, preview,
+// import with progress, and read the summary. Cancelling an upload or an import leaves nothing.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, CDPSession, Page } from 'playwright-core';
+import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
+import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+
+const fixtures = new URL('../fixtures/', import.meta.url).pathname;
+const GCTX = join(fixtures, 'cmapPy', 'mini_gctoo_for_testing.gctx');
+const TABLES = ['sig_info.txt', 'pert_info.txt', 'gene_info.txt'].map((name) => join(fixtures, 'cmapPy-tables', name));
+
+describe('importing data in the browser', () => {
+  let app: App;
+  let browser: Browser;
+  let page: Page;
+  let cdp: CDPSession;
+  let allowed: string;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    allowed = mkdtempSync(join(tmpdir(), 'cellshift-e2e-allowed-'));
+    app = await startApp({ args: ['--allow-dir', allowed] });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => consoleErrors.push(error.message));
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await page.goto(app.url);
+    await page.getByTestId('import-panel').waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.stop();
+    rmSync(allowed, { recursive: true, force: true });
+  });
+
+  /** Slows uploads down (bytes/s) so that progress can be seen; -1 lifts the limit. */
+  async function throttleUploads(bytesPerSecond: number): Promise<void> {
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: bytesPerSecond,
+    });
+  }
+
+  function inboxFiles(): string[] {
+    const root = join(dirname(app.dbPath), 'inbox');
+    if (!existsSync(root)) return [];
+    return readdirSync(root, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
+  }
+
+  async function waitForEmptyInbox(): Promise<void> {
+    for (let i = 0; i < 100 && inboxFiles().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(inboxFiles(), [], 'no uploaded copy is left in the inbox');
+  }
+
+  async function roles(): Promise<Record<string, string>> {
+    const rows = page.getByTestId('import-file');
+    const result: Record<string, string> = {};
+    for (const row of await rows.all()) {
+      const name = (await row.locator('td.name').innerText()).trim();
+      result[name] = await row.getByTestId('file-role').inputValue();
+    }
+    return result;
+  }
+
+  it('drops the GCTX and its tables, shows upload progress, and guesses each role', async () => {
+    await throttleUploads(24 * 1024);
+    // Playwright's way of dropping files: a DataTransfer built in the page, dispatched as a drop.
+    const files = [GCTX, ...TABLES].map((path) => ({ name: basename(path), base64: readFileSync(path).toString('base64') }));
+    const dataTransfer = await page.evaluateHandle((list) => {
+      const transfer = new DataTransfer();
+      for (const { name, base64 } of list) {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], name));
+      }
+      return transfer;
+    }, files);
+    await page.getByTestId('import-drop').dispatchEvent('drop', { dataTransfer });
+
+    const progress = page.getByTestId('upload-progress').first();
+    await progress.waitFor();
+    await page.waitForFunction(() => {
+      const bar = document.querySelector<HTMLProgressElement>('[data-testid="upload-progress"]');
+      return bar !== null && bar.value > 0 && bar.value < bar.max;
+    });
+    await page.getByTestId('import-files').scrollIntoViewIfNeeded();
+    await screenshot(page, 'import-1-uploading', { fromTop: false });
+    assert.equal(await page.getByTestId('import-file').count(), 4);
+    assert.ok(await page.getByTestId('import-preview').isDisabled(), 'no preview while files are still uploading');
+
+    await page.locator('[data-testid="import-file"][data-status="ready"]').nth(3).waitFor({ timeout: 30_000 });
+    await throttleUploads(-1);
+    assert.deepEqual(await roles(), {
+      'mini_gctoo_for_testing.gctx': 'matrix',
+      'sig_info.txt': 'sig_info',
+      'pert_info.txt': 'pert_info',
+      'gene_info.txt': 'gene_info',
+    });
+    assert.match(await page.getByTestId('import-files').innerText(), /GCTX · uploaded/);
+  });
+
+  it('lets the user reassign roles, one file per role', async () => {
+    const sigRow = page.getByTestId('import-file').filter({ hasText: 'sig_info.txt' });
+    await sigRow.getByTestId('file-role').selectOption('matrix');
+    const moved = await roles();
+    assert.equal(moved['sig_info.txt'], 'matrix');
+    assert.equal(moved['mini_gctoo_for_testing.gctx'], 'ignore', 'the matrix role moved away from the GCTX');
+    await page.getByTestId('import-file').filter({ hasText: 'mini_gctoo' }).getByTestId('file-role').selectOption('matrix');
+    await sigRow.getByTestId('file-role').selectOption('sig_info');
+    assert.equal((await roles())['mini_gctoo_for_testing.gctx'], 'matrix');
+    assert.equal(await page.getByTestId('import-problem').count(), 0);
+  });
+
+  it('previews, imports with progress, and summarises what was stored', async () => {
+    await page.getByTestId('import-name').fill('cmapPy mini');
+    await page.getByTestId('import-preview').click();
+    const preview = page.getByTestId('import-summary');
+    await preview.waitFor({ timeout: 30_000 });
+    assert.match(await preview.innerText(), /4 of 6 samples · 4 of 6 genes · 3 environments \(2 drugs, 1 control samples\) · GCTX/);
+    assert.match(await preview.innerText(), /Left out: 2 — pert_type trt_poscon not selected/);
+    await preview.scrollIntoViewIfNeeded();
+    await screenshot(page, 'import-2-preview', { fromTop: false });
+
+    await page.getByTestId('import-start').click();
+    const result = page.getByTestId('import-result');
+    await result.waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId('result-samples').innerText(), '4');
+    assert.equal(await page.getByTestId('result-genes').innerText(), '4');
+    assert.equal(await page.getByTestId('result-environments').innerText(), '3');
+    assert.match(await page.getByTestId('result-cell-lines').innerText(), /^3\s+MCF7, A375, MCF10A$/);
+    assert.match(await page.getByTestId('result-doses').innerText(), /^2\s+3\.33 um, 10 um$/);
+    assert.match(await result.innerText(), /Imported “cmapPy mini”/);
+    await result.scrollIntoViewIfNeeded();
+    await screenshot(page, 'import-3-summary', { fromTop: false });
+
+    const row = page.getByTestId('dataset-row').filter({ hasText: 'cmapPy mini' });
+    assert.match(await row.innerText(), /gctx\s+4\s+4\s+3/);
+    assert.match(await page.getByTestId('dataset-detail').innerText(), /cmapPy mini/);
+    await waitForEmptyInbox();
+  });
+
+  it('cancelling an upload removes it, here and in the lab', async () => {
+    await page.getByTestId('import-another').click();
+    await throttleUploads(32 * 1024);
+    await page.getByTestId('import-file-input').setInputFiles({
+      name: 'large.gctx',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.alloc(2 * 1024 * 1024, 1),
+    });
+    await page.waitForFunction(() => {
+      const bar = document.querySelector<HTMLProgressElement>('[data-testid="upload-progress"]');
+      return bar !== null && bar.value > 0;
+    });
+    assert.ok(inboxFiles().includes('large.gctx'), 'the upload is streaming into the inbox');
+    await page.getByTestId('file-remove').click();
+    await page.getByTestId('import-file').waitFor({ state: 'detached' });
+    await throttleUploads(-1);
+    await waitForEmptyInbox();
+  });
+
+  it('picks a file inside a folder allowed at launch, without uploading it', async () => {
+    mkdirSync(join(allowed, 'lincs'));
+    for (const path of [GCTX, ...TABLES]) {
+      const target = join(allowed, 'lincs', basename(path));
+      await import('node:fs/promises').then((fs) => fs.copyFile(path, target));
+    }
+    await page.reload();
+    const browserPanel = page.getByTestId('folder-browser');
+    await browserPanel.locator('summary').click();
+    await browserPanel.getByRole('button', { name: 'lincs/' }).click();
+    const entries = browserPanel.getByTestId('folder-entry');
+    await entries.filter({ hasText: 'mini_gctoo_for_testing.gctx' }).waitFor();
+    assert.equal(await entries.count(), 4);
+    for (const name of ['mini_gctoo_for_testing.gctx', 'sig_info.txt', 'pert_info.txt', 'gene_info.txt']) {
+      await entries.filter({ hasText: name }).getByRole('button', { name: 'Add' }).click();
+      await page.getByTestId('import-file').filter({ hasText: name }).waitFor();
+    }
+    const row = page.getByTestId('import-file').filter({ hasText: 'mini_gctoo_for_testing.gctx' });
+    assert.equal(await row.getAttribute('data-status'), 'ready');
+    assert.doesNotMatch(await row.innerText(), /uploaded/);
+    assert.deepEqual(await roles(), {
+      'mini_gctoo_for_testing.gctx': 'matrix',
+      'sig_info.txt': 'sig_info',
+      'pert_info.txt': 'pert_info',
+      'gene_info.txt': 'gene_info',
+    });
+    assert.deepEqual(inboxFiles(), [], 'nothing was copied');
+    await page.getByTestId('import-preview').click();
+    await page.getByTestId('import-summary').waitFor({ timeout: 30_000 });
+    assert.match(await page.getByTestId('import-summary').innerText(), /4 of 6 samples · 4 of 6 genes/);
+    await screenshot(page, 'import-5-allowed-folder', { fromTop: false });
+  });
+
+  it('cancelling an import stores nothing', async () => {
+    await page.reload();
+    const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-big-'));
+    try {
+      const genes = Array.from({ length: 978 }, (_, g) => String(g));
+      const n = 40_000;
+      const path = join(dir, 'big.gctx');
+      await writeGctxH5wasm(path, {
+        rowIds: genes,
+        colIds: Array.from({ length: n }, (_, i) => `s${i}`),
+        values: new Float32Array(n * genes.length).map((_, i) => (i % 97) / 10),
+        colMeta: { pert_id: { kind: 'text', values: Array.from({ length: n }, (_, i) => `BRD-${i % 50}`) } },
+        chunks: [1000, 978],
+      });
+      const datasetsBefore = await page.getByTestId('dataset-row').count();
+      await page.getByTestId('import-file-input').setInputFiles(path);
+      await page.locator('[data-testid="import-file"][data-status="ready"]').waitFor({ timeout: 60_000 });
+      await page.getByTestId('import-preview').click();
+      await page.getByTestId('import-summary').waitFor({ timeout: 60_000 });
+      await page.getByTestId('import-start').click();
+      await page.getByTestId('import-cancel').click({ timeout: 30_000 });
+      const progress = page.getByTestId('import-progress');
+      await progress.filter({ hasText: 'Cancelled: nothing was stored.' }).waitFor({ timeout: 30_000 });
+      await screenshot(page, 'import-4-cancelled', { fromTop: false });
+      assert.equal(await page.getByTestId('dataset-row').count(), datasetsBefore);
+      assert.equal(await page.getByTestId('import-result').count(), 0);
+      assert.equal(await page.getByTestId('import-file').count(), 1, 'the file stays, ready for another try');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logged no errors in the page', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});
