@@ -2,6 +2,7 @@
 // colouring...) and named selections of samples with free-text notes.
 import { z } from 'zod';
 import { Id } from './domain.js';
+import { ValidationSplit } from './training.js';
 
 export const ViewName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a view name: lower-case letters, digits and dashes');
 
@@ -59,3 +60,11 @@ export const LatentsViewState = z.object({
   datasets: z.record(Id, LatentsDatasetState).default({}),
 });
 export type LatentsViewState = z.infer<typeof LatentsViewState>;
+
+/** What the whole window remembers: the dataset in use, the view showing, the validation split chosen. */
+export const WorkspaceState = z.object({
+  datasetId: Id.nullable().default(null),
+  view: z.string().nullable().default(null),
+  split: ValidationSplit.nullable().default(null),
+});
+export type WorkspaceState = z.infer<typeof WorkspaceState>;

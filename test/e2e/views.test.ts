@@ -94,6 +94,8 @@ describe('the lab in a browser', () => {
     await page.getByTestId('import-start').click();
     await page.getByTestId('dataset-row').filter({ hasText: 'level5.gctx' }).waitFor({ timeout: 30_000 });
     assert.match(await page.getByTestId('dataset-row').filter({ hasText: 'level5.gctx' }).innerText(), /gctx\s+32\s+8\s+10/);
+    // The finished import selects its dataset; only then go back to the demo for the views that follow.
+    await page.locator('[data-testid="dataset-row"].selected').filter({ hasText: 'level5.gctx' }).waitFor();
     await page.getByTestId('dataset-row').first().click();
   });
 
@@ -248,6 +250,27 @@ describe('the lab in a browser', () => {
   it('keyboard shortcuts switch views, and nothing logged an error', async () => {
     await page.keyboard.press('Alt+1');
     await page.waitForFunction(() => window.location.hash === '#/datasets');
+    assert.deepEqual(consoleErrors, []);
+  });
+
+  it('a new start comes back to the dataset, view and split in use', async () => {
+    await openView('environments');
+    await page.getByTestId('dataset-picker').selectOption({ label: 'level5.gctx' });
+    await page.getByTestId('split-kind').selectOption('scaffold');
+    await page
+      .getByTestId('split-summary')
+      .filter({ hasText: /held-out scaffolds/ })
+      .waitFor();
+    // Saved a moment after the last change; then open the lab's address afresh (no view in it).
+    await page.waitForTimeout(1000);
+    await page.goto(new URL('/', app.url).href);
+    await page.waitForFunction(() => window.location.hash === '#/environments');
+    await page
+      .getByTestId('split-summary')
+      .filter({ hasText: /held-out scaffolds/ })
+      .waitFor();
+    assert.equal(await page.getByTestId('split-kind').inputValue(), 'scaffold');
+    assert.equal(await page.getByTestId('dataset-picker').locator('option:checked').innerText(), 'level5.gctx');
     assert.deepEqual(consoleErrors, []);
   });
 });

@@ -4,36 +4,17 @@
 import type { LabClient } from '../../../../src-main/api/client.js';
 import { type LatentsDatasetState, LatentsViewState, type Selection } from '../../../../src-main/api/sessions.js';
 import type { LabState } from './lab.svelte.js';
+import { SavedView } from './saved-view.svelte.js';
 
 export const LATENTS_VIEW = 'latents';
-const SAVE_DELAY_MS = 400;
 
-export class LatentsSession {
-  readonly #client: LabClient;
-  readonly #lab: LabState;
-  loaded = $state(false);
-  state = $state<LatentsViewState>(LatentsViewState.parse({}));
+export class LatentsSession extends SavedView<typeof LatentsViewState> {
   // Raw: selections can hold 100k sample ids each, not worth a deep proxy; replaced, never mutated.
   selections = $state.raw<Selection[]>([]);
   selectionsFor = $state<string | null>(null);
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #pending: string | null = null;
-  #lastSaved: string | null = null;
 
   constructor(client: LabClient, lab: LabState) {
-    this.#client = client;
-    this.#lab = lab;
-  }
-
-  /** Reads the saved state; a state this version cannot read is ignored rather than half-applied. */
-  async load(): Promise<void> {
-    const stored = await this.#lab.attempt('Could not restore the Latents view', () =>
-      this.#client.call('sessions.get', { view: LATENTS_VIEW }),
-    );
-    const parsed = LatentsViewState.safeParse(stored?.state ?? {});
-    this.state = parsed.success ? parsed.data : LatentsViewState.parse({});
-    this.#lastSaved = JSON.stringify(this.state);
-    this.loaded = true;
+    super(client, lab, LATENTS_VIEW, LatentsViewState);
   }
 
   /** The state of one dataset, created with defaults on first use. */
@@ -49,30 +30,8 @@ export class LatentsSession {
     return this.state.datasets[datasetId] as LatentsDatasetState;
   }
 
-  /** Schedules a save of the current state (called from an effect that reads all of it). */
-  scheduleSave(snapshot: LatentsViewState): void {
-    if (!this.loaded) return;
-    const text = JSON.stringify(snapshot);
-    if (text === this.#lastSaved) return;
-    this.#pending = text;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.flush(), SAVE_DELAY_MS);
-  }
-
-  async flush(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    const text = this.#pending;
-    if (text === null) return;
-    this.#pending = null;
-    await this.#lab.attempt('Could not save the Latents view state', async () => {
-      await this.#client.call('sessions.save', { view: LATENTS_VIEW, state: JSON.parse(text) });
-      this.#lastSaved = text;
-    });
-  }
-
   async loadSelections(datasetId: string): Promise<void> {
-    const list = await this.#lab.attempt('Could not load the named selections', () => this.#client.call('selections.list', { datasetId }));
+    const list = await this.lab.attempt('Could not load the named selections', () => this.client.call('selections.list', { datasetId }));
     if (list) {
       this.selections = list;
       this.selectionsFor = datasetId;
@@ -84,16 +43,16 @@ export class LatentsSession {
     const taken = new Set(this.selections.map((s) => s.name));
     let n = this.selections.length + 1;
     while (taken.has(`Selection ${n}`)) n++;
-    const created = await this.#lab.attempt('Could not save the selection', () =>
-      this.#client.call('selections.save', { datasetId, name: `Selection ${n}`, sampleIds }),
+    const created = await this.lab.attempt('Could not save the selection', () =>
+      this.client.call('selections.save', { datasetId, name: `Selection ${n}`, sampleIds }),
     );
     if (created) this.selections = [...this.selections, created];
     return created;
   }
 
   async updateSelection(selection: Selection, change: { name?: string; note?: string }): Promise<boolean> {
-    const updated = await this.#lab.attempt('Could not update the selection', () =>
-      this.#client.call('selections.save', {
+    const updated = await this.lab.attempt('Could not update the selection', () =>
+      this.client.call('selections.save', {
         datasetId: selection.datasetId,
         id: selection.id,
         name: change.name ?? selection.name,
@@ -107,8 +66,8 @@ export class LatentsSession {
   }
 
   async deleteSelection(selection: Selection): Promise<void> {
-    const done = await this.#lab.attempt('Could not delete the selection', () =>
-      this.#client.call('selections.delete', { id: selection.id }),
+    const done = await this.lab.attempt('Could not delete the selection', () =>
+      this.client.call('selections.delete', { id: selection.id }),
     );
     if (!done) return;
     this.selections = this.selections.filter((s) => s.id !== selection.id);

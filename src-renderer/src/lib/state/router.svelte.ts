@@ -10,6 +10,10 @@ export const views = [
 
 export type ViewId = (typeof views)[number]['id'];
 
+export function isViewId(id: string): id is ViewId {
+  return views.some((v) => v.id === id);
+}
+
 function viewFromHash(hash: string): ViewId {
   const id = hash.replace(/^#\/?/, '');
   return views.find((v) => v.id === id)?.id ?? 'datasets';
@@ -17,6 +21,8 @@ function viewFromHash(hash: string): ViewId {
 
 export class Router {
   current = $state<ViewId>(viewFromHash(window.location.hash));
+  /** Whether the address named a view at start (then it wins over the remembered one). */
+  readonly fromAddress = /^#\/[a-z]/.test(window.location.hash);
 
   /** Follows back/forward; returns the cleanup. */
   start(): () => void {
