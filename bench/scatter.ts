@@ -180,6 +180,7 @@ try {
     await page.mouse.up();
     const selection = page.locator(`[data-testid="selection"][data-name="${name}"]`);
     await selection.waitFor({ timeout: 120_000 });
+    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node
     note(`lasso → stored selection (${name})`, `${(await selection.innerText()).match(/[\d,]+ samples/)?.[0]} in ${ms(start)}`);
   };
   await lasso(0.01, 0.25, 'Selection 1');
