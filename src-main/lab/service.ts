@@ -56,7 +56,11 @@ export class LabService {
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
       ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
     });
-    this.analysis = new AnalysisService(options.store);
+    this.analysis = new AnalysisService({
+      store: options.store,
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+      ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
+    });
     this.#nativeBinding = options.nativeBinding;
     this.interruptedImports = this.store.imports.markInterrupted();
     // Whatever was training when the last process died is interrupted, not running.
