@@ -3,6 +3,7 @@
 // a structured-cloneable result (LabApi results where it can). Adding an analysis is one entry
 // here plus its LabApi handler, which calls `lab.analysis.run(name, params)`.
 import type { DrugPredictionResult, PriorShiftResult, ProjectionResult, TopGenesResult, UnseenEvaluationResult } from '../api/analysis.js';
+import { LabError } from '../api/errors.js';
 import type { Store } from '../store/store.js';
 import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
 import { predictDrug } from './predict.js';
@@ -46,6 +47,9 @@ export const analysisOperations = {
     { runId, latent, count }: { runId: string; latent: number; count: number },
   ): Promise<TopGenesResult> {
     const model = await context.model(runId);
+    if (latent >= model.latentDim) {
+      throw new LabError('invalid_params', `This model has latents 0..${model.latentDim - 1}; there is no latent ${latent}.`);
+    }
     const genes = context.store.datasets.genes(model.run.datasetId);
     return {
       runId,
