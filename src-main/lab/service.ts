@@ -213,9 +213,9 @@ export class LabService {
             ? this.store.datasets.sampleEnvironmentKeys(datasetId)
             : this.store.datasets.sampleColumn(datasetId, column),
       }),
-      'analysis.projection': ({ runId, method, maxPoints }) => this.analysis.projection(runId, method, maxPoints),
-      'analysis.priorShift': ({ runId }) => this.analysis.priorShift(runId),
-      'analysis.topGenes': ({ runId, latent, count }) => this.analysis.topGenes(runId, latent, count),
+      'analysis.projection': ({ runId, method, maxPoints }, { signal }) => this.analysis.projection(runId, method, maxPoints, { signal }),
+      'analysis.priorShift': ({ runId }, { signal }) => this.analysis.priorShift(runId, { signal }),
+      'analysis.topGenes': ({ runId, latent, count }, { signal }) => this.analysis.topGenes(runId, latent, count, { signal }),
       'imports.preview': ({ request }) => this.previewImport(request),
       'imports.start': ({ request }) => this.startImport(request),
       'imports.list': () => this.store.imports.list(),
@@ -223,9 +223,9 @@ export class LabService {
       'studies.start': ({ id, options }) => this.startStudy(id, options),
       'studies.list': () => this.store.artifacts.list('study'),
       'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),
-      'evaluation.unseen': ({ runId }) => this.analysis.unseen(runId),
-      'predict.drug': async ({ runId, smiles, cellLine }) =>
-        this.analysis.predictDrug(runId, smiles, cellLine ?? null, await this.chemistry()),
+      'evaluation.unseen': ({ runId }, { signal }) => this.analysis.unseen(runId, { signal }),
+      'predict.drug': async ({ runId, smiles, cellLine }, { signal }) =>
+        this.analysis.predictDrug(runId, smiles, cellLine ?? null, await this.chemistry(), { signal }),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }

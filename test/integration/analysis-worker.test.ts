@@ -109,6 +109,23 @@ describe('analysis worker', () => {
     assert.equal((await lab.analysis.projection(runId, 'pca', 20_000)).x.length, 1920);
   });
 
+  it('a client that disconnects stops its UMAP', async () => {
+    const client = new AbortController();
+    const started = performance.now();
+    const request = fetch(`${server.origin}/api/call`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
+      body: JSON.stringify({ id: 1, method: 'analysis.projection', params: { runId, method: 'umap', maxPoints: UMAP_POINTS } }),
+      signal: client.signal,
+    });
+    while (((await lab.analysis.workerStats())?.running ?? 0) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    client.abort();
+    await assert.rejects(request, { name: 'AbortError' });
+    while (((await lab.analysis.workerStats())?.running ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const stopped = performance.now() - started;
+    assert.ok(stopped < 0.75 * umapMs, `the abandoned UMAP ran ${stopped.toFixed(0)} ms of a full ${umapMs.toFixed(0)} ms`);
+  });
+
   it('failures come back as specific errors', async () => {
     const unknown = await call('analysis.projection', { runId: 'run_doesnotexist' });
     assert.equal(unknown.ok, false);
