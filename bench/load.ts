@@ -591,14 +591,36 @@ async function events(server: Server): Promise<EventFeed> {
 // ---------------------------------------------------------------------------------------------
 // Browsing
 
-async function openView(page: Page, view: (typeof VIEWS)[number]): Promise<string> {
+/** LabApi calls the page has in flight (the views load their data through /api/call). */
+function trackCalls(page: Page): () => number {
+  let inFlight = 0;
+  const isCall = (url: string) => url.includes('/api/call');
+  page.on('request', (r) => {
+    if (isCall(r.url())) inFlight++;
+  });
+  const done = (r: { url(): string }) => {
+    if (isCall(r.url())) inFlight--;
+  };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  return () => inFlight;
+}
+
+/** Waits until the page has had no LabApi call in flight for 300 ms, then for two frames to be drawn. */
+async function settled(page: Page, inFlight: () => number): Promise<void> {
+  let quietSince = now();
+  while (now() - quietSince < 300) {
+    await delay(25);
+    if (inFlight() > 0) quietSince = now();
+  }
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+}
+
+async function openView(page: Page, view: (typeof VIEWS)[number], inFlight: () => number): Promise<string> {
   await page.click(`nav a[data-view="${view}"]`);
   await page.waitForFunction((v) => window.location.hash === `#/${v}`, view);
   await page.locator('main h1').first().waitFor();
-  // Whatever the view computes on arrival is done when its "Computing…"/"Loading…" notes are gone.
-  await page.waitForFunction(() => !/Computing…|Loading…/.test(document.querySelector('main')?.textContent ?? ''), null, {
-    timeout: 600_000,
-  });
+  await settled(page, inFlight);
   if (view === 'latents') return `${await waitForPoints(page)} points`;
   return '';
 }
@@ -744,15 +766,17 @@ async function main(): Promise<void> {
         if (message.type() === 'error') errors.push(message.text());
       });
       page.setDefaultTimeout(600_000);
+      const inFlight = trackCalls(page);
       await recorder.phase('browse: open the app', async () => {
         await page.goto(live.url);
         await page.getByTestId('dataset-row').first().waitFor();
+        await settled(page, inFlight);
         return '';
       });
       for (const view of VIEWS) {
         await recorder.phase(
           `browse: ${view}`,
-          () => openView(page, view),
+          () => openView(page, view, inFlight),
           (note) => note,
         );
       }
@@ -762,11 +786,9 @@ async function main(): Promise<void> {
           const pca = await waitForPoints(page);
           await page.getByTestId('projection-method').selectOption('umap');
           // The UI asks for a UMAP of at most 3,000 points: with more samples, the count changes.
-          if (o.samples > 3000) return `${await waitForPoints(page, pca)} points`;
-          await page.waitForFunction(() => !/Computing…/.test(document.querySelector('main')?.textContent ?? ''), null, {
-            timeout: 600_000,
-          });
-          return `${await waitForPoints(page)} points`;
+          const points = o.samples > 3000 ? await waitForPoints(page, pca) : 0;
+          await settled(page, inFlight);
+          return `${points || (await waitForPoints(page))} points`;
         },
         (note) => note,
       );
