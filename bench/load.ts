@@ -621,8 +621,13 @@ async function openView(page: Page, view: (typeof VIEWS)[number], inFlight: () =
   await page.waitForFunction((v) => window.location.hash === `#/${v}`, view);
   await page.locator('main h1').first().waitFor();
   await settled(page, inFlight);
-  if (view === 'latents') return `${await waitForPoints(page)} points`;
-  return '';
+  const points = view === 'latents' ? `${await waitForPoints(page)} points, ` : '';
+  return `${points}${await domSize(page)}`;
+}
+
+async function domSize(page: Page): Promise<string> {
+  const elements = await page.evaluate(() => document.getElementsByTagName('*').length);
+  return `${elements.toLocaleString('en-US')} DOM elements`;
 }
 
 /** The latent scatter's point count (data-points, kept by the Chart.js and the WebGL scatter), once it differs from `not`. */
@@ -788,7 +793,7 @@ async function main(): Promise<void> {
           // The UI asks for a UMAP of at most 3,000 points: with more samples, the count changes.
           const points = o.samples > 3000 ? await waitForPoints(page, pca) : 0;
           await settled(page, inFlight);
-          return `${points || (await waitForPoints(page))} points`;
+          return `${points || (await waitForPoints(page))} points, ${await domSize(page)}`;
         },
         (note) => note,
       );
