@@ -120,5 +120,13 @@ export function isMethodName(name: string): name is MethodName {
   return Object.hasOwn(methods, name);
 }
 
+/** What a handler knows of its call besides the parameters. */
+export interface CallContext {
+  /** Aborted when the caller has gone (an HTTP client disconnected); long work may stop early. */
+  readonly signal: AbortSignal;
+}
+
 /** What a LabApi implementation provides: one async function per method. */
-export type LabHandlers = { [M in MethodName]: (params: ValidParamsOf<M>) => Promise<ResultOf<M>> | ResultOf<M> };
+export type LabHandlers = {
+  [M in MethodName]: (params: ValidParamsOf<M>, context: CallContext) => Promise<ResultOf<M>> | ResultOf<M>;
+};

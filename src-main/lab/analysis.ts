@@ -1,58 +1,90 @@
-// Serves model inspection. Rebuilding a model from its checkpoint costs a dataset read, so the
-// two most recently used are kept (keyed by run and checkpoint epoch, so new epochs reload).
-
-import { priorShiftReport, projectLatents, topGenes } from '../analysis/inspection.js';
-import { drugEnvironmentVector, predictDrug } from '../analysis/predict.js';
-import { TrainedModel } from '../analysis/trained-model.js';
-import { evaluateUnseen } from '../analysis/unseen.js';
+// Serves model inspection from a worker thread (src-main/analysis/worker.ts), so a UMAP or an
+// evaluation never blocks the requests and events of the thread that serves the UI. The worker
+// starts with the first request and keeps its model cache; if it dies (out of memory, a crash),
+// the requests it held fail with a clear error and the next request starts a new one.
+import type { ResourceLimits, Worker } from 'node:worker_threads';
+import type { AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
+import { drugEnvironmentVector } from '../analysis/predict.js';
+import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats } from '../analysis/worker-protocol.js';
 import type { DrugPredictionResult, PriorShiftResult, ProjectionResult, TopGenesResult, UnseenEvaluationResult } from '../api/analysis.js';
 import { LabError } from '../api/errors.js';
 import { FingerprintOptions } from '../api/imports.js';
 import type { Chemistry } from '../chem/chemistry.js';
+import type { BackendName } from '../ml/backend.js';
 import type { Store } from '../store/store.js';
+import { startWorker } from './worker-thread.js';
 
 const CACHE_SIZE = 2;
 
+export interface AnalysisServiceOptions {
+  store: Store;
+  /** better_sqlite3.node for another ABI (Electron), for the worker's connection. */
+  nativeBinding?: string;
+  preferBackend?: BackendName;
+  /** Heap limits of the worker: an analysis that exceeds them fails alone instead of taking the app down. */
+  resourceLimits?: ResourceLimits;
+}
+
+export interface CallOptions {
+  /** Aborting rejects the call at once (LabError 'cancelled') and stops the work at its next check. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: LabError): void;
+}
+
+interface AnalysisThread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Set when the worker reported an uncaught error just before exiting. */
+  failure: Error | null;
+  exited: Promise<void>;
+}
+
 export class AnalysisService {
   readonly #store: Store;
-  readonly #cache = new Map<string, Promise<TrainedModel>>();
+  readonly #options: AnalysisServiceOptions;
+  #thread: AnalysisThread | null = null;
+  #nextId = 1;
+  #closed = false;
 
-  constructor(store: Store) {
-    this.#store = store;
+  constructor(options: AnalysisServiceOptions) {
+    this.#store = options.store;
+    this.#options = options;
   }
 
-  async projection(runId: string, method: 'pca' | 'umap', maxPoints: number): Promise<ProjectionResult> {
-    const model = await this.#model(runId);
-    return { runId, epoch: model.epoch, ...projectLatents(model, method, maxPoints) };
+  /** Runs one entry of the analysis table in the worker. */
+  run<N extends AnalysisOperationName>(operation: N, params: AnalysisParams<N>, options: CallOptions = {}): Promise<AnalysisResult<N>> {
+    return this.#request({ type: 'call', operation, params }, options) as Promise<AnalysisResult<N>>;
   }
 
-  async priorShift(runId: string): Promise<PriorShiftResult> {
-    const model = await this.#model(runId);
-    return { runId, epoch: model.epoch, report: priorShiftReport(model) };
+  projection(runId: string, method: 'pca' | 'umap', maxPoints: number, options?: CallOptions): Promise<ProjectionResult> {
+    return this.run('projection', { runId, method, maxPoints }, options);
   }
 
-  async topGenes(runId: string, latent: number, count: number): Promise<TopGenesResult> {
-    const model = await this.#model(runId);
-    const genes = this.#store.datasets.genes(model.run.datasetId);
-    return {
-      runId,
-      latent,
-      genes: topGenes(model, latent, count).map((g) => ({
-        id: genes[g.gene]?.id ?? String(g.gene),
-        symbol: genes[g.gene]?.symbol ?? String(g.gene),
-        effect: g.effect,
-      })),
-    };
+  priorShift(runId: string, options?: CallOptions): Promise<PriorShiftResult> {
+    return this.run('priorShift', { runId }, options);
   }
 
-  async unseen(runId: string): Promise<UnseenEvaluationResult> {
-    const model = await this.#model(runId);
-    return { runId, epoch: model.epoch, split: model.config.validation.kind, ...evaluateUnseen(model) };
+  topGenes(runId: string, latent: number, count: number, options?: CallOptions): Promise<TopGenesResult> {
+    return this.run('topGenes', { runId, latent, count }, options);
   }
 
-  async predictDrug(runId: string, smiles: string, cellLine: string | null, chemistry: Chemistry): Promise<DrugPredictionResult> {
-    const model = await this.#model(runId);
-    const dataset = this.#store.datasets.get(model.run.datasetId);
+  unseen(runId: string, options?: CallOptions): Promise<UnseenEvaluationResult> {
+    return this.run('unseen', { runId }, options);
+  }
+
+  /** The structure is read here, where RDKit is loaded; the model runs in the worker. */
+  async predictDrug(
+    runId: string,
+    smiles: string,
+    cellLine: string | null,
+    chemistry: Chemistry,
+    options?: CallOptions,
+  ): Promise<DrugPredictionResult> {
+    const dataset = this.#store.datasets.get(this.#store.runs.get(runId).datasetId);
     const representations = this.#store.datasets.representations(dataset.id);
     if (!representations.kind.startsWith('morgan')) {
       throw new LabError(
@@ -63,64 +95,127 @@ export class AnalysisService {
     const fingerprint = FingerprintOptions.parse((dataset.provenance as { fingerprint?: unknown }).fingerprint ?? {});
     const structure = chemistry.describe(smiles, fingerprint);
     if (!structure.ok) throw new LabError('bad_input', `Cannot read the SMILES: ${structure.reason}`);
-    const vector = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, cellLine);
-    const seenInTraining = model.data.trainIndices.length > 0 && this.#seenInTraining(model, vector);
-    const prediction = predictDrug(model, vector, cellLine);
-    const genes = this.#store.datasets.genes(dataset.id);
-    return {
-      runId,
-      epoch: model.epoch,
-      smiles,
-      canonicalSmiles: structure.canonicalSmiles,
-      svg: structure.svg,
-      cellLine,
-      seenInTraining,
-      genes: genes.map((g, i) => ({
-        id: g.id,
-        symbol: g.symbol,
-        predicted: prediction.predicted[i] as number,
-        control: prediction.control[i] as number,
-        delta: prediction.delta[i] as number,
-      })),
-    };
+    const environment = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, cellLine);
+    const prediction = await this.run('predictDrug', { runId, environment, cellLine }, options);
+    return { ...prediction, smiles, canonicalSmiles: structure.canonicalSmiles, svg: structure.svg, cellLine };
   }
 
-  #seenInTraining(model: TrainedModel, vector: Float32Array): boolean {
-    const width = model.data.environmentWidth;
-    const trained = new Set(Array.from(model.data.trainIndices, (i) => model.data.environmentOfSample[i] as number));
-    for (const e of trained) {
-      const row = model.data.environmentInputs.subarray(e * width, (e + 1) * width);
-      if (row.every((v, j) => v === vector[j])) return true;
-    }
-    return false;
+  /** The worker's heap (null when no worker is running); for benchmarks and diagnostics. */
+  async workerStats(): Promise<AnalysisWorkerStats | null> {
+    if (!this.#thread) return null;
+    return (await this.#request({ type: 'stats' }, {})) as AnalysisWorkerStats;
   }
 
+  /** Stops the worker; requests still waiting fail as cancelled. */
   async dispose(): Promise<void> {
-    const models = await Promise.allSettled(this.#cache.values());
-    for (const m of models) if (m.status === 'fulfilled') m.value.dispose();
-    this.#cache.clear();
+    this.#closed = true;
+    const thread = this.#thread;
+    if (!thread) return;
+    this.#rejectAll(thread, new LabError('cancelled', 'The lab is closing; the analysis was stopped.'));
+    await thread.worker.terminate();
+    await thread.exited;
   }
 
-  #model(runId: string): Promise<TrainedModel> {
-    const epoch = this.#store.runs.latestCheckpoint(runId)?.epoch ?? -1;
-    const key = `${runId}@${epoch}`;
-    const cached = this.#cache.get(key);
-    if (cached) {
-      this.#cache.delete(key);
-      this.#cache.set(key, cached);
-      return cached;
+  #request(
+    message: { type: 'call'; operation: AnalysisOperationName; params: unknown } | { type: 'stats' },
+    options: CallOptions,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LabError('cancelled', 'The lab is closing.'));
+    if (options.signal?.aborted) return Promise.reject(new LabError('cancelled', 'The analysis was cancelled'));
+    let thread: AnalysisThread;
+    try {
+      thread = this.#ensureThread();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const loading = TrainedModel.load(this.#store, runId);
-    this.#cache.set(key, loading);
-    loading.catch(() => this.#cache.delete(key));
-    while (this.#cache.size > CACHE_SIZE) {
-      const [oldest, evicted] = this.#cache.entries().next().value as [string, Promise<TrainedModel>];
-      this.#cache.delete(oldest);
-      void evicted.then(
-        (m) => m.dispose(),
-        () => undefined,
-      );
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        if (!thread.pending.delete(id)) return;
+        this.#post(thread, { type: 'cancel', id });
+        this.#idle(thread);
+        reject(new LabError('cancelled', 'The analysis was cancelled'));
+      };
+      const settle = () => options.signal?.removeEventListener('abort', onAbort);
+      thread.pending.set(id, {
+        resolve: (value) => {
+          settle();
+          resolve(value);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      // Keep the process alive while a request waits (an idle worker does not, see #idle).
+      thread.worker.ref();
+      this.#post(thread, { ...message, id } as AnalysisRequest);
+    });
+  }
+
+  #post(thread: AnalysisThread, request: AnalysisRequest): void {
+    thread.worker.postMessage(request);
+  }
+
+  #idle(thread: AnalysisThread): void {
+    if (thread.pending.size === 0) thread.worker.unref();
+  }
+
+  #ensureThread(): AnalysisThread {
+    if (this.#thread) return this.#thread;
+    if (this.#store.path === ':memory:') {
+      throw new LabError('conflict', 'Analysis needs a database file (its worker opens its own connection).');
     }
-    return loading;
+    const init: AnalysisWorkerInit = {
+      databasePath: this.#store.path,
+      cacheSize: CACHE_SIZE,
+      ...(this.#options.nativeBinding ? { nativeBinding: this.#options.nativeBinding } : {}),
+      ...(this.#options.preferBackend ? { preferBackend: this.#options.preferBackend } : {}),
+    };
+    const worker = startWorker('analysis/worker', {
+      workerData: init,
+      ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
+    });
+    const thread: AnalysisThread = {
+      worker,
+      pending: new Map(),
+      failure: null,
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    };
+    worker.on('message', (reply: AnalysisReply) => {
+      const pending = thread.pending.get(reply.id);
+      if (!pending) return; // cancelled meanwhile
+      thread.pending.delete(reply.id);
+      this.#idle(thread);
+      if (reply.type === 'error') pending.reject(LabError.fromPayload(reply.error));
+      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.result);
+    });
+    worker.on('error', (error) => {
+      thread.failure = error;
+    });
+    worker.once('exit', (code) => {
+      if (this.#thread === thread) this.#thread = null;
+      this.#rejectAll(thread, this.#crashError(thread.failure, code));
+    });
+    this.#thread = thread;
+    return thread;
+  }
+
+  #crashError(failure: Error | null, code: number): LabError {
+    const outOfMemory = (failure as { code?: string } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const limit = this.#options.resourceLimits?.maxOldGenerationSizeMb;
+    const why = outOfMemory
+      ? `it ran out of memory${limit ? ` (limit ${limit} MB)` : ''}`
+      : failure
+        ? `it failed: ${failure.message}`
+        : `it exited with code ${code}`;
+    return new LabError('internal', `The analysis worker stopped before answering (${why}). The next request starts a new one.`);
+  }
+
+  #rejectAll(thread: AnalysisThread, error: LabError): void {
+    const pending = [...thread.pending.values()];
+    thread.pending.clear();
+    for (const p of pending) p.reject(error);
   }
 }

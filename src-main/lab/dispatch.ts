@@ -2,16 +2,19 @@
 // and turn every failure into a specific error envelope. Nothing unvalidated gets through.
 import { LabError, type LabHandlers, parseRequest, parseResult, type ResponseEnvelope, requestIdOf } from '../api/index.js';
 
-export type Dispatcher = (raw: unknown) => Promise<ResponseEnvelope>;
+/** `signal`: aborted when the caller has gone, so long handlers can stop. */
+export type Dispatcher = (raw: unknown, signal?: AbortSignal) => Promise<ResponseEnvelope>;
+
+const NEVER_ABORTED = new AbortController().signal;
 
 export function createDispatcher(handlers: LabHandlers, onInternalError: (error: unknown) => void = console.error): Dispatcher {
-  return async (raw) => {
+  return async (raw, signal = NEVER_ABORTED) => {
     let id: ResponseEnvelope['id'] = requestIdOf(raw);
     try {
       const request = parseRequest(raw);
       id = request.id;
-      const handler = handlers[request.method] as (params: unknown) => unknown;
-      const result = parseResult(request.method, await handler(request.params));
+      const handler = handlers[request.method] as (params: unknown, context: { signal: AbortSignal }) => unknown;
+      const result = parseResult(request.method, await handler(request.params, { signal }));
       return { id: request.id, ok: true, result };
     } catch (error) {
       if (error instanceof LabError) {

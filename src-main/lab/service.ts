@@ -2,11 +2,10 @@
 // analysis, studies) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
 
 import { platform } from 'node:os';
-import { compareGroups } from '../analysis/differential.js';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructure, MetricSeries } from '../api/domain.js';
 import type { LabError } from '../api/errors.js';
 import { type ImportPreview, ImportRequest, ResolvedImport, type ResolvedImportInput } from '../api/imports.js';
-import type { LabHandlers } from '../api/methods.js';
+import type { CallContext, LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
 import type { StudyId, StudyOptions } from '../api/studies.js';
 import { Chemistry } from '../chem/chemistry.js';
@@ -83,7 +82,11 @@ export class LabService {
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
       ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
     });
-    this.analysis = new AnalysisService(options.store);
+    this.analysis = new AnalysisService({
+      store: options.store,
+      ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+      ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
+    });
     this.files = options.files ?? new FileGrants();
     this.#nativeBinding = options.nativeBinding;
     this.interruptedImports = this.store.imports.markInterrupted();
@@ -333,10 +336,10 @@ export class LabService {
               ? this.store.datasets.sampleIds(datasetId)
               : this.store.datasets.sampleColumn(datasetId, column),
       }),
-      'analysis.projection': ({ runId, method, maxPoints }) => this.analysis.projection(runId, method, maxPoints),
-      'analysis.priorShift': ({ runId }) => this.analysis.priorShift(runId),
-      'analysis.topGenes': ({ runId, latent, count }) => this.analysis.topGenes(runId, latent, count),
-      'analysis.differential': (params) => compareGroups(this.store, params),
+      'analysis.projection': ({ runId, method, maxPoints }, { signal }) => this.analysis.projection(runId, method, maxPoints, { signal }),
+      'analysis.priorShift': ({ runId }, { signal }) => this.analysis.priorShift(runId, { signal }),
+      'analysis.topGenes': ({ runId, latent, count }, { signal }) => this.analysis.topGenes(runId, latent, count, { signal }),
+      'analysis.differential': (params, { signal }) => this.analysis.run('differential', params, { signal }),
       'sessions.get': ({ view }) => this.store.sessions.view(view),
       'sessions.save': ({ view, state }) => this.store.sessions.saveView(view, state),
       'selections.list': ({ datasetId }) => this.store.sessions.selections(datasetId),
@@ -356,9 +359,9 @@ export class LabService {
       'studies.start': ({ id, options }) => this.startStudy(id, options),
       'studies.list': () => this.store.artifacts.list('study'),
       'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),
-      'evaluation.unseen': ({ runId }) => this.analysis.unseen(runId),
-      'predict.drug': async ({ runId, smiles, cellLine }) =>
-        this.analysis.predictDrug(runId, smiles, cellLine ?? null, await this.chemistry()),
+      'evaluation.unseen': ({ runId }, { signal }) => this.analysis.unseen(runId, { signal }),
+      'predict.drug': async ({ runId, smiles, cellLine }, { signal }) =>
+        this.analysis.predictDrug(runId, smiles, cellLine ?? null, await this.chemistry(), { signal }),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }
@@ -405,11 +408,11 @@ export class LabService {
 
 /** Every handler, with failures of the machine (disk full, database busy) rethrown as specific LabErrors. */
 function withDescribedFailures(handlers: LabHandlers, describe: (error: unknown) => LabError | null): LabHandlers {
-  const wrapped: Record<string, (params: never) => unknown> = {};
-  for (const [method, handler] of Object.entries(handlers) as [string, (params: never) => unknown][]) {
-    wrapped[method] = async (params) => {
+  const wrapped: Record<string, (params: never, context: CallContext) => unknown> = {};
+  for (const [method, handler] of Object.entries(handlers) as unknown as [string, (params: never, context: CallContext) => unknown][]) {
+    wrapped[method] = async (params, context) => {
       try {
-        return await handler(params);
+        return await handler(params, context);
       } catch (error) {
         throw describe(error) ?? error;
       }

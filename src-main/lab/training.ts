@@ -1,25 +1,13 @@
 // Runs training in worker threads, never on the thread that serves the UI, and turns worker
 // messages into LabEvents. The run record in SQLite is the truth; this keeps only live handles.
-import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { RunAction, RunDetail, RunStatus, RunSummary } from '../api/domain.js';
 import { describeIssues, LabError } from '../api/errors.js';
 import type { LabEvent } from '../api/protocol.js';
 import { type TrainingConfig, TrainingConfig as TrainingConfigSchema } from '../api/training.js';
 import { ControlWord, type WorkerInit, type WorkerMessage } from '../ml/worker-protocol.js';
 import type { Store } from '../store/store.js';
-
-/**
- * The worker entry next to the running code: worker.js when built. Running from sources (tests,
- * `node --import tsx`), workers do not inherit tsx's loader, so a one-line bootstrap registers it.
- */
-function startWorker(workerData: WorkerInit): Worker {
-  const built = new URL('../ml/worker.js', import.meta.url);
-  if (existsSync(built)) return new Worker(built, { workerData });
-  const source = new URL('../ml/worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+import { startWorker } from './worker-thread.js';
 
 interface ActiveRun {
   worker: Worker;
@@ -160,7 +148,7 @@ export class TrainingManager {
     this.#store.runs.setStatus(runId, 'queued');
     this.#unrecorded.delete(runId); // stored at last, and superseded
     this.#store.runs.setOwner(runId, process.pid);
-    const worker = startWorker(init);
+    const worker = startWorker('ml/worker', { workerData: init });
     let finished = false;
     const exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {

@@ -119,7 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 async function handleCall(
   request: IncomingMessage,
   response: ServerResponse,
-  dispatch: (raw: unknown) => Promise<ResponseEnvelope>,
+  dispatch: (raw: unknown, signal: AbortSignal) => Promise<ResponseEnvelope>,
 ): Promise<void> {
   const contentType = (request.headers['content-type'] ?? '').toLowerCase();
   if (!contentType.startsWith('application/json')) {
@@ -140,7 +140,12 @@ async function handleCall(
   } catch (error) {
     return sendError(response, 400, { code: 'invalid_message', message: `Request body is not valid JSON: ${(error as Error).message}` });
   }
-  sendJson(response, 200, await dispatch(raw));
+  // A client that disconnects before its answer has given up: a long analysis for it stops.
+  const gone = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) gone.abort();
+  });
+  sendJson(response, 200, await dispatch(raw, gone.signal));
 }
 
 const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EnvironmentSummary } from '../../src-main/api/domain.js';
+import type { CallContext } from '../../src-main/api/methods.js';
 import type { LabEvent } from '../../src-main/api/protocol.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
@@ -17,6 +18,10 @@ describe('environments: structures, cell lines and split previews', () => {
   let datasetId: string;
   let environments: EnvironmentSummary[];
   let handlers: ReturnType<LabService['handlers']>;
+  const call = <M extends keyof typeof handlers>(method: M, params: Parameters<(typeof handlers)[M]>[0]) =>
+    Promise.resolve(
+      (handlers[method] as (p: typeof params, c: CallContext) => unknown)(params, { signal: new AbortController().signal }),
+    ) as Promise<Awaited<ReturnType<(typeof handlers)[M]>>>;
   const byDrug = (drug: string) => environments.find((e) => e.perturbagen === drug) as EnvironmentSummary;
 
   before(async () => {
@@ -34,7 +39,7 @@ describe('environments: structures, cell lines and split previews', () => {
     );
     datasetId = await finished;
     handlers = lab.handlers();
-    environments = await handlers['environments.list']({ datasetId });
+    environments = await call('environments.list', { datasetId });
   });
 
   after(async () => {
@@ -61,7 +66,7 @@ describe('environments: structures, cell lines and split previews', () => {
   });
 
   it('draws the structure of a drug, and explains why a broken one has none', async () => {
-    const aspirin = await handlers['environments.structure']({ datasetId, environmentId: byDrug('BRD-ASPIRIN').id });
+    const aspirin = await call('environments.structure', { datasetId, environmentId: byDrug('BRD-ASPIRIN').id });
     assert.match(aspirin.svg ?? '', /^<\?xml|<svg/);
     assert.equal(aspirin.inchiKey, 'BSYNRYMUTXBXSQ-UHFFFAOYSA-N');
     assert.equal(aspirin.problem, null);
@@ -69,14 +74,14 @@ describe('environments: structures, cell lines and split previews', () => {
       n: number;
     };
     assert.ok(cached.n > 0, 'the drawing is kept for next time');
-    const broken = await handlers['environments.structure']({ datasetId, environmentId: byDrug('BRD-BROKEN').id });
+    const broken = await call('environments.structure', { datasetId, environmentId: byDrug('BRD-BROKEN').id });
     assert.equal(broken.svg, null);
     assert.match(broken.problem ?? '', /RDKit could not read the SMILES/);
-    await assert.rejects(async () => handlers['environments.structure']({ datasetId, environmentId: 'nope' }), /has no environment "nope"/);
+    await assert.rejects(async () => call('environments.structure', { datasetId, environmentId: 'nope' }), /has no environment "nope"/);
   });
 
   it('previews a held-out-drug split: whole drugs out, controls in, counts add up', async () => {
-    const preview = await handlers['splits.preview']({ datasetId, split: { kind: 'held-out-drugs', fraction: 0.5, seed: 3 } });
+    const preview = await call('splits.preview', { datasetId, split: { kind: 'held-out-drugs', fraction: 0.5, seed: 3 } });
     assert.equal(preview.heldOutGroups.length, 2, 'half of 4 drugs');
     assert.equal(preview.trainSamples + preview.heldOutSamples, 32);
     assert.equal(preview.heldOutSamples, 12, '2 drugs × 2 cell lines × 3 replicates');
@@ -88,7 +93,7 @@ describe('environments: structures, cell lines and split previews', () => {
   });
 
   it('previews a scaffold split: drugs sharing a scaffold never straddle it', async () => {
-    const preview = await handlers['splits.preview']({ datasetId, split: { kind: 'scaffold', fraction: 0.5, seed: 1 } });
+    const preview = await call('splits.preview', { datasetId, split: { kind: 'scaffold', fraction: 0.5, seed: 1 } });
     const heldScaffolds = new Set(
       preview.environments.filter((e) => e.heldOut === 'all').map((e) => environments.find((x) => x.id === e.environmentId)?.scaffold),
     );
@@ -101,7 +106,7 @@ describe('environments: structures, cell lines and split previews', () => {
 
   it('refuses a cell-line split on environments not keyed by cell line, saying how to fix it', async () => {
     await assert.rejects(
-      async () => handlers['splits.preview']({ datasetId, split: { kind: 'held-out-cell-lines', cellLines: ['MCF7'] } }),
+      async () => call('splits.preview', { datasetId, split: { kind: 'held-out-cell-lines', cellLines: ['MCF7'] } }),
       /not keyed by cell line.*drug\+cell/,
     );
   });

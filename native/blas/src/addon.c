@@ -13,6 +13,7 @@
 // Every function takes typed arrays and numbers only; shapes and broadcasting are worked out in
 // TypeScript. Arguments are checked (types, lengths) so a glue bug throws instead of corrupting
 // memory.
+#define _GNU_SOURCE  // dladdr
 #define NAPI_VERSION 6
 #include <node_api.h>
 
@@ -890,8 +891,20 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
+// Node unloads an addon when the last thread that loaded it exits (a training or analysis worker
+// thread). The pool's detached threads and the BLAS handle outlive every such thread: unloaded,
+// the pool threads would wake in unmapped code, or, reloaded at the same address, wait on a
+// re-initialised condition variable and deadlock the next parallel loop. So the library pins
+// itself: an extra reference with RTLD_NODELETE keeps it mapped until the process ends.
+static void pin_library(void) {
+  Dl_info self;
+  if (dladdr((void *)&pin_library, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);
+}
 
 static napi_value Init(napi_env env, napi_value exports) {
+  pthread_once(&pin_once, pin_library);
   pthread_once(&blas_once, load_blas);  // once per process, though Init runs in every thread
   if (pool.threads == 0) pool.threads = default_threads();
   napi_property_descriptor props[] = {

@@ -29,8 +29,10 @@ const COLUMN_LABELS = 90;
 const BAR_STEPS = 64;
 
 export function heatmapLayout(spec: HeatmapSpec): HeatmapLayout {
-  const finite = spec.values.flat().filter(Number.isFinite);
-  const extent = spec.limit ?? Math.max(1e-9, ...finite.map((v) => Math.abs(v)));
+  // A loop, not Math.max(...): 2,000 environments × 200 latents overflow the call stack as arguments.
+  let largest = 1e-9;
+  for (const row of spec.values) for (const v of row) if (Number.isFinite(v) && Math.abs(v) > largest) largest = Math.abs(v);
+  const extent = spec.limit ?? largest;
   const top = TITLE_HEIGHT + COLUMN_LABELS;
   const steps = Array.from({ length: BAR_STEPS }, (_, i) => divergingColour(((i + 0.5) / BAR_STEPS) * 2 - 1));
   return {

@@ -35,14 +35,21 @@ export function drawScatterFigure(ctx: CanvasRenderingContext2D, palette: ChartP
   const { width, height } = SCATTER_EXPORT_SIZE;
   const plotW = width - PLOT.left - PLOT.right;
   const plotH = height - PLOT.top - PLOT.bottom;
-  const finite = (values: readonly number[]) => values.filter(Number.isFinite);
-  const [xs, ys] = [finite(spec.x), finite(spec.y)];
-  const pad = (lo: number, hi: number) => {
+  // Padded range by a loop: Math.min(...values) overflows the call stack at 100k points.
+  const range = (values: readonly number[]) => {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const v of values) {
+      if (!Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (lo > hi) [lo, hi] = [0, 1];
     const m = (hi - lo || 1) * 0.04;
     return [lo - m, hi + m] as const;
   };
-  const [x0, x1] = pad(Math.min(...xs), Math.max(...xs));
-  const [y0, y1] = pad(Math.min(...ys), Math.max(...ys));
+  const [x0, x1] = range(spec.x);
+  const [y0, y1] = range(spec.y);
   const px = (v: number) => PLOT.left + ((v - x0) / (x1 - x0)) * plotW;
   const py = (v: number) => PLOT.top + plotH - ((v - y0) / (y1 - y0)) * plotH;
 

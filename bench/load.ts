@@ -1,0 +1,863 @@
+// Load benchmark (issue 6, "Load"): the whole lab at L1000 scale, as a person would drive it.
+//   npm run build && npm run bench:load -- [--samples 100000] [--drugs 200] [--umap-points 20000]
+//                                          [--epochs 1] [--evaluate] [--dir PATH] [--keep] [--no-browser]
+//
+// 1. Writes an L1000-shaped Level-5 GCTX (samples × 978 landmark genes, float32, as cmapPy lays it
+//    out, written in blocks with h5wasm) with LINCS sig_info, pert_info and gene_info tables:
+//    `--drugs` drugs with real structures (homologues of a dozen real molecules) in 10 cell lines
+//    at 6 doses, ~10% DMSO controls. Each drug moves 20 genes (more at higher doses) on top of a
+//    per-cell-line baseline and unit noise, so a model has something to find.
+// 2. Starts the built app (dist/) in a child process: openLab + startServer, exactly what
+//    `cellshift serve` runs, plus a line of heap figures every 250 ms (main thread and analysis
+//    worker; worker_threads share the process's RSS, so the process RSS is polled from /proc).
+// 3. Through the running server's LabApi: imports the files (preview, then import, environments
+//    keyed by drug × cell line), trains an Environment VAE at the seed's L1000 sizes (978 → 500 →
+//    200) for `--epochs`, requests the PCA projection of every sample, a UMAP of `--umap-points`
+//    (UMAP of 100k points takes too long to be interactive: measure it with --umap-points 100000),
+//    the prior shifts and top genes; with --evaluate also the unseen-environment evaluation (at
+//    100k samples and ~2,000 environments it ran for more than 5 minutes: its ridge baseline
+//    inverts an environments × environments matrix in JavaScript for each of six λ).
+// 4. Opens the UI in Debian's Chromium (playwright-core) and visits every view, waiting for its
+//    heading and, in Latents, for the scatter's point count; then switches Latents to UMAP.
+// During every phase: peak RSS of the server process, peak heap of its analysis worker, peak RSS of
+// Chromium's renderer processes (sum and largest) and the longest app.info round trip (the serving
+// thread's responsiveness). MB = 10^6 bytes.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import WebSocket from 'ws';
+import type { AnalysisWorkerStats } from '../src-main/analysis/worker-protocol.js';
+import type { LabEvent } from '../src-main/api/protocol.js';
+import { loadH5 } from '../src-main/data/formats/h5.js';
+import { launchBrowser } from '../test/e2e/harness.js';
+
+const LANDMARKS = 978;
+const CELLS = ['A375', 'A549', 'HA1E', 'HCC515', 'HEPG2', 'HT29', 'MCF7', 'NPC', 'PC3', 'VCAP'];
+const DOSES = ['0.04', '0.12', '0.37', '1.11', '3.33', '10'];
+const TIMES = ['6', '24'];
+const BASE_SMILES = [
+  'CC(=O)Oc1ccccc1C(=O)O', // aspirin
+  'Cn1cnc2c1c(=O)n(C)c(=O)n2C', // caffeine
+  'Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1', // imatinib
+  'CC(C)Cc1ccc(cc1)C(C)C(=O)O', // ibuprofen
+  'CC(=O)Nc1ccc(O)cc1', // paracetamol
+  'CN(C)C(=N)NC(=N)N', // metformin
+  'ONC(=O)CCCCCCC(=O)Nc1ccccc1', // vorinostat
+  'CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1', // tamoxifen
+  'CN1CCCC1c1cccnc1', // nicotine
+  'C[C@]12CC[C@H]3[C@@H](CCc4cc(O)ccc34)[C@@H]1CC[C@@H]2O', // estradiol
+  'Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc(S(N)(=O)=O)cc2)cc1', // celecoxib
+  'CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21', // diazepam
+];
+const MB = 1e6;
+const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
+const DIST = join(REPO, 'dist');
+// Latents last: the run ends by switching its projection to UMAP.
+const VIEWS = ['datasets', 'environments', 'train', 'runs', 'predict', 'latents'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  samples: number;
+  drugs: number;
+  umapPoints: number;
+  epochs: number;
+  dir: string | null;
+  keep: boolean;
+  browser: boolean;
+  evaluate: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    samples: 100_000,
+    drugs: 200,
+    umapPoints: 20_000,
+    epochs: 1,
+    dir: null,
+    keep: false,
+    browser: true,
+    evaluate: false,
+  };
+  const number = (flag: string, value: string | undefined, min: number) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) fail(`${flag} needs an integer ≥ ${min}, got "${value}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--samples') o.samples = number(flag, argv[++i], 100);
+    else if (flag === '--drugs') o.drugs = number(flag, argv[++i], 1);
+    else if (flag === '--umap-points') o.umapPoints = number(flag, argv[++i], 0);
+    else if (flag === '--epochs') o.epochs = number(flag, argv[++i], 1);
+    else if (flag === '--dir') o.dir = resolve(argv[++i] ?? fail('--dir needs a path'));
+    else if (flag === '--keep') o.keep = true;
+    else if (flag === '--no-browser') o.browser = false;
+    else if (flag === '--evaluate') o.evaluate = true;
+    else fail(`unknown option ${flag}`);
+  }
+  return o;
+}
+
+function fail(message: string): never {
+  console.error(`bench:load: ${message}`);
+  process.exit(2);
+}
+
+const now = () => performance.now();
+const seconds = (ms: number) => (ms >= 100_000 ? (ms / 1000).toFixed(0) : (ms / 1000).toFixed(1));
+const mb = (bytes: number) => (bytes > 0 ? `${(bytes / MB).toFixed(0)} MB` : '—');
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function log(message: string): void {
+  console.log(`[${new Date().toISOString().slice(11, 19)} load ${loadavg()[0]?.toFixed(1)}] ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The L1000-shaped data set
+
+function mix(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A fast deterministic uniform generator (xorshift32). */
+function uniform(seed: number): () => number {
+  let state = mix(seed) || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+
+function normals(count: number, seed: number): Float32Array {
+  const next = uniform(seed);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - next()));
+    const a = 2 * Math.PI * next();
+    out[i] = r * Math.cos(a);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(a);
+  }
+  return out;
+}
+
+const geneId = (g: number) => String(10_000 + 3 * g);
+const drugId = (d: number) => `BRD-K${String(10_000_000 + 7919 * d).slice(0, 8)}-001-01-${d % 10}`;
+const drugSmiles = (d: number) => 'C'.repeat(Math.floor(d / BASE_SMILES.length)) + (BASE_SMILES[d % BASE_SMILES.length] as string);
+
+interface Sample {
+  sigId: string;
+  pertId: string;
+  pertType: 'trt_cp' | 'ctl_vehicle';
+  cell: number;
+  drug: number | null;
+  dose: number | null;
+  time: string;
+}
+
+function sampleOf(s: number, drugs: number): Sample {
+  const h = mix(2 * s + 1);
+  const cell = h % CELLS.length;
+  const control = (h >>> 8) % 10 === 0;
+  const drug = control ? null : (h >>> 12) % drugs;
+  const time = TIMES[(h >>> 21) % TIMES.length] as string;
+  return {
+    sigId: `LOAD${String(Math.floor(s / 384)).padStart(4, '0')}_${CELLS[cell]}_${time}H:${s % 384}`,
+    pertId: drug === null ? 'DMSO' : drugId(drug),
+    pertType: drug === null ? 'ctl_vehicle' : 'trt_cp',
+    cell,
+    drug,
+    dose: drug === null ? null : (h >>> 24) % DOSES.length,
+    time,
+  };
+}
+
+interface Files {
+  gctx: string;
+  sigInfo: string;
+  pertInfo: string;
+  geneInfo: string;
+}
+
+async function writeDataset(dir: string, o: Options): Promise<Files> {
+  const files: Files = {
+    gctx: join(dir, `load-n${o.samples}.gctx`),
+    sigInfo: join(dir, 'sig_info.txt'),
+    pertInfo: join(dir, 'pert_info.txt'),
+    geneInfo: join(dir, 'gene_info.txt'),
+  };
+  const samples = Array.from({ length: o.samples }, (_, s) => sampleOf(s, o.drugs));
+  writeFileSync(
+    files.geneInfo,
+    `pr_gene_id\tpr_gene_symbol\tpr_gene_title\tpr_is_lm\tpr_is_bing\n${Array.from(
+      { length: LANDMARKS },
+      (_, g) => `${geneId(g)}\tGENE${g}\tsynthetic landmark ${g}\t1\t1`,
+    ).join('\n')}\n`,
+  );
+  writeFileSync(
+    files.pertInfo,
+    [
+      'pert_id\tpert_iname\tpert_type\tcanonical_smiles',
+      'DMSO\tDMSO\tctl_vehicle\tCS(C)=O',
+      ...Array.from({ length: o.drugs }, (_, d) => `${drugId(d)}\tdrug-${d}\ttrt_cp\t${drugSmiles(d)}`),
+    ].join('\n'),
+  );
+  const header =
+    'sig_id\tpert_id\tpert_iname\tpert_type\tcell_id\tpert_dose\tpert_dose_unit\tpert_idose\tpert_time\tpert_time_unit\tpert_itime';
+  const rows = samples.map((x) => {
+    const dose = x.dose === null ? '-666\t-666\t-666' : `${DOSES[x.dose]}\tµM\t${DOSES[x.dose]} µM`;
+    const name = x.drug === null ? 'DMSO' : `drug-${x.drug}`;
+    return [x.sigId, x.pertId, name, x.pertType, CELLS[x.cell], dose, x.time, 'h', `${x.time} h`].join('\t');
+  });
+  writeFileSync(files.sigInfo, `${header}\n${rows.join('\n')}\n`);
+
+  // Expression: cell-line baseline + a sparse drug effect growing with dose + unit noise.
+  const baseline = normals(CELLS.length * LANDMARKS, 1).map((v) => 0.5 * v);
+  const effects = Array.from({ length: o.drugs }, (_, d) => {
+    const next = uniform(1000 + d);
+    return Array.from({ length: 20 }, () => ({ gene: Math.floor(next() * LANDMARKS), size: (next() < 0.5 ? -1 : 1) * (1 + 2 * next()) }));
+  });
+  const noise = normals(1 << 22, 2);
+  const h5 = await loadH5();
+  const file = new h5.File(files.gctx, 'w');
+  try {
+    file.create_attribute('version', 'GCTX1.0', null, 'A7');
+    file.create_attribute('src', 'cellshift bench/load.ts');
+    const root = file.create_group('0');
+    const matrix = root
+      .create_group('DATA')
+      .create_group('0')
+      .create_dataset({
+        name: 'matrix',
+        data: new Float32Array(0),
+        shape: [0, LANDMARKS],
+        maxshape: [null, LANDMARKS],
+        chunks: [256, LANDMARKS],
+        dtype: '<f',
+      });
+    matrix.resize([o.samples, LANDMARKS]);
+    const block = 256 * 32;
+    const buffer = new Float32Array(block * LANDMARKS);
+    for (let s0 = 0; s0 < o.samples; s0 += block) {
+      const n = Math.min(block, o.samples - s0);
+      for (let i = 0; i < n; i++) {
+        const x = samples[s0 + i] as Sample;
+        const offset = mix(s0 + i) & ((1 << 22) - 1 - LANDMARKS);
+        const row = buffer.subarray(i * LANDMARKS, (i + 1) * LANDMARKS);
+        row.set(noise.subarray(offset, offset + LANDMARKS));
+        for (let g = 0; g < LANDMARKS; g++) row[g] = (row[g] as number) + (baseline[x.cell * LANDMARKS + g] as number);
+        if (x.drug !== null) {
+          const scale = 0.4 + (0.6 * (x.dose as number)) / (DOSES.length - 1);
+          for (const e of effects[x.drug] ?? []) row[e.gene] = (row[e.gene] as number) + scale * e.size;
+        }
+      }
+      matrix.write_slice(
+        [
+          [s0, s0 + n],
+          [0, LANDMARKS],
+        ],
+        n === block ? buffer : buffer.subarray(0, n * LANDMARKS),
+      );
+    }
+    const meta = root.create_group('META');
+    const ascii = (values: string[]) => `A${Math.max(1, ...values.map((v) => v.length))}`;
+    const rowIds = Array.from({ length: LANDMARKS }, (_, g) => geneId(g));
+    meta.create_group('ROW').create_dataset({ name: 'id', data: rowIds, dtype: ascii(rowIds) });
+    const col = meta.create_group('COL');
+    for (const [name, values] of [
+      ['id', samples.map((x) => x.sigId)],
+      ['pert_id', samples.map((x) => x.pertId)],
+      ['pert_type', samples.map((x) => x.pertType)],
+      ['cell_id', samples.map((x) => CELLS[x.cell] as string)],
+    ] as const) {
+      col.create_dataset({ name, data: values, dtype: ascii(values) });
+    }
+  } finally {
+    file.close();
+  }
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app in a child process, and what we measure of it
+
+/** What `cellshift serve` runs (lab/open + server/server from dist/), plus heap figures on stdout. */
+const SERVER_CHILD = `
+import { pathToFileURL } from 'node:url';
+const dist = process.env.BENCH_DIST;
+const { openLab, closeLab } = await import(pathToFileURL(dist + '/main/lab/open.js').href);
+const { startServer } = await import(pathToFileURL(dist + '/main/server/server.js').href);
+const lab = await openLab({ databasePath: process.env.BENCH_DB, carrier: 'browser', seedDemo: false, allowedDirs: [process.env.BENCH_DATA_DIR] });
+const server = await startServer({ service: lab, staticDir: dist + '/renderer' });
+console.log('@@ready ' + JSON.stringify({ url: server.url, origin: server.origin, token: server.token }));
+let asking = false;
+const timer = setInterval(async () => {
+  if (asking) return;
+  asking = true;
+  const analysis = await lab.analysis.workerStats().catch(() => null);
+  asking = false;
+  const m = process.memoryUsage();
+  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis }));
+}, 250);
+process.on('SIGTERM', async () => {
+  clearInterval(timer);
+  await server.close();
+  await closeLab(lab);
+  process.exit(0);
+});
+`;
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  origin: string;
+  token: string;
+  /** Latest heap figures the child printed. */
+  stats: { heapUsed: number; arrayBuffers: number; analysis: AnalysisWorkerStats | null } | null;
+}
+
+async function startServerChild(dir: string): Promise<Server> {
+  // A file rather than --eval: worker threads inherit execArgv, and --input-type would break them.
+  const script = join(dir, 'server-child.mjs');
+  writeFileSync(script, SERVER_CHILD);
+  const child = spawn(process.execPath, [script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_DIST: DIST, BENCH_DB: join(dir, 'lab.db'), BENCH_DATA_DIR: dir },
+  });
+  return new Promise((resolveServer, rejectServer) => {
+    let server: Server | null = null;
+    let pending = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => {
+      pending += text;
+      for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line.startsWith('@@ready ')) {
+          server = { child, stats: null, ...(JSON.parse(line.slice(8)) as { url: string; origin: string; token: string }) };
+          resolveServer(server);
+        } else if (line.startsWith('@@stats ') && server) {
+          server.stats = JSON.parse(line.slice(8)) as Server['stats'];
+        } else if (line.trim() !== '') {
+          log(`  server: ${line}`);
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      if (!server) rejectServer(new Error(`the server exited with code ${code} before it was ready`));
+    });
+  });
+}
+
+function rssKb(pid: number): number {
+  try {
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Chromium's renderer processes among this process's descendants (other sessions may run Chromium too). */
+function rendererRss(): { sum: number; largest: number; all: number } {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const isDescendant = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === process.pid) return true;
+    return false;
+  };
+  let sum = 0;
+  let largest = 0;
+  let all = 0;
+  for (const pid of parents.keys()) {
+    if (!isDescendant(pid)) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes('chrom')) continue;
+    const bytes = rssKb(pid) * 1024;
+    all += bytes;
+    if (cmdline.includes('--type=renderer')) {
+      sum += bytes;
+      largest = Math.max(largest, bytes);
+    }
+  }
+  return { sum, largest, all };
+}
+
+interface Phase {
+  name: string;
+  ms: number;
+  serverRss: number;
+  mainHeap: number;
+  analysisHeap: number;
+  rendererSum: number;
+  rendererLargest: number;
+  browserAll: number;
+  /** Longest app.info round trip while the phase ran. */
+  probeMs: number;
+  probeFailures: number;
+  note: string;
+}
+
+class Recorder {
+  readonly phases: Phase[] = [];
+  #current: Phase | null = null;
+  readonly #server: Server;
+  #timer: NodeJS.Timeout | null = null;
+  #probing = false;
+
+  constructor(server: Server) {
+    this.#server = server;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.#sample(), 100);
+    void this.#probe();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#probing = false;
+  }
+
+  async phase<T>(name: string, work: () => Promise<T>, note: (result: T) => string = () => ''): Promise<T> {
+    const phase: Phase = {
+      name,
+      ms: 0,
+      serverRss: 0,
+      mainHeap: 0,
+      analysisHeap: 0,
+      rendererSum: 0,
+      rendererLargest: 0,
+      browserAll: 0,
+      probeMs: 0,
+      probeFailures: 0,
+      note: '',
+    };
+    this.#current = phase;
+    this.#sample();
+    log(`${name} …`);
+    const t0 = now();
+    const result = await work();
+    phase.ms = now() - t0;
+    this.#sample();
+    phase.note = note(result);
+    this.#current = null;
+    this.phases.push(phase);
+    log(`${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}${phase.note ? `; ${phase.note}` : ''}`);
+    return result;
+  }
+
+  #sample(): void {
+    const p = this.#current;
+    if (!p || this.#server.child.pid === undefined) return;
+    p.serverRss = Math.max(p.serverRss, rssKb(this.#server.child.pid) * 1024);
+    const stats = this.#server.stats;
+    if (stats) {
+      p.mainHeap = Math.max(p.mainHeap, stats.heapUsed);
+      p.analysisHeap = Math.max(p.analysisHeap, stats.analysis?.heapUsed ?? 0);
+    }
+    const chromium = rendererRss();
+    p.rendererSum = Math.max(p.rendererSum, chromium.sum);
+    p.rendererLargest = Math.max(p.rendererLargest, chromium.largest);
+    p.browserAll = Math.max(p.browserAll, chromium.all);
+  }
+
+  /** app.info every 200 ms: how long the serving thread keeps a request waiting. */
+  async #probe(): Promise<void> {
+    this.#probing = true;
+    while (this.#probing) {
+      const t0 = now();
+      try {
+        await call(this.#server, 'app.info', {});
+      } catch (error) {
+        // Counted, not fatal: e.g. a kept-alive connection the server closed as it was reused.
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        log(`app.info failed: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
+        if (this.#current) this.#current.probeFailures++;
+        await delay(200);
+        continue;
+      }
+      const elapsed = now() - t0;
+      if (this.#current) this.#current.probeMs = Math.max(this.#current.probeMs, elapsed);
+      await delay(200);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The LabApi over HTTP, and its events
+
+/**
+ * One LabApi call over HTTP with node:http: fetch gives up on an answer after 300 s (undici's
+ * headers timeout) and reuses kept-alive connections the server may be closing; neither should
+ * decide a benchmark.
+ */
+function call<T = unknown>(server: Server, method: string, params: unknown): Promise<T> {
+  const body = JSON.stringify({ id: 1, method, params });
+  return new Promise((resolveCall, rejectCall) => {
+    const request = httpRequest(
+      `${server.origin}/api/call`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: `Bearer ${server.token}` },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', rejectCall);
+        response.on('end', () => {
+          try {
+            const envelope = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+              ok: boolean;
+              result?: T;
+              error?: { code: string; message: string };
+            };
+            if (envelope.ok) resolveCall(envelope.result as T);
+            else rejectCall(new Error(`${method}: ${envelope.error?.code}: ${envelope.error?.message}`));
+          } catch (error) {
+            rejectCall(error);
+          }
+        });
+      },
+    );
+    request.on('error', rejectCall);
+    request.end(body);
+  });
+}
+
+interface EventFeed {
+  /** Resolves with the first event from now on that matches. */
+  next(match: (event: LabEvent) => boolean): Promise<LabEvent>;
+  /** Calls the listener for every event; returns the unsubscribe function. */
+  on(listener: (event: LabEvent) => void): () => void;
+  close(): void;
+}
+
+async function events(server: Server): Promise<EventFeed> {
+  const socket = new WebSocket(`${server.origin.replace('http', 'ws')}/api/events`, ['cellshift.v1', `token.${server.token}`]);
+  const listeners = new Set<(event: LabEvent) => void>();
+  socket.on('message', (data) => {
+    const event = JSON.parse(String(data)) as LabEvent;
+    for (const listener of [...listeners]) listener(event);
+  });
+  await new Promise((resolveOpen, rejectOpen) => {
+    socket.once('open', resolveOpen);
+    socket.once('error', rejectOpen);
+  });
+  const on = (listener: (event: LabEvent) => void) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
+  return {
+    on,
+    next: (match) =>
+      new Promise((resolveEvent) => {
+        const off = on((event) => {
+          if (!match(event)) return;
+          off();
+          resolveEvent(event);
+        });
+      }),
+    close: () => socket.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browsing
+
+/** LabApi calls the page has in flight (the views load their data through /api/call). */
+function trackCalls(page: Page): () => number {
+  let inFlight = 0;
+  const isCall = (url: string) => url.includes('/api/call');
+  page.on('request', (r) => {
+    if (isCall(r.url())) inFlight++;
+  });
+  const done = (r: { url(): string }) => {
+    if (isCall(r.url())) inFlight--;
+  };
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  return () => inFlight;
+}
+
+/** Waits until the page has had no LabApi call in flight for 300 ms, then for two frames to be drawn. */
+async function settled(page: Page, inFlight: () => number): Promise<void> {
+  let quietSince = now();
+  while (now() - quietSince < 300) {
+    await delay(25);
+    if (inFlight() > 0) quietSince = now();
+  }
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+}
+
+async function openView(page: Page, view: (typeof VIEWS)[number], inFlight: () => number): Promise<string> {
+  await page.click(`nav a[data-view="${view}"]`);
+  await page.waitForFunction((v) => window.location.hash === `#/${v}`, view);
+  await page.locator('main h1').first().waitFor();
+  await settled(page, inFlight);
+  const points = view === 'latents' ? `${await waitForPoints(page)} points, ` : '';
+  return `${points}${await domSize(page)}`;
+}
+
+async function domSize(page: Page): Promise<string> {
+  const elements = await page.evaluate(() => document.getElementsByTagName('*').length);
+  return `${elements.toLocaleString('en-US')} DOM elements`;
+}
+
+/** The latent scatter's point count (data-points, kept by the Chart.js and the WebGL scatter), once it differs from `not`. */
+async function waitForPoints(page: Page, not = 0): Promise<number> {
+  const handle = await page.waitForFunction(
+    (previous) => {
+      const n = Number(document.querySelector('main [data-points]')?.getAttribute('data-points') ?? 0);
+      return n > 0 && n !== previous ? n : null;
+    },
+    not,
+    { timeout: 600_000 },
+  );
+  return (await handle.jsonValue()) as number;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  if (!existsSync(join(DIST, 'main', 'server', 'server.js')) || !existsSync(join(DIST, 'renderer', 'index.html'))) {
+    fail('dist/ is missing or incomplete: run "npm run build" first');
+  }
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'cellshift-load-'));
+  mkdirSync(dir, { recursive: true });
+  let server: Server | null = null;
+  let browser: Browser | null = null;
+  const cleanup = () => {
+    server?.child.kill('SIGTERM');
+    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${o.samples} samples × ${LANDMARKS} genes, ${o.drugs} drugs, in ${dir}`);
+    const t0 = now();
+    const files = await writeDataset(dir, o);
+    const generateMs = now() - t0;
+    log(`wrote ${files.gctx} (${mb(statSync(files.gctx).size)}) and LINCS tables in ${seconds(generateMs)} s`);
+
+    const startT = now();
+    server = await startServerChild(dir);
+    const startMs = now() - startT;
+    const live = server;
+    const recorder = new Recorder(live);
+    recorder.start();
+    const feed = await events(live);
+
+    // The page never names paths: files are granted from the folder this launch allowed (--allow-dir).
+    const { folders } = await call<{ folders: { folderId: string; path: string }[] }>(live, 'files.sources', {});
+    const folderId = folders[0]?.folderId ?? '';
+    const grant = async (path: string) =>
+      (await call<{ grantId: string }>(live, 'files.grant', { folderId, path: relative(dir, path) })).grantId;
+    const request = {
+      files: {
+        matrix: await grant(files.gctx),
+        sigInfo: await grant(files.sigInfo),
+        pertInfo: await grant(files.pertInfo),
+        geneInfo: await grant(files.geneInfo),
+      },
+      environmentKey: 'drug+cell',
+      name: `Load test: ${o.samples} L1000-shaped samples`,
+    };
+    const dataset = await recorder.phase(
+      'import (preview + import)',
+      async () => {
+        const preview = await call<{ samples: number; environments: number }>(live, 'imports.preview', { request });
+        const { jobId } = await call<{ jobId: string }>(live, 'imports.start', { request });
+        const done = await feed.next((e) => (e.type === 'job.finished' || e.type === 'job.failed') && e.jobId === jobId);
+        if (done.type === 'job.failed') throw new Error(`import failed: ${done.error.message}`);
+        return { ...(done.type === 'job.finished' ? (done.result as { id: string }) : { id: '' }), preview };
+      },
+      (d) => `${d.preview.samples} samples, ${d.preview.environments} environments`,
+    );
+
+    const run = await recorder.phase(
+      `train Environment VAE 978→500→200, ${o.epochs} epoch${o.epochs > 1 ? 's' : ''}`,
+      async () => {
+        let samplesPerSecond = 0;
+        const off = feed.on((e) => {
+          if (e.type === 'run.epoch') samplesPerSecond = e.samplesPerSecond;
+        });
+        const started = await call<{ id: string }>(live, 'runs.start', {
+          datasetId: dataset.id,
+          config: { model: { family: 'env-vae' }, epochs: o.epochs },
+        });
+        const final = await feed.next(
+          (e) =>
+            e.type === 'run.status' && e.run.id === started.id && ['completed', 'failed', 'diverged', 'cancelled'].includes(e.run.status),
+        );
+        off();
+        if (final.type === 'run.status' && final.run.status !== 'completed')
+          throw new Error(`training ${final.run.status}: ${final.run.message}`);
+        const detail = await call<{ backend: string | null }>(live, 'runs.get', { id: started.id });
+        return { id: started.id, samplesPerSecond, backend: detail.backend };
+      },
+      (r) => `${r.backend}, ${Math.round(r.samplesPerSecond).toLocaleString('en-US')} samples/s`,
+    );
+
+    await recorder.phase(
+      `projection: PCA of all ${o.samples} samples`,
+      async () => {
+        const t = now();
+        const p = await call<{ x: number[] }>(live, 'analysis.projection', {
+          runId: run.id,
+          method: 'pca',
+          maxPoints: Math.min(o.samples, 200_000),
+        });
+        return { points: p.x.length, ms: now() - t, bytes: JSON.stringify(p).length };
+      },
+      (p) => `${p.points} points, ${mb(p.bytes)} of JSON`,
+    );
+    if (o.umapPoints > 0) {
+      await recorder.phase(
+        `projection: UMAP of ${Math.min(o.umapPoints, o.samples)} samples`,
+        async () => {
+          const p = await call<{ x: number[] }>(live, 'analysis.projection', { runId: run.id, method: 'umap', maxPoints: o.umapPoints });
+          return p.x.length;
+        },
+        (n) => `${n} points`,
+      );
+    }
+    await recorder.phase(
+      'prior shifts + top genes',
+      async () => {
+        const shift = await call<{ report: { environments: unknown[] } | null }>(live, 'analysis.priorShift', { runId: run.id });
+        await call(live, 'analysis.topGenes', { runId: run.id, latent: 0, count: 25 });
+        return shift.report?.environments.length ?? 0;
+      },
+      (n) => `${n} environments`,
+    );
+    if (o.evaluate) {
+      await recorder.phase(
+        'unseen-environment evaluation',
+        async () => (await call<{ environments: string[] }>(live, 'evaluation.unseen', { runId: run.id })).environments.length,
+        (n) => `${n} held-out environments`,
+      );
+    }
+
+    if (o.browser) {
+      const b = await launchBrowser();
+      browser = b;
+      const page = await b.newPage({ viewport: { width: 1400, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
+      page.setDefaultTimeout(600_000);
+      const inFlight = trackCalls(page);
+      await recorder.phase('browse: open the app', async () => {
+        await page.goto(live.url);
+        await page.getByTestId('dataset-row').first().waitFor();
+        await settled(page, inFlight);
+        return '';
+      });
+      for (const view of VIEWS) {
+        await recorder.phase(
+          `browse: ${view}`,
+          () => openView(page, view, inFlight),
+          (note) => note,
+        );
+      }
+      await recorder.phase(
+        'browse: latents → UMAP',
+        async () => {
+          const pca = await waitForPoints(page);
+          await page.getByTestId('projection-method').selectOption('umap');
+          // The UI asks for a UMAP of at most 3,000 points: with more samples, the count changes.
+          const points = o.samples > 3000 ? await waitForPoints(page, pca) : 0;
+          await settled(page, inFlight);
+          return `${points || (await waitForPoints(page))} points, ${await domSize(page)}`;
+        },
+        (note) => note,
+      );
+      if (errors.length > 0) log(`page errors: ${errors.slice(0, 5).join(' | ')}`);
+    }
+    recorder.stop();
+    feed.close();
+    const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${live.child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    printTable(recorder.phases, { generateMs, startMs, hwm, o });
+  } finally {
+    await browser?.close();
+    if (server) {
+      const exited = new Promise((r) => server?.child.once('exit', r));
+      server.child.kill('SIGTERM');
+      await exited;
+    }
+    cleanup();
+  }
+}
+
+function printTable(phases: Phase[], extra: { generateMs: number; startMs: number; hwm: number; o: Options }): void {
+  const header = ['phase', 'duration', 'peak RSS main', 'analysis heap', 'renderer RSS (sum / largest)', 'app.info max', 'notes'];
+  const rows = phases.map((p) => [
+    p.name,
+    `${seconds(p.ms)} s`,
+    mb(p.serverRss),
+    mb(p.analysisHeap),
+    p.rendererSum > 0 ? `${mb(p.rendererSum)} / ${mb(p.rendererLargest)}` : '—',
+    `${p.probeMs.toFixed(0)} ms${p.probeFailures > 0 ? ` (${p.probeFailures} failed)` : ''}`,
+    p.note,
+  ]);
+  const total = phases.reduce((sum, p) => sum + p.ms, 0);
+  const max = (f: (p: Phase) => number) => Math.max(0, ...phases.map(f));
+  rows.push([
+    'total (peaks over all phases)',
+    `${seconds(total)} s`,
+    mb(max((p) => p.serverRss)),
+    mb(max((p) => p.analysisHeap)),
+    max((p) => p.rendererSum) > 0 ? `${mb(max((p) => p.rendererSum))} / ${mb(max((p) => p.rendererLargest))}` : '—',
+    `${max((p) => p.probeMs).toFixed(0)} ms`,
+    `server VmHWM ${mb(extra.hwm)}; Chromium all processes ${mb(max((p) => p.browserAll))}`,
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join(' | ')} |`;
+  console.log();
+  console.log(
+    `Load test: ${extra.o.samples} samples × ${LANDMARKS} genes; data written in ${seconds(extra.generateMs)} s (bench process), server started in ${seconds(extra.startMs)} s.`,
+  );
+  console.log('Peak RSS main = the server process (main thread + training and analysis workers: threads share it), polled every 100 ms.');
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) console.log(line(row));
+  console.log(
+    `main-thread heap peak ${mb(max((p) => p.mainHeap))}; machine load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+}
+
+await main();

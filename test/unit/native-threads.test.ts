@@ -1,0 +1,63 @@
+// The cellshift_blas addon used from one worker thread after another, as the lab does (a training
+// worker, then the analysis worker, then the next training run). Node unloads an addon when the
+// last thread that loaded it exits; the addon's thread pool outlives those threads, so the addon
+// must stay loaded, or the next parallel loop waits forever (seen: a hung analysis worker) or
+// crashes. Runs in a child process so that a hang fails the test instead of blocking it.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ADDON = join(process.cwd(), 'native', 'blas', 'build', 'Release', 'cellshift_blas.node');
+
+// Four workers in turn, each loading the addon and running pooled elementwise loops (1M floats
+// is 16 × the pool's grain, so two threads share every loop). The parent never loads the addon.
+const SCRIPT = `
+const { Worker } = require('node:worker_threads');
+const work = \`
+  const { parentPort } = require('node:worker_threads');
+  const addon = require(${JSON.stringify(ADDON)});
+  const x = new Float32Array(1 << 20).map((_, i) => (i % 7) - 3);
+  const out = new Float32Array(x.length);
+  for (let round = 0; round < 20; round++) addon.unary(0, out, x, 0);
+  parentPort.postMessage({ threads: addon.info().kernelThreads, positive: out.filter((v) => v > 0).length });
+\`;
+(async () => {
+ for (let i = 0; i < 4; i++) {
+  const worker = new Worker(work, { eval: true });
+  const result = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await new Promise((resolve) => worker.once('exit', resolve));
+  console.log(JSON.stringify({ worker: i, ...result }));
+ }
+})();
+`;
+
+describe('native addon across worker threads', { skip: existsSync(ADDON) ? false : `not built: ${ADDON}` }, () => {
+  it('keeps working when each use comes from a new worker thread', () => {
+    const child = spawnSync(process.execPath, ['-e', SCRIPT], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, CELLSHIFT_THREADS: '2' },
+    });
+    assert.equal(
+      child.signal,
+      null,
+      `the child was killed (${child.signal}): hung or crashed after ${child.stdout.trim().split('\n').length} workers`,
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const lines = child.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { worker: number; threads: number; positive: number });
+    assert.equal(lines.length, 4);
+    for (const line of lines) {
+      assert.equal(line.threads, 2);
+      // relu of (i mod 7) − 3 is positive for residues 4, 5, 6.
+      assert.equal(line.positive, Array.from({ length: 1 << 20 }, (_, i) => (i % 7) - 3).filter((v) => v > 0).length);
+    }
+  });
+});
