@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 
 import { type CsvOpenOptions, openCsvMatrix } from './csv.js';
-import { type DetectedFormat, detectFormat } from './detect.js';
+import { type DetectedFormat, detectFormatDetailed } from './detect.js';
 import { FormatError } from './errors.js';
 import { openGct } from './gct.js';
 import { type GctxOpenOptions, openGctx } from './gctx.js';
@@ -36,17 +36,25 @@ const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
 export async function openExpressionSource(path: string, options: OpenSourceOptions = {}): Promise<ExpressionSource> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const info = await stat(path);
+    if (!info.isFile()) throw new FormatError('io', path, 'not a regular file');
+    size = info.size;
   } catch (error) {
+    if (error instanceof FormatError) throw error;
     throw new FormatError('io', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
   if (size === 0) throw new FormatError('empty-file', path, 'the file is empty');
-  let format: DetectedFormat = options.format ?? (await detectFormat(path));
-  if (format === 'unknown') {
-    // A binary file named like an HDF5 format: let the HDF5 reader report what is wrong with it.
-    const ext = extname(path).toLowerCase();
-    if (HDF5_EXTENSIONS.has(ext)) format = ext === '.h5ad' ? 'h5ad' : 'gctx';
-    else throw new FormatError('unsupported', path, 'unrecognised format (expected GCTX, GCT, h5ad, CSV or TSV)');
+  let format: DetectedFormat | undefined = options.format;
+  if (format === undefined) {
+    const detection = await detectFormatDetailed(path);
+    if (detection.hint) throw new FormatError('unsupported', path, detection.hint);
+    format = detection.format;
+    if (format === 'unknown') {
+      // A binary file named like an HDF5 format: let the HDF5 reader report what is wrong with it.
+      const ext = extname(path).toLowerCase();
+      if (HDF5_EXTENSIONS.has(ext)) format = ext === '.h5ad' ? 'h5ad' : 'gctx';
+      else throw new FormatError('unsupported', path, `unrecognised format: ${detection.reason} (expected GCTX, GCT, h5ad, CSV or TSV)`);
+    }
   }
   switch (format) {
     case 'gctx':
