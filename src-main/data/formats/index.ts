@@ -9,6 +9,7 @@ import { type DetectedFormat, detectFormatDetailed } from './detect.js';
 import { FormatError } from './errors.js';
 import { openGct } from './gct.js';
 import { type GctxOpenOptions, openGctx } from './gctx.js';
+import { probeHdf5 } from './h5-probe.js';
 import { type H5adOpenOptions, openH5ad } from './h5ad.js';
 import type { TextScanOptions } from './textmatrix.js';
 import type { ExpressionSource } from './types.js';
@@ -29,6 +30,11 @@ export interface OpenSourceOptions {
   gct?: TextScanOptions;
   h5ad?: H5adOpenOptions;
   csv?: CsvOpenOptions;
+  /**
+   * Read an HDF5 file's ids and metadata in the watched probe worker first (default true): a damaged
+   * file then fails with an error instead of hanging this thread (see h5-probe.ts).
+   */
+  probe?: boolean;
 }
 
 const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
@@ -57,12 +63,17 @@ export async function openExpressionSource(path: string, options: OpenSourceOpti
     }
   }
   switch (format) {
-    case 'gctx':
-      return openGctx(path, options.gctx);
+    case 'gctx': {
+      const preloaded = options.probe === false ? undefined : await probeHdf5(path, 'gctx');
+      return openGctx(path, { ...options.gctx, ...(preloaded ? { preloaded } : {}) });
+    }
     case 'gct':
       return openGct(path, options.gct);
-    case 'h5ad':
-      return openH5ad(path, options.h5ad);
+    case 'h5ad': {
+      const duplicateNames = options.h5ad?.duplicateNames;
+      const preloaded = options.probe === false ? undefined : await probeHdf5(path, 'h5ad', duplicateNames ? { duplicateNames } : {});
+      return openH5ad(path, { ...options.h5ad, ...(preloaded ? { preloaded } : {}) });
+    }
     case 'csv':
       return openCsvMatrix(path, { delimiter: ',', ...options.csv });
     case 'tsv':
