@@ -91,7 +91,7 @@ function classifyText(head: Buffer): Omit<Detection, 'hdf5Offset'> {
     if (bytes.every((b, i) => head[i] === b)) return { format: 'unknown', reason: `the file is ${what}`, hint: `the file is ${what}` };
   }
   if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || looksLikeUtf16(head)) {
-    const what = 'UTF-16 text; save it as UTF-8';
+    const what = 'the file is UTF-16 text; save it as UTF-8';
     return { format: 'unknown', reason: what, hint: what };
   }
   let start = 0;
@@ -108,7 +108,14 @@ function classifyText(head: Buffer): Omit<Detection, 'hdf5Offset'> {
   if (first === undefined) return { format: 'unknown', reason: 'no text lines' };
   const tabs = countOutsideQuotes(first, '\t');
   const commas = countOutsideQuotes(first, ',');
-  if (tabs === 0 && commas === 0) return { format: 'unknown', reason: 'text without tab or comma separators' };
+  if (tabs === 0 && commas === 0) {
+    // European spreadsheet exports: ';' between fields, ',' as the decimal mark.
+    if (countOutsideQuotes(first, ';') > 0) {
+      const what = 'the file is semicolon-separated text; save it as CSV (commas, decimal points) or as tab-separated text';
+      return { format: 'unknown', reason: what, hint: what };
+    }
+    return { format: 'unknown', reason: 'text without tab or comma separators' };
+  }
   const delimiter = tabs >= commas ? '\t' : ',';
   return delimiter === '\t' ? { format: 'tsv', reason: 'tab-separated text' } : { format: 'csv', reason: 'comma-separated text' };
 }
