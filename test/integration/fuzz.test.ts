@@ -209,6 +209,11 @@ describe(`fuzzing bad input (seed ${SEED})`, () => {
     tally.specific++;
   }
 
+  /** The LabApi request of a corpus input: its files and settings as imports.preview/start take them. */
+  function importRequest(input: FuzzInput): unknown {
+    return input.request;
+  }
+
   async function runInput(input: FuzzInput): Promise<void> {
     const label = `import ${input.id}`;
     tally.tried++;
@@ -219,10 +224,11 @@ describe(`fuzzing bad input (seed ${SEED})`, () => {
     let preview: ResponseEnvelope;
     let outcome: Awaited<ReturnType<typeof waitForJob>>;
     try {
-      preview = await ipc({ id: `p-${tally.tried}`, method: 'imports.preview', params: { request: input.request } });
-      const started = await ipc({ id: `s-${tally.tried}`, method: 'imports.start', params: { request: input.request } });
-      if (!started.ok) throw new Error(`imports.start refused: ${started.error.code} ${started.error.message}`);
-      outcome = await waitForJob((started.result as { jobId: string }).jobId);
+      const request = importRequest(input);
+      preview = await ipc({ id: `p-${tally.tried}`, method: 'imports.preview', params: { request } });
+      const started = await ipc({ id: `s-${tally.tried}`, method: 'imports.start', params: { request } });
+      // A start refused outright (before any job) is the input's outcome as much as a failed job.
+      outcome = started.ok ? await waitForJob((started.result as { jobId: string }).jobId) : { ok: false, error: started.error };
     } catch (error) {
       tally.crashes.push(`${label}: ${text(error)}`);
       afterEffects(label, digestBefore, strayBefore, internalBefore);
