@@ -6,7 +6,9 @@ import { describeIssues, ErrorPayload, LabError } from './errors.js';
 import { isMethodName, type MethodName, methods, type ResultOf, type ValidParamsOf } from './methods.js';
 
 export const RequestEnvelope = z.strictObject({
-  id: z.union([z.number().int(), z.string().max(64)]),
+  id: z.union([z.number().int(), z.string().max(64)], {
+    error: (issue) => (issue.input === undefined ? 'missing' : 'must be a safe integer or a string of at most 64 characters'),
+  }),
   method: z.string().max(100),
   params: z.unknown().optional(),
 });
@@ -60,11 +62,31 @@ export interface ValidatedRequest<M extends MethodName = MethodName> {
   params: ValidParamsOf<M>;
 }
 
+/** At most this many validation issues are spelled out in a message (and listed in its details). */
+const MAX_LISTED_ISSUES = 5;
+const MAX_ISSUE_CHARS = 300;
+
+/**
+ * describeIssues, bounded: a request with 100,000 unknown keys or wrong array elements would
+ * otherwise get a message (and details) of megabytes, echoed back over the carrier.
+ */
+function boundedIssues(prefix: string, error: z.ZodError): string {
+  const shown = error.issues.slice(0, MAX_LISTED_ISSUES).map((issue) => {
+    // zod says "Invalid input: expected string, received undefined" for a missing field.
+    const missing = /^Invalid input: expected (.+), received undefined$/.exec(issue.message);
+    const message = missing ? `missing (expected ${missing[1]})` : issue.message;
+    return { ...issue, message: message.length <= MAX_ISSUE_CHARS ? message : `${message.slice(0, MAX_ISSUE_CHARS)}…` };
+  });
+  const text = describeIssues(prefix, new z.ZodError(shown));
+  const more = error.issues.length - shown.length;
+  return more > 0 ? `${text}; and ${more} more` : text;
+}
+
 /** Checks an incoming request envelope and its params; throws LabError with a specific reason. */
 export function parseRequest(raw: unknown): ValidatedRequest {
   const envelope = RequestEnvelope.safeParse(raw);
   if (!envelope.success) {
-    throw new LabError('invalid_message', `Malformed request: ${describeIssues('', envelope.error)}`);
+    throw new LabError('invalid_message', `Malformed request: ${boundedIssues('', envelope.error)}`);
   }
   const { id, method } = envelope.data;
   if (!isMethodName(method)) {
@@ -72,9 +94,11 @@ export function parseRequest(raw: unknown): ValidatedRequest {
   }
   const params = methods[method].params.safeParse(envelope.data.params ?? {});
   if (!params.success) {
-    throw new LabError('invalid_params', `Invalid params for ${method}: ${describeIssues('params', params.error)}`, {
+    throw new LabError('invalid_params', `Invalid params for ${method}: ${boundedIssues('params', params.error)}`, {
       id,
-      issues: params.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
+      issues: params.error.issues
+        .slice(0, MAX_LISTED_ISSUES)
+        .map((i) => ({ path: i.path.map(String), message: i.message.slice(0, MAX_ISSUE_CHARS) })),
     });
   }
   return { id, method, params: params.data as ValidParamsOf<MethodName> };

@@ -12,11 +12,24 @@
 //
 // Bad input never throws: empty, placeholder ("-666"), over-long and unparsable SMILES come back as
 // `{ ok: false, reason }`. Every RDKit object created here is deleted before returning.
+//
+// Crashes inside the wasm: RDKit MinimalLib overflows its stack or traps on very large molecules (a
+// chain of 600 carbons, 150 chained phenyls), and after a trap or an escaped C++ exception the
+// instance is broken for good — every later call fails with "memory access out of bounds" or hangs.
+// So molecules over MAX_ATOMS are refused before parsing, and if RDKit fails anyway, the broken
+// instance is dropped and a fresh one loaded (`ready()` waits for it); the structure that caused it
+// is reported invalid like any other.
 import type { RDKitModule, RDKitMol, RDKitRuntime } from './rdkit.js';
-import { loadRDKit } from './rdkit.js';
+import { discardRDKit, isDiscarded, loadRDKit } from './rdkit.js';
 
 /** Longest SMILES accepted; longer strings are refused before reaching the parser. */
 export const MAX_SMILES_LENGTH = 10_000;
+
+/**
+ * Most atoms accepted, counted in the SMILES before parsing. Drug libraries (LINCS pert_info) stay
+ * far below; RDKit's wasm fails from about 600 atoms in a chain, and 300 atoms take seconds to draw.
+ */
+export const MAX_ATOMS = 300;
 
 export const DEFAULT_RADIUS = 2;
 export const DEFAULT_N_BITS = 1024;
@@ -35,6 +48,8 @@ export interface DescribeOptions {
   chirality?: boolean;
   /** Draw the 2-D SVG depiction (default true; turn off when only fingerprints are needed). */
   depict?: boolean;
+  /** Refuse molecules with more atoms than this (default MAX_ATOMS). */
+  maxAtoms?: number;
 }
 
 export interface FingerprintParams {
@@ -68,13 +83,19 @@ export interface MoleculeInfo {
 export interface InvalidMolecule {
   ok: false;
   reason: string;
+  /** The engine was restarting after a crash: the SMILES itself may be fine (do not cache this). */
+  retry?: true;
 }
 
 export type MoleculeResult = MoleculeInfo | InvalidMolecule;
 
 export class Chemistry {
-  readonly #rdkit: RDKitModule;
-  readonly #runtime: RDKitRuntime;
+  #rdkit: RDKitModule;
+  #runtime: RDKitRuntime;
+  /** Loading a fresh RDKit after a crash inside the old one. */
+  #restart: Promise<void> | null = null;
+  /** Why the last restart failed, if it did (every describe then reports it). */
+  #restartFailure: string | null = null;
 
   private constructor(runtime: RDKitRuntime) {
     this.#runtime = runtime;
@@ -97,6 +118,15 @@ export class Chemistry {
   }
 
   /**
+   * Resolves when structures can be described: at once, or after a crashed RDKit (this one's or,
+   * through the shared runtime, another Chemistry's) has been replaced by a fresh instance.
+   */
+  async ready(): Promise<void> {
+    if (!this.#restart && isDiscarded(this.#runtime)) this.#replaceRuntime();
+    await this.#restart;
+  }
+
+  /**
    * Describes a drug from its SMILES. Throws only for programming errors (RangeError on invalid
    * `radius`/`nBits`); any problem with the SMILES itself is an `InvalidMolecule`.
    */
@@ -109,6 +139,16 @@ export class Chemistry {
     const input = smiles.trim();
     if (input === '') return invalid('empty SMILES');
     if (MISSING_MARKERS.has(input.toLowerCase())) return invalid(`no structure: "${input}" is a missing-value placeholder`);
+    const maxAtoms = options.maxAtoms ?? MAX_ATOMS;
+    const atoms = countAtoms(input);
+    if (atoms > maxAtoms) {
+      return invalid(`SMILES has about ${atoms} atoms; the limit is ${maxAtoms} (RDKit's WebAssembly build fails on larger molecules)`);
+    }
+    if (!this.#restart && isDiscarded(this.#runtime)) this.#replaceRuntime();
+    if (this.#restart) {
+      return { ok: false, reason: 'the chemistry engine is restarting after RDKit crashed on an earlier structure', retry: true };
+    }
+    if (this.#restartFailure) return invalid(this.#restartFailure);
 
     const owned: RDKitMol[] = [];
     try {
@@ -152,11 +192,40 @@ export class Chemistry {
       };
     } catch (error) {
       // RDKit signals internal failures as WebAssembly exceptions; report them, never crash.
+      if (isWasmFailure(error)) this.#crashed();
       return invalid(`RDKit failed on this structure: ${describeError(error)}`);
     } finally {
-      for (const m of owned) m.delete();
-      this.#runtime.log?.clear_buffer();
+      // A crashed instance may fail to free too; it is being replaced anyway.
+      try {
+        for (const m of owned) m.delete();
+        this.#runtime.log?.clear_buffer();
+      } catch (error) {
+        if (isWasmFailure(error)) this.#crashed();
+      }
     }
+  }
+
+  /** The wasm instance is broken: never call it again, load a fresh one. */
+  #crashed(): void {
+    discardRDKit(this.#runtime);
+    if (!this.#restart) this.#replaceRuntime();
+  }
+
+  #replaceRuntime(): void {
+    this.#restart = loadRDKit()
+      .then(
+        (runtime) => {
+          this.#runtime = runtime;
+          this.#rdkit = runtime.module;
+          this.#restartFailure = null;
+        },
+        (error: unknown) => {
+          this.#restartFailure = `the chemistry engine could not restart after a crash: ${describeError(error)}`;
+        },
+      )
+      .finally(() => {
+        this.#restart = null;
+      });
   }
 
   #parse(smiles: string): { ok: true; mol: RDKitMol } | InvalidMolecule {
@@ -166,6 +235,7 @@ export class Chemistry {
     try {
       mol = this.#rdkit.get_mol(smiles);
     } catch (error) {
+      if (isWasmFailure(error)) this.#crashed();
       return invalid(`RDKit failed to parse the SMILES: ${describeError(error)}`);
     }
     if (mol?.is_valid()) return { ok: true, mol };
@@ -203,7 +273,8 @@ export class Chemistry {
       if (!inchi) return null;
       const key = this.#rdkit.get_inchikey_for_inchi(inchi);
       return /^[A-Z]{14}-[A-Z]{10}-[A-Z]$/.test(key) ? key : null;
-    } catch {
+    } catch (error) {
+      if (isWasmFailure(error)) throw error;
       return null;
     }
   }
@@ -212,7 +283,8 @@ export class Chemistry {
     let doc: RdJsonDocument;
     try {
       doc = JSON.parse(mol.get_json()) as RdJsonDocument;
-    } catch {
+    } catch (error) {
+      if (isWasmFailure(error)) throw error;
       return null;
     }
     const scaffold = murckoScaffoldDocument(doc);
@@ -230,7 +302,8 @@ export class Chemistry {
       if (!core?.is_valid()) return null;
       canonical = this.#rdkit.get_mol(core.get_smiles());
       return canonical?.is_valid() ? canonical.get_smiles() : null;
-    } catch {
+    } catch (error) {
+      if (isWasmFailure(error)) throw error;
       return null;
     } finally {
       core?.delete();
@@ -603,6 +676,23 @@ function logReason(buffer: string, smiles: string): string {
   const reason = [...new Set(specific.length > 0 ? specific : lines)].slice(0, 3).join('; ');
   // Messages quote the input; keep a long one readable.
   return reason.length > 300 ? `${reason.slice(0, 300)}…` : reason;
+}
+
+/** Atoms written in a SMILES: bracket atoms, the organic subset (Cl and Br first), aromatic ones, '*'. */
+export function countAtoms(smiles: string): number {
+  let atoms = 0;
+  for (const _ of smiles.matchAll(/\[[^\]]*\]|Cl|Br|[BCNOPSFI*]|[bcnops]/g)) atoms++;
+  return atoms;
+}
+
+/**
+ * A failure of the wasm itself (trap, stack overflow, escaped C++ exception), after which the
+ * instance must not be used again — unlike JS-side errors (bad JSON, binding checks).
+ */
+function isWasmFailure(error: unknown): boolean {
+  if (error instanceof WebAssembly.RuntimeError) return true;
+  if (error instanceof RangeError && /call stack/i.test(error.message)) return true;
+  return typeof error === 'object' && error !== null && error.constructor?.name === 'Exception';
 }
 
 function describeError(error: unknown): string {

@@ -35,19 +35,46 @@ const require = createRequire(import.meta.url);
 // Chemistry.load() is called independently by importers, prediction and the CLI. Caching the
 // *promise* (not a mutable singleton object) makes concurrent first callers share one
 // instantiation and keeps the runtime immutable once created. A failed load clears the cache so a
-// later call can retry. Each worker thread has its own module scope, hence its own instance, which
+// later call can retry, and so does discarding a runtime RDKit crashed in (discardRDKit). Each worker thread has its own module scope, hence its own instance, which
 // is what wasm requires (an instance cannot be shared across threads).
 let pending: Promise<RDKitRuntime> | undefined;
+/** The runtime `pending` resolved to. */
+let current: RDKitRuntime | undefined;
+/** Runtimes that crashed (a trap inside the wasm) and must not be used again. */
+const discarded = new WeakSet<RDKitRuntime>();
 
 /** Returns the process-wide RDKit runtime, instantiating the wasm on first use. */
 export function loadRDKit(): Promise<RDKitRuntime> {
   if (!pending) {
-    pending = instantiate().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    });
+    const loading: Promise<RDKitRuntime> = instantiate().then(
+      (runtime) => {
+        if (pending === loading) current = runtime;
+        return runtime;
+      },
+      (error: unknown) => {
+        if (pending === loading) pending = undefined;
+        throw error;
+      },
+    );
+    pending = loading;
   }
   return pending;
+}
+
+/**
+ * Marks a runtime as broken (RDKit crashed inside it): the next loadRDKit() instantiates a fresh
+ * one, and every holder of the old one can tell (isDiscarded) that it must switch.
+ */
+export function discardRDKit(runtime: RDKitRuntime): void {
+  discarded.add(runtime);
+  if (current === runtime) {
+    current = undefined;
+    pending = undefined;
+  }
+}
+
+export function isDiscarded(runtime: RDKitRuntime): boolean {
+  return discarded.has(runtime);
 }
 
 /** Absolute path of the RDKit MinimalLib wasm binary inside node_modules. */

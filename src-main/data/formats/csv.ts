@@ -13,7 +13,7 @@
 
 import { extname } from 'node:path';
 
-import { typeTextColumn } from './common.js';
+import { findDuplicate, typeTextColumn } from './common.js';
 import { detectFormat } from './detect.js';
 import { FormatError } from './errors.js';
 import { readRecords, type TextRecord } from './lines.js';
@@ -164,12 +164,14 @@ async function joinMetadata(
 ): Promise<{ joined: MetadataTable; join: JoinStats }> {
   const wanted = new Set(sampleIds);
   let unusedRows = 0;
+  const unusedExamples: string[] = [];
   const table = await readDelimitedTable(meta.path, {
     ...(meta.idColumn !== undefined ? { keyColumn: meta.idColumn } : {}),
     ...(meta.delimiter !== undefined ? { delimiter: meta.delimiter } : {}),
     keep: (id) => {
       if (wanted.has(id)) return true;
       unusedRows++;
+      if (unusedExamples.length < 3) unusedExamples.push(id);
       return false;
     },
     ...(options.signal ? { signal: options.signal } : {}),
@@ -188,6 +190,15 @@ async function joinMetadata(
     } else matched++;
     return row;
   });
+  if (matched === 0 && sampleIds.length > 0) {
+    const theirs = table.ids.length > 0 || unusedExamples.length > 0 ? `its ids look like ${quoteSome(unusedExamples)}` : 'it has no rows';
+    throw new FormatError(
+      'no-overlap',
+      meta.path,
+      `no row for any of the ${sampleIds.length} samples (${theirs}; the samples are ${quoteSome(sampleIds)})`,
+      { where: table.keyColumn },
+    );
+  }
   for (const [name, values] of table.values) {
     joined.set(
       name,
@@ -195,6 +206,20 @@ async function joinMetadata(
     );
   }
   return { joined, join: { matched, samplesWithoutMetadata: sampleIds.length - matched, exampleMissing, unusedRows } };
+}
+
+/**
+ * Most columns a metadata table may have. LINCS tables have a few dozen; a table with many more is a
+ * matrix or a transposed table, and would put that many fields into every sample's record.
+ */
+export const MAX_TABLE_COLUMNS = 10_000;
+
+/** Up to three values, quoted and shortened, for messages. */
+function quoteSome(values: readonly string[]): string {
+  return values
+    .slice(0, 3)
+    .map((v) => `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`)
+    .join(', ');
 }
 
 export interface DelimitedTable {
@@ -239,11 +264,20 @@ export async function readDelimitedTable(path: string, options: TableReadOptions
       if (record.fields.length === 1 && (record.fields[0] as string).trim() === '') continue;
       if (header === null) {
         header = trimAllTrailingEmpty(record.fields);
-        const dupName = header.findIndex((name, i) => header?.indexOf(name) !== i);
-        if (dupName >= 0) {
-          throw new FormatError('duplicate-id', path, `duplicate column name "${header[dupName]}"`, {
+        if (header.length > MAX_TABLE_COLUMNS) {
+          throw new FormatError(
+            'unsupported',
+            path,
+            `the header has ${header.length.toLocaleString('en-US')} columns; a metadata table may have at most ` +
+              `${MAX_TABLE_COLUMNS.toLocaleString('en-US')} (is this an expression matrix, or a transposed table?)`,
+            { line: record.line },
+          );
+        }
+        const dup = findDuplicate(header);
+        if (dup) {
+          throw new FormatError('duplicate-id', path, `duplicate column name "${header[dup[0]]}"`, {
             line: record.line,
-            column: dupName + 1,
+            column: dup[1] + 1,
           });
         }
         if (options.keyColumn !== undefined) {

@@ -14,7 +14,18 @@ export interface Detection {
   hdf5Offset: number | null;
   /** Why this answer (for logs and error messages). */
   reason: string;
+  /** For a file recognised as something this app cannot read (compressed, UTF-16): what to do. */
+  hint?: string;
 }
+
+/** Containers people save matrices in, recognised by their first bytes. */
+const CONTAINERS: [bytes: number[], what: string][] = [
+  [[0x1f, 0x8b], 'gzip-compressed; decompress it first (gunzip)'],
+  [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive; extract the file first'],
+  [[0x42, 0x5a, 0x68], 'bzip2-compressed; decompress it first (bunzip2)'],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz-compressed; decompress it first (unxz)'],
+  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd-compressed; decompress it first (unzstd)'],
+];
 
 const SNIFF_BYTES = 64 * 1024;
 
@@ -76,6 +87,13 @@ async function classifyHdf5(path: string, hdf5Offset: number): Promise<Detection
 
 function classifyText(head: Buffer): Omit<Detection, 'hdf5Offset'> {
   if (head.length === 0) return { format: 'unknown', reason: 'empty file' };
+  for (const [bytes, what] of CONTAINERS) {
+    if (bytes.every((b, i) => head[i] === b)) return { format: 'unknown', reason: `the file is ${what}`, hint: `the file is ${what}` };
+  }
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff) || looksLikeUtf16(head)) {
+    const what = 'the file is UTF-16 text; save it as UTF-8';
+    return { format: 'unknown', reason: what, hint: what };
+  }
   let start = 0;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) start = 3; // UTF-8 BOM
   if (head.includes(0, start)) return { format: 'unknown', reason: 'binary content (NUL bytes) without an HDF5 signature' };
@@ -90,9 +108,29 @@ function classifyText(head: Buffer): Omit<Detection, 'hdf5Offset'> {
   if (first === undefined) return { format: 'unknown', reason: 'no text lines' };
   const tabs = countOutsideQuotes(first, '\t');
   const commas = countOutsideQuotes(first, ',');
-  if (tabs === 0 && commas === 0) return { format: 'unknown', reason: 'text without tab or comma separators' };
+  if (tabs === 0 && commas === 0) {
+    // European spreadsheet exports: ';' between fields, ',' as the decimal mark.
+    if (countOutsideQuotes(first, ';') > 0) {
+      const what = 'the file is semicolon-separated text; save it as CSV (commas, decimal points) or as tab-separated text';
+      return { format: 'unknown', reason: what, hint: what };
+    }
+    return { format: 'unknown', reason: 'text without tab or comma separators' };
+  }
   const delimiter = tabs >= commas ? '\t' : ',';
   return delimiter === '\t' ? { format: 'tsv', reason: 'tab-separated text' } : { format: 'csv', reason: 'comma-separated text' };
+}
+
+/** ASCII written as UTF-16 without a byte-order mark: every other byte of the start is NUL. */
+function looksLikeUtf16(head: Buffer): boolean {
+  const n = Math.min(head.length, 64) & ~1;
+  if (n < 8) return false;
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (head[i] === 0) even++;
+    if (head[i + 1] === 0) odd++;
+  }
+  return (even === n / 2 && odd === 0) || (odd === n / 2 && even === 0);
 }
 
 function countOutsideQuotes(line: string, char: string): number {

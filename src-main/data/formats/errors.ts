@@ -26,6 +26,10 @@ export type FormatErrorCode =
   | 'ragged-row'
   /** A cell that must hold a number does not. */
   | 'non-numeric'
+  /** A text file that is not UTF-8 (Latin-1, UTF-16, binary bytes). */
+  | 'bad-encoding'
+  /** A table joined by id shares no id with the matrix (the wrong file, or the wrong id column). */
+  | 'no-overlap'
   /** The content is valid but uses a layout or type this reader does not handle. */
   | 'unsupported'
   /** The caller asked for an index outside the matrix. */

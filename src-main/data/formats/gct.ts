@@ -16,7 +16,7 @@
 // does: numeric when every non-missing value is a number, text otherwise; "-666" and "" are null.
 // Trailing empty fields (some tools pad header lines with tabs) are ignored.
 
-import { typeTextColumn } from './common.js';
+import { findDuplicate, typeTextColumn } from './common.js';
 import { FormatError } from './errors.js';
 import { readRecords, type TextRecord } from './lines.js';
 import {
@@ -150,11 +150,11 @@ export async function readGctHeader(path: string, options: ReadOptions = {}): Pr
   const rowMetaNames = v === '1.2' ? ['Description'] : headerFields.slice(1, lead);
   const columnIds = headerFields.slice(lead);
   checkColumnIds(path, columnIds, headerLine.line, lead, 'column');
-  const dupMeta = rowMetaNames.findIndex((name, i) => rowMetaNames.indexOf(name) !== i);
-  if (dupMeta >= 0) {
-    throw new FormatError('duplicate-id', path, `duplicate row metadata name "${rowMetaNames[dupMeta]}"`, {
+  const dupMeta = findDuplicate(rowMetaNames);
+  if (dupMeta) {
+    throw new FormatError('duplicate-id', path, `duplicate row metadata name "${rowMetaNames[dupMeta[0]]}"`, {
       line: headerLine.line,
-      column: dupMeta + 2,
+      column: dupMeta[1] + 2,
     });
   }
   const colMetaNames: string[] = [];

@@ -41,7 +41,7 @@ import {
   requireDataset,
   shapeOf,
 } from './h5.js';
-import { type ExpressionSource, type MetadataTable, outputArray } from './types.js';
+import { type ExpressionSource, type MetadataTable, outputArray, type PreloadedMetadata } from './types.js';
 
 export const GCTX_MATRIX = '/0/DATA/0/matrix';
 export const GCTX_ROW_META = '/0/META/ROW';
@@ -49,7 +49,10 @@ export const GCTX_COL_META = '/0/META/COL';
 
 export type GctxLayout = DenseLayout;
 
-export type GctxOpenOptions = DenseSlicerOptions;
+export interface GctxOpenOptions extends DenseSlicerOptions {
+  /** Ids and metadata already read (by the probe worker): not read again. */
+  preloaded?: PreloadedMetadata;
+}
 
 export class GctxReader extends H5FileReader implements ExpressionSource {
   readonly format = 'gctx' as const;
@@ -86,6 +89,8 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
     this.matrix = init.matrix;
     this.rowIdList = init.rowIds;
     this.colIdList = init.colIds;
+    this.rowMeta = init.options.preloaded?.geneMetadata ?? null;
+    this.colMeta = init.options.preloaded?.sampleMetadata ?? null;
     this.nGenes = init.rowIds.length;
     this.nSamples = init.colIds.length;
     this.layout = init.layout;
@@ -193,8 +198,8 @@ export async function openGctx(path: string, options: GctxOpenOptions = {}): Pro
     if (shape.length !== 2) {
       throw new FormatError('shape-mismatch', path, `the matrix must be 2-D, found shape [${shape.join(', ')}]`, { where: GCTX_MATRIX });
     }
-    const rowIds = readStrings(path, rowIdDs);
-    const colIds = readStrings(path, colIdDs);
+    const rowIds = options.preloaded?.geneIds ?? readStrings(path, rowIdDs);
+    const colIds = options.preloaded?.sampleIds ?? readStrings(path, colIdDs);
     const [d0, d1] = shape as [number, number];
     let layout: GctxLayout;
     if (d0 === colIds.length && d1 === rowIds.length) layout = 'samples-first';

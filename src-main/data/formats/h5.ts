@@ -118,34 +118,55 @@ function translateOpenError(path: string, error: unknown): FormatError {
   return new FormatError('corrupt', path, `HDF5 could not open the file: ${cause}`, { where: 'superblock', cause: error });
 }
 
+/**
+ * Told where each HDF5 access happens, before it happens. Set only inside the probe worker
+ * (h5-probe.ts), whose watchdog needs to see reads progress; null everywhere else.
+ */
+let stepListener: ((where: string) => void) | null = null;
+
+export function setHdf5StepListener(listener: ((where: string) => void) | null): void {
+  stepListener = listener;
+}
+
 /** Runs fn, turning HDF5 library errors into FormatError('corrupt' or 'truncated') at `where`. */
 export function h5Guard<T>(path: string, where: string, fn: () => T): T {
+  stepListener?.(where);
   try {
     return fn();
   } catch (error) {
     if (error instanceof FormatError) throw error;
     const cause = hdf5Cause(error);
+    if (/^Aborted\(/.test(cause)) {
+      // HDF5 called abort() on data it could not make sense of.
+      throw new FormatError('corrupt', path, 'HDF5 gave up reading it (the library aborted): the data is corrupt', { where, cause: error });
+    }
     const code = /truncated|addr overflow|eoa|address.*beyond|end of file/i.test(cause) ? 'truncated' : 'corrupt';
     throw new FormatError(code, path, `HDF5 read failed: ${cause}`, { where, cause: error });
   }
 }
 
 export function getDataset(lib: H5Lib, file: H5File, path: string, where: string): H5Dataset | null {
-  const entity = h5Guard(path, where, () => getEntity(file, where));
+  const entity = h5Guard(path, where, () => getEntity(lib, file, where));
   return entity instanceof lib.Dataset ? entity : null;
 }
 
 export function getGroup(lib: H5Lib, file: H5File, path: string, where: string): H5Group | null {
-  const entity = h5Guard(path, where, () => getEntity(file, where));
+  const entity = h5Guard(path, where, () => getEntity(lib, file, where));
   return entity instanceof lib.Group ? entity : null;
 }
 
-/** h5wasm's get() throws (rather than returning null) when a path goes through a dataset. */
-function getEntity(file: H5File, where: string): unknown {
+/**
+ * h5wasm's get() returns null for an absent path but throws when the path goes through a dataset
+ * ("/X/data" with X dense): that is absent too. Any other failure is a damaged object header, and
+ * is reported as such rather than as a missing dataset.
+ */
+function getEntity(lib: H5Lib, file: H5File, where: string): unknown {
   try {
     return file.get(where);
-  } catch {
-    return null;
+  } catch (error) {
+    const parent = where.slice(0, where.lastIndexOf('/'));
+    if (parent !== '' && getEntity(lib, file, parent) instanceof lib.Dataset) return null;
+    throw error;
   }
 }
 

@@ -45,7 +45,7 @@ import {
   shapeOf,
   toNumbers,
 } from './h5.js';
-import { type ExpressionSource, type MetadataTable, type MetaValue, outputArray } from './types.js';
+import { type ExpressionSource, type MetadataTable, type MetaValue, outputArray, type PreloadedMetadata } from './types.js';
 
 export type XEncoding = 'dense' | 'csr' | 'csc';
 
@@ -57,6 +57,8 @@ export interface H5adOpenOptions extends DenseSlicerOptions {
   duplicateNames?: 'error' | 'suffix';
   /** Upper bound on the non-zeros read by one sparse slice. Default 4 Mi entries. */
   maxSparseElements?: number;
+  /** obs/var names and columns already read (by the probe worker): not read again. */
+  preloaded?: PreloadedMetadata;
 }
 
 const DEFAULT_MAX_SPARSE_ELEMENTS = 4 * 1024 * 1024;
@@ -116,6 +118,12 @@ export class H5adReader extends H5FileReader implements ExpressionSource {
     this.dense = init.dense;
     this.sparse = init.sparse;
     this.maxSparseElements = Math.max(1, init.options.maxSparseElements ?? DEFAULT_MAX_SPARSE_ELEMENTS);
+    const preloaded = init.options.preloaded;
+    if (preloaded) {
+      this.obsTable = preloaded.sampleMetadata;
+      this.varTable = preloaded.geneMetadata;
+      this.skippedColumns.push(...preloaded.skippedColumns);
+    }
   }
 
   obsNames(): string[] {
@@ -537,8 +545,8 @@ export async function openH5ad(path: string, options: H5adOpenOptions = {}): Pro
   const { lib, file } = await openHdf5(path);
   try {
     const policy = options.duplicateNames ?? 'error';
-    const obsNames = dedupeNames(path, readFrameNames(lib, file, path, '/obs'), '/obs', policy);
-    const varNames = dedupeNames(path, readFrameNames(lib, file, path, '/var'), '/var', policy);
+    const obsNames = options.preloaded?.sampleIds ?? dedupeNames(path, readFrameNames(lib, file, path, '/obs'), '/obs', policy);
+    const varNames = options.preloaded?.geneIds ?? dedupeNames(path, readFrameNames(lib, file, path, '/var'), '/var', policy);
     const x = openX(lib, file, path, obsNames.length, varNames.length, options);
     return new H5adReader({ path, lib, file, obsNames, varNames, ...x, options });
   } catch (error) {

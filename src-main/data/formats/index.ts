@@ -5,10 +5,11 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 
 import { type CsvOpenOptions, openCsvMatrix } from './csv.js';
-import { type DetectedFormat, detectFormat } from './detect.js';
+import { type DetectedFormat, detectFormatDetailed } from './detect.js';
 import { FormatError } from './errors.js';
 import { openGct } from './gct.js';
 import { type GctxOpenOptions, openGctx } from './gctx.js';
+import { probeHdf5 } from './h5-probe.js';
 import { type H5adOpenOptions, openH5ad } from './h5ad.js';
 import type { TextScanOptions } from './textmatrix.js';
 import type { ExpressionSource } from './types.js';
@@ -29,6 +30,11 @@ export interface OpenSourceOptions {
   gct?: TextScanOptions;
   h5ad?: H5adOpenOptions;
   csv?: CsvOpenOptions;
+  /**
+   * Read an HDF5 file's ids and metadata in the watched probe worker first (default true): a damaged
+   * file then fails with an error instead of hanging this thread (see h5-probe.ts).
+   */
+  probe?: boolean;
 }
 
 const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
@@ -36,25 +42,38 @@ const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
 export async function openExpressionSource(path: string, options: OpenSourceOptions = {}): Promise<ExpressionSource> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const info = await stat(path);
+    if (!info.isFile()) throw new FormatError('io', path, 'not a regular file');
+    size = info.size;
   } catch (error) {
+    if (error instanceof FormatError) throw error;
     throw new FormatError('io', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
   if (size === 0) throw new FormatError('empty-file', path, 'the file is empty');
-  let format: DetectedFormat = options.format ?? (await detectFormat(path));
-  if (format === 'unknown') {
-    // A binary file named like an HDF5 format: let the HDF5 reader report what is wrong with it.
-    const ext = extname(path).toLowerCase();
-    if (HDF5_EXTENSIONS.has(ext)) format = ext === '.h5ad' ? 'h5ad' : 'gctx';
-    else throw new FormatError('unsupported', path, 'unrecognised format (expected GCTX, GCT, h5ad, CSV or TSV)');
+  let format: DetectedFormat | undefined = options.format;
+  if (format === undefined) {
+    const detection = await detectFormatDetailed(path);
+    if (detection.hint) throw new FormatError('unsupported', path, detection.hint);
+    format = detection.format;
+    if (format === 'unknown') {
+      // A binary file named like an HDF5 format: let the HDF5 reader report what is wrong with it.
+      const ext = extname(path).toLowerCase();
+      if (HDF5_EXTENSIONS.has(ext)) format = ext === '.h5ad' ? 'h5ad' : 'gctx';
+      else throw new FormatError('unsupported', path, `unrecognised format: ${detection.reason} (expected GCTX, GCT, h5ad, CSV or TSV)`);
+    }
   }
   switch (format) {
-    case 'gctx':
-      return openGctx(path, options.gctx);
+    case 'gctx': {
+      const preloaded = options.probe === false ? undefined : await probeHdf5(path, 'gctx');
+      return openGctx(path, { ...options.gctx, ...(preloaded ? { preloaded } : {}) });
+    }
     case 'gct':
       return openGct(path, options.gct);
-    case 'h5ad':
-      return openH5ad(path, options.h5ad);
+    case 'h5ad': {
+      const duplicateNames = options.h5ad?.duplicateNames;
+      const preloaded = options.probe === false ? undefined : await probeHdf5(path, 'h5ad', duplicateNames ? { duplicateNames } : {});
+      return openH5ad(path, { ...options.h5ad, ...(preloaded ? { preloaded } : {}) });
+    }
     case 'csv':
       return openCsvMatrix(path, { delimiter: ',', ...options.csv });
     case 'tsv':

@@ -319,7 +319,8 @@ export async function scanTextMatrix(layout: TextLayout, options: TextScanOption
         });
       }
       const id = fields[0] as string;
-      if (id === '') throw new FormatError('bad-header', layout.path, `empty ${layout.recordNoun} id`, { line: record.line, column: 1 });
+      if (id.trim() === '')
+        throw new FormatError('bad-header', layout.path, `empty ${layout.recordNoun} id`, { line: record.line, column: 1 });
       const before = firstSeen.get(id);
       if (before !== undefined) {
         throw new FormatError('duplicate-id', layout.path, `duplicate ${layout.recordNoun} id "${id}" (first on line ${before})`, {
@@ -397,6 +398,6 @@ export function checkColumnIds(path: string, ids: string[], line: number, firstI
       column: firstIdField + dup[1] + 1,
     });
   }
-  const empty = ids.indexOf('');
+  const empty = ids.findIndex((id) => id.trim() === '');
   if (empty >= 0) throw new FormatError('bad-header', path, `empty ${noun} id`, { line, column: firstIdField + empty + 1 });
 }

@@ -11,6 +11,19 @@ export type MetaValue = string | number | null;
 /** Metadata columns in file order; every array has one entry per row/sample/gene. */
 export type MetadataTable = Map<string, MetaValue[]>;
 
+/**
+ * Ids and metadata of an HDF5 file read ahead (by the probe worker, h5-probe.ts), so that opening
+ * the file on the calling thread reads only the matrix layout. Same values the reader would read.
+ */
+export interface PreloadedMetadata {
+  geneIds: string[];
+  sampleIds: string[];
+  geneMetadata: MetadataTable;
+  sampleMetadata: MetadataTable;
+  /** h5ad columns the reader skipped (unknown encodings). */
+  skippedColumns: { where: string; reason: string }[];
+}
+
 export interface ReadOptions {
   /** Checked between slices; when aborted the read throws the signal's reason. */
   signal?: AbortSignal;

@@ -114,6 +114,12 @@ export async function executeImport(
       // Let the event loop breathe between batches: progress reaches the window and a cancel is heard.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    if (droppedNonFinite === plan.selectedSamples.length) {
+      throw new LabError(
+        'bad_input',
+        `${source.path}: every one of the ${droppedNonFinite} samples holds NaN or ±Infinity, so nonFinite "drop-sample" leaves none; choose "zero" or fix the file.`,
+      );
+    }
     if (replaced > 0 || droppedNonFinite > 0) {
       context?.progress(1, `Non-finite values: ${replaced} set to 0, ${droppedNonFinite} samples dropped`);
     }

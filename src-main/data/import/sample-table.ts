@@ -43,6 +43,11 @@ class CodedColumn {
     const code = this.codes[row] as number;
     return code < 0 ? null : (this.#values[code] as string);
   }
+
+  /** The distinct values, in order of first appearance. */
+  distinct(): readonly string[] {
+    return this.#values;
+  }
 }
 
 /**
@@ -103,6 +108,11 @@ export class SampleTable {
     return this.#facts[field].codes.some((c) => c >= 0);
   }
 
+  /** Distinct values of a field over all samples (missing ones left out). */
+  distinct(field: FactField): readonly string[] {
+    return this.#facts[field].distinct();
+  }
+
   /** Every metadata column of the sample (file and sig_info), for the samples table. */
   metadata(i: number): Record<string, string | number | null> {
     const metadata: Record<string, string | number | null> = {};
@@ -135,6 +145,16 @@ export class TableLookup {
 
   has(key: string): boolean {
     return this.#rowOf.has(key);
+  }
+
+  /** Number of rows. */
+  get size(): number {
+    return this.#rowOf.size;
+  }
+
+  /** Keys in file order. */
+  keys(): Iterable<string> {
+    return this.#rowOf.keys();
   }
 
   get(key: string, column: string): MetaValue {

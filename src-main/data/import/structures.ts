@@ -14,9 +14,11 @@ export class CachedStructures implements StructureSource {
     this.#cache = cache;
   }
 
-  describe(smiles: string, options: FingerprintOptions): StructureInfo {
+  async describe(smiles: string, options: FingerprintOptions): Promise<StructureInfo> {
     const cached = this.#cache.get(smiles, options);
     if (cached) return cached;
+    // After RDKit crashed on an earlier structure, wait for the fresh instance.
+    await this.#chemistry.ready();
     const result = this.#chemistry.describe(smiles, options);
     if (result.ok) {
       this.#cache.put(smiles, options, {
@@ -29,7 +31,8 @@ export class CachedStructures implements StructureSource {
       });
       return result;
     }
-    this.#cache.put(smiles, options, { ok: false, reason: result.reason });
+    // A structure is refused for good, unless the engine was only restarting.
+    if (!result.retry) this.#cache.put(smiles, options, { ok: false, reason: result.reason });
     return { ok: false, reason: result.reason };
   }
 }
