@@ -21,11 +21,12 @@ export const splitLabels: Record<ComparisonSplitKind, string> = {
 
 /** Mean and sample standard deviation of the trials that produced a number. */
 export function summarise(values: readonly (number | null)[]): Summary {
-  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  if (finite.length === 0) return { mean: null, std: null, values: [...values] };
+  const kept = values.map((v) => (v !== null && Number.isFinite(v) ? v : null));
+  const finite = kept.filter((v): v is number => v !== null);
+  if (finite.length === 0) return { mean: null, std: null, values: kept };
   const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
   const std = finite.length > 1 ? Math.sqrt(finite.reduce((s, v) => s + (v - mean) ** 2, 0) / (finite.length - 1)) : null;
-  return { mean, std, values: values.map((v) => (v !== null && Number.isFinite(v) ? v : null)) };
+  return { mean, std, values: kept };
 }
 
 /** Highest mean per metric (ties go to the row listed first). */
