@@ -16,6 +16,8 @@ export const StudyOptions = z.strictObject({
   /** Smaller data and fewer epochs: minutes instead of hours (CI and a first look). */
   quick: z.boolean().default(false),
   seed: z.number().int().min(0).default(0),
+  /** Overrides the study's epochs per run (studies 4, 5 and the split comparison): a smaller honest size on a busy machine. */
+  epochs: z.number().int().min(1).max(10_000).optional(),
   /** For the L1000-shaped study and the split comparison: an imported dataset instead of synthetic L1000-shaped data. */
   datasetId: z.string().optional(),
 });

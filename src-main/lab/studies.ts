@@ -64,7 +64,7 @@ export async function runStudy(lab: LabService, id: StudyId, options: StudyOptio
   };
   lab.store.artifacts.put({
     kind: 'study',
-    name: `${studyTitles[id].title} (seed ${options.seed}${options.quick ? ', quick' : ''})`,
+    name: `${studyTitles[id].title} (seed ${options.seed}${options.quick ? ', quick' : ''}${options.epochs ? `, ${options.epochs} epochs` : ''})`,
     mediaType: 'application/json',
     content: JSON.stringify(result),
     provenance: { study: id, options, runs: context.runs.map((r) => r.runId), datasets: context.datasetIds },
@@ -189,7 +189,7 @@ function comparisonStudy(
     const { options } = context;
     const { datasetId, validation } = await makeDataset(context);
     const trials = options.trials ?? (options.quick ? 1 : 3);
-    const size = sizes(options.quick);
+    const size = { ...sizes(options.quick), ...(options.epochs ? { epochs: options.epochs } : {}) };
     const curves = new Map<ModelFamily, { x: number; y: number }[][]>();
     const disentanglement: string[] = [];
     let done = 0;

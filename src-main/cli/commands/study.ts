@@ -16,13 +16,14 @@ import { type Command, commonUsage, printJson, stringOption } from '../command.j
 export const studyCommand: Command = {
   name: 'study',
   summary: "reproduce one of the seed's experiments; stores a report next to the runs it trained",
-  usage: `cellshift study NAME [--quick] [--trials N] [--seed N] [--dataset ID] [--csv FILE] [--json]
+  usage: `cellshift study NAME [--quick] [--trials N] [--epochs N] [--seed N] [--dataset ID] [--csv FILE] [--json]
 
 Studies (seed section):
 ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${studyTitles[id].seedSection})`).join('\n')}
 
   --quick        smaller data and fewer epochs (minutes, not hours)
   --trials N     trials per model family (default 1 for linear studies, 3 otherwise; 2 for a quick split comparison)
+  --epochs N     epochs per run instead of the study's own (nonlinear-5, l1000-shaped, split-comparison)
   --seed N       data and training seed (default 0)
   --dataset ID   for l1000-shaped and split-comparison: an imported L1000 dataset instead of
                  synthetic L1000-shaped data (real drug structures, effects that follow them)
@@ -31,6 +32,7 @@ ${commonUsage}`,
   options: {
     quick: { type: 'boolean', default: false },
     trials: { type: 'string' },
+    epochs: { type: 'string' },
     seed: { type: 'string' },
     dataset: { type: 'string' },
     csv: { type: 'string' },
@@ -42,6 +44,7 @@ ${commonUsage}`,
     const options = StudyOptions.safeParse({
       quick: args.values.quick === true,
       ...(stringOption(args, 'trials') ? { trials: Number(stringOption(args, 'trials')) } : {}),
+      ...(stringOption(args, 'epochs') ? { epochs: Number(stringOption(args, 'epochs')) } : {}),
       ...(stringOption(args, 'seed') ? { seed: Number(stringOption(args, 'seed')) } : {}),
       ...(stringOption(args, 'dataset') ? { datasetId: stringOption(args, 'dataset') } : {}),
     });
