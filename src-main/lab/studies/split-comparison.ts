@@ -46,7 +46,7 @@ function feasibility(view: TrainingView, kind: ComparisonSplitKind): { skip: str
     const known = treated.filter((e) => e.scaffold !== null);
     if (known.length === 0) {
       return {
-        skip: 'No drug in this dataset has a usable structure (SMILES), so there are no Bemis–Murcko scaffolds to hold out: the scaffold split was not run. Import with a pert_info file that has SMILES to add it.',
+        skip: 'No drug in this dataset has a usable structure (SMILES), so there are no Bemis–Murcko scaffolds to hold out. Import with a pert_info file that has SMILES to add it.',
         note: null,
       };
     }
@@ -107,7 +107,7 @@ export const splitComparison: StudyBody = async (context) => {
         heldOut: [],
         rows: [],
         winners: nullWinners(),
-        verdict: `The ${splitLabels[kind]} split was not run: ${skip}`,
+        verdict: `The ${splitLabels[kind]} split was not run. ${skip}`,
       });
       continue;
     }
