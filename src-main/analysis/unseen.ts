@@ -2,6 +2,7 @@
 // held-out environment against what was measured, next to four baselines a sceptical reviewer
 // would try first — independent benchmarks found deep perturbation models often lose to them.
 import { Matrix, solve } from 'ml-matrix';
+import type { TrainingData } from '../ml/training-data.js';
 import { pearson, rSquared } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
 
@@ -32,7 +33,12 @@ const TOP_GENES = 50;
 
 /** Mean expression of every environment (data units), or null where it has no samples. */
 export function environmentMeans(model: TrainedModel, indices: ArrayLike<number>): (Float32Array | null)[] {
-  const { nGenes, x, environmentOfSample, environmentKeys } = model.data;
+  return environmentMeansOf(model.data, indices);
+}
+
+/** Same from prepared training data alone (undoing its standardisation), no model needed. */
+export function environmentMeansOf(data: TrainingData, indices: ArrayLike<number>): (Float32Array | null)[] {
+  const { nGenes, x, environmentOfSample, environmentKeys, standardization } = data;
   const sums = environmentKeys.map(() => new Float64Array(nGenes));
   const counts = new Int32Array(environmentKeys.length);
   for (let k = 0; k < indices.length; k++) {
@@ -42,7 +48,21 @@ export function environmentMeans(model: TrainedModel, indices: ArrayLike<number>
     const sum = sums[e] as Float64Array;
     for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (x[i * nGenes + g] as number);
   }
-  return sums.map((sum, e) => (counts[e] ? model.unstandardize(Float32Array.from(sum, (v) => v / (counts[e] as number))) : null));
+  return sums.map((sum, e) => {
+    const n = counts[e] as number;
+    if (!n) return null;
+    return Float32Array.from(sum, (v, g) =>
+      standardization ? (v / n) * (standardization.std[g] as number) + (standardization.mean[g] as number) : v / n,
+    );
+  });
+}
+
+/**
+ * The cell line in an environment key. Imports key environments "drug | cell[ | dose | time]"
+ * (and "control | cell…"); with drug-only keys there is none.
+ */
+export function cellLineOfKey(key: string): string | null {
+  return key.split(' | ')[1] ?? null;
 }
 
 function isBinary(v: Float32Array): boolean {
@@ -121,72 +141,151 @@ function score(observed: Float32Array, predicted: Float32Array, control: Float32
   };
 }
 
+export type Predictor = (environment: number) => Float32Array;
+
+/**
+ * What every method is scored against: the measured mean of each held-out environment, and the
+ * reference each change is measured from — the controls of the same cell line when environments
+ * carry one (a drug's change in MCF7 is relative to MCF7's controls), else all controls.
+ */
+export class UnseenProblem {
+  readonly data: TrainingData;
+  readonly trainMeans: (Float32Array | null)[];
+  readonly heldMeans: (Float32Array | null)[];
+  /** Held-out environments (with samples), in environment order. */
+  readonly heldOut: number[];
+  /** Treated (non-control) environments seen in training. */
+  readonly treatedTrain: number[];
+  readonly #controls: Map<string | null, Float32Array>;
+  readonly #allControls: Float32Array;
+
+  constructor(data: TrainingData) {
+    this.data = data;
+    this.trainMeans = environmentMeansOf(data, data.trainIndices);
+    this.heldMeans = environmentMeansOf(data, data.validationIndices);
+    this.heldOut = this.heldMeans.flatMap((m, e) => (m ? [e] : []));
+    const isControl = (e: number) => (data.environmentKeys[e] as string).startsWith('control');
+    const controls = this.trainMeans.flatMap((m, e) => (m && isControl(e) ? [e] : []));
+    this.treatedTrain = this.trainMeans.flatMap((m, e) => (m && !isControl(e) ? [e] : []));
+    const means = (envs: number[]) => this.average(envs.map((e) => this.trainMeans[e] as Float32Array));
+    this.#allControls = controls.length > 0 ? means(controls) : means(this.treatedTrain);
+    const byCell = new Map<string | null, number[]>();
+    for (const e of controls) {
+      const cell = cellLineOfKey(data.environmentKeys[e] as string);
+      byCell.set(cell, [...(byCell.get(cell) ?? []), e]);
+    }
+    this.#controls = new Map([...byCell].map(([cell, envs]) => [cell, means(envs)]));
+  }
+
+  cellOf(e: number): string | null {
+    return cellLineOfKey(this.data.environmentKeys[e] as string);
+  }
+
+  /** The reference expression for environment e: its cell line's control mean. */
+  control(e: number): Float32Array {
+    return this.#controls.get(this.cellOf(e)) ?? this.#allControls;
+  }
+
+  input(e: number): Float32Array {
+    const width = this.data.environmentWidth;
+    return this.data.environmentInputs.subarray(e * width, (e + 1) * width);
+  }
+
+  average(vectors: Float32Array[]): Float32Array {
+    const out = new Float32Array(this.data.nGenes);
+    for (const v of vectors) for (let g = 0; g < out.length; g++) out[g] = (out[g] as number) + (v[g] as number) / vectors.length;
+    return out;
+  }
+
+  /** Per held-out environment scores of one predictor, and their mean. */
+  score(predict: Predictor): { mean: Omit<MethodScore, 'method'>; perEnvironment: Omit<MethodScore, 'method'>[] } {
+    const perEnvironment = this.heldOut.map((e) => score(this.heldMeans[e] as Float32Array, predict(e), this.control(e)));
+    const mean = (k: keyof Omit<MethodScore, 'method'>) => perEnvironment.reduce((s, p) => s + p[k], 0) / perEnvironment.length;
+    return {
+      mean: { r2: mean('r2'), r2Top50: mean('r2Top50'), pearsonDelta: mean('pearsonDelta'), directionTop50: mean('directionTop50') },
+      perEnvironment,
+    };
+  }
+}
+
+export type BaselineMethod = Exclude<Method, 'model'>;
+
+/**
+ * The four baselines, fitted on the training environments only: (a) the cell line's control mean
+ * ("the drug does nothing"), (b) the mean of training drugs in that cell line, (c) a
+ * Tanimoto-weighted mean of the 5 most similar training drugs in that cell line, (d) kernel ridge
+ * regression from the environment representation (fingerprint, plus cell line when present).
+ */
+export function baselinePredictors(problem: UnseenProblem): [BaselineMethod, Predictor][] {
+  const { treatedTrain, trainMeans } = problem;
+  const sameCell = (e: number) => {
+    const cell = problem.cellOf(e);
+    const matching = treatedTrain.filter((t) => problem.cellOf(t) === cell);
+    return matching.length > 0 ? matching : treatedTrain;
+  };
+  const trainingMeans = new Map<string | null, Float32Array>();
+  const trainingMean = (e: number) => {
+    const cell = problem.cellOf(e);
+    let m = trainingMeans.get(cell);
+    if (!m) {
+      m = problem.average(sameCell(e).map((t) => trainMeans[t] as Float32Array));
+      trainingMeans.set(cell, m);
+    }
+    return m;
+  };
+  const ridge =
+    treatedTrain.length >= 2
+      ? ridgePredictor(
+          treatedTrain.map((e) => problem.input(e)),
+          treatedTrain.map((e) => trainMeans[e] as Float32Array),
+        )
+      : null;
+  const neighbours = (e: number) => {
+    const ranked = sameCell(e)
+      .map((t) => ({ t, s: similarity(problem.input(e), problem.input(t)) }))
+      .sort((a, b) => b.s - a.s)
+      .slice(0, 5);
+    const total = ranked.reduce((s, r) => s + r.s, 0);
+    if (total === 0) return trainingMean(e);
+    const out = new Float32Array(problem.data.nGenes);
+    for (const { t, s } of ranked)
+      for (let g = 0; g < out.length; g++) out[g] = (out[g] as number) + ((trainMeans[t] as Float32Array)[g] as number) * (s / total);
+    return out;
+  };
+  return [
+    ['control-mean', (e) => problem.control(e)],
+    ['training-mean', trainingMean],
+    ['nearest-neighbours', neighbours],
+    ...(ridge ? ([['ridge', (e: number) => ridge(problem.input(e))]] as [BaselineMethod, Predictor][]) : []),
+  ];
+}
+
+/** Families whose prediction depends on the environment's representation (see TrainedModel.predictEnvironmentMean). */
+export function canPredictEnvironments(model: TrainedModel): boolean {
+  return ['cvae', 'env-vae', 'translation-vae'].includes(model.config.model.family);
+}
+
 export function evaluateUnseen(model: TrainedModel): UnseenEvaluation {
-  const { data } = model;
-  const width = data.environmentWidth;
-  const inputOf = (e: number) => data.environmentInputs.subarray(e * width, (e + 1) * width);
-  const trainMeans = environmentMeans(model, data.trainIndices);
-  const heldMeans = environmentMeans(model, data.validationIndices);
-  const heldOut = heldMeans.flatMap((m, e) => (m ? [e] : []));
-  const controls = data.environmentKeys.flatMap((k, e) => (k.startsWith('control') && trainMeans[e] ? [e] : []));
-  const treatedTrain = trainMeans.flatMap((m, e) => (m && !controls.includes(e) ? [e] : []));
-  if (heldOut.length === 0) {
+  const problem = new UnseenProblem(model.data);
+  if (problem.heldOut.length === 0) {
     return {
       environments: [],
-      genes: data.nGenes,
+      genes: model.data.nGenes,
       scores: [],
       winners: { r2: 'model', r2Top50: 'model', pearsonDelta: 'model', directionTop50: 'model' },
       note: 'This run held out no environments; train with a validation split to evaluate unseen environments.',
     };
   }
-  const average = (vectors: Float32Array[]) => {
-    const out = new Float32Array(data.nGenes);
-    for (const v of vectors) for (let g = 0; g < out.length; g++) out[g] = (out[g] as number) + (v[g] as number) / vectors.length;
-    return out;
-  };
-  const controlMean =
-    controls.length > 0
-      ? average(controls.map((e) => trainMeans[e] as Float32Array))
-      : average(treatedTrain.map((e) => trainMeans[e] as Float32Array));
-  const trainingMean = average(treatedTrain.map((e) => trainMeans[e] as Float32Array));
-  const ridge =
-    treatedTrain.length >= 2
-      ? ridgePredictor(
-          treatedTrain.map(inputOf),
-          treatedTrain.map((e) => trainMeans[e] as Float32Array),
-        )
-      : null;
-  const neighbours = (e: number) => {
-    const ranked = treatedTrain
-      .map((t) => ({ t, s: similarity(inputOf(e), inputOf(t)) }))
-      .sort((a, b) => b.s - a.s)
-      .slice(0, 5);
-    const total = ranked.reduce((s, r) => s + r.s, 0);
-    if (total === 0) return trainingMean;
-    const out = new Float32Array(data.nGenes);
-    for (const { t, s } of ranked)
-      for (let g = 0; g < out.length; g++) out[g] = (out[g] as number) + ((trainMeans[t] as Float32Array)[g] as number) * (s / total);
-    return out;
-  };
-  const environmentAware = ['cvae', 'env-vae', 'translation-vae'].includes(model.config.model.family);
-  const predictors: [Method, (e: number) => Float32Array][] = [
-    ...(environmentAware
-      ? ([['model', (e: number) => model.predictEnvironmentMean(inputOf(e))]] as [Method, (e: number) => Float32Array][])
-      : []),
-    ['control-mean', () => controlMean],
-    ['training-mean', () => trainingMean],
-    ['nearest-neighbours', neighbours],
-    ...(ridge ? ([['ridge', (e: number) => ridge(inputOf(e))]] as [Method, (e: number) => Float32Array][]) : []),
+  const environmentAware = canPredictEnvironments(model);
+  const predictors: [Method, Predictor][] = [
+    ...(environmentAware ? ([['model', (e: number) => model.predictEnvironmentMean(problem.input(e))]] as [Method, Predictor][]) : []),
+    ...baselinePredictors(problem),
   ];
-  const scores: MethodScore[] = predictors.map(([method, predict]) => {
-    const perEnv = heldOut.map((e) => score(heldMeans[e] as Float32Array, predict(e), controlMean));
-    const mean = (k: keyof Omit<MethodScore, 'method'>) => perEnv.reduce((s, p) => s + p[k], 0) / perEnv.length;
-    return { method, r2: mean('r2'), r2Top50: mean('r2Top50'), pearsonDelta: mean('pearsonDelta'), directionTop50: mean('directionTop50') };
-  });
+  const scores: MethodScore[] = predictors.map(([method, predict]) => ({ method, ...problem.score(predict).mean }));
   const winner = (k: keyof Omit<MethodScore, 'method'>) => [...scores].sort((a, b) => b[k] - a[k])[0]?.method ?? 'model';
   return {
-    environments: heldOut.map((e) => data.environmentKeys[e] as string),
-    genes: data.nGenes,
+    environments: problem.heldOut.map((e) => model.data.environmentKeys[e] as string),
+    genes: model.data.nGenes,
     scores,
     winners: {
       r2: winner('r2'),

@@ -10,7 +10,7 @@ export const IPC_SAVE_FILE_CHANNEL = 'cellshift:save-file';
 /** Exports are figures and tables; anything bigger than this is a mistake, not a figure. */
 export const MAX_SAVE_BYTES = 256 * 1024 * 1024;
 
-export const SaveFileKind = z.enum(['svg', 'png', 'pdf', 'csv']);
+export const SaveFileKind = z.enum(['svg', 'png', 'pdf', 'csv', 'json']);
 export type SaveFileKind = z.infer<typeof SaveFileKind>;
 
 export const SaveFileRequest = z.strictObject({

@@ -1,7 +1,14 @@
 // The seed's experiments as one-click studies: configs are data, results are stored and plotted.
 import { z } from 'zod';
 
-export const StudyId = z.enum(['linear-independent', 'linear-dependent', 'two-environments', 'nonlinear-5', 'l1000-shaped']);
+export const StudyId = z.enum([
+  'linear-independent',
+  'linear-dependent',
+  'two-environments',
+  'nonlinear-5',
+  'l1000-shaped',
+  'split-comparison',
+]);
 export type StudyId = z.infer<typeof StudyId>;
 
 export const StudyOptions = z.strictObject({
@@ -9,7 +16,9 @@ export const StudyOptions = z.strictObject({
   /** Smaller data and fewer epochs: minutes instead of hours (CI and a first look). */
   quick: z.boolean().default(false),
   seed: z.number().int().min(0).default(0),
-  /** For the L1000-shaped study: an imported dataset to use instead of synthetic L1000-sized data. */
+  /** Overrides the study's epochs per run (studies 4, 5 and the split comparison): a smaller honest size on a busy machine. */
+  epochs: z.number().int().min(1).max(10_000).optional(),
+  /** For the L1000-shaped study and the split comparison: an imported dataset instead of synthetic L1000-shaped data. */
   datasetId: z.string().optional(),
 });
 export type StudyOptions = z.infer<typeof StudyOptions>;
@@ -19,6 +28,10 @@ const Point = z.object({ x: z.number(), y: z.number() });
 export const StudyFigure = z.object({
   id: z.string(),
   title: z.string(),
+  /** A line chart over x (the default), or grouped bars: one group per category (x = its index), one bar per series. */
+  kind: z.enum(['line', 'bar']).optional(),
+  /** Bar charts: the group names. */
+  categories: z.array(z.string()).optional(),
   xLabel: z.string(),
   yLabel: z.string(),
   series: z.array(
@@ -31,6 +44,82 @@ export const StudyFigure = z.object({
   ),
 });
 export type StudyFigure = z.infer<typeof StudyFigure>;
+
+/** The unseen-drug metrics of `cellshift eval`, in table order. */
+export const ComparisonMetric = z.enum(['r2', 'r2Top50', 'pearsonDelta', 'directionTop50']);
+export type ComparisonMetric = z.infer<typeof ComparisonMetric>;
+
+export const comparisonMetricLabels: Record<ComparisonMetric, string> = {
+  r2: 'R²',
+  r2Top50: 'top-50 R²',
+  pearsonDelta: 'Pearson r of Δ',
+  directionTop50: 'direction agreement (top 50)',
+};
+
+export const ComparisonSplitKind = z.enum(['random-environments', 'held-out-drugs', 'scaffold']);
+export type ComparisonSplitKind = z.infer<typeof ComparisonSplitKind>;
+
+/** Mean ± std over trials; null where no trial produced a number (e.g. every run diverged). */
+const Summary = z.object({ mean: z.number().nullable(), std: z.number().nullable(), values: z.array(z.number().nullable()) });
+
+export const SplitComparison = z.object({
+  fraction: z.number(),
+  trials: z.number().int(),
+  splits: z.array(
+    z.object({
+      kind: ComparisonSplitKind,
+      /** Skipped when the dataset cannot support the split (e.g. no drug structures for scaffolds). */
+      ran: z.boolean(),
+      note: z.string().nullable(),
+      /** What each trial held out. */
+      heldOut: z.array(
+        z.object({ seed: z.number().int(), environments: z.number().int(), drugs: z.number().int(), scaffolds: z.number().int() }),
+      ),
+      rows: z.array(
+        z.object({
+          method: z.string(),
+          kind: z.enum(['model', 'baseline']),
+          /** Runs trained (models) and how many of them diverged or failed. */
+          runs: z.number().int(),
+          failed: z.number().int(),
+          metrics: z.record(ComparisonMetric, Summary),
+        }),
+      ),
+      /** Best method per metric by mean over trials. */
+      winners: z.record(ComparisonMetric, z.string().nullable()),
+      verdict: z.string(),
+    }),
+  ),
+});
+export type SplitComparison = z.infer<typeof SplitComparison>;
+
+/** The comparison as one table: a row per split and method, mean and std per metric. */
+export function splitComparisonTable(comparison: SplitComparison): { header: string[]; rows: (string | number | null)[][] } {
+  const metrics = ComparisonMetric.options;
+  const header = ['split', 'method', 'kind', 'runs', 'failed', ...metrics.flatMap((m) => [`${m} mean`, `${m} std`]), 'winner of'];
+  const rows = comparison.splits.flatMap((split) =>
+    split.rows.map((row) => [
+      split.kind,
+      row.method,
+      row.kind,
+      row.runs,
+      row.failed,
+      ...metrics.flatMap((m) => [row.metrics[m]?.mean ?? null, row.metrics[m]?.std ?? null]),
+      metrics.filter((m) => split.winners[m] === row.method).join(' '),
+    ]),
+  );
+  return { header, rows };
+}
+
+/** The same table as CSV (RFC 4180), for the command line. */
+export function splitComparisonCsv(comparison: SplitComparison): string {
+  const { header, rows } = splitComparisonTable(comparison);
+  const cell = (v: string | number | null) => {
+    const s = v === null ? '' : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return `${[header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
+}
 
 export const StudyResult = z.object({
   id: StudyId,
@@ -45,5 +134,7 @@ export const StudyResult = z.object({
   table: z.array(z.object({ quantity: z.string(), seedObserved: z.string(), measured: z.string() })),
   figures: z.array(StudyFigure),
   divergedRuns: z.number().int(),
+  /** The split comparison's model-vs-baseline table (that study only). */
+  comparison: SplitComparison.optional(),
 });
 export type StudyResult = z.infer<typeof StudyResult>;

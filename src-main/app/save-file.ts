@@ -25,6 +25,7 @@ const FILTERS: Record<SaveFileKind, { name: string; extensions: string[] }> = {
   png: { name: 'PNG image', extensions: ['png'] },
   pdf: { name: 'PDF document', extensions: ['pdf'] },
   csv: { name: 'CSV table', extensions: ['csv'] },
+  json: { name: 'JSON data', extensions: ['json'] },
 };
 
 export function saveDialogOptions(request: SaveFileRequest, deps: Pick<SaveFileDeps, 'defaultFolder' | 'joinPath'>): SaveDialogOptions {

@@ -1,5 +1,13 @@
+import { writeFileSync } from 'node:fs';
 import { describeIssues, LabError } from '../../api/errors.js';
-import { StudyId, StudyOptions, type StudyResult } from '../../api/studies.js';
+import {
+  ComparisonMetric,
+  comparisonMetricLabels,
+  StudyId,
+  StudyOptions,
+  type StudyResult,
+  splitComparisonCsv,
+} from '../../api/studies.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { runStudy, studyTitles } from '../../lab/studies.js';
 import { resolveDatabasePath } from '../../store/location.js';
@@ -8,21 +16,26 @@ import { type Command, commonUsage, printJson, stringOption } from '../command.j
 export const studyCommand: Command = {
   name: 'study',
   summary: "reproduce one of the seed's experiments; stores a report next to the runs it trained",
-  usage: `cellshift study NAME [--quick] [--trials N] [--seed N] [--dataset ID] [--json]
+  usage: `cellshift study NAME [--quick] [--trials N] [--epochs N] [--seed N] [--dataset ID] [--csv FILE] [--json]
 
 Studies (seed section):
 ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${studyTitles[id].seedSection})`).join('\n')}
 
   --quick        smaller data and fewer epochs (minutes, not hours)
-  --trials N     trials per model family (default 1 for linear studies, 3 otherwise)
+  --trials N     trials per model family (default 1 for linear studies, 3 otherwise; 2 for a quick split comparison)
+  --epochs N     epochs per run instead of the study's own (nonlinear-5, l1000-shaped, split-comparison)
   --seed N       data and training seed (default 0)
-  --dataset ID   for l1000-shaped: an imported L1000 dataset instead of synthetic data
+  --dataset ID   for l1000-shaped and split-comparison: an imported L1000 dataset instead of
+                 synthetic L1000-shaped data (real drug structures, effects that follow them)
+  --csv FILE     split-comparison: also write the model-vs-baseline table as CSV
 ${commonUsage}`,
   options: {
     quick: { type: 'boolean', default: false },
     trials: { type: 'string' },
+    epochs: { type: 'string' },
     seed: { type: 'string' },
     dataset: { type: 'string' },
+    csv: { type: 'string' },
   },
   allowPositionals: true,
   async run(args) {
@@ -31,10 +44,13 @@ ${commonUsage}`,
     const options = StudyOptions.safeParse({
       quick: args.values.quick === true,
       ...(stringOption(args, 'trials') ? { trials: Number(stringOption(args, 'trials')) } : {}),
+      ...(stringOption(args, 'epochs') ? { epochs: Number(stringOption(args, 'epochs')) } : {}),
       ...(stringOption(args, 'seed') ? { seed: Number(stringOption(args, 'seed')) } : {}),
       ...(stringOption(args, 'dataset') ? { datasetId: stringOption(args, 'dataset') } : {}),
     });
     if (!options.success) throw new LabError('invalid_params', `Invalid study options: ${describeIssues('', options.error)}`);
+    const csv = stringOption(args, 'csv');
+    if (csv && id.data !== 'split-comparison') throw new LabError('invalid_params', '--csv is for the split-comparison study');
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
     try {
       const result = await runStudy(lab, id.data, options.data, {
@@ -42,8 +58,9 @@ ${commonUsage}`,
           if (!args.values.json) process.stderr.write(`${message}\n`);
         },
       });
+      if (csv && result.comparison) writeFileSync(csv, splitComparisonCsv(result.comparison));
       if (args.values.json) printJson(result);
-      else process.stdout.write(describe(result));
+      else process.stdout.write(describe(result) + (csv ? `Table written to ${csv}\n` : ''));
       return 0;
     } finally {
       await closeLab(lab);
@@ -56,7 +73,29 @@ function describe(result: StudyResult): string {
   for (const row of result.table) {
     lines.push(`• ${row.quantity}`, `    seed observed: ${row.seedObserved}`, `    measured:      ${row.measured}`);
   }
+  if (result.comparison) lines.push('', ...comparisonLines(result.comparison));
   lines.push('', `Runs: ${result.runs.map((r) => `${r.runId} (${r.family}, ${r.status})`).join(', ')}`);
   lines.push(`Diverged runs: ${result.divergedRuns}. Figures stored: ${result.figures.length}.`, '');
   return `${lines.join('\n')}\n`;
+}
+
+/** The model-vs-baseline table as aligned text: one block per split, mean ± std per metric. */
+function comparisonLines(comparison: NonNullable<StudyResult['comparison']>): string[] {
+  const metrics = ComparisonMetric.options;
+  const header = ['method', ...metrics.map((m) => comparisonMetricLabels[m])];
+  const lines: string[] = [];
+  for (const split of comparison.splits.filter((s) => s.ran)) {
+    const rows = split.rows.map((r) => [
+      `${r.method}${r.failed > 0 ? ` (${r.failed} of ${r.runs} failed)` : ''}`,
+      ...metrics.map((m) => {
+        const s = r.metrics[m];
+        const text = s.mean === null ? '—' : s.std === null ? s.mean.toFixed(3) : `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}`;
+        return split.winners[m] === r.method ? `${text} *` : text;
+      }),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
+    lines.push(`${split.kind} (* best):`, line(header), ...rows.map(line), '');
+  }
+  return lines;
 }

@@ -21,14 +21,19 @@ export class CachedStructures implements StructureSource {
     await this.#chemistry.ready();
     const result = this.#chemistry.describe(smiles, options);
     if (result.ok) {
-      this.#cache.put(smiles, options, {
-        ok: true,
+      const record = {
+        ok: true as const,
         canonicalSmiles: result.canonicalSmiles,
         inchiKey: result.inchiKey,
         scaffoldSmiles: result.scaffoldSmiles,
         fingerprint: result.fingerprint,
         svg: result.svg,
-      });
+      };
+      this.#cache.put(smiles, options, record);
+      // Datasets store a drug's canonical SMILES, and the scaffold split finds the scaffold by
+      // that string: without this row every drug written differently in pert_info (most of
+      // them) lost its scaffold and a scaffold split silently became a per-drug split.
+      if (result.canonicalSmiles !== smiles) this.#cache.put(result.canonicalSmiles, options, record);
       return result;
     }
     // A structure is refused for good, unless the engine was only restarting.
