@@ -33,7 +33,7 @@ import type { JobContextLike } from './progress.js';
 import { Rng } from './random.js';
 import { referenceDrugs } from './reference-drugs.js';
 import { type EnvironmentSpec, generateSynthetic, type Intervention, type SyntheticConfig } from './synthetic.js';
-import { describeInterventions } from './synthetic-import.js';
+import { describeInterventions, scmGroundTruth } from './synthetic-import.js';
 
 export interface DrugPanelConfig {
   seed: number;
@@ -235,15 +235,8 @@ export async function importDrugPanel(
       panel: config,
     },
     groundTruth: {
-      config: data.config,
-      latentNames: data.latentNames,
-      latentEdges: data.truth.latentEdges,
-      latentWeights: data.truth.latentWeights,
-      latentNoiseStd: data.truth.latentNoiseStd,
-      observedParents: data.truth.observedParents,
-      observedWeights: data.truth.observedWeights,
+      ...scmGroundTruth(data),
       decoderMatrix: null,
-      latents: Array.from(data.latents),
       drugEffects: {
         drugs: described.map((d) => d.drug.name),
         motifs: design.motifs,

@@ -66,6 +66,21 @@ function choosePreset(preset: SyntheticPreset, seed: number): PresetChoice {
   }
 }
 
+/** What a synthetic dataset keeps as ground truth: the latent SCM that generated it, and its latents. */
+export function scmGroundTruth(data: ReturnType<typeof generateSynthetic>) {
+  return {
+    config: data.config,
+    latentNames: data.latentNames,
+    latentEdges: data.truth.latentEdges,
+    latentWeights: data.truth.latentWeights,
+    latentNoiseStd: data.truth.latentNoiseStd,
+    observedParents: data.truth.observedParents,
+    observedWeights: data.truth.observedWeights,
+    decoderMatrix: data.truth.decoderMatrix ? Array.from(data.truth.decoderMatrix) : null,
+    latents: Array.from(data.latents),
+  };
+}
+
 export function describeInterventions(interventions: readonly Intervention[]): string {
   if (interventions.length === 0) return 'control (no intervention)';
   return interventions
@@ -121,17 +136,7 @@ function storeSynthetic(
     source: 'synthetic',
     description: options.description,
     provenance: { generator: 'cellshift synthetic latent SCM', preset: options.preset, seed: data.config.seed },
-    groundTruth: {
-      config: data.config,
-      latentNames: data.latentNames,
-      latentEdges: data.truth.latentEdges,
-      latentWeights: data.truth.latentWeights,
-      latentNoiseStd: data.truth.latentNoiseStd,
-      observedParents: data.truth.observedParents,
-      observedWeights: data.truth.observedWeights,
-      decoderMatrix: data.truth.decoderMatrix ? Array.from(data.truth.decoderMatrix) : null,
-      latents: Array.from(data.latents),
-    },
+    groundTruth: scmGroundTruth(data),
     representationColumns: [...data.latentNames.map((c) => `shift ${c}`), ...data.latentNames.map((c) => `log σ-ratio ${c}`)],
     genes: data.geneNames.map((name) => ({ id: name, symbol: name, landmark: true })),
     environments,
