@@ -690,7 +690,8 @@ export function countAtoms(smiles: string): number {
  * instance must not be used again — unlike JS-side errors (bad JSON, binding checks).
  */
 function isWasmFailure(error: unknown): boolean {
-  if (error instanceof WebAssembly.RuntimeError) return true;
+  // By name: WebAssembly is not a typed value in every program this file is compiled into (the Electron shell's).
+  if (error instanceof Error && error.name === 'RuntimeError') return true;
   if (error instanceof RangeError && /call stack/i.test(error.message)) return true;
   return typeof error === 'object' && error !== null && error.constructor?.name === 'Exception';
 }
