@@ -57,7 +57,8 @@ async function probe(request: ProbeRequest): Promise<void> {
     // A trap or abort inside the wasm may leave HDF5's state broken: end this worker (the caller
     // starts a fresh one for the next file) rather than read the next file with it.
     const cause = error instanceof FormatError ? error.cause : error;
-    if (cause instanceof WebAssembly.RuntimeError) process.exit(0);
+    // By name: the main build's type libraries do not declare WebAssembly as a value.
+    if (cause instanceof Error && cause.name === 'RuntimeError') process.exit(0);
   } finally {
     try {
       reader?.close();
