@@ -326,7 +326,8 @@ describe('figure and table export, theme, shortcuts', () => {
     // A fresh browser context: no stored choice.
     const dark = await browser.newPage({ viewport: { width: 1000, height: 700 }, colorScheme: 'dark' });
     try {
-      await dark.goto(app.url);
+      // The address names the view: otherwise the lab reopens the view this lab was last left on.
+      await dark.goto(`${app.url}#/datasets`);
       await dark.getByTestId('dataset-row').first().waitFor();
       assert.equal(await dark.evaluate(() => document.documentElement.dataset.theme), 'dark');
       assert.equal(await dark.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(21, 24, 28)');
