@@ -45,31 +45,13 @@ import type { EnvironmentKey } from '../src-main/api/imports.js';
 import { loadH5 } from '../src-main/data/formats/h5.js';
 import { GctxReader, openExpressionSource } from '../src-main/data/formats/index.js';
 import { closeLab, openLab } from '../src-main/lab/open.js';
+import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
 
 // ---------------------------------------------------------------------------------------------
 // The synthetic LINCS data set (deterministic: children regenerate what they check against)
 
 const GENES = 12_328;
-const LANDMARKS = 978;
 const N_DRUGS = 300;
-const CELLS = ['A375', 'A549', 'HA1E', 'HCC515', 'HEPG2', 'HT29', 'MCF7', 'NPC', 'PC3', 'VCAP'];
-const DOSES = ['0.04', '0.12', '0.37', '1.11', '3.33', '10'];
-const TIMES = ['6', '24'];
-/** Real molecules; drug d uses BASE_SMILES[d % n] with floor(d / n) extra carbons prepended (homologues). */
-const BASE_SMILES = [
-  'CC(=O)Oc1ccccc1C(=O)O', // aspirin
-  'Cn1cnc2c1c(=O)n(C)c(=O)n2C', // caffeine
-  'Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1', // imatinib
-  'CC(C)Cc1ccc(cc1)C(C)C(=O)O', // ibuprofen
-  'CC(=O)Nc1ccc(O)cc1', // paracetamol
-  'CN(C)C(=N)NC(=N)N', // metformin
-  'ONC(=O)CCCCCCC(=O)Nc1ccccc1', // vorinostat
-  'CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1', // tamoxifen
-  'CN1CCCC1c1cccnc1', // nicotine
-  'C[C@@H]1C[C@H]2[C@@H]3CCC4=CC(=O)C=C[C@]4(C)[C@@]3(F)[C@@H](O)C[C@]2(C)[C@@]1(O)C(=O)CO', // dexamethasone
-  'C[C@]12CC[C@H]3[C@@H](CCc4cc(O)ccc34)[C@@H]1CC[C@@H]2O', // estradiol
-  'Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc(S(N)(=O)=O)cc2)cc1', // celecoxib
-];
 const POOL_SIZE = 1 << 22;
 const POOL_MASK = POOL_SIZE - 1;
 
@@ -111,13 +93,12 @@ function fillRow(pool: Float32Array, seed: number, s: number, out: Float32Array,
 }
 
 const pick = <T>(list: readonly T[], h: number): T => list[h % list.length] as T;
-const geneId = (g: number) => String(10_000 + 3 * g);
-const drugId = (d: number) => `BRD-K${String(10_000_000 + 7919 * d).slice(0, 8)}-001-01-${d % 10}`;
 
-function drugSmiles(d: number): string {
+/** Like the layout's, plus what real pert_info tables hold: a missing and an unparsable structure. */
+function smilesWithGaps(d: number): string {
   if (d % 40 === 39) return '-666'; // no structure in pert_info: one-hot fallback
   if (d === 7) return 'C1CC('; // unparsable: flagged, kept with the fallback
-  return 'C'.repeat(Math.floor(d / BASE_SMILES.length)) + pick(BASE_SMILES, d);
+  return drugSmiles(d);
 }
 
 interface SyntheticSample {
@@ -381,7 +362,7 @@ function writeTables(files: Files, o: Options): void {
   writeFileSync(files.geneInfo, `${genes.join('\n')}\n`);
   const perts = ['pert_id\tpert_iname\tpert_type\tis_touchstone\tinchi_key\tcanonical_smiles\tpubchem_cid'];
   perts.push('DMSO\tDMSO\tctl_vehicle\t0\tIAZDPXIOMUYVGZ-UHFFFAOYSA-N\tCS(C)=O\t679');
-  for (let d = 0; d < N_DRUGS; d++) perts.push(`${drugId(d)}\tdrug-${d}\ttrt_cp\t${d % 3 === 0 ? 1 : 0}\t-666\t${drugSmiles(d)}\t-666`);
+  for (let d = 0; d < N_DRUGS; d++) perts.push(`${drugId(d)}\tdrug-${d}\ttrt_cp\t${d % 3 === 0 ? 1 : 0}\t-666\t${smilesWithGaps(d)}\t-666`);
   writeFileSync(files.pertInfo, `${perts.join('\n')}\n`);
   const header =
     'sig_id\tpert_id\tpert_iname\tpert_type\tcell_id\tpert_dose\tpert_dose_unit\tpert_idose\tpert_time\tpert_time_unit\tpert_itime\tdistil_id';

@@ -34,25 +34,8 @@ import type { AnalysisWorkerStats } from '../src-main/analysis/worker-protocol.j
 import type { LabEvent } from '../src-main/api/protocol.js';
 import { loadH5 } from '../src-main/data/formats/h5.js';
 import { launchBrowser } from '../test/e2e/harness.js';
+import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
 
-const LANDMARKS = 978;
-const CELLS = ['A375', 'A549', 'HA1E', 'HCC515', 'HEPG2', 'HT29', 'MCF7', 'NPC', 'PC3', 'VCAP'];
-const DOSES = ['0.04', '0.12', '0.37', '1.11', '3.33', '10'];
-const TIMES = ['6', '24'];
-const BASE_SMILES = [
-  'CC(=O)Oc1ccccc1C(=O)O', // aspirin
-  'Cn1cnc2c1c(=O)n(C)c(=O)n2C', // caffeine
-  'Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1', // imatinib
-  'CC(C)Cc1ccc(cc1)C(C)C(=O)O', // ibuprofen
-  'CC(=O)Nc1ccc(O)cc1', // paracetamol
-  'CN(C)C(=N)NC(=N)N', // metformin
-  'ONC(=O)CCCCCCC(=O)Nc1ccccc1', // vorinostat
-  'CCC(=C(c1ccccc1)c1ccc(OCCN(C)C)cc1)c1ccccc1', // tamoxifen
-  'CN1CCCC1c1cccnc1', // nicotine
-  'C[C@]12CC[C@H]3[C@@H](CCc4cc(O)ccc34)[C@@H]1CC[C@@H]2O', // estradiol
-  'Cc1ccc(-c2cc(C(F)(F)F)nn2-c2ccc(S(N)(=O)=O)cc2)cc1', // celecoxib
-  'CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21', // diazepam
-];
 const MB = 1e6;
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 const DIST = join(REPO, 'dist');
@@ -153,10 +136,6 @@ function normals(count: number, seed: number): Float32Array {
   }
   return out;
 }
-
-const geneId = (g: number) => String(10_000 + 3 * g);
-const drugId = (d: number) => `BRD-K${String(10_000_000 + 7919 * d).slice(0, 8)}-001-01-${d % 10}`;
-const drugSmiles = (d: number) => 'C'.repeat(Math.floor(d / BASE_SMILES.length)) + (BASE_SMILES[d % BASE_SMILES.length] as string);
 
 interface Sample {
   sigId: string;
