@@ -9,6 +9,7 @@
 //    losses and the final parameters compared.
 // Exits 1 when a difference exceeds its tolerance.
 import * as tf from '@tensorflow/tfjs';
+import { modelFamilyIds } from '../src-main/api/model-families.js';
 import { ModelConfig, type ModelFamily, TrainingConfig } from '../src-main/api/training.js';
 import { Rng } from '../src-main/data/random.js';
 import { createModule } from '../src-main/ml/modules/index.js';
@@ -203,7 +204,7 @@ async function train(
 
 console.log('\nTraining (same seed; per-step loss and final parameters, native-blas vs cpu):');
 const runs: { family: ModelFamily; hidden: number; latent: number; batch: number; steps: number }[] = [
-  ...(['vae', 'cvae', 'env-vae', 'translation-vae', 'adversarial-prior-ae'] as ModelFamily[]).map((family) => ({
+  ...modelFamilyIds().map((family) => ({
     family,
     hidden: 64,
     latent: 16,

@@ -2,6 +2,7 @@
 // Scored the way the field scores it: latent recovery (MCC) and which latents each environment
 // moves versus its true intervention targets (synthetic data), and how well the environment can
 // be read off the environment-free part of the latent (lower is better).
+import { priorShiftIsLocation } from '../api/model-families.js';
 import { coordinatesForMass, meanCorrelationCoefficient } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
 
@@ -34,7 +35,7 @@ export function scoreDisentanglement(model: TrainedModel, truth: SyntheticTruthF
   // Environment-free part: the posterior mean minus the environment's prior shift (C₀ for the
   // translation VAE); for families without a shift, the posterior mean itself.
   const free = new Float32Array(means);
-  if (shifts && model.config.model.family !== 'adversarial-prior-ae') {
+  if (shifts && priorShiftIsLocation(model.config.model.family)) {
     for (let i = 0; i < n; i++) {
       const e = env[i] as number;
       for (let j = 0; j < d; j++) free[i * d + j] = (free[i * d + j] as number) - (shifts.mean[e * d + j] as number);

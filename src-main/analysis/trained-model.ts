@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RunSummary } from '../api/domain.js';
 import { LabError } from '../api/errors.js';
+import { isEnvironmentAware, modelFamilyRow } from '../api/model-families.js';
 import type { TrainingConfig } from '../api/training.js';
 import { Rng } from '../data/random.js';
 import { selectBackend } from '../ml/backend.js';
@@ -158,7 +159,7 @@ export class TrainedModel {
    */
   predictEnvironmentMean(environment: Float32Array, samples = 256, seed = 0): Float32Array {
     const family = this.config.model.family;
-    if (family !== 'cvae' && family !== 'env-vae' && family !== 'translation-vae') {
+    if (!isEnvironmentAware(family)) {
       throw new LabError('conflict', `A ${family} does not condition on the environment, so it cannot predict one.`);
     }
     const width = this.data.environmentWidth;
@@ -171,7 +172,7 @@ export class TrainedModel {
     const decoded = scoped(() => {
       const e = tf.tile(tf.tensor2d(environment, [1, width]), [samples, 1]) as tf.Tensor2D;
       let z = tf.tensor2d(noise, [samples, d]) as tf.Tensor2D;
-      const shift = family === 'cvae' ? null : this.module.priorShift?.(e);
+      const shift = modelFamilyRow(family).priorShift === 'none' ? null : this.module.priorShift?.(e);
       if (shift) {
         // env-vae: z ~ N(μ̄ₑ, σ̄ₑ²); translation-vae: z = C₀ + μ̄ₑ with C₀ ~ N(0, I).
         if (shift.logStd) z = tf.mul(z, tf.exp(shift.logStd)) as tf.Tensor2D;

@@ -2,6 +2,7 @@
 // held-out environment against what was measured, next to four baselines a sceptical reviewer
 // would try first — independent benchmarks found deep perturbation models often lose to them.
 import { Matrix, solve } from 'ml-matrix';
+import { isEnvironmentAware } from '../api/model-families.js';
 import type { TrainingData } from '../ml/training-data.js';
 import { pearson, rSquared } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
@@ -262,7 +263,7 @@ export function baselinePredictors(problem: UnseenProblem): [BaselineMethod, Pre
 
 /** Families whose prediction depends on the environment's representation (see TrainedModel.predictEnvironmentMean). */
 export function canPredictEnvironments(model: TrainedModel): boolean {
-  return ['cvae', 'env-vae', 'translation-vae'].includes(model.config.model.family);
+  return isEnvironmentAware(model.config.model.family);
 }
 
 export function evaluateUnseen(model: TrainedModel): UnseenEvaluation {

@@ -1,5 +1,6 @@
 // Shapes of the things the lab talks about. Pure contract: no Node, no DOM.
 import { z } from 'zod';
+import { isModelFamily, type ModelFamily } from './model-families.js';
 
 export const Id = z.string().min(1).max(128);
 
@@ -110,11 +111,21 @@ export type EnvironmentRepresentations = z.infer<typeof EnvironmentRepresentatio
 export const RunStatus = z.enum(['queued', 'running', 'paused', 'completed', 'cancelled', 'failed', 'diverged', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
+/** Statuses after which a run's worker has stopped (the run may still be resumed). */
+export const stoppedRunStatuses: readonly RunStatus[] = ['completed', 'cancelled', 'failed', 'diverged', 'interrupted'];
+/** Statuses that end a run's attempt and stamp its finish time (interrupted is set at the next start). */
+export const finishingRunStatuses: readonly RunStatus[] = ['completed', 'cancelled', 'failed', 'diverged'];
+/** Stopped runs that can continue from their last checkpoint. */
+export const restartableRunStatuses: readonly RunStatus[] = ['interrupted', 'cancelled', 'failed'];
+/** Runs `resume` applies to: restartable ones and paused ones. */
+export const resumableRunStatuses: readonly RunStatus[] = [...restartableRunStatuses, 'paused'];
+
 export const RunSummary = z.object({
   id: Id,
   name: z.string(),
   datasetId: Id,
-  model: z.string(),
+  /** Checked when parsed, so a family registered at run time is accepted. */
+  model: z.custom<ModelFamily>(isModelFamily, { message: 'not a registered model family' }),
   status: RunStatus,
   backend: z.string().nullable(),
   threads: z.number().int().nullable(),

@@ -2,20 +2,28 @@
 // (renderer form, CLI flags, stored run config).
 import { z } from 'zod';
 import { Seed } from './domain.js';
+import {
+  choiceSetting,
+  isEnvironmentAware,
+  type ModelFamily as ModelFamilyId,
+  type ModelFamilyRow,
+  modelFamilies,
+  modelFamilyIds,
+  numberSetting,
+  type Setting,
+} from './model-families.js';
 
-export const ModelFamily = z.enum(['vae', 'cvae', 'env-vae', 'translation-vae', 'adversarial-prior-ae']);
-export type ModelFamily = z.infer<typeof ModelFamily>;
+/** Family ids, derived from the registry rows (see model-families.ts). */
+export const ModelFamily = z.enum(modelFamilyIds() as [ModelFamilyId, ...ModelFamilyId[]]);
+export type ModelFamily = ModelFamilyId;
 
-export const modelFamilyLabels: Record<ModelFamily, string> = {
-  vae: 'VAE',
-  cvae: 'Conditional VAE',
-  'env-vae': 'Environment VAE',
-  'translation-vae': 'Translation VAE',
-  'adversarial-prior-ae': 'Adversarial prior autoencoder',
-};
+export const modelFamilyLabels: Record<ModelFamily, string> = Object.fromEntries(modelFamilies.map((f) => [f.id, f.label])) as Record<
+  ModelFamily,
+  string
+>;
 
 /** Families whose decoder output depends on the environment, so they can predict a new drug's effect. */
-export const environmentAwareFamilies: readonly ModelFamily[] = ['cvae', 'env-vae', 'translation-vae'];
+export const environmentAwareFamilies: readonly ModelFamily[] = modelFamilyIds().filter(isEnvironmentAware);
 
 export const ValidationSplit = z.discriminatedUnion('kind', [
   /** Hold out a random fraction of the (non-control) environments: the seed's unseen-environment validation. */
@@ -40,42 +48,98 @@ export const ValidationSplit = z.discriminatedUnion('kind', [
 ]);
 export type ValidationSplit = z.infer<typeof ValidationSplit>;
 
+/** Settings every family reads; each family's own settings come from its registry row. */
+export const modelSettings = {
+  /** Hidden units of every one-hidden-layer network (encoder, decoder, auxiliary, adversary). Seed L1000: 500. */
+  hiddenUnits: numberSetting(
+    int(1, 8192, 500),
+    { integer: true, min: 1 },
+    'Hidden units',
+    'hidden N',
+    'hidden units of every network (seed L1000 size)',
+  ),
+  /** Latent size d. Seed L1000: 200. */
+  latentDim: numberSetting(int(1, 2048, 200), { integer: true, min: 1 }, 'Latent size', 'latent N', 'latent size d (seed L1000 size)'),
+  /** Softmax temperature T of the prior sparsification; lower is sparser. */
+  temperature: numberSetting(
+    z.number().positive().max(1000).default(1),
+    { integer: false, min: 0 },
+    'Sparsity temperature',
+    'temperature T',
+    'prior sparsity softmax temperature (lower = sparser)',
+    { title: 'Lower temperature makes each environment move fewer latent coordinates' },
+  ),
+  /** Final weight of the KL (or adversary) term. */
+  beta: numberSetting(z.number().min(0).max(1000).default(1), { integer: false, min: 0 }, 'KL weight β', 'beta B', 'KL weight'),
+  /** Epochs over which the KL weight ramps linearly from 0 to beta. */
+  klWarmupEpochs: numberSetting(int(0, 10_000, 5), { integer: true, min: 0 }, 'KL warm-up (epochs)', 'warmup N', 'KL warm-up epochs'),
+  /** How encoders that see the environment take it in: concatenated input, or FiLM on the hidden layer. */
+  encoderConditioning: choiceSetting(
+    z.enum(['concat', 'film']).default('concat'),
+    { concat: 'concatenate', film: 'FiLM' },
+    'Encoder conditioning',
+    'encoder',
+    'how encoders take the environment in',
+  ),
+  /** What the networks receive as the environment: its stored representation, or a one-hot of its index. */
+  environmentEncoding: choiceSetting(
+    z.enum(['representation', 'one-hot']).default('representation'),
+    { representation: 'representation', 'one-hot': 'one-hot' },
+    'Environment input',
+    'environment',
+    'what the networks receive as e',
+    { cliOnly: true },
+  ),
+};
+
+/** Settings of the run rather than the model. */
+export const runSettings = {
+  epochs: numberSetting(int(1, 100_000, 50), { integer: true, min: 1 }, 'Epochs', 'epochs N', 'passes over the training set'),
+  batchSize: numberSetting(int(1, 65_536, 256), { integer: true, min: 1 }, 'Batch size', 'batch-size N', 'samples per step'),
+  learningRate: numberSetting(
+    z.number().positive().max(1).default(1e-3),
+    { integer: false, min: 0 },
+    'Learning rate',
+    'lr X',
+    'Adam learning rate',
+  ),
+  seed: numberSetting(Seed.default(0), { integer: true, min: 0 }, 'Seed', 'seed N', 'random seed'),
+};
+
+function int(min: number, max: number, fallback: number) {
+  return z.number().int().min(min).max(max).default(fallback);
+}
+
+type SchemasOf<S> = { [K in keyof S]: S[K] extends Setting<infer Z> ? Z : never };
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+type FamilySettings = UnionToIntersection<(typeof modelFamilies)[number]['config']>;
+
+function schemasOf<S extends Record<string, Setting>>(settings: S): SchemasOf<S> {
+  return Object.fromEntries(Object.entries(settings).map(([key, s]) => [key, s.schema])) as SchemasOf<S>;
+}
+
+/** Every family's own settings, keyed by name. */
+export const familySettings = Object.assign({}, ...modelFamilies.map((f) => f.config)) as FamilySettings;
+
 export const ModelConfig = z.strictObject({
   family: ModelFamily,
-  /** Hidden units of every one-hidden-layer network (encoder, decoder, auxiliary, adversary). Seed L1000: 500. */
-  hiddenUnits: z.number().int().min(1).max(8192).default(500),
-  /** Latent size d. Seed L1000: 200. */
-  latentDim: z.number().int().min(1).max(2048).default(200),
-  /** Softmax temperature T of the prior sparsification; lower is sparser. */
-  temperature: z.number().positive().max(1000).default(1),
-  /** Final weight of the KL (or adversary) term. */
-  beta: z.number().min(0).max(1000).default(1),
-  /** Epochs over which the KL weight ramps linearly from 0 to beta. */
-  klWarmupEpochs: z.number().int().min(0).max(10_000).default(5),
+  ...schemasOf(modelSettings),
+  ...schemasOf(familySettings),
   /** Log-variances (posterior and prior) are squashed into [-bound, bound]. */
   logVarBound: z.number().positive().max(30).default(8),
-  /** Weight of the adversary term for the adversarial prior autoencoder. */
-  adversaryWeight: z.number().min(0).max(1000).default(1),
   /** Decoder: one-hidden-layer ReLU network, or linear (the seed's §6.1–6.3 studies, where M̃ is read off). */
   decoder: z.enum(['mlp', 'linear']).default('mlp'),
-  /** How encoders that see the environment take it in: concatenated input, or FiLM on the hidden layer. */
-  encoderConditioning: z.enum(['concat', 'film']).default('concat'),
-  /** What the networks receive as the environment: its stored representation, or a one-hot of its index. */
-  environmentEncoding: z.enum(['representation', 'one-hot']).default('representation'),
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 export type ModelConfigInput = z.input<typeof ModelConfig>;
 
 export const TrainingConfig = z.strictObject({
   model: ModelConfig,
-  epochs: z.number().int().min(1).max(100_000).default(50),
-  batchSize: z.number().int().min(1).max(65_536).default(256),
-  learningRate: z.number().positive().max(1).default(1e-3),
+  ...schemasOf(runSettings),
   /** Gradients are rescaled so their global L2 norm never exceeds this. */
   gradientClipNorm: z.number().positive().default(10),
   /** Per-gene standardisation with training-set statistics (stored with the model). */
   standardize: z.boolean().default(true),
-  seed: Seed.default(0),
   validation: ValidationSplit.default({ kind: 'random-environments', fraction: 0.2, seed: 0 }),
   /** A loss this many times above the run's best epoch loss counts as diverging. */
   divergenceFactor: z.number().gt(1).default(1e4),
@@ -98,3 +162,46 @@ export const SplitPreview = z.object({
   note: z.string().nullable(),
 });
 export type SplitPreview = z.infer<typeof SplitPreview>;
+
+/** One setting as the form and the CLI show it: where it goes in a TrainingConfig, and which family owns it. */
+export interface SettingField {
+  key: string;
+  section: 'model' | 'run';
+  setting: Setting;
+  /** The family whose row declares it; absent for settings every family reads. */
+  family?: string;
+}
+
+/**
+ * The settings to offer, in display order: model settings, the family's own (every family's when
+ * no family is given, as in the CLI help), then the run's.
+ */
+export function settingFields(family?: string): SettingField[] {
+  const owned = (modelFamilies as readonly ModelFamilyRow[])
+    .filter((f) => family === undefined || f.id === family)
+    .flatMap((f) => Object.entries(f.config).map(([key, setting]) => ({ key, section: 'model' as const, setting, family: f.id })));
+  return [
+    ...Object.entries(modelSettings).map(([key, setting]) => ({ key, section: 'model' as const, setting })),
+    ...owned,
+    ...Object.entries(runSettings).map(([key, setting]) => ({ key, section: 'run' as const, setting })),
+  ];
+}
+
+export function settingDefault(setting: Setting): unknown {
+  return setting.schema.parse(undefined);
+}
+
+/** `config` with each given value laid into its section (model or run); values left undefined are not set. */
+export function withSettings(
+  config: Record<string, unknown>,
+  fields: SettingField[],
+  values: Record<string, unknown>,
+): Record<string, unknown> {
+  const model = { ...((config.model as Record<string, unknown> | undefined) ?? {}) };
+  const result: Record<string, unknown> = { ...config, model };
+  for (const field of fields) {
+    const value = values[field.key];
+    if (value !== undefined) (field.section === 'model' ? model : result)[field.key] = value;
+  }
+  return result;
+}

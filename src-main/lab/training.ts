@@ -1,7 +1,7 @@
 // Runs training in worker threads, never on the thread that serves the UI, and turns worker
 // messages into LabEvents. The run record in SQLite is the truth; this keeps only live handles.
 import type { Worker } from 'node:worker_threads';
-import type { RunAction, RunDetail, RunStatus, RunSummary } from '../api/domain.js';
+import { type RunAction, type RunDetail, type RunStatus, type RunSummary, resumableRunStatuses } from '../api/domain.js';
 import { describeIssues, LabError } from '../api/errors.js';
 import type { LabEvent } from '../api/protocol.js';
 import { type TrainingConfig, TrainingConfig as TrainingConfigSchema } from '../api/training.js';
@@ -21,8 +21,6 @@ export interface TrainingManagerOptions {
   nativeBinding?: string;
   preferBackend?: WorkerInit['preferBackend'];
 }
-
-const RESUMABLE = new Set(['interrupted', 'cancelled', 'failed', 'paused']);
 
 export class TrainingManager {
   readonly #store: Store;
@@ -92,7 +90,7 @@ export class TrainingManager {
     const run = this.#get(id);
     const active = this.#active.get(id);
     if (action === 'resume' && !active) {
-      if (!RESUMABLE.has(run.status)) {
+      if (!resumableRunStatuses.includes(run.status)) {
         throw new LabError('conflict', `Run "${run.name}" is ${run.status}; only interrupted, cancelled, failed or paused runs resume.`);
       }
       this.#spawn(id, true);

@@ -1,8 +1,9 @@
 // Training runs and their metric history. The trainer appends; the app reads.
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { RunStatus, RunSummary } from '../api/domain.js';
+import { finishingRunStatuses, type RunStatus, type RunSummary } from '../api/domain.js';
 import { LabError } from '../api/errors.js';
+import type { ModelFamily } from '../api/model-families.js';
 
 export interface NewRun {
   datasetId: string;
@@ -40,7 +41,8 @@ interface RunRow {
   id: string;
   name: string;
   dataset_id: string;
-  model: string;
+  /** Written from a validated TrainingConfig, so always a family id. */
+  model: ModelFamily;
   status: RunStatus;
   backend: string | null;
   threads: number | null;
@@ -90,7 +92,7 @@ export class RunRepository {
   }
 
   setStatus(id: string, status: RunStatus, message: string | null = null): void {
-    const finished = ['completed', 'cancelled', 'failed', 'diverged'].includes(status) ? new Date().toISOString() : null;
+    const finished = finishingRunStatuses.includes(status) ? new Date().toISOString() : null;
     const info = this.#db
       .prepare(
         `UPDATE runs SET status = ?, message = ?, finished_at = coalesce(?, finished_at),

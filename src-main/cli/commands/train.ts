@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { RunSummary } from '../../api/domain.js';
-import { SyntheticPreset } from '../../api/domain.js';
+import { type RunSummary, SyntheticPreset, stoppedRunStatuses } from '../../api/domain.js';
 import { describeIssues, LabError } from '../../api/errors.js';
 import type { LabEvent } from '../../api/protocol.js';
-import { ModelFamily, TrainingConfig } from '../../api/training.js';
+import { ModelFamily, settingDefault, settingFields, TrainingConfig, withSettings } from '../../api/training.js';
 import { importSyntheticPreset } from '../../data/synthetic-import.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import type { LabService } from '../../lab/service.js';
@@ -11,7 +10,6 @@ import type { BackendName } from '../../ml/backend.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, type ParsedArgs, printJson, stringOption } from '../command.js';
 
-const FINAL = new Set(['completed', 'cancelled', 'failed', 'diverged', 'interrupted']);
 const EXIT_CODES: Record<string, number> = { completed: 0, cancelled: 130, diverged: 3, failed: 1, interrupted: 1 };
 
 export const trainCommand: Command = {
@@ -25,15 +23,9 @@ keeps the last checkpoint (resume later with --resume).
   --dataset ID             a dataset id (see: cellshift datasets), or "synthetic[:PRESET]" to
                            generate one first (${SyntheticPreset.options.join(', ')}; default demo)
   --model FAMILY           ${ModelFamily.options.join(' | ')}
-  --epochs N               default 50          --batch-size N    default 256
-  --hidden N               default 500         --latent N        default 200 (seed L1000 sizes)
-  --temperature T          prior sparsity softmax temperature (default 1; lower = sparser)
-  --beta B                 KL weight (default 1)   --warmup N   KL warm-up epochs (default 5)
-  --lr X                   learning rate (default 0.001)      --seed N   default 0
+${settingsUsage()}
   --validation-fraction F  hold out this fraction of environments (default 0.2)
   --validation-column C=V[,V...]  hold out samples whose metadata column C is one of V
-  --encoder concat|film    how encoders take the environment in (default concat)
-  --environment representation|one-hot  what the networks receive as e (default representation)
   --config FILE            a JSON TrainingConfig; flags override it
   --backend tensorflow|native-blas|wasm|cpu  force a compute backend
   --name NAME              run name
@@ -41,19 +33,9 @@ ${commonUsage}`,
   options: {
     dataset: { type: 'string' },
     model: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    hidden: { type: 'string' },
-    latent: { type: 'string' },
-    temperature: { type: 'string' },
-    beta: { type: 'string' },
-    warmup: { type: 'string' },
-    lr: { type: 'string' },
-    seed: { type: 'string' },
+    ...Object.fromEntries(settingFields().map((f) => [f.setting.flag, { type: 'string' as const }])),
     'validation-fraction': { type: 'string' },
     'validation-column': { type: 'string' },
-    encoder: { type: 'string' },
-    environment: { type: 'string' },
     config: { type: 'string' },
     backend: { type: 'string' },
     name: { type: 'string' },
@@ -121,8 +103,6 @@ function configFromArgs(args: ParsedArgs): Record<string, unknown> {
       throw new LabError('bad_input', `Cannot read --config ${file}: ${(error as Error).message}`);
     }
   }
-  const model = { ...((base.model as Record<string, unknown> | undefined) ?? {}) };
-  const config: Record<string, unknown> = { ...base, model };
   const number = (flag: string) => {
     const text = stringOption(args, flag);
     if (text === undefined) return undefined;
@@ -130,21 +110,13 @@ function configFromArgs(args: ParsedArgs): Record<string, unknown> {
     if (!Number.isFinite(value)) throw new LabError('invalid_params', `--${flag} must be a number, got "${text}"`);
     return value;
   };
-  const set = (target: Record<string, unknown>, key: string, value: unknown) => {
-    if (value !== undefined) target[key] = value;
-  };
-  set(model, 'family', stringOption(args, 'model'));
-  set(model, 'hiddenUnits', number('hidden'));
-  set(model, 'latentDim', number('latent'));
-  set(model, 'temperature', number('temperature'));
-  set(model, 'beta', number('beta'));
-  set(model, 'klWarmupEpochs', number('warmup'));
-  set(model, 'encoderConditioning', stringOption(args, 'encoder'));
-  set(model, 'environmentEncoding', stringOption(args, 'environment'));
-  set(config, 'epochs', number('epochs'));
-  set(config, 'batchSize', number('batch-size'));
-  set(config, 'learningRate', number('lr'));
-  set(config, 'seed', number('seed'));
+  const fields = settingFields();
+  const values = Object.fromEntries(
+    fields.map((f) => [f.key, f.setting.input.kind === 'choice' ? stringOption(args, f.setting.flag) : number(f.setting.flag)]),
+  );
+  const family = stringOption(args, 'model');
+  const config = withSettings(base, fields, values);
+  if (family !== undefined) (config.model as Record<string, unknown>).family = family;
   const fraction = number('validation-fraction');
   const column = stringOption(args, 'validation-column');
   if (fraction !== undefined && column !== undefined) {
@@ -178,7 +150,7 @@ function follow(lab: LabService, json: boolean): (runId: string) => Promise<RunS
     if (event.type === 'run.epoch') bar.epoch(event);
     if (event.type === 'run.status') {
       bar.status(event.run);
-      if (FINAL.has(event.run.status) && !lab.training.isActive(event.run.id)) resolveFinal?.(event.run);
+      if (stoppedRunStatuses.includes(event.run.status) && !lab.training.isActive(event.run.id)) resolveFinal?.(event.run);
     }
   };
   lab.onEvent(handle);
@@ -239,4 +211,14 @@ function describeFinal(run: RunSummary): string {
     default:
       return `${run.status}: ${run.message ?? 'no message'} (${run.epochsDone} epochs done). Run id: ${run.id}`;
   }
+}
+
+/** One help line per setting, from the contract (a family's own settings say which family reads them). */
+function settingsUsage(): string {
+  return settingFields()
+    .map(({ setting, family }) => {
+      const flag = `  --${setting.flag} ${setting.placeholder}`;
+      return `${flag.padEnd(27)}${flag.length >= 27 ? '  ' : ''}${setting.help} (default ${String(settingDefault(setting))}${family ? `; ${family} only` : ''})`;
+    })
+    .join('\n');
 }

@@ -2,13 +2,15 @@
 // curves over trials.
 import type { RunSummary } from '../../api/domain.js';
 import { LabError } from '../../api/errors.js';
+import { modelFamilyIds } from '../../api/model-families.js';
 import type { StudyFigure, StudyOptions, StudyResult } from '../../api/studies.js';
 import { type ModelFamily, TrainingConfig, type TrainingConfigInput } from '../../api/training.js';
 import { CachedStructures } from '../../data/import/structures.js';
 import { type DrugPanelConfig, importDrugPanel } from '../../data/synthetic-drugs.js';
 import type { LabService } from '../service.js';
 
-export const ALL_FAMILIES: ModelFamily[] = ['vae', 'cvae', 'env-vae', 'translation-vae', 'adversarial-prior-ae'];
+/** Every registered family (the registry decides; a new row joins the comparison studies). */
+export const ALL_FAMILIES: ModelFamily[] = modelFamilyIds();
 
 export interface StudyContext {
   lab: LabService;

@@ -1,5 +1,8 @@
-// The model families, by name. Adding a family = adding one module file and one line here.
-import type { ModelConfig, ModelFamily } from '../../api/training.js';
+// The model families' modules, by family id. Adding a family = its module file, one row in
+// api/model-families.ts, and its line here (a Record over the ids, so a row without a module is a
+// compile error).
+import type { ModelFamily } from '../../api/model-families.js';
+import type { ModelConfig } from '../../api/training.js';
 import type { Rng } from '../../data/random.js';
 import { AdversarialPriorModule } from './adversarial-prior.js';
 import { EnvironmentVaeModule } from './env-vae.js';

@@ -1,7 +1,7 @@
 // Training as the renderer sees it: the run history, and for each run being watched its live
 // progress and metric curves, fed by run events and backfilled from the stored history.
 import type { LabClient } from '../../../../src-main/api/client.js';
-import type { MetricSeries, RunAction, RunSummary } from '../../../../src-main/api/domain.js';
+import { type MetricSeries, type RunAction, type RunSummary, stoppedRunStatuses } from '../../../../src-main/api/domain.js';
 import type { LabEvent } from '../../../../src-main/api/protocol.js';
 import type { TrainingConfigInput } from '../../../../src-main/api/training.js';
 import type { LabState } from './lab.svelte.js';
@@ -20,8 +20,6 @@ export interface LiveRun {
   /** `${split}/${name}` → points by epoch. */
   curves: Record<string, CurvePoint[]>;
 }
-
-const FINISHED = new Set(['completed', 'cancelled', 'failed', 'diverged', 'interrupted']);
 
 export class RunsState {
   readonly #client: LabClient;
@@ -52,7 +50,7 @@ export class RunsState {
   }
 
   isActive(run: RunSummary): boolean {
-    return !FINISHED.has(run.status);
+    return !stoppedRunStatuses.includes(run.status);
   }
 
   async startRun(datasetId: string, config: TrainingConfigInput, name?: string): Promise<RunSummary | undefined> {
