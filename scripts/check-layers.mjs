@@ -1,0 +1,109 @@
+// The layer rule, as data, and its check: which folder may import which. Layers import only
+// downward (api ← store ← data/chem ← ml ← analysis ← lab ← server/cli/app), the contract (api)
+// imports only zod, the renderer only the contract, and Electron is loaded only by the app.
+// Run: node scripts/check-layers.mjs (exit 1 and one line per violation); test/unit/layers.test.ts
+// runs it in `npm test`. Folders are repo-relative; a file under no layer is itself a violation,
+// so a new folder gets a place in this table.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Each layer: its folders, the layers it may import, and (when listed) the only packages it may import. */
+export const layers = [
+  { name: 'api', folders: ['src-main/api'], may: [], packages: ['zod'] },
+  { name: 'store', folders: ['src-main/store'], may: ['api'] },
+  { name: 'chem', folders: ['src-main/chem'], may: ['api'] },
+  { name: 'data', folders: ['src-main/data'], may: ['api', 'store', 'chem'] },
+  { name: 'ml', folders: ['src-main/ml'], may: ['api', 'store', 'chem', 'data'] },
+  { name: 'analysis', folders: ['src-main/analysis'], may: ['api', 'store', 'chem', 'data', 'ml'] },
+  { name: 'lab', folders: ['src-main/lab'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis'] },
+  { name: 'server', folders: ['src-main/server'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'] },
+  { name: 'app', folders: ['src-main/app'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'] },
+  { name: 'cli', folders: ['src-main/cli'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'] },
+  { name: 'renderer', folders: ['src-renderer'], may: ['api'] },
+];
+
+/** Packages only some layers may load, whatever else they import. */
+export const confinedPackages = { electron: ['app'] };
+
+/** Where the checked sources live, and which files count. */
+export const sourceRoots = ['src-main', 'src-renderer'];
+const SOURCE = /\.(ts|cts|mts|svelte|js|mjs|cjs)$/;
+
+// Static imports and re-exports, side-effect imports, import(), require(), `import x = require()`.
+const IMPORT =
+  /(?:^|[\s;}])(?:import|export)\s+(?:type\s+)?[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|(?:^|[\s;}])import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/gm;
+
+export function importsOf(source) {
+  const specifiers = [];
+  for (const match of source.replace(/\/\*[\s\S]*?\*\//g, '').matchAll(IMPORT)) {
+    specifiers.push(match[1] ?? match[2] ?? match[3] ?? match[4]);
+  }
+  return specifiers;
+}
+
+function layerOf(file, rules) {
+  return rules.find((layer) => layer.folders.some((folder) => file === folder || file.startsWith(`${folder}/`)));
+}
+
+function packageName(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/**
+ * The violations in a set of files (paths repo-relative with forward slashes, sources as text):
+ * one message each, naming the file, the import and the rule it breaks.
+ */
+export function findViolations(files, rules = layers, confined = confinedPackages) {
+  const violations = [];
+  for (const { path, source } of files) {
+    const layer = layerOf(path, rules);
+    if (!layer) {
+      violations.push(`${path}: in no layer; give its folder a place in scripts/check-layers.mjs`);
+      continue;
+    }
+    for (const specifier of importsOf(source)) {
+      if (specifier.startsWith('.')) {
+        const target = posix.normalize(posix.join(posix.dirname(path), specifier));
+        const to = layerOf(target, rules);
+        if (to && to !== layer && !layer.may.includes(to.name)) {
+          violations.push(`${path}: imports ${specifier} (${to.name}); ${layer.name} may import only ${describe(layer.may)}`);
+        }
+        continue;
+      }
+      const name = packageName(specifier);
+      if (layer.packages && !layer.packages.includes(name)) {
+        violations.push(`${path}: imports package ${name}; ${layer.name} may import only ${describe(layer.packages)}`);
+      }
+      const allowed = confined[name];
+      if (allowed && !allowed.includes(layer.name)) {
+        violations.push(`${path}: imports ${name}, which only ${describe(allowed)} may load`);
+      }
+    }
+  }
+  return violations;
+}
+
+function describe(names) {
+  return names.length === 0 ? 'itself' : names.join(', ');
+}
+
+/** Every source file below the roots of a checkout, read from disk. */
+export function readSources(root, roots = sourceRoots) {
+  return roots.flatMap((folder) =>
+    readdirSync(join(root, folder), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && SOURCE.test(entry.name) && !entry.name.endsWith('.d.ts'))
+      .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+      .filter((file) => !file.split(sep).includes('node_modules'))
+      .map((file) => ({ path: relative(root, file).split(sep).join('/'), source: readFileSync(file, 'utf8') })),
+  );
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const violations = findViolations(readSources(root));
+  for (const line of violations) console.error(line);
+  if (violations.length > 0) process.exit(1);
+  console.log('Layers: no import crosses a layer upward.');
+}
