@@ -2,7 +2,7 @@
 // downward (api ← store ← data/chem ← ml ← analysis ← lab ← server/cli/app), the contract (api)
 // imports only zod, the renderer only the contract, and Electron is loaded only by the app.
 // Run: node scripts/check-layers.mjs (exit 1 and one line per violation); test/unit/layers.test.ts
-// runs it in `npm test`. Folders are repo-relative; a file under no layer is itself a violation,
+// runs it in `npm test`, with the check that no files import each other in a circle. Folders are repo-relative; a file under no layer is itself a violation,
 // so a new folder gets a place in this table.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
@@ -11,15 +11,16 @@ import { fileURLToPath } from 'node:url';
 /** Each layer: its folders, the layers it may import, and (when listed) the only packages it may import. */
 export const layers = [
   { name: 'api', folders: ['src-main/api'], may: [], packages: ['zod'] },
-  { name: 'store', folders: ['src-main/store'], may: ['api'] },
-  { name: 'chem', folders: ['src-main/chem'], may: ['api'] },
-  { name: 'data', folders: ['src-main/data'], may: ['api', 'store', 'chem'] },
-  { name: 'ml', folders: ['src-main/ml'], may: ['api', 'store', 'chem', 'data'] },
-  { name: 'analysis', folders: ['src-main/analysis'], may: ['api', 'store', 'chem', 'data', 'ml'] },
-  { name: 'lab', folders: ['src-main/lab'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis'] },
-  { name: 'server', folders: ['src-main/server'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'] },
-  { name: 'app', folders: ['src-main/app'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'] },
-  { name: 'cli', folders: ['src-main/cli'], may: ['api', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'] },
+  { name: 'threads', folders: ['src-main/threads'], may: [] },
+  { name: 'store', folders: ['src-main/store'], may: ['api', 'threads'] },
+  { name: 'chem', folders: ['src-main/chem'], may: ['api', 'threads'] },
+  { name: 'data', folders: ['src-main/data'], may: ['api', 'threads', 'store', 'chem'] },
+  { name: 'ml', folders: ['src-main/ml'], may: ['api', 'threads', 'store', 'chem', 'data'] },
+  { name: 'analysis', folders: ['src-main/analysis'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml'] },
+  { name: 'lab', folders: ['src-main/lab'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis'] },
+  { name: 'server', folders: ['src-main/server'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'] },
+  { name: 'app', folders: ['src-main/app'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'] },
+  { name: 'cli', folders: ['src-main/cli'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'] },
   { name: 'renderer', folders: ['src-renderer'], may: ['api'] },
 ];
 
@@ -85,6 +86,40 @@ export function findViolations(files, rules = layers, confined = confinedPackage
   return violations;
 }
 
+/** Import cycles between files (each named once, as a chain that returns to its start). */
+export function findCycles(files) {
+  const known = new Set(files.map((f) => f.path));
+  const resolve = (from, specifier) => {
+    const target = posix.normalize(posix.join(posix.dirname(from), specifier));
+    const candidates = [target, target.replace(/\.js$/, '.ts'), target.replace(/\.cjs$/, '.cts'), target.replace(/\.mjs$/, '.mts')];
+    return candidates.find((c) => known.has(c));
+  };
+  const graph = new Map(
+    files.map((f) => [
+      f.path,
+      importsOf(f.source)
+        .filter((s) => s.startsWith('.'))
+        .map((s) => resolve(f.path, s))
+        .filter(Boolean),
+    ]),
+  );
+  const cycles = [];
+  const state = new Map();
+  const stack = [];
+  const visit = (file) => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next].join(' → '));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) if (!state.has(file)) visit(file);
+  return cycles;
+}
+
 function describe(names) {
   return names.length === 0 ? 'itself' : names.join(', ');
 }
@@ -102,8 +137,9 @@ export function readSources(root, roots = sourceRoots) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const violations = findViolations(readSources(root));
+  const sources = readSources(root);
+  const violations = [...findViolations(sources), ...findCycles(sources).map((cycle) => `import cycle: ${cycle}`)];
   for (const line of violations) console.error(line);
   if (violations.length > 0) process.exit(1);
-  console.log('Layers: no import crosses a layer upward.');
+  console.log('Layers: no import crosses a layer upward, and no file imports itself through others.');
 }

@@ -12,7 +12,7 @@ import { FingerprintOptions } from '../api/imports.js';
 import type { Chemistry } from '../chem/chemistry.js';
 import type { BackendName } from '../ml/backend.js';
 import type { Store } from '../store/store.js';
-import { startWorker } from './worker-thread.js';
+import { startWorker } from '../threads/start-worker.js';
 
 const CACHE_SIZE = 2;
 
@@ -173,7 +173,7 @@ export class AnalysisService {
       ...(this.#options.nativeBinding ? { nativeBinding: this.#options.nativeBinding } : {}),
       ...(this.#options.preferBackend ? { preferBackend: this.#options.preferBackend } : {}),
     };
-    const worker = startWorker('analysis/worker', {
+    const worker = startWorker(new URL('../analysis/worker.js', import.meta.url), {
       workerData: init,
       ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
     });

@@ -13,7 +13,6 @@ import type { ModelFamily, TrainingConfigInput } from '../api/training.js';
 import type { JobContextLike } from '../data/progress.js';
 import { presetLinearDependent2, presetLinearIndependent2, presetNonlinear5, type SyntheticConfig } from '../data/synthetic.js';
 import { importSyntheticConfig } from '../data/synthetic-import.js';
-import type { LabService } from './service.js';
 import {
   ALL_FAMILIES,
   drugPanelDataset,
@@ -23,6 +22,7 @@ import {
   requireDataset,
   type StudyBody,
   type StudyContext,
+  type StudyLab,
   train,
 } from './studies/common.js';
 import { splitComparison } from './studies/split-comparison.js';
@@ -39,7 +39,7 @@ export const studyTitles: Record<StudyId, { title: string; seedSection: string }
   },
 };
 
-export async function runStudy(lab: LabService, id: StudyId, options: StudyOptions, job?: JobContextLike): Promise<StudyResult> {
+export async function runStudy(lab: StudyLab, id: StudyId, options: StudyOptions, job?: JobContextLike): Promise<StudyResult> {
   const startedAt = new Date().toISOString();
   const context: StudyContext = {
     lab,

@@ -7,7 +7,7 @@ import type { LabEvent } from '../api/protocol.js';
 import { type TrainingConfig, TrainingConfig as TrainingConfigSchema } from '../api/training.js';
 import { ControlWord, type WorkerInit, type WorkerMessage } from '../ml/worker-protocol.js';
 import type { Store } from '../store/store.js';
-import { startWorker } from './worker-thread.js';
+import { startWorker } from '../threads/start-worker.js';
 
 interface ActiveRun {
   worker: Worker;
@@ -146,7 +146,7 @@ export class TrainingManager {
     this.#store.runs.setStatus(runId, 'queued');
     this.#unrecorded.delete(runId); // stored at last, and superseded
     this.#store.runs.setOwner(runId, process.pid);
-    const worker = startWorker('ml/worker', { workerData: init });
+    const worker = startWorker(new URL('../ml/worker.js', import.meta.url), { workerData: init });
     let finished = false;
     const exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {

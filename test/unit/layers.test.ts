@@ -1,6 +1,6 @@
 // The layer rule holds for the tree, and the check does catch what breaks it: upward imports,
 // packages the contract may not load, the renderer reaching past the contract, Electron outside
-// the app, a folder under no layer.
+// the app, a folder under no layer, files importing each other in a circle.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain .mjs script (so the folder-move tooling can run and rewrite it) without declarations
-import { findViolations, importsOf, readSources } from '../../scripts/check-layers.mjs';
+import { findCycles, findViolations, importsOf, readSources } from '../../scripts/check-layers.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const check = findViolations as (files: { path: string; source: string }[]) => string[];
@@ -20,6 +20,19 @@ describe('layers', () => {
     assert.ok(files.length > 100, `read ${files.length} source files`);
     assert.ok(files.some((f) => f.path.endsWith('.svelte')) && files.some((f) => f.path.endsWith('.cts')));
     assert.deepEqual(check(files as { path: string; source: string }[]), []);
+    assert.deepEqual(findCycles(files), []);
+  });
+
+  test('a circle between files is found (as lab/service ↔ lab/studies was)', () => {
+    const cycles = findCycles([
+      { path: 'src-main/lab/service.ts', source: "import { runStudy } from './studies.js';" },
+      { path: 'src-main/lab/studies.ts', source: "import { train } from './studies/common.js';" },
+      { path: 'src-main/lab/studies/common.ts', source: "import type { LabService } from '../service.js';" },
+      { path: 'src-main/lab/jobs.ts', source: "import './service.js';" },
+    ]);
+    assert.deepEqual(cycles, [
+      'src-main/lab/service.ts → src-main/lab/studies.ts → src-main/lab/studies/common.ts → src-main/lab/service.ts',
+    ]);
   });
 
   test('every form of import is seen', () => {
@@ -44,7 +57,7 @@ describe('layers', () => {
       { path: 'src-main/lab/service.ts', source: "import { Store } from '../store/store.js';" },
     ]);
     assert.equal(violations.length, 1);
-    assert.match(violations[0] ?? '', /^src-main\/store\/runs\.ts: imports \.\.\/lab\/service\.js \(lab\); store may import only api$/);
+    assert.match(violations[0] ?? '', /^src-main\/store\/runs\.ts: imports \.\.\/lab\/service\.js \(lab\); store may import only api, threads$/);
   });
 
   test('the contract imports only zod, the renderer only the contract, Electron stays in the app', () => {

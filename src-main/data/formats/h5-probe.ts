@@ -11,9 +11,9 @@
 // ids and metadata and the first sample, and hands ids and metadata back; the caller's reader
 // takes them as preloaded and reads only the matrix layout and, later, the matrix. One worker is
 // kept while probes come in and ended after a short idle time (its wasm heap goes with it).
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../threads/start-worker.js';
 
 import { FormatError, type FormatErrorCode } from './errors.js';
 import type { PreloadedMetadata } from './types.js';
@@ -48,15 +48,6 @@ export type ProbeMessage =
       id: number;
       error: { code: FormatErrorCode; file: string; detail: string; where?: string; line?: number; column?: number } | { message: string };
     };
-
-/** The worker entry next to the running code (.js when built; from sources, registered through tsx). */
-function startWorker(): Worker {
-  const built = new URL('./h5-probe-worker.js', import.meta.url);
-  if (existsSync(built)) return new Worker(built);
-  const source = new URL('./h5-probe-worker.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
-  return new Worker(bootstrap, { eval: true });
-}
 
 /** The errors the watchdog raised (a hang, as opposed to an error HDF5 reported). */
 const stallErrors = new WeakSet<FormatError>();
@@ -126,7 +117,7 @@ class ProbeWorker {
 
   #start(path: string): Promise<void> {
     if (this.#ready) return this.#ready;
-    const worker = startWorker();
+    const worker = startWorker(new URL('./h5-probe-worker.js', import.meta.url));
     this.#worker = worker;
     this.#ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -5,15 +5,27 @@ import { LabError } from '../../api/errors.js';
 import { modelFamilyIds } from '../../api/model-families.js';
 import type { StudyFigure, StudyOptions, StudyResult } from '../../api/studies.js';
 import { type ModelFamily, TrainingConfig, type TrainingConfigInput } from '../../api/training.js';
+import type { Chemistry } from '../../chem/chemistry.js';
 import { CachedStructures } from '../../data/import/structures.js';
 import { type DrugPanelConfig, importDrugPanel } from '../../data/synthetic-drugs.js';
-import type { LabService } from '../service.js';
+import type { Store } from '../../store/store.js';
+import type { TrainingManager } from '../training.js';
 
 /** Every registered family (the registry decides; a new row joins the comparison studies). */
 export const ALL_FAMILIES: ModelFamily[] = modelFamilyIds();
 
+/**
+ * What a study uses of the lab, and nothing more (the LabService satisfies it): the store, the
+ * training manager, and chemistry for drug structures. Studies never see the handler table.
+ */
+export interface StudyLab {
+  store: Store;
+  training: Pick<TrainingManager, 'start' | 'settled' | 'isActive'>;
+  chemistry(): Promise<Chemistry>;
+}
+
 export interface StudyContext {
-  lab: LabService;
+  lab: StudyLab;
   options: StudyOptions;
   progress: (fraction: number, message: string) => void;
   runs: StudyResult['runs'];
