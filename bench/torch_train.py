@@ -109,7 +109,7 @@ class EnvVae(torch.nn.Module):
 
 def configuration():
     """How this run was set up, in words: what makes or breaks the reference's speed."""
-    env = {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS")}
+    env = {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     blas = "unknown BLAS"
     try:
         from threadpoolctl import threadpool_info
