@@ -35,7 +35,7 @@ const optimizer: tf.Optimizer = tf.train.adam(1e-3);
 const rng = new Rng(2);
 const noise = (rows: number, cols: number) => {
   const v = new Float32Array(rows * cols);
-  for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+  rng.fillNormal(v);
   return tf.tensor2d(v, [rows, cols]);
 };
 function makeBatch(): Batch {

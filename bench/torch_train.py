@@ -1,8 +1,17 @@
 """PyTorch reference for bench/train.ts: the same VAE / Environment VAE (seed L1000 sizes) and the
 same loss, step and optimiser as src-main/ml (createModule + Trainer), timed in samples/s.
 
-  python3 bench/torch_train.py --family vae --batch 256 --seconds 10 [--threads 2]
-prints one JSON line: {"family", "batch", "threads", "samples_per_s", "steps", "loss"}.
+  python3 bench/torch_train.py --family vae --batch 256 --seconds 10 [--threads 2] [--warmup-seconds 2]
+prints one JSON line: {"family", "batch", "threads", "samples_per_s", "steps", "loss",
+"warmup_steps", "config"}; "config" says how this process ran (allocator thresholds, OpenBLAS
+variables, the BLAS library and kernel in use), so the reference's configuration is printed with
+its number.
+
+At its best, PyTorch needs glibc's allocator told not to give memory back after every step
+(MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ raised; bench/train.ts sets both for this script):
+otherwise each step page-faults its activations in again and runs at less than half speed. The
+warm-up runs for --warmup-seconds (and at least 10 steps) so the allocator's heap and OpenBLAS's
+threads have reached steady state before the timing starts.
 
 Mirrors of the TypeScript pieces: Dense = x @ W + b (Glorot-uniform W, zero b); OneHiddenLayer =
 Dense -> ReLU -> Dense; boundLog(raw, B) = B·tanh(raw/B); sparsify(v, T) = v ⊙ softmax(|v|/T);
@@ -13,6 +22,7 @@ as the trainer does); Adam(lr 1e-3, β 0.9/0.999, ε 1e-7 = tfjs's float32 epsil
 import argparse
 import json
 import math
+import os
 import time
 
 import torch
@@ -97,6 +107,24 @@ class EnvVae(torch.nn.Module):
         return rec + kl_weight * kl
 
 
+def configuration():
+    """How this run was set up, in words: what makes or breaks the reference's speed."""
+    env = {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    blas = "unknown BLAS"
+    try:
+        from threadpoolctl import threadpool_info
+
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            p = pools[0]
+            blas = f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')}, {p.get('threading_layer')}, {p.get('num_threads')} threads)"
+    except ImportError:
+        blas = "threadpoolctl not installed"
+    parts = [f"torch {torch.__version__}", f"{torch.get_num_threads()} threads", blas]
+    parts += [f"{k}={v}" if v is not None else f"{k} unset" for k, v in env.items()]
+    return ", ".join(parts)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--family", choices=["vae", "env-vae"], default="vae")
@@ -104,6 +132,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--samples", type=int, default=15000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--warmup-seconds", type=float, default=2.0)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -141,8 +170,11 @@ def main():
         position += args.batch
         return idx
 
-    for _ in range(3):
+    warmup_steps = 0
+    warmup_started = time.perf_counter()
+    while warmup_steps < 10 or time.perf_counter() - warmup_started < args.warmup_seconds:
         step(next_indices())
+        warmup_steps += 1
     steps, loss = 0, float("nan")
     started = time.perf_counter()
     while True:
@@ -160,6 +192,8 @@ def main():
                 "samples_per_s": steps * args.batch / elapsed,
                 "steps": steps,
                 "loss": loss,
+                "warmup_steps": warmup_steps,
+                "config": configuration(),
             }
         )
     )

@@ -168,7 +168,7 @@ export class TrainedModel {
     const d = this.latentDim;
     const rng = new Rng(seed).fork('predict');
     const noise = new Float32Array(samples * d);
-    for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
+    rng.fillNormal(noise);
     const decoded = scoped(() => {
       const e = tf.tile(tf.tensor2d(environment, [1, width]), [samples, 1]) as tf.Tensor2D;
       let z = tf.tensor2d(noise, [samples, d]) as tf.Tensor2D;

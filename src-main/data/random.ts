@@ -112,6 +112,50 @@ export class Rng {
     return u * scale;
   }
 
+  /**
+   * Fills `out` with the next out.length normal() draws, the same numbers in the same order, ~4×
+   * faster: the generator's state lives in locals for the whole loop (a training step draws
+   * 50,000–200,000 normals, which took longer than some of its matmuls one call at a time).
+   */
+  fillNormal(out: Float32Array | Float64Array): void {
+    let i = 0;
+    if (out.length === 0) return;
+    if (this.spareNormal !== undefined) {
+      out[i++] = this.spareNormal;
+      this.spareNormal = undefined;
+    }
+    let { a, b, c, d } = this;
+    while (i < out.length) {
+      let u: number;
+      let v: number;
+      let radiusSquared: number;
+      do {
+        // Two sfc32 steps, as nextUint32() twice.
+        let t = (((a + b) | 0) + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (((c << 21) | (c >>> 11)) + t) | 0;
+        u = 2 * ((t >>> 0) / TWO_POW_32) - 1;
+        t = (((a + b) | 0) + d) | 0;
+        d = (d + 1) | 0;
+        a = b ^ (b >>> 9);
+        b = (c + (c << 3)) | 0;
+        c = (((c << 21) | (c >>> 11)) + t) | 0;
+        v = 2 * ((t >>> 0) / TWO_POW_32) - 1;
+        radiusSquared = u * u + v * v;
+      } while (radiusSquared >= 1 || radiusSquared === 0);
+      const scale = Math.sqrt((-2 * Math.log(radiusSquared)) / radiusSquared);
+      out[i++] = u * scale;
+      if (i < out.length) out[i++] = v * scale;
+      else this.spareNormal = v * scale;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+  }
+
   /** -1 or +1, each with probability 1/2. */
   sign(): -1 | 1 {
     return this.nextUint32() < 0x80000000 ? -1 : 1;

@@ -9,6 +9,7 @@ import type { CallContext, LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
 import type { StudyId, StudyOptions } from '../api/studies.js';
 import { Chemistry } from '../chem/chemistry.js';
+import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../chem/pool.js';
 import { type PreparedImport, prepareImport, runImport } from '../data/import/index.js';
 import { CachedStructures } from '../data/import/structures.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
@@ -23,6 +24,7 @@ import { JobRunner } from './jobs.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
+import { startWorker } from './worker-thread.js';
 
 export type Carrier = AppInfo['carrier'];
 
@@ -67,6 +69,8 @@ export class LabService {
   /** Imports found interrupted when this process started (each reported once, by this process). */
   readonly interruptedImports: ImportRecord[];
   #chemistry: Promise<Chemistry> | null = null;
+  /** RDKit workers (one per core) for the structures of large imports; started on first use. */
+  readonly #chemistryPool = new ChemistryPool(() => startWorker(CHEMISTRY_WORKER_ENTRY, {}));
   #lastPreview: { key: string; prepared: PreparedImport } | null = null;
 
   constructor(options: LabServiceOptions) {
@@ -158,6 +162,14 @@ export class LabService {
     return this.#chemistry;
   }
 
+  /** The import's structure source: the molecule cache, then the pool for what is not cached. */
+  async #structures(onProgress?: (done: number, total: number) => void): Promise<CachedStructures> {
+    return new CachedStructures(await this.chemistry(), this.store.molecules, {
+      pool: this.#chemistryPool,
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }
+
   /**
    * The files behind an import's grants. Each grant is checked again; a path is never taken from
    * the request itself (ImportRequest has no path fields).
@@ -206,7 +218,7 @@ export class LabService {
   async previewImport(request: ImportRequest): Promise<ImportPreview> {
     this.#discardPreview();
     const { resolved } = await this.resolveImport(request);
-    const prepared = await prepareImport(resolved, new CachedStructures(await this.chemistry(), this.store.molecules));
+    const prepared = await prepareImport(resolved, await this.#structures());
     this.#lastPreview = { key: JSON.stringify(request), prepared };
     return prepared.preview;
   }
@@ -239,7 +251,11 @@ export class LabService {
       try {
         context.progress(null, `Reading ${label}`);
         const prepared =
-          this.#takePreview(request) ?? (await prepareImport(resolved, new CachedStructures(await this.chemistry(), this.store.molecules)));
+          this.#takePreview(request) ??
+          (await prepareImport(
+            resolved,
+            await this.#structures((done, total) => context.progress(null, `Drug structures: ${done} of ${total} described`)),
+          ));
         context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
         // The journal is marked completed in the dataset's own transaction: a kill can never
         // leave a stored dataset whose import the journal calls interrupted, or the reverse.
@@ -388,6 +404,7 @@ export class LabService {
     this.#discardPreview();
     await this.files.close();
     await this.analysis.dispose();
+    await this.#chemistryPool.close();
     this.#listeners.clear();
   }
 

@@ -58,8 +58,9 @@ export class Dense {
     readonly bias: tf.Variable<tf.Rank.R1>,
   ) {}
 
-  apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.add(tf.matMul(x, this.weights), this.bias) as tf.Tensor2D);
+  /** x·W + b, then the activation: one fused kernel where the backend has one (native-blas). */
+  apply(x: tf.Tensor2D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
+    return tf.fused.matMul({ a: x, b: this.weights, bias: this.bias, activation }) as tf.Tensor2D;
   }
 }
 
@@ -76,7 +77,7 @@ export class OneHiddenLayer {
   /** `modulate` lets FiLM scale and shift the hidden activations. */
   apply(x: tf.Tensor2D, modulate?: (h: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const h = tf.relu(this.hidden.apply(x));
+      const h = this.hidden.apply(x, 'relu');
       return this.output.apply(modulate ? modulate(h) : h);
     });
   }

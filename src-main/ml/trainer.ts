@@ -207,7 +207,7 @@ export class Trainer {
     const rng = this.#rng.fork(`noise:${label}`);
     return (rows: number, cols: number): tf.Tensor2D => {
       const values = new Float32Array(rows * cols);
-      for (let i = 0; i < values.length; i++) values[i] = rng.normal();
+      rng.fillNormal(values);
       return tf.tensor2d(values, [rows, cols]);
     };
   }

@@ -49,8 +49,12 @@ async function epochLosses(backend: string, family: ModelFamily): Promise<number
   return losses;
 }
 
+/** tfjs's own gradients, before the native backend registers its broadcasting ones. */
+const tfjsGradients = ['Sum', 'Mean'].map((name) => tf.getGradient(name));
+
 describe('native-blas backend', () => {
   const status = registerNativeBackend();
+  const nativeGradients = ['Sum', 'Mean'].map((name) => tf.getGradient(name));
 
   it('trains every family to the cpu backend’s losses (relative difference < 1e-4)', {
     skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
@@ -63,6 +67,52 @@ describe('native-blas backend', () => {
         const expected = reference[i] as number;
         assert.ok(Math.abs(value - expected) <= 1e-4 * Math.max(1, Math.abs(expected)), `${family} loss #${i}: ${value} vs ${expected}`);
       });
+    }
+  });
+
+  it('fused dense (bias + ReLU), broadcasts, fills and the Sum/Mean gradients match the cpu backend', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(3);
+    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const [x, w, b, scalarBias] = [random(7 * 5), random(5 * 4), random(4), random(1)];
+    const compute = () =>
+      tf.tidy(() => {
+        const xs = tf.tensor2d(x, [7, 5]);
+        const ws = tf.tensor2d(w, [5, 4]);
+        const bs = tf.tensor1d(b);
+        const loss = (p: tf.Tensor2D, q: tf.Tensor1D) =>
+          tf.add(
+            tf.sum(tf.fused.matMul({ a: xs, b: p, bias: q, activation: 'relu' }), 1).mean(),
+            tf.mean(tf.square(tf.fused.matMul({ a: xs, b: p, bias: tf.tensor1d(scalarBias) })), 0).sum(),
+          ) as tf.Scalar;
+        const [dw, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => loss(p as tf.Tensor2D, q as tf.Tensor1D))([ws, bs]) as tf.Tensor[];
+        return [
+          loss(ws, bs),
+          dw,
+          db,
+          tf.fused.matMul({ a: xs, b: ws, bias: bs, activation: 'relu' }),
+          tf.fused.matMul({ a: xs, b: ws, transposeB: false, bias: bs }),
+          tf.broadcastTo(tf.tensor2d(b, [1, 4]), [3, 4]),
+          tf.broadcastTo(tf.tensor2d(x.subarray(0, 7), [7, 1]), [7, 6]),
+          tf.zerosLike(xs),
+          tf.onesLike(xs),
+        ].map((t) => Array.from((t as tf.Tensor).dataSync()));
+      });
+    // The reference: the cpu backend with tfjs's own Sum and Mean gradients.
+    for (const config of tfjsGradients) if (config) tf.registerGradient(config);
+    await tf.setBackend('cpu');
+    const expected = compute();
+    for (const config of nativeGradients) if (config) tf.registerGradient(config);
+    await tf.setBackend('native-blas');
+    const got = compute();
+    for (const [i, values] of got.entries()) {
+      const want = expected[i] as number[];
+      assert.equal(values.length, want.length, `output ${i}: length`);
+      for (const [j, v] of values.entries()) {
+        const tolerance = 1e-5 * Math.max(1, Math.abs(want[j] as number));
+        assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
+      }
     }
   });
 });

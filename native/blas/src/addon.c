@@ -274,9 +274,11 @@ static void need(Args *args, int ok, const char *message) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c)
+// gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c[, accumulate])
 // c[i] = op(a[i]) · op(b[i]) for each batch i, row-major; strideA/strideB are the element
-// offsets between batches (0 broadcasts one matrix to every batch).
+// offsets between batches (0 broadcasts one matrix to every batch). With accumulate = 1 the
+// product is added to what c holds (BLAS beta = 1): a dense layer's bias, copied into c first,
+// costs no pass of its own.
 
 static napi_value Gemm(napi_env env, napi_callback_info info) {
   Args args;
@@ -298,14 +300,16 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   if (args.failed) return NULL;
   if (m == 0 || n == 0) return NULL;
   if (k == 0) {
-    memset(c, 0, sizeof(float) * (size_t)(batch * m * n));
+    if (!(args.argc > 11 && integer(&args, 11) == 1)) memset(c, 0, sizeof(float) * (size_t)(batch * m * n));
     return NULL;
   }
+  const float beta = args.argc > 11 && integer(&args, 11) == 1 ? 1.0f : 0.0f;
+  if (args.failed) return NULL;
   int lda = transA ? (int)m : (int)k;
   int ldb = transB ? (int)k : (int)n;
   for (int64_t i = 0; i < batch; i++) {
     blas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-               a + i * strideA, lda, b + i * strideB, ldb, 0.0f, c + i * m * n, (int)n);
+               a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * m * n, (int)n);
   }
   return NULL;
 }

@@ -10,6 +10,8 @@ export type StructureInfo =
 
 export interface StructureSource {
   describe(smiles: string, options: FingerprintOptions): StructureInfo | Promise<StructureInfo>;
+  /** Optionally describes many structures at once (in parallel) before describe() asks for each. */
+  prefetch?(smiles: readonly string[], options: FingerprintOptions): Promise<void>;
 }
 
 export interface EnvironmentEncoding {
@@ -52,6 +54,10 @@ export async function encodeEnvironments(
   const described = new Map<string, StructureInfo>();
   const withoutStructure: { drug: string; reason: string }[] = [];
   const fallbackIndex = new Map<string, number>();
+  await structures?.prefetch?.(
+    environments.flatMap((env) => (!env.isControl && env.drugId !== null && env.smiles ? [env.smiles] : [])),
+    options,
+  );
   for (const [index, env] of environments.entries()) {
     // Thousands of drugs take seconds to describe: yield now and then so the app stays responsive.
     if (index % 25 === 24) await new Promise((resolve) => setImmediate(resolve));

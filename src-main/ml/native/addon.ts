@@ -23,6 +23,8 @@ export interface NativeBinding {
     b: Float32Array,
     strideB: number,
     c: Float32Array,
+    /** 1: add the product to c's contents (BLAS beta = 1) instead of overwriting them. */
+    accumulate?: number,
   ): void;
   binary(
     op: number,

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { installFusedAdam } from './adam.js';
 import { loadAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
+import { registerBroadcastGradients } from './gradients.js';
 import { nativeKernels } from './kernels.js';
 
 export const NATIVE_BACKEND = 'native-blas';
@@ -39,6 +40,7 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
       tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
     }
     installFusedAdam(NATIVE_BACKEND, addon.binding);
+    registerBroadcastGradients();
   } catch (error) {
     return { ok: false, why: `registering the native backend failed (${error instanceof Error ? error.message : String(error)})` };
   }

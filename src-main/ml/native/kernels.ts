@@ -46,7 +46,8 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
 
   // ---- matmul ----
   const batchMatMul = cpu('BatchMatMul');
-  const matmul = (args: KernelArgs): tf.TensorInfo | null => {
+  /** op(a)·op(b) into a new array; `init` fills the output first (then the product is added to it). */
+  const matmul = (args: KernelArgs, init?: (out: Float32Array, rows: number, cols: number) => void): tf.TensorInfo | null => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const transposeA = Boolean(args.attrs?.transposeA);
     const transposeB = Boolean(args.attrs?.transposeB);
@@ -69,6 +70,7 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
     else return null;
     const batch = Math.max(batchA, batchB);
     const out = alloc(args.backend, batch * m * n);
+    init?.(out, batch * m, n);
     native.gemm(
       batch,
       m,
@@ -81,33 +83,66 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
       values(args.backend, b),
       batchB === 1 ? 0 : kA * n,
       out,
+      init ? 1 : 0,
     );
     return args.backend.makeTensorInfo([...outer, m, n], 'float32', out);
   };
   kernels.set('BatchMatMul', (args) => matmul(args) ?? batchMatMul(args));
 
+  // A dense layer in one kernel: the bias row is copied into the output, BLAS adds the product to
+  // it (no pass of its own), and the ReLU runs in place on both cores.
   const fusedMatMul = cpu('_FusedMatMul');
   kernels.set('_FusedMatMul', (args) => {
     const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
     const activation = args.attrs?.activation as string | undefined;
     const supported = (activation === undefined || activation === 'linear' || activation === 'relu') && !preluActivationWeights;
-    if (!supported || (bias && !floats(args.backend, bias))) return fusedMatMul(args);
-    const product = matmul(args);
+    const rowBias = bias && floats(args.backend, bias) && tf.util.sizeFromShape(bias.shape) === bias.shape[bias.shape.length - 1];
+    if (!supported || (bias && !rowBias)) return fusedMatMul(args);
+    const fillBias = (out: Float32Array, rows: number, cols: number) => {
+      const b = values(args.backend, bias as tf.TensorInfo);
+      if (b.length === cols) native.copy(out, 0, i32([cols, 1]), b, 0, i32([0, 1]), i32([rows, cols]));
+      else out.fill(b[0] ?? 0); // a one-element bias broadcast over the whole output
+    };
+    const product = matmul(args, bias ? fillBias : undefined);
     if (!product) return fusedMatMul(args);
-    let current = product;
-    if (bias) {
-      const biased = binary(native, args.backend, BINARY_OPS.Add, product, bias);
-      args.backend.disposeIntermediateTensorInfo(product);
-      if (!biased) return fusedMatMul(args);
-      current = biased;
-    }
     if (activation === 'relu') {
-      const activated = unary(native, args.backend, UNARY_OPS.Relu, current, 0);
-      args.backend.disposeIntermediateTensorInfo(current);
-      current = activated;
+      const out = values(args.backend, product);
+      if (out.length > 0) native.unary(UNARY_OPS.Relu, out, out, 0);
     }
-    return current;
+    return product;
   });
+
+  // ---- fills and broadcasts ----
+  // The gradients of Sum and Mean broadcast dy back to x's shape (see registerBroadcastGradients);
+  // the cpu kernels build such arrays element by element in JavaScript.
+  const tile = cpu('Tile');
+  kernels.set('Tile', (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const reps = args.attrs?.reps as number[];
+    const rank = x.shape.length;
+    const broadcastOnly = x.shape.every((d, i) => d === 1 || reps[i] === 1);
+    if (!floats(args.backend, x) || rank === 0 || rank > 6 || reps.length !== rank || !broadcastOnly) return tile(args);
+    const shape = x.shape.map((d, i) => d * (reps[i] as number));
+    const size = tf.util.sizeFromShape(shape);
+    const out = alloc(args.backend, size);
+    if (size > 0) {
+      const strides = tf.util.computeStrides(x.shape).concat([1]);
+      const xStrides = x.shape.map((d, i) => (d === 1 ? 0 : (strides[i] as number)));
+      native.copy(out, 0, i32(tf.util.computeStrides(shape).concat([1])), values(args.backend, x), 0, i32(xStrides), i32(shape));
+    }
+    return args.backend.makeTensorInfo(shape, 'float32', out);
+  });
+  for (const [name, value] of [
+    ['ZerosLike', 0],
+    ['OnesLike', 1],
+  ] as const) {
+    const fallback = cpu(name);
+    kernels.set(name, (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (x.dtype !== 'float32') return fallback(args);
+      return args.backend.makeTensorInfo(x.shape, 'float32', alloc(args.backend, tf.util.sizeFromShape(x.shape)).fill(value));
+    });
+  }
 
   // ---- elementwise ----
   for (const [name, op] of Object.entries(BINARY_OPS)) {

@@ -1,0 +1,72 @@
+"""Python RDKit reference for bench/chemistry.ts: the import's structure work on a list of SMILES,
+done the way CellShift's Chemistry.describe does it (depiction and InChIKey off):
+parent = the fragment with the most heavy atoms (ties: larger exact mass, then smaller canonical
+SMILES), re-read from its SMILES; its canonical SMILES; its Bemis-Murcko scaffold SMILES; its
+Morgan fingerprint (radius 2, 1024 bits).
+
+  /usr/bin/python3 bench/chemistry_rdkit.py SMILES_FILE OUT_FILE
+SMILES_FILE: one SMILES per line. OUT_FILE gets one line per SMILES: "canonical<TAB>scaffold<TAB>
+on-bits (comma-separated)", or "!" for a SMILES RDKit refuses. Prints one JSON line on stdout:
+{"molecules", "valid", "seconds", "mol_per_s", "rdkit"}; seconds covers the work only (not
+reading the file or writing the results).
+"""
+
+import json
+import sys
+import time
+
+from rdkit import Chem, RDLogger, rdBase
+from rdkit.Chem import AllChem, Descriptors
+from rdkit.Chem.Scaffolds import MurckoScaffold
+
+
+def parent_of(mol):
+    fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
+    if len(fragments) == 1:
+        return mol
+    ranked = sorted(
+        fragments,
+        key=lambda f: (-f.GetNumHeavyAtoms(), -Descriptors.ExactMolWt(f), Chem.MolToSmiles(f)),
+    )
+    return Chem.MolFromSmiles(Chem.MolToSmiles(ranked[0]))
+
+
+def describe(smiles):
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None or mol.GetNumAtoms() == 0:
+        return None
+    parent = parent_of(mol)
+    if parent is None:
+        return None
+    canonical = Chem.MolToSmiles(parent)
+    scaffold = Chem.MolToSmiles(MurckoScaffold.GetScaffoldForMol(parent))
+    fp = AllChem.GetMorganFingerprintAsBitVect(parent, 2, nBits=1024)
+    return canonical, scaffold, list(fp.GetOnBits())
+
+
+def main():
+    RDLogger.DisableLog("rdApp.*")
+    with open(sys.argv[1]) as f:
+        smiles = [line.rstrip("\n") for line in f]
+    started = time.perf_counter()
+    results = [describe(s) for s in smiles]
+    seconds = time.perf_counter() - started
+    with open(sys.argv[2], "w") as out:
+        for r in results:
+            out.write("!\n" if r is None else f"{r[0]}\t{r[1]}\t{','.join(map(str, r[2]))}\n")
+    valid = sum(r is not None for r in results)
+    print(
+        json.dumps(
+            {
+                "molecules": len(smiles),
+                "valid": valid,
+                "seconds": seconds,
+                "mol_per_s": len(smiles) / seconds,
+                "rdkit": rdBase.rdkitVersion,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

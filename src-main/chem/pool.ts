@@ -1,0 +1,147 @@
+// A pool of RDKit workers, one per core: describing the thousands of drugs of an L1000 import is
+// CPU-bound wasm work that one thread does at ~500 molecules/s, so each worker thread runs its own
+// RDKit instance (a wasm instance cannot be shared between threads) and takes chunks of SMILES
+// as it finishes the last one. Results come back in input order, exactly as Chemistry.describe
+// would have returned them in this thread.
+//
+// The pool does not start threads itself: the caller passes how (`spawn`), since where the worker
+// entry lives (sources under tsx, built dist/, a packed app) is the application's business.
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+
+import type { DescribeOptions, MoleculeResult } from './chemistry.js';
+
+/** Module path of the worker entry, relative to src-main (or dist/main), without extension. */
+export const CHEMISTRY_WORKER_ENTRY = 'chem/pool-worker';
+
+export interface PoolRequest {
+  id: number;
+  smiles: string[];
+  options: DescribeOptions;
+}
+
+export type PoolReply = { id: number; results: MoleculeResult[] } | { id: number; error: string };
+
+export interface DescribeAllOptions extends DescribeOptions {
+  /** Called after every chunk with how many structures are described so far. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** SMILES per message: large enough that messaging costs little, small enough to balance the load. */
+const CHUNK = 32;
+/** Chunks queued per worker, so a worker never waits for the main thread between chunks. */
+const IN_FLIGHT = 2;
+
+interface Slot {
+  worker: Worker;
+  busy: number;
+}
+
+export class ChemistryPool {
+  readonly #spawn: () => Worker;
+  readonly size: number;
+  #slots: Slot[] = [];
+  #nextId = 0;
+  readonly #waiting = new Map<number, { slot: Slot; resolve: (results: MoleculeResult[]) => void; reject: (error: Error) => void }>();
+  #closed = false;
+
+  /** `workers` defaults to one per core. */
+  constructor(spawn: () => Worker, workers = availableParallelism()) {
+    this.#spawn = spawn;
+    this.size = Math.max(1, Math.floor(workers));
+  }
+
+  /**
+   * Describes every SMILES (duplicates included, each in its place). Structures RDKit refuses
+   * come back as InvalidMolecule like Chemistry.describe's; the promise rejects only if a worker
+   * thread itself fails (cannot load RDKit, dies) or the signal aborts.
+   */
+  async describeAll(smiles: readonly string[], options: DescribeAllOptions = {}): Promise<MoleculeResult[]> {
+    if (this.#closed) throw new Error('the chemistry pool is closed');
+    const { onProgress, signal, ...describe } = options;
+    const results = new Array<MoleculeResult>(smiles.length);
+    const chunks: { start: number; smiles: string[] }[] = [];
+    for (let start = 0; start < smiles.length; start += CHUNK) chunks.push({ start, smiles: smiles.slice(start, start + CHUNK) });
+    const slots = this.#start(Math.min(this.size, chunks.length));
+    let done = 0;
+    let next = 0;
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (error: Error) => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      const onAbort = () => fail(new Error('describing structures was cancelled'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const feed = (slot: Slot) => {
+        while (!failed && slot.busy < IN_FLIGHT && next < chunks.length) {
+          const chunk = chunks[next++] as { start: number; smiles: string[] };
+          this.#send(slot, chunk.smiles, describe).then((described) => {
+            for (const [i, result] of described.entries()) results[chunk.start + i] = result;
+            done += described.length;
+            onProgress?.(done, smiles.length);
+            if (done === smiles.length) {
+              signal?.removeEventListener('abort', onAbort);
+              resolve();
+            } else feed(slot);
+          }, fail);
+        }
+      };
+      if (smiles.length === 0) resolve();
+      for (const slot of slots) feed(slot);
+    });
+    return results;
+  }
+
+  /** Ends the worker threads (pending calls reject). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const slots = this.#slots;
+    this.#slots = [];
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #start(wanted: number): Slot[] {
+    while (this.#slots.length < wanted) {
+      const worker = this.#spawn();
+      const slot: Slot = { worker, busy: 0 };
+      worker.unref();
+      worker.on('message', (reply: PoolReply) => this.#settle(reply));
+      const broken = (why: string) => {
+        this.#slots = this.#slots.filter((s) => s !== slot);
+        for (const [id, waiting] of this.#waiting) {
+          if (waiting.slot !== slot) continue;
+          this.#waiting.delete(id);
+          waiting.reject(new Error(`a chemistry worker thread ${why}`));
+        }
+      };
+      worker.on('error', (error) => broken(`failed: ${error.message}`));
+      worker.on('exit', (code) => broken(`exited (code ${code})`));
+      this.#slots.push(slot);
+    }
+    return this.#slots.slice(0, wanted);
+  }
+
+  #send(slot: Slot, smiles: string[], options: DescribeOptions): Promise<MoleculeResult[]> {
+    const id = this.#nextId++;
+    slot.busy++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { slot, resolve, reject });
+      // Refs the worker while it has work, so the process waits for the results.
+      slot.worker.ref();
+      slot.worker.postMessage({ id, smiles, options } satisfies PoolRequest);
+    });
+  }
+
+  #settle(reply: PoolReply): void {
+    const waiting = this.#waiting.get(reply.id);
+    if (!waiting) return;
+    this.#waiting.delete(reply.id);
+    const slot = waiting.slot;
+    if (--slot.busy === 0) slot.worker.unref();
+    if ('error' in reply) waiting.reject(new Error(`a chemistry worker failed: ${reply.error}`));
+    else waiting.resolve(reply.results);
+  }
+}

@@ -1,0 +1,46 @@
+// The pool of RDKit workers returns what Chemistry.describe returns in this thread, in input
+// order, with progress counts, and refuses bad structures the same way.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { Chemistry, type MoleculeResult } from '../../src-main/chem/chemistry.js';
+import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../../src-main/chem/pool.js';
+import { referenceDrugs } from '../../src-main/data/reference-drugs.js';
+import { startWorker } from '../../src-main/lab/worker-thread.js';
+
+let pool: ChemistryPool;
+let chemistry: Chemistry;
+
+before(async () => {
+  pool = new ChemistryPool(() => startWorker(CHEMISTRY_WORKER_ENTRY, {}), 2);
+  chemistry = await Chemistry.load();
+});
+after(() => pool.close());
+
+test('pool results equal in-thread describe, in order, duplicates and bad input included', async () => {
+  const drugs = referenceDrugs.slice(0, 90).map((d) => d.smiles);
+  // A salt, an unparsable SMILES, a placeholder and a duplicate among real drugs.
+  const smiles = [...drugs, 'CS(=O)(=O)O.Cc1ccc(C)cc1', 'C1CC(', '-666', drugs[0] as string];
+  const progress: number[] = [];
+  const options = { depict: false, radius: 2, nBits: 512 };
+  const results = await pool.describeAll(smiles, { ...options, onProgress: (done, total) => progress.push(done / total) });
+  assert.equal(results.length, smiles.length);
+  const expected: MoleculeResult[] = smiles.map((s) => chemistry.describe(s, options));
+  assert.deepEqual(results, expected);
+  assert.equal(results.at(-3)?.ok, false);
+  assert.match((results.at(-3) as { reason: string }).reason, /invalid SMILES/);
+  assert.ok(progress.length >= 3, 'progress after every chunk');
+  assert.deepEqual(
+    progress,
+    [...progress].sort((a, b) => a - b),
+    'counts only grow',
+  );
+  assert.equal(progress.at(-1), 1);
+});
+
+test('an empty list needs no worker; a closed pool says so', async () => {
+  assert.deepEqual(await pool.describeAll([]), []);
+  const closed = new ChemistryPool(() => startWorker(CHEMISTRY_WORKER_ENTRY, {}), 1);
+  await closed.close();
+  await assert.rejects(closed.describeAll(['CCO']), /chemistry pool is closed/);
+});
