@@ -4,6 +4,7 @@
 
 import { LabError } from '../api/errors.js';
 import type { ConnectivityResult, ConnectivityRow } from '../api/mechanism.js';
+import { geneLookup } from '../data/gene-sets.js';
 import type { Store } from '../store/store.js';
 import { type ConnectivityScores, scoreConnectivity } from './connectivity.js';
 import { chooseScale } from './differential.js';
@@ -22,18 +23,13 @@ export function resolveQueryGenes(
   up: readonly string[],
   down: readonly string[],
 ): ResolvedQuery {
-  const byId = new Map(genes.map((g, i) => [g.id, i]));
-  const bySymbol = new Map<string, number>();
-  genes.forEach((g, i) => {
-    const key = g.symbol.toUpperCase();
-    if (!bySymbol.has(key)) bySymbol.set(key, i);
-  });
+  const find = geneLookup(genes);
   const resolve = (list: readonly string[]) => {
     const indices: number[] = [];
     const matched: string[] = [];
     const unmatched: string[] = [];
     for (const name of new Set(list.map((n) => n.trim()).filter((n) => n !== ''))) {
-      const index = byId.get(name) ?? bySymbol.get(name.toUpperCase());
+      const index = find(name);
       if (index === undefined) unmatched.push(name);
       else if (!indices.includes(index)) {
         indices.push(index);
