@@ -148,3 +148,33 @@ export function overRepresentation(
   });
   return { rows: rows.sort((a, b) => a.p - b.p || b.overlap - a.overlap), skipped: sets.length - tested.length };
 }
+
+/**
+ * Both tests for one ranked gene list against one collection: preranked GSEA on `scores`, and the
+ * hypergeometric test of `selected` among these genes. Gene indices in the rows become symbols.
+ */
+export function enrichGeneScores(
+  genes: readonly { id: string; symbol: string }[],
+  scores: ArrayLike<number>,
+  selected: readonly number[],
+  collection: readonly { name: string; description: string; genes: readonly string[] }[],
+  options: SizeLimits & { permutations: number; seed: number; checkCancelled?: () => void },
+) {
+  const sets = mapGeneSets(genes, collection);
+  const symbol = (g: number) => genes[g]?.symbol ?? String(g);
+  const gsea = prerankedGsea(scores, sets, options);
+  const ora = overRepresentation(selected, genes.length, sets, options);
+  return {
+    skipped: gsea.skipped,
+    gsea: gsea.rows.map((r) => ({ ...r, leadingGenes: r.leadingGenes.map(symbol) })),
+    overRepresentation: ora.rows.map((r) => ({ ...r, overlapGenes: r.overlapGenes.map(symbol) })),
+  };
+}
+
+/** The `count` genes with the largest |score|, among those `eligible` allows. */
+export function topByMagnitude(scores: ArrayLike<number>, count: number, eligible: (gene: number) => boolean = () => true): number[] {
+  return Array.from({ length: scores.length }, (_, g) => g)
+    .filter(eligible)
+    .sort((a, b) => Math.abs(scores[b] as number) - Math.abs(scores[a] as number))
+    .slice(0, count);
+}

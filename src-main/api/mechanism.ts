@@ -61,3 +61,86 @@ export const ConnectivityResult = z.object({
   rows: z.array(ConnectivityRow),
 });
 export type ConnectivityResult = z.infer<typeof ConnectivityResult>;
+
+export const GeneSetCollection = z.object({
+  id: Id,
+  name: z.string(),
+  /** The file it came from (its name, not a path). */
+  source: z.string(),
+  format: z.enum(['gmt', 'gmx']),
+  nSets: z.number().int(),
+  createdAt: z.string(),
+});
+export type GeneSetCollection = z.infer<typeof GeneSetCollection>;
+
+/** A GMT/GMX file's content (UTF-8 text), as the page read it or the command line did. */
+export const ImportGeneSetsParams = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  fileName: z.string().trim().min(1).max(500),
+  content: z
+    .string()
+    .min(1)
+    .max(64 * 1024 * 1024),
+});
+
+const EnrichmentSource = z.union([
+  /** A latent coordinate's gene program: the decoder's per-gene effect of moving that coordinate. */
+  z.strictObject({ kind: z.literal('latent'), runId: Id, latent: z.number().int().min(0) }),
+  /** A differential expression result, ranked by Welch's t (genes without a t are left out). */
+  z.strictObject({ kind: z.literal('differential'), differential: z.lazy(() => DifferentialForEnrichment) }),
+]);
+
+/** The parts of a differential expression result enrichment reads. */
+const DifferentialForEnrichment = z.object({
+  datasetId: Id,
+  genes: z.array(z.object({ id: z.string(), symbol: z.string(), t: z.number().nullable(), adjustedP: z.number().nullable() })).max(100_000),
+});
+
+export const EnrichmentParams = z.strictObject({
+  collectionId: Id,
+  source: EnrichmentSource,
+  permutations: z.number().int().min(0).max(10_000).default(1000),
+  minSize: z.number().int().min(1).max(10_000).default(5),
+  maxSize: z.number().int().min(1).max(100_000).default(500),
+  /** Genes selected for the hypergeometric test: the top N by |score| (latents) or adjusted p < 0.05 (DE), capped at N. */
+  selectTop: z.number().int().min(1).max(10_000).default(50),
+  seed: z.number().int().min(0).max(2_147_483_647).default(1),
+});
+
+export const EnrichmentResult = z.object({
+  collectionId: Id,
+  collectionName: z.string(),
+  datasetId: Id,
+  /** What was ranked, in words (e.g. "latent 17 of run …: decoder gene effects"). */
+  ranked: z.string(),
+  selected: z.object({ genes: z.array(z.string()), rule: z.string() }),
+  /** Sets left out for having fewer than minSize or more than maxSize genes in the dataset. */
+  skipped: z.number().int(),
+  permutations: z.number().int(),
+  gsea: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string(),
+      size: z.number().int(),
+      es: z.number(),
+      nes: z.number().nullable(),
+      p: z.number().nullable(),
+      fdr: z.number().nullable(),
+      leadingGenes: z.array(z.string()),
+    }),
+  ),
+  overRepresentation: z.array(
+    z.object({
+      name: z.string(),
+      description: z.string(),
+      size: z.number().int(),
+      overlap: z.number().int(),
+      expected: z.number(),
+      p: z.number(),
+      fdr: z.number().nullable(),
+      overlapGenes: z.array(z.string()),
+    }),
+  ),
+});
+export type EnrichmentResult = z.infer<typeof EnrichmentResult>;
+export type EnrichmentParams = z.output<typeof EnrichmentParams>;
