@@ -19,6 +19,16 @@ export const ConnectivityParams = z.strictObject({
   seed: z.number().int().min(0).max(2_147_483_647).default(1),
 });
 
+/** The same query against the signatures a run predicts for structures never profiled. */
+export const ScreenParams = z.strictObject({
+  ...ConnectivityQueryGenes.shape,
+  runId: Id,
+  smiles: z.array(z.string().trim().min(1).max(10_000)).min(1).max(10_000),
+  cellLine: z.string().min(1).nullable().default(null),
+  randomQueries: z.number().int().min(0).max(10_000).default(1000),
+  seed: z.number().int().min(0).max(2_147_483_647).default(1),
+});
+
 export const QueryGeneMatch = z.object({
   requested: z.number().int(),
   matched: z.array(z.string()),

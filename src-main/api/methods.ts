@@ -37,6 +37,7 @@ import {
   EnrichmentResult,
   GeneSetCollection,
   ImportGeneSetsParams,
+  ScreenParams,
 } from './mechanism.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
@@ -118,6 +119,7 @@ export const methods = {
   'geneSets.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
   'analysis.enrichment': { params: EnrichmentParams, result: EnrichmentResult },
   'mechanism.connectivity': { params: ConnectivityParams, result: ConnectivityResult },
+  'mechanism.screen': { params: ScreenParams, result: ConnectivityResult },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 

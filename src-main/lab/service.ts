@@ -21,6 +21,7 @@ import { AnalysisService } from './analysis.js';
 import { FileGrants } from './files/grants.js';
 import { importGeneSets } from './gene-sets.js';
 import { JobRunner } from './jobs.js';
+import { screenStructures } from './mechanism.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
@@ -371,6 +372,7 @@ export class LabService {
       },
       'analysis.enrichment': (params, { signal }) => this.analysis.run('enrichment', params, { signal }),
       'mechanism.connectivity': (params, { signal }) => this.analysis.run('connectivity', params, { signal }),
+      'mechanism.screen': (params, { signal }) => screenStructures(this, params, signal),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }
