@@ -1,9 +1,10 @@
 // The mechanism analyses that need a trained model or several store reads, run in the analysis
 // worker through operations.ts.
 import { LabError } from '../api/errors.js';
-import type { EnrichmentParams, EnrichmentResult } from '../api/mechanism.js';
+import type { DrugNeighboursResult, EnrichmentParams, EnrichmentResult, MoaRetrievalResult } from '../api/mechanism.js';
 import { enrichGeneScores, topByMagnitude } from './enrichment.js';
 import { latentGeneEffects } from './inspection.js';
+import { drugNeighbours, drugVectors, moaRetrieval } from './moa-retrieval.js';
 import type { AnalysisContext } from './operations.js';
 
 /** Enrichment of a latent coordinate's gene program or of a differential expression result. */
@@ -59,4 +60,33 @@ export async function enrichmentOf(context: AnalysisContext, params: EnrichmentP
     permutations: params.permutations,
     ...result,
   };
+}
+
+export async function moaRetrievalOf(context: AnalysisContext, runId: string): Promise<MoaRetrievalResult> {
+  const model = await context.model(runId);
+  const datasetId = model.run.datasetId;
+  const vectors = drugVectors(context.store, model, datasetId);
+  const { annotated, scores } = moaRetrieval(vectors);
+  return { runId, datasetId, drugs: vectors.items.length, annotated, scores, verdict: retrievalVerdict(scores) };
+}
+
+/** Which description groups drugs by mechanism best, in words. */
+export function retrievalVerdict(scores: readonly { method: string; map: number | null; chance: number | null }[]): string {
+  const scored = scores.filter((s): s is typeof s & { map: number; chance: number } => s.map !== null && s.chance !== null);
+  if (scored.length === 0) return 'No drug has another drug of the same known MoA in this dataset: there is nothing to retrieve.';
+  const best = [...scored].sort((a, b) => b.map - a.map)[0] as (typeof scored)[number];
+  const others = scored.filter((s) => s !== best).map((s) => `${s.method} ${s.map.toFixed(2)}`);
+  return `${best.method} groups drugs by known MoA best (mAP ${best.map.toFixed(2)}; random ${best.chance.toFixed(2)}${others.length ? `; ${others.join(', ')}` : ''}).`;
+}
+
+export async function drugNeighboursOf(
+  context: AnalysisContext,
+  { runId, environmentKey, count }: { runId: string; environmentKey: string; count: number },
+): Promise<DrugNeighboursResult> {
+  const model = await context.model(runId);
+  const vectors = drugVectors(context.store, model, model.run.datasetId);
+  const methods = drugNeighbours(vectors, environmentKey, count);
+  const item = vectors.items.find((i) => i.key === environmentKey);
+  if (!methods || !item) throw new LabError('not_found', `The run's dataset has no drug environment "${environmentKey}"`);
+  return { runId, environmentKey, moa: item.moa, targets: item.targets, methods };
 }

@@ -11,12 +11,12 @@ import type {
   UnseenEvaluationResult,
 } from '../api/analysis.js';
 import { LabError } from '../api/errors.js';
-import type { ConnectivityResult, EnrichmentParams, EnrichmentResult } from '../api/mechanism.js';
+import type { ConnectivityResult, DrugNeighboursResult, EnrichmentParams, EnrichmentResult, MoaRetrievalResult } from '../api/mechanism.js';
 import type { Store } from '../store/store.js';
 import { queryDataset } from './connectivity-query.js';
 import { compareGroups } from './differential.js';
 import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
-import { enrichmentOf } from './mechanism-operations.js';
+import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { predictDrug } from './predict.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
@@ -108,6 +108,17 @@ export const analysisOperations = {
   },
 
   /** Every signature of a dataset scored against the query and its random queries. */
+  async moaRetrieval(context: AnalysisContext, { runId }: { runId: string }): Promise<MoaRetrievalResult> {
+    return moaRetrievalOf(context, runId);
+  },
+
+  async drugNeighbours(
+    context: AnalysisContext,
+    params: { runId: string; environmentKey: string; count: number },
+  ): Promise<DrugNeighboursResult> {
+    return drugNeighboursOf(context, params);
+  },
+
   async connectivity(context: AnalysisContext, params: Parameters<typeof queryDataset>[1]): Promise<ConnectivityResult> {
     return queryDataset(context.store, params, () => context.signal.throwIfAborted());
   },

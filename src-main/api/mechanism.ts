@@ -154,3 +154,49 @@ export const EnrichmentResult = z.object({
 });
 export type EnrichmentResult = z.infer<typeof EnrichmentResult>;
 export type EnrichmentParams = z.output<typeof EnrichmentParams>;
+
+const RetrievalMethod = z.enum(['prior shift', 'measured Δ', 'fingerprint']);
+
+export const MoaRetrievalResult = z.object({
+  runId: Id,
+  datasetId: Id,
+  /** Drugs (non-control environments) in the dataset, and how many carry a known MoA. */
+  drugs: z.number().int(),
+  annotated: z.number().int(),
+  /** Mean average precision of same-MoA neighbours, per description, with a random ranking's for reference. */
+  scores: z.array(
+    z.object({
+      method: RetrievalMethod,
+      map: z.number().nullable(),
+      chance: z.number().nullable(),
+      queries: z.number().int(),
+      note: z.string().nullable(),
+    }),
+  ),
+  verdict: z.string(),
+});
+export type MoaRetrievalResult = z.infer<typeof MoaRetrievalResult>;
+
+export const DrugNeighboursResult = z.object({
+  runId: Id,
+  environmentKey: z.string(),
+  moa: z.array(z.string()),
+  targets: z.array(z.string()),
+  methods: z.array(
+    z.object({
+      method: RetrievalMethod,
+      neighbours: z.array(
+        z.object({
+          key: z.string(),
+          label: z.string(),
+          similarity: z.number(),
+          moa: z.array(z.string()),
+          targets: z.array(z.string()),
+          sharedMoa: z.array(z.string()),
+          sharedTargets: z.array(z.string()),
+        }),
+      ),
+    }),
+  ),
+});
+export type DrugNeighboursResult = z.infer<typeof DrugNeighboursResult>;

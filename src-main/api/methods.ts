@@ -33,10 +33,12 @@ import { ImportPreview, ImportRequest } from './imports.js';
 import {
   ConnectivityParams,
   ConnectivityResult,
+  DrugNeighboursResult,
   EnrichmentParams,
   EnrichmentResult,
   GeneSetCollection,
   ImportGeneSetsParams,
+  MoaRetrievalResult,
   ScreenParams,
 } from './mechanism.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
@@ -120,6 +122,11 @@ export const methods = {
   'analysis.enrichment': { params: EnrichmentParams, result: EnrichmentResult },
   'mechanism.connectivity': { params: ConnectivityParams, result: ConnectivityResult },
   'mechanism.screen': { params: ScreenParams, result: ConnectivityResult },
+  'mechanism.moaRetrieval': { params: z.strictObject({ runId: Id }), result: MoaRetrievalResult },
+  'mechanism.neighbours': {
+    params: z.strictObject({ runId: Id, environmentKey: z.string().min(1).max(1000), count: z.number().int().min(1).max(200).default(10) }),
+    result: DrugNeighboursResult,
+  },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
 

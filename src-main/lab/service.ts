@@ -373,6 +373,8 @@ export class LabService {
       'analysis.enrichment': (params, { signal }) => this.analysis.run('enrichment', params, { signal }),
       'mechanism.connectivity': (params, { signal }) => this.analysis.run('connectivity', params, { signal }),
       'mechanism.screen': (params, { signal }) => screenStructures(this, params, signal),
+      'mechanism.moaRetrieval': (params, { signal }) => this.analysis.run('moaRetrieval', params, { signal }),
+      'mechanism.neighbours': (params, { signal }) => this.analysis.run('drugNeighbours', params, { signal }),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }
