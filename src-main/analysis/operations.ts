@@ -11,9 +11,12 @@ import type {
   UnseenEvaluationResult,
 } from '../api/analysis.js';
 import { LabError } from '../api/errors.js';
+import type { ConnectivityResult, DrugNeighboursResult, EnrichmentParams, EnrichmentResult, MoaRetrievalResult } from '../api/mechanism.js';
 import type { Store } from '../store/store.js';
+import { queryDataset } from './connectivity-query.js';
 import { compareGroups } from './differential.js';
 import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
+import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { predictDrug } from './predict.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
@@ -97,6 +100,27 @@ export const analysisOperations = {
         delta: prediction.delta[i] as number,
       })),
     };
+  },
+
+  /** Preranked GSEA with permutations over a whole collection: seconds of work. */
+  async enrichment(context: AnalysisContext, params: EnrichmentParams): Promise<EnrichmentResult> {
+    return enrichmentOf(context, params);
+  },
+
+  /** Every signature of a dataset scored against the query and its random queries. */
+  async moaRetrieval(context: AnalysisContext, { runId }: { runId: string }): Promise<MoaRetrievalResult> {
+    return moaRetrievalOf(context, runId);
+  },
+
+  async drugNeighbours(
+    context: AnalysisContext,
+    params: { runId: string; environmentKey: string; count: number },
+  ): Promise<DrugNeighboursResult> {
+    return drugNeighboursOf(context, params);
+  },
+
+  async connectivity(context: AnalysisContext, params: Parameters<typeof queryDataset>[1]): Promise<ConnectivityResult> {
+    return queryDataset(context.store, params, () => context.signal.throwIfAborted());
   },
 } satisfies Record<string, (context: AnalysisContext, params: never) => Promise<unknown>>;
 

@@ -4,6 +4,7 @@ export * from './domain.js';
 export * from './errors.js';
 export * from './files.js';
 export * from './imports.js';
+export * from './mechanism.js';
 export * from './methods.js';
 export * from './protocol.js';
 export * from './sessions.js';

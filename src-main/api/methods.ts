@@ -30,6 +30,17 @@ import {
 } from './domain.js';
 import { FileGrant, FileGrantId, FileSources, FolderId, FolderListing, FolderPath } from './files.js';
 import { ImportPreview, ImportRequest } from './imports.js';
+import {
+  ConnectivityParams,
+  ConnectivityResult,
+  DrugNeighboursResult,
+  EnrichmentParams,
+  EnrichmentResult,
+  GeneSetCollection,
+  ImportGeneSetsParams,
+  MoaRetrievalResult,
+  ScreenParams,
+} from './mechanism.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
 import { SplitPreview, TrainingConfig, ValidationSplit } from './training.js';
@@ -104,6 +115,17 @@ export const methods = {
   'predict.drug': {
     params: z.strictObject({ runId: Id, smiles: z.string().min(1).max(10_000), cellLine: z.string().min(1).optional() }),
     result: DrugPredictionResult,
+  },
+  'geneSets.list': { params: NoParams, result: z.array(GeneSetCollection) },
+  'geneSets.import': { params: ImportGeneSetsParams, result: GeneSetCollection },
+  'geneSets.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
+  'analysis.enrichment': { params: EnrichmentParams, result: EnrichmentResult },
+  'mechanism.connectivity': { params: ConnectivityParams, result: ConnectivityResult },
+  'mechanism.screen': { params: ScreenParams, result: ConnectivityResult },
+  'mechanism.moaRetrieval': { params: z.strictObject({ runId: Id }), result: MoaRetrievalResult },
+  'mechanism.neighbours': {
+    params: z.strictObject({ runId: Id, environmentKey: z.string().min(1).max(1000), count: z.number().int().min(1).max(200).default(10) }),
+    result: DrugNeighboursResult,
   },
   'jobs.cancel': { params: z.strictObject({ jobId: Id }), result: z.strictObject({ cancelled: z.boolean() }) },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;

@@ -9,6 +9,7 @@ import { datasetsCommand } from './commands/datasets.js';
 import { evalCommand } from './commands/eval.js';
 import { importCommand } from './commands/import.js';
 import { predictCommand } from './commands/predict.js';
+import { queryCommand } from './commands/query.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
 import { studyCommand } from './commands/study.js';
@@ -22,6 +23,7 @@ const commands: Command[] = [
   trainCommand,
   evalCommand,
   predictCommand,
+  queryCommand,
   studyCommand,
 ];
 

@@ -20,7 +20,9 @@ import type { ImportRecord } from '../store/imports.js';
 import { Store } from '../store/store.js';
 import { AnalysisService } from './analysis.js';
 import { FileGrants } from './files/grants.js';
+import { importGeneSets } from './gene-sets.js';
 import { JobRunner } from './jobs.js';
+import { screenStructures } from './mechanism.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
@@ -378,6 +380,17 @@ export class LabService {
       'evaluation.unseen': ({ runId }, { signal }) => this.analysis.unseen(runId, { signal }),
       'predict.drug': async ({ runId, smiles, cellLine }, { signal }) =>
         this.analysis.predictDrug(runId, smiles, cellLine ?? null, await this.chemistry(), { signal }),
+      'geneSets.list': () => this.store.geneSets.list(),
+      'geneSets.import': (params) => importGeneSets(this.store, params),
+      'geneSets.delete': ({ id }) => {
+        this.store.geneSets.delete(id);
+        return { deleted: true as const };
+      },
+      'analysis.enrichment': (params, { signal }) => this.analysis.run('enrichment', params, { signal }),
+      'mechanism.connectivity': (params, { signal }) => this.analysis.run('connectivity', params, { signal }),
+      'mechanism.screen': (params, { signal }) => screenStructures(this, params, signal),
+      'mechanism.moaRetrieval': (params, { signal }) => this.analysis.run('moaRetrieval', params, { signal }),
+      'mechanism.neighbours': (params, { signal }) => this.analysis.run('drugNeighbours', params, { signal }),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
   }

@@ -199,6 +199,30 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: 'gene_set_collections and gene_sets (GMT/GMX files imported into the lab, identifiers as written)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE gene_set_collections (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          source TEXT NOT NULL,
+          format TEXT NOT NULL,
+          n_sets INTEGER NOT NULL,
+          created_at TEXT NOT NULL
+        );
+        CREATE TABLE gene_sets (
+          collection_id TEXT NOT NULL REFERENCES gene_set_collections(id) ON DELETE CASCADE,
+          idx INTEGER NOT NULL,
+          name TEXT NOT NULL,
+          description TEXT NOT NULL,
+          genes TEXT NOT NULL,
+          PRIMARY KEY (collection_id, idx)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

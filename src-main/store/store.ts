@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { ArtifactRepository } from './artifacts.js';
 import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
 import { DatasetRepository } from './datasets.js';
+import { GeneSetRepository } from './gene-sets.js';
 import { ImportJournal } from './imports.js';
 import { MoleculeRepository } from './molecules.js';
 import { RunRepository } from './runs.js';
@@ -17,6 +18,7 @@ export class Store {
   readonly artifacts: ArtifactRepository;
   readonly imports: ImportJournal;
   readonly sessions: SessionRepository;
+  readonly geneSets: GeneSetRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -27,6 +29,7 @@ export class Store {
     this.artifacts = new ArtifactRepository(db);
     this.imports = new ImportJournal(db);
     this.sessions = new SessionRepository(db);
+    this.geneSets = new GeneSetRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

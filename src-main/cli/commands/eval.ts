@@ -1,5 +1,6 @@
 import type { UnseenEvaluationResult } from '../../api/analysis.js';
 import { LabError } from '../../api/errors.js';
+import type { MoaRetrievalResult } from '../../api/mechanism.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, printJson, stringOption } from '../command.js';
@@ -22,14 +23,32 @@ ${commonUsage}`,
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
     try {
       const result = await lab.analysis.unseen(runId);
-      if (args.values.json) printJson(result);
-      else process.stdout.write(describe(result));
+      // Known mechanisms, when the dataset carries them: does the latent space group drugs by MoA?
+      const retrieval = await lab.analysis.run('moaRetrieval', { runId });
+      if (args.values.json) {
+        printJson(result);
+        printJson(retrieval);
+      } else process.stdout.write(describe(result) + describeRetrieval(retrieval));
       return 0;
     } finally {
       await closeLab(lab);
     }
   },
 };
+
+function describeRetrieval(result: MoaRetrievalResult): string {
+  if (result.annotated === 0) return 'No drug of this dataset has a known MoA (moa column): MoA retrieval was not measured.\n';
+  const lines = result.scores.map(
+    (s) => `  ${s.method.padEnd(12)}  ${s.map === null ? `— (${s.note})` : `${s.map.toFixed(3)}   random ${s.chance?.toFixed(3)}`}`,
+  );
+  return [
+    '',
+    `Same-MoA neighbours, mean average precision over ${result.annotated} of ${result.drugs} drug environments with a known MoA:`,
+    ...lines,
+    result.verdict,
+    '',
+  ].join('\n');
+}
 
 function describe(result: UnseenEvaluationResult): string {
   if (result.scores.length === 0) return `${result.note}\n`;

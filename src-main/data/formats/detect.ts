@@ -19,7 +19,7 @@ export interface Detection {
 }
 
 /** Containers people save matrices in, recognised by their first bytes. */
-const CONTAINERS: [bytes: number[], what: string][] = [
+export const CONTAINERS: [bytes: number[], what: string][] = [
   [[0x1f, 0x8b], 'gzip-compressed; decompress it first (gunzip)'],
   [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive; extract the file first'],
   [[0x42, 0x5a, 0x68], 'bzip2-compressed; decompress it first (bunzip2)'],

@@ -60,11 +60,13 @@ export class SampleTable {
   readonly #facts: Record<FactField, CodedColumn>;
   readonly #columns: MetadataTable;
   readonly #sigInfo: TableLookup | null;
+  readonly #pertInfo: TableLookup | null;
 
   constructor(source: ExpressionSource, sigInfo: TableLookup | null, pertInfo: TableLookup | null) {
     this.#ids = source.sampleIds();
     this.#columns = source.sampleMetadata();
     this.#sigInfo = sigInfo;
+    this.#pertInfo = pertInfo;
     this.length = this.#ids.length;
     this.#facts = Object.fromEntries(FACT_FIELDS.map((f) => [f, new CodedColumn(this.length)])) as Record<FactField, CodedColumn>;
     for (let i = 0; i < this.length; i++) {
@@ -123,9 +125,21 @@ export class SampleTable {
     }
     const id = this.#ids[i] as string;
     if (this.#sigInfo?.has(id)) for (const [name, v] of Object.entries(this.#sigInfo.row(id))) if (v !== null) metadata[name] = v;
+    // A drug's known biology (compoundinfo/pert_info `moa`, `target`) travels with its samples,
+    // where the mechanism analyses read it; the sample's own columns win.
+    const pertId = this.#facts.pertId.get(i);
+    if (pertId && this.#pertInfo?.has(pertId)) {
+      for (const name of DRUG_BIOLOGY_COLUMNS) {
+        const v = text(this.#pertInfo.get(pertId, name));
+        if (v !== null && (metadata[name] ?? null) === null) metadata[name] = v;
+      }
+    }
     return metadata;
   }
 }
+
+/** pert_info / compoundinfo columns copied into each sample's metadata. */
+export const DRUG_BIOLOGY_COLUMNS = ['moa', 'target'] as const;
 
 export interface GeneFacts {
   id: string;

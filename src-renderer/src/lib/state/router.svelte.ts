@@ -6,6 +6,7 @@ export const views = [
   { id: 'runs', label: 'Runs', hint: 'Training history' },
   { id: 'latents', label: 'Latents', hint: 'Which latent causes each environment moves' },
   { id: 'predict', label: 'Predict', hint: 'Response to an unseen drug' },
+  { id: 'query', label: 'Query', hint: 'Which drugs mimic or reverse a gene list (connectivity)' },
 ] as const;
 
 export type ViewId = (typeof views)[number]['id'];

@@ -1,0 +1,107 @@
+// Known mechanisms on a LINCS 2020-layout dataset: MoA and targets from a compoundinfo-like table
+// reach the samples, and the retrieval metric (mAP of same-MoA neighbours) is reported for the
+// prior shift, the measured Δ and the fingerprint, with drug neighbours side by side.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { averagePrecision, meanAveragePrecision } from '../../src-main/analysis/moa-retrieval.js';
+import type { DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/api/index.js';
+import { TrainingConfig } from '../../src-main/api/training.js';
+import { createDispatcher, type Dispatcher } from '../../src-main/lab/dispatch.js';
+import { closeLab, openLab } from '../../src-main/lab/open.js';
+import type { LabService } from '../../src-main/lab/service.js';
+import { writeLincs2020Fixture } from '../fixtures/lincs2020.js';
+import { importPaths } from '../shared-fixtures.js';
+
+describe('average precision', () => {
+  it('is 1 when the relevant items come first and 1/2·(1/2 + 2/4) for ranks 2 and 4', () => {
+    assert.equal(averagePrecision([0.9, 0.8, 0.1], [true, true, false]), 1);
+    assert.ok(Math.abs((averagePrecision([0.9, 0.8, 0.7, 0.6], [false, true, false, true]) ?? 0) - 0.5) < 1e-12);
+    assert.equal(averagePrecision([0.5], [false]), null);
+  });
+
+  it('leaves out environments of the same perturbagen and drugs without MoA', () => {
+    const items = [
+      { key: 'a1', label: 'a', perturbagen: 'A', moa: ['x'], targets: [] },
+      { key: 'a2', label: 'a', perturbagen: 'A', moa: ['x'], targets: [] },
+      { key: 'b', label: 'b', perturbagen: 'B', moa: ['x'], targets: [] },
+      { key: 'c', label: 'c', perturbagen: 'C', moa: ['y'], targets: [] },
+      { key: 'd', label: 'd', perturbagen: 'D', moa: [], targets: [] },
+    ];
+    // Similarity puts the other 'x' drug last for everyone: AP of a1, a2 = 1/2, b = (1/2 + 2/3)/2.
+    const sim = (i: number, j: number) => (items[j]?.moa[0] === 'x' ? 0 : 1) + (items[j]?.moa.length ? 0 : 2) - (i === j ? 9 : 0);
+    const result = meanAveragePrecision(items, sim);
+    assert.equal(result.queries, 3, 'c has no other y to find');
+    assert.ok(Math.abs(result.map - (0.5 + 0.5 + (1 / 2 + 2 / 3) / 2) / 3) < 1e-12, String(result.map));
+  });
+});
+
+describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
+  let dir: string;
+  let lab: LabService;
+  let dispatch: Dispatcher;
+  let runId: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cellshift-moa-'));
+    const fixture = await writeLincs2020Fixture(dir);
+    lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
+    dispatch = createDispatcher(lab.handlers(), () => {});
+    const datasetId = await importPaths(lab, {
+      matrixPath: fixture.gctx,
+      sigInfoPath: fixture.sigInfo,
+      pertInfoPath: fixture.compoundInfo,
+      environmentKey: 'drug+cell',
+      filter: { landmarkOnly: false },
+    });
+    const config = TrainingConfig.parse({ model: { family: 'env-vae', hiddenUnits: 16, latentDim: 6 }, epochs: 3, batchSize: 32 });
+    const run = lab.training.start(datasetId, config);
+    await lab.training.settled(run.id);
+    runId = run.id;
+  });
+
+  after(async () => {
+    await closeLab(lab);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function call<T>(method: string, params: unknown): Promise<T> {
+    const response = await dispatch({ id: 1, method, params });
+    if (!response.ok) throw new Error(`${response.error.code}: ${response.error.message}`);
+    return response.result as T;
+  }
+
+  it('reports mAP for prior shift, measured Δ and fingerprint, each against chance', async (t) => {
+    const result = await call<MoaRetrievalResult>('mechanism.moaRetrieval', { runId });
+    t.diagnostic(result.scores.map((s) => `${s.method}: mAP ${s.map?.toFixed(3)} (random ${s.chance?.toFixed(3)})`).join('; '));
+    assert.equal(result.drugs, 24, '12 drugs × 2 cell lines');
+    assert.equal(result.annotated, 24);
+    assert.deepEqual(
+      result.scores.map((s) => s.method),
+      ['prior shift', 'measured Δ', 'fingerprint'],
+    );
+    for (const s of result.scores) {
+      assert.ok(s.map !== null && s.chance !== null && s.map > 0 && s.map <= 1, JSON.stringify(s));
+      assert.equal(s.queries, 24);
+      assert.ok(Math.abs(s.chance - 6 / 22) < 1e-12, '6 other-drug environments of the same MoA among 22');
+    }
+    const delta = result.scores.find((s) => s.method === 'measured Δ');
+    assert.ok((delta?.map ?? 0) > 0.9, `the measured change groups drugs by MoA, as the fixture was built: ${delta?.map}`);
+    assert.match(result.verdict, /groups drugs by known MoA best/);
+  });
+
+  it('lists neighbours by each description with shared MoA and targets marked', async () => {
+    const environments = lab.store.datasets.environments(lab.store.runs.get(runId).datasetId);
+    const vorinostat = environments.find((e) => e.key === 'BRD-K81418486 | A375');
+    assert.ok(vorinostat, environments.map((e) => e.key).join(', '));
+    const result = await call<DrugNeighboursResult>('mechanism.neighbours', { runId, environmentKey: vorinostat.key, count: 5 });
+    assert.deepEqual(result.moa, ['HDAC inhibitor']);
+    assert.deepEqual(result.targets, ['HDAC1', 'HDAC2', 'HDAC3']);
+    const delta = result.methods.find((m) => m.method === 'measured Δ');
+    assert.equal(delta?.neighbours.length, 5);
+    assert.deepEqual(delta?.neighbours[0]?.sharedMoa, ['HDAC inhibitor']);
+    assert.ok(delta?.neighbours[0]?.sharedTargets.includes('HDAC1'));
+  });
+});
