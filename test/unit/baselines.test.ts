@@ -1,0 +1,200 @@
+// The scalable baselines (primal/dual ridge through BLAS products, packed-bit Tanimoto) against the
+// straightforward implementations they replaced, which are kept here as the oracle: kernel ridge in
+// dual form with ml-matrix's solve, and Tanimoto over float vectors with a full sort.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Matrix, solve } from 'ml-matrix';
+import { fitRidge, type Rows, rowsOf, SimilarityIndex } from '../../src-main/analysis/baselines.js';
+import { cholesky, invertLower, lowerTimes, multiply } from '../../src-main/analysis/dense.js';
+
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** The ridge unseen.ts used before: dual form, ml-matrix inverse per λ, LOO from the hat matrix. */
+function referenceRidge(features: Float32Array[], targets: Float32Array[]): { lambda: number; predict: (x: Float32Array) => number[] } {
+  const n = features.length;
+  const p = features[0]?.length ?? 0;
+  const g = targets[0]?.length ?? 0;
+  const featureMean = new Float64Array(p);
+  const targetMean = new Float64Array(g);
+  for (const f of features) for (let j = 0; j < p; j++) featureMean[j] = (featureMean[j] as number) + (f[j] as number) / n;
+  for (const t of targets) for (let j = 0; j < g; j++) targetMean[j] = (targetMean[j] as number) + (t[j] as number) / n;
+  const X = new Matrix(features.map((f) => Array.from(f, (v, j) => v - (featureMean[j] as number))));
+  const Y = new Matrix(targets.map((t) => Array.from(t, (v, j) => v - (targetMean[j] as number))));
+  const K = X.mmul(X.transpose());
+  let best = { lambda: 1, error: Number.POSITIVE_INFINITY, alpha: null as Matrix | null };
+  for (const lambda of [0.01, 0.1, 1, 10, 100, 1000]) {
+    const inverse = solve(K.clone().add(Matrix.eye(n).mul(lambda)), Matrix.eye(n));
+    const hat = K.mmul(inverse);
+    const alpha = inverse.mmul(Y);
+    const fitted = K.mmul(alpha);
+    let error = 0;
+    for (let i = 0; i < n; i++) {
+      const leverage = Math.min(hat.get(i, i), 0.999999);
+      for (let j = 0; j < g; j++) error += ((Y.get(i, j) - fitted.get(i, j)) / (1 - leverage)) ** 2;
+    }
+    if (error < best.error) best = { lambda, error, alpha };
+  }
+  const alpha = best.alpha as Matrix;
+  return {
+    lambda: best.lambda,
+    predict: (x) => {
+      const centred = Matrix.rowVector(Array.from(x, (v, j) => v - (featureMean[j] as number)));
+      return centred
+        .mmul(X.transpose())
+        .mmul(alpha)
+        .getRow(0)
+        .map((v, j) => v + (targetMean[j] as number));
+    },
+  };
+}
+
+/** Fingerprint-like 0/1 features with a cell-line one-hot, and targets linear in them plus noise. */
+function problem(n: number, bits: number, cells: number, genes: number, noise: number, seed: number) {
+  const rand = random(seed);
+  const p = bits + cells;
+  const coefficients = Array.from({ length: p * genes }, () => rand() - 0.5);
+  const features = Array.from({ length: n }, (_, i) => {
+    const f = new Float32Array(p);
+    for (let j = 0; j < bits; j++) f[j] = rand() < 0.2 ? 1 : 0;
+    f[bits + (i % cells)] = 1;
+    return f;
+  });
+  const targets = features.map((f) =>
+    Float32Array.from({ length: genes }, (_, g) => {
+      let s = 5;
+      for (let j = 0; j < p; j++) s += (f[j] as number) * (coefficients[j * genes + g] as number);
+      return s + noise * (rand() - 0.5);
+    }),
+  );
+  return { features, targets, p, genes };
+}
+
+const rowsFrom = (vectors: Float32Array[]): Rows => ({
+  count: vectors.length,
+  width: vectors[0]?.length ?? 0,
+  row: (i) => vectors[i] as Float32Array,
+});
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    assert.ok(Math.abs(a - e) <= tolerance * (1 + Math.abs(e)), `${what}[${i}]: ${a} vs ${e}`);
+  }
+}
+
+for (const [form, n, bits, blockRows] of [
+  ['dual (fewer rows than features)', 40, 96, undefined],
+  ['primal (more rows than features)', 300, 48, undefined],
+  ['primal over several row blocks', 300, 24, 64],
+] as const) {
+  for (const noise of [0.05, 4]) {
+    test(`ridge in ${form}, noise ${noise}: same λ and predictions as the dual ml-matrix ridge`, () => {
+      const { features, targets, p } = problem(n, bits, 4, 7, noise, n + noise * 100);
+      const reference = referenceRidge(features, targets);
+      const fit = fitRidge(rowsFrom(features), rowsFrom(targets), blockRows ? { blockRows } : {});
+      assert.equal(fit.lambda, reference.lambda);
+      const rand = random(7);
+      for (let q = 0; q < 5; q++) {
+        const x = Float32Array.from({ length: p }, () => (rand() < 0.2 ? 1 : 0));
+        assertClose(fit.predict(x), reference.predict(x), 2e-4, 'prediction');
+      }
+    });
+  }
+}
+
+test('ridge picks different λ for clean and noisy targets (the LOO choice is live)', () => {
+  const clean = problem(300, 48, 4, 7, 0.001, 1);
+  const noisy = problem(300, 48, 4, 7, 40, 1);
+  const a = fitRidge(rowsFrom(clean.features), rowsFrom(clean.targets));
+  const b = fitRidge(rowsFrom(noisy.features), rowsFrom(noisy.targets));
+  assert.ok(a.lambda < b.lambda, `clean λ ${a.lambda} should be below noisy λ ${b.lambda}`);
+});
+
+test('ridge refuses fewer than two rows, with the reason', () => {
+  const one = [new Float32Array([1, 0])];
+  assert.throws(() => fitRidge(rowsFrom(one), rowsFrom(one)), /at least two rows/);
+});
+
+/** The similarity and ranking unseen.ts used before. */
+function referenceSimilarity(a: Float32Array, b: Float32Array): number {
+  const binary = (v: Float32Array) => v.every((x) => x === 0 || x === 1);
+  if (binary(a) && binary(b)) {
+    let both = 0;
+    let either = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] || b[i]) either++;
+      if (a[i] && b[i]) both++;
+    }
+    return either === 0 ? 1 : both / either;
+  }
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d += ((a[i] as number) - (b[i] as number)) ** 2;
+  return 1 / (1 + Math.sqrt(d));
+}
+
+test('packed Tanimoto nearest neighbours equal the float-vector ones, ties in candidate order', () => {
+  const rand = random(3);
+  const width = 70; // not a multiple of 32: the last word is partial
+  const vectors = Array.from({ length: 60 }, (_, i) => {
+    if (i === 5) return new Float32Array(width); // all zero: Tanimoto with another all-zero row is 1
+    if (i === 6) return new Float32Array(width);
+    if (i % 17 === 0) return Float32Array.from({ length: width }, () => rand() * 2); // not binary: Euclidean
+    const v = Float32Array.from({ length: width }, () => (rand() < 0.3 ? 1 : 0));
+    return v;
+  });
+  vectors[40] = Float32Array.from(vectors[41] as Float32Array); // duplicates tie
+  const index = new SimilarityIndex(rowsFrom(vectors));
+  const candidates = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 3 !== 0);
+  for (let q = 0; q < 60; q++) {
+    for (const c of candidates)
+      assert.equal(
+        index.similarity(q, c),
+        referenceSimilarity(vectors[q] as Float32Array, vectors[c] as Float32Array),
+        `similarity ${q}, ${c}`,
+      );
+    const expected = candidates
+      .map((t) => ({ t, s: referenceSimilarity(vectors[q] as Float32Array, vectors[t] as Float32Array) }))
+      .sort((a, b) => b.s - a.s)
+      .slice(0, 5);
+    assert.deepEqual(
+      index.nearest(q, candidates, 5).map((r) => [r.index, r.similarity]),
+      expected.map((r) => [r.t, r.s]),
+      `neighbours of ${q}`,
+    );
+  }
+});
+
+test('dense helpers: products with transposes, Cholesky and triangular inverse agree with ml-matrix', () => {
+  const rand = random(11);
+  const a = Float32Array.from({ length: 6 * 4 }, () => rand() - 0.5);
+  const b = Float32Array.from({ length: 4 * 5 }, () => rand() - 0.5);
+  const A = new Matrix(6, 4);
+  for (let i = 0; i < 6; i++) for (let j = 0; j < 4; j++) A.set(i, j, a[i * 4 + j] as number);
+  const B = new Matrix(4, 5);
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 5; j++) B.set(i, j, b[i * 5 + j] as number);
+  assertClose(multiply(a, b, 6, 5, 4), A.mmul(B).to1DArray(), 1e-6, 'A B');
+  assertClose(multiply(a, a, 4, 4, 6, true), A.transpose().mmul(A).to1DArray(), 1e-6, 'Aᵀ A');
+  assertClose(multiply(a, a, 6, 6, 4, false, true), A.mmul(A.transpose()).to1DArray(), 1e-6, 'A Aᵀ');
+  const spd = Float64Array.from(A.transpose().mmul(A).add(Matrix.eye(4)).to1DArray());
+  const l = cholesky(spd, 4);
+  const z = invertLower(l, 4);
+  const identity = lowerTimes(z, l, 4, 4);
+  assertClose(identity, Matrix.eye(4).to1DArray(), 1e-12, 'L⁻¹ L');
+  const inverse = lowerTimes(z, lowerTimes(z, Float64Array.from(Matrix.eye(4).to1DArray()), 4, 4), 4, 4, true);
+  assertClose(
+    inverse,
+    solve(new Matrix(Array.from({ length: 4 }, (_, i) => Array.from(spd.subarray(i * 4, i * 4 + 4)))), Matrix.eye(4)).to1DArray(),
+    1e-10,
+    '(L Lᵀ)⁻¹',
+  );
+  assert.throws(() => cholesky(new Float64Array([1, 2, 2, 1]), 2), /not positive definite/);
+  assert.equal(rowsOf(new Float32Array(6), 3).count, 2);
+});
