@@ -1,56 +1,19 @@
 // The scalable baselines (primal/dual ridge through BLAS products, packed-bit Tanimoto) against the
-// straightforward implementations they replaced, which are kept here as the oracle: kernel ridge in
-// dual form with ml-matrix's solve, and Tanimoto over float vectors with a full sort.
+// straightforward implementations they replaced, kept in test/fixtures as the oracle: kernel ridge in
+// dual form with ml-matrix's solve, and Tanimoto over float vectors with a full sort
+// (test/fixtures/reference-baselines.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, solve } from 'ml-matrix';
 import { fitRidge, type Rows, rowsOf, SimilarityIndex } from '../../src-main/analysis/baselines.js';
 import { cholesky, invertLower, lowerTimes, multiply } from '../../src-main/analysis/dense.js';
+import { referenceRidge, referenceSimilarity } from '../fixtures/reference-baselines.js';
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32;
-  };
-}
-
-/** The ridge unseen.ts used before: dual form, ml-matrix inverse per λ, LOO from the hat matrix. */
-function referenceRidge(features: Float32Array[], targets: Float32Array[]): { lambda: number; predict: (x: Float32Array) => number[] } {
-  const n = features.length;
-  const p = features[0]?.length ?? 0;
-  const g = targets[0]?.length ?? 0;
-  const featureMean = new Float64Array(p);
-  const targetMean = new Float64Array(g);
-  for (const f of features) for (let j = 0; j < p; j++) featureMean[j] = (featureMean[j] as number) + (f[j] as number) / n;
-  for (const t of targets) for (let j = 0; j < g; j++) targetMean[j] = (targetMean[j] as number) + (t[j] as number) / n;
-  const X = new Matrix(features.map((f) => Array.from(f, (v, j) => v - (featureMean[j] as number))));
-  const Y = new Matrix(targets.map((t) => Array.from(t, (v, j) => v - (targetMean[j] as number))));
-  const K = X.mmul(X.transpose());
-  let best = { lambda: 1, error: Number.POSITIVE_INFINITY, alpha: null as Matrix | null };
-  for (const lambda of [0.01, 0.1, 1, 10, 100, 1000]) {
-    const inverse = solve(K.clone().add(Matrix.eye(n).mul(lambda)), Matrix.eye(n));
-    const hat = K.mmul(inverse);
-    const alpha = inverse.mmul(Y);
-    const fitted = K.mmul(alpha);
-    let error = 0;
-    for (let i = 0; i < n; i++) {
-      const leverage = Math.min(hat.get(i, i), 0.999999);
-      for (let j = 0; j < g; j++) error += ((Y.get(i, j) - fitted.get(i, j)) / (1 - leverage)) ** 2;
-    }
-    if (error < best.error) best = { lambda, error, alpha };
-  }
-  const alpha = best.alpha as Matrix;
-  return {
-    lambda: best.lambda,
-    predict: (x) => {
-      const centred = Matrix.rowVector(Array.from(x, (v, j) => v - (featureMean[j] as number)));
-      return centred
-        .mmul(X.transpose())
-        .mmul(alpha)
-        .getRow(0)
-        .map((v, j) => v + (targetMean[j] as number));
-    },
   };
 }
 
@@ -122,23 +85,6 @@ test('ridge refuses fewer than two rows, with the reason', () => {
   const one = [new Float32Array([1, 0])];
   assert.throws(() => fitRidge(rowsFrom(one), rowsFrom(one)), /at least two rows/);
 });
-
-/** The similarity and ranking unseen.ts used before. */
-function referenceSimilarity(a: Float32Array, b: Float32Array): number {
-  const binary = (v: Float32Array) => v.every((x) => x === 0 || x === 1);
-  if (binary(a) && binary(b)) {
-    let both = 0;
-    let either = 0;
-    for (let i = 0; i < a.length; i++) {
-      if (a[i] || b[i]) either++;
-      if (a[i] && b[i]) both++;
-    }
-    return either === 0 ? 1 : both / either;
-  }
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d += ((a[i] as number) - (b[i] as number)) ** 2;
-  return 1 / (1 + Math.sqrt(d));
-}
 
 test('packed Tanimoto nearest neighbours equal the float-vector ones, ties in candidate order', () => {
   const rand = random(3);
