@@ -25,6 +25,8 @@ export interface RidgeFit {
   /** Its leave-one-out squared error, summed over rows and targets (centred data). */
   looError: number;
   predict(features: ArrayLike<number>): Float32Array;
+  /** Predictions for every row (rows × targets, row-major), in one BLAS product. */
+  predictRows(features: Rows): Float32Array;
 }
 
 /** Rows per block of the primal fit: bounds memory to a few MB whatever the number of rows. */
@@ -90,13 +92,41 @@ export function fitRidge(features: Rows, targets: Rows, options: RidgeOptions = 
   return {
     lambda,
     looError,
-    predict: (x) => {
-      const centred = new Float32Array(p);
-      for (let j = 0; j < p; j++) centred[j] = (x[j] as number) - (featureMean[j] as number);
-      const prediction = multiply(centred, weights, 1, g, p);
-      for (let j = 0; j < g; j++) prediction[j] = (prediction[j] as number) + (targetMean[j] as number);
-      return prediction;
-    },
+    predict: (x) => predictRows({ count: 1, width: p, row: () => x }),
+    predictRows,
+  };
+
+  function predictRows(rows: Rows): Float32Array {
+    const prediction = multiply(block(rows, 0, rows.count, featureMean), weights, rows.count, g, p);
+    for (let i = 0; i < prediction.length; i++) prediction[i] = (prediction[i] as number) + (targetMean[i % g] as number);
+    return prediction;
+  }
+}
+
+/**
+ * A per-key predictor that answers the keys of `order` a block at a time, as they are asked for in
+ * that order (one BLAS product per block instead of one per key, and only the current block kept);
+ * any other key is predicted alone.
+ */
+export function inBlocks(
+  order: readonly number[],
+  width: number,
+  predictBlock: (keys: readonly number[]) => Float32Array,
+  predictOne: (key: number) => Float32Array,
+  blockSize = 512,
+): (key: number) => Float32Array {
+  const position = new Map(order.map((key, i) => [key, i]));
+  let start = -1;
+  let values: Float32Array = new Float32Array(0);
+  return (key) => {
+    const at = position.get(key);
+    if (at === undefined) return predictOne(key);
+    const wanted = at - (at % blockSize);
+    if (wanted !== start) {
+      values = predictBlock(order.slice(wanted, wanted + blockSize));
+      start = wanted;
+    }
+    return values.slice((at - start) * width, (at - start + 1) * width);
   };
 }
 

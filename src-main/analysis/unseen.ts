@@ -2,7 +2,7 @@
 // held-out environment against what was measured, next to four baselines a sceptical reviewer
 // would try first — independent benchmarks found deep perturbation models often lose to them.
 import type { TrainingData } from '../ml/training-data.js';
-import { fitRidge, SimilarityIndex } from './baselines.js';
+import { fitRidge, inBlocks, SimilarityIndex } from './baselines.js';
 import { pearson, rSquared } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
 
@@ -186,6 +186,14 @@ export function baselinePredictors(problem: UnseenProblem): [BaselineMethod, Pre
           { count: treatedTrain.length, width: problem.data.nGenes, row: (i) => trainMeans[treatedTrain[i] as number] as Float32Array },
         )
       : null;
+  const ridgePredict =
+    ridge &&
+    inBlocks(
+      problem.heldOut,
+      problem.data.nGenes,
+      (envs) => ridge.predictRows({ ...inputs, count: envs.length, row: (i) => problem.input(envs[i] as number) }),
+      (e) => ridge.predict(problem.input(e)),
+    );
   const similarities = new SimilarityIndex(inputs);
   const neighbours = (e: number) => {
     const ranked = similarities.nearest(e, sameCell(e), 5);
@@ -200,7 +208,7 @@ export function baselinePredictors(problem: UnseenProblem): [BaselineMethod, Pre
     ['control-mean', (e) => problem.control(e)],
     ['training-mean', trainingMean],
     ['nearest-neighbours', neighbours],
-    ...(ridge ? ([['ridge', (e: number) => ridge.predict(problem.input(e))]] as [BaselineMethod, Predictor][]) : []),
+    ...(ridgePredict ? ([['ridge', ridgePredict]] as [BaselineMethod, Predictor][]) : []),
   ];
 }
 

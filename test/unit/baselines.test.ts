@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, solve } from 'ml-matrix';
-import { fitRidge, type Rows, rowsOf, SimilarityIndex } from '../../src-main/analysis/baselines.js';
+import { fitRidge, inBlocks, type Rows, rowsOf, SimilarityIndex } from '../../src-main/analysis/baselines.js';
 import { cholesky, invertLower, lowerTimes, multiply } from '../../src-main/analysis/dense.js';
 import { referenceRidge, referenceSimilarity } from '../fixtures/reference-baselines.js';
 
@@ -79,6 +79,35 @@ test('ridge picks different λ for clean and noisy targets (the LOO choice is li
   const a = fitRidge(rowsFrom(clean.features), rowsFrom(clean.targets));
   const b = fitRidge(rowsFrom(noisy.features), rowsFrom(noisy.targets));
   assert.ok(a.lambda < b.lambda, `clean λ ${a.lambda} should be below noisy λ ${b.lambda}`);
+});
+
+test('ridge predicts many rows in one product, and block by block, as it predicts each alone', () => {
+  const { features, targets, p, genes } = problem(200, 40, 3, 5, 0.5, 9);
+  const fit = fitRidge(rowsFrom(features), rowsFrom(targets));
+  const rand = random(5);
+  const queries = Array.from({ length: 23 }, () => Float32Array.from({ length: p }, () => (rand() < 0.2 ? 1 : 0)));
+  const one = queries.map((q) => fit.predict(q));
+  assertClose(
+    fit.predictRows(rowsFrom(queries)),
+    one.flatMap((v) => Array.from(v)),
+    1e-6,
+    'rows',
+  );
+  const order = [4, 9, 0, 22, 13, 7, 1, 2, 3, 5, 6, 8, 10, 11, 12];
+  let blocks = 0;
+  const predict = inBlocks(
+    order,
+    genes,
+    (keys) => {
+      blocks++;
+      return fit.predictRows({ count: keys.length, width: p, row: (i) => queries[keys[i] as number] as Float32Array });
+    },
+    (key) => fit.predict(queries[key] as Float32Array),
+    4,
+  );
+  for (const key of [...order, 20, 21, 4]) assertClose(predict(key), one[key] as Float32Array, 1e-6, `key ${key}`);
+  // 15 keys in order = 4 blocks of 4; 20 and 21 alone; asking for key 4 again recomputes its block.
+  assert.equal(blocks, 5);
 });
 
 test('ridge refuses fewer than two rows, with the reason', () => {
