@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { MoleculeResult } from '../src-main/chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../src-main/chem/pool.js';
-import { startWorker } from '../src-main/lab/worker-thread.js';
+import { startWorker } from '../src-main/threads/start-worker.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {

@@ -2,10 +2,10 @@
 // worker through operations.ts.
 import { LabError } from '../api/errors.js';
 import type { DrugNeighboursResult, EnrichmentParams, EnrichmentResult, MoaRetrievalResult } from '../api/mechanism.js';
+import type { AnalysisContext } from './context.js';
 import { enrichGeneScores, topByMagnitude } from './enrichment.js';
 import { latentGeneEffects } from './inspection.js';
 import { drugNeighbours, drugVectors, moaRetrieval } from './moa-retrieval.js';
-import type { AnalysisContext } from './operations.js';
 
 /** Enrichment of a latent coordinate's gene program or of a differential expression result. */
 export async function enrichmentOf(context: AnalysisContext, params: EnrichmentParams): Promise<EnrichmentResult> {

@@ -12,23 +12,17 @@ import type {
 } from '../api/analysis.js';
 import { LabError } from '../api/errors.js';
 import type { ConnectivityResult, DrugNeighboursResult, EnrichmentParams, EnrichmentResult, MoaRetrievalResult } from '../api/mechanism.js';
-import type { Store } from '../store/store.js';
 import { queryDataset } from './connectivity-query.js';
+import type { AnalysisContext } from './context.js';
 import { compareGroups } from './differential.js';
 import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
+
+export type { AnalysisContext } from './context.js';
+
 import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { predictDrug } from './predict.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
-
-export interface AnalysisContext {
-  /** The worker's own read-only connection to the lab database. */
-  readonly store: Store;
-  /** The run's model at its newest checkpoint; the worker keeps the most recently used ones. */
-  model(runId: string): Promise<TrainedModel>;
-  /** Aborted (with a LabError 'cancelled') when the caller gives up; long work stops at its next check. */
-  readonly signal: AbortSignal;
-}
 
 /** A drug's environment vector, built on the lab side where RDKit is loaded. */
 export interface DrugPredictionParams {

@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import type { DescribeOptions, MoleculeResult } from './chemistry.js';
 
 /** Module path of the worker entry, relative to src-main (or dist/main), without extension. */
-export const CHEMISTRY_WORKER_ENTRY = 'chem/pool-worker';
+export const CHEMISTRY_WORKER_ENTRY = new URL('./pool-worker.js', import.meta.url);
 
 export interface PoolRequest {
   id: number;

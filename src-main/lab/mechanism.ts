@@ -6,8 +6,17 @@ import { connectivityRows, resolveQueryGenes, tauNote } from '../analysis/connec
 import { LabError } from '../api/errors.js';
 import { FingerprintOptions } from '../api/imports.js';
 import type { ConnectivityResult, ConnectivityRow } from '../api/mechanism.js';
+import type { Chemistry } from '../chem/chemistry.js';
 import { tanimoto } from '../chem/chemistry.js';
-import type { LabService } from './service.js';
+import type { Store } from '../store/store.js';
+import type { AnalysisService } from './analysis.js';
+
+/** What a virtual screen reads of the lab. */
+export interface ScreeningLab {
+  store: Store;
+  analysis: Pick<AnalysisService, 'predictDrug'>;
+  chemistry(): Promise<Chemistry>;
+}
 
 /** Tanimoto on Morgan bits: ≥ 0.7 is a close analogue; below 0.4 the structure is new to the model. */
 export function applicabilityNote(similarity: number, nearest: string | null): string {
@@ -18,7 +27,7 @@ export function applicabilityNote(similarity: number, nearest: string | null): s
 }
 
 export async function screenStructures(
-  lab: LabService,
+  lab: ScreeningLab,
   params: {
     runId: string;
     smiles: readonly string[];

@@ -18,6 +18,7 @@ import { previewSplit } from '../ml/training-data.js';
 import { databaseFailure } from '../store/errors.js';
 import type { ImportRecord } from '../store/imports.js';
 import { Store } from '../store/store.js';
+import { startWorker } from '../threads/start-worker.js';
 import { AnalysisService } from './analysis.js';
 import { FileGrants } from './files/grants.js';
 import { importGeneSets } from './gene-sets.js';
@@ -26,7 +27,6 @@ import { screenStructures } from './mechanism.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
-import { startWorker } from './worker-thread.js';
 
 export type Carrier = AppInfo['carrier'];
 

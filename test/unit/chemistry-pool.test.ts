@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { Chemistry, type MoleculeResult } from '../../src-main/chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../../src-main/chem/pool.js';
 import { referenceDrugs } from '../../src-main/data/reference-drugs.js';
-import { startWorker } from '../../src-main/lab/worker-thread.js';
+import { startWorker } from '../../src-main/threads/start-worker.js';
 
 let pool: ChemistryPool;
 let chemistry: Chemistry;

@@ -57,7 +57,10 @@ describe('layers', () => {
       { path: 'src-main/lab/service.ts', source: "import { Store } from '../store/store.js';" },
     ]);
     assert.equal(violations.length, 1);
-    assert.match(violations[0] ?? '', /^src-main\/store\/runs\.ts: imports \.\.\/lab\/service\.js \(lab\); store may import only api, threads$/);
+    assert.match(
+      violations[0] ?? '',
+      /^src-main\/store\/runs\.ts: imports \.\.\/lab\/service\.js \(lab\); store may import only api, threads$/,
+    );
   });
 
   test('the contract imports only zod, the renderer only the contract, Electron stays in the app', () => {
