@@ -5,10 +5,13 @@ import { appVersion } from '../lab/version.js';
 import { databaseFailure } from '../store/errors.js';
 import { resolveDatabasePath } from '../store/location.js';
 import { type Command, parse, stringOption } from './command.js';
+import { clusterCommand } from './commands/cluster.js';
+import { collectCommand } from './commands/collect.js';
 import { datasetsCommand } from './commands/datasets.js';
 import { evalCommand } from './commands/eval.js';
 import { importCommand } from './commands/import.js';
 import { predictCommand } from './commands/predict.js';
+import { runTaskCommand } from './commands/run-task.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
 import { studyCommand } from './commands/study.js';
@@ -23,6 +26,9 @@ const commands: Command[] = [
   evalCommand,
   predictCommand,
   studyCommand,
+  runTaskCommand,
+  clusterCommand,
+  collectCommand,
 ];
 
 function overview(): string {

@@ -9,6 +9,8 @@ export function startWorker(entry: string, options: Omit<WorkerOptions, 'eval'>)
   const built = new URL(`../${entry}.js`, import.meta.url);
   if (existsSync(built)) return new Worker(built, options);
   const source = new URL(`../${entry}.ts`, import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
+  // By absolute URL: an eval worker resolves bare names from the working directory, which may be anywhere (a bundle folder).
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }

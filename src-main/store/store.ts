@@ -5,6 +5,7 @@ import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
 import { DatasetRepository } from './datasets.js';
 import { ImportJournal } from './imports.js';
 import { MoleculeRepository } from './molecules.js';
+import { PlanRepository } from './plans.js';
 import { RunRepository } from './runs.js';
 import { SessionRepository } from './sessions.js';
 
@@ -17,6 +18,7 @@ export class Store {
   readonly artifacts: ArtifactRepository;
   readonly imports: ImportJournal;
   readonly sessions: SessionRepository;
+  readonly plans: PlanRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -27,6 +29,7 @@ export class Store {
     this.artifacts = new ArtifactRepository(db);
     this.imports = new ImportJournal(db);
     this.sessions = new SessionRepository(db);
+    this.plans = new PlanRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {
