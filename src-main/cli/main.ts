@@ -15,6 +15,7 @@ import { runTaskCommand } from './commands/run-task.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
 import { studyCommand } from './commands/study.js';
+import { sweepCommand } from './commands/sweep.js';
 import { trainCommand } from './commands/train.js';
 
 const commands: Command[] = [
@@ -26,6 +27,7 @@ const commands: Command[] = [
   evalCommand,
   predictCommand,
   studyCommand,
+  sweepCommand,
   runTaskCommand,
   clusterCommand,
   collectCommand,

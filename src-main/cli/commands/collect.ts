@@ -3,6 +3,7 @@ import { closeLab, openLab } from '../../lab/open.js';
 import { collectBundle } from '../../lab/plans/collect.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { describeSweep } from './sweep.js';
 
 export const collectCommand: Command = {
   name: 'collect',
@@ -30,9 +31,11 @@ ${commonUsage}`,
             `${result.missing.length ? ` (${result.missing.join(',')})` : ''}.`,
           result.report
             ? `Report stored (artifact ${result.report.artifactId}): ${result.report.title}.`
-            : result.reportArtifactId
-              ? `The report was stored earlier (artifact ${result.reportArtifactId}).`
-              : 'The report is built once every task is collected.',
+            : result.sweep
+              ? describeSweep(result.sweep)
+              : result.reportArtifactId
+                ? `The report was stored earlier (artifact ${result.reportArtifactId}).`
+                : 'The report is built once every task is collected.',
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }

@@ -11,6 +11,7 @@ import type { LabService } from '../service.js';
 import { recordRun, type StudyPlan } from '../studies/common.js';
 import { plannedStudies, storeStudy, studyContext } from '../studies.js';
 import { bundleFiles, type PlanFile, readPlan, SHARD_INFO_KEY, ShardInfo } from './plan.js';
+import { type SweepResult, sweepReport } from './sweep.js';
 
 export interface CollectResult {
   planId: string;
@@ -23,6 +24,8 @@ export interface CollectResult {
   missing: number[];
   /** The report, once every task is collected (built on the first collect that completes the plan). */
   report: (StudyResult & { artifactId: string }) | null;
+  /** A sweep's table instead, likewise. */
+  sweep: SweepResult | null;
   reportArtifactId: string | null;
 }
 
@@ -60,9 +63,12 @@ export async function collectBundle(lab: LabService, bundleOrPlan: string): Prom
   }
   const missing = plan.runs.map((_, i) => i).filter((i) => !collected.has(i));
   let report: CollectResult['report'] = null;
+  let sweep: CollectResult['sweep'] = null;
   if (missing.length === 0 && record.reportArtifactId === null) {
-    report = await evaluatePlan(lab, plan, collected);
-    lab.store.plans.setReport(plan.id, report.artifactId);
+    const results = collectedRuns(lab, plan, collected);
+    if (plan.evaluation.kind === 'sweep') sweep = sweepReport(lab, studyPlanOf(plan), plan.evaluation.axes, results);
+    else report = await evaluateStudy(lab, plan, results);
+    lab.store.plans.setReport(plan.id, (report ?? sweep)?.artifactId as string);
   }
   return {
     planId: plan.id,
@@ -71,7 +77,8 @@ export async function collectBundle(lab: LabService, bundleOrPlan: string): Prom
     alreadyCollected: alreadyCollected.sort((a, b) => a - b),
     missing,
     report,
-    reportArtifactId: report?.artifactId ?? record.reportArtifactId,
+    sweep,
+    reportArtifactId: report?.artifactId ?? sweep?.artifactId ?? record.reportArtifactId,
   };
 }
 
@@ -112,25 +119,23 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** The plan's evaluation over its collected runs, stored as the study's report. */
-async function evaluatePlan(
-  lab: LabService,
-  plan: PlanFile,
-  collected: Map<number, string>,
-): Promise<StudyResult & { artifactId: string }> {
+function studyPlanOf(plan: PlanFile): StudyPlan {
+  return { datasetId: plan.dataset.id, runs: plan.runs };
+}
+
+function collectedRuns(lab: LabService, plan: PlanFile, collected: Map<number, string>): RunSummary[] {
+  return plan.runs.map((_, index) => lab.store.runs.get(collected.get(index) as string));
+}
+
+/** The study's evaluation over its collected runs, stored as the study's report. */
+async function evaluateStudy(lab: LabService, plan: PlanFile, results: RunSummary[]): Promise<StudyResult & { artifactId: string }> {
   const { evaluation } = plan;
-  if (evaluation.kind !== 'study') throw new LabError('internal', `No evaluation for ${evaluation.kind} plans yet`);
+  if (evaluation.kind !== 'study') throw new LabError('internal', 'Not a study plan');
   const planned = plannedStudies[evaluation.study];
   if (!planned) throw new LabError('bad_input', `The ${evaluation.study} study cannot run as a plan.`);
-  const startedAt = plan.createdAt;
   const context = studyContext(lab, evaluation.options);
   context.datasetIds.push(plan.dataset.id);
-  const studyPlan: StudyPlan = { datasetId: plan.dataset.id, runs: plan.runs };
-  const results: RunSummary[] = plan.runs.map((run, index) => {
-    const summary = lab.store.runs.get(collected.get(index) as string);
-    recordRun(context, summary, run.trial);
-    return summary;
-  });
-  const body = await planned.evaluate(context, studyPlan, results);
-  return storeStudy(context, evaluation.study, startedAt, body);
+  for (const [index, run] of results.entries()) recordRun(context, run, (plan.runs[index] as PlanFile['runs'][number]).trial);
+  const body = await planned.evaluate(context, studyPlanOf(plan), results);
+  return storeStudy(context, evaluation.study, plan.createdAt, body);
 }
