@@ -7,31 +7,11 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../api/errors.js';
+import { type BundleStatus, Submission, type TaskState, type TaskStatus } from '../../api/plans.js';
+
+export type { BundleStatus, TaskState, TaskStatus } from '../../api/plans.js';
+
 import { bundleFiles, logPath, readPlan, shardPath } from './plan.js';
-
-const Submission = z.strictObject({ jobId: z.string(), tasks: z.array(z.number().int()), submittedAt: z.string() });
-type Submission = z.infer<typeof Submission>;
-
-export type TaskState = 'done' | 'pending' | 'running' | 'failed' | 'not submitted' | 'unknown';
-
-export interface TaskStatus {
-  index: number;
-  state: TaskState;
-  /** Slurm's word for it (PENDING, RUNNING, COMPLETED, CANCELLED, FAILED, TIMEOUT, …) and where it came from. */
-  slurmState: string | null;
-  source: 'shard' | 'squeue' | 'scontrol' | 'sacct' | 'jobcomp' | null;
-  jobId: string | null;
-  reason: string | null;
-  logTail: string[];
-}
-
-export interface BundleStatus {
-  planId: string;
-  name: string;
-  submissions: Submission[];
-  tasks: TaskStatus[];
-  counts: Record<TaskState, number>;
-}
 
 export function slurmAvailable(): boolean {
   try {
