@@ -10,7 +10,7 @@ import { writeDatasetSnapshot } from '../../store/plans.js';
 import type { LabService } from '../service.js';
 import type { StudyPlan } from '../studies/common.js';
 import { plannedStudies, studyContext, studyTitles } from '../studies.js';
-import { bundleFiles, cellshiftCommand, type PlanEvaluation, type PlanFile, type SlurmOptions, sha256File } from './plan.js';
+import { bundleFiles, cellshiftCommand, type PlanEvaluation, type PlanFile, planRecord, type SlurmOptions, sha256File } from './plan.js';
 
 export interface BundleRequest {
   /** An empty or not yet existing folder. */
@@ -72,17 +72,7 @@ export async function writeBundle(lab: LabService, request: BundleRequest): Prom
   };
   writeFileSync(join(bundle, bundleFiles.plan), `${JSON.stringify(plan, null, 2)}\n`);
   writeFileSync(join(bundle, bundleFiles.script), sbatchScript(plan), { mode: 0o755 });
-  lab.store.plans.register({
-    id: plan.id,
-    kind: plan.evaluation.kind,
-    name: plan.name,
-    datasetId,
-    executor: 'slurm',
-    bundlePath: bundle,
-    tasks: plan.runs.length,
-    plan: JSON.stringify(plan),
-    createdAt: plan.createdAt,
-  });
+  lab.store.plans.register(planRecord(plan, bundle));
   return { bundle, plan };
 }
 

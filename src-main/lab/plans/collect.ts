@@ -10,7 +10,7 @@ import { readSetting } from '../../store/plans.js';
 import type { LabService } from '../service.js';
 import { recordRun, type StudyPlan } from '../studies/common.js';
 import { plannedStudies, storeStudy, studyContext } from '../studies.js';
-import { bundleFiles, type PlanFile, readPlan, SHARD_INFO_KEY, ShardInfo } from './plan.js';
+import { bundleFiles, type PlanFile, planRecord, readPlan, SHARD_INFO_KEY, ShardInfo } from './plan.js';
 import { type SweepResult, sweepReport } from './sweep.js';
 
 export interface CollectResult {
@@ -37,17 +37,7 @@ export async function collectBundle(lab: LabService, bundleOrPlan: string): Prom
       `Plan ${plan.id} trained on dataset ${plan.dataset.id} ("${plan.dataset.name}"), which is not in ${lab.store.path}: collect into the lab database the bundle was written from.`,
     );
   }
-  const record = lab.store.plans.register({
-    id: plan.id,
-    kind: plan.evaluation.kind,
-    name: plan.name,
-    datasetId: plan.dataset.id,
-    executor: 'slurm',
-    bundlePath: bundle,
-    tasks: plan.runs.length,
-    plan: JSON.stringify(plan),
-    createdAt: plan.createdAt,
-  });
+  const record = lab.store.plans.register(planRecord(plan, bundle));
   const shards = checkedShards(bundle, plan);
   const collected = lab.store.plans.collected(plan.id);
   const merged: number[] = [];

@@ -120,3 +120,18 @@ export function cellshiftCommand(): string[] {
   if (existsSync(built)) return [process.execPath, built];
   return [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../../cli/main.ts', import.meta.url))];
 }
+
+/** The lab's record of a bundle's plan (writing the bundle and collecting it both register it). */
+export function planRecord(plan: PlanFile, bundle: string) {
+  return {
+    id: plan.id,
+    kind: plan.evaluation.kind,
+    name: plan.name,
+    datasetId: plan.dataset.id,
+    executor: 'slurm',
+    bundlePath: bundle,
+    tasks: plan.runs.length,
+    plan: JSON.stringify(plan),
+    createdAt: plan.createdAt,
+  };
+}

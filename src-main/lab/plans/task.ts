@@ -22,6 +22,12 @@ export async function runTask(bundleOrPlan: string, index: number, log: (line: s
   const snapshotPath = join(bundle, bundleFiles.snapshot);
   // Node-local scratch: SQLite's WAL needs shared memory, which network filesystems do not give.
   const scratch = mkdtempSync(join(process.env.SLURM_TMPDIR ?? process.env.TMPDIR ?? tmpdir(), `cellshift-${plan.id}-${index}-`));
+  // scancel (and a time limit) sends SIGTERM first: leave no scratch copy behind on the node.
+  const onTerm = () => {
+    rmSync(scratch, { recursive: true, force: true });
+    process.exit(143);
+  };
+  process.once('SIGTERM', onTerm);
   try {
     const shard = Store.open(join(scratch, 'shard.sqlite'));
     const snapshot = Store.open(snapshotPath, { readonly: true });
@@ -64,6 +70,7 @@ export async function runTask(bundleOrPlan: string, index: number, log: (line: s
     log(`task ${index}: wrote ${target}`);
     return run;
   } finally {
+    process.off('SIGTERM', onTerm);
     rmSync(scratch, { recursive: true, force: true });
   }
 }
