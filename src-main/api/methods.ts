@@ -41,6 +41,7 @@ import {
   MoaRetrievalResult,
   ScreenParams,
 } from './mechanism.js';
+import { BundleStatus, CollectSummary, PlanSummary, Submission } from './plans.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
 import { SplitPreview, TrainingConfig, ValidationSplit } from './training.js';
@@ -111,6 +112,11 @@ export const methods = {
   'studies.start': { params: z.strictObject({ id: StudyId, options: StudyOptions.default(StudyOptions.parse({})) }), result: JobStarted },
   'studies.list': { params: NoParams, result: z.array(ArtifactSummary) },
   'studies.get': { params: z.strictObject({ artifactId: Id }), result: StudyResult },
+  'plans.list': { params: NoParams, result: z.array(PlanSummary) },
+  /** Each task's state, asked of Slurm (squeue, scontrol, sacct or the jobcomp record) and the bundle's shards. */
+  'plans.status': { params: z.strictObject({ planId: Id }), result: BundleStatus },
+  'plans.resubmit': { params: z.strictObject({ planId: Id }), result: z.strictObject({ submission: Submission.nullable() }) },
+  'plans.collect': { params: z.strictObject({ planId: Id }), result: CollectSummary },
   'evaluation.unseen': { params: z.strictObject({ runId: Id }), result: UnseenEvaluationResult },
   'predict.drug': {
     params: z.strictObject({ runId: Id, smiles: z.string().min(1).max(10_000), cellLine: z.string().min(1).optional() }),

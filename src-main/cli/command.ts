@@ -48,3 +48,13 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
+
+/** An option that must be a whole number ≥ 1, or undefined when not given. */
+export function positiveInteger(args: ParsedArgs, name: string): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new LabError('invalid_params', `--${name} must be a whole number of at least 1, not "${text}"`);
+  return value;
+}

@@ -5,14 +5,18 @@ import { appVersion } from '../lab/version.js';
 import { databaseFailure } from '../store/errors.js';
 import { resolveDatabasePath } from '../store/location.js';
 import { type Command, parse, stringOption } from './command.js';
+import { clusterCommand } from './commands/cluster.js';
+import { collectCommand } from './commands/collect.js';
 import { datasetsCommand } from './commands/datasets.js';
 import { evalCommand } from './commands/eval.js';
 import { importCommand } from './commands/import.js';
 import { predictCommand } from './commands/predict.js';
 import { queryCommand } from './commands/query.js';
+import { runTaskCommand } from './commands/run-task.js';
 import { serveCommand } from './commands/serve.js';
 import { startCommand } from './commands/start.js';
 import { studyCommand } from './commands/study.js';
+import { sweepCommand } from './commands/sweep.js';
 import { trainCommand } from './commands/train.js';
 
 const commands: Command[] = [
@@ -25,6 +29,10 @@ const commands: Command[] = [
   predictCommand,
   queryCommand,
   studyCommand,
+  sweepCommand,
+  runTaskCommand,
+  clusterCommand,
+  collectCommand,
 ];
 
 function overview(): string {

@@ -3,7 +3,7 @@
 
 import { platform } from 'node:os';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructure, MetricSeries } from '../api/domain.js';
-import type { LabError } from '../api/errors.js';
+import { LabError } from '../api/errors.js';
 import { type ImportPreview, ImportRequest, ResolvedImport, type ResolvedImportInput } from '../api/imports.js';
 import type { CallContext, LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
@@ -24,6 +24,8 @@ import { FileGrants } from './files/grants.js';
 import { importGeneSets } from './gene-sets.js';
 import { JobRunner } from './jobs.js';
 import { screenStructures } from './mechanism.js';
+import { collectBundle } from './plans/collect.js';
+import { bundleStatus, resubmitFailed } from './plans/slurm.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
@@ -377,6 +379,14 @@ export class LabService {
       'studies.start': ({ id, options }) => this.startStudy(id, options),
       'studies.list': () => this.store.artifacts.list('study'),
       'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),
+      'plans.list': () =>
+        this.store.plans.list().map(({ plan: _plan, ...p }) => ({ ...p, collected: this.store.plans.collected(p.id).size })),
+      'plans.status': ({ planId }) => bundleStatus(this.#bundleOf(planId)),
+      'plans.resubmit': ({ planId }) => ({ submission: resubmitFailed(this.#bundleOf(planId)) }),
+      'plans.collect': async ({ planId }) => {
+        const { report: _report, sweep: _sweep, ...summary } = await collectBundle(this, this.#bundleOf(planId));
+        return summary;
+      },
       'evaluation.unseen': ({ runId }, { signal }) => this.analysis.unseen(runId, { signal }),
       'predict.drug': async ({ runId, smiles, cellLine }, { signal }) =>
         this.analysis.predictDrug(runId, smiles, cellLine ?? null, await this.chemistry(), { signal }),
@@ -393,6 +403,12 @@ export class LabService {
       'mechanism.neighbours': (params, { signal }) => this.analysis.run('drugNeighbours', params, { signal }),
       'jobs.cancel': ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) }),
     };
+  }
+
+  #bundleOf(planId: string): string {
+    const plan = this.store.plans.get(planId);
+    if (!plan.bundlePath) throw new LabError('conflict', `Plan "${plan.name}" ran here and has no bundle.`);
+    return plan.bundlePath;
   }
 
   /** Every metric of a run as series (split, name), in step order. */

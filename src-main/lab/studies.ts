@@ -17,15 +17,18 @@ import {
   ALL_FAMILIES,
   drugPanelDataset,
   format,
+  inOrder,
   mean,
   meanSeries,
+  type PlannedStudyBody,
   requireDataset,
   type StudyBody,
+  type StudyBodyResult,
   type StudyContext,
   type StudyLab,
   train,
 } from './studies/common.js';
-import { splitComparison } from './studies/split-comparison.js';
+import { splitComparisonPlan } from './studies/split-comparison.js';
 
 export const studyTitles: Record<StudyId, { title: string; seedSection: string }> = {
   'linear-independent': { title: 'Linear, 2 independent latents, 1 environment', seedSection: '6.1 (figures 5, 6)' },
@@ -39,16 +42,38 @@ export const studyTitles: Record<StudyId, { title: string; seedSection: string }
   },
 };
 
-export async function runStudy(lab: StudyLab, id: StudyId, options: StudyOptions, job?: JobContextLike): Promise<StudyResult> {
+export interface StudyExecution {
+  /** Training workers at once for a planned study (the local executor's pool); 1 by default. */
+  workers?: number;
+}
+
+export async function runStudy(
+  lab: StudyLab,
+  id: StudyId,
+  options: StudyOptions,
+  job?: JobContextLike,
+  execution: StudyExecution = {},
+): Promise<StudyResult> {
   const startedAt = new Date().toISOString();
-  const context: StudyContext = {
-    lab,
-    options,
-    progress: (fraction, message) => job?.progress(fraction, message),
-    runs: [],
-    datasetIds: [],
-  };
-  const body = await studies[id](context);
+  const context = studyContext(lab, options, job);
+  const planned = plannedStudies[id];
+  const body = planned ? await inOrder(planned, execution.workers)(context) : await studies[id](context);
+  const { artifactId: _stored, ...result } = storeStudy(context, id, startedAt, body);
+  return result;
+}
+
+export function studyContext(lab: StudyLab, options: StudyOptions, job?: JobContextLike): StudyContext {
+  return { lab, options, progress: (fraction, message) => job?.progress(fraction, message), runs: [], datasetIds: [] };
+}
+
+/** The study's report, stored as an artifact next to its runs. */
+export function storeStudy(
+  context: StudyContext,
+  id: StudyId,
+  startedAt: string,
+  body: StudyBodyResult,
+): StudyResult & { artifactId: string } {
+  const { lab, options } = context;
   const result: StudyResult = {
     id,
     ...studyTitles[id],
@@ -62,14 +87,14 @@ export async function runStudy(lab: StudyLab, id: StudyId, options: StudyOptions
     divergedRuns: context.runs.filter((r) => r.status === 'diverged').length,
     ...(body.comparison ? { comparison: body.comparison } : {}),
   };
-  lab.store.artifacts.put({
+  const artifact = lab.store.artifacts.put({
     kind: 'study',
     name: `${studyTitles[id].title} (seed ${options.seed}${options.quick ? ', quick' : ''}${options.epochs ? `, ${options.epochs} epochs` : ''})`,
     mediaType: 'application/json',
     content: JSON.stringify(result),
     provenance: { study: id, options, runs: context.runs.map((r) => r.runId), datasets: context.datasetIds },
   });
-  return result;
+  return { ...result, artifactId: artifact.id };
 }
 
 /** Seed §6.1–6.3: a linear study with OOD sweeps and decoder alignment per family. */
@@ -280,6 +305,11 @@ async function describeDisentanglement(context: StudyContext, run: RunSummary): 
  */
 const L1000_EPOCHS = 30;
 
+/** Studies that are a list of independent runs plus an evaluation: these can run as a plan (e.g. on Slurm). */
+export const plannedStudies: Partial<Record<StudyId, PlannedStudyBody>> = {
+  'split-comparison': splitComparisonPlan,
+};
+
 const studies: Record<StudyId, StudyBody> = {
   'linear-independent': linearStudy(presetLinearIndependent2, ['vae'], {
     'vae:alignment': 'M̃ matches M at θ ≈ 0.4π with a sign flip: identified up to rotation and scale, not disentangled',
@@ -336,5 +366,5 @@ const studies: Record<StudyId, StudyBody> = {
         : { hiddenUnits: 500, latentDim: 200, epochs: L1000_EPOCHS, batchSize: 256 },
     'On L1000 all losses tend to explode after some time; no ranking reported',
   ),
-  'split-comparison': splitComparison,
+  'split-comparison': inOrder(splitComparisonPlan),
 };

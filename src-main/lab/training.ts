@@ -20,6 +20,8 @@ export interface TrainingManagerOptions {
   emit: (event: LabEvent) => void;
   nativeBinding?: string;
   preferBackend?: WorkerInit['preferBackend'];
+  /** Runs read their dataset from this read-only database instead of the store (plan tasks). */
+  datasetPath?: string;
 }
 
 export class TrainingManager {
@@ -142,6 +144,7 @@ export class TrainingManager {
       control: controlBuffer,
       ...(this.#options.nativeBinding ? { nativeBinding: this.#options.nativeBinding } : {}),
       ...(this.#options.preferBackend ? { preferBackend: this.#options.preferBackend } : {}),
+      ...(this.#options.datasetPath ? { datasetPath: this.#options.datasetPath } : {}),
     };
     this.#store.runs.setStatus(runId, 'queued');
     this.#unrecorded.delete(runId); // stored at last, and superseded

@@ -14,11 +14,12 @@ export interface RunSetup {
   module: GenerativeModule;
 }
 
-export function setUpRun(store: Store, runId: string): RunSetup {
+/** `datasets` is where the run's dataset lives when not beside the run (a plan task's snapshot). */
+export function setUpRun(store: Store, runId: string, datasets: Store = store): RunSetup {
   const run = store.runs.get(runId);
   const config = TrainingConfig.parse(store.runs.config(runId));
-  const data = prepareTrainingData(store.datasets.trainingView(run.datasetId), config, (column) =>
-    store.datasets.sampleColumn(run.datasetId, column),
+  const data = prepareTrainingData(datasets.datasets.trainingView(run.datasetId), config, (column) =>
+    datasets.datasets.sampleColumn(run.datasetId, column),
   );
   const module = createModule(
     config.model,

@@ -6,6 +6,8 @@ import type { EpochReport, StepReport, TrainOutcome } from './trainer.js';
 export interface WorkerInit {
   runId: string;
   databasePath: string;
+  /** Where the run's dataset is read from when not the run's own database (a read-only snapshot). */
+  datasetPath?: string;
   nativeBinding?: string;
   /** Continue from the run's latest checkpoint instead of starting fresh. */
   resume: boolean;

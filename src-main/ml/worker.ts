@@ -36,8 +36,11 @@ function finiteOnly(values: Record<string, number> | null): Record<string, numbe
 async function main(): Promise<void> {
   const backend = await selectBackend(init.preferBackend ? { prefer: init.preferBackend } : {});
   const store = Store.open(init.databasePath, init.nativeBinding ? { nativeBinding: init.nativeBinding } : {});
+  const datasets = init.datasetPath
+    ? Store.open(init.datasetPath, { readonly: true, ...(init.nativeBinding ? { nativeBinding: init.nativeBinding } : {}) })
+    : store;
   try {
-    const { config, data, module } = setUpRun(store, init.runId);
+    const { config, data, module } = setUpRun(store, init.runId, datasets);
     const trainer = new Trainer(module, data, config);
     const standardization: NamedArray[] = data.standardization
       ? [
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
     post({ type: 'finished', outcome });
   } finally {
     store.close();
+    datasets.close();
   }
 }
 

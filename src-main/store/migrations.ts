@@ -223,6 +223,33 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: 'plans (studies and sweeps as lists of independent runs, e.g. Slurm bundles) and the tasks collected from them',
+    up(db) {
+      db.exec(`
+        CREATE TABLE plans (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          name TEXT NOT NULL,
+          dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+          executor TEXT NOT NULL,
+          bundle_path TEXT,
+          tasks INTEGER NOT NULL,
+          plan TEXT NOT NULL,
+          report_artifact_id TEXT REFERENCES artifacts(id) ON DELETE SET NULL,
+          created_at TEXT NOT NULL
+        );
+        CREATE TABLE plan_tasks (
+          plan_id TEXT NOT NULL REFERENCES plans(id) ON DELETE CASCADE,
+          task_index INTEGER NOT NULL,
+          run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          collected_at TEXT NOT NULL,
+          PRIMARY KEY (plan_id, task_index)
+        );
+      `);
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

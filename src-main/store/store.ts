@@ -6,6 +6,7 @@ import { DatasetRepository } from './datasets.js';
 import { GeneSetRepository } from './gene-sets.js';
 import { ImportJournal } from './imports.js';
 import { MoleculeRepository } from './molecules.js';
+import { PlanRepository } from './plans.js';
 import { RunRepository } from './runs.js';
 import { SessionRepository } from './sessions.js';
 
@@ -19,6 +20,7 @@ export class Store {
   readonly imports: ImportJournal;
   readonly sessions: SessionRepository;
   readonly geneSets: GeneSetRepository;
+  readonly plans: PlanRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -30,6 +32,7 @@ export class Store {
     this.imports = new ImportJournal(db);
     this.sessions = new SessionRepository(db);
     this.geneSets = new GeneSetRepository(db);
+    this.plans = new PlanRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

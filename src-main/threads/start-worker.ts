@@ -9,6 +9,8 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 export function startWorker(entry: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
   if (existsSync(fileURLToPath(entry))) return new Worker(entry, options);
   const source = entry.href.replace(/\.js$/, '.ts');
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
+  // tsx by absolute URL: an eval worker resolves bare names from the working directory, which may be anywhere (a bundle folder).
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }

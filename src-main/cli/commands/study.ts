@@ -9,14 +9,17 @@ import {
   splitComparisonCsv,
 } from '../../api/studies.js';
 import { closeLab, openLab } from '../../lab/open.js';
-import { runStudy, studyTitles } from '../../lab/studies.js';
+import { writeStudyBundle } from '../../lab/plans/bundle.js';
+import { plannedStudies, runStudy, studyTitles } from '../../lab/studies.js';
 import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, positiveInteger, printJson, stringOption } from '../command.js';
+import { planOnSlurm, slurmCliOptions, slurmUsage } from './cluster.js';
 
 export const studyCommand: Command = {
   name: 'study',
   summary: "reproduce one of the seed's experiments; stores a report next to the runs it trained",
   usage: `cellshift study NAME [--quick] [--trials N] [--epochs N] [--seed N] [--dataset ID] [--csv FILE] [--json]
+                      [--executor local [--workers N] | --executor slurm --bundle DIR [SLURM OPTIONS]]
 
 Studies (seed section):
 ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${studyTitles[id].seedSection})`).join('\n')}
@@ -28,6 +31,13 @@ ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${
   --dataset ID   for l1000-shaped and split-comparison: an imported L1000 dataset instead of
                  synthetic L1000-shaped data (real drug structures, effects that follow them)
   --csv FILE     split-comparison: also write the model-vs-baseline table as CSV
+
+Where the runs train (studies that are independent runs: ${Object.keys(plannedStudies).join(', ')}):
+  --executor local     here (the default), --workers N training workers at once (default 1)
+  --executor slurm     write a bundle to --bundle DIR (dataset snapshot, plan, sbatch job array)
+                       and submit it with sbatch when Slurm is on PATH; then "cellshift cluster
+                       status DIR", "cellshift cluster resubmit DIR", "cellshift collect DIR"
+${slurmUsage}
 ${commonUsage}`,
   options: {
     quick: { type: 'boolean', default: false },
@@ -36,6 +46,9 @@ ${commonUsage}`,
     seed: { type: 'string' },
     dataset: { type: 'string' },
     csv: { type: 'string' },
+    executor: { type: 'string' },
+    workers: { type: 'string' },
+    ...slurmCliOptions,
   },
   allowPositionals: true,
   async run(args) {
@@ -51,13 +64,19 @@ ${commonUsage}`,
     if (!options.success) throw new LabError('invalid_params', `Invalid study options: ${describeIssues('', options.error)}`);
     const csv = stringOption(args, 'csv');
     if (csv && id.data !== 'split-comparison') throw new LabError('invalid_params', '--csv is for the split-comparison study');
+    const executor = stringOption(args, 'executor') ?? 'local';
+    if (executor !== 'local' && executor !== 'slurm') throw new LabError('invalid_params', '--executor is local or slurm');
+    const workers = positiveInteger(args, 'workers') ?? 1;
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const progress = {
+      progress: (_fraction: number | null, message: string) => {
+        if (!args.values.json) process.stderr.write(`${message}\n`);
+      },
+    };
     try {
-      const result = await runStudy(lab, id.data, options.data, {
-        progress: (_fraction, message) => {
-          if (!args.values.json) process.stderr.write(`${message}\n`);
-        },
-      });
+      if (executor === 'slurm')
+        return await planOnSlurm(args, (request) => writeStudyBundle(lab, id.data, options.data, request, progress));
+      const result = await runStudy(lab, id.data, options.data, progress, { workers });
       if (csv && result.comparison) writeFileSync(csv, splitComparisonCsv(result.comparison));
       if (args.values.json) printJson(result);
       else process.stdout.write(describe(result) + (csv ? `Table written to ${csv}\n` : ''));

@@ -40,6 +40,64 @@ export interface StudyBodyResult {
 
 export type StudyBody = (context: StudyContext) => Promise<StudyBodyResult>;
 
+/** One independent run of a plan: everything needed to train it anywhere (config carries its seed). */
+export interface PlannedRun {
+  datasetId: string;
+  config: TrainingConfig;
+  /** Which part of the study it belongs to (e.g. a split kind), its trial, and a label for its name. */
+  group: string;
+  trial: number;
+  label: string;
+}
+
+export interface StudyPlan {
+  datasetId: string;
+  runs: PlannedRun[];
+}
+
+/**
+ * A study as a list of independent runs plus an evaluation over their results, so the runs can
+ * train anywhere (here, in a worker pool, or as Slurm array tasks) and the report is the same.
+ */
+export interface PlannedStudyBody {
+  plan(context: StudyContext): Promise<StudyPlan>;
+  /** results[i] is the trained run of plan.runs[i]; each is already in context.runs. */
+  evaluate(context: StudyContext, plan: StudyPlan, results: RunSummary[]): Promise<StudyBodyResult>;
+}
+
+/** A planned study run here: its runs trained `workers` at a time (one by default), then evaluated. */
+export function inOrder(planned: PlannedStudyBody, workers = 1): StudyBody {
+  return async (context) => {
+    const plan = await planned.plan(context);
+    const results = await trainPlanned(context, plan.runs, workers);
+    return planned.evaluate(context, plan, results);
+  };
+}
+
+/** Trains the runs in a pool of `workers` training workers; results come back in plan order. */
+export async function trainPlanned(context: StudyContext, runs: readonly PlannedRun[], workers: number): Promise<RunSummary[]> {
+  const results: RunSummary[] = new Array(runs.length);
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < runs.length) {
+      const index = next++;
+      const run = runs[index] as PlannedRun;
+      context.progress(done / runs.length, `${run.label}, trial ${run.trial + 1}: training ${run.config.model.family}`);
+      results[index] = await trainOnly(context, run.datasetId, run.config, `${run.label} · `, run.trial);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, runs.length)) }, worker));
+  // Recorded in plan order, whatever order the pool finished in.
+  for (const [index, run] of results.entries()) recordRun(context, run, (runs[index] as PlannedRun).trial);
+  return results;
+}
+
+export function recordRun(context: StudyContext, run: RunSummary, trial: number): void {
+  context.runs.push({ runId: run.id, family: run.model, trial, status: run.status });
+}
+
 export async function train(
   context: StudyContext,
   datasetId: string,
@@ -47,17 +105,27 @@ export async function train(
   trial: number,
   label?: string,
 ): Promise<RunSummary> {
-  const parsed = TrainingConfig.parse(config);
-  const run = context.lab.training.start(
-    datasetId,
-    parsed,
-    `study · ${label ? `${label} · ` : ''}${parsed.model.family} · trial ${trial + 1}`,
-  );
-  await context.lab.training.settled(run.id);
-  const final = context.lab.store.runs.get(run.id);
-  context.runs.push({ runId: run.id, family: parsed.model.family, trial, status: final.status });
-  if (context.lab.training.isActive(run.id)) throw new LabError('internal', `Run ${run.id} did not settle`);
+  const final = await trainOnly(context, datasetId, TrainingConfig.parse(config), label ? `${label} · ` : '', trial);
+  recordRun(context, final, trial);
   return final;
+}
+
+/** The name every study run gets, wherever it trains. */
+export function studyRunName(prefix: string, config: TrainingConfig, trial: number): string {
+  return `study · ${prefix}${config.model.family} · trial ${trial + 1}`;
+}
+
+async function trainOnly(
+  context: StudyContext,
+  datasetId: string,
+  config: TrainingConfig,
+  prefix: string,
+  trial: number,
+): Promise<RunSummary> {
+  const run = context.lab.training.start(datasetId, config, studyRunName(prefix, config, trial));
+  await context.lab.training.settled(run.id);
+  if (context.lab.training.isActive(run.id)) throw new LabError('internal', `Run ${run.id} did not settle`);
+  return context.lab.store.runs.get(run.id);
 }
 
 export function format(x: number, digits = 3): string {

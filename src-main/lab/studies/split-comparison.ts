@@ -5,6 +5,7 @@
 import { splitLabels, summarise, verdict, winners } from '../../analysis/comparison.js';
 import { TrainedModel } from '../../analysis/trained-model.js';
 import { baselinePredictors, UnseenProblem } from '../../analysis/unseen.js';
+import type { RunSummary } from '../../api/domain.js';
 import { LabError } from '../../api/errors.js';
 import {
   type ComparisonMetric,
@@ -18,7 +19,15 @@ import {
 import { environmentAwareFamilies, TrainingConfig, type ValidationSplit } from '../../api/training.js';
 import { prepareTrainingData } from '../../ml/training-data.js';
 import type { TrainingView } from '../../store/datasets.js';
-import { drugPanelDataset, requireDataset, type StudyBody, train } from './common.js';
+import {
+  drugPanelDataset,
+  type PlannedRun,
+  type PlannedStudyBody,
+  requireDataset,
+  type StudyBodyResult,
+  type StudyContext,
+  type StudyPlan,
+} from './common.js';
 
 /** Fraction of groups (environments, drugs or scaffolds) held out: about the seed's 335 of 1,017. */
 const FRACTION = 0.3;
@@ -78,27 +87,70 @@ function scoresOf(mean: Record<ComparisonMetric, number>): Scores {
   return { r2: mean.r2, r2Top50: mean.r2Top50, pearsonDelta: mean.pearsonDelta, directionTop50: mean.directionTop50 };
 }
 
-export const splitComparison: StudyBody = async (context) => {
+/** The split comparison as a plan: one run per feasible split × trial × family, each with its own split and seed. */
+async function planSplitComparison(context: StudyContext): Promise<StudyPlan> {
   const { lab, options } = context;
   const datasetId = options.datasetId
     ? requireDataset(context, options.datasetId)
     : await drugPanelDataset(context, 'the split comparison');
-  const dataset = lab.store.datasets.get(datasetId);
   const view = lab.store.datasets.trainingView(datasetId);
   if (!view.environments.some((e) => e.representation)) {
+    const dataset = lab.store.datasets.get(datasetId);
     throw new LabError('bad_input', `Dataset "${dataset.name}" has no environment representations: nothing can predict an unseen drug.`);
   }
-  const sampleColumn = (column: string) => lab.store.datasets.sampleColumn(datasetId, column);
-  const trials = options.trials ?? (options.quick ? 2 : 3);
+  const trials = trialsOf(options);
   const size = { ...comparisonSizes(options.quick), ...(options.epochs ? { epochs: options.epochs } : {}) };
+  const runs: PlannedRun[] = [];
+  for (const kind of ComparisonSplitKind.options) {
+    if (feasibility(view, kind).skip) continue;
+    for (let trial = 0; trial < trials; trial++) {
+      for (const family of environmentAwareFamilies) {
+        runs.push({
+          datasetId,
+          group: kind,
+          trial,
+          label: `${splitLabels[kind]} split`,
+          config: TrainingConfig.parse({
+            model: { family, hiddenUnits: size.hiddenUnits, latentDim: size.latentDim },
+            epochs: size.epochs,
+            batchSize: size.batchSize,
+            seed: options.seed + trial,
+            validation: validationOf(kind, options.seed, trial),
+          }),
+        });
+      }
+    }
+  }
+  return { datasetId, runs };
+}
+
+function trialsOf(options: StudyContext['options']): number {
+  return options.trials ?? (options.quick ? 2 : 3);
+}
+
+function validationOf(kind: ComparisonSplitKind, seed: number, trial: number) {
+  return { kind, fraction: FRACTION, seed: seed + trial } satisfies ValidationSplit;
+}
+
+/** Scores the plan's trained runs (results[i] is plans.runs[i], wherever it ran) next to the baselines. */
+async function evaluateSplitComparison(context: StudyContext, plan: StudyPlan, results: RunSummary[]): Promise<StudyBodyResult> {
+  const { lab, options } = context;
+  const datasetId = plan.datasetId;
+  const dataset = lab.store.datasets.get(datasetId);
+  const view = lab.store.datasets.trainingView(datasetId);
+  const sampleColumn = (column: string) => lab.store.datasets.sampleColumn(datasetId, column);
+  const trials = trialsOf(options);
   const families = environmentAwareFamilies;
-  const kinds = ComparisonSplitKind.options;
-  const plan = kinds.map((kind) => ({ kind, ...feasibility(view, kind) }));
-  const totalRuns = plan.filter((p) => !p.skip).length * trials * families.length;
-  let done = 0;
+  const runOf = (kind: ComparisonSplitKind, trial: number, family: string): RunSummary => {
+    const index = plan.runs.findIndex((r) => r.group === kind && r.trial === trial && r.config.model.family === family);
+    const run = results[index];
+    if (!run) throw new LabError('internal', `The plan has no ${family} run for the ${kind} split, trial ${trial + 1}`);
+    return run;
+  };
 
   const splits: Split[] = [];
-  for (const { kind, skip, note } of plan) {
+  for (const kind of ComparisonSplitKind.options) {
+    const { skip, note } = feasibility(view, kind);
     if (skip) {
       splits.push({
         kind,
@@ -123,7 +175,7 @@ export const splitComparison: StudyBody = async (context) => {
     for (const family of families) perMethod.set(family, { kind: 'model', scores: [], runs: 0, failed: 0 });
     const heldOut: Split['heldOut'] = [];
     for (let trial = 0; trial < trials; trial++) {
-      const validation = { kind, fraction: FRACTION, seed: options.seed + trial } satisfies ValidationSplit;
+      const validation = validationOf(kind, options.seed, trial);
       const data = prepareTrainingData(view, TrainingConfig.parse({ model: { family: 'cvae' }, validation }), sampleColumn);
       const problem = new UnseenProblem(data);
       const held = problem.heldOut.map((e) => view.environments[e] as TrainingView['environments'][number]);
@@ -135,21 +187,7 @@ export const splitComparison: StudyBody = async (context) => {
       });
       for (const [method, predict] of baselinePredictors(problem)) record(method, 'baseline', scoresOf(problem.score(predict).mean), false);
       for (const family of families) {
-        context.progress(done / totalRuns, `${splitLabels[kind]} split, trial ${trial + 1} of ${trials}: training ${family}`);
-        const run = await train(
-          context,
-          datasetId,
-          {
-            model: { family, hiddenUnits: size.hiddenUnits, latentDim: size.latentDim },
-            epochs: size.epochs,
-            batchSize: size.batchSize,
-            seed: options.seed + trial,
-            validation,
-          },
-          trial,
-          `${splitLabels[kind]} split`,
-        );
-        done++;
+        const run = runOf(kind, trial, family);
         if (run.status !== 'completed') {
           record(family, 'model', null, true);
           continue;
@@ -213,7 +251,9 @@ export const splitComparison: StudyBody = async (context) => {
     },
   ];
   return { table, figures: barFigures(comparison), comparison };
-};
+}
+
+export const splitComparisonPlan: PlannedStudyBody = { plan: planSplitComparison, evaluate: evaluateSplitComparison };
 
 function nullWinners(): Record<ComparisonMetric, string | null> {
   return { r2: null, r2Top50: null, pearsonDelta: null, directionTop50: null };
