@@ -2,11 +2,14 @@
 // order, with progress counts, and refuses bad structures the same way.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 
 import { Chemistry, type MoleculeResult } from '../../src-main/chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../../src-main/chem/pool.js';
+import { CachedStructures } from '../../src-main/data/import/structures.js';
 import { referenceDrugs } from '../../src-main/data/reference-drugs.js';
 import { startWorker } from '../../src-main/threads/start-worker.js';
+import type { MoleculeRecord, MoleculeRepository } from '../../src-main/store/molecules.js';
 
 let pool: ChemistryPool;
 let chemistry: Chemistry;
@@ -43,4 +46,24 @@ test('an empty list needs no worker; a closed pool says so', async () => {
   const closed = new ChemistryPool(() => startWorker(CHEMISTRY_WORKER_ENTRY, {}), 1);
   await closed.close();
   await assert.rejects(closed.describeAll(['CCO']), /chemistry pool is closed/);
+});
+
+test('an import whose pool cannot start its workers describes its structures in this thread', async () => {
+  const broken = new ChemistryPool(() => new Worker('throw new Error("no worker entry in this bundle")', { eval: true }), 2);
+  const stored = new Map<string, MoleculeRecord>();
+  const cache = {
+    get: (smiles: string) => stored.get(smiles) ?? null,
+    put: (smiles: string, _key: unknown, r: MoleculeRecord) => stored.set(smiles, r),
+  };
+  const counts: [number, number][] = [];
+  const structures = new CachedStructures(chemistry, cache as unknown as MoleculeRepository, {
+    pool: broken,
+    onProgress: (done, total) => counts.push([done, total]),
+  });
+  const smiles = referenceDrugs.slice(0, 70).map((d) => d.smiles);
+  const options = { radius: 2, nBits: 256, chirality: false };
+  await structures.prefetch(smiles, options);
+  for (const s of smiles) assert.equal(stored.get(s)?.ok, true, s);
+  assert.deepEqual(counts.at(-1), [70, 70]);
+  await broken.close();
 });

@@ -34,23 +34,28 @@ export class CachedStructures implements StructureSource {
     if (missing.length === 0) return;
     const progress = this.#onProgress;
     progress?.(0, missing.length);
-    if (!this.#pool || missing.length < POOL_MINIMUM) {
-      for (const [i, s] of missing.entries()) {
-        await this.describe(s, options);
-        if (i % 25 === 24 || i === missing.length - 1) {
-          progress?.(i + 1, missing.length);
-          // Thousands of drugs take seconds to describe: let the app answer meanwhile.
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+    if (this.#pool && missing.length >= POOL_MINIMUM) {
+      try {
+        const results = await this.#pool.describeAll(missing, {
+          ...options,
+          depict: false,
+          ...(progress ? { onProgress: progress } : {}),
+        });
+        for (const [i, result] of results.entries()) this.#store(missing[i] as string, options, result);
+        return;
+      } catch {
+        // No worker threads here (a bundle without the worker entry, a thread that died): this
+        // thread describes them instead, as it did before the pool existed.
       }
-      return;
     }
-    const results = await this.#pool.describeAll(missing, {
-      ...options,
-      depict: false,
-      ...(progress ? { onProgress: progress } : {}),
-    });
-    for (const [i, result] of results.entries()) this.#store(missing[i] as string, options, result);
+    for (const [i, s] of missing.entries()) {
+      await this.describe(s, options);
+      if (i % 25 === 24 || i === missing.length - 1) {
+        progress?.(i + 1, missing.length);
+        // Thousands of drugs take seconds to describe: let the app answer meanwhile.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
   }
 
   async describe(smiles: string, options: FingerprintOptions): Promise<StructureInfo> {
