@@ -9,10 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import { averagePrecision, meanAveragePrecision } from '../../src-main/analysis/moa-retrieval.js';
 import type { DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/api/index.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
-import { createDispatcher, type Dispatcher } from '../../src-main/lab/dispatch.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
 import { writeLincs2020Fixture } from '../fixtures/lincs2020.js';
+import { labCaller } from '../lab-call.js';
 import { importPaths } from '../shared-fixtures.js';
 
 describe('average precision', () => {
@@ -41,14 +41,14 @@ describe('average precision', () => {
 describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
   let dir: string;
   let lab: LabService;
-  let dispatch: Dispatcher;
+  let call: <T>(method: string, params: unknown) => Promise<T>;
   let runId: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cellshift-moa-'));
     const fixture = await writeLincs2020Fixture(dir);
     lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
-    dispatch = createDispatcher(lab.handlers(), () => {});
+    call = labCaller(lab);
     const datasetId = await importPaths(lab, {
       matrixPath: fixture.gctx,
       sigInfoPath: fixture.sigInfo,
@@ -66,12 +66,6 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
     await closeLab(lab);
     rmSync(dir, { recursive: true, force: true });
   });
-
-  async function call<T>(method: string, params: unknown): Promise<T> {
-    const response = await dispatch({ id: 1, method, params });
-    if (!response.ok) throw new Error(`${response.error.code}: ${response.error.message}`);
-    return response.result as T;
-  }
 
   it('reports mAP for prior shift, measured Δ and fingerprint, each against chance', async (t) => {
     const result = await call<MoaRetrievalResult>('mechanism.moaRetrieval', { runId });
