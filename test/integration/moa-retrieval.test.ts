@@ -11,6 +11,7 @@ import type { DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/ap
 import { TrainingConfig } from '../../src-main/api/training.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
+import { runStudy } from '../../src-main/lab/studies.js';
 import { writeLincs2020Fixture } from '../fixtures/lincs2020.js';
 import { labCaller } from '../lab-call.js';
 import { importPaths } from '../shared-fixtures.js';
@@ -43,13 +44,14 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
   let lab: LabService;
   let call: <T>(method: string, params: unknown) => Promise<T>;
   let runId: string;
+  let datasetId: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cellshift-moa-'));
     const fixture = await writeLincs2020Fixture(dir);
     lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
     call = labCaller(lab);
-    const datasetId = await importPaths(lab, {
+    datasetId = await importPaths(lab, {
       matrixPath: fixture.gctx,
       sigInfoPath: fixture.sigInfo,
       pertInfoPath: fixture.compoundInfo,
@@ -97,5 +99,17 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
     assert.equal(delta?.neighbours.length, 5);
     assert.deepEqual(delta?.neighbours[0]?.sharedMoa, ['HDAC inhibitor']);
     assert.ok(delta?.neighbours[0]?.sharedTargets.includes('HDAC1'));
+  });
+
+  it('runs as a study: mAP per description over trials, stored as a report', async () => {
+    const result = await runStudy(lab, 'moa-retrieval', { quick: true, trials: 1, epochs: 2, seed: 0, datasetId });
+    assert.equal(result.runs.length, 1);
+    assert.deepEqual(
+      result.table.slice(0, 3).map((row) => row.quantity),
+      ['prior shift', 'measured Δ', 'fingerprint'].map((m) => `mAP of same-MoA neighbours by ${m}`),
+    );
+    assert.match(result.table[1]?.measured ?? '', /^1\.00 ± 0\.0 over 1 trial\(s\); random ranking 0\.273$/);
+    assert.equal(result.figures[0]?.series[0]?.points.length, 3);
+    await assert.rejects(runStudy(lab, 'moa-retrieval', { quick: true, seed: 0 }), /needs --dataset ID/);
   });
 });
