@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { averagePrecision, meanAveragePrecision } from '../../src-main/analysis/moa-retrieval.js';
-import type { DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/api/index.js';
+import type { ConnectivityResult, DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/api/index.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
@@ -99,6 +99,29 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
     assert.equal(delta?.neighbours.length, 5);
     assert.deepEqual(delta?.neighbours[0]?.sharedMoa, ['HDAC inhibitor']);
     assert.ok(delta?.neighbours[0]?.sharedTargets.includes('HDAC1'));
+  });
+
+  it('screens structures never profiled through the run, each with its nearest training drug', async () => {
+    const result = await call<ConnectivityResult>('mechanism.screen', {
+      runId,
+      smiles: ['ONC(=O)CCCCCCC(=O)Nc1ccccc1', 'CCCCCCCCCCCCCCCC(=O)O'],
+      cellLine: 'A375',
+      up: ['5000', '5001', '5002', '5003', '5004'],
+      down: ['5010', '5011', '5012', '5013', '5014'],
+      randomQueries: 100,
+    });
+    assert.equal(result.rows.length, 2);
+    assert.equal(result.runId, runId);
+    const vorinostat = result.rows.find((r) => r.signature.startsWith('ONC'));
+    assert.equal(vorinostat?.applicability?.similarity, 1);
+    assert.match(vorinostat?.applicability?.note ?? '', /close analogue of BRD-K81418486 \(Tanimoto 1.00\)/);
+    const fatty = result.rows.find((r) => r.signature.startsWith('CCCC'));
+    assert.ok((fatty?.applicability?.similarity ?? 1) < 0.4);
+    assert.match(fatty?.applicability?.note ?? '', /far from every training drug/);
+    await assert.rejects(
+      call('mechanism.screen', { runId, smiles: ['C1CC('], cellLine: 'A375', up: ['5000'], down: [] }),
+      /bad_input: Cannot read SMILES 1/,
+    );
   });
 
   it('runs as a study: mAP per description over trials, stored as a report', async () => {
