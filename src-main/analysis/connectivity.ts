@@ -12,6 +12,7 @@
 
 import { Rng } from '../data/random.js';
 import { benjaminiHochberg } from './differential.js';
+import { pearson } from './metrics.js';
 
 /** One signature prepared for scoring: each gene's rank when sorted by score (descending) and |score|. */
 export interface RankedSignature {
@@ -112,28 +113,7 @@ export function normalizeConnectivity(wtcs: ArrayLike<number>, group: readonly s
 
 /** Spearman correlation of the signature's scores on the query genes with the query's own values. */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const ra = averageRanks(a);
-  const rb = averageRanks(b);
-  const n = ra.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += ra[i] as number;
-    mb += rb[i] as number;
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = (ra[i] as number) - ma;
-    const db = (rb[i] as number) - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+  return pearson(averageRanks(a), averageRanks(b));
 }
 
 function averageRanks(values: ArrayLike<number>): Float64Array {

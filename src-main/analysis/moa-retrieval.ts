@@ -9,6 +9,7 @@ import { tanimoto } from '../chem/chemistry.js';
 import type { Store } from '../store/store.js';
 import { type DrugBiology, metadataDrugBiology } from './drug-biology.js';
 import { priorShiftReport } from './inspection.js';
+import { cosineDistance } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
 
 /** Average precision of a ranking: mean over the relevant items of the precision at their rank. */
@@ -25,16 +26,9 @@ export function averagePrecision(similarities: readonly number[], relevant: read
   return hits === 0 ? null : sum / hits;
 }
 
+/** Cosine similarity; 0 when either vector is zero. */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += (a[i] as number) * (b[i] as number);
-    aa += (a[i] as number) ** 2;
-    bb += (b[i] as number) ** 2;
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+  return 1 - cosineDistance(a, b);
 }
 
 export interface RetrievalItem {

@@ -8,6 +8,7 @@ export const StudyId = z.enum([
   'nonlinear-5',
   'l1000-shaped',
   'split-comparison',
+  'moa-retrieval',
 ]);
 export type StudyId = z.infer<typeof StudyId>;
 

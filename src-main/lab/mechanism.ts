@@ -53,7 +53,7 @@ export async function screenStructures(
     .environments(dataset.id)
     .filter((e) => !e.isControl && e.structure === 'parsed')
     .map((e) => ({
-      name: e.drugName ?? e.label,
+      name: e.drugName ?? e.perturbagen ?? e.label,
       bits: Uint8Array.from(representations.rows.find((r) => r.environmentId === e.id)?.values.slice(0, nBits) ?? []),
     }));
   const values = new Float64Array(library.length * genes.length);

@@ -28,6 +28,7 @@ import {
   type StudyLab,
   train,
 } from './studies/common.js';
+import { moaRetrievalStudy } from './studies/moa-retrieval.js';
 import { splitComparisonPlan } from './studies/split-comparison.js';
 
 export const studyTitles: Record<StudyId, { title: string; seedSection: string }> = {
@@ -39,6 +40,10 @@ export const studyTitles: Record<StudyId, { title: string; seedSection: string }
   'split-comparison': {
     title: 'Unseen-drug prediction: models vs baselines under random, held-out-drug and scaffold splits',
     seedSection: '6.5 (extended: unseen-drug response, not in the seed)',
+  },
+  'moa-retrieval': {
+    title: 'Known mechanisms: do prior shifts, measured changes or structures group drugs by MoA?',
+    seedSection: 'not in the seed (issue #18)',
   },
 };
 
@@ -367,4 +372,5 @@ const studies: Record<StudyId, StudyBody> = {
     'On L1000 all losses tend to explode after some time; no ranking reported',
   ),
   'split-comparison': inOrder(splitComparisonPlan),
+  'moa-retrieval': moaRetrievalStudy,
 };

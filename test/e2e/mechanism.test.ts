@@ -90,6 +90,16 @@ describe('Mechanism: pathway panel and Query view', () => {
     const csv = await downloadText('export-query');
     assert.match(csv, /query_up: g0001 g0002 g0003 g0004 g0005/);
     assert.equal(csv.split('\n').filter((l) => /^[^#].*,/.test(l)).length, 1 + 1920, 'header and every signature');
+  });
+
+  it("lists a drug's neighbours by prior shift, measured change and fingerprint, and says when no MoA is known", async () => {
+    const panel = page.getByTestId('mechanism-neighbours');
+    await panel.getByTestId('run-neighbours').click();
+    await panel.getByTestId('moa-retrieval').waitFor({ timeout: 60_000 });
+    assert.match(await panel.innerText(), /nothing to retrieve/, 'the demo dataset carries no MoA');
+    assert.equal(await panel.getByTestId('neighbours-delta').locator('tbody tr').count(), 10);
+    assert.equal(await panel.getByTestId('neighbours-prior-shift').locator('tbody tr').count(), 10);
+    await screenshot(page, 'mechanism-3-neighbours', { fromTop: false });
     assert.deepEqual(consoleErrors, []);
   });
 });

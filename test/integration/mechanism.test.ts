@@ -8,30 +8,24 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ConnectivityResult, DifferentialResult, EnrichmentResult, GeneSetCollection } from '../../src-main/api/index.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
-import { createDispatcher, type Dispatcher } from '../../src-main/lab/dispatch.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
+import { labCaller } from '../lab-call.js';
 
 const gmt = readFileSync(new URL('../fixtures/gene-sets/demo-programs.gmt', import.meta.url), 'utf8');
 
 describe('mechanism analyses through the LabApi', () => {
   let dir: string;
   let lab: LabService;
-  let dispatch: Dispatcher;
+  let call: <T>(method: string, params: unknown) => Promise<T>;
   let datasetId: string;
   let runId: string;
   let collection: GeneSetCollection;
 
-  async function call<T>(method: string, params: unknown): Promise<T> {
-    const response = await dispatch({ id: 1, method, params });
-    if (!response.ok) throw new Error(`${response.error.code}: ${response.error.message}`);
-    return response.result as T;
-  }
-
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cellshift-mechanism-'));
     lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: true });
-    dispatch = createDispatcher(lab.handlers(), () => {});
+    call = labCaller(lab);
     datasetId = lab.store.datasets.list()[0]?.id as string;
     const config = TrainingConfig.parse({ model: { family: 'env-vae', hiddenUnits: 32, latentDim: 8 }, epochs: 2, batchSize: 128 });
     const run = lab.training.start(datasetId, config);

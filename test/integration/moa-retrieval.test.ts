@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { averagePrecision, meanAveragePrecision } from '../../src-main/analysis/moa-retrieval.js';
-import type { DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/api/index.js';
+import type { ConnectivityResult, DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/api/index.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
-import { createDispatcher, type Dispatcher } from '../../src-main/lab/dispatch.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
+import { runStudy } from '../../src-main/lab/studies.js';
 import { writeLincs2020Fixture } from '../fixtures/lincs2020.js';
+import { labCaller } from '../lab-call.js';
 import { importPaths } from '../shared-fixtures.js';
 
 describe('average precision', () => {
@@ -41,15 +42,16 @@ describe('average precision', () => {
 describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
   let dir: string;
   let lab: LabService;
-  let dispatch: Dispatcher;
+  let call: <T>(method: string, params: unknown) => Promise<T>;
   let runId: string;
+  let datasetId: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cellshift-moa-'));
     const fixture = await writeLincs2020Fixture(dir);
     lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
-    dispatch = createDispatcher(lab.handlers(), () => {});
-    const datasetId = await importPaths(lab, {
+    call = labCaller(lab);
+    datasetId = await importPaths(lab, {
       matrixPath: fixture.gctx,
       sigInfoPath: fixture.sigInfo,
       pertInfoPath: fixture.compoundInfo,
@@ -66,12 +68,6 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
     await closeLab(lab);
     rmSync(dir, { recursive: true, force: true });
   });
-
-  async function call<T>(method: string, params: unknown): Promise<T> {
-    const response = await dispatch({ id: 1, method, params });
-    if (!response.ok) throw new Error(`${response.error.code}: ${response.error.message}`);
-    return response.result as T;
-  }
 
   it('reports mAP for prior shift, measured Δ and fingerprint, each against chance', async (t) => {
     const result = await call<MoaRetrievalResult>('mechanism.moaRetrieval', { runId });
@@ -103,5 +99,40 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
     assert.equal(delta?.neighbours.length, 5);
     assert.deepEqual(delta?.neighbours[0]?.sharedMoa, ['HDAC inhibitor']);
     assert.ok(delta?.neighbours[0]?.sharedTargets.includes('HDAC1'));
+  });
+
+  it('screens structures never profiled through the run, each with its nearest training drug', async () => {
+    const result = await call<ConnectivityResult>('mechanism.screen', {
+      runId,
+      smiles: ['ONC(=O)CCCCCCC(=O)Nc1ccccc1', 'CCCCCCCCCCCCCCCC(=O)O'],
+      cellLine: 'A375',
+      up: ['5000', '5001', '5002', '5003', '5004'],
+      down: ['5010', '5011', '5012', '5013', '5014'],
+      randomQueries: 100,
+    });
+    assert.equal(result.rows.length, 2);
+    assert.equal(result.runId, runId);
+    const vorinostat = result.rows.find((r) => r.signature.startsWith('ONC'));
+    assert.equal(vorinostat?.applicability?.similarity, 1);
+    assert.match(vorinostat?.applicability?.note ?? '', /close analogue of BRD-K81418486 \(Tanimoto 1.00\)/);
+    const fatty = result.rows.find((r) => r.signature.startsWith('CCCC'));
+    assert.ok((fatty?.applicability?.similarity ?? 1) < 0.4);
+    assert.match(fatty?.applicability?.note ?? '', /far from every training drug/);
+    await assert.rejects(
+      call('mechanism.screen', { runId, smiles: ['C1CC('], cellLine: 'A375', up: ['5000'], down: [] }),
+      /bad_input: Cannot read SMILES 1/,
+    );
+  });
+
+  it('runs as a study: mAP per description over trials, stored as a report', async () => {
+    const result = await runStudy(lab, 'moa-retrieval', { quick: true, trials: 1, epochs: 2, seed: 0, datasetId });
+    assert.equal(result.runs.length, 1);
+    assert.deepEqual(
+      result.table.slice(0, 3).map((row) => row.quantity),
+      ['prior shift', 'measured Δ', 'fingerprint'].map((m) => `mAP of same-MoA neighbours by ${m}`),
+    );
+    assert.match(result.table[1]?.measured ?? '', /^1\.00 ± 0\.0 over 1 trial\(s\); random ranking 0\.273$/);
+    assert.equal(result.figures[0]?.series[0]?.points.length, 3);
+    await assert.rejects(runStudy(lab, 'moa-retrieval', { quick: true, seed: 0 }), /needs --dataset ID/);
   });
 });

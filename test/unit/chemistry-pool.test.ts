@@ -8,8 +8,8 @@ import { Chemistry, type MoleculeResult } from '../../src-main/chem/chemistry.js
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../../src-main/chem/pool.js';
 import { CachedStructures } from '../../src-main/data/import/structures.js';
 import { referenceDrugs } from '../../src-main/data/reference-drugs.js';
-import { startWorker } from '../../src-main/threads/start-worker.js';
 import type { MoleculeRecord, MoleculeRepository } from '../../src-main/store/molecules.js';
+import { startWorker } from '../../src-main/threads/start-worker.js';
 
 let pool: ChemistryPool;
 let chemistry: Chemistry;

@@ -9,6 +9,7 @@ import type { Chemistry } from '../../chem/chemistry.js';
 import { CachedStructures } from '../../data/import/structures.js';
 import { type DrugPanelConfig, importDrugPanel } from '../../data/synthetic-drugs.js';
 import type { Store } from '../../store/store.js';
+import type { AnalysisService } from '../analysis.js';
 import type { TrainingManager } from '../training.js';
 
 /** Every registered family (the registry decides; a new row joins the comparison studies). */
@@ -16,12 +17,14 @@ export const ALL_FAMILIES: ModelFamily[] = modelFamilyIds();
 
 /**
  * What a study uses of the lab, and nothing more (the LabService satisfies it): the store, the
- * training manager, and chemistry for drug structures. Studies never see the handler table.
+ * training manager, chemistry for drug structures, and the analysis worker. Studies never see the handler table.
  */
 export interface StudyLab {
   store: Store;
   training: Pick<TrainingManager, 'start' | 'settled' | 'isActive'>;
   chemistry(): Promise<Chemistry>;
+  /** Model inspection in the analysis worker, off the serving thread. */
+  analysis: Pick<AnalysisService, 'run'>;
 }
 
 export interface StudyContext {
