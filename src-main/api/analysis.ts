@@ -52,7 +52,16 @@ export const UnseenEvaluationResult = z.object({
   environments: z.array(z.string()),
   genes: z.number().int(),
   scores: z.array(
-    z.object({ method: UnseenMethod, r2: z.number(), r2Top50: z.number(), pearsonDelta: z.number(), directionTop50: z.number() }),
+    z.object({
+      method: UnseenMethod,
+      r2: z.number(),
+      r2Top50: z.number(),
+      pearsonDelta: z.number(),
+      directionTop50: z.number(),
+      /** R² and Pearson r of the change from control on the environment's 50 most changed genes (DEGs). */
+      r2DeltaTop50: z.number(),
+      pearsonDeltaTop50: z.number(),
+    }),
   ),
   winners: z.object({ r2: UnseenMethod, r2Top50: UnseenMethod, pearsonDelta: UnseenMethod, directionTop50: UnseenMethod }),
   note: z.string().nullable(),

@@ -8,6 +8,7 @@ export const StudyId = z.enum([
   'nonlinear-5',
   'l1000-shaped',
   'split-comparison',
+  'structure-help',
 ]);
 export type StudyId = z.infer<typeof StudyId>;
 
@@ -121,6 +122,68 @@ export function splitComparisonCsv(comparison: SplitComparison): string {
   return `${[header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
 }
 
+/** Per-environment metrics of the structure study (Δ: change from the same cell line's control mean). */
+export const StructureMetric = z.enum(['pearsonDelta', 'pearsonDeltaTop50', 'r2DeltaTop50']);
+export type StructureMetric = z.infer<typeof StructureMetric>;
+
+export const structureMetricLabels: Record<StructureMetric, string> = {
+  pearsonDelta: 'Pearson r of Δ (all genes)',
+  pearsonDeltaTop50: 'Pearson r of Δ (top-50 DEGs)',
+  r2DeltaTop50: 'R² of Δ (top-50 DEGs)',
+};
+
+/** Wilcoxon signed-rank test of one method against another over held-out environments. */
+export const PairedComparison = z.object({
+  method: z.string(),
+  against: z.string(),
+  metric: StructureMetric,
+  n: z.number().int(),
+  meanDifference: z.number().nullable(),
+  medianDifference: z.number().nullable(),
+  /** Environments where `method` scored higher. */
+  better: z.number().int(),
+  pValue: z.number(),
+});
+export type PairedComparison = z.infer<typeof PairedComparison>;
+
+/** "Does the drug's structure help?": each model with its structure controls, baselines, paired tests. */
+export const StructureStudy = z.object({
+  trials: z.number().int(),
+  fraction: z.number(),
+  splits: z.array(
+    z.object({
+      kind: z.enum(['random-environments', 'held-out-drugs', 'scaffold']),
+      label: z.string(),
+      ran: z.boolean(),
+      note: z.string().nullable(),
+      /** Distinct held-out environments scored (each averaged over the trials that held it out). */
+      environments: z.number().int(),
+      rows: z.array(
+        z.object({
+          method: z.string(),
+          /** model: trained on the structure; control: the same family with permuted or no drug input. */
+          kind: z.enum(['model', 'control', 'baseline']),
+          runs: z.number().int(),
+          failed: z.number().int(),
+          metrics: z.record(StructureMetric, z.number().nullable()),
+        }),
+      ),
+      tests: z.array(PairedComparison),
+      /** Mean Pearson r of Δ by the nearest training drug's Tanimoto similarity (the DLEPS curve). */
+      similarityCurve: z.array(
+        z.object({
+          low: z.number(),
+          high: z.number(),
+          environments: z.number().int(),
+          scores: z.record(z.string(), z.number().nullable()),
+        }),
+      ),
+      verdicts: z.array(z.string()),
+    }),
+  ),
+});
+export type StructureStudy = z.infer<typeof StructureStudy>;
+
 export const StudyResult = z.object({
   id: StudyId,
   title: z.string(),
@@ -136,5 +199,7 @@ export const StudyResult = z.object({
   divergedRuns: z.number().int(),
   /** The split comparison's model-vs-baseline table (that study only). */
   comparison: SplitComparison.optional(),
+  /** The structure study's controls and paired tests (that study only). */
+  structure: StructureStudy.optional(),
 });
 export type StudyResult = z.infer<typeof StudyResult>;

@@ -79,6 +79,13 @@ export const TrainingConfig = z.strictObject({
   validation: ValidationSplit.default({ kind: 'random-environments', fraction: 0.2, seed: 0 }),
   /** A loss this many times above the run's best epoch loss counts as diverging. */
   divergenceFactor: z.number().gt(1).default(1e4),
+  /**
+   * The structure controls: the drug's own coordinates of each environment's representation as
+   * stored ('structure'), permuted among the training drugs (each training drug gets another
+   * training drug's fingerprint: same marginals, no link to its effect), or zeroed everywhere
+   * ('none'). Cell line, dose and time stay. Held-out drugs keep their real fingerprints.
+   */
+  drugInput: z.enum(['structure', 'permuted', 'none']).default('structure'),
   /** Keep this many most recent checkpoints (plus the best one). */
   keepCheckpoints: z.number().int().min(1).max(100).default(2),
 });

@@ -26,6 +26,7 @@ import {
   train,
 } from './studies/common.js';
 import { splitComparison } from './studies/split-comparison.js';
+import { structureHelp } from './studies/structure-help.js';
 
 export const studyTitles: Record<StudyId, { title: string; seedSection: string }> = {
   'linear-independent': { title: 'Linear, 2 independent latents, 1 environment', seedSection: '6.1 (figures 5, 6)' },
@@ -36,6 +37,10 @@ export const studyTitles: Record<StudyId, { title: string; seedSection: string }
   'split-comparison': {
     title: 'Unseen-drug prediction: models vs baselines under random, held-out-drug and scaffold splits',
     seedSection: '6.5 (extended: unseen-drug response, not in the seed)',
+  },
+  'structure-help': {
+    title: "Does the drug's structure help? Models with permuted and no drug input, baselines, paired tests",
+    seedSection: '6.5 (extended: is the prior over mechanisms predicted from structure, not in the seed)',
   },
 };
 
@@ -61,6 +66,7 @@ export async function runStudy(lab: LabService, id: StudyId, options: StudyOptio
     figures: body.figures,
     divergedRuns: context.runs.filter((r) => r.status === 'diverged').length,
     ...(body.comparison ? { comparison: body.comparison } : {}),
+    ...(body.structure ? { structure: body.structure } : {}),
   };
   lab.store.artifacts.put({
     kind: 'study',
@@ -337,4 +343,5 @@ const studies: Record<StudyId, StudyBody> = {
     'On L1000 all losses tend to explode after some time; no ranking reported',
   ),
   'split-comparison': splitComparison,
+  'structure-help': structureHelp,
 };
