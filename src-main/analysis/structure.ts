@@ -5,6 +5,7 @@
 // Pure functions: the study (lab/studies/structure-help.ts) feeds them.
 import type { PairedComparison, StructureMetric, StructureStudy } from '../api/studies.js';
 import { pairedWilcoxon } from './paired.js';
+import { tanimoto, type UnseenProblem } from './unseen.js';
 
 export type EnvironmentScores = Record<StructureMetric, number>;
 
@@ -111,6 +112,26 @@ export class ScoreBook {
       return { low, high: Math.min(high, 1), environments: inBin.length, scores };
     });
   }
+}
+
+/**
+ * The training drug most similar to a drug, by Tanimoto on the fingerprint bits (the first
+ * `bits` coordinates of an environment input, as imports lay them out); similarity NaN when the
+ * drug has no fingerprint.
+ */
+export function nearestTrainingDrug(
+  problem: UnseenProblem,
+  bits: number,
+  input: Float32Array,
+): { drug: string | null; similarity: number } {
+  const own = input.subarray(0, bits);
+  if (!own.some((b) => b !== 0)) return { drug: null, similarity: Number.NaN };
+  let best = { drug: null as string | null, similarity: -1 };
+  for (const t of problem.treatedTrain) {
+    const s = tanimoto(own, problem.input(t).subarray(0, bits));
+    if (s > best.similarity) best = { drug: (problem.data.environmentKeys[t] as string).split(' | ')[0] ?? null, similarity: s };
+  }
+  return best.similarity < 0 ? { drug: null, similarity: Number.NaN } : best;
 }
 
 export function controlName(family: string, drugInput: 'permuted' | 'none'): string {

@@ -19,6 +19,11 @@ export const StudyOptions = z.strictObject({
   seed: z.number().int().min(0).default(0),
   /** Overrides the study's epochs per run (studies 4, 5 and the split comparison): a smaller honest size on a busy machine. */
   epochs: z.number().int().min(1).max(10_000).optional(),
+  /** The structure study: train these environment-aware families instead of all of them (quick: cvae). */
+  families: z
+    .array(z.enum(['cvae', 'env-vae', 'translation-vae']))
+    .min(1)
+    .optional(),
   /** For the L1000-shaped study and the split comparison: an imported dataset instead of synthetic L1000-shaped data. */
   datasetId: z.string().optional(),
 });

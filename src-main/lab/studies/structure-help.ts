@@ -5,9 +5,9 @@
 // the fingerprint as an identity will not. Paired Wilcoxon tests over held-out environments
 // decide, not mean ± std over a few trials. The study is data: a plan of runs, then one
 // evaluation step over the collected per-environment scores.
-import { controlName, evidence, ScoreBook, structureTests, structureVerdicts } from '../../analysis/structure.js';
+import { controlName, evidence, nearestTrainingDrug, ScoreBook, structureTests, structureVerdicts } from '../../analysis/structure.js';
 import { TrainedModel } from '../../analysis/trained-model.js';
-import { baselinePredictors, tanimoto, UnseenProblem } from '../../analysis/unseen.js';
+import { baselinePredictors, UnseenProblem } from '../../analysis/unseen.js';
 import { LabError } from '../../api/errors.js';
 import {
   type StructureMetric,
@@ -62,16 +62,6 @@ function methodName(run: PlannedRun): string {
   return run.drugInput === 'structure' ? run.family : controlName(run.family, run.drugInput);
 }
 
-/** Nearest training drug's Tanimoto similarity, on the fingerprint bits only (NaN when the drug has none). */
-function nearestSimilarity(problem: UnseenProblem, fingerprintColumns: number[], e: number): number {
-  const bits = (x: number) => fingerprintColumns.map((j) => problem.input(x)[j] as number);
-  const own = bits(e);
-  if (!own.some((b) => b !== 0)) return Number.NaN;
-  let best = 0;
-  for (const t of problem.treatedTrain) best = Math.max(best, tanimoto(own, bits(t)));
-  return best;
-}
-
 export const structureHelp: StudyBody = async (context) => {
   const { lab, options } = context;
   const datasetId = options.datasetId ? requireDataset(context, options.datasetId) : await drugPanelDataset(context, 'the structure study');
@@ -84,11 +74,11 @@ export const structureHelp: StudyBody = async (context) => {
       `Dataset "${dataset.name}" has no drug fingerprints in its environment representation, so there is no structure to test. Import it with SMILES (a pert_info file or a SMILES column).`,
     );
   }
-  const fingerprintColumns = columns.flatMap((c, j) => (c.startsWith('morgan bit ') ? [j] : []));
+  const fingerprintColumns = columns.filter((c) => c.startsWith('morgan bit '));
   const sampleColumn = (column: string) => lab.store.datasets.sampleColumn(datasetId, column);
   const trials = options.trials ?? (options.quick ? 1 : 3);
   const size = { ...comparisonSizes(options.quick), ...(options.epochs ? { epochs: options.epochs } : {}) };
-  const families: readonly ModelFamily[] = options.quick ? ['cvae'] : environmentAwareFamilies;
+  const families: readonly ModelFamily[] = options.families ?? (options.quick ? ['cvae'] : environmentAwareFamilies);
   const splits = structureSplits(view).map((s) => ({ ...s, ...feasibility(view, s.kind) }));
   const plan = structurePlan(
     splits.filter((s) => !s.skip).map((s) => s.kind),
@@ -114,7 +104,8 @@ export const structureHelp: StudyBody = async (context) => {
         problem.heldOut.forEach((e, i) => {
           book.add(method, keyOf(e), perEnvironment[i] as (typeof perEnvironment)[number]);
         });
-      for (const e of problem.heldOut) book.addSimilarity(keyOf(e), nearestSimilarity(problem, fingerprintColumns, e));
+      for (const e of problem.heldOut)
+        book.addSimilarity(keyOf(e), nearestTrainingDrug(problem, fingerprintColumns.length, problem.input(e)).similarity);
       for (const [method, predict] of baselinePredictors(problem)) {
         if (BASELINES.includes(method)) record(method, problem.score(predict).perEnvironment);
       }
