@@ -58,7 +58,7 @@ function checkReport(result: StudyResult, kinds: string[]): void {
       /^cvae: (structure helps|no evidence that structure helps|permuted fingerprints do better than the real ones) \(.*Wilcoxon p = /,
     );
     assert.match(split.verdicts.join(' '), /Answer: (cvae beats|no model beats)/);
-    assert.match(split.verdicts.at(-1) ?? '', /^Evidence: Held-out drugs' nearest training drug has median Tanimoto 0\.\d\d/);
+    assert.match(split.verdicts.at(-1) ?? '', /^Evidence: Held-out drugs' nearest training drug has median Tanimoto [01]\.\d\d/);
     assert.equal(split.similarityCurve.reduce((s, b) => s + b.environments, 0) <= split.environments, true);
   }
   assert.equal(result.runs.length, kinds.length * 3);
