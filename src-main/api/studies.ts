@@ -189,6 +189,20 @@ export const StructureStudy = z.object({
 });
 export type StructureStudy = z.infer<typeof StructureStudy>;
 
+export const structureMetricDefinition =
+  "Δ: change of mean expression from the same cell line's control mean. Pearson r of Δ over all genes; R² and Pearson r of Δ " +
+  "on the environment's 50 genes with the largest measured |Δ| (top-50 DEGs). Each held-out environment counts once (scores " +
+  'averaged over the trials that held it out); p: two-sided Wilcoxon signed-rank test over environments.';
+
+/** The structure study's paired tests as one table (CSV), a row per split and comparison. */
+export function structureTestsTable(study: StructureStudy): { header: string[]; rows: (string | number | null)[][] } {
+  const header = ['split', 'method', 'against', 'metric', 'environments', 'mean difference', 'median difference', 'method higher on', 'p'];
+  const rows = study.splits.flatMap((split) =>
+    split.tests.map((t) => [split.kind, t.method, t.against, t.metric, t.n, t.meanDifference, t.medianDifference, t.better, t.pValue]),
+  );
+  return { header, rows };
+}
+
 export const StudyResult = z.object({
   id: StudyId,
   title: z.string(),

@@ -15,6 +15,7 @@ import {
   type StructureStudy,
   type StudyFigure,
   type StudyResult,
+  structureMetricDefinition,
   structureMetricLabels,
 } from '../../api/studies.js';
 import { environmentAwareFamilies, type ModelFamily, TrainingConfig, type ValidationSplit } from '../../api/training.js';
@@ -189,7 +190,7 @@ export const structureHelp: StudyBody = async (context) => {
       quantity: 'Data and design',
       seedObserved:
         'The seed predicts a prior over mechanisms from the drug; a 2026 preprint found seven L1000 models barely moved when their drug inputs were zeroed or shuffled.',
-      measured: `${dataset.name}: ${dataset.nSamples} samples × ${dataset.nGenes} genes, ${dataset.nEnvironments} environments. ${Math.round(FRACTION * 100)}% of the groups held out, ${trials} trial${trials === 1 ? '' : 's'} per split; each of ${families.join(', ')} trained on real, permuted and no drug input (${size.epochs} epochs, ${size.hiddenUnits} hidden units, ${size.latentDim} latents). Metrics per held-out environment, averaged over the trials that held it out: Δ is the change from the same cell line's control mean; Pearson r of Δ over all genes; R² and Pearson r of Δ on the environment's 50 most changed genes (top-50 DEGs, chemCPA's R² on DEGs). Tests: two-sided Wilcoxon signed-rank over environments.`,
+      measured: `${dataset.name}: ${dataset.nSamples} samples × ${dataset.nGenes} genes, ${dataset.nEnvironments} environments. ${Math.round(FRACTION * 100)}% of the groups held out, ${trials} trial${trials === 1 ? '' : 's'} per split; each of ${families.join(', ')} trained on real, permuted and no drug input (${size.epochs} epochs, ${size.hiddenUnits} hidden units, ${size.latentDim} latents). ${structureMetricDefinition}`,
     },
     ...results.map((s) => ({
       quantity: `${capitalise(s.label)}: does structure help?`,
