@@ -34,6 +34,8 @@ keeps the last checkpoint (resume later with --resume).
   --validation-column C=V[,V...]  hold out samples whose metadata column C is one of V
   --encoder concat|film    how encoders take the environment in (default concat)
   --environment representation|one-hot  what the networks receive as e (default representation)
+  --drug-input structure|permuted|none  the structure controls: fingerprints as stored, permuted among
+                           training drugs, or removed (cell line, dose and time stay; default structure)
   --config FILE            a JSON TrainingConfig; flags override it
   --backend tensorflow|native-blas|wasm|cpu  force a compute backend
   --name NAME              run name
@@ -54,6 +56,7 @@ ${commonUsage}`,
     'validation-column': { type: 'string' },
     encoder: { type: 'string' },
     environment: { type: 'string' },
+    'drug-input': { type: 'string' },
     config: { type: 'string' },
     backend: { type: 'string' },
     name: { type: 'string' },
@@ -145,6 +148,7 @@ function configFromArgs(args: ParsedArgs): Record<string, unknown> {
   set(config, 'batchSize', number('batch-size'));
   set(config, 'learningRate', number('lr'));
   set(config, 'seed', number('seed'));
+  set(config, 'drugInput', stringOption(args, 'drug-input'));
   const fraction = number('validation-fraction');
   const column = stringOption(args, 'validation-column');
   if (fraction !== undefined && column !== undefined) {
