@@ -1,8 +1,8 @@
 // Unseen-environment prediction, scored honestly: the model's predicted mean expression for each
 // held-out environment against what was measured, next to four baselines a sceptical reviewer
 // would try first — independent benchmarks found deep perturbation models often lose to them.
-import { Matrix, solve } from 'ml-matrix';
 import type { TrainingData } from '../ml/training-data.js';
+import { fitRidge, inBlocks, SimilarityIndex } from './baselines.js';
 import { pearson, rSquared } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
 
@@ -69,10 +69,6 @@ export function cellLineOfKey(key: string): string | null {
   return key.split(' | ')[1] ?? null;
 }
 
-function isBinary(v: Float32Array): boolean {
-  return v.every((x) => x === 0 || x === 1);
-}
-
 /** Tanimoto (Jaccard) similarity of two binary fingerprints: shared bits over bits in either. */
 export function tanimoto(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let both = 0;
@@ -82,52 +78,6 @@ export function tanimoto(a: ArrayLike<number>, b: ArrayLike<number>): number {
     if (a[i] && b[i]) both++;
   }
   return either === 0 ? 1 : both / either;
-}
-
-/** Tanimoto for fingerprints, else a similarity from Euclidean distance. */
-function similarity(a: Float32Array, b: Float32Array): number {
-  if (isBinary(a) && isBinary(b)) return tanimoto(a, b);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d += ((a[i] as number) - (b[i] as number)) ** 2;
-  return 1 / (1 + Math.sqrt(d));
-}
-
-/**
- * Kernel ridge regression from environment representations to mean expression (centred, linear
- * kernel, dual form since environments are fewer than fingerprint bits), with λ chosen by exact
- * leave-one-out error on the training environments.
- */
-function ridgePredictor(features: Float32Array[], targets: Float32Array[]): (x: Float32Array) => Float32Array {
-  const n = features.length;
-  const p = features[0]?.length ?? 0;
-  const g = targets[0]?.length ?? 0;
-  const featureMean = new Float64Array(p);
-  const targetMean = new Float64Array(g);
-  for (const f of features) for (let j = 0; j < p; j++) featureMean[j] = (featureMean[j] as number) + (f[j] as number) / n;
-  for (const t of targets) for (let j = 0; j < g; j++) targetMean[j] = (targetMean[j] as number) + (t[j] as number) / n;
-  const X = new Matrix(features.map((f) => Array.from(f, (v, j) => v - (featureMean[j] as number))));
-  const Y = new Matrix(targets.map((t) => Array.from(t, (v, j) => v - (targetMean[j] as number))));
-  const K = X.mmul(X.transpose());
-  let best = { lambda: 1, error: Number.POSITIVE_INFINITY, alpha: null as Matrix | null };
-  for (const lambda of [0.01, 0.1, 1, 10, 100, 1000]) {
-    const regularised = K.clone().add(Matrix.eye(n).mul(lambda));
-    const inverse = solve(regularised, Matrix.eye(n));
-    const hat = K.mmul(inverse);
-    const alpha = inverse.mmul(Y);
-    const fitted = K.mmul(alpha);
-    let error = 0;
-    for (let i = 0; i < n; i++) {
-      const leverage = Math.min(hat.get(i, i), 0.999999);
-      for (let j = 0; j < g; j++) error += ((Y.get(i, j) - fitted.get(i, j)) / (1 - leverage)) ** 2;
-    }
-    if (error < best.error) best = { lambda, error, alpha };
-  }
-  const alpha = best.alpha as Matrix;
-  return (x) => {
-    const centred = Matrix.rowVector(Array.from(x, (v, j) => v - (featureMean[j] as number)));
-    const prediction = centred.mmul(X.transpose()).mmul(alpha);
-    return Float32Array.from(prediction.getRow(0), (v, j) => v + (targetMean[j] as number));
-  };
 }
 
 function score(observed: Float32Array, predicted: Float32Array, control: Float32Array): Omit<MethodScore, 'method'> {
@@ -234,11 +184,14 @@ export type BaselineMethod = Exclude<Method, 'model'>;
  */
 export function baselinePredictors(problem: UnseenProblem): [BaselineMethod, Predictor][] {
   const { treatedTrain, trainMeans } = problem;
-  const sameCell = (e: number) => {
-    const cell = problem.cellOf(e);
-    const matching = treatedTrain.filter((t) => problem.cellOf(t) === cell);
-    return matching.length > 0 ? matching : treatedTrain;
-  };
+  const treatedByCell = new Map<string | null, number[]>();
+  for (const t of treatedTrain) {
+    const cell = problem.cellOf(t);
+    const list = treatedByCell.get(cell);
+    if (list) list.push(t);
+    else treatedByCell.set(cell, [t]);
+  }
+  const sameCell = (e: number) => treatedByCell.get(problem.cellOf(e)) ?? treatedTrain;
   const trainingMeans = new Map<string | null, Float32Array>();
   const trainingMean = (e: number) => {
     const cell = problem.cellOf(e);
@@ -249,22 +202,29 @@ export function baselinePredictors(problem: UnseenProblem): [BaselineMethod, Pre
     }
     return m;
   };
+  const inputs = { count: problem.data.environmentKeys.length, width: problem.data.environmentWidth, row: (e: number) => problem.input(e) };
   const ridge =
     treatedTrain.length >= 2
-      ? ridgePredictor(
-          treatedTrain.map((e) => problem.input(e)),
-          treatedTrain.map((e) => trainMeans[e] as Float32Array),
+      ? fitRidge(
+          { ...inputs, count: treatedTrain.length, row: (i) => problem.input(treatedTrain[i] as number) },
+          { count: treatedTrain.length, width: problem.data.nGenes, row: (i) => trainMeans[treatedTrain[i] as number] as Float32Array },
         )
       : null;
+  const ridgePredict =
+    ridge &&
+    inBlocks(
+      problem.heldOut,
+      problem.data.nGenes,
+      (envs) => ridge.predictRows({ ...inputs, count: envs.length, row: (i) => problem.input(envs[i] as number) }),
+      (e) => ridge.predict(problem.input(e)),
+    );
+  const similarities = new SimilarityIndex(inputs);
   const neighbours = (e: number) => {
-    const ranked = sameCell(e)
-      .map((t) => ({ t, s: similarity(problem.input(e), problem.input(t)) }))
-      .sort((a, b) => b.s - a.s)
-      .slice(0, 5);
-    const total = ranked.reduce((s, r) => s + r.s, 0);
+    const ranked = similarities.nearest(e, sameCell(e), 5);
+    const total = ranked.reduce((s, r) => s + r.similarity, 0);
     if (total === 0) return trainingMean(e);
     const out = new Float32Array(problem.data.nGenes);
-    for (const { t, s } of ranked)
+    for (const { index: t, similarity: s } of ranked)
       for (let g = 0; g < out.length; g++) out[g] = (out[g] as number) + ((trainMeans[t] as Float32Array)[g] as number) * (s / total);
     return out;
   };
@@ -272,7 +232,7 @@ export function baselinePredictors(problem: UnseenProblem): [BaselineMethod, Pre
     ['control-mean', (e) => problem.control(e)],
     ['training-mean', trainingMean],
     ['nearest-neighbours', neighbours],
-    ...(ridge ? ([['ridge', (e: number) => ridge(problem.input(e))]] as [BaselineMethod, Predictor][]) : []),
+    ...(ridgePredict ? ([['ridge', ridgePredict]] as [BaselineMethod, Predictor][]) : []),
   ];
 }
 

@@ -224,14 +224,28 @@ describe('the lab in a browser', () => {
     // learned μ̄ₑ and log σ̄ₑ: 24 environments × 8 latents each
     const learned = page.getByTestId('prior-shift').getByTestId('heatmap');
     assert.equal(await learned.count(), 2);
-    assert.equal(await learned.first().locator('rect').count(), 24 * 8);
+    const map = learned.first();
+    assert.deepEqual([await map.getAttribute('data-rows'), await map.getAttribute('data-columns')], ['24', '8']);
+    // One canvas, not a node per cell; hovering reads a cell out, and search narrows the rows.
+    assert.equal(await page.getByTestId('prior-shift').locator('rect').count(), 0);
+    // Cell (row 3, column 2), past the 220 px of row labels and the 118 px header (charts/heatmap.ts).
+    await map.hover({ position: { x: 220 + 18 * 2 + 9, y: 118 + 18 * 3 + 9 } });
+    assert.match(await page.getByTestId('prior-shift').getByTestId('heatmap-readout').first().innerText(), /^.+ · .+: -?\d+\.\d{3}$/);
+    const firstKey = (await page.getByTestId('prior-shift').getByTestId('heatmap-readout').first().innerText()).split(' · ')[0] as string;
+    await page.getByTestId('prior-shift').getByTestId('heatmap-search').first().fill(firstKey);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="prior-shift"] [data-testid="heatmap"]')?.getAttribute('data-rows')) < 24,
+    );
+    assert.match(await page.getByTestId('prior-shift').getByTestId('heatmap-count').first().innerText(), / of 24 rows$/);
+    await page.getByTestId('prior-shift').getByTestId('heatmap-search').first().fill('');
     const genes = page.getByTestId('top-genes').locator('tbody tr');
     await genes.first().waitFor();
     assert.equal(await genes.count(), 25);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-genes').click()]);
     assert.match(download.suggestedFilename(), /^latent-0-top-genes-run_.*\.csv$/);
     const truth = page.getByTestId('true-shift').getByTestId('heatmap');
-    assert.equal(await truth.first().locator('rect').count(), 240);
+    const truthRows = Number(await truth.first().getAttribute('data-rows'));
+    assert.equal(truthRows * Number(await truth.first().getAttribute('data-columns')), 240);
     await page.getByTestId('colour-by').selectOption('target_latent');
     await screenshot(page, '5-latents');
   });

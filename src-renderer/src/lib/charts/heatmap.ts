@@ -1,5 +1,6 @@
-// A diverging heatmap (blue < 0 < red) of a rows × columns matrix. One layout feeds both the
-// on-screen SVG (Heatmap.svelte) and the export drawing, so what is saved is what is shown.
+// A diverging heatmap (blue < 0 < red) of a rows × columns matrix. One layout and one drawing feed
+// both the on-screen canvas (Heatmap.svelte, which draws only the rows scrolled into view) and the
+// export, so what is saved is what is shown.
 // Colour saturates at ±limit (default: the largest |value|).
 import type { ChartPalette } from '../chart-options.js';
 
@@ -61,12 +62,32 @@ export function formatLimit(value: number): string {
   return Math.abs(value) >= 100 || Math.abs(value) < 0.01 ? value.toExponential(1) : value.toPrecision(2);
 }
 
-/** Draws the heatmap with its title and colour bar on any 2-D context (canvas or SVG). */
-export function drawHeatmap(ctx: CanvasRenderingContext2D, spec: HeatmapSpec, palette: ChartPalette, fontFamily: string): void {
-  const layout = heatmapLayout(spec);
+/** Rows [first, first + count) of the matrix, drawn right under the header. */
+export interface RowWindow {
+  first: number;
+  count: number;
+}
+
+/** The layout's height when only `rows` rows are drawn (the on-screen window). */
+export function windowHeight(layout: HeatmapLayout, rows: number): number {
+  return layout.top + rows * layout.cell + 10;
+}
+
+/**
+ * Draws the heatmap with its title, colour bar and column labels on any 2-D context (canvas or
+ * SVG): every row, or only a window of them under the same header.
+ */
+export function drawHeatmap(
+  ctx: CanvasRenderingContext2D,
+  spec: HeatmapSpec,
+  palette: ChartPalette,
+  fontFamily: string,
+  rows: RowWindow = { first: 0, count: spec.rows.length },
+  layout: HeatmapLayout = heatmapLayout(spec),
+): void {
   const { cell, left, top, bar } = layout;
   ctx.fillStyle = palette.background;
-  ctx.fillRect(0, 0, layout.width, layout.height);
+  ctx.fillRect(0, 0, layout.width, windowHeight(layout, rows.count));
 
   ctx.fillStyle = palette.text;
   ctx.font = `bold 14px ${fontFamily}`;
@@ -105,12 +126,14 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, spec: HeatmapSpec, pa
   });
   ctx.font = `11px ${fontFamily}`;
   ctx.textAlign = 'right';
-  spec.rows.forEach((row, i) => {
+  const end = Math.min(spec.rows.length, rows.first + rows.count);
+  for (let i = rows.first; i < end; i++) {
+    const y = top + (i - rows.first) * cell;
     ctx.fillStyle = palette.text;
-    ctx.fillText(row, left - 6, top + i * cell + cell * 0.7);
+    ctx.fillText(spec.rows[i] as string, left - 6, y + cell * 0.7);
     (spec.values[i] ?? []).forEach((value, j) => {
       ctx.fillStyle = cellColour(layout, value);
-      ctx.fillRect(left + j * cell, top + i * cell, cell - 1, cell - 1);
+      ctx.fillRect(left + j * cell, y, cell - 1, cell - 1);
     });
-  });
+  }
 }
