@@ -20,7 +20,7 @@ import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
 export type { AnalysisContext } from './context.js';
 
 import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
-import { predictDrug } from './predict.js';
+import { applicabilityDomain, predictDrug } from './predict.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
 
@@ -29,9 +29,11 @@ export interface DrugPredictionParams {
   runId: string;
   environment: Float32Array;
   cellLine: string | null;
+  /** How many leading coordinates of the environment are the fingerprint's bits. */
+  fingerprintBits: number;
 }
 
-export type DrugPredictionGenes = Pick<DrugPredictionResult, 'runId' | 'epoch' | 'seenInTraining' | 'genes'>;
+export type DrugPredictionGenes = Pick<DrugPredictionResult, 'runId' | 'epoch' | 'seenInTraining' | 'genes' | 'applicability'>;
 
 export const analysisOperations = {
   /** Reads every sample of both groups: at 50k vs 50k samples seconds of work, so off the serving thread. */
@@ -77,7 +79,10 @@ export const analysisOperations = {
     return { runId, epoch: model.epoch, split: model.config.validation.kind, ...evaluateUnseen(model) };
   },
 
-  async predictDrug(context: AnalysisContext, { runId, environment, cellLine }: DrugPredictionParams): Promise<DrugPredictionGenes> {
+  async predictDrug(
+    context: AnalysisContext,
+    { runId, environment, cellLine, fingerprintBits }: DrugPredictionParams,
+  ): Promise<DrugPredictionGenes> {
     const model = await context.model(runId);
     const seenInTraining = model.data.trainIndices.length > 0 && seenInTrainingData(model, environment);
     const prediction = predictDrug(model, environment, cellLine);
@@ -86,6 +91,7 @@ export const analysisOperations = {
       runId,
       epoch: model.epoch,
       seenInTraining,
+      applicability: applicabilityDomain(model, environment, fingerprintBits),
       genes: genes.map((g, i) => ({
         id: g.id,
         symbol: g.symbol,

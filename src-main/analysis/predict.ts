@@ -3,8 +3,9 @@
 // layout), then the model decodes from that environment's prior.
 import { LabError } from '../api/errors.js';
 import type { FingerprintOptions } from '../api/imports.js';
+import { nearestTrainingDrug, SIMILARITY_BINS } from './structure.js';
 import type { TrainedModel } from './trained-model.js';
-import { environmentMeans } from './unseen.js';
+import { environmentMeans, UnseenProblem } from './unseen.js';
 
 export interface StructureDescriber {
   describe(smiles: string, options: FingerprintOptions): { ok: true; fingerprint: Uint8Array } | { ok: false; reason: string };
@@ -54,4 +55,48 @@ export function predictDrug(model: TrainedModel, environment: Float32Array, cell
   for (const c of controls)
     for (let g = 0; g < control.length; g++) control[g] = (control[g] as number) + (c[g] as number) / controls.length;
   return { predicted, control, delta: predicted.map((v, g) => v - (control[g] as number)) };
+}
+
+export interface ApplicabilityDomain {
+  /** The most similar training drug and its Tanimoto similarity to the new one. */
+  nearestDrug: string;
+  similarity: number;
+  /** The similarity bin the new drug falls in, and how the model did on held-out drugs in that bin. */
+  low: number;
+  high: number;
+  environments: number;
+  pearsonDelta: number | null;
+  pearsonDeltaStd: number | null;
+}
+
+/**
+ * How far a new drug is from what the model learnt from, and what that distance cost on the
+ * run's own held-out environments: their Pearson r of Δ (mean ± std) among those whose nearest
+ * training drug was about as similar (the same bin of the DLEPS curve). Null without a fingerprint.
+ */
+export function applicabilityDomain(model: TrainedModel, environment: Float32Array, fingerprintBits: number): ApplicabilityDomain | null {
+  const problem = new UnseenProblem(model.data);
+  const nearest = nearestTrainingDrug(problem, fingerprintBits, environment);
+  if (nearest.drug === null || !Number.isFinite(nearest.similarity)) return null;
+  const bin = SIMILARITY_BINS.find(([low, high]) => nearest.similarity >= low && nearest.similarity < high) ?? [0, 1];
+  const alike = problem.heldOut.filter((e) => {
+    const s = nearestTrainingDrug(problem, fingerprintBits, problem.input(e)).similarity;
+    return s >= bin[0] && s < bin[1];
+  });
+  let scores: number[] = [];
+  if (alike.length > 0) {
+    const all = problem.score((e) => (alike.includes(e) ? model.predictEnvironmentMean(problem.input(e)) : problem.control(e)));
+    scores = problem.heldOut.flatMap((e, i) => (alike.includes(e) ? [all.perEnvironment[i]?.pearsonDelta as number] : []));
+  }
+  const mean = scores.length > 0 ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
+  const std = mean !== null && scores.length > 1 ? Math.sqrt(scores.reduce((s, v) => s + (v - mean) ** 2, 0) / (scores.length - 1)) : null;
+  return {
+    nearestDrug: nearest.drug,
+    similarity: nearest.similarity,
+    low: bin[0],
+    high: Math.min(1, bin[1]),
+    environments: scores.length,
+    pearsonDelta: mean,
+    pearsonDeltaStd: std,
+  };
 }

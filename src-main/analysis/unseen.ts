@@ -19,6 +19,10 @@ export interface MethodScore {
   pearsonDelta: number;
   /** Fraction of the top-50 genes whose direction of change is predicted right. */
   directionTop50: number;
+  /** R² of predicted vs observed change from control on the environment's top-50 DEGs (as chemCPA reports). */
+  r2DeltaTop50: number;
+  /** Pearson r of predicted vs observed change from control on the same top-50 DEGs. */
+  pearsonDeltaTop50: number;
 }
 
 export interface UnseenEvaluation {
@@ -66,6 +70,17 @@ export function cellLineOfKey(key: string): string | null {
   return key.split(' | ')[1] ?? null;
 }
 
+/** Tanimoto (Jaccard) similarity of two binary fingerprints: shared bits over bits in either. */
+export function tanimoto(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] || b[i]) either++;
+    if (a[i] && b[i]) both++;
+  }
+  return either === 0 ? 1 : both / either;
+}
+
 function score(observed: Float32Array, predicted: Float32Array, control: Float32Array): Omit<MethodScore, 'method'> {
   const deltaObserved = observed.map((v, g) => v - (control[g] as number));
   const deltaPredicted = predicted.map((v, g) => v - (control[g] as number));
@@ -81,6 +96,8 @@ function score(observed: Float32Array, predicted: Float32Array, control: Float32
     r2Top50: rSquared(pick(observed), pick(predicted)),
     pearsonDelta: pearson(deltaObserved, deltaPredicted),
     directionTop50: agree / top.length,
+    r2DeltaTop50: rSquared(pick(deltaObserved), pick(deltaPredicted)),
+    pearsonDeltaTop50: pearson(pick(deltaObserved), pick(deltaPredicted)),
   };
 }
 
@@ -145,7 +162,14 @@ export class UnseenProblem {
     const perEnvironment = this.heldOut.map((e) => score(this.heldMeans[e] as Float32Array, predict(e), this.control(e)));
     const mean = (k: keyof Omit<MethodScore, 'method'>) => perEnvironment.reduce((s, p) => s + p[k], 0) / perEnvironment.length;
     return {
-      mean: { r2: mean('r2'), r2Top50: mean('r2Top50'), pearsonDelta: mean('pearsonDelta'), directionTop50: mean('directionTop50') },
+      mean: {
+        r2: mean('r2'),
+        r2Top50: mean('r2Top50'),
+        pearsonDelta: mean('pearsonDelta'),
+        directionTop50: mean('directionTop50'),
+        r2DeltaTop50: mean('r2DeltaTop50'),
+        pearsonDeltaTop50: mean('pearsonDeltaTop50'),
+      },
       perEnvironment,
     };
   }

@@ -52,7 +52,16 @@ export const UnseenEvaluationResult = z.object({
   environments: z.array(z.string()),
   genes: z.number().int(),
   scores: z.array(
-    z.object({ method: UnseenMethod, r2: z.number(), r2Top50: z.number(), pearsonDelta: z.number(), directionTop50: z.number() }),
+    z.object({
+      method: UnseenMethod,
+      r2: z.number(),
+      r2Top50: z.number(),
+      pearsonDelta: z.number(),
+      directionTop50: z.number(),
+      /** R² and Pearson r of the change from control on the environment's 50 most changed genes (DEGs). */
+      r2DeltaTop50: z.number(),
+      pearsonDeltaTop50: z.number(),
+    }),
   ),
   winners: z.object({ r2: UnseenMethod, r2Top50: UnseenMethod, pearsonDelta: UnseenMethod, directionTop50: UnseenMethod }),
   note: z.string().nullable(),
@@ -69,9 +78,36 @@ export const DrugPredictionResult = z.object({
   cellLine: z.string().nullable(),
   /** Whether this exact structure was among the training drugs (then it is not a prediction of an unseen drug). */
   seenInTraining: z.boolean(),
+  /**
+   * Applicability domain: the nearest training drug (Tanimoto on the fingerprint), and the model's
+   * Pearson r of Δ on the run's held-out environments whose nearest training drug was about as
+   * similar (null without a fingerprint; pearsonDelta null when no held-out drug fell in that bin).
+   */
+  applicability: z
+    .object({
+      nearestDrug: z.string(),
+      similarity: z.number(),
+      low: z.number(),
+      high: z.number(),
+      environments: z.number().int(),
+      pearsonDelta: z.number().nullable(),
+      pearsonDeltaStd: z.number().nullable(),
+    })
+    .nullable(),
   genes: z.array(z.object({ id: z.string(), symbol: z.string(), predicted: z.number(), control: z.number(), delta: z.number() })),
 });
 export type DrugPredictionResult = z.infer<typeof DrugPredictionResult>;
+
+/** The applicability domain in one sentence, for the Predict view and the command line. */
+export function describeApplicability(a: DrugPredictionResult['applicability']): string {
+  if (!a) return 'No fingerprint: the nearest training drug is unknown.';
+  const near = `Nearest training drug: ${a.nearestDrug}, Tanimoto similarity ${a.similarity.toFixed(2)}`;
+  const bin = `${a.low.toFixed(1)}–${a.high.toFixed(1)}`;
+  if (a.pearsonDelta === null)
+    return `${near}; no held-out drug of this run was at similarity ${bin}, so how well the model does there is unknown.`;
+  const spread = a.pearsonDeltaStd === null ? '' : ` ± ${a.pearsonDeltaStd.toFixed(2)}`;
+  return `${near}; at similarity ${bin} the model's Pearson r of Δ on this run's held-out drugs was ${a.pearsonDelta.toFixed(2)}${spread} (${a.environments} environment${a.environments === 1 ? '' : 's'}).`;
+}
 
 /** One side of a comparison: a stored named selection, explicit samples, or all samples of an environment. */
 export const SampleGroup = z.union([

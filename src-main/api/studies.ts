@@ -9,6 +9,7 @@ export const StudyId = z.enum([
   'l1000-shaped',
   'split-comparison',
   'moa-retrieval',
+  'structure-help',
 ]);
 export type StudyId = z.infer<typeof StudyId>;
 
@@ -19,6 +20,11 @@ export const StudyOptions = z.strictObject({
   seed: z.number().int().min(0).default(0),
   /** Overrides the study's epochs per run (studies 4, 5 and the split comparison): a smaller honest size on a busy machine. */
   epochs: z.number().int().min(1).max(10_000).optional(),
+  /** The structure study: train these environment-aware families instead of all of them (quick: cvae). */
+  families: z
+    .array(z.enum(['cvae', 'env-vae', 'translation-vae']))
+    .min(1)
+    .optional(),
   /** For the L1000-shaped study and the split comparison: an imported dataset instead of synthetic L1000-shaped data. */
   datasetId: z.string().optional(),
 });
@@ -122,6 +128,82 @@ export function splitComparisonCsv(comparison: SplitComparison): string {
   return `${[header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
 }
 
+/** Per-environment metrics of the structure study (Δ: change from the same cell line's control mean). */
+export const StructureMetric = z.enum(['pearsonDelta', 'pearsonDeltaTop50', 'r2DeltaTop50']);
+export type StructureMetric = z.infer<typeof StructureMetric>;
+
+export const structureMetricLabels: Record<StructureMetric, string> = {
+  pearsonDelta: 'Pearson r of Δ (all genes)',
+  pearsonDeltaTop50: 'Pearson r of Δ (top-50 DEGs)',
+  r2DeltaTop50: 'R² of Δ (top-50 DEGs)',
+};
+
+/** Wilcoxon signed-rank test of one method against another over held-out environments. */
+export const PairedComparison = z.object({
+  method: z.string(),
+  against: z.string(),
+  metric: StructureMetric,
+  n: z.number().int(),
+  meanDifference: z.number().nullable(),
+  medianDifference: z.number().nullable(),
+  /** Environments where `method` scored higher. */
+  better: z.number().int(),
+  pValue: z.number(),
+});
+export type PairedComparison = z.infer<typeof PairedComparison>;
+
+/** "Does the drug's structure help?": each model with its structure controls, baselines, paired tests. */
+export const StructureStudy = z.object({
+  trials: z.number().int(),
+  fraction: z.number(),
+  splits: z.array(
+    z.object({
+      kind: z.enum(['random-environments', 'held-out-drugs', 'scaffold']),
+      label: z.string(),
+      ran: z.boolean(),
+      note: z.string().nullable(),
+      /** Distinct held-out environments scored (each averaged over the trials that held it out). */
+      environments: z.number().int(),
+      rows: z.array(
+        z.object({
+          method: z.string(),
+          /** model: trained on the structure; control: the same family with permuted or no drug input. */
+          kind: z.enum(['model', 'control', 'baseline']),
+          runs: z.number().int(),
+          failed: z.number().int(),
+          metrics: z.record(StructureMetric, z.number().nullable()),
+        }),
+      ),
+      tests: z.array(PairedComparison),
+      /** Mean Pearson r of Δ by the nearest training drug's Tanimoto similarity (the DLEPS curve). */
+      similarityCurve: z.array(
+        z.object({
+          low: z.number(),
+          high: z.number(),
+          environments: z.number().int(),
+          scores: z.record(z.string(), z.number().nullable()),
+        }),
+      ),
+      verdicts: z.array(z.string()),
+    }),
+  ),
+});
+export type StructureStudy = z.infer<typeof StructureStudy>;
+
+export const structureMetricDefinition =
+  "Δ: change of mean expression from the same cell line's control mean. Pearson r of Δ over all genes; R² and Pearson r of Δ " +
+  "on the environment's 50 genes with the largest measured |Δ| (top-50 DEGs). Each held-out environment counts once (scores " +
+  'averaged over the trials that held it out); p: two-sided Wilcoxon signed-rank test over environments.';
+
+/** The structure study's paired tests as one table (CSV), a row per split and comparison. */
+export function structureTestsTable(study: StructureStudy): { header: string[]; rows: (string | number | null)[][] } {
+  const header = ['split', 'method', 'against', 'metric', 'environments', 'mean difference', 'median difference', 'method higher on', 'p'];
+  const rows = study.splits.flatMap((split) =>
+    split.tests.map((t) => [split.kind, t.method, t.against, t.metric, t.n, t.meanDifference, t.medianDifference, t.better, t.pValue]),
+  );
+  return { header, rows };
+}
+
 export const StudyResult = z.object({
   id: StudyId,
   title: z.string(),
@@ -137,5 +219,7 @@ export const StudyResult = z.object({
   divergedRuns: z.number().int(),
   /** The split comparison's model-vs-baseline table (that study only). */
   comparison: SplitComparison.optional(),
+  /** The structure study's controls and paired tests (that study only). */
+  structure: StructureStudy.optional(),
 });
 export type StudyResult = z.infer<typeof StudyResult>;

@@ -104,6 +104,20 @@ export const runSettings = {
     'Adam learning rate',
   ),
   seed: numberSetting(Seed.default(0), { integer: true, min: 0 }, 'Seed', 'seed N', 'random seed'),
+  /**
+   * The structure controls: the drug's own coordinates of each environment's representation as
+   * stored ('structure'), permuted among the training drugs (each training drug gets another
+   * training drug's fingerprint: same marginals, no link to its effect), or zeroed everywhere
+   * ('none'). Cell line, dose and time stay. Held-out drugs keep their real fingerprints.
+   */
+  drugInput: choiceSetting(
+    z.enum(['structure', 'permuted', 'none']).default('structure'),
+    { structure: 'structure', permuted: 'permuted among training drugs', none: 'none (control)' },
+    'Drug input',
+    'drug-input',
+    'the structure controls: fingerprints as stored, permuted among training drugs, or removed',
+    { title: 'Controls for whether the model uses the structure: cell line, dose and time stay' },
+  ),
 };
 
 function int(min: number, max: number, fallback: number) {

@@ -96,7 +96,8 @@ export class AnalysisService {
     const structure = chemistry.describe(smiles, fingerprint);
     if (!structure.ok) throw new LabError('bad_input', `Cannot read the SMILES: ${structure.reason}`);
     const environment = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, cellLine);
-    const prediction = await this.run('predictDrug', { runId, environment, cellLine }, options);
+    const fingerprintBits = representations.columns.filter((c) => c.startsWith('morgan bit ')).length;
+    const prediction = await this.run('predictDrug', { runId, environment, cellLine, fingerprintBits }, options);
     return { ...prediction, smiles, canonicalSmiles: structure.canonicalSmiles, svg: structure.svg, cellLine };
   }
 

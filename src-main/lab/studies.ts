@@ -30,6 +30,7 @@ import {
 } from './studies/common.js';
 import { moaRetrievalStudy } from './studies/moa-retrieval.js';
 import { splitComparisonPlan } from './studies/split-comparison.js';
+import { structureHelp } from './studies/structure-help.js';
 
 export const studyTitles: Record<StudyId, { title: string; seedSection: string }> = {
   'linear-independent': { title: 'Linear, 2 independent latents, 1 environment', seedSection: '6.1 (figures 5, 6)' },
@@ -44,6 +45,10 @@ export const studyTitles: Record<StudyId, { title: string; seedSection: string }
   'moa-retrieval': {
     title: 'Known mechanisms: do prior shifts, measured changes or structures group drugs by MoA?',
     seedSection: 'not in the seed (issue #18)',
+  },
+  'structure-help': {
+    title: "Does the drug's structure help? Models with permuted and no drug input, baselines, paired tests",
+    seedSection: '6.5 (extended: is the prior over mechanisms predicted from structure, not in the seed)',
   },
 };
 
@@ -91,6 +96,7 @@ export function storeStudy(
     figures: body.figures,
     divergedRuns: context.runs.filter((r) => r.status === 'diverged').length,
     ...(body.comparison ? { comparison: body.comparison } : {}),
+    ...(body.structure ? { structure: body.structure } : {}),
   };
   const artifact = lab.store.artifacts.put({
     kind: 'study',
@@ -373,4 +379,5 @@ const studies: Record<StudyId, StudyBody> = {
   ),
   'split-comparison': inOrder(splitComparisonPlan),
   'moa-retrieval': moaRetrievalStudy,
+  'structure-help': structureHelp,
 };

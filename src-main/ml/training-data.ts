@@ -3,6 +3,7 @@
 
 import { LabError } from '../api/errors.js';
 import type { SplitPreview, TrainingConfig, ValidationSplit } from '../api/training.js';
+import { isDrugColumn } from '../data/import/representation.js';
 import { Rng } from '../data/random.js';
 import type { EnvironmentView, TrainingView } from '../store/datasets.js';
 
@@ -124,10 +125,16 @@ export function prepareTrainingData(
     else environmentInputs[i * environmentWidth + i] = 1;
   });
 
+  const trainEnvironments = new Set(train.map((i) => view.environmentIndex[i] as number));
+  if (config.drugInput !== 'structure') {
+    if (encoding !== 'representation')
+      throw new LabError('bad_input', `drugInput "${config.drugInput}" needs environmentEncoding "representation".`);
+    applyDrugControl(view, environmentInputs, environmentWidth, trainEnvironments, config.drugInput, config.seed);
+  }
+
   // The adversary names training environments only; held-out ones never reach it.
   const environmentClass = new Int32Array(nEnvironments).fill(-1);
   let classes = 0;
-  const trainEnvironments = new Set(train.map((i) => view.environmentIndex[i] as number));
   for (let e = 0; e < nEnvironments; e++) if (trainEnvironments.has(e)) environmentClass[e] = classes++;
 
   return {
@@ -145,6 +152,46 @@ export function prepareTrainingData(
     validationEnvironments,
     standardization,
   };
+}
+
+/**
+ * The structure controls (TrainingConfig.drugInput), in place on the environment inputs: 'none'
+ * zeroes every environment's drug coordinates; 'permuted' gives each training drug the drug
+ * coordinates of another training drug (one seeded shuffle of the drugs, so a drug keeps one
+ * fingerprint across its cell lines and doses). Held-out environments keep theirs.
+ */
+function applyDrugControl(
+  view: TrainingView,
+  inputs: Float32Array,
+  width: number,
+  trainEnvironments: Set<number>,
+  control: 'permuted' | 'none',
+  seed: number,
+): void {
+  const drugColumns = (view.representationColumns ?? []).flatMap((name, j) => (isDrugColumn(name) ? [j] : []));
+  if (drugColumns.length === 0) {
+    throw new LabError(
+      'bad_input',
+      "This dataset's environment representation has no drug coordinates (fingerprint bits) to permute or remove.",
+    );
+  }
+  const drugOf = (e: number) => view.environments[e]?.perturbagen ?? view.environments[e]?.key ?? '';
+  const drugPart = (e: number) => Float32Array.from(drugColumns, (j) => inputs[e * width + j] as number);
+  const setDrugPart = (e: number, values: Float32Array | null) =>
+    drugColumns.forEach((j, k) => {
+      inputs[e * width + j] = values ? (values[k] as number) : 0;
+    });
+  if (control === 'none') {
+    for (let e = 0; e < view.environments.length; e++) setDrugPart(e, null);
+    return;
+  }
+  const training = [...trainEnvironments].filter((e) => !view.environments[e]?.isControl);
+  const partOfDrug = new Map<string, Float32Array>();
+  for (const e of training) if (!partOfDrug.has(drugOf(e))) partOfDrug.set(drugOf(e), drugPart(e));
+  const drugs = [...partOfDrug.keys()].sort();
+  const shuffled = new Rng(seed).fork('drug-input-permutation').shuffle([...drugs]);
+  const replacement = new Map(drugs.map((d, i) => [d, partOfDrug.get(shuffled[i] as string) as Float32Array]));
+  for (const e of training) setDrugPart(e, replacement.get(drugOf(e)) as Float32Array);
 }
 
 /** Per-gene z-scores with training statistics; constant genes keep scale 1. */

@@ -64,6 +64,8 @@ export interface TrainingView extends EnvironmentView {
   geneIds: string[];
   /** nSamples × nGenes, row-major. */
   expression: Float32Array;
+  /** Names of the representation's coordinates (e.g. "morgan bit 7", "cell A375"), when stored. */
+  representationColumns?: string[];
 }
 
 export interface NewDataset {
@@ -302,7 +304,15 @@ export class DatasetRepository {
   trainingView(datasetId: string): TrainingView {
     const { nSamples, nGenes, values } = this.readExpression(datasetId);
     const geneIds = this.#db.prepare('SELECT gene_id FROM genes WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
-    return { ...this.environmentView(datasetId), nSamples, nGenes, geneIds, expression: values };
+    const columns = this.#db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').pluck().get(datasetId) as string;
+    return {
+      ...this.environmentView(datasetId),
+      nSamples,
+      nGenes,
+      geneIds,
+      expression: values,
+      representationColumns: JSON.parse(columns) as string[],
+    };
   }
 
   /** Each sample's environment and the environments, in sample order. */

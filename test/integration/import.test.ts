@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { describeApplicability } from '../../src-main/api/analysis.js';
 import type { ImportRequest, ResolvedImportInput } from '../../src-main/api/imports.js';
-import type { LabEvent } from '../../src-main/api/protocol.js';
 import { TrainingConfig } from '../../src-main/api/training.js';
 import { Chemistry } from '../../src-main/chem/chemistry.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
@@ -15,6 +15,7 @@ import type { LabService } from '../../src-main/lab/service.js';
 import type { Store } from '../../src-main/store/store.js';
 import { writeGctxH5wasm, writeH5adH5wasm } from '../fixtures/formats/writers.js';
 import { type Fixture, SMILES, writeLincsFixture } from '../fixtures/lincs.js';
+import { waitForJob } from './jobs.js';
 
 let lab: LabService;
 
@@ -26,15 +27,6 @@ function request(f: Fixture, extra: Partial<ResolvedImportInput> = {}): Promise<
     pertInfoPath: f.pertInfo,
     geneInfoPath: f.geneInfo,
     ...extra,
-  });
-}
-
-function waitForJob(lab: LabService, jobId: string): Promise<{ ok: true; result: unknown } | { ok: false; message: string }> {
-  return new Promise((resolve) => {
-    lab.onEvent((event: LabEvent) => {
-      if (event.type === 'job.finished' && event.jobId === jobId) resolve({ ok: true, result: event.result });
-      if (event.type === 'job.failed' && event.jobId === jobId) resolve({ ok: false, message: event.error.message });
-    });
   });
 }
 
@@ -137,6 +129,13 @@ describe('importing L1000 data', () => {
     assert.match(ibuprofen.svg ?? '', /<svg/);
     const aspirin = await lab.analysis.predictDrug(run.id, SMILES['BRD-ASPIRIN'] as string, 'A375', chemistry);
     assert.equal(aspirin.seenInTraining, true);
+    // Applicability domain: aspirin's nearest training drug is itself; this run held nothing out,
+    // so how the model does at a similarity is unknown and said so.
+    assert.equal(aspirin.applicability?.nearestDrug, 'BRD-ASPIRIN');
+    assert.equal(aspirin.applicability?.similarity, 1);
+    const near = ibuprofen.applicability;
+    assert.ok(near && near.similarity >= 0 && near.similarity < 1 && near.pearsonDelta === null, JSON.stringify(near));
+    assert.match(describeApplicability(near), /^Nearest training drug: BRD-\S+, Tanimoto similarity 0\.\d\d; no held-out drug of this run/);
     await assert.rejects(lab.analysis.predictDrug(run.id, 'C1CC(', 'A375', chemistry), /Cannot read the SMILES/);
     await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', null, chemistry), /Choose a cell line: A375, MCF7/);
     await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', 'HeLa', chemistry), /"HeLa" is not in this dataset/);

@@ -52,13 +52,15 @@ function describeRetrieval(result: MoaRetrievalResult): string {
 
 function describe(result: UnseenEvaluationResult): string {
   if (result.scores.length === 0) return `${result.note}\n`;
-  const header = ['method', 'R² all', 'R² top-50', 'r(Δ)', 'direction top-50'];
+  const header = ['method', 'R² all', 'R² top-50', 'r(Δ)', 'direction top-50', 'R²(Δ) top-50 DEGs', 'r(Δ) top-50 DEGs'];
   const rows = result.scores.map((s) => [
     s.method,
     s.r2.toFixed(3),
     s.r2Top50.toFixed(3),
     s.pearsonDelta.toFixed(3),
     s.directionTop50.toFixed(3),
+    s.r2DeltaTop50.toFixed(3),
+    s.pearsonDeltaTop50.toFixed(3),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
@@ -69,6 +71,7 @@ function describe(result: UnseenEvaluationResult): string {
     line(header),
     ...rows.map(line),
     '',
+    "Δ is the change from the same cell line's control mean; top-50 DEGs are the 50 genes whose measured |Δ| is largest in that environment. Scores are averaged over held-out environments.",
     `Best: R² ${w.r2}, R² top-50 ${w.r2Top50}, r(Δ) ${w.pearsonDelta}, direction ${w.directionTop50}.`,
     ...(result.note ? [result.note] : []),
     '',

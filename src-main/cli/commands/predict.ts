@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { DrugPredictionResult } from '../../api/analysis.js';
+import { type DrugPredictionResult, describeApplicability } from '../../api/analysis.js';
 import { LabError } from '../../api/errors.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { resolveDatabasePath } from '../../store/location.js';
@@ -78,6 +78,7 @@ function describe(name: string | null, result: DrugPredictionResult, top: number
   const line = (g: DrugPredictionResult['genes'][number]) => `    ${g.symbol.padEnd(12)} ${g.delta >= 0 ? '+' : ''}${g.delta.toFixed(3)}`;
   return [
     `${name ? `${name}: ` : ''}${result.canonicalSmiles}${result.cellLine ? ` in ${result.cellLine}` : ''} (run ${result.runId}, epoch ${result.epoch})${result.seenInTraining ? ' — this structure was in the training data' : ''}`,
+    `  ${describeApplicability(result.applicability)}`,
     '  up:',
     ...sorted.slice(0, top).map(line),
     '  down:',

@@ -26,9 +26,10 @@ ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${
 
   --quick        smaller data and fewer epochs (minutes, not hours)
   --trials N     trials per model family (default 1 for linear studies, 3 otherwise; 2 for a quick split comparison)
-  --epochs N     epochs per run instead of the study's own (nonlinear-5, l1000-shaped, split-comparison)
+  --epochs N     epochs per run instead of the study's own (nonlinear-5, l1000-shaped, split-comparison, structure-help)
+  --families A,B model families to train instead of the study's own (structure-help), e.g. cvae
   --seed N       data and training seed (default 0)
-  --dataset ID   for l1000-shaped and split-comparison: an imported L1000 dataset instead of
+  --dataset ID   for l1000-shaped, split-comparison and structure-help: an imported dataset instead of
                  synthetic L1000-shaped data (real drug structures, effects that follow them)
   --csv FILE     split-comparison: also write the model-vs-baseline table as CSV
 
@@ -43,6 +44,7 @@ ${commonUsage}`,
     quick: { type: 'boolean', default: false },
     trials: { type: 'string' },
     epochs: { type: 'string' },
+    families: { type: 'string' },
     seed: { type: 'string' },
     dataset: { type: 'string' },
     csv: { type: 'string' },
@@ -58,6 +60,7 @@ ${commonUsage}`,
       quick: args.values.quick === true,
       ...(stringOption(args, 'trials') ? { trials: Number(stringOption(args, 'trials')) } : {}),
       ...(stringOption(args, 'epochs') ? { epochs: Number(stringOption(args, 'epochs')) } : {}),
+      ...(stringOption(args, 'families') ? { families: (stringOption(args, 'families') as string).split(',').map((f) => f.trim()) } : {}),
       ...(stringOption(args, 'seed') ? { seed: Number(stringOption(args, 'seed')) } : {}),
       ...(stringOption(args, 'dataset') ? { datasetId: stringOption(args, 'dataset') } : {}),
     });

@@ -22,6 +22,15 @@ export interface EnvironmentEncoding {
   structures: Map<string, StructureInfo>;
 }
 
+/**
+ * Whether a representation coordinate describes the drug itself (its fingerprint bits, or the
+ * one-hot of a drug without structure) rather than its context (cell line, dose, time): the part
+ * the structure controls permute or remove.
+ */
+export function isDrugColumn(name: string): boolean {
+  return name.startsWith('morgan bit ') || name.startsWith('no-structure drug ');
+}
+
 /** "10 uM", "10.0 µM", "500 nM", "1 mM" → micromolar; null when unparseable. */
 export function doseInMicromolar(dose: string | null): number | null {
   if (!dose) return null;

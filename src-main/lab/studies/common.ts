@@ -39,6 +39,7 @@ export interface StudyBodyResult {
   table: StudyResult['table'];
   figures: StudyFigure[];
   comparison?: StudyResult['comparison'];
+  structure?: StudyResult['structure'];
 }
 
 export type StudyBody = (context: StudyContext) => Promise<StudyBodyResult>;

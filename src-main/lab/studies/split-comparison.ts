@@ -48,7 +48,7 @@ type Scores = Record<ComparisonMetric, number | null>;
 type Split = SplitComparison['splits'][number];
 
 /** Why a split cannot run on this dataset, or null; and a caveat worth saying when it can. */
-function feasibility(view: TrainingView, kind: ComparisonSplitKind): { skip: string | null; note: string | null } {
+export function feasibility(view: TrainingView, kind: ComparisonSplitKind): { skip: string | null; note: string | null } {
   const treated = view.environments.filter((e) => !e.isControl);
   const drugs = new Set(treated.map((e) => e.perturbagen ?? e.key));
   if (kind === 'scaffold') {

@@ -1,0 +1,110 @@
+// "Does the drug's structure help?" on the real L1000 files in ../shared (read at test time), at
+// quick settings: PRnet's HT115 Level 3 demo (354 drugs: held-out drugs and scaffolds) and the
+// LJP009 A375 Level 4 dose plate (with the dose-response split). Each model is paired with its
+// permuted and no-drug controls and the baselines, per held-out environment, and the report says
+// for each model whether structure helps with the paired p-value behind it.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { StructureMetric, StudyResult } from '../../src-main/api/studies.js';
+import { closeLab, openLab } from '../../src-main/lab/open.js';
+import type { LabService } from '../../src-main/lab/service.js';
+import { runStudy } from '../../src-main/lab/studies.js';
+import { missingShared, sharedFile } from '../fixtures/shared.js';
+import { waitForJob } from './jobs.js';
+
+process.env.CELLSHIFT_THREADS ??= '1';
+
+const PRNET = 'fixtures/real-l1000/PRnet_demo_HT115_6H_level3_n681x978.h5ad';
+const LJP009 = 'fixtures/real-l1000/l1ktools_LJP009_A375_24H_X1_B20_ZSPCQNORM_n371x978.gct';
+const PERTINFO = 'fixtures/real-l1000/dhimmel_lincs_pertinfo.tsv.gz';
+const skip = missingShared(PRNET, LJP009, PERTINFO);
+
+async function importAndStudy(lab: LabService, request: Parameters<LabService['importRequestFromPaths']>[0]): Promise<StudyResult> {
+  const { jobId } = await lab.startImport(await lab.importRequestFromPaths(request));
+  const outcome = await waitForJob(lab, jobId);
+  assert.ok(outcome.ok, JSON.stringify(outcome));
+  const datasetId = (outcome.result as { id: string }).id;
+  return StudyResult.parse(
+    await runStudy(lab, 'structure-help', StudyResult.shape.options.parse({ quick: true, trials: 1, epochs: 3, datasetId })),
+  );
+}
+
+function checkReport(result: StudyResult, kinds: string[]): void {
+  const structure = result.structure;
+  assert.ok(structure, 'the report carries the structure study');
+  assert.deepEqual(
+    structure.splits.map((s) => s.kind),
+    kinds,
+  );
+  for (const split of structure.splits) {
+    assert.ok(split.ran, `${split.kind} ran`);
+    assert.deepEqual(
+      split.rows.map((r) => r.method),
+      ['cvae', 'cvae · permuted drugs', 'cvae · no drug input', 'training-mean', 'nearest-neighbours', 'ridge'],
+    );
+    for (const row of split.rows) {
+      for (const m of StructureMetric.options) assert.ok(Number.isFinite(row.metrics[m]), `${split.kind}/${row.method}/${m}`);
+    }
+    assert.ok(split.environments > 5, `${split.kind}: ${split.environments} held-out environments`);
+    const permuted = split.tests.find((t) => t.method === 'cvae' && t.against === 'cvae · permuted drugs');
+    assert.ok(permuted && permuted.n === split.environments && permuted.pValue > 0 && permuted.pValue <= 1);
+    // One sentence per model says whether structure helps, with the p-value it computed.
+    assert.match(
+      split.verdicts[0] ?? '',
+      /^cvae: (structure helps|no evidence that structure helps|permuted fingerprints do better than the real ones) \(.*Wilcoxon p = /,
+    );
+    assert.match(split.verdicts.join(' '), /Answer: (cvae beats|no model beats)/);
+    assert.match(split.verdicts.at(-1) ?? '', /^Evidence: Held-out drugs' nearest training drug has median Tanimoto [01]\.\d\d/);
+    assert.equal(split.similarityCurve.reduce((s, b) => s + b.environments, 0) <= split.environments, true);
+  }
+  assert.equal(result.runs.length, kinds.length * 3);
+  assert.ok(result.figures.some((f) => f.id.startsWith('structure-similarity-')));
+}
+
+describe('structure study on real L1000 files', { skip }, () => {
+  let dir: string;
+  let lab: LabService;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cellshift-structure-'));
+    lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
+  });
+
+  after(async () => {
+    await closeLab(lab);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('PRnet HT115 (Level 3, 354 drugs): held-out drugs and scaffolds, each model with its controls', async () => {
+    const result = await importAndStudy(lab, { matrixPath: sharedFile(PRNET) as string, environmentKey: 'drug+cell' });
+    checkReport(result, ['held-out-drugs', 'scaffold']);
+  });
+
+  it('LJP009 A375 dose plate (Level 4): adds the dose-response split, structures from the LINCS pert_info', async () => {
+    // The importer reads uncompressed tables; the published pert_info is gzip, so it is unpacked to a temporary file.
+    const pertInfo = join(dir, 'pertinfo.tsv');
+    writeFileSync(pertInfo, gunzipSync(readFileSync(sharedFile(PERTINFO) as string)));
+    const result = await importAndStudy(lab, {
+      matrixPath: sharedFile(LJP009) as string,
+      pertInfoPath: pertInfo,
+      environmentKey: 'drug+cell+dose+time',
+    });
+    checkReport(result, ['random-environments', 'held-out-drugs', 'scaffold']);
+    assert.match(result.structure?.splits[0]?.label ?? '', /dose response/);
+  });
+
+  it('refuses a dataset without fingerprints and stores nothing', async () => {
+    const before = lab.store.artifacts.list().length;
+    const { importSyntheticPreset } = await import('../../src-main/data/synthetic-import.js');
+    const demo = importSyntheticPreset(lab.store, { preset: 'demo', seed: 1 });
+    await assert.rejects(
+      runStudy(lab, 'structure-help', StudyResult.shape.options.parse({ quick: true, datasetId: demo.id })),
+      /no drug fingerprints in its environment representation/,
+    );
+    assert.equal(lab.store.artifacts.list().length, before);
+  });
+});
