@@ -92,6 +92,8 @@ export const ImportPreview = z.object({
   doses: z.array(CountedValue),
   times: z.array(CountedValue),
   pertTypes: z.array(CountedValue),
+  /** Where the drugs' structures came from (the compound table given, the matrix's column, the lab's compound library), with drug counts. */
+  structureSources: z.array(z.object({ source: z.string(), drugs: z.number().int() })),
   /** Drugs without a usable structure: kept, with a one-hot fallback representation. */
   drugsWithoutStructure: z.array(z.object({ drug: z.string(), reason: z.string() })),
   /** Why samples were left out, with counts. */
@@ -99,3 +101,17 @@ export const ImportPreview = z.object({
   warnings: z.array(z.string()),
 });
 export type ImportPreview = z.infer<typeof ImportPreview>;
+
+/** What adding a compound table to the lab's compound library did. */
+export const CompoundImportResult = z.object({
+  /** The table, as the library credits it. */
+  source: z.string(),
+  compounds: z.number().int(),
+  withStructure: z.number().int(),
+  withTargets: z.number().int(),
+  /** New to the library, and already known (their fields updated). */
+  added: z.number().int(),
+  updated: z.number().int(),
+  libraryTotal: z.number().int(),
+});
+export type CompoundImportResult = z.infer<typeof CompoundImportResult>;

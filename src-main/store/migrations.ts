@@ -199,6 +199,25 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description:
+      'compounds: the lab-wide compound library (pert_id → name, structure, targets, MoA) filled by every pert_info/compoundinfo table',
+    up(db) {
+      db.exec(`
+        CREATE TABLE compounds (
+          pert_id TEXT PRIMARY KEY,
+          name TEXT,
+          smiles TEXT,
+          inchi_key TEXT,
+          targets TEXT NOT NULL DEFAULT '[]',
+          moa TEXT NOT NULL DEFAULT '[]',
+          source TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

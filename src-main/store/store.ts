@@ -1,6 +1,7 @@
 // The lab's persistent state: one SQLite database and a repository per kind of record.
 import type { Database } from 'better-sqlite3';
 import { ArtifactRepository } from './artifacts.js';
+import { CompoundRepository } from './compounds.js';
 import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
 import { DatasetRepository } from './datasets.js';
 import { ImportJournal } from './imports.js';
@@ -17,6 +18,8 @@ export class Store {
   readonly artifacts: ArtifactRepository;
   readonly imports: ImportJournal;
   readonly sessions: SessionRepository;
+  /** The lab-wide compound library (pert_id → name, SMILES, InChIKey, targets, MoA). */
+  readonly compounds: CompoundRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -27,6 +30,7 @@ export class Store {
     this.artifacts = new ArtifactRepository(db);
     this.imports = new ImportJournal(db);
     this.sessions = new SessionRepository(db);
+    this.compounds = new CompoundRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

@@ -13,6 +13,7 @@ export interface PlannedEnvironment {
   drugId: string | null;
   drugName: string | null;
   smiles: string | null;
+  structureSource: string | null;
   cellLine: string | null;
   dose: string | null;
   time: string | null;
@@ -117,6 +118,7 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
         drugId: control ? null : drug,
         drugName: control ? null : sample.pertName,
         smiles: control ? null : sample.smiles,
+        structureSource: control ? null : sample.structureSource,
         cellLine: request.environmentKey === 'drug' ? null : sample.cellId,
         dose: request.environmentKey === 'drug+cell+dose+time' ? sample.dose : null,
         time: request.environmentKey === 'drug+cell+dose+time' ? sample.time : null,
@@ -146,6 +148,10 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
   }
 
   const chosen = candidates.map((i) => samples.fact(i));
+  // Per drug (not per environment): where its structure came from.
+  const sourceOfDrug = new Map<string, string>();
+  for (const e of sortedEnvironments)
+    if (!e.isControl && e.drugId) sourceOfDrug.set(e.drugId, e.structureSource ?? 'none (no SMILES known)');
   return {
     request,
     source,
@@ -168,6 +174,7 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
       doses: counted(chosen.filter((s) => !isControl(s)).map((s) => s.dose)),
       times: counted(chosen.map((s) => s.time)),
       pertTypes: counted(chosen.map((s) => s.pertType)),
+      structureSources: counted([...sourceOfDrug.values()]).map(({ value, samples: drugs }) => ({ source: value, drugs })),
       dropped: [...dropped].map(([reason, n]) => ({ reason, samples: n })),
       warnings,
     },
