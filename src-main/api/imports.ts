@@ -30,6 +30,13 @@ export const FingerprintOptions = z.strictObject({
 });
 export type FingerprintOptions = z.infer<typeof FingerprintOptions>;
 
+/**
+ * What samples become when the file says nothing about any sample's treatment (a matrix without
+ * sample metadata): one "unlabelled" environment, or each sample its own environment.
+ */
+export const UnlabelledSamples = z.enum(['one-environment', 'each-sample']);
+export type UnlabelledSamples = z.infer<typeof UnlabelledSamples>;
+
 /** Everything about an import except which files it reads. */
 export const ImportSettings = z.strictObject({
   format: ImportFormat.default('auto'),
@@ -39,6 +46,7 @@ export const ImportSettings = z.strictObject({
   fingerprint: FingerprintOptions.default(FingerprintOptions.parse({})),
   /** What to do with NaN/Inf expression values. */
   nonFinite: z.enum(['reject', 'zero', 'drop-sample']).default('reject'),
+  unlabelledSamples: UnlabelledSamples.default('one-environment'),
 });
 export type ImportSettingsInput = z.input<typeof ImportSettings>;
 

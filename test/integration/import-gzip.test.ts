@@ -10,31 +10,12 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { createGzip, gzipSync } from 'node:zlib';
-import type { ResolvedImportInput } from '../../src-main/api/imports.js';
-import type { LabEvent } from '../../src-main/api/protocol.js';
 import { UnpackCache } from '../../src-main/data/import/unpack-cache.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
+import { importFiles } from '../fixtures/lab-import.js';
 import { type Fixture, writeLincsFixture } from '../fixtures/lincs.js';
-
-async function gzipTwin(path: string, name = `${path}.gz`): Promise<string> {
-  await pipeline(createReadStream(path), createGzip(), createWriteStream(name));
-  return name;
-}
-
-async function importFiles(lab: LabService, input: ResolvedImportInput): Promise<{ id: string; contentHash: string; name: string }> {
-  const { jobId } = await lab.startImport(await lab.importRequestFromPaths(input));
-  const outcome = await new Promise<{ ok: boolean; result?: unknown; message?: string }>((resolve) => {
-    lab.onEvent((event: LabEvent) => {
-      if (event.type === 'job.finished' && event.jobId === jobId) resolve({ ok: true, result: event.result });
-      if (event.type === 'job.failed' && event.jobId === jobId) resolve({ ok: false, message: event.error.message });
-    });
-  });
-  assert.ok(outcome.ok, outcome.message);
-  const summary = outcome.result as { id: string; name: string };
-  const stored = lab.store.datasets.get(summary.id);
-  return { id: summary.id, contentHash: stored.contentHash, name: stored.name };
-}
+import { gzipTwin } from '../fixtures/lincs2020.js';
 
 describe('gzip-compressed L1000 files, as GEO publishes them', () => {
   let dir: string;

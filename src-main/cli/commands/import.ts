@@ -33,6 +33,7 @@ or .h5ad.gz is unpacked once into a cache beside the database; tables are read t
   --max-samples N        keep at most N samples (a quick look)
   --radius N --bits N --chirality   Morgan fingerprint settings (default 2, 1024, off)
   --non-finite POLICY    reject | zero | drop-sample (default reject)
+  --unlabelled MODE      a matrix without sample metadata: one-environment | each-sample (default one-environment)
   --preview              show what would be imported, write nothing (--json: the preview as JSON)
   --synthetic PRESET     ${SyntheticPreset.options.join(' | ')} (with --seed N)
   --name NAME            dataset name
@@ -59,6 +60,7 @@ ${commonUsage}`,
     bits: { type: 'string' },
     chirality: { type: 'boolean', default: false },
     'non-finite': { type: 'string' },
+    unlabelled: { type: 'string' },
     preview: { type: 'boolean', default: false },
   },
   allowPositionals: true,
@@ -151,6 +153,9 @@ function fileRequest(args: ParsedArgs): ResolvedImport {
     ...(stringOption(args, 'name') ? { name: stringOption(args, 'name') } : {}),
     ...(stringOption(args, 'key') ? { environmentKey: stringOption(args, 'key') as ResolvedImportInput['environmentKey'] } : {}),
     ...(stringOption(args, 'non-finite') ? { nonFinite: stringOption(args, 'non-finite') as ResolvedImportInput['nonFinite'] } : {}),
+    ...(stringOption(args, 'unlabelled')
+      ? { unlabelledSamples: stringOption(args, 'unlabelled') as ResolvedImportInput['unlabelledSamples'] }
+      : {}),
     filter: {
       ...(list(args, 'pert-types') ? { pertTypes: list(args, 'pert-types') } : {}),
       ...(list(args, 'cells') ? { cellLines: list(args, 'cells') } : {}),

@@ -2,7 +2,7 @@
 // environments, and what the preview tells the user before anything is written.
 
 import { LabError } from '../../api/errors.js';
-import type { EnvironmentKey, ImportPreview, ResolvedImport } from '../../api/imports.js';
+import type { EnvironmentKey, ImportPreview, ResolvedImport, UnlabelledSamples } from '../../api/imports.js';
 import type { ExpressionSource } from '../formats/index.js';
 import { type GeneFacts, isControl, type SampleFacts, type SampleTable } from './sample-table.js';
 
@@ -37,7 +37,16 @@ export interface ImportPlan {
 
 export const CONTROL_DRUG = 'control';
 
-function environmentParts(sample: SampleFacts, key: EnvironmentKey): { key: string; drug: string } {
+/** The environment of samples that say nothing about their treatment, in 'one-environment' mode. */
+export const UNLABELLED = 'unlabelled';
+
+function environmentParts(
+  sample: SampleFacts,
+  key: EnvironmentKey,
+  unlabelled: UnlabelledSamples | null,
+): { key: string; drug: string | null } {
+  // A matrix without sample metadata: one environment, or one per sample (the user's choice).
+  if (unlabelled !== null) return { key: unlabelled === 'each-sample' ? `sample ${sample.id}` : UNLABELLED, drug: null };
   const drug = isControl(sample) ? CONTROL_DRUG : (sample.pertId ?? sample.pertName ?? 'unknown');
   const parts = [drug];
   if (key !== 'drug') parts.push(sample.cellId ?? '?');
@@ -61,7 +70,15 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
   const keep = (allowed: string[] | undefined, value: string | null) =>
     allowed === undefined || (value !== null && allowed.includes(value));
   const hasPertTypes = samples.has('pertType');
-  if (!hasPertTypes)
+  // Nothing about any sample's treatment (cmapPy's row-meta-only GCTX, a bare CSV): import it as
+  // plain expression instead of dropping every sample; a sample table can be joined on a new import.
+  const unlabelled = !samples.has('pertId') && !samples.has('pertName') ? request.unlabelledSamples : null;
+  if (unlabelled !== null) {
+    warnings.push(
+      `No sample metadata (no perturbagen for any sample): ${unlabelled === 'each-sample' ? 'each sample is its own environment' : `all samples form one "${UNLABELLED}" environment`}. ` +
+        'Import again with a sample table (--sig-info for GCT/GCTX, --metadata for CSV/TSV) to group them by drug.',
+    );
+  } else if (!hasPertTypes)
     warnings.push('No pert_type column: every sample is treated as a treatment (no controls). Add sig_info to mark controls.');
 
   const reasonToDrop = (s: SampleFacts): string | null => {
@@ -69,7 +86,7 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
     if (!keep(filter.cellLines, s.cellId)) return 'cell line not selected';
     if (!isControl(s) && !keep(filter.doses, s.dose)) return 'dose not selected';
     if (!isControl(s) && !keep(filter.times, s.time)) return 'time not selected';
-    if (!isControl(s) && s.pertId === null && s.pertName === null) return 'no perturbagen id';
+    if (unlabelled === null && !isControl(s) && s.pertId === null && s.pertName === null) return 'no perturbagen id';
     return null;
   };
   let candidates: number[] = [];
@@ -79,7 +96,7 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
     else drop(reason);
   }
 
-  const keyOf = (i: number) => environmentParts(samples.fact(i), request.environmentKey);
+  const keyOf = (i: number) => environmentParts(samples.fact(i), request.environmentKey, unlabelled);
   const sizes = new Map<string, number>();
   for (const i of candidates) sizes.set(keyOf(i).key, (sizes.get(keyOf(i).key) ?? 0) + 1);
   candidates = candidates.filter((i) => {
@@ -113,7 +130,9 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
         key,
         label: control
           ? `control${request.environmentKey === 'drug' ? '' : ` · ${key.split(' | ').slice(1).join(' · ')}`}`
-          : [sample.pertName ?? drug, ...key.split(' | ').slice(1)].join(' · '),
+          : drug === null
+            ? key
+            : [sample.pertName ?? drug, ...key.split(' | ').slice(1)].join(' · '),
         isControl: control,
         drugId: control ? null : drug,
         drugName: control ? null : sample.pertName,
@@ -169,7 +188,7 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
       genes: selectedGenes?.length ?? genes.length,
       environments: sortedEnvironments.length,
       controlSamples: chosen.filter(isControl).length,
-      drugs: new Set(sortedEnvironments.filter((e) => !e.isControl).map((e) => e.drugId)).size,
+      drugs: new Set(sortedEnvironments.filter((e) => !e.isControl && e.drugId !== null).map((e) => e.drugId)).size,
       cellLines: counted(chosen.map((s) => s.cellId)),
       doses: counted(chosen.filter((s) => !isControl(s)).map((s) => s.dose)),
       times: counted(chosen.map((s) => s.time)),
