@@ -2,9 +2,10 @@
 // First start in Chromium: the Datasets view offers a "Get real data" guide naming the exact GEO and
 // CLUE files to download and drop, and the import panel reads them gzip-compressed.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+import { type App, launchBrowser, screenshot, screenshotDir, startApp } from './harness.js';
 
 describe('first start: the way to real data', () => {
   let app: App;
@@ -40,7 +41,7 @@ describe('first start: the way to real data', () => {
     }
     assert.match(text, /need no unpacking/);
     assert.match(await page.getByTestId('import-panel').innerText(), /gzip-compressed as downloaded or not/);
-    await guide.scrollIntoViewIfNeeded();
-    await screenshot(page, 'first-start-real-data-guide');
+    await screenshot(page, 'first-start-datasets');
+    await guide.screenshot({ path: join(screenshotDir, 'first-start-real-data-guide.png') });
   });
 });
