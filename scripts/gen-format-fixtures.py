@@ -23,6 +23,8 @@ import h5py
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# cmapPy's files are read from ../shared beside the clone; expected.json (ours) stays in the repository.
+SOURCES = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "cmapPy")
 FIXTURES = os.path.join(ROOT, "test", "fixtures", "cmapPy")
 MISSING_TEXT = {"", "-666", "-666.0", "-666.00"}
 NAN_TEXT = {"", "NA", "na", "NaN", "nan", "NAN", "-nan", "-NaN", "N/A", "#N/A", "NULL", "null", "#NA", "-666"}
@@ -149,8 +151,8 @@ def read_gct(path):
 
 def main():
     expected = {}
-    for name in sorted(os.listdir(FIXTURES)):
-        path = os.path.join(FIXTURES, name)
+    for name in sorted(os.listdir(SOURCES)):
+        path = os.path.join(SOURCES, name)
         if name.endswith(".gctx"):
             expected[name] = read_gctx(path)
         elif name.endswith(".gct"):

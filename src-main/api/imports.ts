@@ -30,6 +30,13 @@ export const FingerprintOptions = z.strictObject({
 });
 export type FingerprintOptions = z.infer<typeof FingerprintOptions>;
 
+/**
+ * What samples become when the file says nothing about any sample's treatment (a matrix without
+ * sample metadata): one "unlabelled" environment, or each sample its own environment.
+ */
+export const UnlabelledSamples = z.enum(['one-environment', 'each-sample']);
+export type UnlabelledSamples = z.infer<typeof UnlabelledSamples>;
+
 /** Everything about an import except which files it reads. */
 export const ImportSettings = z.strictObject({
   format: ImportFormat.default('auto'),
@@ -39,6 +46,7 @@ export const ImportSettings = z.strictObject({
   fingerprint: FingerprintOptions.default(FingerprintOptions.parse({})),
   /** What to do with NaN/Inf expression values. */
   nonFinite: z.enum(['reject', 'zero', 'drop-sample']).default('reject'),
+  unlabelledSamples: UnlabelledSamples.default('one-environment'),
 });
 export type ImportSettingsInput = z.input<typeof ImportSettings>;
 
@@ -92,6 +100,8 @@ export const ImportPreview = z.object({
   doses: z.array(CountedValue),
   times: z.array(CountedValue),
   pertTypes: z.array(CountedValue),
+  /** Where the drugs' structures came from (the compound table given, the matrix's column, the lab's compound library), with drug counts. */
+  structureSources: z.array(z.object({ source: z.string(), drugs: z.number().int() })),
   /** Drugs without a usable structure: kept, with a one-hot fallback representation. */
   drugsWithoutStructure: z.array(z.object({ drug: z.string(), reason: z.string() })),
   /** Why samples were left out, with counts. */
@@ -99,3 +109,17 @@ export const ImportPreview = z.object({
   warnings: z.array(z.string()),
 });
 export type ImportPreview = z.infer<typeof ImportPreview>;
+
+/** What adding a compound table to the lab's compound library did. */
+export const CompoundImportResult = z.object({
+  /** The table, as the library credits it. */
+  source: z.string(),
+  compounds: z.number().int(),
+  withStructure: z.number().int(),
+  withTargets: z.number().int(),
+  /** New to the library, and already known (their fields updated). */
+  added: z.number().int(),
+  updated: z.number().int(),
+  libraryTotal: z.number().int(),
+});
+export type CompoundImportResult = z.infer<typeof CompoundImportResult>;

@@ -1,17 +1,22 @@
 // LabService: the one place that knows all the parts (store, data and chemistry, jobs, training,
 // analysis, studies) and offers them as the LabApi. Plain Node: no Electron, no HTTP.
 
-import { platform } from 'node:os';
+import { platform, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructure, MetricSeries } from '../api/domain.js';
 import { LabError } from '../api/errors.js';
-import { type ImportPreview, ImportRequest, ResolvedImport, type ResolvedImportInput } from '../api/imports.js';
+import { type CompoundImportResult, type ImportPreview, ImportRequest, ResolvedImport, type ResolvedImportInput } from '../api/imports.js';
 import type { CallContext, LabHandlers } from '../api/methods.js';
 import type { LabEvent } from '../api/protocol.js';
 import type { StudyId, StudyOptions } from '../api/studies.js';
 import { Chemistry } from '../chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../chem/pool.js';
+import { FormatError } from '../data/formats/index.js';
+import { readCompoundTable } from '../data/import/compound-table.js';
 import { type PreparedImport, prepareImport, runImport } from '../data/import/index.js';
 import { CachedStructures } from '../data/import/structures.js';
+import { UnpackCache } from '../data/import/unpack-cache.js';
+import type { JobContextLike } from '../data/progress.js';
 import { importSyntheticPreset } from '../data/synthetic-import.js';
 import type { BackendName } from '../ml/backend.js';
 import { previewSplit } from '../ml/training-data.js';
@@ -72,6 +77,8 @@ export class LabService {
   readonly #nativeBinding: string | undefined;
   /** Imports found interrupted when this process started (each reported once, by this process). */
   readonly interruptedImports: ImportRecord[];
+  /** Unpacked copies of .gctx.gz/.h5ad.gz files, next to the database. */
+  readonly unpacked: UnpackCache;
   #chemistry: Promise<Chemistry> | null = null;
   /** RDKit workers (one per core) for the structures of large imports; started on first use. */
   readonly #chemistryPool = new ChemistryPool(() => startWorker(CHEMISTRY_WORKER_ENTRY, {}));
@@ -98,6 +105,11 @@ export class LabService {
     this.files = options.files ?? new FileGrants();
     this.#nativeBinding = options.nativeBinding;
     this.interruptedImports = this.store.imports.markInterrupted();
+    this.unpacked = new UnpackCache(
+      this.store.path === ':memory:' ? join(tmpdir(), `cellshift-unpacked-${process.pid}`) : join(dirname(this.store.path), 'unpacked'),
+    );
+    // Unpacks killed mid-way, and copies whose datasets are gone.
+    void this.pruneUnpacked();
     // Whatever was training when the last process died is interrupted, not running.
     this.store.runs.markInterrupted();
   }
@@ -222,7 +234,11 @@ export class LabService {
   async previewImport(request: ImportRequest): Promise<ImportPreview> {
     this.#discardPreview();
     const { resolved } = await this.resolveImport(request);
-    const prepared = await prepareImport(resolved, await this.#structures());
+    // Unpacking a 20 GB .gctx.gz takes minutes: it runs as a job, with progress and cancel.
+    const prepared = await prepareImport(resolved, await this.#structures(), {
+      unpackGzip: (path) => this.jobs.start('import', (context) => this.#unpack(path, context)).done,
+      library: this.store.compounds,
+    });
     this.#lastPreview = { key: JSON.stringify(request), prepared };
     return prepared.preview;
   }
@@ -236,6 +252,7 @@ export class LabService {
 
   #discardPreview(): void {
     this.#lastPreview?.prepared.close();
+    if (this.#lastPreview) this.unpacked.release(this.#lastPreview.prepared.plan.source.path);
     this.#lastPreview = null;
   }
 
@@ -252,13 +269,15 @@ export class LabService {
         this.store.path === ':memory:'
           ? this.store
           : Store.open(this.store.path, this.#nativeBinding ? { nativeBinding: this.#nativeBinding } : {});
+      let prepared: PreparedImport | undefined;
       try {
         context.progress(null, `Reading ${label}`);
-        const prepared =
+        prepared =
           this.#takePreview(request) ??
           (await prepareImport(
             resolved,
             await this.#structures((done, total) => context.progress(null, `Drug structures: ${done} of ${total} described`)),
+            { unpackGzip: (path) => this.#unpack(path, context), library: this.store.compounds },
           ));
         context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
         // The journal is marked completed in the dataset's own transaction: a kill can never
@@ -267,6 +286,9 @@ export class LabService {
           connection.imports.finish(entry, 'completed', datasetId, null),
         );
         this.#datasetsChanged();
+        // The compound table given with the import now serves later imports without one.
+        if (prepared.compounds)
+          this.store.compounds.upsert(prepared.compounds.values(), resolved.fileLabels?.pertInfo ?? prepared.compounds.source);
         await this.#releaseUploads(grantIds);
         return summary;
       } catch (error) {
@@ -287,9 +309,49 @@ export class LabService {
         throw described;
       } finally {
         if (connection !== this.store) connection.close();
+        // Its dataset (if stored) now keeps an unpacked copy from being pruned.
+        if (prepared) this.unpacked.release(prepared.plan.source.path);
       }
     });
     return { jobId, kind: 'import' };
+  }
+
+  async #unpack(path: string, context: JobContextLike): Promise<string> {
+    const { path: unpacked, reused } = await this.unpacked.unpack(path, context);
+    if (reused) context.progress(1, `Using the copy unpacked earlier: ${unpacked}`);
+    return unpacked;
+  }
+
+  /** Removes unpacked copies no dataset refers to any more (and unpacks that were killed). */
+  async pruneUnpacked(): Promise<string[]> {
+    try {
+      return await this.unpacked.prune(this.store.datasets.unpackedCopies());
+    } catch (error) {
+      console.error('Could not clean the unpack cache:', error);
+      return [];
+    }
+  }
+
+  /**
+   * Adds a pert_info / compoundinfo table (or a headerless "pert_id, SMILES" list) to the lab's
+   * compound library without importing a dataset.
+   */
+  async importCompounds(path: string, label = basename(path)): Promise<CompoundImportResult> {
+    const table = await readCompoundTable(path).catch((error: unknown) => {
+      throw error instanceof FormatError ? new LabError('bad_input', error.message, { code: error.code, file: error.file }) : error;
+    });
+    if (table.size === 0) throw new LabError('bad_input', `${label}: the table has no compounds (no row with a pert_id).`);
+    const values = [...table.values()];
+    const { added, updated } = this.store.compounds.upsert(values, label);
+    return {
+      source: label,
+      compounds: values.length,
+      withStructure: values.filter((c) => c.smiles !== null).length,
+      withTargets: values.filter((c) => c.targets.length > 0).length,
+      added,
+      updated,
+      libraryTotal: this.store.compounds.count(),
+    };
   }
 
   /** An uploaded copy has served its purpose once its dataset is stored. */
@@ -327,6 +389,7 @@ export class LabService {
       'datasets.delete': ({ id }) => {
         this.store.datasets.delete(id);
         this.#datasetsChanged();
+        void this.pruneUnpacked();
         return { deleted: true as const };
       },
       'datasets.createSynthetic': (params) => this.createSynthetic(params),

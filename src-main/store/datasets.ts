@@ -123,6 +123,14 @@ export class DatasetRepository {
     return { ...toSummary(row), genes, genesTotal: row.n_genes, provenance: JSON.parse(row.provenance) };
   }
 
+  /** Unpacked copies of gzip files (see data/import/unpack-cache.ts) that stored datasets came from. */
+  unpackedCopies(): Set<string> {
+    const rows = this.#db
+      .prepare("SELECT json_extract(provenance, '$.files.unpackedCopy') AS path FROM datasets WHERE path IS NOT NULL")
+      .all() as { path: string }[];
+    return new Set(rows.map((r) => r.path));
+  }
+
   exists(id: string): boolean {
     return this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
   }

@@ -225,6 +225,25 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 6,
+    description:
+      'compounds: the lab-wide compound library (pert_id → name, structure, targets, MoA) filled by every pert_info/compoundinfo table',
+    up(db) {
+      db.exec(`
+        CREATE TABLE compounds (
+          pert_id TEXT PRIMARY KEY,
+          name TEXT,
+          smiles TEXT,
+          inchi_key TEXT,
+          targets TEXT NOT NULL DEFAULT '[]',
+          moa TEXT NOT NULL DEFAULT '[]',
+          source TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
+  {
+    version: 7,
     description: 'plans (studies and sweeps as lists of independent runs, e.g. Slurm bundles) and the tasks collected from them',
     up(db) {
       db.exec(`

@@ -1,6 +1,7 @@
 // The lab's persistent state: one SQLite database and a repository per kind of record.
 import type { Database } from 'better-sqlite3';
 import { ArtifactRepository } from './artifacts.js';
+import { CompoundRepository } from './compounds.js';
 import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
 import { DatasetRepository } from './datasets.js';
 import { GeneSetRepository } from './gene-sets.js';
@@ -21,6 +22,8 @@ export class Store {
   readonly sessions: SessionRepository;
   readonly geneSets: GeneSetRepository;
   readonly plans: PlanRepository;
+  /** The lab-wide compound library (pert_id → name, SMILES, InChIKey, targets, MoA). */
+  readonly compounds: CompoundRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -33,6 +36,7 @@ export class Store {
     this.sessions = new SessionRepository(db);
     this.geneSets = new GeneSetRepository(db);
     this.plans = new PlanRepository(db);
+    this.compounds = new CompoundRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

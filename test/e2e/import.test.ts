@@ -9,13 +9,14 @@ import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
+import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
 import { type App, launchBrowser, screenshot, startApp } from './harness.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname;
-const GCTX = join(fixtures, 'cmapPy', 'mini_gctoo_for_testing.gctx');
+const GCTX = join(CMAPPY_DIR, 'mini_gctoo_for_testing.gctx');
 const TABLES = ['sig_info.txt', 'pert_info.txt', 'gene_info.txt'].map((name) => join(fixtures, 'cmapPy-tables', name));
 
-describe('importing data in the browser', () => {
+describe('importing data in the browser', { skip: sharedSkip(CMAPPY_DIR) }, () => {
   let app: App;
   let browser: Browser;
   let page: Page;

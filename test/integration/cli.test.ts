@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { DatasetSummary, SyntheticPreset } from '../../src-main/api/domain.js';
 import { BACKEND_ORDER } from '../../src-main/ml/backend.js';
+import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const mainScript = join(repoRoot, 'src-main/cli/main.ts');
@@ -155,14 +156,14 @@ describe('cellshift import / datasets', { concurrency: true }, () => {
     }
   });
 
-  test('import FILE: paths typed on the command line are trusted and import', async () => {
+  test('import FILE: paths typed on the command line are trusted and import', { skip: sharedSkip(CMAPPY_DIR) }, async () => {
     const db = freshDb('import-file');
     const fixtures = join(repoRoot, 'test', 'fixtures');
     const tables = (name: string) => join(fixtures, 'cmapPy-tables', name);
     const result = await cellshift(
       [
         'import',
-        join(fixtures, 'cmapPy', 'mini_gctoo_for_testing.gctx'),
+        join(CMAPPY_DIR, 'mini_gctoo_for_testing.gctx'),
         '--sig-info',
         tables('sig_info.txt'),
         '--pert-info',

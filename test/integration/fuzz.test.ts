@@ -29,6 +29,7 @@ import { type RunningServer, startServer } from '../../src-main/server/server.js
 import { COMMITTED_SAMPLES, DEFAULT_SEED, type FuzzInput, generateCorpus } from '../fixtures/fuzz/generate.js';
 import { type FuzzMessage, fuzzMessages } from '../fixtures/fuzz/messages.js';
 import { writeLincsFixture } from '../fixtures/lincs.js';
+import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
 
 const SEED = Number(process.env.CELLSHIFT_FUZZ_SEED ?? DEFAULT_SEED);
 /** A job that neither finishes nor fails in this time counts as a hang. */
@@ -111,7 +112,8 @@ function trackMemory(): void {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }
 
-describe(`fuzzing bad input (seed ${SEED})`, () => {
+// The corpus starts from cmapPy's real files, read from ../shared.
+describe(`fuzzing bad input (seed ${SEED})`, { skip: sharedSkip(CMAPPY_DIR) }, () => {
   let dir: string;
   let lab: LabService;
   let dispatch: Dispatcher;

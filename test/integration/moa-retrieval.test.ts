@@ -12,7 +12,7 @@ import { TrainingConfig } from '../../src-main/api/training.js';
 import { closeLab, openLab } from '../../src-main/lab/open.js';
 import type { LabService } from '../../src-main/lab/service.js';
 import { runStudy } from '../../src-main/lab/studies.js';
-import { writeLincs2020Fixture } from '../fixtures/lincs2020.js';
+import { writeLincs2020Fixture } from '../fixtures/lincs2020-moa.js';
 import { labCaller } from '../lab-call.js';
 import { importPaths } from '../shared-fixtures.js';
 

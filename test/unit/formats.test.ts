@@ -17,10 +17,12 @@ import { type GctxReader, openGctx } from '../../src-main/data/formats/gctx.js';
 import { openExpressionSource } from '../../src-main/data/formats/index.js';
 import type { MetadataTable, MetaValue } from '../../src-main/data/formats/types.js';
 import { expectedMeta, PYTHON, pythonHas, runPython, writeGctxH5wasm } from '../fixtures/formats/writers.js';
+import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'cmapPy');
-const fixture = (name: string) => join(FIXTURES, name);
+const fixture = (name: string) => join(CMAPPY_DIR, name);
+const NO_CMAPPY = sharedSkip(CMAPPY_DIR);
 const HAS_H5PY = pythonHas(['h5py', 'numpy']);
 
 interface ExpectedFile {
@@ -77,14 +79,14 @@ async function rejectsWith(promise: Promise<unknown>, code: FormatErrorCode, che
 }
 
 describe('expected values', () => {
-  test('the committed JSON matches what h5py computes now', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  test('the committed JSON matches what h5py computes now', { skip: NO_CMAPPY || (HAS_H5PY ? false : `${PYTHON} has no h5py`) }, () => {
     const script = join(ROOT, 'scripts', 'gen-format-fixtures.py');
     const live = JSON.parse(execFileSync(PYTHON, [script, '--stdout'], { encoding: 'utf8' })) as Record<string, ExpectedFile>;
     assert.deepEqual(live, committed);
   });
 });
 
-describe('detectFormat', () => {
+describe('detectFormat', { skip: NO_CMAPPY }, () => {
   test('recognises every fixture from its content', async () => {
     assert.equal(await detectFormat(fixture('mini_gctoo_for_testing.gctx')), 'gctx');
     assert.equal(await detectFormat(fixture('mini_gctx_with_metadata_n2x3.gctx')), 'gctx');
@@ -138,7 +140,7 @@ f.close()`,
   });
 });
 
-describe('GCTX on the cmapPy fixtures', () => {
+describe('GCTX on the cmapPy fixtures', { skip: NO_CMAPPY }, () => {
   for (const name of ['mini_gctoo_for_testing.gctx', 'mini_gctx_with_metadata_n2x3.gctx']) {
     test(`${name}: ids, metadata, values and orientation`, async () => {
       const expected = committed[name] as ExpectedFile;
@@ -187,7 +189,7 @@ describe('GCTX on the cmapPy fixtures', () => {
   });
 });
 
-describe('GCT on the cmapPy fixtures', () => {
+describe('GCT on the cmapPy fixtures', { skip: NO_CMAPPY }, () => {
   for (const name of ['mini_gctoo_for_testing.gct', 'older_version_v1_2.gct', 'test_v1point2_n5x10.gct']) {
     test(`${name}: header, ids, metadata, values`, async () => {
       const expected = committed[name] as ExpectedFile;
@@ -441,7 +443,7 @@ f.close()`,
 // ---------------------------------------------------------------------------------------------
 // malformed HDF5
 
-describe('malformed GCTX input gets a specific error', () => {
+describe('malformed GCTX input gets a specific error', { skip: NO_CMAPPY }, () => {
   const base = fixture('mini_gctx_with_metadata_n2x3.gctx');
 
   test('truncated HDF5', async () => {

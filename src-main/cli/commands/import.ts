@@ -4,20 +4,26 @@ import { EnvironmentKey, ResolvedImport, type ResolvedImportInput } from '../../
 import type { LabEvent } from '../../api/protocol.js';
 import { importSyntheticPreset } from '../../data/synthetic-import.js';
 import { closeLab, openLab } from '../../lab/open.js';
+import type { LabService } from '../../lab/service.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, type ParsedArgs, printJson, stringOption } from '../command.js';
+import { describeCompoundImport, formatPreview } from './import-preview.js';
 
 export const importCommand: Command = {
   name: 'import',
   summary: 'add a dataset: an L1000 GCTX/GCT (+ LINCS tables), AnnData .h5ad, CSV/TSV, or a synthetic benchmark',
   usage: `cellshift import FILE [LINCS tables] [filter] [options]
 cellshift import --synthetic PRESET [--seed N] [--name NAME]
+cellshift import --compounds FILE        add compounds to the lab's library (no dataset)
 
 Imports expression data in one transaction: it lands whole or not at all. The format is read
-from the file's content (GCTX, GCT 1.2/1.3, h5ad, CSV, TSV).
-  --sig-info FILE        LINCS sig_info (sig_id → pert_id, pert_type, cell_id, dose, time)
-  --pert-info FILE       LINCS pert_info (pert_id → canonical_smiles, inchi_key)
-  --gene-info FILE       LINCS gene_info (pr_gene_id → pr_gene_symbol, pr_is_lm)
+from the file's content (GCTX, GCT 1.2/1.3, h5ad, CSV, TSV), gzip-compressed or not (a .gctx.gz
+or .h5ad.gz is unpacked once into a cache beside the database; tables are read through gunzip).
+  --sig-info FILE        sig_info / siginfo_beta (sig_id → pert_id, pert_type, cell, dose, time)
+  --pert-info FILE       pert_info / compoundinfo_beta (pert_id → name, canonical_smiles, target, moa);
+                         also added to the lab's compound library, which later imports use
+  --gene-info FILE       gene_info / geneinfo_beta (pr_gene_id or gene_id → symbol, landmark)
+  --compounds FILE       add a compound table to the library (with or without a FILE to import)
   --metadata FILE        sample metadata table for CSV/TSV matrices (first column = sample id)
   --key KEY              environments by ${EnvironmentKey.options.join(' | ')} (default drug)
   --pert-types A,B       pert_type values kept (default trt_cp,ctl_vehicle,ctl_untrt)
@@ -27,7 +33,8 @@ from the file's content (GCTX, GCT 1.2/1.3, h5ad, CSV, TSV).
   --max-samples N        keep at most N samples (a quick look)
   --radius N --bits N --chirality   Morgan fingerprint settings (default 2, 1024, off)
   --non-finite POLICY    reject | zero | drop-sample (default reject)
-  --preview              show what would be imported, write nothing
+  --unlabelled MODE      a matrix without sample metadata: one-environment | each-sample (default one-environment)
+  --preview              show what would be imported, write nothing (--json: the preview as JSON)
   --synthetic PRESET     ${SyntheticPreset.options.join(' | ')} (with --seed N)
   --name NAME            dataset name
 ${commonUsage}`,
@@ -38,6 +45,7 @@ ${commonUsage}`,
     'sig-info': { type: 'string' },
     'pert-info': { type: 'string' },
     'gene-info': { type: 'string' },
+    compounds: { type: 'string' },
     metadata: { type: 'string' },
     format: { type: 'string' },
     key: { type: 'string' },
@@ -52,6 +60,7 @@ ${commonUsage}`,
     bits: { type: 'string' },
     chirality: { type: 'boolean', default: false },
     'non-finite': { type: 'string' },
+    unlabelled: { type: 'string' },
     preview: { type: 'boolean', default: false },
   },
   allowPositionals: true,
@@ -60,19 +69,31 @@ ${commonUsage}`,
     if (synthetic !== undefined && args.positionals.length > 0) {
       throw new LabError('invalid_params', 'Give either a FILE or --synthetic PRESET, not both');
     }
-    if (synthetic === undefined && args.positionals.length !== 1) {
-      throw new LabError('invalid_params', 'Give exactly one FILE to import (or --synthetic PRESET). See: cellshift import --help');
+    const compounds = stringOption(args, 'compounds');
+    if (synthetic === undefined && compounds === undefined && args.positionals.length !== 1) {
+      throw new LabError(
+        'invalid_params',
+        'Give exactly one FILE to import (or --synthetic PRESET, or --compounds FILE). See: cellshift import --help',
+      );
     }
-    const paths = synthetic === undefined ? fileRequest(args) : null;
+    if (args.positionals.length > 1) throw new LabError('invalid_params', 'Give exactly one FILE to import. See: cellshift import --help');
+    const paths = synthetic === undefined && args.positionals.length === 1 ? fileRequest(args) : null;
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
     try {
-      if (paths === null) return importSynthetic(lab.store, synthetic as string, args);
+      if (synthetic !== undefined) return importSynthetic(lab.store, synthetic, args);
+      if (compounds !== undefined) {
+        const added = await lab.importCompounds(compounds);
+        if (args.values.json) printJson(added);
+        else process.stdout.write(`${describeCompoundImport(added)}\n`);
+      }
+      if (paths === null) return 0;
       // The user typed these paths in their own shell: the command line may grant them.
       const request = await lab.importRequestFromPaths(paths);
       if (args.values.preview) {
-        const preview = await lab.previewImport(request);
+        const stopProgress = args.values.json ? () => {} : showProgress(lab);
+        const preview = await lab.previewImport(request).finally(stopProgress);
         if (args.values.json) printJson(preview);
-        else process.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
+        else process.stdout.write(formatPreview(preview));
         return 0;
       }
       const summary = await new Promise<unknown>((resolve, reject) => {
@@ -132,6 +153,9 @@ function fileRequest(args: ParsedArgs): ResolvedImport {
     ...(stringOption(args, 'name') ? { name: stringOption(args, 'name') } : {}),
     ...(stringOption(args, 'key') ? { environmentKey: stringOption(args, 'key') as ResolvedImportInput['environmentKey'] } : {}),
     ...(stringOption(args, 'non-finite') ? { nonFinite: stringOption(args, 'non-finite') as ResolvedImportInput['nonFinite'] } : {}),
+    ...(stringOption(args, 'unlabelled')
+      ? { unlabelledSamples: stringOption(args, 'unlabelled') as ResolvedImportInput['unlabelledSamples'] }
+      : {}),
     filter: {
       ...(list(args, 'pert-types') ? { pertTypes: list(args, 'pert-types') } : {}),
       ...(list(args, 'cells') ? { cellLines: list(args, 'cells') } : {}),
@@ -165,4 +189,18 @@ function importSynthetic(store: Parameters<typeof importSyntheticPreset>[0], pre
   if (args.values.json) printJson(summary);
   else process.stdout.write(`Imported ${summary.id} "${summary.name}": ${summary.nSamples} samples × ${summary.nGenes} genes\n`);
   return 0;
+}
+
+/** Progress of work a preview starts (unpacking a .gctx.gz), on stderr; returns how to stop. */
+function showProgress(lab: LabService): () => void {
+  let shown = false;
+  const off = lab.onEvent((event) => {
+    if (event.type !== 'job.progress') return;
+    shown = true;
+    process.stderr.write(`\r${event.message}${' '.repeat(20)}`);
+  });
+  return () => {
+    off();
+    if (shown) process.stderr.write('\n');
+  };
 }

@@ -88,7 +88,7 @@ export async function guessDelimiter(path: string): Promise<Delimiter> {
   const format = await detectFormat(path);
   if (format === 'tsv' || format === 'gct') return '\t';
   if (format === 'csv') return ',';
-  const ext = extname(path).toLowerCase();
+  const ext = extname(path.replace(/\.gz$/i, '')).toLowerCase();
   if (ext === '.tsv' || ext === '.txt' || ext === '.tab') return '\t';
   if (ext === '.csv') return ',';
   throw new FormatError('bad-header', path, 'cannot tell whether the file is comma- or tab-separated', { line: 1 });
@@ -237,8 +237,8 @@ export interface DelimitedTable {
 }
 
 export interface TableReadOptions extends ReadOptions {
-  /** Key column name; default the first column. */
-  keyColumn?: string;
+  /** Key column name, or the names it goes by (the first present is used); default the first column. */
+  keyColumn?: string | readonly string[];
   delimiter?: Delimiter;
   /** Keep only rows whose key passes (the others are not stored). */
   keep?: (id: string) => boolean;
@@ -281,12 +281,14 @@ export async function readDelimitedTable(path: string, options: TableReadOptions
           });
         }
         if (options.keyColumn !== undefined) {
-          keyIndex = header.indexOf(options.keyColumn);
+          const names = typeof options.keyColumn === 'string' ? [options.keyColumn] : options.keyColumn;
+          const found = names.find((name) => header?.includes(name));
+          keyIndex = found === undefined ? -1 : header.indexOf(found);
           if (keyIndex < 0) {
             throw new FormatError(
               'bad-header',
               path,
-              `no column named "${options.keyColumn}" (columns: ${header.slice(0, 12).join(', ')})`,
+              `no column named ${names.map((n) => `"${n}"`).join(' or ')} (columns: ${header.slice(0, 12).join(', ')})`,
               {
                 line: record.line,
               },

@@ -1,8 +1,10 @@
 // Format detection from content, never from the file name: files named .gctx that hold GCT text
 // exist in the wild, and an .h5 file may be a GCTX or an AnnData file.
 
+import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
 
 import { findHdf5Signature, loadH5 } from './h5.js';
 
@@ -16,11 +18,16 @@ export interface Detection {
   reason: string;
   /** For a file recognised as something this app cannot read (compressed, UTF-16): what to do. */
   hint?: string;
+  /**
+   * The file is gzip-compressed. Text formats are read through a decompressor; an HDF5 format
+   * (hdf5Offset set: the offset inside the decompressed bytes) must be unpacked to a file first,
+   * because HDF5 needs random access.
+   */
+  gzip?: boolean;
 }
 
 /** Containers people save matrices in, recognised by their first bytes. */
 export const CONTAINERS: [bytes: number[], what: string][] = [
-  [[0x1f, 0x8b], 'gzip-compressed; decompress it first (gunzip)'],
   [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive; extract the file first'],
   [[0x42, 0x5a, 0x68], 'bzip2-compressed; decompress it first (bunzip2)'],
   [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz-compressed; decompress it first (unxz)'],
@@ -38,7 +45,47 @@ export async function detectFormatDetailed(path: string): Promise<Detection> {
   const hdf5Offset = await findHdf5Signature(full);
   if (hdf5Offset !== null) return classifyHdf5(full, hdf5Offset);
   const head = await readHead(full, SNIFF_BYTES);
+  if (head[0] === 0x1f && head[1] === 0x8b) return classifyGzip(full);
   return { ...classifyText(head), hdf5Offset: null };
+}
+
+/** What a gzip file holds, from the start of its decompressed bytes. */
+async function classifyGzip(path: string): Promise<Detection> {
+  const inner = await readGunzippedHead(path, SNIFF_BYTES);
+  if (inner.length >= 8 && inner.subarray(0, 8).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]))) {
+    // The layout (GCTX or AnnData) can only be told once unpacked; the name is the best guess now.
+    const name = path.toLowerCase().replace(/\.gz$/, '');
+    const format: DetectedFormat = name.endsWith('.h5ad') ? 'h5ad' : 'gctx';
+    return { format, hdf5Offset: 0, gzip: true, reason: `gzip-compressed HDF5 (${format} by its name)` };
+  }
+  if (inner.length === 0) {
+    const what = 'the gzip file is empty or damaged (nothing decompresses); fetch it again';
+    return { format: 'unknown', hdf5Offset: null, gzip: true, reason: what, hint: what };
+  }
+  const text = classifyText(inner);
+  return { ...text, hdf5Offset: null, gzip: true, reason: `gzip-compressed ${text.reason}` };
+}
+
+/** Up to `bytes` decompressed bytes from the start of a gzip file (damaged data: what came before). */
+async function readGunzippedHead(path: string, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const gunzip = createGunzip();
+  file.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= bytes) break;
+    }
+  } catch {
+    // A truncated or damaged stream: classify what decompressed; reading it will name the problem.
+  } finally {
+    gunzip.destroy();
+    file.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
 }
 
 async function readHead(path: string, bytes: number): Promise<Buffer> {

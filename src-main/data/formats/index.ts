@@ -11,6 +11,7 @@ import { openGct } from './gct.js';
 import { type GctxOpenOptions, openGctx } from './gctx.js';
 import { probeHdf5 } from './h5-probe.js';
 import { type H5adOpenOptions, openH5ad } from './h5ad.js';
+import { isGzipFile } from './lines.js';
 import type { TextScanOptions } from './textmatrix.js';
 import type { ExpressionSource } from './types.js';
 
@@ -35,6 +36,11 @@ export interface OpenSourceOptions {
    * file then fails with an error instead of hanging this thread (see h5-probe.ts).
    */
   probe?: boolean;
+  /**
+   * Gives a decompressed copy of a gzip-compressed HDF5 file (HDF5 needs random access). Without
+   * it such a file is refused with what to do.
+   */
+  unpackGzip?: (path: string) => Promise<string>;
 }
 
 const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
@@ -51,9 +57,22 @@ export async function openExpressionSource(path: string, options: OpenSourceOpti
   }
   if (size === 0) throw new FormatError('empty-file', path, 'the file is empty');
   let format: DetectedFormat | undefined = options.format;
-  if (format === undefined) {
+  // A chosen HDF5 format still has to be unpacked when the file is its .gz.
+  if (format === undefined || ((format === 'gctx' || format === 'h5ad') && (await isGzipFile(path)))) {
     const detection = await detectFormatDetailed(path);
     if (detection.hint) throw new FormatError('unsupported', path, detection.hint);
+    if (detection.gzip && detection.hdf5Offset !== null) {
+      if (!options.unpackGzip) {
+        throw new FormatError(
+          'unsupported',
+          path,
+          'gzip-compressed HDF5 (GCTX or h5ad) is read once unpacked: import it in the lab, or gunzip it first',
+        );
+      }
+      const unpacked = await options.unpackGzip(path);
+      const { unpackGzip: _, ...rest } = options;
+      return openExpressionSource(unpacked, rest);
+    }
     format = detection.format;
     if (format === 'unknown') {
       // A binary file named like an HDF5 format: let the HDF5 reader report what is wrong with it.

@@ -3,8 +3,10 @@
 
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open as openFile, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
 
 import { FormatError } from './errors.js';
 import { type ReadOptions, throwIfAborted } from './types.js';
@@ -36,13 +38,58 @@ export interface LineReadOptions extends ReadOptions {
   highWaterMark?: number;
 }
 
+/** True when the file starts with the gzip magic bytes (GEO publishes every L1000 table gzipped). */
+export async function isGzipFile(path: string): Promise<boolean> {
+  const handle = await openFile(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * Yields the lines of a UTF-8 text file in batches (one batch per chunk read). BOM removed. Bytes
- * that are not UTF-8 (Latin-1, UTF-16, binary) are an error naming the line, never silently
- * replaced: a Latin-1 "µM" would otherwise become "\ufffdM" and stop parsing as a dose.
+ * The file's bytes, decompressed on the fly when it is gzip (several gzip members in a row, as
+ * `cat a.gz b.gz` makes, read as one). `compressedBytes` counts what was read from disk, so progress
+ * stays a fraction of the file's size.
+ */
+async function openByteStream(path: string, highWaterMark: number): Promise<{ stream: Readable; compressedBytes: () => number }> {
+  const file = createReadStream(path, { highWaterMark });
+  if (!(await isGzipFile(path))) return { stream: file, compressedBytes: () => file.bytesRead };
+  const gunzip = createGunzip({ chunkSize: highWaterMark });
+  file.on('error', (error) => gunzip.destroy(error));
+  gunzip.on('close', () => file.destroy());
+  file.pipe(gunzip);
+  return { stream: gunzip, compressedBytes: () => file.bytesRead };
+}
+
+/** A zlib failure as the user's problem with the file: truncated download or damaged bytes. */
+function gzipError(path: string, error: NodeJS.ErrnoException): FormatError | null {
+  if (error.code === 'Z_BUF_ERROR' || error.message === 'unexpected end of file') {
+    return new FormatError('truncated', path, 'the gzip stream ends early: the download is incomplete; fetch the file again');
+  }
+  if (typeof error.code === 'string' && error.code.startsWith('Z_')) {
+    return new FormatError('unsupported', path, `damaged gzip data (${error.message}); fetch the file again`);
+  }
+  return null;
+}
+
+/**
+ * Yields the lines of a UTF-8 text file (plain or gzip) in batches (one batch per chunk read). BOM
+ * removed. Bytes that are not UTF-8 (Latin-1, UTF-16, binary) are an error naming the line, never
+ * silently replaced: a Latin-1 "µM" would otherwise become "\ufffdM" and stop parsing as a dose.
  */
 export async function* readLineBatches(path: string, options: LineReadOptions = {}): AsyncGenerator<LineBatch, void, undefined> {
-  const stream = createReadStream(path, { highWaterMark: options.highWaterMark ?? 1024 * 1024 });
+  // A folder, device or pipe is no table: /dev/zero would stream NULs forever, a FIFO block.
+  try {
+    if (!(await stat(path)).isFile()) throw new FormatError('io', path, 'not a regular file');
+  } catch (error) {
+    if (error instanceof FormatError) throw error;
+    throw new FormatError('io', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  const { stream, compressedBytes } = await openByteStream(path, options.highWaterMark ?? 1024 * 1024);
   const decoder = new StringDecoder('utf8');
   const check = new Utf8Check(path);
   // The unfinished last line, in pieces: joined once its end arrives, so a long line costs its
@@ -51,15 +98,11 @@ export async function* readLineBatches(path: string, options: LineReadOptions = 
   let pendingChars = 0;
   let heldCR = false;
   let lineNo = 1;
-  let bytes = 0;
   let first = true;
   try {
-    // A folder, device or pipe is no table: /dev/zero would stream NULs forever, a FIFO block.
-    if (!(await stat(path)).isFile()) throw new FormatError('io', path, 'not a regular file');
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       throwIfAborted(options.signal);
       check.chunk(chunk, lineNo, first);
-      bytes += chunk.length;
       let text = (heldCR ? '\r' : '') + decoder.write(chunk);
       heldCR = false;
       if (first && text.length > 0) {
@@ -75,7 +118,7 @@ export async function* readLineBatches(path: string, options: LineReadOptions = 
         pieces.push(text);
         pendingChars += text.length;
         if (pendingChars > MAX_LINE_CHARS) throw tooLong(path, lineNo);
-        options.onBytes?.(bytes);
+        options.onBytes?.(compressedBytes());
         continue;
       }
       const parts = (pieces.length > 0 ? pieces.join('') + text : text).split(/\r\n|\n|\r/);
@@ -87,12 +130,14 @@ export async function* readLineBatches(path: string, options: LineReadOptions = 
         yield { lines: parts, firstLine: lineNo };
         lineNo += parts.length;
       }
-      options.onBytes?.(bytes);
+      options.onBytes?.(compressedBytes());
     }
     check.end(lineNo);
   } catch (error) {
     if (error instanceof FormatError) throw error;
     if (options.signal?.aborted) throw error;
+    const zlibProblem = gzipError(path, error as NodeJS.ErrnoException);
+    if (zlibProblem) throw zlibProblem;
     const code = (error as NodeJS.ErrnoException).code;
     if (code) throw new FormatError('io', path, `cannot read the file (${code})`, { cause: error });
     throw error;

@@ -44,15 +44,17 @@ export async function executeImport(
     };
   });
   const writer = store.datasets.begin({
-    name: request.name ?? defaultName(source.path),
+    name: request.name ?? defaultName(request.matrixPath),
     source: source.format === 'gct' || source.format === 'gctx' || source.format === 'h5ad' ? source.format : 'csv',
-    description: `Imported from ${request.fileLabels?.matrix ?? source.path}: ${plan.preview.samples} of ${plan.preview.samplesInFile} samples, ${plan.preview.genes} genes, environments keyed by ${request.environmentKey}.`,
+    description: `Imported from ${request.fileLabels?.matrix ?? request.matrixPath}: ${plan.preview.samples} of ${plan.preview.samplesInFile} samples, ${plan.preview.genes} genes, environments keyed by ${request.environmentKey}.`,
     provenance: {
       files: {
         matrix: request.matrixPath,
         ...(request.sigInfoPath ? { sigInfo: request.sigInfoPath } : {}),
         ...(request.pertInfoPath ? { pertInfo: request.pertInfoPath } : {}),
         ...(request.geneInfoPath ? { geneInfo: request.geneInfoPath } : {}),
+        // The unpacked copy of a .gctx.gz/.h5ad.gz: kept while a dataset refers to it.
+        ...(source.path !== request.matrixPath ? { unpackedCopy: source.path } : {}),
         // Uploaded copies are deleted once stored: their names, not their inbox paths, say where the data came from.
         ...request.fileLabels,
       },
@@ -131,7 +133,8 @@ export async function executeImport(
 }
 
 function defaultName(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
+  const name = path.split(/[\\/]/).pop() ?? path;
+  return name.replace(/\.gz$/i, '');
 }
 
 /** Index of the first NaN/±Inf, or -1; a plain loop, several times faster than findIndex here. */

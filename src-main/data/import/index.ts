@@ -7,15 +7,18 @@ import type { ImportPreview, ResolvedImport } from '../../api/imports.js';
 import type { Store } from '../../store/store.js';
 import { CsvMatrixReader, type ExpressionSource, FormatError, openExpressionSource, readDelimitedTable } from '../formats/index.js';
 import type { JobContextLike } from '../progress.js';
+import { type CompoundTable, readCompoundTable } from './compound-table.js';
 import { executeImport } from './execute.js';
 import { type ImportPlan, planImport } from './plan.js';
 import { type EnvironmentEncoding, encodeEnvironments, type StructureSource } from './representation.js';
-import { geneFacts, SampleTable, TableLookup } from './sample-table.js';
+import { type CompoundLibrary, geneFacts, SampleTable, TableLookup } from './sample-table.js';
 
 export interface PreparedImport {
   plan: ImportPlan;
   encoding: EnvironmentEncoding;
   preview: ImportPreview;
+  /** The pert_info/compoundinfo table given with the import: the library learns it once the import lands. */
+  compounds: CompoundTable | null;
   close(): void;
 }
 
@@ -24,7 +27,7 @@ function asLabError(error: unknown): unknown {
   return error instanceof FormatError ? new LabError('bad_input', error.message, { code: error.code, file: error.file }) : error;
 }
 
-async function lookup(path: string | undefined, keyColumn: string, keep?: (id: string) => boolean): Promise<TableLookup | null> {
+async function lookup(path: string | undefined, keyColumn: string | string[], keep?: (id: string) => boolean): Promise<TableLookup | null> {
   if (!path) return null;
   return new TableLookup(await readDelimitedTable(path, { keyColumn, delimiter: '\t', ...(keep ? { keep } : {}) }));
 }
@@ -45,7 +48,7 @@ function examples(values: Iterable<string>): string {
  * some missing is a preview warning with the count.
  */
 function checkCoverage(
-  table: TableLookup | null,
+  table: { has(key: string): boolean; readonly size: number; keys(): Iterable<string> } | null,
   path: string | undefined,
   keyColumn: string,
   ids: readonly string[],
@@ -75,10 +78,22 @@ function checkCoverage(
   }
 }
 
-export async function prepareImport(request: ResolvedImport, structures: StructureSource | null): Promise<PreparedImport> {
+export interface PrepareOptions {
+  /** A decompressed copy of a gzip-compressed GCTX/h5ad (see unpack-cache.ts); without it such a file is refused. */
+  unpackGzip?: (path: string) => Promise<string>;
+  /** The lab's compound library: structures and names for drugs no table given with the import describes. */
+  library?: CompoundLibrary;
+}
+
+export async function prepareImport(
+  request: ResolvedImport,
+  structures: StructureSource | null,
+  options: PrepareOptions = {},
+): Promise<PreparedImport> {
   let source: ExpressionSource | null = null;
   try {
     source = await openExpressionSource(request.matrixPath, {
+      ...(options.unpackGzip ? { unpackGzip: options.unpackGzip } : {}),
       ...(request.format !== 'auto' ? { format: request.format } : {}),
       ...(request.sampleMetadataPath ? { csv: { metadata: { path: request.sampleMetadataPath } } } : {}),
     });
@@ -92,8 +107,8 @@ export async function prepareImport(request: ResolvedImport, structures: Structu
         if (skippedSigIds.length < 3) skippedSigIds.push(id);
         return false;
       }),
-      lookup(request.pertInfoPath, 'pert_id'),
-      lookup(request.geneInfoPath, 'pr_gene_id'),
+      request.pertInfoPath ? readCompoundTable(request.pertInfoPath) : null,
+      lookup(request.geneInfoPath, ['pr_gene_id', 'gene_id']),
     ]);
     const warnings: string[] = [];
     if (source instanceof CsvMatrixReader && source.join && request.sampleMetadataPath && source.join.samplesWithoutMetadata > 0) {
@@ -104,8 +119,8 @@ export async function prepareImport(request: ResolvedImport, structures: Structu
       );
     }
     checkCoverage(sigInfo, request.sigInfoPath, 'sig_id', source.sampleIds(), 'sample', warnings, skippedSigIds);
-    checkCoverage(geneInfo, request.geneInfoPath, 'pr_gene_id', source.geneIds(), 'gene', warnings);
-    const samples = new SampleTable(source, sigInfo, pertInfo);
+    checkCoverage(geneInfo, request.geneInfoPath, 'pr_gene_id (or gene_id)', source.geneIds(), 'gene', warnings);
+    const samples = new SampleTable(source, sigInfo, pertInfo, options.library ?? null);
     checkCoverage(pertInfo, request.pertInfoPath, 'pert_id', samples.distinct('pertId'), 'perturbagen', []);
     const genes = geneFacts(source, geneInfo);
     const plan = planImport(request, source, samples, genes);
@@ -115,6 +130,7 @@ export async function prepareImport(request: ResolvedImport, structures: Structu
       plan,
       encoding,
       preview: { ...plan.preview, warnings: [...warnings, ...plan.preview.warnings], drugsWithoutStructure: encoding.withoutStructure },
+      compounds: pertInfo,
       close: () => opened.close(),
     };
   } catch (error) {

@@ -2,7 +2,7 @@
 // environments, and what the preview tells the user before anything is written.
 
 import { LabError } from '../../api/errors.js';
-import type { EnvironmentKey, ImportPreview, ResolvedImport } from '../../api/imports.js';
+import type { EnvironmentKey, ImportPreview, ResolvedImport, UnlabelledSamples } from '../../api/imports.js';
 import type { ExpressionSource } from '../formats/index.js';
 import { type GeneFacts, isControl, type SampleFacts, type SampleTable } from './sample-table.js';
 
@@ -13,6 +13,7 @@ export interface PlannedEnvironment {
   drugId: string | null;
   drugName: string | null;
   smiles: string | null;
+  structureSource: string | null;
   cellLine: string | null;
   dose: string | null;
   time: string | null;
@@ -36,7 +37,16 @@ export interface ImportPlan {
 
 export const CONTROL_DRUG = 'control';
 
-function environmentParts(sample: SampleFacts, key: EnvironmentKey): { key: string; drug: string } {
+/** The environment of samples that say nothing about their treatment, in 'one-environment' mode. */
+export const UNLABELLED = 'unlabelled';
+
+function environmentParts(
+  sample: SampleFacts,
+  key: EnvironmentKey,
+  unlabelled: UnlabelledSamples | null,
+): { key: string; drug: string | null } {
+  // A matrix without sample metadata: one environment, or one per sample (the user's choice).
+  if (unlabelled !== null) return { key: unlabelled === 'each-sample' ? `sample ${sample.id}` : UNLABELLED, drug: null };
   const drug = isControl(sample) ? CONTROL_DRUG : (sample.pertId ?? sample.pertName ?? 'unknown');
   const parts = [drug];
   if (key !== 'drug') parts.push(sample.cellId ?? '?');
@@ -60,7 +70,15 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
   const keep = (allowed: string[] | undefined, value: string | null) =>
     allowed === undefined || (value !== null && allowed.includes(value));
   const hasPertTypes = samples.has('pertType');
-  if (!hasPertTypes)
+  // Nothing about any sample's treatment (cmapPy's row-meta-only GCTX, a bare CSV): import it as
+  // plain expression instead of dropping every sample; a sample table can be joined on a new import.
+  const unlabelled = !samples.has('pertId') && !samples.has('pertName') ? request.unlabelledSamples : null;
+  if (unlabelled !== null) {
+    warnings.push(
+      `No sample metadata (no perturbagen for any sample): ${unlabelled === 'each-sample' ? 'each sample is its own environment' : `all samples form one "${UNLABELLED}" environment`}. ` +
+        'Import again with a sample table (--sig-info for GCT/GCTX, --metadata for CSV/TSV) to group them by drug.',
+    );
+  } else if (!hasPertTypes)
     warnings.push('No pert_type column: every sample is treated as a treatment (no controls). Add sig_info to mark controls.');
 
   const reasonToDrop = (s: SampleFacts): string | null => {
@@ -68,7 +86,7 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
     if (!keep(filter.cellLines, s.cellId)) return 'cell line not selected';
     if (!isControl(s) && !keep(filter.doses, s.dose)) return 'dose not selected';
     if (!isControl(s) && !keep(filter.times, s.time)) return 'time not selected';
-    if (!isControl(s) && s.pertId === null && s.pertName === null) return 'no perturbagen id';
+    if (unlabelled === null && !isControl(s) && s.pertId === null && s.pertName === null) return 'no perturbagen id';
     return null;
   };
   let candidates: number[] = [];
@@ -78,7 +96,7 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
     else drop(reason);
   }
 
-  const keyOf = (i: number) => environmentParts(samples.fact(i), request.environmentKey);
+  const keyOf = (i: number) => environmentParts(samples.fact(i), request.environmentKey, unlabelled);
   const sizes = new Map<string, number>();
   for (const i of candidates) sizes.set(keyOf(i).key, (sizes.get(keyOf(i).key) ?? 0) + 1);
   candidates = candidates.filter((i) => {
@@ -112,11 +130,14 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
         key,
         label: control
           ? `control${request.environmentKey === 'drug' ? '' : ` · ${key.split(' | ').slice(1).join(' · ')}`}`
-          : [sample.pertName ?? drug, ...key.split(' | ').slice(1)].join(' · '),
+          : drug === null
+            ? key
+            : [sample.pertName ?? drug, ...key.split(' | ').slice(1)].join(' · '),
         isControl: control,
         drugId: control ? null : drug,
         drugName: control ? null : sample.pertName,
         smiles: control ? null : sample.smiles,
+        structureSource: control ? null : sample.structureSource,
         cellLine: request.environmentKey === 'drug' ? null : sample.cellId,
         dose: request.environmentKey === 'drug+cell+dose+time' ? sample.dose : null,
         time: request.environmentKey === 'drug+cell+dose+time' ? sample.time : null,
@@ -146,6 +167,10 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
   }
 
   const chosen = candidates.map((i) => samples.fact(i));
+  // Per drug (not per environment): where its structure came from.
+  const sourceOfDrug = new Map<string, string>();
+  for (const e of sortedEnvironments)
+    if (!e.isControl && e.drugId) sourceOfDrug.set(e.drugId, e.structureSource ?? 'none (no SMILES known)');
   return {
     request,
     source,
@@ -163,11 +188,12 @@ export function planImport(request: ResolvedImport, source: ExpressionSource, sa
       genes: selectedGenes?.length ?? genes.length,
       environments: sortedEnvironments.length,
       controlSamples: chosen.filter(isControl).length,
-      drugs: new Set(sortedEnvironments.filter((e) => !e.isControl).map((e) => e.drugId)).size,
+      drugs: new Set(sortedEnvironments.filter((e) => !e.isControl && e.drugId !== null).map((e) => e.drugId)).size,
       cellLines: counted(chosen.map((s) => s.cellId)),
       doses: counted(chosen.filter((s) => !isControl(s)).map((s) => s.dose)),
       times: counted(chosen.map((s) => s.time)),
       pertTypes: counted(chosen.map((s) => s.pertType)),
+      structureSources: counted([...sourceOfDrug.values()]).map(({ value, samples: drugs }) => ({ source: value, drugs })),
       dropped: [...dropped].map(([reason, n]) => ({ reason, samples: n })),
       warnings,
     },

@@ -72,7 +72,7 @@ export async function encodeEnvironments(
     if (index % 25 === 24) await new Promise((resolve) => setImmediate(resolve));
     if (env.isControl || env.drugId === null || described.has(env.drugId)) continue;
     let info: StructureInfo;
-    if (!env.smiles) info = { ok: false, reason: 'no SMILES in pert_info' };
+    if (!env.smiles) info = { ok: false, reason: 'no SMILES (not in the compound table given, the matrix file, or the compound library)' };
     else if (!structures) info = { ok: false, reason: 'chemistry engine unavailable' };
     else info = await structures.describe(env.smiles, options);
     described.set(env.drugId, info);

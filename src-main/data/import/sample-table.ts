@@ -1,7 +1,10 @@
 // The per-sample and per-gene facts an import needs, merged from the matrix file's own metadata
 // and the LINCS tables (the tables win where both have a value).
+import { basename } from 'node:path';
 import { CELL_LINE_COLUMNS } from '../../api/domain.js';
+import type { CompoundRecord } from '../../store/compounds.js';
 import type { DelimitedTable, ExpressionSource, MetadataTable, MetaValue } from '../formats/index.js';
+import type { CompoundTable } from './compound-table.js';
 
 /** The LINCS fields the import understands about one sample. */
 export interface SampleFacts {
@@ -13,10 +16,23 @@ export interface SampleFacts {
   dose: string | null;
   time: string | null;
   smiles: string | null;
+  /** Where the structure came from: the compound table given, the matrix's own column, or the library. */
+  structureSource: string | null;
 }
 
 type FactField = Exclude<keyof SampleFacts, 'id'>;
-const FACT_FIELDS: readonly FactField[] = ['pertId', 'pertName', 'pertType', 'cellId', 'dose', 'time', 'smiles'];
+const FACT_FIELDS: readonly FactField[] = ['pertId', 'pertName', 'pertType', 'cellId', 'dose', 'time', 'smiles', 'structureSource'];
+
+/** What the lab knows about compounds beyond the import's own files (the compound library). */
+export interface CompoundLibrary {
+  get(pertIds: Iterable<string>): Map<string, CompoundRecord & { source: string }>;
+}
+
+/** "10" + "uM" → "10 uM"; a value without its unit stays as it is. */
+function withUnit(value: string | null, unit: string | null): string | null {
+  if (value === null) return null;
+  return unit === null ? value : `${value} ${unit}`;
+}
 
 /** One column of repeated strings, stored once each: drugs, cell lines, doses repeat a lot. */
 class CodedColumn {
@@ -60,15 +76,30 @@ export class SampleTable {
   readonly #facts: Record<FactField, CodedColumn>;
   readonly #columns: MetadataTable;
   readonly #sigInfo: TableLookup | null;
-  readonly #pertInfo: TableLookup | null;
+  readonly #pertInfo: CompoundTable | null;
+  /** The library's entry for a pert_id (looked up once per drug), or null. */
+  readonly #known: (pertId: string) => CompoundRecord | null;
 
-  constructor(source: ExpressionSource, sigInfo: TableLookup | null, pertInfo: TableLookup | null) {
+  constructor(
+    source: ExpressionSource,
+    sigInfo: TableLookup | null,
+    pertInfo: CompoundTable | null,
+    library: CompoundLibrary | null = null,
+  ) {
     this.#ids = source.sampleIds();
     this.#columns = source.sampleMetadata();
     this.#sigInfo = sigInfo;
     this.#pertInfo = pertInfo;
     this.length = this.#ids.length;
     this.#facts = Object.fromEntries(FACT_FIELDS.map((f) => [f, new CodedColumn(this.length)])) as Record<FactField, CodedColumn>;
+    // One library look-up per distinct pert_id.
+    const fromLibrary = new Map<string, (CompoundRecord & { source: string }) | null>();
+    const libraryEntry = (pertId: string) => {
+      if (!library) return null;
+      if (!fromLibrary.has(pertId)) fromLibrary.set(pertId, library.get([pertId]).get(pertId) ?? null);
+      return fromLibrary.get(pertId) ?? null;
+    };
+    this.#known = libraryEntry;
     for (let i = 0; i < this.length; i++) {
       const id = this.#ids[i] as string;
       // sig_info wins over the file's own column metadata, as in the metadata records.
@@ -80,15 +111,28 @@ export class SampleTable {
         return null;
       };
       const pertId = field('pert_id', 'perturbagen', 'drug', 'compound');
-      const fromPertInfo = (name: string) => (pertId && pertInfo ? text(pertInfo.get(pertId, name)) : null);
+      const given = pertId && pertInfo ? (pertInfo.get(pertId) ?? null) : null;
+      const known = pertId ? libraryEntry(pertId) : null;
       const f = this.#facts;
       f.pertId.set(i, pertId);
-      f.pertName.set(i, field('pert_iname', 'pert_name') ?? fromPertInfo('pert_iname'));
-      f.pertType.set(i, field('pert_type') ?? fromPertInfo('pert_type'));
+      f.pertName.set(i, field('pert_iname', 'pert_name', 'cmap_name') ?? given?.name ?? known?.name ?? null);
+      f.pertType.set(i, field('pert_type') ?? given?.pertType ?? null);
       f.cellId.set(i, field(...CELL_LINE_COLUMNS));
-      f.dose.set(i, field('pert_idose', 'dose'));
-      f.time.set(i, field('pert_itime', 'time'));
-      f.smiles.set(i, fromPertInfo('canonical_smiles') ?? field('canonical_smiles', 'smiles'));
+      // LINCS 2020 and AnnData exports give value and unit apart; GEO's tables give "10 uM" in pert_idose.
+      f.dose.set(i, field('pert_idose') ?? withUnit(field('pert_dose'), field('pert_dose_unit')) ?? field('dose'));
+      f.time.set(i, field('pert_itime') ?? withUnit(field('pert_time'), field('pert_time_unit')) ?? field('time'));
+      // The table given with the import wins, then the matrix's own column, then the library.
+      const ownColumn = ['canonical_smiles', 'smiles', 'SMILES'].find((name) => text(column(this.#columns, name, i)) !== null);
+      if (given?.smiles) {
+        f.smiles.set(i, given.smiles);
+        f.structureSource.set(i, basename(pertInfo?.path ?? ''));
+      } else if (ownColumn) {
+        f.smiles.set(i, text(column(this.#columns, ownColumn, i)));
+        f.structureSource.set(i, `the matrix file's ${ownColumn} column`);
+      } else if (known?.smiles) {
+        f.smiles.set(i, known.smiles);
+        f.structureSource.set(i, `the compound library (from ${known.source})`);
+      }
     }
   }
 
@@ -103,6 +147,7 @@ export class SampleTable {
       dose: f.dose.get(i),
       time: f.time.get(i),
       smiles: f.smiles.get(i),
+      structureSource: f.structureSource.get(i),
     };
   }
 
@@ -125,13 +170,15 @@ export class SampleTable {
     }
     const id = this.#ids[i] as string;
     if (this.#sigInfo?.has(id)) for (const [name, v] of Object.entries(this.#sigInfo.row(id))) if (v !== null) metadata[name] = v;
-    // A drug's known biology (compoundinfo/pert_info `moa`, `target`) travels with its samples,
-    // where the mechanism analyses read it; the sample's own columns win.
+    // A drug's known biology (`moa`, `target` from the table given, else the compound library)
+    // travels with its samples, where the mechanism analyses read it; the sample's own columns win.
     const pertId = this.#facts.pertId.get(i);
-    if (pertId && this.#pertInfo?.has(pertId)) {
+    const known = pertId ? (this.#pertInfo?.get(pertId) ?? this.#known(pertId)) : null;
+    if (known) {
+      const biology: Record<(typeof DRUG_BIOLOGY_COLUMNS)[number], string[]> = { moa: known.moa, target: known.targets };
       for (const name of DRUG_BIOLOGY_COLUMNS) {
-        const v = text(this.#pertInfo.get(pertId, name));
-        if (v !== null && (metadata[name] ?? null) === null) metadata[name] = v;
+        const v = biology[name].join('|');
+        if (v !== '' && (metadata[name] ?? null) === null) metadata[name] = v;
       }
     }
     return metadata;
@@ -200,10 +247,13 @@ export function geneFacts(source: ExpressionSource, geneInfo: TableLookup | null
   const columns = source.geneMetadata();
   return source.geneIds().map((id, index) => {
     const info = (name: string) => (geneInfo ? text(geneInfo.get(id, name)) : null);
-    const symbol =
-      info('pr_gene_symbol') ?? text(column(columns, 'pr_gene_symbol', index)) ?? text(column(columns, 'gene_symbol', index)) ?? id;
-    const flag = info('pr_is_lm') ?? text(column(columns, 'pr_is_lm', index));
-    return { id, symbol, landmark: flag === null ? null : flag === '1' || flag.toLowerCase() === 'true' };
+    const own = (name: string) => text(column(columns, name, index));
+    const symbol = info('pr_gene_symbol') ?? info('gene_symbol') ?? own('pr_gene_symbol') ?? own('gene_symbol') ?? id;
+    const flag = info('pr_is_lm') ?? own('pr_is_lm');
+    if (flag !== null) return { id, symbol, landmark: flag === '1' || flag.toLowerCase() === 'true' };
+    // LINCS 2020 (geneinfo_beta): feature_space is landmark, best inferred or inferred.
+    const space = info('feature_space') ?? own('feature_space');
+    return { id, symbol, landmark: space === null ? null : space === 'landmark' };
   });
 }
 

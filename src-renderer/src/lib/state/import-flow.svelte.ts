@@ -9,6 +9,7 @@ import {
   type ImportPreview,
   ImportRequest,
   type ImportRequestInput,
+  UnlabelledSamples,
 } from '../../../../src-main/api/imports.js';
 import type { LabEvent } from '../../../../src-main/api/protocol.js';
 import type { FileAccess } from '../api/files.js';
@@ -68,6 +69,8 @@ export class ImportFlow {
 
   environmentKey = $state<EnvironmentKey>('drug');
   landmarkOnly = $state(true);
+  /** A matrix without sample metadata: one environment, or one per sample. */
+  unlabelledSamples = $state<UnlabelledSamples>('one-environment');
   cellLines = $state('');
   minReplicates = $state(1);
   name = $state('');
@@ -94,6 +97,7 @@ export class ImportFlow {
     const input: ImportRequestInput = {
       files: files as ImportFiles,
       environmentKey: this.environmentKey,
+      unlabelledSamples: this.unlabelledSamples,
       ...(this.name.trim() ? { name: this.name.trim() } : {}),
       filter: { landmarkOnly: this.landmarkOnly, minReplicates: this.minReplicates, ...(cells.length > 0 ? { cellLines: cells } : {}) },
     };
@@ -296,3 +300,4 @@ export class ImportFlow {
 }
 
 export const environmentKeys = EnvironmentKey.options;
+export const unlabelledModes = UnlabelledSamples.options;
