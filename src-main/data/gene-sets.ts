@@ -2,6 +2,7 @@
 // (one set per column: names on the first row, descriptions on the second, genes below).
 // Identifiers are kept as written (symbols or Entrez ids); they are mapped to a dataset's genes
 // when an enrichment runs, so one collection serves every dataset.
+import { gunzipSync } from 'node:zlib';
 import { CONTAINERS } from './formats/detect.js';
 
 export interface GeneSet {
@@ -15,14 +16,27 @@ export type GeneSetFormat = 'gmt' | 'gmx';
 export class GeneSetFileError extends Error {}
 
 const MAX_SETS = 100_000;
+/** Far above any real collection (MSigDB's whole set is ~40 MB): a bound against gzip bombs. */
+const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
+
+function gunzipped(bytes: Uint8Array, fileName: string): Uint8Array {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED_BYTES });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'unpacks to over 512 MiB' : 'is damaged or truncated';
+    throw new GeneSetFileError(`${fileName} is gzip-compressed but ${reason}; unpack it and check the file`);
+  }
+}
 const MAX_GENES_PER_SET = 50_000;
 
 /** GMX when the name says so (the layouts cannot be told apart reliably from content), else GMT. */
 export function geneSetFormatOf(fileName: string): GeneSetFormat {
-  return /\.gmx$/i.test(fileName) ? 'gmx' : 'gmt';
+  return /\.gmx(\.gz)?$/i.test(fileName) ? 'gmx' : 'gmt';
 }
 
 export function parseGeneSets(bytes: Uint8Array, fileName: string, format: GeneSetFormat = geneSetFormatOf(fileName)): GeneSet[] {
+  // Collections are often shared gzipped (x.gmt.gz): read them as they come.
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipped(bytes, fileName);
   for (const [magic, what] of CONTAINERS) {
     if (magic.every((b, i) => bytes[i] === b)) throw new GeneSetFileError(`${fileName} is ${what}`);
   }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { hypergeometricUpperTail, mapGeneSets, overRepresentation, prerankedGsea } from '../../src-main/analysis/enrichment.js';
 import { GeneSetFileError, parseGeneSets } from '../../src-main/data/gene-sets.js';
 import { Rng } from '../../src-main/data/random.js';
@@ -40,8 +41,13 @@ describe('gene set files', () => {
     );
     assert.throws(() => parseGeneSets(encode('A\td\tG1\nA\td\tG2\n'), 'x.gmt'), /"A" is defined twice/);
     assert.throws(() => parseGeneSets(encode('\n\n'), 'x.gmt'), /holds no gene sets/);
-    assert.throws(() => parseGeneSets(Uint8Array.from([0x1f, 0x8b, 8, 0]), 'x.gmt.gz'), /gzip-compressed/);
+    assert.throws(() => parseGeneSets(Uint8Array.from([0x1f, 0x8b, 8, 0]), 'x.gmt.gz'), /gzip-compressed but is damaged or truncated/);
     assert.throws(() => parseGeneSets(Uint8Array.from([0x41, 0x09, 0xff, 0xfe, 0x09, 0x42]), 'x.gmt'), GeneSetFileError);
+  });
+
+  it('reads a gzipped collection as the plain file', () => {
+    const plain = fixture('small.gmt');
+    assert.deepEqual(parseGeneSets(gzipSync(plain), 'small.gmt.gz'), parseGeneSets(plain, 'small.gmt'));
   });
 
   it('maps identifiers by gene id, else symbol (any case), and counts the rest', () => {
