@@ -20,12 +20,20 @@ export const layers = [
   { name: 'lab', folders: ['src-main/lab'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis'] },
   { name: 'server', folders: ['src-main/server'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'] },
   { name: 'app', folders: ['src-main/app'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'] },
+  {
+    name: 'electron',
+    folders: ['src-main/app/electron'],
+    may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'],
+  },
   { name: 'cli', folders: ['src-main/cli'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'] },
   { name: 'renderer', folders: ['src-renderer'], may: ['api'] },
 ];
 
-/** Packages only some layers may load, whatever else they import. */
-export const confinedPackages = { electron: ['app'] };
+/**
+ * Packages only some layers may load, whatever else they import. The app layer (plain Node) only
+ * resolves the `electron` package to find the binary; Electron's APIs are used in app/electron.
+ */
+export const confinedPackages = { electron: ['electron', 'app'] };
 
 /** Where the checked sources live, and which files count. */
 export const sourceRoots = ['src-main', 'src-renderer'];
@@ -43,8 +51,15 @@ export function importsOf(source) {
   return specifiers;
 }
 
+/** The layer of the innermost folder holding the file (app/electron is not app). */
 function layerOf(file, rules) {
-  return rules.find((layer) => layer.folders.some((folder) => file === folder || file.startsWith(`${folder}/`)));
+  let best = null;
+  for (const layer of rules) {
+    for (const folder of layer.folders) {
+      if ((file === folder || file.startsWith(`${folder}/`)) && (!best || folder.length > best.folder.length)) best = { layer, folder };
+    }
+  }
+  return best?.layer;
 }
 
 function packageName(specifier) {

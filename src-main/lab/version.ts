@@ -1,13 +1,14 @@
-// The app version, read once from package.json (two levels above dist/main/lab and src-main/lab).
+// The app version, read once from the nearest package.json named cellshift above this file (so it
+// holds from src-main, dist/main and a packed app, however deep the folder).
 import { readFileSync } from 'node:fs';
 
 function readVersion(): string {
-  for (const relative of ['../../package.json', '../../../package.json']) {
+  for (let up = new URL('.', import.meta.url), depth = 0; depth < 8; up = new URL('..', up), depth++) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL('package.json', up), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'cellshift' && pkg.version) return pkg.version;
     } catch {
-      // try the next candidate
+      // no (readable) package.json here: look one folder up
     }
   }
   return '0.0.0-unknown';

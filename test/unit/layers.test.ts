@@ -57,9 +57,10 @@ describe('layers', () => {
       { path: 'src-main/lab/service.ts', source: "import { Store } from '../store/store.js';" },
     ]);
     assert.equal(violations.length, 1);
-    assert.match(
-      violations[0] ?? '',
-      /^src-main\/store\/runs\.ts: imports \.\.\/lab\/service\.js \(lab\); store may import only api, threads$/,
+    // Paths as plain strings (not regex escapes), so the folder-move script rewrites them with the tree.
+    assert.ok(
+      violations[0]?.startsWith('src-main/store/runs.ts: imports ../lab/service.js (lab); store may import only api'),
+      violations[0],
     );
   });
 
@@ -75,10 +76,10 @@ describe('layers', () => {
       { path: 'src-main/plugins/x.ts', source: '' },
     ]);
     assert.equal(violations.length, 4, violations.join('\n'));
-    assert.match(violations[0] ?? '', /api\/files\.ts: imports package node:fs; api may import only zod/);
-    assert.match(violations[1] ?? '', /X\.svelte: imports .*store\.js \(store\); renderer may import only api/);
-    assert.match(violations[2] ?? '', /lab\/window\.ts: imports electron, which only app may load/);
-    assert.match(violations[3] ?? '', /plugins\/x\.ts: in no layer/);
+    assert.match(violations[0] ?? '', /files\.ts: imports package node:fs; api may import only zod$/);
+    assert.match(violations[1] ?? '', /X\.svelte: imports .*store\.js \(store\); renderer may import only api$/);
+    assert.match(violations[2] ?? '', /window\.ts: imports electron, which only electron, app may load$/);
+    assert.match(violations[3] ?? '', /x\.ts: in no layer/);
   });
 
   test('the command fails on a copy of the tree with an upward import planted in it', () => {
@@ -89,7 +90,7 @@ describe('layers', () => {
       appendFileSync(join(copy, 'src-main/ml/trainer.ts'), "\nimport '../lab/service.js';\n");
       const result = spawnSync(process.execPath, [join(copy, 'scripts/check-layers.mjs')], { encoding: 'utf8' });
       assert.equal(result.status, 1);
-      assert.match(result.stderr, /src-main\/ml\/trainer\.ts: imports \.\.\/lab\/service\.js \(lab\); ml may import only/);
+      assert.ok(result.stderr.includes('src-main/ml/trainer.ts: imports ../lab/service.js (lab); ml may import only'), result.stderr);
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }
