@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // Mechanism in the browser: the pathway panel under Latents imports a GMT file, enriches a latent
 // coordinate's gene program (BH-adjusted tables, CSV export), and the Query view scores every
-// signature of the demo dataset against pasted up/down genes and exports the table.
+// signature of the demo dataset against pasted up/down genes (or the genes of a DE result, sent
+// there with "Use as connectivity query") and exports the table.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -92,11 +93,46 @@ describe('Mechanism: pathway panel and Query view', () => {
     assert.equal(csv.split('\n').filter((l) => /^[^#].*,/.test(l)).length, 1 + 1920, 'header and every signature');
   });
 
+  it('turns a DE result into a connectivity query and runs it from the Query view', async () => {
+    await openView('latents');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="group-a"] option[value^="env:"]').length >= 2);
+    const envs = await page
+      .getByTestId('group-a')
+      .locator('option[value^="env:"]')
+      .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    await page.getByTestId('group-a').selectOption(envs[0] as string);
+    await page.getByTestId('group-b').selectOption(envs[1] as string);
+    await page.getByTestId('run-differential').click();
+    const action = page.getByTestId('de-query');
+    await action.waitFor({ timeout: 30_000 });
+    await page.getByTestId('de-query-top').fill('10');
+    await page.getByTestId('de-query-fdr').fill('0.5');
+    const [, upCount, downCount] = (await page.getByTestId('de-query-counts').innerText()).match(/(\d+) up, (\d+) down/) ?? [];
+    assert.ok(Number(upCount) + Number(downCount) > 0, 'some genes pass the thresholds');
+    assert.ok(Number(upCount) <= 10 && Number(downCount) <= 10, 'at most N per direction');
+    await page.getByTestId('use-as-query').click();
+    await page.waitForFunction(() => window.location.hash === '#/query');
+    const up = (await page.getByTestId('query-up').inputValue()).split('\n').filter((g) => g !== '');
+    const down = (await page.getByTestId('query-down').inputValue()).split('\n').filter((g) => g !== '');
+    assert.equal(up.length, Number(upCount));
+    assert.equal(down.length, Number(downCount));
+    for (const g of [...up, ...down]) assert.match(g, /^g\d{4}$/);
+    const note = await page.getByTestId('query-source').innerText();
+    assert.ok(note.includes(`${envs[0]?.slice(4)} vs ${envs[1]?.slice(4)}`), note);
+    assert.match(note, /top 10 genes by Welch t with BH-adjusted p < 0\.5/);
+    await page.getByTestId('query-random').fill('100');
+    await page.getByTestId('run-query').click();
+    await page.getByTestId('query-table').locator('tbody tr').first().waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId('query-result').innerText(), new RegExp(`Query: ${up.length} up, ${down.length} down genes`));
+  });
+
   it("lists a drug's neighbours by prior shift, measured change and fingerprint, and says when no MoA is known", async () => {
     const panel = page.getByTestId('mechanism-neighbours');
     await panel.getByTestId('run-neighbours').click();
     await panel.getByTestId('moa-retrieval').waitFor({ timeout: 60_000 });
     assert.match(await panel.innerText(), /nothing to retrieve/, 'the demo dataset carries no MoA');
+    // The neighbours arrive after the retrieval.
+    await panel.getByTestId('neighbours-delta').locator('tbody tr').first().waitFor({ timeout: 60_000 });
     assert.equal(await panel.getByTestId('neighbours-delta').locator('tbody tr').count(), 10);
     assert.equal(await panel.getByTestId('neighbours-prior-shift').locator('tbody tr').count(), 10);
     await screenshot(page, 'mechanism-3-neighbours', { fromTop: false });
