@@ -4,8 +4,9 @@
 // Tanimoto similarity (the DLEPS curve); and verdicts in words that name the computed numbers.
 // Pure functions: the study (lab/studies/structure-help.ts) feeds them.
 import type { PairedComparison, StructureMetric, StructureStudy } from '../api/studies.js';
+import { tanimoto } from '../chem/chemistry.js';
 import { pairedWilcoxon } from './paired.js';
-import { tanimoto, type UnseenProblem } from './unseen.js';
+import type { UnseenProblem } from './unseen.js';
 
 export type EnvironmentScores = Record<StructureMetric, number>;
 

@@ -70,17 +70,6 @@ export function cellLineOfKey(key: string): string | null {
   return key.split(' | ')[1] ?? null;
 }
 
-/** Tanimoto (Jaccard) similarity of two binary fingerprints: shared bits over bits in either. */
-export function tanimoto(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let both = 0;
-  let either = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] || b[i]) either++;
-    if (a[i] && b[i]) both++;
-  }
-  return either === 0 ? 1 : both / either;
-}
-
 function score(observed: Float32Array, predicted: Float32Array, control: Float32Array): Omit<MethodScore, 'method'> {
   const deltaObserved = observed.map((v, g) => v - (control[g] as number));
   const deltaPredicted = predicted.map((v, g) => v - (control[g] as number));

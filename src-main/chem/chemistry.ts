@@ -338,7 +338,7 @@ export function fingerprintOnBits(fp: Uint8Array): number[] {
  * Tanimoto (Jaccard) similarity |a ∧ b| / |a ∨ b| of two fingerprints of equal length. Two empty
  * fingerprints are identical, similarity 1 (as RDKit's TanimotoSimilarity).
  */
-export function tanimoto(a: Uint8Array, b: Uint8Array): number {
+export function tanimoto(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new RangeError(`fingerprints differ in length (${a.length} vs ${b.length} bits)`);
   let both = 0;
   let either = 0;
