@@ -185,7 +185,7 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
-export const JobKind = z.enum(['import', 'synthetic', 'train', 'projection', 'study']);
+export const JobKind = z.enum(['import', 'synthetic', 'train', 'projection', 'study', 'sweep']);
 export const ImportRecord = z.object({
   id: Id,
   source: z.string(),

@@ -41,7 +41,7 @@ import {
   MoaRetrievalResult,
   ScreenParams,
 } from './mechanism.js';
-import { BundleStatus, CollectSummary, PlanSummary, Submission } from './plans.js';
+import { BundleStatus, CollectSummary, PlanSummary, Submission, SweepParams } from './plans.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
 import { SplitPreview, TrainingConfig, ValidationSplit } from './training.js';
@@ -113,6 +113,11 @@ export const methods = {
   'studies.list': { params: NoParams, result: z.array(ArtifactSummary) },
   'studies.get': { params: z.strictObject({ artifactId: Id }), result: StudyResult },
   'plans.list': { params: NoParams, result: z.array(PlanSummary) },
+  /**
+   * A hyperparameter sweep (as `cellshift sweep`): one run per grid point, trained here or written as
+   * a Slurm bundle. Refused before the job starts when the grid or a point's configuration is invalid.
+   */
+  'plans.sweep': { params: SweepParams, result: JobStarted },
   /** Each task's state, asked of Slurm (squeue, scontrol, sacct or the jobcomp record) and the bundle's shards. */
   'plans.status': { params: z.strictObject({ planId: Id }), result: BundleStatus },
   'plans.resubmit': { params: z.strictObject({ planId: Id }), result: z.strictObject({ submission: Submission.nullable() }) },

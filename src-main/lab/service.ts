@@ -7,6 +7,7 @@ import type { AppInfo, CreateSyntheticParams, DatasetSummary, EnvironmentStructu
 import { LabError } from '../api/errors.js';
 import { type CompoundImportResult, type ImportPreview, ImportRequest, ResolvedImport, type ResolvedImportInput } from '../api/imports.js';
 import type { CallContext, LabHandlers } from '../api/methods.js';
+import type { SweepParams } from '../api/plans.js';
 import type { LabEvent } from '../api/protocol.js';
 import type { StudyId, StudyOptions } from '../api/studies.js';
 import { Chemistry } from '../chem/chemistry.js';
@@ -31,6 +32,7 @@ import { JobRunner } from './jobs.js';
 import { screenStructures } from './mechanism.js';
 import { collectBundle } from './plans/collect.js';
 import { bundleStatus, resubmitFailed } from './plans/slurm.js';
+import { checkSweep, executeSweep } from './plans/sweep.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
@@ -372,6 +374,19 @@ export class LabService {
     return { jobId, kind: 'study' };
   }
 
+  /** A sweep as a job; the grid and every point are checked first, so a bad value stores nothing. */
+  async startSweep(params: SweepParams): Promise<{ jobId: string; kind: 'sweep' }> {
+    checkSweep(this, params);
+    const executor = params.executor;
+    let folder: string | null = null;
+    if (executor.kind === 'slurm') {
+      const { real } = await this.files.folders.resolve(executor.folderId, '', 'directory');
+      folder = join(real, executor.bundleName);
+    }
+    const { jobId } = this.jobs.start('sweep', (context) => executeSweep(this, params, async () => folder as string, context));
+    return { jobId, kind: 'sweep' };
+  }
+
   handlers(): LabHandlers {
     return withDescribedFailures(this.#handlers(), (error) => this.describeFailure(error));
   }
@@ -444,6 +459,7 @@ export class LabService {
       'studies.get': ({ artifactId }) => JSON.parse(this.store.artifacts.content(artifactId).toString('utf8')),
       'plans.list': () =>
         this.store.plans.list().map(({ plan: _plan, ...p }) => ({ ...p, collected: this.store.plans.collected(p.id).size })),
+      'plans.sweep': (params) => this.startSweep(params),
       'plans.status': ({ planId }) => bundleStatus(this.#bundleOf(planId)),
       'plans.resubmit': ({ planId }) => ({ submission: resubmitFailed(this.#bundleOf(planId)) }),
       'plans.collect': async ({ planId }) => {

@@ -287,4 +287,28 @@ describe('the lab in a browser', () => {
     assert.equal(await page.getByTestId('dataset-picker').locator('option:checked').innerText(), 'level5.gctx');
     assert.deepEqual(consoleErrors, []);
   });
+
+  it('Runs: the sweep form offers the registry settings and trains a 2-point grid here', async () => {
+    await openView('runs');
+    const sweep = page.getByTestId('sweep');
+    await sweep.scrollIntoViewIfNeeded();
+    // The grid axes are the registry's number settings, by their CLI flags.
+    for (const flag of ['lr', 'latent', 'hidden', 'beta', 'temperature', 'warmup', 'epochs', 'batch-size', 'seed']) {
+      await sweep.getByTestId(`sweep-axis-${flag}`).waitFor();
+    }
+    assert.equal(await sweep.getByTestId('sweep-family').locator('option').count(), 5);
+    // On the demo dataset (24 environments, so held-out losses), last so the views above saw the env-vae run.
+    await page.getByTestId('sweep-dataset').selectOption({ index: 0 });
+    await page.getByTestId('sweep-family').selectOption('vae');
+    await page.getByTestId('sweep-epochs').fill('1');
+    await page.getByTestId('sweep-axis-hidden').check();
+    await page.getByTestId('sweep-values-hidden').fill('8');
+    await page.getByTestId('sweep-axis-latent').check();
+    await page.getByTestId('sweep-values-latent').fill('2,3');
+    assert.equal(await page.getByTestId('sweep-executor').inputValue(), 'local');
+    await page.getByTestId('sweep-start').filter({ hasText: '2 runs' }).click();
+    const outcome = page.getByTestId('sweep-outcome');
+    await outcome.waitFor({ timeout: 60_000 });
+    assert.match(await outcome.innerText(), /^2 runs trained; lowest final held-out loss: latent=[23] hidden=8\./);
+  });
 });

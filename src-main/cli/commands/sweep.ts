@@ -1,8 +1,8 @@
-import { describeIssues, LabError } from '../../api/errors.js';
-import { ModelFamily, TrainingConfig } from '../../api/training.js';
+import { LabError } from '../../api/errors.js';
+import { ModelFamily } from '../../api/training.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { writeBundle } from '../../lab/plans/bundle.js';
-import { parseGrid, planSweep, runSweep, type SweepResult, sweepParameters } from '../../lab/plans/sweep.js';
+import { parseGrid, prepareSweep, runSweep, type SweepResult, sweepBaseConfig, sweepParameters } from '../../lab/plans/sweep.js';
 import { resolveDatabasePath } from '../../store/location.js';
 import { type Command, commonUsage, positiveInteger, printJson, stringOption } from '../command.js';
 import { planOnSlurm, slurmCliOptions, slurmUsage } from './cluster.js';
@@ -38,20 +38,18 @@ ${commonUsage}`,
     const grid = parseGrid((args.values.grid as string[] | undefined) ?? []);
     const fraction = stringOption(args, 'validation-fraction');
     const seed = stringOption(args, 'seed') === undefined ? 0 : Number(stringOption(args, 'seed'));
-    const base = TrainingConfig.safeParse({
-      model: { family: stringOption(args, 'model') },
-      ...(stringOption(args, 'epochs') ? { epochs: Number(stringOption(args, 'epochs')) } : {}),
+    const epochs = stringOption(args, 'epochs');
+    const base = sweepBaseConfig({
+      family: stringOption(args, 'model'),
+      ...(epochs ? { epochs: Number(epochs) } : {}),
       seed,
-      validation: { kind: 'random-environments', fraction: fraction === undefined ? 0.2 : Number(fraction), seed },
+      validationFraction: fraction === undefined ? 0.2 : Number(fraction),
     });
-    if (!base.success) throw new LabError('invalid_params', `Invalid training options: ${describeIssues('', base.error)}`);
     const executor = stringOption(args, 'executor') ?? 'local';
     if (executor !== 'local' && executor !== 'slurm') throw new LabError('invalid_params', '--executor is local or slurm');
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
     try {
-      lab.store.datasets.get(datasetId);
-      const plan = planSweep(datasetId, base.data, grid);
-      const name = `Sweep of ${base.data.model.family} over ${grid.map((a) => `${a.name} ∈ {${a.values.join(', ')}}`).join(' × ')}`;
+      const { plan, name } = prepareSweep(lab, datasetId, base, grid);
       if (executor === 'slurm') {
         return await planOnSlurm(args, (request) =>
           writeBundle(lab, { ...request, name, plan, evaluation: { kind: 'sweep', axes: grid } }),

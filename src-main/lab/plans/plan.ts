@@ -7,25 +7,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues, LabError } from '../../api/errors.js';
+import { SlurmOptions } from '../../api/plans.js';
 import { StudyId, StudyOptions } from '../../api/studies.js';
 import { TrainingConfig } from '../../api/training.js';
 
-export const SlurmOptions = z.strictObject({
-  partition: z.string().min(1).optional(),
-  /** sbatch --time, e.g. 30:00 or 1-00:00:00 */
-  time: z
-    .string()
-    .regex(/^(\d+-)?\d+(:\d+){0,2}$/, 'a Slurm time such as 30, 30:00, 2:00:00 or 1-00:00:00')
-    .optional(),
-  cpusPerTask: z.number().int().min(1).max(1024).optional(),
-  /** sbatch --mem, e.g. 4G */
-  mem: z
-    .string()
-    .regex(/^\d+[KMGT]?$/, 'a Slurm memory size such as 4000 or 4G')
-    .optional(),
-  account: z.string().min(1).optional(),
-});
-export type SlurmOptions = z.infer<typeof SlurmOptions>;
+export { SlurmOptions };
 
 export const SweepAxis = z.strictObject({ name: z.string(), values: z.array(z.number()).min(1) });
 export type SweepAxis = z.infer<typeof SweepAxis>;
