@@ -3,14 +3,11 @@
 // library supplying structures for a matrix imported alone.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
 import { importFiles } from '../fixtures/lab-import.js';
 import { COMPOUNDS, GENES, gzipTwin, LANDMARKS, writeGse70138, writeLincs2020 } from '../fixtures/lincs2020.js';
 import { REAL_L1000_DIR, sharedSkip } from '../fixtures/shared.js';
@@ -18,22 +15,13 @@ import { REAL_L1000_DIR, sharedSkip } from '../fixtures/shared.js';
 const real = (name: string) => join(REAL_L1000_DIR, name);
 const CLI = fileURLToPath(new URL('../../src-main/cli/main.ts', import.meta.url));
 
+import { useTempLab } from '../temp-lab.js';
+
 describe('LINCS 2020 and GEO layouts', () => {
-  let dir: string;
-  let lab: LabService;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cellshift-layouts-'));
-    lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
-  });
-
-  after(async () => {
-    await closeLab(lab);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const temp = useTempLab('layouts');
 
   it('imports the LINCS 2020 release: cmap_name, value + unit dose and time, Entrez ids with feature_space, several compoundinfo rows per compound', async () => {
-    const f = await writeLincs2020(dir);
+    const f = await writeLincs2020(temp.dir);
     const request = {
       matrixPath: f.gctx,
       sigInfoPath: f.siginfo,
@@ -41,29 +29,29 @@ describe('LINCS 2020 and GEO layouts', () => {
       geneInfoPath: f.geneinfo,
       environmentKey: 'drug+cell+dose+time' as const,
     };
-    const preview = await lab.previewImport(await lab.importRequestFromPaths(request));
+    const preview = await temp.lab.previewImport(await temp.lab.importRequestFromPaths(request));
     assert.equal(preview.genes, LANDMARKS, 'landmarks from feature_space');
     assert.equal(preview.drugs, COMPOUNDS.length);
     assert.deepEqual(preview.doses, [{ value: '10 uM', samples: 12 }]);
     assert.deepEqual(preview.times, [{ value: '24 h', samples: 18 }]);
     assert.deepEqual(preview.structureSources, [{ source: 'compoundinfo_beta.txt', drugs: 3 }]);
     assert.deepEqual(preview.drugsWithoutStructure, []);
-    const plain = await importFiles(lab, request);
-    const envs = lab.store.datasets.environments(plain.id);
+    const plain = await importFiles(temp.lab, request);
+    const envs = temp.lab.store.datasets.environments(plain.id);
     const erlotinib = envs.find((e) => e.perturbagen === 'BRD-K70401845');
     assert.equal(erlotinib?.drugName, 'erlotinib');
     assert.equal(erlotinib?.structure, 'parsed');
     assert.equal(erlotinib?.dose, '10 uM');
     assert.equal(erlotinib?.time, '24 h');
     // The library learned the table, targets gathered from one row per target.
-    const library = lab.store.compounds.get(['BRD-K70401845', 'BRD-K92723993']);
+    const library = temp.lab.store.compounds.get(['BRD-K70401845', 'BRD-K92723993']);
     assert.deepEqual(library.get('BRD-K70401845')?.targets, ['EGFR', 'ERBB2']);
     assert.deepEqual(library.get('BRD-K92723993')?.targets, ['HDAC1', 'HDAC2', 'HDAC3']);
     assert.deepEqual(library.get('BRD-K92723993')?.moa, ['HDAC inhibitor']);
     assert.equal(library.get('BRD-K70401845')?.source, 'compoundinfo_beta.txt');
 
     // The .gz twin of every file imports to the same dataset.
-    const twin = await importFiles(lab, {
+    const twin = await importFiles(temp.lab, {
       ...request,
       matrixPath: await gzipTwin(f.gctx),
       sigInfoPath: await gzipTwin(f.siginfo),
@@ -73,27 +61,31 @@ describe('LINCS 2020 and GEO layouts', () => {
     assert.equal(twin.contentHash, plain.contentHash);
 
     // The GCTX alone has no sample metadata: plain expression, in one environment or one per sample.
-    const alone = await lab.previewImport(await lab.importRequestFromPaths({ matrixPath: f.gctx, filter: { landmarkOnly: false } }));
+    const alone = await temp.lab.previewImport(
+      await temp.lab.importRequestFromPaths({ matrixPath: f.gctx, filter: { landmarkOnly: false } }),
+    );
     assert.equal(alone.genes, GENES.length);
     assert.deepEqual([alone.samples, alone.environments, alone.drugs], [f.sampleIds.length, 1, 0]);
     assert.match(alone.warnings.join(' '), /No sample metadata .* one "unlabelled" environment/);
-    const each = await lab.previewImport(await lab.importRequestFromPaths({ matrixPath: f.gctx, unlabelledSamples: 'each-sample' }));
+    const each = await temp.lab.previewImport(
+      await temp.lab.importRequestFromPaths({ matrixPath: f.gctx, unlabelledSamples: 'each-sample' }),
+    );
     assert.equal(each.environments, f.sampleIds.length);
     // Joined with the sample table on a new import, the same matrix groups by drug again.
-    const joined = await lab.previewImport(await lab.importRequestFromPaths({ matrixPath: f.gctx, sigInfoPath: f.siginfo }));
+    const joined = await temp.lab.previewImport(await temp.lab.importRequestFromPaths({ matrixPath: f.gctx, sigInfoPath: f.siginfo }));
     assert.equal(joined.drugs, COMPOUNDS.length);
   });
 
   it('imports GSE70138 as GEO publishes it (dated, gzipped table names) to the same dataset as the plain files', async () => {
-    const sub = mkdtempSync(join(dir, 'geo-'));
+    const sub = mkdtempSync(join(temp.dir, 'geo-'));
     const f = await writeGse70138(sub);
-    const plain = await importFiles(lab, {
+    const plain = await importFiles(temp.lab, {
       matrixPath: f.gctx,
       sigInfoPath: f.sigInfo,
       pertInfoPath: f.pertInfo,
       geneInfoPath: f.geneInfo,
     });
-    const gz = await importFiles(lab, {
+    const gz = await importFiles(temp.lab, {
       matrixPath: await gzipTwin(f.gctx),
       sigInfoPath: await gzipTwin(f.sigInfo),
       pertInfoPath: await gzipTwin(f.pertInfo),
@@ -104,8 +96,8 @@ describe('LINCS 2020 and GEO layouts', () => {
   });
 
   it('takes dose and time from value + unit columns of a CSV sample table, and structures from the library when no table is given', async () => {
-    const csv = join(dir, 'matrix.csv');
-    const meta = join(dir, 'samples.csv');
+    const csv = join(temp.dir, 'matrix.csv');
+    const meta = join(temp.dir, 'samples.csv');
     const ids = ['s1', 's2', 's3', 's4'];
     writeFileSync(csv, ['sample,g1,g2', ...ids.map((id, i) => `${id},${i},${i * 2}`)].join('\n'));
     writeFileSync(
@@ -118,8 +110,8 @@ describe('LINCS 2020 and GEO layouts', () => {
         's4,DMSO,ctl_vehicle,,,6,h',
       ].join('\n'),
     );
-    const preview = await lab.previewImport(
-      await lab.importRequestFromPaths({ matrixPath: csv, sampleMetadataPath: meta, filter: { landmarkOnly: false } }),
+    const preview = await temp.lab.previewImport(
+      await temp.lab.importRequestFromPaths({ matrixPath: csv, sampleMetadataPath: meta, filter: { landmarkOnly: false } }),
     );
     assert.deepEqual(preview.doses, [
       { value: '0.5 uM', samples: 2 },
@@ -135,8 +127,8 @@ describe('LINCS 2020 and GEO layouts', () => {
 
   it('adds a compound table on its own from the command line and previews for a person (--json for machines)', async () => {
     const run = promisify(execFile);
-    const db = join(dir, 'cli.db');
-    const table = join(dir, 'compoundinfo_cli.txt');
+    const db = join(temp.dir, 'cli.db');
+    const table = join(temp.dir, 'compoundinfo_cli.txt');
     writeFileSync(
       table,
       [
@@ -145,14 +137,14 @@ describe('LINCS 2020 and GEO layouts', () => {
         'BRD-X1\tdrugx\tERBB2\tEGFR inhibitor\tCCO',
       ].join('\n'),
     );
-    const csv = join(dir, 'cli.csv');
+    const csv = join(temp.dir, 'cli.csv');
     writeFileSync(csv, ['sample,pert_id,pert_type,g1', 'a,BRD-X1,trt_cp,1', 'b,BRD-X1,trt_cp,2'].join('\n'));
     const added = await run(process.execPath, ['--import', 'tsx', CLI, 'import', '--db', db, '--compounds', table]);
     assert.match(
       added.stdout,
       /Compound library: 1 compounds from compoundinfo_cli\.txt \(1 with a structure, 1 with targets\): 1 new, 0 updated; 1 in the library\./,
     );
-    const meta = join(dir, 'cli-meta.csv');
+    const meta = join(temp.dir, 'cli-meta.csv');
     writeFileSync(meta, ['sample,pert_id,pert_type', 'a,BRD-X1,trt_cp', 'b,BRD-X1,trt_cp'].join('\n'));
     writeFileSync(csv, ['sample,g1', 'a,1', 'b,2'].join('\n'));
     const human = await run(process.execPath, [
@@ -192,41 +184,30 @@ describe('LINCS 2020 and GEO layouts', () => {
 });
 
 describe('the real L1000 files in ../shared', { skip: sharedSkip(REAL_L1000_DIR) }, () => {
-  let dir: string;
-  let lab: LabService;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cellshift-real-'));
-    lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
-  });
-
-  after(async () => {
-    await closeLab(lab);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const temp = useTempLab('real');
 
   it('a GCT imported alone gets its structures from the library filled from the chemCPA SMILES list', async () => {
     const gct = real('l1ktools_LJP009_A375_24H_X1_B20_ZSPCQNORM_n371x978.gct');
-    const before = await lab.previewImport(await lab.importRequestFromPaths({ matrixPath: gct }));
+    const before = await temp.lab.previewImport(await temp.lab.importRequestFromPaths({ matrixPath: gct }));
     assert.deepEqual(
       before.structureSources.map((s) => s.source),
       ['none (no SMILES known)'],
     );
-    const added = await lab.importCompounds(real('chemCPA_lincs_drugs_smiles.csv'));
+    const added = await temp.lab.importCompounds(real('chemCPA_lincs_drugs_smiles.csv'));
     assert.equal(added.compounds, 17_775);
-    const after = await lab.previewImport(await lab.importRequestFromPaths({ matrixPath: gct }));
+    const after = await temp.lab.previewImport(await temp.lab.importRequestFromPaths({ matrixPath: gct }));
     const fromLibrary = after.structureSources.find((s) => s.source === 'the compound library (from chemCPA_lincs_drugs_smiles.csv)');
     assert.ok(fromLibrary && fromLibrary.drugs >= 30, JSON.stringify(after.structureSources));
     assert.equal(after.drugsWithoutStructure.length, after.drugs - fromLibrary.drugs);
-    const stored = await importFiles(lab, { matrixPath: gct });
-    const withSmiles = lab.store.datasets.environments(stored.id).filter((e) => e.structure === 'parsed');
+    const stored = await importFiles(temp.lab, { matrixPath: gct });
+    const withSmiles = temp.lab.store.datasets.environments(stored.id).filter((e) => e.structure === 'parsed');
     assert.equal(withSmiles.length, fromLibrary.drugs);
   });
 
   it("dhimmel's gzipped pertinfo given with the import wins over the library", async () => {
     const gct = real('l1ktools_LJP009_A375_24H_X1_B20_QNORM_n371x978.gct');
-    const preview = await lab.previewImport(
-      await lab.importRequestFromPaths({ matrixPath: gct, pertInfoPath: real('dhimmel_lincs_pertinfo.tsv.gz') }),
+    const preview = await temp.lab.previewImport(
+      await temp.lab.importRequestFromPaths({ matrixPath: gct, pertInfoPath: real('dhimmel_lincs_pertinfo.tsv.gz') }),
     );
     const sources = preview.structureSources.map((s) => s.source);
     assert.ok(sources.includes('dhimmel_lincs_pertinfo.tsv.gz'), sources.join(', '));
@@ -234,8 +215,8 @@ describe('the real L1000 files in ../shared', { skip: sharedSkip(REAL_L1000_DIR)
   });
 
   it("PRnet's AnnData shows dose and time with their units, and its own SMILES column", async () => {
-    const preview = await lab.previewImport(
-      await lab.importRequestFromPaths({
+    const preview = await temp.lab.previewImport(
+      await temp.lab.importRequestFromPaths({
         matrixPath: real('PRnet_demo_HT115_6H_level3_n681x978.h5ad'),
         environmentKey: 'drug+cell+dose+time',
       }),
