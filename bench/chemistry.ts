@@ -17,9 +17,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { MoleculeResult } from '../src-main/chem/chemistry.js';
-import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../src-main/chem/pool.js';
-import { startWorker } from '../src-main/threads/start-worker.js';
+import type { MoleculeResult } from '../src-main/node/chem/chemistry.js';
+import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../src-main/node/chem/pool.js';
+import { startWorker } from '../src-main/node/threads/start-worker.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {

@@ -4,13 +4,13 @@
 //   node --import tsx bench/env-vae-epochs.ts [--backend native-blas|wasm|cpu] [--epochs 200] [--batch 256]
 // With fewer epochs it also prints the extrapolated 200-epoch time.
 import * as tf from '@tensorflow/tfjs';
-import { ModelConfig, TrainingConfig } from '../src-main/api/training.js';
-import { Rng } from '../src-main/data/random.js';
-import { selectBackend } from '../src-main/ml/backend.js';
-import { createModule } from '../src-main/ml/modules/index.js';
-import { registerNativeBackend } from '../src-main/ml/native/index.js';
-import { patchWasmTransposedMatMul } from '../src-main/ml/native/wasm-matmul.js';
-import { Trainer } from '../src-main/ml/trainer.js';
+import { Rng } from '../src-main/node/data/random.js';
+import { selectBackend } from '../src-main/node/ml/backend.js';
+import { createModule } from '../src-main/node/ml/modules/index.js';
+import { registerNativeBackend } from '../src-main/node/ml/native/index.js';
+import { patchWasmTransposedMatMul } from '../src-main/node/ml/native/wasm-matmul.js';
+import { Trainer } from '../src-main/node/ml/trainer.js';
+import { ModelConfig, TrainingConfig } from '../src-main/shared/api/training.js';
 import { dims, HIDDEN, LATENT, randomTrainingData } from './lib.js';
 
 const args = process.argv.slice(2);

@@ -17,11 +17,11 @@
 // as the growth of the high-water mark. Single process: the analysis worker runs this same code.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { fitRidge, SimilarityIndex } from '../src-main/analysis/baselines.js';
-import { multiplyBackend } from '../src-main/analysis/dense.js';
-import { baselinePredictors, UnseenProblem } from '../src-main/analysis/unseen.js';
-import { Rng } from '../src-main/data/random.js';
-import type { TrainingData } from '../src-main/ml/training-data.js';
+import { fitRidge, SimilarityIndex } from '../src-main/node/analysis/baselines.js';
+import { multiplyBackend } from '../src-main/node/analysis/dense.js';
+import { baselinePredictors, UnseenProblem } from '../src-main/node/analysis/unseen.js';
+import { Rng } from '../src-main/node/data/random.js';
+import type { TrainingData } from '../src-main/node/ml/training-data.js';
 import { referenceRidge, referenceSimilarity } from '../test/fixtures/reference-baselines.js';
 
 const GENES = 978;

@@ -40,11 +40,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
-import type { DatasetSummary } from '../src-main/api/domain.js';
-import type { EnvironmentKey } from '../src-main/api/imports.js';
-import { loadH5 } from '../src-main/data/formats/h5.js';
-import { GctxReader, openExpressionSource } from '../src-main/data/formats/index.js';
-import { closeLab, openLab } from '../src-main/lab/open.js';
+import { loadH5 } from '../src-main/node/data/formats/h5.js';
+import { GctxReader, openExpressionSource } from '../src-main/node/data/formats/index.js';
+import { closeLab, openLab } from '../src-main/node/lab/open.js';
+import type { DatasetSummary } from '../src-main/shared/api/domain.js';
+import type { EnvironmentKey } from '../src-main/shared/api/imports.js';
 import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -832,7 +832,7 @@ interface ProfileNode {
 /** Self and inclusive (on-stack) time by function, self time by file, of a V8 CPU profile. */
 function summarizeProfile(path: string, bundle: string | null): void {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
-  // esbuild marks where each source file starts in the bundle ("// src-main/lab/service.ts").
+  // esbuild marks where each source file starts in the bundle ("// src-main/node/lab/service.ts").
   const marks: [number, string][] = [];
   if (bundle) {
     readFileSync(bundle, 'utf8')

@@ -1,8 +1,9 @@
 // Shared pieces of the training benchmarks: L1000-sized random training data and configs built
 // from the product's own schemas, so the figures are the product's (createModule + Trainer).
-import { ModelConfig, type ModelFamily, TrainingConfig } from '../src-main/api/training.js';
-import { Rng } from '../src-main/data/random.js';
-import type { TrainingData } from '../src-main/ml/training-data.js';
+
+import { Rng } from '../src-main/node/data/random.js';
+import type { TrainingData } from '../src-main/node/ml/training-data.js';
+import { ModelConfig, type ModelFamily, TrainingConfig } from '../src-main/shared/api/training.js';
 
 /** Seed L1000 sizes: 978 landmark genes, 1024-bit Morgan fingerprints as the environment. */
 export const GENES = 978;

@@ -30,9 +30,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
-import type { AnalysisWorkerStats } from '../src-main/analysis/worker-protocol.js';
-import type { LabEvent } from '../src-main/api/protocol.js';
-import { loadH5 } from '../src-main/data/formats/h5.js';
+import type { AnalysisWorkerStats } from '../src-main/node/analysis/worker-protocol.js';
+import { loadH5 } from '../src-main/node/data/formats/h5.js';
+import type { LabEvent } from '../src-main/shared/api/protocol.js';
 import { launchBrowser } from '../test/e2e/harness.js';
 import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
 

@@ -9,12 +9,12 @@
 //    losses and the final parameters compared.
 // Exits 1 when a difference exceeds its tolerance.
 import * as tf from '@tensorflow/tfjs';
-import { modelFamilyIds } from '../src-main/api/model-families.js';
-import { ModelConfig, type ModelFamily, TrainingConfig } from '../src-main/api/training.js';
-import { Rng } from '../src-main/data/random.js';
-import { createModule } from '../src-main/ml/modules/index.js';
-import { registerNativeBackend } from '../src-main/ml/native/index.js';
-import { Trainer } from '../src-main/ml/trainer.js';
+import { Rng } from '../src-main/node/data/random.js';
+import { createModule } from '../src-main/node/ml/modules/index.js';
+import { registerNativeBackend } from '../src-main/node/ml/native/index.js';
+import { Trainer } from '../src-main/node/ml/trainer.js';
+import { modelFamilyIds } from '../src-main/shared/api/model-families.js';
+import { ModelConfig, type ModelFamily, TrainingConfig } from '../src-main/shared/api/training.js';
 import { dims, HIDDEN, LATENT, randomTrainingData } from './lib.js';
 
 const status = registerNativeBackend();

@@ -4,11 +4,11 @@
 // (variableGrads → clipByGlobalNorm → adam.applyGradients), times the phases, and lists
 // tf.profile()'s kernels grouped by name and shape.
 import * as tf from '@tensorflow/tfjs';
-import type { ModelFamily } from '../src-main/api/training.js';
-import { Rng } from '../src-main/data/random.js';
-import { selectBackend } from '../src-main/ml/backend.js';
-import { type Batch, createModule } from '../src-main/ml/modules/index.js';
-import { clipByGlobalNorm } from '../src-main/ml/trainer.js';
+import { Rng } from '../src-main/node/data/random.js';
+import { selectBackend } from '../src-main/node/ml/backend.js';
+import { type Batch, createModule } from '../src-main/node/ml/modules/index.js';
+import { clipByGlobalNorm } from '../src-main/node/ml/trainer.js';
+import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, ENV_WIDTH, GENES, modelConfig, randomTrainingData } from './lib.js';
 
 const backend = process.argv[2] ?? 'cpu';
@@ -17,13 +17,13 @@ const batchSize = Number(process.argv[4] ?? 256);
 const steps = Number(process.argv[5] ?? (backend === 'cpu' ? 3 : 10));
 
 if (backend === 'native') {
-  const { registerNativeBackend } = await import('../src-main/ml/native/index.js');
+  const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
   const status = registerNativeBackend();
   if (!status.ok) throw new Error(status.why);
   await tf.setBackend(status.name);
 } else if (backend === 'wasm-patched') {
   await selectBackend({ prefer: 'wasm' });
-  const { patchWasmTransposedMatMul } = await import('../src-main/ml/native/wasm-matmul.js');
+  const { patchWasmTransposedMatMul } = await import('../src-main/node/ml/native/wasm-matmul.js');
   patchWasmTransposedMatMul();
 } else {
   await selectBackend({ prefer: backend as 'cpu' | 'wasm' });

@@ -13,10 +13,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TrainingConfig } from '../src-main/api/training.js';
-import { presetDemo } from '../src-main/data/synthetic.js';
-import { importSyntheticConfig } from '../src-main/data/synthetic-import.js';
-import { closeLab, openLab } from '../src-main/lab/open.js';
+import { presetDemo } from '../src-main/node/data/synthetic.js';
+import { importSyntheticConfig } from '../src-main/node/lab/import/synthetic.js';
+import { closeLab, openLab } from '../src-main/node/lab/open.js';
+import { TrainingConfig } from '../src-main/shared/api/training.js';
 import { launchBrowser } from '../test/e2e/harness.js';
 
 const args = process.argv.slice(2);

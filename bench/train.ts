@@ -6,7 +6,7 @@
 // 500 hidden units, latent 200) with the product's own code — createModule + Trainer.run, i.e.
 // variableGrads, global-norm clipping and tf.train.adam — on random standardised data, on every
 // backend that works here: tensorflow (tfjs-node, if installed), native-blas (the cellshift_blas
-// addon, if built), wasm-fixed (wasm with src-main/ml/native/wasm-matmul.ts's transposed-matmul
+// addon, if built), wasm-fixed (wasm with src-main/node/ml/native/wasm-matmul.ts's transposed-matmul
 // fix), wasm (stock) and cpu (cpu at batch 256 only: it is slow). When
 // `/usr/bin/python3 -c 'import torch'` works, the same architectures and step run in PyTorch
 // (bench/torch_train.py, 2 threads, as native-blas), tuned to its best:
@@ -33,13 +33,13 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelFamily } from '../src-main/api/training.js';
-import { Rng } from '../src-main/data/random.js';
-import { selectBackend } from '../src-main/ml/backend.js';
-import { createModule } from '../src-main/ml/modules/index.js';
-import { registerNativeBackend } from '../src-main/ml/native/index.js';
-import { patchWasmTransposedMatMul } from '../src-main/ml/native/wasm-matmul.js';
-import { Trainer } from '../src-main/ml/trainer.js';
+import { Rng } from '../src-main/node/data/random.js';
+import { selectBackend } from '../src-main/node/ml/backend.js';
+import { createModule } from '../src-main/node/ml/modules/index.js';
+import { registerNativeBackend } from '../src-main/node/ml/native/index.js';
+import { patchWasmTransposedMatMul } from '../src-main/node/ml/native/wasm-matmul.js';
+import { Trainer } from '../src-main/node/ml/trainer.js';
+import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, randomTrainingData, trainingConfig } from './lib.js';
 
 type Engine = 'tensorflow' | 'native-blas' | 'wasm-fixed' | 'wasm' | 'cpu' | 'pytorch';

@@ -5,9 +5,9 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UPLOAD_PATH, UploadReply } from '../src-main/api/files.js';
-import { closeLab, openLab } from '../src-main/lab/open.js';
-import { startServer } from '../src-main/server/server.js';
+import { closeLab, openLab } from '../src-main/node/lab/open.js';
+import { startServer } from '../src-main/node/server/server.js';
+import { UPLOAD_PATH, UploadReply } from '../src-main/shared/api/files.js';
 
 const mib = Number(process.argv[2] ?? 512);
 const bytes = mib * 1024 * 1024;

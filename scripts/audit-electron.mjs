@@ -14,7 +14,7 @@ let findings = 0;
 try {
   // One scan over the shell and the page it loads, so global checks see both (CSP lives in the page).
   const app = join(out, 'app');
-  cpSync('src-main/app/electron', app, { recursive: true });
+  cpSync('src-main/electron', app, { recursive: true });
   cpSync('src-renderer/index.html', join(app, 'index.html'));
   const csv = join(out, 'findings.csv');
   const run = spawnSync(process.execPath, [cli, '-i', app, '-r', '-v', 'false', '-e', '40.0.0', '-o', csv], { encoding: 'utf8' });

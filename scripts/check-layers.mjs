@@ -10,22 +10,26 @@ import { fileURLToPath } from 'node:url';
 
 /** Each layer: its folders, the layers it may import, and (when listed) the only packages it may import. */
 export const layers = [
-  { name: 'api', folders: ['src-main/api'], may: [], packages: ['zod'] },
-  { name: 'threads', folders: ['src-main/threads'], may: [] },
-  { name: 'store', folders: ['src-main/store'], may: ['api', 'threads'] },
-  { name: 'chem', folders: ['src-main/chem'], may: ['api', 'threads'] },
-  { name: 'data', folders: ['src-main/data'], may: ['api', 'threads', 'store', 'chem'] },
-  { name: 'ml', folders: ['src-main/ml'], may: ['api', 'threads', 'store', 'chem', 'data'] },
-  { name: 'analysis', folders: ['src-main/analysis'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml'] },
-  { name: 'lab', folders: ['src-main/lab'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis'] },
-  { name: 'server', folders: ['src-main/server'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'] },
-  { name: 'app', folders: ['src-main/app'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'] },
+  { name: 'api', folders: ['src-main/shared/api'], may: [], packages: ['zod'] },
+  { name: 'threads', folders: ['src-main/node/threads'], may: [] },
+  { name: 'store', folders: ['src-main/node/store'], may: ['api', 'threads'] },
+  { name: 'chem', folders: ['src-main/node/chem'], may: ['api', 'threads'] },
+  { name: 'data', folders: ['src-main/node/data'], may: ['api', 'threads', 'store', 'chem'] },
+  { name: 'ml', folders: ['src-main/node/ml'], may: ['api', 'threads', 'store', 'chem', 'data'] },
+  { name: 'analysis', folders: ['src-main/node/analysis'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml'] },
+  { name: 'lab', folders: ['src-main/node/lab'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis'] },
+  { name: 'server', folders: ['src-main/node/server'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'] },
+  { name: 'app', folders: ['src-main/node/app'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'] },
   {
     name: 'electron',
-    folders: ['src-main/app/electron'],
+    folders: ['src-main/electron'],
     may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'],
   },
-  { name: 'cli', folders: ['src-main/cli'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'] },
+  {
+    name: 'cli',
+    folders: ['src-main/node/cli'],
+    may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'],
+  },
   { name: 'renderer', folders: ['src-renderer'], may: ['api'] },
 ];
 

@@ -66,13 +66,10 @@ const included = (file) => {
 };
 // package.json `main` must be what tsc emits for the Electron entry, or the packaged app opens nothing.
 const { compilerOptions } = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'));
-const electronEntry = join(compilerOptions.outDir, relative(compilerOptions.rootDir, 'src-main/app/electron/main.ts')).replace(
-  /\.ts$/,
-  '.js',
-);
+const electronEntry = join(compilerOptions.outDir, relative(compilerOptions.rootDir, 'src-main/electron/main.ts')).replace(/\.ts$/, '.js');
 if (metadata.main !== electronEntry)
   problems.push(`package.json "main" is ${metadata.main}, but the Electron entry compiles to ${electronEntry}`);
-for (const file of [metadata.main, 'dist/main/app/electron/preload.cjs', 'dist/renderer/index.html']) {
+for (const file of [metadata.main, 'dist/main/electron/preload.cjs', 'dist/renderer/index.html']) {
   if (!included(file)) problems.push(`"files" does not include ${file}, which the packaged app loads`);
 }
 

@@ -9,7 +9,7 @@
 // (import/export/import()/require()/`new URL('…', import.meta.url)`) in .ts/.cts/.mts/.svelte/
 // .js/.mjs/.cjs files below src-main, src-renderer, test, bench, scripts and the repo root,
 // re-pointed from the file's new place to its target's new place; (3) repo-rooted path strings
-// (`src-main/api/…`, `dist/main/cli/…`) in every tracked text file (configs, scripts, tests,
+// (`src-main/shared/api/…`, `dist/main/node/cli/…`) in every tracked text file (configs, scripts, tests,
 // docs, the layer table in scripts/check-layers.mjs), rewritten by the same table; (4) `git mv`,
 // then the rewritten contents written and tidied by Biome's safe fixes (import order, format). It prints what it moved and changed. Re-running on an
 // already moved tree finds nothing to move and changes nothing.
@@ -24,27 +24,27 @@ import { dirname, join, posix, resolve } from 'node:path';
  */
 export const MOVES = {
   // What both sides (Node and the renderer) import: the contract.
-  'src-main/api': 'src-main/shared/api',
+  'src-main/shared/api': 'src-main/shared/api',
   // Electron-only code: the main process and preload.
-  'src-main/app/electron': 'src-main/electron',
+  'src-main/electron': 'src-main/electron',
   // Node-only code, one folder per layer.
-  'src-main/threads': 'src-main/node/threads',
-  'src-main/store': 'src-main/node/store',
-  'src-main/chem': 'src-main/node/chem',
-  'src-main/data': 'src-main/node/data',
-  'src-main/ml': 'src-main/node/ml',
-  'src-main/analysis': 'src-main/node/analysis',
-  'src-main/lab': 'src-main/node/lab',
-  'src-main/server': 'src-main/node/server',
-  'src-main/app': 'src-main/node/app',
-  'src-main/cli': 'src-main/node/cli',
+  'src-main/node/threads': 'src-main/node/threads',
+  'src-main/node/store': 'src-main/node/store',
+  'src-main/node/chem': 'src-main/node/chem',
+  'src-main/node/data': 'src-main/node/data',
+  'src-main/node/ml': 'src-main/node/ml',
+  'src-main/node/analysis': 'src-main/node/analysis',
+  'src-main/node/lab': 'src-main/node/lab',
+  'src-main/node/server': 'src-main/node/server',
+  'src-main/node/app': 'src-main/node/app',
+  'src-main/node/cli': 'src-main/node/cli',
   // Import workflows (they write to the store) leave data/, which keeps file parsers and generators.
-  'src-main/data/import': 'src-main/node/lab/import',
-  'src-main/data/synthetic-import.ts': 'src-main/node/lab/import/synthetic.ts',
-  'src-main/data/synthetic-drugs.ts': 'src-main/node/lab/import/synthetic-drugs.ts',
+  'src-main/node/lab/import': 'src-main/node/lab/import',
+  'src-main/node/lab/import/synthetic.ts': 'src-main/node/lab/import/synthetic.ts',
+  'src-main/node/lab/import/synthetic-drugs.ts': 'src-main/node/lab/import/synthetic-drugs.ts',
   // One naming rule for worker entry points: <job>-worker.ts.
-  'src-main/ml/worker.ts': 'src-main/node/ml/training-worker.ts',
-  'src-main/analysis/worker.ts': 'src-main/node/analysis/analysis-worker.ts',
+  'src-main/node/ml/training-worker.ts': 'src-main/node/ml/training-worker.ts',
+  'src-main/node/analysis/analysis-worker.ts': 'src-main/node/analysis/analysis-worker.ts',
 };
 
 /** Build output mirrors src-main (tsconfig rootDir src-main → outDir dist/main). */

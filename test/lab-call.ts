@@ -1,6 +1,6 @@
 // Calling a lab's LabApi handlers as a carrier does (validated params and results), in-process.
-import { createDispatcher } from '../src-main/lab/dispatch.js';
-import type { LabService } from '../src-main/lab/service.js';
+import { createDispatcher } from '../src-main/node/lab/dispatch.js';
+import type { LabService } from '../src-main/node/lab/service.js';
 
 /** `call(method, params)` resolves with the result, or rejects with "code: message". */
 export function labCaller(lab: LabService): <T>(method: string, params: unknown) => Promise<T> {

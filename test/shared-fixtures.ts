@@ -2,9 +2,9 @@
 // importing such files into a test lab.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ResolvedImportInput } from '../src-main/api/imports.js';
-import type { LabEvent } from '../src-main/api/protocol.js';
-import type { LabService } from '../src-main/lab/service.js';
+import type { LabService } from '../src-main/node/lab/service.js';
+import type { ResolvedImportInput } from '../src-main/shared/api/imports.js';
+import type { LabEvent } from '../src-main/shared/api/protocol.js';
 
 export const REAL_L1000_DIR = fileURLToPath(new URL('../../shared/fixtures/real-l1000/', import.meta.url));
 

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { closeLab, type OpenLabOptions, openLab } from '../src-main/lab/open.js';
-import type { LabService } from '../src-main/lab/service.js';
+import { closeLab, type OpenLabOptions, openLab } from '../src-main/node/lab/open.js';
+import type { LabService } from '../src-main/node/lab/service.js';
 
 export interface TempLab {
   readonly lab: LabService;

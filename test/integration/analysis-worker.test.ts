@@ -7,13 +7,13 @@ import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ProjectionResult } from '../../src-main/api/analysis.js';
-import type { LabError } from '../../src-main/api/errors.js';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { AnalysisService } from '../../src-main/lab/analysis.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { type RunningServer, startServer } from '../../src-main/server/server.js';
+import { AnalysisService } from '../../src-main/node/lab/analysis.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { type RunningServer, startServer } from '../../src-main/node/server/server.js';
+import { ProjectionResult } from '../../src-main/shared/api/analysis.js';
+import type { LabError } from '../../src-main/shared/api/errors.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 
 const UMAP_POINTS = 1000;
 

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const mainScript = join(repoRoot, 'src-main/cli/main.ts');
+const mainScript = join(repoRoot, 'src-main/node/cli/main.ts');
 let dir = '';
 
 before(() => {

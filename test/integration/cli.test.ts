@@ -6,13 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-
-import { DatasetSummary, SyntheticPreset } from '../../src-main/api/domain.js';
-import { BACKEND_ORDER } from '../../src-main/ml/backend.js';
+import { BACKEND_ORDER } from '../../src-main/node/ml/backend.js';
+import { DatasetSummary, SyntheticPreset } from '../../src-main/shared/api/domain.js';
 import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const mainScript = join(repoRoot, 'src-main/cli/main.ts');
+const mainScript = join(repoRoot, 'src-main/node/cli/main.ts');
 
 let dir = '';
 let counter = 0;

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { queryDataset } from '../../src-main/analysis/connectivity-query.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { queryDataset } from '../../src-main/node/analysis/connectivity-query.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
 import { importPaths, realL1000 } from '../shared-fixtures.js';
 
 const plate = realL1000('l1ktools_LJP009_A375_24H_X1_B20_ZSPCQNORM_n371x978.gct');

@@ -15,15 +15,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-
-import { ResolvedImport } from '../../src-main/api/imports.js';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { prepareImport, runImport } from '../../src-main/data/import/index.js';
-import { Rng } from '../../src-main/data/random.js';
-import { importSyntheticPreset } from '../../src-main/data/synthetic-import.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import { databaseFailure, sqliteCode } from '../../src-main/store/errors.js';
-import { Store } from '../../src-main/store/store.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { prepareImport, runImport } from '../../src-main/node/lab/import/index.js';
+import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import { databaseFailure, sqliteCode } from '../../src-main/node/store/errors.js';
+import { Store } from '../../src-main/node/store/store.js';
+import { ResolvedImport } from '../../src-main/shared/api/imports.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
 import { assertNoRawError, cellshift, fillDisk, mountTmpfs, remount, removeFile, unmount, waitUntil } from './fault-tools.js';
 

@@ -10,11 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { Rng } from '../../src-main/data/random.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 
 let root = '';
 let lab: LabService;

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { EnvironmentSummary } from '../../src-main/api/domain.js';
-import type { CallContext } from '../../src-main/api/methods.js';
-import type { LabEvent } from '../../src-main/api/protocol.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import type { EnvironmentSummary } from '../../src-main/shared/api/domain.js';
+import type { CallContext } from '../../src-main/shared/api/methods.js';
+import type { LabEvent } from '../../src-main/shared/api/protocol.js';
 import { writeLincsFixture } from '../fixtures/lincs.js';
 
 describe('environments: structures, cell lines and split previews', () => {

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { UnseenEvaluationResult } from '../../src-main/api/analysis.js';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { createDispatcher } from '../../src-main/lab/dispatch.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { createDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { UnseenEvaluationResult } from '../../src-main/shared/api/analysis.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 
 describe('unseen-environment evaluation', () => {
   let dir: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const mainScript = join(repoRoot, 'src-main/cli/main.ts');
+const mainScript = join(repoRoot, 'src-main/node/cli/main.ts');
 
 export const isRoot = process.getuid?.() === 0;
 

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Rng } from '../../src-main/data/random.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
 
 const TRIALS = 20;
@@ -38,7 +38,7 @@ describe('kill -9 during imports', () => {
   it(`${TRIALS} imports killed at random moments leave a sound database, whole datasets or none, each reported`, async () => {
     const rng = new Rng(2026);
     const script = `
-      import { openLab } from ${JSON.stringify(new URL('../../src-main/lab/open.ts', import.meta.url).pathname)};
+      import { openLab } from ${JSON.stringify(new URL('../../src-main/node/lab/open.ts', import.meta.url).pathname)};
       const lab = await openLab({ databasePath: ${JSON.stringify(db)}, carrier: 'cli', seedDemo: false });
       lab.onEvent((e) => { if (e.type === 'job.finished' || e.type === 'job.failed') { process.stdout.write(e.type + '\\n'); process.exit(0); } });
       process.stdout.write('started\\n');

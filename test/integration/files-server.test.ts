@@ -7,11 +7,11 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type FileGrant, FileSources, UPLOAD_PATH, UploadReply } from '../../src-main/api/files.js';
-import type { LabEvent } from '../../src-main/api/protocol.js';
-import { closeLab, inboxRoot, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { type RunningServer, startServer } from '../../src-main/server/server.js';
+import { closeLab, inboxRoot, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { type RunningServer, startServer } from '../../src-main/node/server/server.js';
+import { type FileGrant, FileSources, UPLOAD_PATH, UploadReply } from '../../src-main/shared/api/files.js';
+import type { LabEvent } from '../../src-main/shared/api/protocol.js';
 import { type Fixture, writeLincsFixture } from '../fixtures/lincs.js';
 
 const MAX_UPLOAD = 1024 * 1024;

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { createGzip, gzipSync } from 'node:zlib';
-import { UnpackCache } from '../../src-main/data/import/unpack-cache.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { UnpackCache } from '../../src-main/node/lab/import/unpack-cache.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
 import { importFiles } from '../fixtures/lab-import.js';
 import { type Fixture, writeLincsFixture } from '../fixtures/lincs.js';
 import { gzipTwin } from '../fixtures/lincs2020.js';
@@ -142,7 +142,7 @@ describe('the unpack cache', () => {
     mkdirSync(root);
     const cache = new UnpackCache(root);
     const target = await cache.entryPath(gz);
-    const script = `import { UnpackCache } from ${JSON.stringify(new URL('../../src-main/data/import/unpack-cache.ts', import.meta.url).href)};
+    const script = `import { UnpackCache } from ${JSON.stringify(new URL('../../src-main/node/lab/import/unpack-cache.ts', import.meta.url).href)};
       await new UnpackCache(${JSON.stringify(root)}).unpack(${JSON.stringify(gz)});`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
     // Kill it once the temporary file is being written.

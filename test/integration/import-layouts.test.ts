@@ -13,7 +13,7 @@ import { COMPOUNDS, GENES, gzipTwin, LANDMARKS, writeGse70138, writeLincs2020 } 
 import { REAL_L1000_DIR, sharedSkip } from '../fixtures/shared.js';
 
 const real = (name: string) => join(REAL_L1000_DIR, name);
-const CLI = fileURLToPath(new URL('../../src-main/cli/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src-main/node/cli/main.ts', import.meta.url));
 
 import { useTempLab } from '../temp-lab.js';
 

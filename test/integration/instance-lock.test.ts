@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { importSyntheticPreset } from '../../src-main/data/synthetic-import.js';
-import { BUSY_TIMEOUT_MS } from '../../src-main/store/errors.js';
-import { instanceInfoPath } from '../../src-main/store/instance.js';
-import { Store } from '../../src-main/store/store.js';
+import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
+import { BUSY_TIMEOUT_MS } from '../../src-main/node/store/errors.js';
+import { instanceInfoPath } from '../../src-main/node/store/instance.js';
+import { Store } from '../../src-main/node/store/store.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
 import { assertNoRawError, cellshift, repoRoot, type Spawned, spawnCellshift, spawnScript, waitUntil } from './fault-tools.js';
 
@@ -109,7 +109,7 @@ describe('one lab server per database', () => {
 });
 
 const HOLDER = `
-import { Store } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/store/store.ts')).href)};
+import { Store } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/node/store/store.ts')).href)};
 const store = Store.open(process.argv[1]);
 const entry = store.imports.begin('/data/GSE92742_Level5.gctx');
 const writer = store.datasets.begin({

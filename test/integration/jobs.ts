@@ -1,6 +1,7 @@
 // Waiting for a lab job (import, training, study) from a test: its finished or failed event.
-import type { LabEvent } from '../../src-main/api/protocol.js';
-import type { LabService } from '../../src-main/lab/service.js';
+
+import type { LabService } from '../../src-main/node/lab/service.js';
+import type { LabEvent } from '../../src-main/shared/api/protocol.js';
 
 export function waitForJob(lab: LabService, jobId: string): Promise<{ ok: true; result: unknown } | { ok: false; message: string }> {
   return new Promise((resolve) => {

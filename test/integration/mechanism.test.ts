@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ConnectivityResult, DifferentialResult, EnrichmentResult, GeneSetCollection } from '../../src-main/api/index.js';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import type { ConnectivityResult, DifferentialResult, EnrichmentResult, GeneSetCollection } from '../../src-main/shared/api/index.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 import { labCaller } from '../lab-call.js';
 
 const gmt = readFileSync(new URL('../fixtures/gene-sets/demo-programs.gmt', import.meta.url), 'utf8');

@@ -21,14 +21,13 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-
-import type { LabEvent } from '../../src-main/api/protocol.js';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { openDatabase, schemaVersion } from '../../src-main/store/database.js';
-import { latestSchemaVersion, migrations } from '../../src-main/store/migrations.js';
-import { Store } from '../../src-main/store/store.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { openDatabase, schemaVersion } from '../../src-main/node/store/database.js';
+import { latestSchemaVersion, migrations } from '../../src-main/node/store/migrations.js';
+import { Store } from '../../src-main/node/store/store.js';
+import type { LabEvent } from '../../src-main/shared/api/protocol.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 import { writeLincsFixture } from '../fixtures/lincs.js';
 import { repoRoot, spawnScript, waitUntil } from './fault-tools.js';
 
@@ -337,8 +336,8 @@ async function metricsOf(store: Store, id: string): Promise<unknown> {
 }
 
 const KILL_MID_MIGRATION = `
-import { openDatabase } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/store/database.ts')).href)};
-import { migrations } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/store/migrations.ts')).href)};
+import { openDatabase } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/node/store/database.ts')).href)};
+import { migrations } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/node/store/migrations.ts')).href)};
 const [path, version] = process.argv.slice(1);
 // Migration N does all its work, then the process dies before it can commit.
 const killing = migrations.map((m) =>

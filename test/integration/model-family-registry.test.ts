@@ -44,8 +44,8 @@ describe('a model family added in one place', () => {
       cpSync(join(repo, part), join(copy, part), { recursive: true });
     }
     symlinkSync(join(repo, 'node_modules'), join(copy, 'node_modules'));
-    const modules = join(copy, 'src-main/ml/modules');
-    insert(join(copy, 'src-main/api/model-families.ts'), '] as const satisfies readonly ModelFamilyRow[];', ROW, 'before');
+    const modules = join(copy, 'src-main/node/ml/modules');
+    insert(join(copy, 'src-main/shared/api/model-families.ts'), '] as const satisfies readonly ModelFamilyRow[];', ROW, 'before');
     writeFileSync(
       join(modules, 'toy-vae.ts'),
       "import { VaeModule } from './vae.js';\n\n/** A plain VAE under another name. */\nexport class ToyVaeModule extends VaeModule {}\n",
@@ -62,7 +62,7 @@ describe('a model family added in one place', () => {
   after(() => rmSync(copy, { recursive: true, force: true }));
 
   it('is offered by the CLI, with its own flag', () => {
-    const help = run(copy, ['src-main/cli/main.ts', 'train', '--help']);
+    const help = run(copy, ['src-main/node/cli/main.ts', 'train', '--help']);
     assert.match(help, /--model FAMILY .*\btoy-vae\b/);
     assert.match(help, /--toy-weight W\s+a setting only the toy family reads \(default 0\.25; toy-vae only\)/);
   });
@@ -71,10 +71,10 @@ describe('a model family added in one place', () => {
     writeFileSync(
       join(copy, 'probe.ts'),
       `import { join } from 'node:path';
-import { StudyOptions } from './src-main/api/studies.js';
-import { TrainingConfig } from './src-main/api/training.js';
-import { closeLab, openLab } from './src-main/lab/open.js';
-import { runStudy } from './src-main/lab/studies.js';
+import { StudyOptions } from './src-main/shared/api/studies.js';
+import { TrainingConfig } from './src-main/shared/api/training.js';
+import { closeLab, openLab } from './src-main/node/lab/open.js';
+import { runStudy } from './src-main/node/lab/studies.js';
 import { familyOptions, formConfig, formFields, startingValues } from './src-renderer/src/lib/train-form.js';
 
 const config = TrainingConfig.parse(formConfig('toy-vae', { ...startingValues(), toyWeight: 0.5 }, { kind: 'none' }));

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { StudyOptions, StudyResult } from '../../src-main/api/studies.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import { writeStudyBundle } from '../../src-main/lab/plans/bundle.js';
-import { collectBundle } from '../../src-main/lab/plans/collect.js';
-import { type PlanFile, readPlan, SHARD_INFO_KEY, shardPath } from '../../src-main/lab/plans/plan.js';
-import { runTask } from '../../src-main/lab/plans/task.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import { writeStudyBundle } from '../../src-main/node/lab/plans/bundle.js';
+import { collectBundle } from '../../src-main/node/lab/plans/collect.js';
+import { type PlanFile, readPlan, SHARD_INFO_KEY, shardPath } from '../../src-main/node/lab/plans/plan.js';
+import { runTask } from '../../src-main/node/lab/plans/task.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { StudyOptions, StudyResult } from '../../src-main/shared/api/studies.js';
 
 process.env.CELLSHIFT_THREADS ??= '1';
 

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { importSyntheticPreset } from '../../src-main/data/synthetic-import.js';
-import { Store } from '../../src-main/store/store.js';
+import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
+import { Store } from '../../src-main/node/store/store.js';
 import { assertNoRawError, cellshift, isRoot, mountTmpfs, remount, spawnCellshift, unmount } from './fault-tools.js';
 
 const WHAT_TO_DO = /choose a writable location with --db PATH or CELLSHIFT_DB/;

@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import WebSocket from 'ws';
-
-import { type LabEvent, parseEvent } from '../../src-main/api/protocol.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { MAX_REQUEST_BYTES, type RunningServer, startServer } from '../../src-main/server/server.js';
-import { latestSchemaVersion } from '../../src-main/store/migrations.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { MAX_REQUEST_BYTES, type RunningServer, startServer } from '../../src-main/node/server/server.js';
+import { latestSchemaVersion } from '../../src-main/node/store/migrations.js';
+import { type LabEvent, parseEvent } from '../../src-main/shared/api/protocol.js';
 
 const INDEX_HTML = '<!doctype html><title>CellShift test page</title><p id="marker">served-from-static-dir</p>';
 const SECRET = 'TOP-SECRET-OUTSIDE-STATIC-DIR';

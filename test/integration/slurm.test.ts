@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { StudyOptions, type StudyResult } from '../../src-main/api/studies.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import { writeStudyBundle } from '../../src-main/lab/plans/bundle.js';
-import { collectBundle } from '../../src-main/lab/plans/collect.js';
-import { type BundleStatus, bundleStatus, resubmitFailed, submitBundle } from '../../src-main/lab/plans/slurm.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { runStudy } from '../../src-main/lab/studies.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import { writeStudyBundle } from '../../src-main/node/lab/plans/bundle.js';
+import { collectBundle } from '../../src-main/node/lab/plans/collect.js';
+import { type BundleStatus, bundleStatus, resubmitFailed, submitBundle } from '../../src-main/node/lab/plans/slurm.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { runStudy } from '../../src-main/node/lab/studies.js';
+import { StudyOptions, type StudyResult } from '../../src-main/shared/api/studies.js';
 
 process.env.CELLSHIFT_THREADS ??= '1';
 

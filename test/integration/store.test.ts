@@ -9,14 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-
-import type { DatasetSummary } from '../../src-main/api/domain.js';
-import { type ErrorCode, LabError } from '../../src-main/api/errors.js';
-import { importSyntheticPreset } from '../../src-main/data/synthetic-import.js';
-import { openDatabase, schemaVersion } from '../../src-main/store/database.js';
-import type { NewDataset, SampleRecord } from '../../src-main/store/datasets.js';
-import { latestSchemaVersion, type Migration, migrations } from '../../src-main/store/migrations.js';
-import { Store } from '../../src-main/store/store.js';
+import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
+import { openDatabase, schemaVersion } from '../../src-main/node/store/database.js';
+import type { NewDataset, SampleRecord } from '../../src-main/node/store/datasets.js';
+import { latestSchemaVersion, type Migration, migrations } from '../../src-main/node/store/migrations.js';
+import { Store } from '../../src-main/node/store/store.js';
+import type { DatasetSummary } from '../../src-main/shared/api/domain.js';
+import { type ErrorCode, LabError } from '../../src-main/shared/api/errors.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -799,7 +798,7 @@ describe('RunRepository', () => {
 describe('killed mid-import', () => {
   test('SIGKILL before commit leaves an intact database with no partial dataset', () => {
     const path = freshPath('killed');
-    const storeUrl = pathToFileURL(join(repoRoot, 'src-main/store/store.ts')).href;
+    const storeUrl = pathToFileURL(join(repoRoot, 'src-main/node/store/store.ts')).href;
     // Enough data (about 8 MB) that SQLite spills uncommitted pages into the WAL before the kill.
     const script = `
       import { Store } from ${JSON.stringify(storeUrl)};

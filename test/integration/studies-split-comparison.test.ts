@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ComparisonMetric, comparisonMetricLabels, StudyResult, splitComparisonCsv } from '../../src-main/api/studies.js';
-import { environmentAwareFamilies, TrainingConfig } from '../../src-main/api/training.js';
-import { importSyntheticPreset } from '../../src-main/data/synthetic-import.js';
-import { createDispatcher } from '../../src-main/lab/dispatch.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { runStudy } from '../../src-main/lab/studies.js';
+import { createDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { runStudy } from '../../src-main/node/lab/studies.js';
+import { ComparisonMetric, comparisonMetricLabels, StudyResult, splitComparisonCsv } from '../../src-main/shared/api/studies.js';
+import { environmentAwareFamilies, TrainingConfig } from '../../src-main/shared/api/training.js';
 
 // The native-blas addon's elementwise thread pool once hung this process (pthread_cond_broadcast
 // never returned) when the main thread scored a model after a training worker had used the pool;

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { StructureMetric, StudyResult } from '../../src-main/api/studies.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { runStudy } from '../../src-main/lab/studies.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { runStudy } from '../../src-main/node/lab/studies.js';
+import { StructureMetric, StudyResult } from '../../src-main/shared/api/studies.js';
 import { missingShared, sharedFile } from '../fixtures/shared.js';
 import { waitForJob } from './jobs.js';
 
@@ -99,7 +99,7 @@ describe('structure study on real L1000 files', { skip }, () => {
 
   it('refuses a dataset without fingerprints and stores nothing', async () => {
     const before = lab.store.artifacts.list().length;
-    const { importSyntheticPreset } = await import('../../src-main/data/synthetic-import.js');
+    const { importSyntheticPreset } = await import('../../src-main/node/lab/import/synthetic.js');
     const demo = importSyntheticPreset(lab.store, { preset: 'demo', seed: 1 });
     await assert.rejects(
       runStudy(lab, 'structure-help', StudyResult.shape.options.parse({ quick: true, datasetId: demo.id })),

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { StudyResult } from '../../src-main/api/studies.js';
-import { createDispatcher } from '../../src-main/lab/dispatch.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { runStudy } from '../../src-main/lab/studies.js';
+import { createDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { runStudy } from '../../src-main/node/lab/studies.js';
+import { StudyResult } from '../../src-main/shared/api/studies.js';
 
 describe('studies', () => {
   let dir: string;

@@ -7,12 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { JobStarted, RunDetail } from '../../src-main/api/domain.js';
-import type { TrainingConfig } from '../../src-main/api/training.js';
-import { importSyntheticPreset } from '../../src-main/data/synthetic-import.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { SweepResult } from '../../src-main/lab/plans/sweep.js';
-import type { LabService } from '../../src-main/lab/service.js';
+import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { SweepResult } from '../../src-main/node/lab/plans/sweep.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import type { JobStarted, RunDetail } from '../../src-main/shared/api/domain.js';
+import type { TrainingConfig } from '../../src-main/shared/api/training.js';
 import { labCaller } from '../lab-call.js';
 import { waitForJob } from './jobs.js';
 

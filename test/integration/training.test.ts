@@ -10,19 +10,18 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-
-import { LabClient } from '../../src-main/api/client.js';
-import type { MetricSeries, RunStatus, RunSummary } from '../../src-main/api/domain.js';
-import { LabError } from '../../src-main/api/errors.js';
-import type { LabEvent } from '../../src-main/api/protocol.js';
-import type { TrainingConfigInput } from '../../src-main/api/training.js';
-import { Rng } from '../../src-main/data/random.js';
-import { createDispatcher } from '../../src-main/lab/dispatch.js';
-import { closeLab, openLab } from '../../src-main/lab/open.js';
-import type { LabService } from '../../src-main/lab/service.js';
-import { BACKEND_ORDER } from '../../src-main/ml/backend.js';
-import type { MetricPoint } from '../../src-main/store/runs.js';
-import { Store } from '../../src-main/store/store.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { createDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import type { LabService } from '../../src-main/node/lab/service.js';
+import { BACKEND_ORDER } from '../../src-main/node/ml/backend.js';
+import type { MetricPoint } from '../../src-main/node/store/runs.js';
+import { Store } from '../../src-main/node/store/store.js';
+import { LabClient } from '../../src-main/shared/api/client.js';
+import type { MetricSeries, RunStatus, RunSummary } from '../../src-main/shared/api/domain.js';
+import { LabError } from '../../src-main/shared/api/errors.js';
+import type { LabEvent } from '../../src-main/shared/api/protocol.js';
+import type { TrainingConfigInput } from '../../src-main/shared/api/training.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -407,7 +406,7 @@ function median(values: number[]): number {
 // Another process trains, is SIGKILLed, and the run resumes here
 
 const CHILD_SCRIPT = `
-import { openLab } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/lab/open.ts')).href)};
+import { openLab } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'src-main/node/lab/open.ts')).href)};
 const [databasePath, datasetId, config] = process.argv.slice(2);
 const lab = await openLab({ databasePath, carrier: 'cli', seedDemo: false });
 const run = lab.training.start(datasetId, JSON.parse(config));

@@ -9,8 +9,8 @@ import {
   meanCorrelationCoefficient,
   pearson,
   rSquared,
-} from '../../src-main/analysis/metrics.js';
-import { Rng } from '../../src-main/data/random.js';
+} from '../../src-main/node/analysis/metrics.js';
+import { Rng } from '../../src-main/node/data/random.js';
 
 describe('analysis metrics', () => {
   it('R² is 1 for identical vectors, 0 for predicting the mean, negative for worse', () => {

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { BACKEND_ORDER, type BackendChoice, describeBackend, selectBackend } from '../../src-main/ml/backend.js';
+import { BACKEND_ORDER, type BackendChoice, describeBackend, selectBackend } from '../../src-main/node/ml/backend.js';
 
 // The tests share one process-wide tf engine, so they run in order: automatic selection first,
 // then an explicit switch to cpu.

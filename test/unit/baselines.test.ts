@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, solve } from 'ml-matrix';
-import { fitRidge, inBlocks, type Rows, rowsOf, SimilarityIndex } from '../../src-main/analysis/baselines.js';
-import { cholesky, invertLower, lowerTimes, multiply } from '../../src-main/analysis/dense.js';
+import { fitRidge, inBlocks, type Rows, rowsOf, SimilarityIndex } from '../../src-main/node/analysis/baselines.js';
+import { cholesky, invertLower, lowerTimes, multiply } from '../../src-main/node/analysis/dense.js';
 import { referenceRidge, referenceSimilarity } from '../fixtures/reference-baselines.js';
 
 function random(seed: number): () => number {

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
-import { Chemistry, type MoleculeResult } from '../../src-main/chem/chemistry.js';
-import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../../src-main/chem/pool.js';
-import { CachedStructures } from '../../src-main/data/import/structures.js';
-import { referenceDrugs } from '../../src-main/data/reference-drugs.js';
-import type { MoleculeRecord, MoleculeRepository } from '../../src-main/store/molecules.js';
-import { startWorker } from '../../src-main/threads/start-worker.js';
+import { Chemistry, type MoleculeResult } from '../../src-main/node/chem/chemistry.js';
+import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../../src-main/node/chem/pool.js';
+import { referenceDrugs } from '../../src-main/node/data/reference-drugs.js';
+import { CachedStructures } from '../../src-main/node/lab/import/structures.js';
+import type { MoleculeRecord, MoleculeRepository } from '../../src-main/node/store/molecules.js';
+import { startWorker } from '../../src-main/node/threads/start-worker.js';
 
 let pool: ChemistryPool;
 let chemistry: Chemistry;

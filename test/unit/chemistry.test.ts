@@ -18,8 +18,8 @@ import {
   type MoleculeInfo,
   type MoleculeResult,
   tanimoto,
-} from '../../src-main/chem/chemistry.js';
-import { loadRDKit } from '../../src-main/chem/rdkit.js';
+} from '../../src-main/node/chem/chemistry.js';
+import { loadRDKit } from '../../src-main/node/chem/rdkit.js';
 
 interface ReferenceFingerprint {
   key: string;

@@ -2,8 +2,8 @@
 // highest mean, and the verdict names it with its rival of the other kind.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summarise, verdict, winners } from '../../src-main/analysis/comparison.js';
-import { type SplitComparison, splitComparisonCsv } from '../../src-main/api/studies.js';
+import { summarise, verdict, winners } from '../../src-main/node/analysis/comparison.js';
+import { type SplitComparison, splitComparisonCsv } from '../../src-main/shared/api/studies.js';
 
 type Row = SplitComparison['splits'][number]['rows'][number];
 

@@ -10,8 +10,8 @@ import {
   scoreConnectivity,
   spearman,
   weightedConnectivity,
-} from '../../src-main/analysis/connectivity.js';
-import { Rng } from '../../src-main/data/random.js';
+} from '../../src-main/node/analysis/connectivity.js';
+import { Rng } from '../../src-main/node/data/random.js';
 
 /** Subramanian et al. 2005, written out over every position (the definition, not the shortcut). */
 function runningSumEs(scores: number[], set: number[]): number {

@@ -2,14 +2,13 @@
 // turns every failure into a specific error envelope, and the typed client over a fake carrier.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-
-import type { Carrier } from '../../src-main/api/client.js';
-import { LabClient } from '../../src-main/api/client.js';
-import type { DatasetSummary } from '../../src-main/api/domain.js';
-import { type ErrorCode, LabError } from '../../src-main/api/errors.js';
-import { type LabHandlers, methodNames } from '../../src-main/api/methods.js';
-import { type LabEvent, parseRequest, type RequestEnvelope, type ResponseEnvelope } from '../../src-main/api/protocol.js';
-import { createDispatcher } from '../../src-main/lab/dispatch.js';
+import { createDispatcher } from '../../src-main/node/lab/dispatch.js';
+import type { Carrier } from '../../src-main/shared/api/client.js';
+import { LabClient } from '../../src-main/shared/api/client.js';
+import type { DatasetSummary } from '../../src-main/shared/api/domain.js';
+import { type ErrorCode, LabError } from '../../src-main/shared/api/errors.js';
+import { type LabHandlers, methodNames } from '../../src-main/shared/api/methods.js';
+import { type LabEvent, parseRequest, type RequestEnvelope, type ResponseEnvelope } from '../../src-main/shared/api/protocol.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

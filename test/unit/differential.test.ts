@@ -11,7 +11,7 @@ import {
   differentialTable,
   GroupMoments,
   welchTest,
-} from '../../src-main/analysis/differential.js';
+} from '../../src-main/node/analysis/differential.js';
 
 const A = [
   [5.1, 2.0, 0.3, 7.0],

@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_FILES_CHANNEL, IPC_SAVE_FILE_CHANNEL } from '../../src-main/api/bridge.js';
+import { IPC_CALL_CHANNEL, IPC_EVENT_CHANNEL, IPC_FILES_CHANNEL, IPC_SAVE_FILE_CHANNEL } from '../../src-main/shared/api/bridge.js';
 
-const preload = readFileSync(new URL('../../src-main/app/electron/preload.cts', import.meta.url), 'utf8');
-const main = readFileSync(new URL('../../src-main/app/electron/main.ts', import.meta.url), 'utf8');
-const filesIpc = readFileSync(new URL('../../src-main/app/electron/files-ipc.ts', import.meta.url), 'utf8');
+const preload = readFileSync(new URL('../../src-main/electron/preload.cts', import.meta.url), 'utf8');
+const main = readFileSync(new URL('../../src-main/electron/main.ts', import.meta.url), 'utf8');
+const filesIpc = readFileSync(new URL('../../src-main/electron/files-ipc.ts', import.meta.url), 'utf8');
 
 describe('Electron shell', () => {
   it('preload uses the same IPC channel names as the contract', () => {
@@ -51,12 +51,12 @@ describe('Electron shell', () => {
     }
   });
 
-  it('only src-main/app imports electron', async () => {
+  it('only src-main/node/app imports electron', async () => {
     const { readdirSync } = await import('node:fs');
     const offenders = readdirSync(new URL('../../src-main', import.meta.url), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile() && /\.(c|m)?ts$/.test(entry.name))
       .map((entry) => `${entry.parentPath}/${entry.name}`)
-      .filter((path) => !path.includes('/src-main/app/'))
+      .filter((path) => !path.includes('/src-main/node/app/'))
       .filter((path) => /from ['"]electron['"]|require\(['"]electron['"]\)/.test(readFileSync(path, 'utf8')));
     assert.deepEqual(offenders, []);
   });

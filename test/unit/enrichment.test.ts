@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { hypergeometricUpperTail, mapGeneSets, overRepresentation, prerankedGsea } from '../../src-main/analysis/enrichment.js';
-import { GeneSetFileError, parseGeneSets } from '../../src-main/data/gene-sets.js';
-import { Rng } from '../../src-main/data/random.js';
+import { hypergeometricUpperTail, mapGeneSets, overRepresentation, prerankedGsea } from '../../src-main/node/analysis/enrichment.js';
+import { GeneSetFileError, parseGeneSets } from '../../src-main/node/data/gene-sets.js';
+import { Rng } from '../../src-main/node/data/random.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/gene-sets/${name}`, import.meta.url));
 const genes = Array.from({ length: 60 }, (_, g) => ({ id: String(1000 + g), symbol: `G${g}` }));

@@ -6,11 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LabError } from '../../src-main/api/errors.js';
-import { FileGrantId } from '../../src-main/api/files.js';
-import { classifyTable } from '../../src-main/lab/files/classify.js';
-import { FileGrants } from '../../src-main/lab/files/grants.js';
-import { Inbox, sanitizeFileName } from '../../src-main/lab/files/inbox.js';
+import { classifyTable } from '../../src-main/node/lab/files/classify.js';
+import { FileGrants } from '../../src-main/node/lab/files/grants.js';
+import { Inbox, sanitizeFileName } from '../../src-main/node/lab/files/inbox.js';
+import { LabError } from '../../src-main/shared/api/errors.js';
+import { FileGrantId } from '../../src-main/shared/api/files.js';
 
 /** Asserts a LabError with this code and details.reason; returns its message. */
 async function refusal(promise: Promise<unknown>, code: string, reason: string): Promise<string> {

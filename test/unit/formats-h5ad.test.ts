@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { detectFormat } from '../../src-main/data/formats/detect.js';
-import { FormatError, type FormatErrorCode } from '../../src-main/data/formats/errors.js';
-import { openH5ad } from '../../src-main/data/formats/h5ad.js';
-import { openExpressionSource } from '../../src-main/data/formats/index.js';
-import type { MetaValue } from '../../src-main/data/formats/types.js';
+import { detectFormat } from '../../src-main/node/data/formats/detect.js';
+import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
+import { openH5ad } from '../../src-main/node/data/formats/h5ad.js';
+import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
+import type { MetaValue } from '../../src-main/node/data/formats/types.js';
 import { type FrameColumn, type H5adSpec, PYTHON, pythonHas, runPython, writeH5adH5wasm } from '../fixtures/formats/writers.js';
 
 const HAS_ANNDATA = pythonHas(['anndata', 'h5py', 'numpy', 'pandas', 'scipy.sparse']);

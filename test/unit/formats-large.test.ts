@@ -37,7 +37,7 @@ after(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Transpiles src-main/data/formats/*.ts to ESM JavaScript in dir, pointing h5wasm at node_modules. */
+/** Transpiles src-main/node/data/formats/*.ts to ESM JavaScript in dir, pointing h5wasm at node_modules. */
 function transpileReaders(dir: string): void {
   mkdirSync(dir, { recursive: true });
   const src = join(ROOT, 'src-main', 'data', 'formats');

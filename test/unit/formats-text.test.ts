@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { openCsvMatrix, readDelimitedTable } from '../../src-main/data/formats/csv.js';
-import { FormatError, type FormatErrorCode } from '../../src-main/data/formats/errors.js';
-import { openGct } from '../../src-main/data/formats/gct.js';
-import { openExpressionSource } from '../../src-main/data/formats/index.js';
-import { parseValueCell } from '../../src-main/data/formats/textmatrix.js';
+import { openCsvMatrix, readDelimitedTable } from '../../src-main/node/data/formats/csv.js';
+import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
+import { openGct } from '../../src-main/node/data/formats/gct.js';
+import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
+import { parseValueCell } from '../../src-main/node/data/formats/textmatrix.js';
 
 let tmp: string;
 let counter = 0;

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { detectFormat, detectFormatDetailed } from '../../src-main/data/formats/detect.js';
-import { FormatError, type FormatErrorCode } from '../../src-main/data/formats/errors.js';
-import { openGct } from '../../src-main/data/formats/gct.js';
-import { type GctxReader, openGctx } from '../../src-main/data/formats/gctx.js';
-import { openExpressionSource } from '../../src-main/data/formats/index.js';
-import type { MetadataTable, MetaValue } from '../../src-main/data/formats/types.js';
+import { detectFormat, detectFormatDetailed } from '../../src-main/node/data/formats/detect.js';
+import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
+import { openGct } from '../../src-main/node/data/formats/gct.js';
+import { type GctxReader, openGctx } from '../../src-main/node/data/formats/gctx.js';
+import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
+import type { MetadataTable, MetaValue } from '../../src-main/node/data/formats/types.js';
 import { expectedMeta, PYTHON, pythonHas, runPython, writeGctxH5wasm } from '../fixtures/formats/writers.js';
 import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
 

@@ -25,13 +25,13 @@ describe('layers', () => {
 
   test('a circle between files is found (as lab/service ↔ lab/studies was)', () => {
     const cycles = findCycles([
-      { path: 'src-main/lab/service.ts', source: "import { runStudy } from './studies.js';" },
-      { path: 'src-main/lab/studies.ts', source: "import { train } from './studies/common.js';" },
-      { path: 'src-main/lab/studies/common.ts', source: "import type { LabService } from '../service.js';" },
-      { path: 'src-main/lab/jobs.ts', source: "import './service.js';" },
+      { path: 'src-main/node/lab/service.ts', source: "import { runStudy } from './studies.js';" },
+      { path: 'src-main/node/lab/studies.ts', source: "import { train } from './studies/common.js';" },
+      { path: 'src-main/node/lab/studies/common.ts', source: "import type { LabService } from '../service.js';" },
+      { path: 'src-main/node/lab/jobs.ts', source: "import './service.js';" },
     ]);
     assert.deepEqual(cycles, [
-      'src-main/lab/service.ts → src-main/lab/studies.ts → src-main/lab/studies/common.ts → src-main/lab/service.ts',
+      'src-main/node/lab/service.ts → src-main/node/lab/studies.ts → src-main/node/lab/studies/common.ts → src-main/node/lab/service.ts',
     ]);
   });
 
@@ -53,26 +53,26 @@ describe('layers', () => {
 
   test('a planted upward import fails, naming the file, the import and the rule', () => {
     const violations = check([
-      { path: 'src-main/store/runs.ts', source: "import { LabService } from '../lab/service.js';" },
-      { path: 'src-main/lab/service.ts', source: "import { Store } from '../store/store.js';" },
+      { path: 'src-main/node/store/runs.ts', source: "import { LabService } from '../lab/service.js';" },
+      { path: 'src-main/node/lab/service.ts', source: "import { Store } from '../store/store.js';" },
     ]);
     assert.equal(violations.length, 1);
     // Paths as plain strings (not regex escapes), so the folder-move script rewrites them with the tree.
     assert.ok(
-      violations[0]?.startsWith('src-main/store/runs.ts: imports ../lab/service.js (lab); store may import only api'),
+      violations[0]?.startsWith('src-main/node/store/runs.ts: imports ../lab/service.js (lab); store may import only api'),
       violations[0],
     );
   });
 
   test('the contract imports only zod, the renderer only the contract, Electron stays in the app', () => {
     const violations = check([
-      { path: 'src-main/api/files.ts', source: "import { readFileSync } from 'node:fs';\nimport { z } from 'zod';" },
+      { path: 'src-main/shared/api/files.ts', source: "import { readFileSync } from 'node:fs';\nimport { z } from 'zod';" },
       {
         path: 'src-renderer/src/views/X.svelte',
-        source: '<script lang="ts">\n  import type { Store } from \'../../../src-main/store/store.js\';\n</script>',
+        source: '<script lang="ts">\n  import type { Store } from \'../../../src-main/node/store/store.js\';\n</script>',
       },
-      { path: 'src-renderer/src/lib/ok.ts', source: "import { RunSummary } from '../../../src-main/api/domain.js';" },
-      { path: 'src-main/lab/window.ts', source: "import { BrowserWindow } from 'electron';" },
+      { path: 'src-renderer/src/lib/ok.ts', source: "import { RunSummary } from '../../../src-main/shared/api/domain.js';" },
+      { path: 'src-main/node/lab/window.ts', source: "import { BrowserWindow } from 'electron';" },
       { path: 'src-main/plugins/x.ts', source: '' },
     ]);
     assert.equal(violations.length, 4, violations.join('\n'));
@@ -87,10 +87,10 @@ describe('layers', () => {
     try {
       for (const part of ['src-main', 'src-renderer', 'scripts/check-layers.mjs'])
         cpSync(join(repo, part), join(copy, part), { recursive: true });
-      appendFileSync(join(copy, 'src-main/ml/trainer.ts'), "\nimport '../lab/service.js';\n");
+      appendFileSync(join(copy, 'src-main/node/ml/trainer.ts'), "\nimport '../lab/service.js';\n");
       const result = spawnSync(process.execPath, [join(copy, 'scripts/check-layers.mjs')], { encoding: 'utf8' });
       assert.equal(result.status, 1);
-      assert.ok(result.stderr.includes('src-main/ml/trainer.ts: imports ../lab/service.js (lab); ml may import only'), result.stderr);
+      assert.ok(result.stderr.includes('src-main/node/ml/trainer.ts: imports ../lab/service.js (lab); ml may import only'), result.stderr);
     } finally {
       rmSync(copy, { recursive: true, force: true });
     }

@@ -6,11 +6,11 @@ import { before, describe, test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { Rng } from '../../src-main/data/random.js';
-import { selectBackend } from '../../src-main/ml/backend.js';
-import { type NamedArray, packArrays, unpackArrays } from '../../src-main/ml/checkpoint.js';
-import { boundLog, gaussianNll, klDiagonal, klStandardNormal, reparameterize, sparsify } from '../../src-main/ml/math.js';
-import { clipByGlobalNorm } from '../../src-main/ml/trainer.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { selectBackend } from '../../src-main/node/ml/backend.js';
+import { type NamedArray, packArrays, unpackArrays } from '../../src-main/node/ml/checkpoint.js';
+import { boundLog, gaussianNll, klDiagonal, klStandardNormal, reparameterize, sparsify } from '../../src-main/node/ml/math.js';
+import { clipByGlobalNorm } from '../../src-main/node/ml/trainer.js';
 
 before(async () => {
   await selectBackend({ prefer: 'cpu' });

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { type ModelFamily, TrainingConfig } from '../../src-main/api/training.js';
-import { Rng } from '../../src-main/data/random.js';
-import { createModule } from '../../src-main/ml/modules/index.js';
-import { registerNativeBackend } from '../../src-main/ml/native/index.js';
-import { Trainer } from '../../src-main/ml/trainer.js';
-import type { TrainingData } from '../../src-main/ml/training-data.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { createModule } from '../../src-main/node/ml/modules/index.js';
+import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
+import { Trainer } from '../../src-main/node/ml/trainer.js';
+import type { TrainingData } from '../../src-main/node/ml/training-data.js';
+import { type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
 
 function syntheticData(samples: number, genes: number, environments: number): TrainingData {
   const rng = new Rng(7);

@@ -1,10 +1,10 @@
 // Plans without training: the sweep grid and its runs, and the sbatch script a bundle carries.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { sbatchScript } from '../../src-main/lab/plans/bundle.js';
-import { PlanFile } from '../../src-main/lab/plans/plan.js';
-import { parseGrid, planSweep } from '../../src-main/lab/plans/sweep.js';
+import { sbatchScript } from '../../src-main/node/lab/plans/bundle.js';
+import { PlanFile } from '../../src-main/node/lab/plans/plan.js';
+import { parseGrid, planSweep } from '../../src-main/node/lab/plans/sweep.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 
 const base = TrainingConfig.parse({ model: { family: 'cvae' }, epochs: 3, seed: 7 });
 

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { PCA } from 'ml-pca';
-import { principalComponents } from '../../src-main/analysis/inspection.js';
-import { Rng } from '../../src-main/data/random.js';
+import { principalComponents } from '../../src-main/node/analysis/inspection.js';
+import { Rng } from '../../src-main/node/data/random.js';
 
 describe('latent PCA', () => {
   before(async () => {

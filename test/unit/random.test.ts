@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { Rng } from '../../src-main/data/random.js';
+import { Rng } from '../../src-main/node/data/random.js';
 
 test('fillNormal draws exactly what repeated normal() draws, spares included', () => {
   for (const [length, drawnBefore] of [

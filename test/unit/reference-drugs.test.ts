@@ -3,9 +3,9 @@
 // they form chemical series — shared Bemis–Murcko scaffolds — that a scaffold split can hold out.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { Chemistry } from '../../src-main/chem/chemistry.js';
-import { loadRDKit, type RDKitModule } from '../../src-main/chem/rdkit.js';
-import { referenceDrugs } from '../../src-main/data/reference-drugs.js';
+import { Chemistry } from '../../src-main/node/chem/chemistry.js';
+import { loadRDKit, type RDKitModule } from '../../src-main/node/chem/rdkit.js';
+import { referenceDrugs } from '../../src-main/node/data/reference-drugs.js';
 
 const SYMBOLS: Record<number, string> = { 1: 'H', 5: 'B', 6: 'C', 7: 'N', 8: 'O', 9: 'F', 15: 'P', 16: 'S', 17: 'Cl', 35: 'Br', 53: 'I' };
 

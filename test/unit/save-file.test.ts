@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { type SaveFileRequest, SaveFileResult } from '../../src-main/api/bridge.js';
-import { handleSaveFile, type SaveDialogOptions, saveDialogOptions } from '../../src-main/app/save-file.js';
+import { handleSaveFile, type SaveDialogOptions, saveDialogOptions } from '../../src-main/node/app/save-file.js';
+import { type SaveFileRequest, SaveFileResult } from '../../src-main/shared/api/bridge.js';
 
 function fakeDeps(chosen: string | null) {
   const dialogs: SaveDialogOptions[] = [];

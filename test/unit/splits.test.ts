@@ -2,9 +2,9 @@
 // is seen in training, and the same seed gives the same split.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { splitSamples } from '../../src-main/ml/training-data.js';
-import type { TrainingView } from '../../src-main/store/datasets.js';
+import { splitSamples } from '../../src-main/node/ml/training-data.js';
+import type { TrainingView } from '../../src-main/node/store/datasets.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 
 function view(): TrainingView {
   const drugs = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7', 'd8', 'd9', 'd10'];

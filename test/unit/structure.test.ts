@@ -4,11 +4,11 @@
 // numbers.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pairedWilcoxon } from '../../src-main/analysis/paired.js';
-import { beats, controlName, ScoreBook, structureTests, structureVerdicts } from '../../src-main/analysis/structure.js';
-import { TrainingConfig } from '../../src-main/api/training.js';
-import { prepareTrainingData } from '../../src-main/ml/training-data.js';
-import type { TrainingView } from '../../src-main/store/datasets.js';
+import { pairedWilcoxon } from '../../src-main/node/analysis/paired.js';
+import { beats, controlName, ScoreBook, structureTests, structureVerdicts } from '../../src-main/node/analysis/structure.js';
+import { prepareTrainingData } from '../../src-main/node/ml/training-data.js';
+import type { TrainingView } from '../../src-main/node/store/datasets.js';
+import { TrainingConfig } from '../../src-main/shared/api/training.js';
 
 describe('paired Wilcoxon signed-rank test', () => {
   // Reference values from scipy 1.10.1: scipy.stats.wilcoxon(a, b).pvalue (defaults: two-sided,

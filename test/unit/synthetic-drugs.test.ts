@@ -2,8 +2,8 @@
 // of its fingerprint alone, moves only the latents whose motif bits it carries, and saturates.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Rng } from '../../src-main/data/random.js';
-import { designDrugEffects } from '../../src-main/data/synthetic-drugs.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { designDrugEffects } from '../../src-main/node/lab/import/synthetic-drugs.js';
 
 function randomFingerprints(rng: Rng, drugs: number, bits: number, density: number): Uint8Array[] {
   return Array.from({ length: drugs }, () => Uint8Array.from({ length: bits }, () => (rng.next() < density ? 1 : 0)));

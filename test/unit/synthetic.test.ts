@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { Rng } from '../../src-main/data/random.js';
+import { Rng } from '../../src-main/node/data/random.js';
 import {
   buildStructure,
   descendants,
@@ -19,7 +19,7 @@ import {
   type SyntheticConfig,
   type SyntheticDataset,
   sampleLatents,
-} from '../../src-main/data/synthetic.js';
+} from '../../src-main/node/data/synthetic.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -5,14 +5,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
-
-import { type ModelConfigInput, type ModelFamily, TrainingConfig, type TrainingConfigInput } from '../../src-main/api/training.js';
-import { Rng } from '../../src-main/data/random.js';
-import { importSyntheticPreset } from '../../src-main/data/synthetic-import.js';
-import { selectBackend } from '../../src-main/ml/backend.js';
-import { packArrays, unpackArrays } from '../../src-main/ml/checkpoint.js';
-import { type Batch, createModule, type GenerativeModule, type LossContext, type LossTerms } from '../../src-main/ml/modules/index.js';
-import type { Encoding } from '../../src-main/ml/modules/module.js';
+import { Rng } from '../../src-main/node/data/random.js';
+import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
+import { selectBackend } from '../../src-main/node/ml/backend.js';
+import { packArrays, unpackArrays } from '../../src-main/node/ml/checkpoint.js';
+import { type Batch, createModule, type GenerativeModule, type LossContext, type LossTerms } from '../../src-main/node/ml/modules/index.js';
+import type { Encoding } from '../../src-main/node/ml/modules/module.js';
 import {
   type Checkpoint,
   type Control,
@@ -20,9 +18,10 @@ import {
   type StepReport,
   Trainer,
   type TrainerCallbacks,
-} from '../../src-main/ml/trainer.js';
-import { prepareTrainingData, type TrainingData } from '../../src-main/ml/training-data.js';
-import { Store } from '../../src-main/store/store.js';
+} from '../../src-main/node/ml/trainer.js';
+import { prepareTrainingData, type TrainingData } from '../../src-main/node/ml/training-data.js';
+import { Store } from '../../src-main/node/store/store.js';
+import { type ModelConfigInput, type ModelFamily, TrainingConfig, type TrainingConfigInput } from '../../src-main/shared/api/training.js';
 
 const FAMILIES: readonly ModelFamily[] = ['vae', 'cvae', 'env-vae', 'translation-vae', 'adversarial-prior-ae'];
 const HELD_OUT = { kind: 'metadata', column: 'split', validationValues: ['validation'] } as const;

@@ -1,6 +1,6 @@
 // A differential-expression table as a connectivity query: the genes significantly up (and down)
 // in group A against group B, the strongest by Welch t. Pure, so it is unit-tested without a DOM.
-import type { DifferentialResult } from '../../../src-main/api/analysis.js';
+import type { DifferentialResult } from '../../../src-main/shared/api/analysis.js';
 
 export interface DeQueryThresholds {
   /** At most this many genes per direction. */

@@ -1,6 +1,6 @@
 // The Train form, derived from the contract: which families to offer, which settings each shows,
 // their starting values, and the TrainingConfig the form's values make. TrainView only renders this.
-import { modelFamilies } from '../../../src-main/api/model-families.js';
+import { modelFamilies } from '../../../src-main/shared/api/model-families.js';
 import {
   type SettingField,
   settingDefault,
@@ -8,7 +8,7 @@ import {
   type TrainingConfigInput,
   type ValidationSplit,
   withSettings,
-} from '../../../src-main/api/training.js';
+} from '../../../src-main/shared/api/training.js';
 
 export type FormValues = Record<string, string | number>;
 

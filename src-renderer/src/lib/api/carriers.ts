@@ -1,8 +1,8 @@
 // The two ways LabApi messages travel. The client above them never knows which one it has.
 
-import type { CellShiftBridge } from '../../../../src-main/api/bridge.js';
-import type { Carrier } from '../../../../src-main/api/client.js';
-import type { RequestEnvelope } from '../../../../src-main/api/protocol.js';
+import type { CellShiftBridge } from '../../../../src-main/shared/api/bridge.js';
+import type { Carrier } from '../../../../src-main/shared/api/client.js';
+import type { RequestEnvelope } from '../../../../src-main/shared/api/protocol.js';
 
 /** Desktop: the preload's window.cellshift bridge over Electron IPC. */
 export function ipcCarrier(bridge: CellShiftBridge): Carrier {

@@ -1,7 +1,7 @@
 // Picks the carrier: the Electron bridge when the preload installed one, else loopback HTTP
 // with the per-launch token from the URL (kept for this tab, removed from the address bar).
-import type { CellShiftBridge } from '../../../../src-main/api/bridge.js';
-import { LabClient } from '../../../../src-main/api/client.js';
+import type { CellShiftBridge } from '../../../../src-main/shared/api/bridge.js';
+import { LabClient } from '../../../../src-main/shared/api/client.js';
 import { httpCarrier, ipcCarrier } from './carriers.js';
 import { type FileAccess, httpFileAccess, ipcFileAccess } from './files.js';
 

@@ -1,8 +1,8 @@
 // How files reach the lab from this window. The page never sends a path: in the desktop app the
 // native dialog runs in main and answers with grants; files picked in the page or dropped on it
 // are uploaded (browser mode: one streamed HTTP request; desktop: chunks over the bridge).
-import type { CellShiftBridge } from '../../../../src-main/api/bridge.js';
-import { ErrorCode, LabError } from '../../../../src-main/api/errors.js';
+import type { CellShiftBridge } from '../../../../src-main/shared/api/bridge.js';
+import { ErrorCode, LabError } from '../../../../src-main/shared/api/errors.js';
 import {
   type FileGrant,
   FilesIpcReply,
@@ -11,7 +11,7 @@ import {
   MAX_UPLOAD_CHUNK_BYTES,
   UPLOAD_PATH,
   UploadReply,
-} from '../../../../src-main/api/files.js';
+} from '../../../../src-main/shared/api/files.js';
 
 export interface FileAccess {
   /** The native open dialog (desktop), or null: the page's own file input is the picker. */

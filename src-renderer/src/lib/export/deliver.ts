@@ -1,6 +1,6 @@
 // Hands an exported file to the user: the desktop app's native save dialog when the preload
 // bridge offers one, otherwise a browser download.
-import type { SaveFileKind } from '../../../../src-main/api/bridge.js';
+import type { SaveFileKind } from '../../../../src-main/shared/api/bridge.js';
 
 export interface DeliveredFile {
   name: string;

@@ -1,7 +1,7 @@
 // Resolves which runs and datasets a figure shows into full provenance, from what the renderer
 // already holds: the run list (model, seed, backend), the dataset list (name, content hash) and
 // app.info (version).
-import type { DatasetSummary, RunSummary } from '../../../../src-main/api/domain.js';
+import type { DatasetSummary, RunSummary } from '../../../../src-main/shared/api/domain.js';
 import { buildProvenance, type Provenance, type ProvenanceRun } from './provenance.js';
 
 export interface ProvenanceScope {

@@ -1,8 +1,8 @@
 // One import, step by step: files come in (dialog, picker, drop, allowed folder), each uploads
 // with progress and cancel and gets a role; then the settings, a preview of what survives,
 // the import job with progress and cancel, and a summary of what was stored.
-import { DatasetSummary } from '../../../../src-main/api/domain.js';
-import type { FileGrant, FileRole, FileSources } from '../../../../src-main/api/files.js';
+import { DatasetSummary } from '../../../../src-main/shared/api/domain.js';
+import type { FileGrant, FileRole, FileSources } from '../../../../src-main/shared/api/files.js';
 import {
   EnvironmentKey,
   type ImportFiles,
@@ -10,8 +10,8 @@ import {
   ImportRequest,
   type ImportRequestInput,
   UnlabelledSamples,
-} from '../../../../src-main/api/imports.js';
-import type { LabEvent } from '../../../../src-main/api/protocol.js';
+} from '../../../../src-main/shared/api/imports.js';
+import type { LabEvent } from '../../../../src-main/shared/api/protocol.js';
 import type { FileAccess } from '../api/files.js';
 import type { LabState } from './lab.svelte.js';
 

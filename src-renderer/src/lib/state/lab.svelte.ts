@@ -1,11 +1,11 @@
 // The renderer's view of the lab: what it knows (app info, datasets, running jobs) and the
 // app-wide conventions for errors (notices) and long work (jobs with progress and cancel).
 // One instance per window, created by App and shared through context.
-import type { LabClient } from '../../../../src-main/api/client.js';
-import type { AppInfo, DatasetSummary, SyntheticPreset } from '../../../../src-main/api/domain.js';
-import { LabError } from '../../../../src-main/api/errors.js';
-import type { LabEvent } from '../../../../src-main/api/protocol.js';
-import type { ValidationSplit } from '../../../../src-main/api/training.js';
+import type { LabClient } from '../../../../src-main/shared/api/client.js';
+import type { AppInfo, DatasetSummary, SyntheticPreset } from '../../../../src-main/shared/api/domain.js';
+import { LabError } from '../../../../src-main/shared/api/errors.js';
+import type { LabEvent } from '../../../../src-main/shared/api/protocol.js';
+import type { ValidationSplit } from '../../../../src-main/shared/api/training.js';
 
 export interface Notice {
   id: number;

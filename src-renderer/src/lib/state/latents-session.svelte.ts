@@ -1,8 +1,8 @@
 // The Latents view's remembered state: per dataset the run, projection, colouring and the two
 // compared groups, plus the dataset's named selections. Loaded from the lab when the view
 // opens; every change is saved (debounced) so the next start shows the same thing.
-import type { LabClient } from '../../../../src-main/api/client.js';
-import { type LatentsDatasetState, LatentsViewState, type Selection } from '../../../../src-main/api/sessions.js';
+import type { LabClient } from '../../../../src-main/shared/api/client.js';
+import { type LatentsDatasetState, LatentsViewState, type Selection } from '../../../../src-main/shared/api/sessions.js';
 import type { LabState } from './lab.svelte.js';
 import { SavedView } from './saved-view.svelte.js';
 

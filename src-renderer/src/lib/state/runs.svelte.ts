@@ -1,9 +1,9 @@
 // Training as the renderer sees it: the run history, and for each run being watched its live
 // progress and metric curves, fed by run events and backfilled from the stored history.
-import type { LabClient } from '../../../../src-main/api/client.js';
-import { type MetricSeries, type RunAction, type RunSummary, stoppedRunStatuses } from '../../../../src-main/api/domain.js';
-import type { LabEvent } from '../../../../src-main/api/protocol.js';
-import type { TrainingConfigInput } from '../../../../src-main/api/training.js';
+import type { LabClient } from '../../../../src-main/shared/api/client.js';
+import { type MetricSeries, type RunAction, type RunSummary, stoppedRunStatuses } from '../../../../src-main/shared/api/domain.js';
+import type { LabEvent } from '../../../../src-main/shared/api/protocol.js';
+import type { TrainingConfigInput } from '../../../../src-main/shared/api/training.js';
 import type { LabState } from './lab.svelte.js';
 
 export interface CurvePoint {

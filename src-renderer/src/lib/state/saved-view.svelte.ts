@@ -2,7 +2,7 @@
 // after each change, so the next start shows the same thing. State this version cannot read is
 // ignored rather than half-applied. Views extend it with their own schema and defaults.
 import type { z } from 'zod';
-import type { LabClient } from '../../../../src-main/api/client.js';
+import type { LabClient } from '../../../../src-main/shared/api/client.js';
 import type { LabState } from './lab.svelte.js';
 
 const SAVE_DELAY_MS = 400;

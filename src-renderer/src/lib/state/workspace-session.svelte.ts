@@ -1,6 +1,6 @@
 // The window's remembered state (dataset, view, validation split), restored on the next start.
-import type { LabClient } from '../../../../src-main/api/client.js';
-import { WorkspaceState } from '../../../../src-main/api/sessions.js';
+import type { LabClient } from '../../../../src-main/shared/api/client.js';
+import { WorkspaceState } from '../../../../src-main/shared/api/sessions.js';
 import type { LabState } from './lab.svelte.js';
 import { isViewId, type Router } from './router.svelte.js';
 import { SavedView } from './saved-view.svelte.js';

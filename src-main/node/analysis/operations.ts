@@ -1,0 +1,150 @@
+// The analysis the lab serves, as a table the analysis worker runs (src-main/node/analysis/analysis-worker.ts),
+// off the thread that answers the UI. Each entry takes structured-cloneable parameters and returns
+// a structured-cloneable result (LabApi results where it can). Adding an analysis is one entry
+// here plus its LabApi handler, which calls `lab.analysis.run(name, params)`.
+import type {
+  DifferentialResult,
+  DrugPredictionResult,
+  PriorShiftResult,
+  ProjectionResult,
+  TopGenesResult,
+  UnseenEvaluationResult,
+} from '../../shared/api/analysis.js';
+import { LabError } from '../../shared/api/errors.js';
+import type {
+  ConnectivityResult,
+  DrugNeighboursResult,
+  EnrichmentParams,
+  EnrichmentResult,
+  MoaRetrievalResult,
+} from '../../shared/api/mechanism.js';
+import { queryDataset } from './connectivity-query.js';
+import type { AnalysisContext } from './context.js';
+import { compareGroups } from './differential.js';
+import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
+
+export type { AnalysisContext } from './context.js';
+
+import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
+import { applicabilityDomain, predictDrug } from './predict.js';
+import type { TrainedModel } from './trained-model.js';
+import { evaluateUnseen } from './unseen.js';
+
+/** A drug's environment vector, built on the lab side where RDKit is loaded. */
+export interface DrugPredictionParams {
+  runId: string;
+  environment: Float32Array;
+  cellLine: string | null;
+  /** How many leading coordinates of the environment are the fingerprint's bits. */
+  fingerprintBits: number;
+}
+
+export type DrugPredictionGenes = Pick<DrugPredictionResult, 'runId' | 'epoch' | 'seenInTraining' | 'genes' | 'applicability'>;
+
+export const analysisOperations = {
+  /** Reads every sample of both groups: at 50k vs 50k samples seconds of work, so off the serving thread. */
+  async differential(context: AnalysisContext, params: Parameters<typeof compareGroups>[1]): Promise<DifferentialResult> {
+    return compareGroups(context.store, params);
+  },
+
+  async projection(
+    context: AnalysisContext,
+    { runId, method, maxPoints }: { runId: string; method: 'pca' | 'umap'; maxPoints: number },
+  ): Promise<ProjectionResult> {
+    const model = await context.model(runId);
+    return { runId, epoch: model.epoch, ...(await projectLatents(model, method, maxPoints, context.signal)) };
+  },
+
+  async priorShift(context: AnalysisContext, { runId }: { runId: string }): Promise<PriorShiftResult> {
+    const model = await context.model(runId);
+    return { runId, epoch: model.epoch, report: priorShiftReport(model) };
+  },
+
+  async topGenes(
+    context: AnalysisContext,
+    { runId, latent, count }: { runId: string; latent: number; count: number },
+  ): Promise<TopGenesResult> {
+    const model = await context.model(runId);
+    if (latent >= model.latentDim) {
+      throw new LabError('invalid_params', `This model has latents 0..${model.latentDim - 1}; there is no latent ${latent}.`);
+    }
+    const genes = context.store.datasets.genes(model.run.datasetId);
+    return {
+      runId,
+      latent,
+      genes: topGenes(model, latent, count).map((g) => ({
+        id: genes[g.gene]?.id ?? String(g.gene),
+        symbol: genes[g.gene]?.symbol ?? String(g.gene),
+        effect: g.effect,
+      })),
+    };
+  },
+
+  async unseen(context: AnalysisContext, { runId }: { runId: string }): Promise<UnseenEvaluationResult> {
+    const model = await context.model(runId);
+    return { runId, epoch: model.epoch, split: model.config.validation.kind, ...evaluateUnseen(model) };
+  },
+
+  async predictDrug(
+    context: AnalysisContext,
+    { runId, environment, cellLine, fingerprintBits }: DrugPredictionParams,
+  ): Promise<DrugPredictionGenes> {
+    const model = await context.model(runId);
+    const seenInTraining = model.data.trainIndices.length > 0 && seenInTrainingData(model, environment);
+    const prediction = predictDrug(model, environment, cellLine);
+    const genes = context.store.datasets.genes(model.run.datasetId);
+    return {
+      runId,
+      epoch: model.epoch,
+      seenInTraining,
+      applicability: applicabilityDomain(model, environment, fingerprintBits),
+      genes: genes.map((g, i) => ({
+        id: g.id,
+        symbol: g.symbol,
+        predicted: prediction.predicted[i] as number,
+        control: prediction.control[i] as number,
+        delta: prediction.delta[i] as number,
+      })),
+    };
+  },
+
+  /** Preranked GSEA with permutations over a whole collection: seconds of work. */
+  async enrichment(context: AnalysisContext, params: EnrichmentParams): Promise<EnrichmentResult> {
+    return enrichmentOf(context, params);
+  },
+
+  /** Every signature of a dataset scored against the query and its random queries. */
+  async moaRetrieval(context: AnalysisContext, { runId }: { runId: string }): Promise<MoaRetrievalResult> {
+    return moaRetrievalOf(context, runId);
+  },
+
+  async drugNeighbours(
+    context: AnalysisContext,
+    params: { runId: string; environmentKey: string; count: number },
+  ): Promise<DrugNeighboursResult> {
+    return drugNeighboursOf(context, params);
+  },
+
+  async connectivity(context: AnalysisContext, params: Parameters<typeof queryDataset>[1]): Promise<ConnectivityResult> {
+    return queryDataset(context.store, params, () => context.signal.throwIfAborted());
+  },
+} satisfies Record<string, (context: AnalysisContext, params: never) => Promise<unknown>>;
+
+export type AnalysisOperations = typeof analysisOperations;
+export type AnalysisOperationName = keyof AnalysisOperations;
+export type AnalysisParams<N extends AnalysisOperationName> = Parameters<AnalysisOperations[N]>[1];
+export type AnalysisResult<N extends AnalysisOperationName> = Awaited<ReturnType<AnalysisOperations[N]>>;
+
+export function isAnalysisOperation(name: string): name is AnalysisOperationName {
+  return Object.hasOwn(analysisOperations, name);
+}
+
+function seenInTrainingData(model: TrainedModel, vector: Float32Array): boolean {
+  const width = model.data.environmentWidth;
+  const trained = new Set(Array.from(model.data.trainIndices, (i) => model.data.environmentOfSample[i] as number));
+  for (const e of trained) {
+    const row = model.data.environmentInputs.subarray(e * width, (e + 1) * width);
+    if (row.every((v, j) => v === vector[j])) return true;
+  }
+  return false;
+}

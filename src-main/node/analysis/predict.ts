@@ -1,0 +1,103 @@
+// Predicting the response to a drug from its structure: the new drug's environment vector is
+// built exactly as the import built the training drugs' (same fingerprint settings and column
+// layout), then the model decodes from that environment's prior.
+import { LabError } from '../../shared/api/errors.js';
+import type { FingerprintOptions } from '../../shared/api/imports.js';
+import { fingerprintBitCount } from '../data/representation-columns.js';
+import { nearestTrainingDrug, SIMILARITY_BINS } from './structure.js';
+import type { TrainedModel } from './trained-model.js';
+import { environmentMeans, UnseenProblem } from './unseen.js';
+
+export interface StructureDescriber {
+  describe(smiles: string, options: FingerprintOptions): { ok: true; fingerprint: Uint8Array } | { ok: false; reason: string };
+}
+
+export interface DrugPrediction {
+  predicted: Float32Array;
+  control: Float32Array;
+  /** predicted − control, per gene. */
+  delta: Float32Array;
+}
+
+/** The environment vector of a new drug in a dataset whose environments are Morgan fingerprints. */
+export function drugEnvironmentVector(
+  columns: readonly string[],
+  fingerprint: FingerprintOptions,
+  bits: Uint8Array,
+  cellLine: string | null,
+): Float32Array {
+  const vector = new Float32Array(columns.length);
+  const morgan = fingerprintBitCount(columns);
+  if (morgan !== fingerprint.nBits || bits.length !== morgan) {
+    throw new LabError('conflict', `The dataset's environments carry ${morgan} fingerprint bits, the structure has ${bits.length}.`);
+  }
+  for (let b = 0; b < morgan; b++) vector[b] = bits[b] ? 1 : 0;
+  const cells = columns.flatMap((c, i) => (c.startsWith('cell ') ? [{ cell: c.slice(5), i }] : []));
+  if (cells.length > 0) {
+    if (cellLine === null) throw new LabError('invalid_params', `Choose a cell line: ${cells.map((c) => c.cell).join(', ')}`);
+    const column = cells.find((c) => c.cell === cellLine);
+    if (!column)
+      throw new LabError('invalid_params', `Cell line "${cellLine}" is not in this dataset (${cells.map((c) => c.cell).join(', ')})`);
+    vector[column.i] = 1;
+  }
+  return vector;
+}
+
+export function predictDrug(model: TrainedModel, environment: Float32Array, cellLine: string | null): DrugPrediction {
+  const predicted = model.predictEnvironmentMean(environment);
+  const means = environmentMeans(model, model.data.trainIndices);
+  const controls = model.data.environmentKeys.flatMap((key, e) => {
+    if (!key.startsWith('control') || !means[e]) return [];
+    // With cell lines in the key, compare with that cell line's own controls.
+    return cellLine === null || key === 'control' || key.endsWith(`| ${cellLine}`) ? [means[e] as Float32Array] : [];
+  });
+  if (controls.length === 0) throw new LabError('conflict', 'The training data has no control samples to compare with.');
+  const control = new Float32Array(predicted.length);
+  for (const c of controls)
+    for (let g = 0; g < control.length; g++) control[g] = (control[g] as number) + (c[g] as number) / controls.length;
+  return { predicted, control, delta: predicted.map((v, g) => v - (control[g] as number)) };
+}
+
+export interface ApplicabilityDomain {
+  /** The most similar training drug and its Tanimoto similarity to the new one. */
+  nearestDrug: string;
+  similarity: number;
+  /** The similarity bin the new drug falls in, and how the model did on held-out drugs in that bin. */
+  low: number;
+  high: number;
+  environments: number;
+  pearsonDelta: number | null;
+  pearsonDeltaStd: number | null;
+}
+
+/**
+ * How far a new drug is from what the model learnt from, and what that distance cost on the
+ * run's own held-out environments: their Pearson r of Δ (mean ± std) among those whose nearest
+ * training drug was about as similar (the same bin of the DLEPS curve). Null without a fingerprint.
+ */
+export function applicabilityDomain(model: TrainedModel, environment: Float32Array, fingerprintBits: number): ApplicabilityDomain | null {
+  const problem = new UnseenProblem(model.data);
+  const nearest = nearestTrainingDrug(problem, fingerprintBits, environment);
+  if (nearest.drug === null || !Number.isFinite(nearest.similarity)) return null;
+  const bin = SIMILARITY_BINS.find(([low, high]) => nearest.similarity >= low && nearest.similarity < high) ?? [0, 1];
+  const alike = problem.heldOut.filter((e) => {
+    const s = nearestTrainingDrug(problem, fingerprintBits, problem.input(e)).similarity;
+    return s >= bin[0] && s < bin[1];
+  });
+  let scores: number[] = [];
+  if (alike.length > 0) {
+    const all = problem.score((e) => (alike.includes(e) ? model.predictEnvironmentMean(problem.input(e)) : problem.control(e)));
+    scores = problem.heldOut.flatMap((e, i) => (alike.includes(e) ? [all.perEnvironment[i]?.pearsonDelta as number] : []));
+  }
+  const mean = scores.length > 0 ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
+  const std = mean !== null && scores.length > 1 ? Math.sqrt(scores.reduce((s, v) => s + (v - mean) ** 2, 0) / (scores.length - 1)) : null;
+  return {
+    nearestDrug: nearest.drug,
+    similarity: nearest.similarity,
+    low: bin[0],
+    high: Math.min(1, bin[1]),
+    environments: scores.length,
+    pearsonDelta: mean,
+    pearsonDeltaStd: std,
+  };
+}

@@ -1,0 +1,211 @@
+// A finished (or running) run's model, rebuilt from its stored config and newest checkpoint,
+// for inspection: encode samples, read each environment's prior shift, decode latents to genes.
+import * as tf from '@tensorflow/tfjs';
+import type { RunSummary } from '../../shared/api/domain.js';
+import { LabError } from '../../shared/api/errors.js';
+import { isEnvironmentAware, modelFamilyRow } from '../../shared/api/model-families.js';
+import type { TrainingConfig } from '../../shared/api/training.js';
+import { Rng } from '../data/random.js';
+import { selectBackend } from '../ml/backend.js';
+import { type NamedArray, restoreParameters, unpackArrays } from '../ml/checkpoint.js';
+import type { GenerativeModule } from '../ml/modules/index.js';
+import { setUpRun } from '../ml/run-setup.js';
+import { scoped } from '../ml/scoped.js';
+import type { TrainingData } from '../ml/training-data.js';
+import type { Store } from '../store/store.js';
+
+const BATCH = 1024;
+
+export class TrainedModel {
+  readonly run: RunSummary;
+  readonly config: TrainingConfig;
+  readonly module: GenerativeModule;
+  readonly data: TrainingData;
+  readonly epoch: number;
+  readonly #standardization: { mean: Float32Array; std: Float32Array } | null;
+
+  private constructor(
+    run: RunSummary,
+    config: TrainingConfig,
+    module: GenerativeModule,
+    data: TrainingData,
+    epoch: number,
+    arrays: NamedArray[],
+  ) {
+    this.run = run;
+    this.config = config;
+    this.module = module;
+    this.data = data;
+    this.epoch = epoch;
+    const mean = arrays.find((a) => a.name === 'standardize/mean');
+    const std = arrays.find((a) => a.name === 'standardize/std');
+    this.#standardization = mean && std ? { mean: mean.values, std: std.values } : null;
+  }
+
+  static async load(store: Store, runId: string): Promise<TrainedModel> {
+    await selectBackend();
+    const checkpoint = store.runs.latestCheckpoint(runId);
+    if (!checkpoint)
+      throw new LabError('conflict', `Run "${store.runs.get(runId).name}" has no checkpoint yet: let it finish at least one epoch.`);
+    const { run, config, data, module } = setUpRun(store, runId);
+    const arrays = unpackArrays(checkpoint.weights);
+    restoreParameters(module.params, 'params/', arrays);
+    if (module.adversary) restoreParameters(module.adversary, 'adversary/', arrays);
+    return new TrainedModel(run, config, module, data, checkpoint.epoch, arrays);
+  }
+
+  get latentDim(): number {
+    return this.config.model.latentDim;
+  }
+
+  get nSamples(): number {
+    return this.data.environmentOfSample.length;
+  }
+
+  /** Posterior means of the given samples (default all), samples × latentDim. */
+  encodeMeans(indices?: ArrayLike<number>): Float32Array {
+    const rows = indices ? Array.from(indices) : Array.from({ length: this.nSamples }, (_, i) => i);
+    const out = new Float32Array(rows.length * this.latentDim);
+    for (let start = 0; start < rows.length; start += BATCH) {
+      const chunk = rows.slice(start, start + BATCH);
+      const values = scoped(() => {
+        const { x, e } = this.#inputs(chunk);
+        return this.module.encode(x, e).mean.dataSync() as Float32Array;
+      });
+      out.set(values, start * this.latentDim);
+    }
+    return out;
+  }
+
+  /** The environment's shift of the latent prior (μ̄_e and log σ̄_e), one row per environment. */
+  priorShifts(): { mean: Float32Array; logStd: Float32Array | null } | null {
+    const priorShift = this.module.priorShift?.bind(this.module);
+    if (!priorShift) return null;
+    const nEnv = this.data.environmentKeys.length;
+    return scoped(() => {
+      const e = tf.tensor2d(this.data.environmentInputs, [nEnv, this.data.environmentWidth]);
+      const shift = priorShift(e);
+      return { mean: shift.mean.dataSync() as Float32Array, logStd: shift.logStd ? (shift.logStd.dataSync() as Float32Array) : null };
+    });
+  }
+
+  /** Decodes latents (rows × latentDim) in environment `environment` to expression in the data's units. */
+  decode(latents: Float32Array, rows: number, environment: number): Float32Array {
+    const values = scoped(() => {
+      const z = tf.tensor2d(latents, [rows, this.latentDim]);
+      const width = this.data.environmentWidth;
+      const e = tf.tile(tf.tensor2d(this.data.environmentInputs.subarray(environment * width, (environment + 1) * width), [1, width]), [
+        rows,
+        1,
+      ]);
+      return this.module.decode(z, e as tf.Tensor2D).dataSync() as Float32Array;
+    });
+    return this.unstandardize(values);
+  }
+
+  /**
+   * Mean squared reconstruction error per gene, in the data's units, of arbitrary samples (rows ×
+   * genes, data units) given to the model as environment `environment` — e.g. data generated in
+   * environments the model never saw (the seed's out-of-distribution curves).
+   */
+  reconstructionError(values: Float32Array, rows: number, environment: number | Float32Array): number {
+    const g = this.data.nGenes;
+    if (values.length !== rows * g) throw new RangeError(`expected ${rows}×${g} values, got ${values.length}`);
+    const s = this.#standardization;
+    const input = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      input[i] = s ? ((values[i] as number) - (s.mean[i % g] as number)) / (s.std[i % g] as number) : (values[i] as number);
+    }
+    const width = this.data.environmentWidth;
+    const vector =
+      typeof environment === 'number' ? this.data.environmentInputs.subarray(environment * width, (environment + 1) * width) : environment;
+    if (vector.length !== width) throw new RangeError(`environment vector has ${vector.length} values, the model expects ${width}`);
+    const reconstructed = scoped(() => {
+      const x = tf.tensor2d(input, [rows, g]);
+      const e = tf.tile(tf.tensor2d(vector, [1, width]), [rows, 1]);
+      return this.module.reconstruct(x, e as tf.Tensor2D).dataSync() as Float32Array;
+    });
+    const back = this.unstandardize(reconstructed);
+    let sum = 0;
+    for (let i = 0; i < values.length; i++) sum += ((values[i] as number) - (back[i] as number)) ** 2;
+    return sum / values.length;
+  }
+
+  /**
+   * The decoder as a genes × latentDim matrix M̃ in the data's units, for linear decoders only
+   * (x = M̃ z + b): what the seed's §6.1 compares with the true M.
+   */
+  linearDecoder(): Float64Array | null {
+    if (this.config.model.decoder !== 'linear') return null;
+    const weights = this.module.params.named().get('decoder/linear/W');
+    if (!weights) return null;
+    const d = this.latentDim;
+    const g = this.data.nGenes;
+    const w = weights.dataSync();
+    const rows = weights.shape[0] as number;
+    const out = new Float64Array(g * d);
+    const std = this.#standardization?.std;
+    // W is (latent [+ environment]) × genes; the latent rows come first.
+    for (let gene = 0; gene < g; gene++) {
+      for (let j = 0; j < Math.min(d, rows); j++) out[gene * d + j] = (w[j * g + gene] as number) * (std ? (std[gene] as number) : 1);
+    }
+    return out;
+  }
+
+  /**
+   * The model's predicted mean expression (data units) in an environment given by its input
+   * vector e: the average decoding of latents drawn from that environment's prior. Only for
+   * families whose output depends on e (conditional, environment and translation VAEs).
+   */
+  predictEnvironmentMean(environment: Float32Array, samples = 256, seed = 0): Float32Array {
+    const family = this.config.model.family;
+    if (!isEnvironmentAware(family)) {
+      throw new LabError('conflict', `A ${family} does not condition on the environment, so it cannot predict one.`);
+    }
+    const width = this.data.environmentWidth;
+    if (environment.length !== width)
+      throw new RangeError(`environment vector has ${environment.length} values, the model expects ${width}`);
+    const d = this.latentDim;
+    const rng = new Rng(seed).fork('predict');
+    const noise = new Float32Array(samples * d);
+    rng.fillNormal(noise);
+    const decoded = scoped(() => {
+      const e = tf.tile(tf.tensor2d(environment, [1, width]), [samples, 1]) as tf.Tensor2D;
+      let z = tf.tensor2d(noise, [samples, d]) as tf.Tensor2D;
+      const shift = modelFamilyRow(family).priorShift === 'none' ? null : this.module.priorShift?.(e);
+      if (shift) {
+        // env-vae: z ~ N(μ̄ₑ, σ̄ₑ²); translation-vae: z = C₀ + μ̄ₑ with C₀ ~ N(0, I).
+        if (shift.logStd) z = tf.mul(z, tf.exp(shift.logStd)) as tf.Tensor2D;
+        z = tf.add(z, shift.mean) as tf.Tensor2D;
+      }
+      return tf.mean(this.module.decode(z, e), 0).dataSync() as Float32Array;
+    });
+    return this.unstandardize(decoded);
+  }
+
+  /** Back from model units (per-gene z-scores) to the dataset's units. */
+  unstandardize(values: Float32Array): Float32Array {
+    const s = this.#standardization;
+    if (!s) return values;
+    const g = this.data.nGenes;
+    const out = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = (values[i] as number) * (s.std[i % g] as number) + (s.mean[i % g] as number);
+    return out;
+  }
+
+  dispose(): void {
+    this.module.dispose();
+  }
+
+  #inputs(indices: number[]): { x: tf.Tensor2D; e: tf.Tensor2D } {
+    const { nGenes, x, environmentOfSample, environmentInputs, environmentWidth } = this.data;
+    const xs = new Float32Array(indices.length * nGenes);
+    const es = new Float32Array(indices.length * environmentWidth);
+    indices.forEach((sample, row) => {
+      xs.set(x.subarray(sample * nGenes, (sample + 1) * nGenes), row * nGenes);
+      const env = environmentOfSample[sample] as number;
+      es.set(environmentInputs.subarray(env * environmentWidth, (env + 1) * environmentWidth), row * environmentWidth);
+    });
+    return { x: tf.tensor2d(xs, [indices.length, nGenes]), e: tf.tensor2d(es, [indices.length, environmentWidth]) };
+  }
+}

@@ -1,0 +1,35 @@
+// Messages between the lab (serving thread) and the analysis worker. Requests carry an id; each
+// gets exactly one reply. A cancel aborts the request's signal inside the worker.
+import type { ErrorPayload } from '../../shared/api/errors.js';
+import type { BackendName } from '../ml/backend.js';
+import type { AnalysisOperationName } from './operations.js';
+
+export interface AnalysisWorkerInit {
+  databasePath: string;
+  nativeBinding?: string;
+  preferBackend?: BackendName;
+  /** Models kept in memory (each holds its dataset's expression matrix). */
+  cacheSize: number;
+}
+
+export type AnalysisRequest =
+  | { type: 'call'; id: number; operation: AnalysisOperationName; params: unknown }
+  | { type: 'cancel'; id: number }
+  | { type: 'stats'; id: number };
+
+/** The worker's own V8 heap (threads share the process RSS, so that is reported by the process). */
+export interface AnalysisWorkerStats {
+  heapUsed: number;
+  heapTotal: number;
+  /** V8's peak of malloc'ed memory for this isolate. */
+  peakMallocedMemory: number;
+  externalMemory: number;
+  /** Requests being computed right now. */
+  running: number;
+  cachedModels: string[];
+}
+
+export type AnalysisReply =
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; error: ErrorPayload }
+  | { type: 'stats'; id: number; stats: AnalysisWorkerStats };

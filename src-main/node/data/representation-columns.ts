@@ -1,0 +1,26 @@
+// The names of an environment representation's coordinates, shared by the importer that writes
+// them and by training, analysis and studies that read them back from a stored dataset.
+
+const FINGERPRINT_PREFIX = 'morgan bit ';
+const NO_STRUCTURE_PREFIX = 'no-structure drug ';
+
+export const fingerprintColumn = (bit: number): string => `${FINGERPRINT_PREFIX}${bit}`;
+export const noStructureColumn = (drug: string): string => `${NO_STRUCTURE_PREFIX}${drug}`;
+
+export function isFingerprintColumn(name: string): boolean {
+  return name.startsWith(FINGERPRINT_PREFIX);
+}
+
+/** How many fingerprint bits a representation's columns hold. */
+export function fingerprintBitCount(columns: readonly string[]): number {
+  return columns.filter(isFingerprintColumn).length;
+}
+
+/**
+ * Whether a representation coordinate describes the drug itself (its fingerprint bits, or the
+ * one-hot of a drug without structure) rather than its context (cell line, dose, time): the part
+ * the structure controls permute or remove.
+ */
+export function isDrugColumn(name: string): boolean {
+  return isFingerprintColumn(name) || name.startsWith(NO_STRUCTURE_PREFIX);
+}

@@ -1,0 +1,229 @@
+// Serves model inspection from a worker thread (src-main/node/analysis/analysis-worker.ts), so a UMAP or an
+// evaluation never blocks the requests and events of the thread that serves the UI. The worker
+// starts with the first request and keeps its model cache; if it dies (out of memory, a crash),
+// the requests it held fail with a clear error and the next request starts a new one.
+import type { ResourceLimits, Worker } from 'node:worker_threads';
+import type {
+  DrugPredictionResult,
+  PriorShiftResult,
+  ProjectionResult,
+  TopGenesResult,
+  UnseenEvaluationResult,
+} from '../../shared/api/analysis.js';
+import { LabError } from '../../shared/api/errors.js';
+import { FingerprintOptions } from '../../shared/api/imports.js';
+import type { AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
+import { drugEnvironmentVector } from '../analysis/predict.js';
+import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats } from '../analysis/worker-protocol.js';
+import type { Chemistry } from '../chem/chemistry.js';
+import { fingerprintBitCount } from '../data/representation-columns.js';
+import type { BackendName } from '../ml/backend.js';
+import type { Store } from '../store/store.js';
+import { startWorker } from '../threads/start-worker.js';
+
+const CACHE_SIZE = 2;
+
+export interface AnalysisServiceOptions {
+  store: Store;
+  /** better_sqlite3.node for another ABI (Electron), for the worker's connection. */
+  nativeBinding?: string;
+  preferBackend?: BackendName;
+  /** Heap limits of the worker: an analysis that exceeds them fails alone instead of taking the app down. */
+  resourceLimits?: ResourceLimits;
+}
+
+export interface CallOptions {
+  /** Aborting rejects the call at once (LabError 'cancelled') and stops the work at its next check. */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: LabError): void;
+}
+
+interface AnalysisThread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Set when the worker reported an uncaught error just before exiting. */
+  failure: Error | null;
+  exited: Promise<void>;
+}
+
+export class AnalysisService {
+  readonly #store: Store;
+  readonly #options: AnalysisServiceOptions;
+  #thread: AnalysisThread | null = null;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: AnalysisServiceOptions) {
+    this.#store = options.store;
+    this.#options = options;
+  }
+
+  /** Runs one entry of the analysis table in the worker. */
+  run<N extends AnalysisOperationName>(operation: N, params: AnalysisParams<N>, options: CallOptions = {}): Promise<AnalysisResult<N>> {
+    return this.#request({ type: 'call', operation, params }, options) as Promise<AnalysisResult<N>>;
+  }
+
+  projection(runId: string, method: 'pca' | 'umap', maxPoints: number, options?: CallOptions): Promise<ProjectionResult> {
+    return this.run('projection', { runId, method, maxPoints }, options);
+  }
+
+  priorShift(runId: string, options?: CallOptions): Promise<PriorShiftResult> {
+    return this.run('priorShift', { runId }, options);
+  }
+
+  topGenes(runId: string, latent: number, count: number, options?: CallOptions): Promise<TopGenesResult> {
+    return this.run('topGenes', { runId, latent, count }, options);
+  }
+
+  unseen(runId: string, options?: CallOptions): Promise<UnseenEvaluationResult> {
+    return this.run('unseen', { runId }, options);
+  }
+
+  /** The structure is read here, where RDKit is loaded; the model runs in the worker. */
+  async predictDrug(
+    runId: string,
+    smiles: string,
+    cellLine: string | null,
+    chemistry: Chemistry,
+    options?: CallOptions,
+  ): Promise<DrugPredictionResult> {
+    const dataset = this.#store.datasets.get(this.#store.runs.get(runId).datasetId);
+    const representations = this.#store.datasets.representations(dataset.id);
+    if (!representations.kind.startsWith('morgan')) {
+      throw new LabError(
+        'conflict',
+        `Dataset "${dataset.name}" describes its environments by ${representations.kind}, not drug structures: there is nothing to compute from a SMILES.`,
+      );
+    }
+    const fingerprint = FingerprintOptions.parse((dataset.provenance as { fingerprint?: unknown }).fingerprint ?? {});
+    const structure = chemistry.describe(smiles, fingerprint);
+    if (!structure.ok) throw new LabError('bad_input', `Cannot read the SMILES: ${structure.reason}`);
+    const environment = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, cellLine);
+    const fingerprintBits = fingerprintBitCount(representations.columns);
+    const prediction = await this.run('predictDrug', { runId, environment, cellLine, fingerprintBits }, options);
+    return { ...prediction, smiles, canonicalSmiles: structure.canonicalSmiles, svg: structure.svg, cellLine };
+  }
+
+  /** The worker's heap (null when no worker is running); for benchmarks and diagnostics. */
+  async workerStats(): Promise<AnalysisWorkerStats | null> {
+    if (!this.#thread) return null;
+    return (await this.#request({ type: 'stats' }, {})) as AnalysisWorkerStats;
+  }
+
+  /** Stops the worker; requests still waiting fail as cancelled. */
+  async dispose(): Promise<void> {
+    this.#closed = true;
+    const thread = this.#thread;
+    if (!thread) return;
+    this.#rejectAll(thread, new LabError('cancelled', 'The lab is closing; the analysis was stopped.'));
+    await thread.worker.terminate();
+    await thread.exited;
+  }
+
+  #request(
+    message: { type: 'call'; operation: AnalysisOperationName; params: unknown } | { type: 'stats' },
+    options: CallOptions,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new LabError('cancelled', 'The lab is closing.'));
+    if (options.signal?.aborted) return Promise.reject(new LabError('cancelled', 'The analysis was cancelled'));
+    let thread: AnalysisThread;
+    try {
+      thread = this.#ensureThread();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        if (!thread.pending.delete(id)) return;
+        this.#post(thread, { type: 'cancel', id });
+        this.#idle(thread);
+        reject(new LabError('cancelled', 'The analysis was cancelled'));
+      };
+      const settle = () => options.signal?.removeEventListener('abort', onAbort);
+      thread.pending.set(id, {
+        resolve: (value) => {
+          settle();
+          resolve(value);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      // Keep the process alive while a request waits (an idle worker does not, see #idle).
+      thread.worker.ref();
+      this.#post(thread, { ...message, id } as AnalysisRequest);
+    });
+  }
+
+  #post(thread: AnalysisThread, request: AnalysisRequest): void {
+    thread.worker.postMessage(request);
+  }
+
+  #idle(thread: AnalysisThread): void {
+    if (thread.pending.size === 0) thread.worker.unref();
+  }
+
+  #ensureThread(): AnalysisThread {
+    if (this.#thread) return this.#thread;
+    if (this.#store.path === ':memory:') {
+      throw new LabError('conflict', 'Analysis needs a database file (its worker opens its own connection).');
+    }
+    const init: AnalysisWorkerInit = {
+      databasePath: this.#store.path,
+      cacheSize: CACHE_SIZE,
+      ...(this.#options.nativeBinding ? { nativeBinding: this.#options.nativeBinding } : {}),
+      ...(this.#options.preferBackend ? { preferBackend: this.#options.preferBackend } : {}),
+    };
+    const worker = startWorker(new URL('../analysis/analysis-worker.js', import.meta.url), {
+      workerData: init,
+      ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
+    });
+    const thread: AnalysisThread = {
+      worker,
+      pending: new Map(),
+      failure: null,
+      exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+    };
+    worker.on('message', (reply: AnalysisReply) => {
+      const pending = thread.pending.get(reply.id);
+      if (!pending) return; // cancelled meanwhile
+      thread.pending.delete(reply.id);
+      this.#idle(thread);
+      if (reply.type === 'error') pending.reject(LabError.fromPayload(reply.error));
+      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.result);
+    });
+    worker.on('error', (error) => {
+      thread.failure = error;
+    });
+    worker.once('exit', (code) => {
+      if (this.#thread === thread) this.#thread = null;
+      this.#rejectAll(thread, this.#crashError(thread.failure, code));
+    });
+    this.#thread = thread;
+    return thread;
+  }
+
+  #crashError(failure: Error | null, code: number): LabError {
+    const outOfMemory = (failure as { code?: string } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const limit = this.#options.resourceLimits?.maxOldGenerationSizeMb;
+    const why = outOfMemory
+      ? `it ran out of memory${limit ? ` (limit ${limit} MB)` : ''}`
+      : failure
+        ? `it failed: ${failure.message}`
+        : `it exited with code ${code}`;
+    return new LabError('internal', `The analysis worker stopped before answering (${why}). The next request starts a new one.`);
+  }
+
+  #rejectAll(thread: AnalysisThread, error: LabError): void {
+    const pending = [...thread.pending.values()];
+    thread.pending.clear();
+    for (const p of pending) p.reject(error);
+  }
+}

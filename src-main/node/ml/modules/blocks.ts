@@ -1,0 +1,116 @@
+// Networks the families are assembled from. Every one is a one-hidden-layer MLP (seed §6.5).
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../../../shared/api/training.js';
+import { boundLog, sparsify } from '../math.js';
+import { type Dense, OneHiddenLayer, type ParameterSet } from '../parameters.js';
+import type { Encoding, PriorShift } from './module.js';
+
+/** Encoder over x, optionally conditioned on e by concatenation or by FiLM on its hidden layer. */
+export class Encoder {
+  readonly #net: OneHiddenLayer;
+  readonly #film: Dense | null;
+  readonly #usesEnvironment: boolean;
+  readonly #config: ModelConfig;
+  readonly #stochastic: boolean;
+
+  constructor(
+    params: ParameterSet,
+    config: ModelConfig,
+    dims: { genes: number; environment: number },
+    options: { usesEnvironment: boolean; stochastic: boolean },
+  ) {
+    this.#config = config;
+    this.#usesEnvironment = options.usesEnvironment;
+    this.#stochastic = options.stochastic;
+    const film = options.usesEnvironment && config.encoderConditioning === 'film';
+    const inputs = dims.genes + (options.usesEnvironment && !film ? dims.environment : 0);
+    const outputs = config.latentDim * (options.stochastic ? 2 : 1);
+    this.#net = new OneHiddenLayer(params, 'encoder', inputs, config.hiddenUnits, outputs);
+    this.#film = film ? params.dense('encoder/film', dims.environment, 2 * config.hiddenUnits) : null;
+  }
+
+  apply(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
+    const out = tf.tidy(() => {
+      const film = this.#film;
+      const input = this.#usesEnvironment && !film ? tf.concat([x, e], 1) : x;
+      const modulate = film
+        ? (h: tf.Tensor2D) => {
+            // FiLM: h ⊙ (1 + γ(e)) + β(e); starting at γ = β = 0 leaves the encoder unconditioned.
+            const [gamma, beta] = tf.split(film.apply(e), 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+            return tf.add(tf.mul(h, tf.add(gamma, 1)), beta) as tf.Tensor2D;
+          }
+        : undefined;
+      return this.#net.apply(input, modulate);
+    });
+    if (!this.#stochastic) return { mean: out, logVar: null };
+    return splitPair(
+      out,
+      (raw) => boundLog(raw, this.#config.logVarBound),
+      (mean, logVar) => ({ mean, logVar }),
+    );
+  }
+}
+
+export class Decoder {
+  readonly #net: OneHiddenLayer | Dense;
+  readonly #usesEnvironment: boolean;
+
+  constructor(params: ParameterSet, config: ModelConfig, dims: { genes: number; environment: number }, usesEnvironment: boolean) {
+    this.#usesEnvironment = usesEnvironment;
+    const inputs = config.latentDim + (usesEnvironment ? dims.environment : 0);
+    this.#net =
+      config.decoder === 'linear'
+        ? params.dense('decoder/linear', inputs, dims.genes)
+        : new OneHiddenLayer(params, 'decoder', inputs, config.hiddenUnits, dims.genes);
+  }
+
+  apply(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.#net.apply(this.#usesEnvironment ? tf.concat([z, e], 1) : z));
+  }
+}
+
+/**
+ * The auxiliary network of the Environment VAE (and the offset net of the Translation VAE):
+ * e ↦ (μ_e, log σ_e), each sparsified with temperature T (seed §4.5).
+ */
+export class EnvironmentPrior {
+  readonly #net: OneHiddenLayer;
+  readonly #config: ModelConfig;
+  readonly #withScale: boolean;
+
+  constructor(params: ParameterSet, config: ModelConfig, environmentWidth: number, withScale: boolean) {
+    this.#config = config;
+    this.#withScale = withScale;
+    this.#net = new OneHiddenLayer(params, 'prior', environmentWidth, config.hiddenUnits, config.latentDim * (withScale ? 2 : 1));
+  }
+
+  apply(e: tf.Tensor2D): PriorShift {
+    const out = this.#net.apply(e);
+    const temperature = this.#config.temperature;
+    if (!this.#withScale) {
+      const mean = sparsify(out, temperature);
+      out.dispose();
+      return { mean, logStd: null };
+    }
+    // log σ is bounded before sparsifying, so the prior variance stays within e^{±logVarBound}.
+    const bound = this.#config.logVarBound / 2;
+    return splitPair(
+      out,
+      (raw) => tf.tidy(() => sparsify(boundLog(raw, bound), temperature)),
+      (rawMean, logStd) => {
+        const mean = sparsify(rawMean, temperature);
+        rawMean.dispose();
+        return { mean, logStd };
+      },
+    );
+  }
+}
+
+/** Splits [a | b] column-wise, maps b, disposes the intermediates, and builds the result. */
+function splitPair<T>(out: tf.Tensor2D, mapSecond: (b: tf.Tensor2D) => tf.Tensor2D, build: (a: tf.Tensor2D, b: tf.Tensor2D) => T): T {
+  const [a, rawB] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+  out.dispose();
+  const b = mapSecond(rawB);
+  rawB.dispose();
+  return build(a, b);
+}

@@ -1,0 +1,128 @@
+// Finds and loads the cellshift_blas Node-API addon (native/blas), or says why it cannot.
+//
+// The addon is optional: it is built on the user's machine (npm run build:native, which needs a
+// C compiler and Node's headers) and needs a BLAS library at run time (libopenblas0 on Debian,
+// Accelerate on macOS). Whatever is missing, loadAddon() returns a reason instead of throwing,
+// and backend selection moves on to the WebAssembly backend.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The functions src/addon.c exports (all arrays are the cpu backend's own, never copied). */
+export interface NativeBinding {
+  gemm(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    a: Float32Array,
+    strideA: number,
+    b: Float32Array,
+    strideB: number,
+    c: Float32Array,
+    /** 1: add the product to c's contents (BLAS beta = 1) instead of overwriting them. */
+    accumulate?: number,
+  ): void;
+  binary(
+    op: number,
+    out: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    shape: Int32Array,
+    stridesA: Int32Array,
+    stridesB: Int32Array,
+  ): void;
+  unary(op: number, out: Float32Array, x: Float32Array, alpha: number): void;
+  reduce(op: number, out: Float32Array, x: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
+  softmax(out: Float32Array, x: Float32Array, rows: number, cols: number): void;
+  copy(
+    out: Float32Array,
+    outOffset: number,
+    outStrides: Int32Array,
+    x: Float32Array,
+    xOffset: number,
+    xStrides: Int32Array,
+    shape: Int32Array,
+  ): void;
+  addN(out: Float32Array, inputs: Float32Array[]): void;
+  adam(
+    wOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
+  info(): { blas: string; error: string; config: string; corename: string; threads: number; kernelThreads: number };
+  setThreads(n: number): void;
+}
+
+export type AddonLoad = { ok: true; binding: NativeBinding; path: string; blas: string } | { ok: false; why: string };
+
+const ADDON = join('native', 'blas', 'build', 'Release', 'cellshift_blas.node');
+
+let cached: AddonLoad | null = null;
+
+/** Loads the addon once per thread; CELLSHIFT_NATIVE_ADDON=path overrides where it is looked for,
+ *  CELLSHIFT_NATIVE=0 turns it off. */
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  cached = load();
+  return cached;
+}
+
+function load(): AddonLoad {
+  if (process.env.CELLSHIFT_NATIVE === '0') return { ok: false, why: 'turned off by CELLSHIFT_NATIVE=0' };
+  const path = findAddon();
+  if (!path) return { ok: false, why: `the cellshift_blas addon is not built: no ${ADDON}, run npm run build:native` };
+  let binding: NativeBinding;
+  try {
+    binding = createRequire(import.meta.url)(path) as NativeBinding;
+  } catch (error) {
+    return { ok: false, why: `the cellshift_blas addon at ${path} failed to load: ${firstLine(error)}` };
+  }
+  const info = binding.info();
+  if (!info.blas) return { ok: false, why: `the cellshift_blas addon found no BLAS library: ${info.error || 'none tried'}` };
+  return { ok: true, binding, path, blas: describeBlas(info) };
+}
+
+function findAddon(): string | null {
+  const override = process.env.CELLSHIFT_NATIVE_ADDON;
+  if (override) return existsSync(override) ? override : null;
+  // Walk up from this file: src-main/node/ml/native (tsx), dist/main/node/ml/native (built), and inside a
+  // packed Electron app, where native files live in app.asar.unpacked.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    for (const root of [dir, dir.replace(/app\.asar(?=[\\/]|$)/, 'app.asar.unpacked')]) {
+      const candidate = join(root, ADDON);
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return null;
+}
+
+/** e.g. "OpenBLAS 0.3.21 (SkylakeX)", or the library's file name for other BLAS builds. */
+function describeBlas(info: ReturnType<NativeBinding['info']>): string {
+  const name = info.config ? info.config.split(' ').slice(0, 2).join(' ') : info.blas;
+  return info.corename ? `${name} (${info.corename})` : name;
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim().slice(0, 300);
+}

@@ -1,0 +1,256 @@
+// Turns a stored dataset into what the trainer consumes: standardised expression, the network
+// input for each environment, and the train / held-out-environment split.
+
+import { LabError } from '../../shared/api/errors.js';
+import type { SplitPreview, TrainingConfig, ValidationSplit } from '../../shared/api/training.js';
+import { Rng } from '../data/random.js';
+import { isDrugColumn } from '../data/representation-columns.js';
+import type { EnvironmentView, TrainingView } from '../store/datasets.js';
+
+export interface TrainingData {
+  nGenes: number;
+  geneIds: string[];
+  /** nSamples × nGenes, standardised when configured. */
+  x: Float32Array;
+  environmentOfSample: Int32Array;
+  environmentKeys: string[];
+  /** nEnvironments × environmentWidth: what the networks receive as e. */
+  environmentInputs: Float32Array;
+  environmentWidth: number;
+  /** Adversary class of each environment (training environments only; -1 otherwise). */
+  environmentClass: Int32Array;
+  environmentClasses: number;
+  trainIndices: Int32Array;
+  validationIndices: Int32Array;
+  validationEnvironments: string[];
+  standardization: { mean: Float32Array; std: Float32Array } | null;
+}
+
+/** Which samples are held out. Environments, not samples, are held out: validation is out of distribution. */
+export function splitSamples(
+  view: EnvironmentView,
+  split: ValidationSplit,
+  sampleColumn: (column: string) => (string | null)[],
+): { validation: Uint8Array; validationEnvironments: string[] } {
+  const validation = new Uint8Array(view.nSamples);
+  if (split.kind === 'none') return { validation, validationEnvironments: [] };
+  if (split.kind === 'metadata') {
+    const values = sampleColumn(split.column);
+    const wanted = new Set(split.validationValues);
+    values.forEach((v, i) => {
+      if (v !== null && wanted.has(v)) validation[i] = 1;
+    });
+    const held = new Set<string>();
+    validation.forEach((v, i) => {
+      if (v) held.add(view.environments[view.environmentIndex[i] as number]?.key ?? '');
+    });
+    return { validation, validationEnvironments: [...held].sort() };
+  }
+  const heldOut = heldOutEnvironments(view, split);
+  view.environmentIndex.forEach((env, i) => {
+    if (heldOut.has(env)) validation[i] = 1;
+  });
+  return { validation, validationEnvironments: [...heldOut].map((i) => view.environments[i]?.key ?? '').sort() };
+}
+
+/**
+ * Environment-level splits. Controls always train. Groups (drugs, scaffolds) are held out whole,
+ * so nothing of a held-out drug — or chemical series — is seen in training.
+ */
+function heldOutEnvironments(view: EnvironmentView, split: Exclude<ValidationSplit, { kind: 'none' | 'metadata' }>): Set<number> {
+  const treated = view.environments.map((e, i) => ({ e, i })).filter(({ e }) => !e.isControl);
+  if (split.kind === 'held-out-cell-lines') {
+    if (view.environments.every((e) => e.cellLine === null)) {
+      throw new LabError(
+        'bad_input',
+        'This dataset\'s environments are not keyed by cell line, so no cell line can be held out; import it with the environment key "drug+cell".',
+      );
+    }
+    const known = new Set(view.environments.map((e) => e.cellLine));
+    const unknown = split.cellLines.filter((c) => !known.has(c));
+    if (unknown.length > 0) throw new LabError('bad_input', `No environment has cell line ${unknown.join(', ')}.`);
+    const wanted = new Set(split.cellLines);
+    // Controls of a held-out cell line are held out too: that cell line is unseen.
+    return new Set(view.environments.flatMap((e, i) => (e.cellLine !== null && wanted.has(e.cellLine) ? [i] : [])));
+  }
+  const groupOf = (e: EnvironmentView['environments'][number]): string => {
+    if (split.kind === 'random-environments') return e.key;
+    if (split.kind === 'held-out-drugs') return e.perturbagen ?? e.key;
+    // Scaffold: drugs without a known structure form their own group; acyclic drugs share ''.
+    return e.scaffold !== null ? `scaffold:${e.scaffold}` : `drug:${e.perturbagen ?? e.key}`;
+  };
+  const groups = [...new Set(treated.map(({ e }) => groupOf(e)))].sort();
+  const count = groups.length >= 2 ? Math.max(1, Math.round(split.fraction * groups.length)) : 0;
+  const chosen = new Set(new Rng(split.seed).fork(`validation-${split.kind}`).shuffle(groups).slice(0, count));
+  return new Set(treated.filter(({ e }) => chosen.has(groupOf(e))).map(({ i }) => i));
+}
+
+export function prepareTrainingData(
+  view: TrainingView,
+  config: TrainingConfig,
+  sampleColumn: (column: string) => (string | null)[],
+): TrainingData {
+  const { nSamples, nGenes } = view;
+  const { validation, validationEnvironments } = splitSamples(view, config.validation, sampleColumn);
+  const train: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < nSamples; i++) (validation[i] ? held : train).push(i);
+  if (train.length === 0) throw new LabError('bad_input', 'The validation split leaves no training samples.');
+  for (let i = 0; i < nSamples; i++) {
+    if ((view.environmentIndex[i] as number) < 0) throw new LabError('bad_input', `Sample #${i} has no environment.`);
+  }
+
+  const x = new Float32Array(view.expression);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i] as number)) {
+      throw new LabError('bad_input', `Expression of sample #${Math.floor(i / nGenes)}, gene ${view.geneIds[i % nGenes]} is not finite.`);
+    }
+  }
+  const standardization = config.standardize ? standardize(x, nGenes, train) : null;
+
+  const nEnvironments = view.environments.length;
+  const encoding = config.model.environmentEncoding;
+  const representationWidth = view.environments[0]?.representation?.length ?? 0;
+  if (encoding === 'representation') {
+    if (representationWidth === 0) {
+      throw new LabError('bad_input', 'This dataset\'s environments have no representation; use environmentEncoding "one-hot".');
+    }
+    const ragged = view.environments.find((e) => (e.representation?.length ?? 0) !== representationWidth);
+    if (ragged) throw new LabError('bad_input', `Environment "${ragged.key}" has a representation of another length.`);
+  }
+  const environmentWidth = encoding === 'representation' ? representationWidth : nEnvironments;
+  const environmentInputs = new Float32Array(nEnvironments * environmentWidth);
+  view.environments.forEach((e, i) => {
+    if (encoding === 'representation') environmentInputs.set(e.representation as Float32Array, i * environmentWidth);
+    else environmentInputs[i * environmentWidth + i] = 1;
+  });
+
+  const trainEnvironments = new Set(train.map((i) => view.environmentIndex[i] as number));
+  if (config.drugInput !== 'structure') {
+    if (encoding !== 'representation')
+      throw new LabError('bad_input', `drugInput "${config.drugInput}" needs environmentEncoding "representation".`);
+    applyDrugControl(view, environmentInputs, environmentWidth, trainEnvironments, config.drugInput, config.seed);
+  }
+
+  // The adversary names training environments only; held-out ones never reach it.
+  const environmentClass = new Int32Array(nEnvironments).fill(-1);
+  let classes = 0;
+  for (let e = 0; e < nEnvironments; e++) if (trainEnvironments.has(e)) environmentClass[e] = classes++;
+
+  return {
+    nGenes,
+    geneIds: view.geneIds,
+    x,
+    environmentOfSample: view.environmentIndex,
+    environmentKeys: view.environments.map((e) => e.key),
+    environmentInputs,
+    environmentWidth,
+    environmentClass,
+    environmentClasses: classes,
+    trainIndices: Int32Array.from(train),
+    validationIndices: Int32Array.from(held),
+    validationEnvironments,
+    standardization,
+  };
+}
+
+/**
+ * The structure controls (TrainingConfig.drugInput), in place on the environment inputs: 'none'
+ * zeroes every environment's drug coordinates; 'permuted' gives each training drug the drug
+ * coordinates of another training drug (one seeded shuffle of the drugs, so a drug keeps one
+ * fingerprint across its cell lines and doses). Held-out environments keep theirs.
+ */
+function applyDrugControl(
+  view: TrainingView,
+  inputs: Float32Array,
+  width: number,
+  trainEnvironments: Set<number>,
+  control: 'permuted' | 'none',
+  seed: number,
+): void {
+  const drugColumns = (view.representationColumns ?? []).flatMap((name, j) => (isDrugColumn(name) ? [j] : []));
+  if (drugColumns.length === 0) {
+    throw new LabError(
+      'bad_input',
+      "This dataset's environment representation has no drug coordinates (fingerprint bits) to permute or remove.",
+    );
+  }
+  const drugOf = (e: number) => view.environments[e]?.perturbagen ?? view.environments[e]?.key ?? '';
+  const drugPart = (e: number) => Float32Array.from(drugColumns, (j) => inputs[e * width + j] as number);
+  const setDrugPart = (e: number, values: Float32Array | null) =>
+    drugColumns.forEach((j, k) => {
+      inputs[e * width + j] = values ? (values[k] as number) : 0;
+    });
+  if (control === 'none') {
+    for (let e = 0; e < view.environments.length; e++) setDrugPart(e, null);
+    return;
+  }
+  const training = [...trainEnvironments].filter((e) => !view.environments[e]?.isControl);
+  const partOfDrug = new Map<string, Float32Array>();
+  for (const e of training) if (!partOfDrug.has(drugOf(e))) partOfDrug.set(drugOf(e), drugPart(e));
+  const drugs = [...partOfDrug.keys()].sort();
+  const shuffled = new Rng(seed).fork('drug-input-permutation').shuffle([...drugs]);
+  const replacement = new Map(drugs.map((d, i) => [d, partOfDrug.get(shuffled[i] as string) as Float32Array]));
+  for (const e of training) setDrugPart(e, replacement.get(drugOf(e)) as Float32Array);
+}
+
+/** Per-gene z-scores with training statistics; constant genes keep scale 1. */
+function standardize(x: Float32Array, nGenes: number, train: number[]): { mean: Float32Array; std: Float32Array } {
+  const mean = new Float64Array(nGenes);
+  const square = new Float64Array(nGenes);
+  for (const i of train) {
+    for (let g = 0; g < nGenes; g++) {
+      const v = x[i * nGenes + g] as number;
+      mean[g] = (mean[g] as number) + v;
+      square[g] = (square[g] as number) + v * v;
+    }
+  }
+  const meanOut = new Float32Array(nGenes);
+  const stdOut = new Float32Array(nGenes);
+  for (let g = 0; g < nGenes; g++) {
+    const m = (mean[g] as number) / train.length;
+    const variance = Math.max(0, (square[g] as number) / train.length - m * m);
+    meanOut[g] = m;
+    stdOut[g] = variance > 1e-12 ? Math.sqrt(variance) : 1;
+  }
+  for (let i = 0; i < x.length; i++) {
+    const g = i % nGenes;
+    x[i] = ((x[i] as number) - (meanOut[g] as number)) / (stdOut[g] as number);
+  }
+  return { mean: meanOut, std: stdOut };
+}
+
+/** What `split` holds out of the dataset behind `view`: per environment, counts and the held-out groups. */
+export function previewSplit(
+  view: EnvironmentView,
+  split: ValidationSplit,
+  sampleColumn: (column: string) => (string | null)[],
+): SplitPreview {
+  const { validation } = splitSamples(view, split, sampleColumn);
+  const held = new Int32Array(view.environments.length);
+  const total = new Int32Array(view.environments.length);
+  view.environmentIndex.forEach((e, i) => {
+    total[e] = (total[e] as number) + 1;
+    held[e] = (held[e] as number) + (validation[i] as number);
+  });
+  const heldOutSamples = held.reduce((a, b) => a + b, 0);
+  const environments = view.environments.map((e, i) => ({
+    environmentId: e.id,
+    heldOut: held[i] === 0 ? ('none' as const) : held[i] === total[i] ? ('all' as const) : ('some' as const),
+  }));
+  const heldOutEnvironments = view.environments.filter((_, i) => (held[i] as number) > 0);
+  const groupOf: Partial<Record<ValidationSplit['kind'], (e: EnvironmentView['environments'][number]) => string>> = {
+    'held-out-drugs': (e) => e.perturbagen ?? e.key,
+    scaffold: (e) => (e.scaffold === null ? `${e.perturbagen ?? e.key} (no structure)` : e.scaffold === '' ? '(acyclic)' : e.scaffold),
+    'held-out-cell-lines': (e) => e.cellLine ?? '(none)',
+  };
+  const group = groupOf[split.kind];
+  const heldOutGroups = group ? [...new Set(heldOutEnvironments.map(group))].sort() : [];
+  let note: string | null = null;
+  const treated = view.environments.filter((e) => !e.isControl);
+  if (split.kind !== 'none' && heldOutSamples === 0) note = 'This split holds nothing out: there are too few groups to hold one out.';
+  if (split.kind === 'scaffold' && treated.length > 0 && treated.every((e) => e.scaffold === null)) {
+    note = 'No drug in this dataset has a known structure, so the scaffold split degenerates to holding out drugs.';
+  }
+  return { split, environments, trainSamples: view.nSamples - heldOutSamples, heldOutSamples, heldOutGroups, note };
+}

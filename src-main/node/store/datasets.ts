@@ -1,0 +1,630 @@
+// Datasets, their genes, environments and samples. A dataset is written by a DatasetWriter
+// inside one transaction: it lands whole (commit) or not at all (abort, crash, kill).
+import { createHash, randomUUID } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import {
+  CELL_LINE_COLUMNS,
+  type DatasetDetail,
+  type DatasetSource,
+  type DatasetSummary,
+  type EnvironmentRepresentations,
+  type EnvironmentStructure,
+  type EnvironmentSummary,
+  type MetadataColumn,
+} from '../../shared/api/domain.js';
+import { LabError } from '../../shared/api/errors.js';
+import { MetadataProfiler, type SampleMetadata } from './metadata-profile.js';
+
+export interface GeneRecord {
+  id: string;
+  symbol: string;
+  landmark: boolean;
+}
+
+export interface EnvironmentRecord {
+  key: string;
+  label: string;
+  isControl: boolean;
+  perturbagen?: { id: string; name?: string; smiles?: string; inchiKey?: string; pertType?: string };
+  cellLine?: string;
+  dose?: string;
+  time?: string;
+  representation?: Float32Array;
+  representationKind: string;
+}
+
+export interface SampleRecord {
+  id: string;
+  /** Index into the environments given to the writer. */
+  environment: number;
+  metadata: SampleMetadata;
+  expression: Float32Array;
+}
+
+/** Which environment every sample belongs to — enough to compute a split without loading expression. */
+export interface EnvironmentView {
+  nSamples: number;
+  /** Index into `environments` of every sample. */
+  environmentIndex: Int32Array;
+  environments: {
+    id: string;
+    key: string;
+    label: string;
+    isControl: boolean;
+    representation: Float32Array | null;
+    perturbagen: string | null;
+    cellLine: string | null;
+    /** Bemis–Murcko scaffold of the drug, when its structure is known. */
+    scaffold: string | null;
+  }[];
+}
+
+export interface TrainingView extends EnvironmentView {
+  nGenes: number;
+  geneIds: string[];
+  /** nSamples × nGenes, row-major. */
+  expression: Float32Array;
+  /** Names of the representation's coordinates (e.g. "morgan bit 7", "cell A375"), when stored. */
+  representationColumns?: string[];
+}
+
+export interface NewDataset {
+  name: string;
+  source: DatasetSource;
+  description: string;
+  provenance: Record<string, unknown>;
+  groundTruth?: unknown;
+  /** Names of the environment representation's coordinates, when they have names. */
+  representationColumns?: string[];
+  genes: GeneRecord[];
+  environments: EnvironmentRecord[];
+}
+
+interface DatasetRow {
+  id: string;
+  name: string;
+  source: DatasetSource;
+  description: string;
+  created_at: string;
+  n_samples: number;
+  n_genes: number;
+  metadata_columns: string;
+  content_hash: string;
+  provenance: string;
+  n_environments: number;
+}
+
+const SUMMARY_COLUMNS = `d.id, d.name, d.source, d.description, d.created_at, d.n_samples, d.n_genes,
+  d.metadata_columns, d.content_hash, d.provenance,
+  (SELECT count(*) FROM environments e WHERE e.dataset_id = d.id) AS n_environments`;
+
+export class DatasetRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  list(): DatasetSummary[] {
+    const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d ORDER BY d.created_at, d.rowid`).all() as DatasetRow[];
+    return rows.map(toSummary);
+  }
+
+  get(id: string): DatasetDetail {
+    const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as DatasetRow | undefined;
+    if (!row) throw new LabError('not_found', `No dataset with id "${id}"`);
+    const genes = (
+      this.#db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx LIMIT 50').all(id) as {
+        gene_id: string;
+        symbol: string;
+        landmark: number;
+      }[]
+    ).map((g) => ({ id: g.gene_id, symbol: g.symbol, landmark: g.landmark === 1 }));
+    return { ...toSummary(row), genes, genesTotal: row.n_genes, provenance: JSON.parse(row.provenance) };
+  }
+
+  /** Unpacked copies of gzip files (see data/import/unpack-cache.ts) that stored datasets came from. */
+  unpackedCopies(): Set<string> {
+    const rows = this.#db
+      .prepare("SELECT json_extract(provenance, '$.files.unpackedCopy') AS path FROM datasets WHERE path IS NOT NULL")
+      .all() as { path: string }[];
+    return new Set(rows.map((r) => r.path));
+  }
+
+  exists(id: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
+  }
+
+  rename(id: string, name: string): DatasetSummary {
+    const info = this.#db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, id);
+    if (info.changes === 0) throw new LabError('not_found', `No dataset with id "${id}"`);
+    return this.get(id);
+  }
+
+  delete(id: string): void {
+    const runs = (this.#db.prepare('SELECT count(*) AS n FROM runs WHERE dataset_id = ?').get(id) as { n: number }).n;
+    if (runs > 0) {
+      throw new LabError('conflict', `Dataset "${id}" has ${runs} training run(s); delete those runs first to keep their history honest.`);
+    }
+    const info = this.#db
+      .transaction(() => {
+        this.#db.prepare('DELETE FROM samples WHERE dataset_id = ?').run(id);
+        return this.#db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+      })
+      .immediate();
+    if (info.changes === 0) throw new LabError('not_found', `No dataset with id "${id}"`);
+  }
+
+  environments(datasetId: string): EnvironmentSummary[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const rows = this.#db
+      .prepare(
+        `SELECT e.id, e.key, e.label, e.is_control, e.perturbagen_id, e.cell_line, e.dose, e.time,
+                length(e.representation) AS representation_bytes, e.representation_kind,
+                (SELECT count(*) FROM samples s WHERE s.environment_id = e.id) AS n_samples,
+                p.name AS drug_name, p.smiles,
+                (SELECT max(m.ok) FROM molecules m WHERE m.smiles = p.smiles) AS structure_ok,
+                (SELECT m.scaffold_smiles FROM molecules m WHERE m.smiles = p.smiles AND m.ok = 1 LIMIT 1) AS scaffold
+         FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+         WHERE e.dataset_id = ? ORDER BY e.idx`,
+      )
+      .all(datasetId) as {
+      id: string;
+      key: string;
+      label: string;
+      is_control: number;
+      perturbagen_id: string | null;
+      cell_line: string | null;
+      dose: string | null;
+      time: string | null;
+      representation_bytes: number | null;
+      representation_kind: string;
+      n_samples: number;
+      drug_name: string | null;
+      smiles: string | null;
+      structure_ok: number | null;
+      scaffold: string | null;
+    }[];
+    const cellLines = this.#cellLinesByEnvironment(datasetId);
+    return rows.map((r) => ({
+      id: r.id,
+      key: r.key,
+      label: r.label,
+      isControl: r.is_control === 1,
+      perturbagen: r.perturbagen_id,
+      cellLine: r.cell_line,
+      dose: r.dose,
+      time: r.time,
+      nSamples: r.n_samples,
+      representationLength: (r.representation_bytes ?? 0) / Float32Array.BYTES_PER_ELEMENT,
+      representationKind: r.representation_kind,
+      drugName: r.drug_name,
+      smiles: r.smiles,
+      structure:
+        r.is_control === 1 || r.perturbagen_id === null
+          ? null
+          : r.smiles === null
+            ? 'missing'
+            : r.structure_ok === 0
+              ? 'invalid'
+              : 'parsed',
+      scaffold: r.scaffold,
+      cellLines: cellLines.get(r.id) ?? [],
+    }));
+  }
+
+  /** Samples per cell line of each environment, read from the first cell-line column a sample has. */
+  #cellLinesByEnvironment(datasetId: string): Map<string, { cellLine: string; samples: number }[]> {
+    const cell = `COALESCE(${CELL_LINE_COLUMNS.map((c) => `json_extract(metadata, '$.${c}')`).join(', ')}, '(unknown)')`;
+    const counts = this.#db
+      .prepare(
+        `SELECT environment_id, ${cell} AS cell_line, count(*) AS samples FROM samples
+         WHERE dataset_id = ? GROUP BY environment_id, cell_line ORDER BY samples DESC, cell_line`,
+      )
+      .all(datasetId) as { environment_id: string; cell_line: unknown; samples: number }[];
+    const byEnvironment = new Map<string, { cellLine: string; samples: number }[]>();
+    for (const c of counts) {
+      const list = byEnvironment.get(c.environment_id) ?? [];
+      list.push({ cellLine: String(c.cell_line), samples: c.samples });
+      byEnvironment.set(c.environment_id, list);
+    }
+    return byEnvironment;
+  }
+
+  /** The drug structure behind one environment, from the structure cache. */
+  environmentStructure(datasetId: string, environmentId: string): EnvironmentStructure {
+    const row = this.#db
+      .prepare(
+        `SELECT e.id, e.is_control, p.smiles,
+                m.ok, m.canonical_smiles, m.inchi_key, m.scaffold_smiles, m.svg, m.error
+         FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+         LEFT JOIN molecules m ON m.smiles = p.smiles
+         WHERE e.dataset_id = ? AND e.id = ? ORDER BY m.ok DESC, m.svg IS NULL LIMIT 1`,
+      )
+      .get(datasetId, environmentId) as
+      | {
+          is_control: number;
+          smiles: string | null;
+          ok: number | null;
+          canonical_smiles: string | null;
+          inchi_key: string | null;
+          scaffold_smiles: string | null;
+          svg: string | null;
+          error: string | null;
+        }
+      | undefined;
+    if (!row) throw new LabError('not_found', `Dataset "${datasetId}" has no environment "${environmentId}"`);
+    const problem =
+      row.is_control === 1
+        ? 'The control has no drug structure.'
+        : row.smiles === null
+          ? 'No SMILES was imported for this drug; it is represented by a one-hot code, so models cannot generalise from its chemistry.'
+          : row.ok === 0
+            ? `RDKit could not read the SMILES: ${row.error ?? 'invalid structure'}`
+            : null;
+    return {
+      environmentId,
+      smiles: row.smiles,
+      canonicalSmiles: row.ok === 1 ? row.canonical_smiles : null,
+      inchiKey: row.ok === 1 ? row.inchi_key : null,
+      scaffold: row.ok === 1 ? row.scaffold_smiles : null,
+      svg: row.ok === 1 ? row.svg : null,
+      problem,
+    };
+  }
+
+  representations(datasetId: string): EnvironmentRepresentations {
+    const dataset = this.#db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').get(datasetId) as
+      | { representation_columns: string }
+      | undefined;
+    if (!dataset) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const rows = this.#db
+      .prepare('SELECT id, key, label, representation, representation_kind FROM environments WHERE dataset_id = ? ORDER BY idx')
+      .all(datasetId) as { id: string; key: string; label: string; representation: Buffer | null; representation_kind: string }[];
+    return {
+      kind: rows[0]?.representation_kind ?? 'none',
+      columns: JSON.parse(dataset.representation_columns) as string[],
+      rows: rows.map((r) => ({
+        environmentId: r.id,
+        key: r.key,
+        label: r.label,
+        values: r.representation ? Array.from(blobToFloat32(r.representation)) : [],
+      })),
+    };
+  }
+
+  /** The whole expression matrix, samples × genes, row-major, in sample order. */
+  readExpression(datasetId: string): { nSamples: number; nGenes: number; values: Float32Array } {
+    const head = this.#db.prepare('SELECT n_samples, n_genes FROM datasets WHERE id = ?').get(datasetId) as
+      | { n_samples: number; n_genes: number }
+      | undefined;
+    if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const values = new Float32Array(head.n_samples * head.n_genes);
+    let row = 0;
+    for (const sample of this.#db.prepare('SELECT expression FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
+      values.set(blobToFloat32((sample as { expression: Buffer }).expression), row * head.n_genes);
+      row++;
+    }
+    return { nSamples: head.n_samples, nGenes: head.n_genes, values };
+  }
+
+  /** Everything a trainer needs, in sample order: expression, each sample's environment, environments. */
+  trainingView(datasetId: string): TrainingView {
+    const { nSamples, nGenes, values } = this.readExpression(datasetId);
+    const geneIds = this.#db.prepare('SELECT gene_id FROM genes WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+    const columns = this.#db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').pluck().get(datasetId) as string;
+    return {
+      ...this.environmentView(datasetId),
+      nSamples,
+      nGenes,
+      geneIds,
+      expression: values,
+      representationColumns: JSON.parse(columns) as string[],
+    };
+  }
+
+  /** Each sample's environment and the environments, in sample order. */
+  environmentView(datasetId: string): EnvironmentView {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const environments = (
+      this.#db
+        .prepare(
+          `SELECT e.id, e.idx, e.key, e.label, e.is_control, e.representation, e.perturbagen_id, e.cell_line,
+                  (SELECT m.scaffold_smiles FROM molecules m WHERE m.smiles = p.smiles AND m.ok = 1 LIMIT 1) AS scaffold
+           FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+           WHERE e.dataset_id = ? ORDER BY e.idx`,
+        )
+        .all(datasetId) as {
+        id: string;
+        idx: number;
+        key: string;
+        label: string;
+        is_control: number;
+        representation: Buffer | null;
+        perturbagen_id: string | null;
+        cell_line: string | null;
+        scaffold: string | null;
+      }[]
+    ).map((e) => ({
+      id: e.id,
+      key: e.key,
+      label: e.label,
+      isControl: e.is_control === 1,
+      representation: e.representation ? blobToFloat32(e.representation) : null,
+      perturbagen: e.perturbagen_id,
+      cellLine: e.cell_line,
+      scaffold: e.scaffold,
+    }));
+    const position = new Map(environments.map((e, i) => [e.id, i]));
+    const nSamples = this.#db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number;
+    const environmentIndex = new Int32Array(nSamples);
+    let row = 0;
+    for (const sample of this.#db.prepare('SELECT environment_id FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
+      environmentIndex[row++] = position.get((sample as { environment_id: string }).environment_id) ?? -1;
+    }
+    return { nSamples, environmentIndex, environments };
+  }
+
+  genes(datasetId: string): { id: string; symbol: string; landmark: boolean }[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return (
+      this.#db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx').all(datasetId) as {
+        gene_id: string;
+        symbol: string;
+        landmark: number;
+      }[]
+    ).map((g) => ({ id: g.gene_id, symbol: g.symbol, landmark: g.landmark === 1 }));
+  }
+
+  /** The environment key of every sample, in sample order (to colour plots by environment). */
+  sampleEnvironmentKeys(datasetId: string): string[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return this.#db
+      .prepare('SELECT e.key FROM samples s JOIN environments e ON e.id = s.environment_id WHERE s.dataset_id = ? ORDER BY s.idx')
+      .pluck()
+      .all(datasetId) as string[];
+  }
+
+  /** One metadata column of every sample, in sample order (null where missing). */
+  sampleColumn(datasetId: string, column: string): (string | null)[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return this.#db
+      .prepare("SELECT json_extract(metadata, '$.' || json_quote(?)) AS v FROM samples WHERE dataset_id = ? ORDER BY idx")
+      .pluck()
+      .all(column, datasetId)
+      .map((v) => (v === null || v === undefined ? null : String(v)));
+  }
+
+  /** Every sample id, in sample order. */
+  sampleIds(datasetId: string): string[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return this.#db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+  }
+
+  /** The ids of the samples measured in one environment (by its key), in sample order. */
+  sampleIdsOfEnvironment(datasetId: string, key: string): string[] {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const environment = this.#db.prepare('SELECT id FROM environments WHERE dataset_id = ? AND key = ?').pluck().get(datasetId, key) as
+      | string
+      | undefined;
+    if (environment === undefined) throw new LabError('not_found', `Dataset "${datasetId}" has no environment "${key}"`);
+    return this.#db.prepare('SELECT sample_id FROM samples WHERE environment_id = ? ORDER BY idx').pluck().all(environment) as string[];
+  }
+
+  /**
+   * Expression rows of the given samples, one at a time (memory stays O(genes) for any group);
+   * an unknown id is an error naming it before any row is yielded.
+   */
+  expressionOf(datasetId: string, sampleIds: readonly string[]): { nGenes: number; rows: Iterable<Float32Array> } {
+    const head = this.#db.prepare('SELECT n_genes FROM datasets WHERE id = ?').get(datasetId) as { n_genes: number } | undefined;
+    if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const known = new Set(this.sampleIds(datasetId));
+    const unknown = sampleIds.filter((id) => !known.has(id));
+    if (unknown.length > 0) {
+      throw new LabError(
+        'bad_input',
+        `${unknown.length} sample id${unknown.length === 1 ? ' is' : 's are'} not in this dataset: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
+      );
+    }
+    const read = this.#db.prepare('SELECT expression FROM samples WHERE dataset_id = ? AND sample_id = ?').pluck();
+    return {
+      nGenes: head.n_genes,
+      rows: (function* () {
+        for (const id of sampleIds) yield blobToFloat32(read.get(datasetId, id) as Buffer);
+      })(),
+    };
+  }
+
+  groundTruth(datasetId: string): unknown {
+    const row = this.#db.prepare('SELECT ground_truth FROM datasets WHERE id = ?').get(datasetId) as
+      | { ground_truth: string | null }
+      | undefined;
+    if (!row) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return row.ground_truth === null ? null : JSON.parse(row.ground_truth);
+  }
+
+  /** Starts writing a dataset. Nothing is visible to readers until commit(). */
+  begin(header: NewDataset): DatasetWriter {
+    return new DatasetWriter(this.#db, header);
+  }
+}
+
+export class DatasetWriter {
+  readonly id = `ds_${randomUUID().slice(0, 8)}`;
+  readonly #db: Database;
+  readonly #header: NewDataset;
+  readonly #environmentIds: string[];
+  readonly #insertSample: Statement;
+  readonly #hash = createHash('sha256');
+  readonly #profiler = new MetadataProfiler();
+  readonly #sampleIds = new Set<string>();
+  #samples = 0;
+  #open = true;
+
+  constructor(db: Database, header: NewDataset) {
+    this.#db = db;
+    this.#header = header;
+    validateHeader(header);
+    this.#environmentIds = header.environments.map((_, i) => `${this.id}/e${i}`);
+    if (db.inTransaction) throw new LabError('conflict', 'Another write is in progress on this database connection.');
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      this.#writeHeader();
+      this.#insertSample = db.prepare(
+        'INSERT INTO samples (dataset_id, idx, sample_id, environment_id, metadata, expression) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+    } catch (error) {
+      db.exec('ROLLBACK');
+      this.#open = false;
+      throw error;
+    }
+    for (const gene of header.genes) this.#hash.update(`gene:${gene.id}\n`);
+  }
+
+  get samplesWritten(): number {
+    return this.#samples;
+  }
+
+  addSamples(samples: Iterable<SampleRecord>): void {
+    this.#assertOpen();
+    const nGenes = this.#header.genes.length;
+    for (const sample of samples) {
+      if (sample.expression.length !== nGenes) {
+        throw new LabError('bad_input', `Sample "${sample.id}" has ${sample.expression.length} values, expected ${nGenes} (one per gene).`);
+      }
+      if (this.#sampleIds.has(sample.id)) throw new LabError('bad_input', `Duplicate sample id "${sample.id}".`);
+      const environmentId = this.#environmentIds[sample.environment];
+      if (environmentId === undefined) {
+        throw new LabError('bad_input', `Sample "${sample.id}" refers to environment #${sample.environment}, which does not exist.`);
+      }
+      this.#sampleIds.add(sample.id);
+      const blob = Buffer.from(sample.expression.buffer, sample.expression.byteOffset, sample.expression.byteLength);
+      this.#insertSample.run(this.id, this.#samples, sample.id, environmentId, JSON.stringify(sample.metadata), blob);
+      this.#hash.update(`sample:${sample.id}\n`);
+      this.#hash.update(blob);
+      this.#profiler.add(sample.metadata);
+      this.#samples++;
+    }
+  }
+
+  /**
+   * Makes the dataset visible. `alsoInTransaction` runs just before COMMIT on the same connection,
+   * for records that must land together with the dataset (the import journal) or not at all.
+   */
+  commit(alsoInTransaction?: (datasetId: string) => void): DatasetSummary {
+    this.#assertOpen();
+    try {
+      if (this.#samples === 0) throw new LabError('bad_input', `Dataset "${this.#header.name}" has no samples.`);
+      this.#db
+        .prepare('UPDATE datasets SET n_samples = ?, metadata_columns = ?, content_hash = ? WHERE id = ?')
+        .run(this.#samples, JSON.stringify(this.#profiler.summarize() satisfies MetadataColumn[]), this.#hash.digest('hex'), this.id);
+      alsoInTransaction?.(this.id);
+      this.#db.exec('COMMIT');
+      this.#open = false;
+    } catch (error) {
+      this.abort();
+      throw error;
+    }
+    return new DatasetRepository(this.#db).list().find((d) => d.id === this.id) as DatasetSummary;
+  }
+
+  abort(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+  }
+
+  #assertOpen(): void {
+    if (!this.#open) throw new LabError('conflict', `The import of "${this.#header.name}" is already finished.`);
+  }
+
+  #writeHeader(): void {
+    const h = this.#header;
+    this.#db
+      .prepare(
+        `INSERT INTO datasets (id, name, source, description, created_at, n_samples, n_genes, metadata_columns,
+                               content_hash, provenance, ground_truth, representation_columns)
+         VALUES (?, ?, ?, ?, ?, 0, ?, '[]', '', ?, ?, ?)`,
+      )
+      .run(
+        this.id,
+        h.name,
+        h.source,
+        h.description,
+        new Date().toISOString(),
+        h.genes.length,
+        JSON.stringify(h.provenance),
+        h.groundTruth === undefined ? null : JSON.stringify(h.groundTruth),
+        JSON.stringify(h.representationColumns ?? []),
+      );
+    const insertGene = this.#db.prepare('INSERT INTO genes (dataset_id, idx, gene_id, symbol, landmark) VALUES (?, ?, ?, ?, ?)');
+    for (const [i, g] of h.genes.entries()) insertGene.run(this.id, i, g.id, g.symbol, g.landmark ? 1 : 0);
+    const upsertPerturbagen = this.#db.prepare(
+      `INSERT INTO perturbagens (id, name, smiles, inchi_key, pert_type) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET name = coalesce(excluded.name, name), smiles = coalesce(excluded.smiles, smiles),
+         inchi_key = coalesce(excluded.inchi_key, inchi_key), pert_type = coalesce(excluded.pert_type, pert_type)`,
+    );
+    const insertEnvironment = this.#db.prepare(
+      `INSERT INTO environments (id, dataset_id, idx, key, label, is_control, perturbagen_id, cell_line, dose, time,
+                                 representation, representation_kind)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    h.environments.forEach((e, i) => {
+      if (e.perturbagen) {
+        const p = e.perturbagen;
+        upsertPerturbagen.run(p.id, p.name ?? null, p.smiles ?? null, p.inchiKey ?? null, p.pertType ?? null);
+      }
+      insertEnvironment.run(
+        this.#environmentIds[i],
+        this.id,
+        i,
+        e.key,
+        e.label,
+        e.isControl ? 1 : 0,
+        e.perturbagen?.id ?? null,
+        e.cellLine ?? null,
+        e.dose ?? null,
+        e.time ?? null,
+        e.representation ? Buffer.from(e.representation.buffer, e.representation.byteOffset, e.representation.byteLength) : null,
+        e.representationKind,
+      );
+    });
+  }
+}
+
+function validateHeader(header: NewDataset): void {
+  if (header.genes.length === 0) throw new LabError('bad_input', `Dataset "${header.name}" has no genes.`);
+  const geneIds = new Set<string>();
+  for (const gene of header.genes) {
+    if (geneIds.has(gene.id)) throw new LabError('bad_input', `Duplicate gene id "${gene.id}" in dataset "${header.name}".`);
+    geneIds.add(gene.id);
+  }
+  const keys = new Set<string>();
+  for (const env of header.environments) {
+    if (keys.has(env.key)) throw new LabError('bad_input', `Duplicate environment key "${env.key}" in dataset "${header.name}".`);
+    keys.add(env.key);
+  }
+}
+
+function toSummary(row: DatasetRow): DatasetSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    source: row.source,
+    description: row.description,
+    createdAt: row.created_at,
+    nSamples: row.n_samples,
+    nGenes: row.n_genes,
+    nEnvironments: row.n_environments,
+    expressionBytes: row.n_samples * row.n_genes * Float32Array.BYTES_PER_ELEMENT,
+    metadataColumns: JSON.parse(row.metadata_columns) as MetadataColumn[],
+    contentHash: row.content_hash,
+  };
+}
+
+function blobToFloat32(blob: Buffer): Float32Array {
+  // Copy: a Buffer from SQLite may not be 4-byte aligned.
+  const copy = new Uint8Array(blob.byteLength);
+  copy.set(blob);
+  return new Float32Array(copy.buffer);
+}

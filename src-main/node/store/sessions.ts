@@ -1,0 +1,130 @@
+// What the lab remembers between starts: each view's last state (JSON of the view's own shape)
+// and named selections of samples with a free-text note.
+import { randomUUID } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { LabError } from '../../shared/api/errors.js';
+import type { Selection, StoredViewState } from '../../shared/api/sessions.js';
+
+interface SelectionRow {
+  id: string;
+  dataset_id: string;
+  name: string;
+  note: string;
+  sample_ids: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SelectionInput {
+  datasetId: string;
+  id?: string | undefined;
+  name: string;
+  note: string;
+  sampleIds: readonly string[];
+}
+
+export class SessionRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  view(view: string): StoredViewState {
+    const row = this.#db.prepare('SELECT state, updated_at FROM view_states WHERE view = ?').get(view) as
+      | { state: string; updated_at: string }
+      | undefined;
+    return { view, state: row ? JSON.parse(row.state) : null, updatedAt: row?.updated_at ?? null };
+  }
+
+  saveView(view: string, state: Record<string, unknown>): StoredViewState {
+    const updatedAt = new Date().toISOString();
+    this.#db
+      .prepare(
+        `INSERT INTO view_states (view, state, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (view) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      )
+      .run(view, JSON.stringify(state), updatedAt);
+    return this.view(view);
+  }
+
+  selections(datasetId: string): Selection[] {
+    if (!this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId)) {
+      throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    }
+    const rows = this.#db
+      .prepare('SELECT * FROM selections WHERE dataset_id = ? ORDER BY created_at, rowid')
+      .all(datasetId) as SelectionRow[];
+    return rows.map(toSelection);
+  }
+
+  selection(id: string): Selection {
+    const row = this.#db.prepare('SELECT * FROM selections WHERE id = ?').get(id) as SelectionRow | undefined;
+    if (!row) throw new LabError('not_found', `No selection with id "${id}"`);
+    return toSelection(row);
+  }
+
+  /**
+   * Creates or updates a selection. Its samples must all belong to the dataset and its name must
+   * be unused by another selection of the dataset; otherwise nothing is written.
+   */
+  saveSelection(input: SelectionInput): Selection {
+    return this.#db.transaction(() => {
+      if (!this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(input.datasetId)) {
+        throw new LabError('not_found', `No dataset with id "${input.datasetId}"`);
+      }
+      const sampleIds = [...new Set(input.sampleIds)];
+      const known = new Set(
+        this.#db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ?').pluck().all(input.datasetId) as string[],
+      );
+      const unknown = sampleIds.filter((id) => !known.has(id));
+      if (unknown.length > 0) {
+        throw new LabError(
+          'bad_input',
+          `${unknown.length} sample id${unknown.length === 1 ? ' is' : 's are'} not in this dataset: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
+        );
+      }
+      const clash = this.#db
+        .prepare('SELECT id FROM selections WHERE dataset_id = ? AND name = ?')
+        .pluck()
+        .get(input.datasetId, input.name) as string | undefined;
+      if (clash !== undefined && clash !== input.id) {
+        throw new LabError('conflict', `This dataset already has a selection named "${input.name}"`);
+      }
+      const now = new Date().toISOString();
+      if (input.id !== undefined) {
+        const existing = this.selection(input.id);
+        if (existing.datasetId !== input.datasetId) {
+          throw new LabError('bad_input', `Selection "${existing.name}" belongs to another dataset`);
+        }
+        this.#db
+          .prepare('UPDATE selections SET name = ?, note = ?, sample_ids = ?, updated_at = ? WHERE id = ?')
+          .run(input.name, input.note, JSON.stringify(sampleIds), now, input.id);
+        return this.selection(input.id);
+      }
+      const id = `sel_${randomUUID().slice(0, 8)}`;
+      this.#db
+        .prepare('INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, input.datasetId, input.name, input.note, JSON.stringify(sampleIds), now, now);
+      return this.selection(id);
+    })();
+  }
+
+  deleteSelection(id: string): void {
+    if (this.#db.prepare('DELETE FROM selections WHERE id = ?').run(id).changes === 0) {
+      throw new LabError('not_found', `No selection with id "${id}"`);
+    }
+  }
+}
+
+function toSelection(row: SelectionRow): Selection {
+  return {
+    id: row.id,
+    datasetId: row.dataset_id,
+    name: row.name,
+    note: row.note,
+    sampleIds: JSON.parse(row.sample_ids) as string[],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
