@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { MoleculeResult } from '../src-main/node/chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../src-main/node/chem/pool.js';
 import { startWorker } from '../src-main/node/threads/start-worker.js';
+import { median, uptime } from './stats.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -62,7 +63,6 @@ interface Reference {
 let reference: (Reference | null)[] | null = null;
 const rounds = Math.max(1, Number(option('rounds', '3')));
 const python = !args.includes('--no-python');
-const uptime = () => spawnSync('uptime', { encoding: 'utf8' }).stdout?.trim() || `load average ${load()}`;
 
 interface Timing {
   seconds: number;
@@ -147,11 +147,6 @@ function compare(results: MoleculeResult[]): void {
   for (const example of examples) console.log(`    differs: ${example}`);
 }
 
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 const rate = (t: Timing) => smiles.length / t.seconds;
 
 console.log(`${uptime()}\n${rounds} round(s); in each, Python RDKit (1 process) and every pool size run once, the order alternating`);

@@ -57,6 +57,7 @@ import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import type { DatasetSummary } from '../src-main/shared/api/domain.js';
 import type { EnvironmentKey } from '../src-main/shared/api/imports.js';
 import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
+import { median, uptime } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------
 // The synthetic LINCS data set (deterministic: children regenerate what they check against)
@@ -970,22 +971,6 @@ function h5pyBlockRows(o: Options): number {
 
 const h5pyChild = (gctx: string, block: number) =>
   runChild<H5pyResult>(PYTHON, [H5PY_SCRIPT, gctx, String(LANDMARKS), String(block), String(CHECKSUM_STRIDE)], 'h5py');
-
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
-const uptime = () => {
-  try {
-    return execFileSync('uptime', { encoding: 'utf8' }).trim();
-  } catch {
-    return `load ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`;
-  }
-};
 
 async function main(o: Options): Promise<void> {
   const created: string[] = [];
