@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { native } from '../../src-main/node/analysis/dense.js';
 import { knnSelectJs, nearestNeighbours, neighbourPreservation } from '../../src-main/node/analysis/neighbours.js';
+import { approximateNeighbours, nnDescentJs } from '../../src-main/node/analysis/nn-descent.js';
 import { umapEmbedding, umapEpochsJs } from '../../src-main/node/analysis/umap.js';
 import { Rng } from '../../src-main/node/data/random.js';
 
@@ -78,6 +79,51 @@ describe('kNN graph', () => {
       run((...args) => addon?.knnSelect?.(...args)),
       run(knnSelectJs),
     );
+  });
+});
+
+describe('approximate kNN graph (random-projection trees + NN-descent)', () => {
+  // 20 overlapping blobs in 12-D: neighbourhoods cross the trees' cuts, so the descent has work.
+  const n = 3000;
+  const d = 12;
+  const k = 10;
+  const { points } = blobs(n, d, 20, 7);
+  const exact = nearestNeighbours(points, n, d, k);
+  const recall = (graph: ReturnType<typeof approximateNeighbours>) => neighbourPreservation(exact, graph);
+
+  it('finds at least 95 % of the exact neighbours, in the addon and in JavaScript', () => {
+    const variants: [string, () => ReturnType<typeof approximateNeighbours>][] = [
+      ['default', () => approximateNeighbours(points, n, d, k, { seed: 3 })],
+    ];
+    const addon = native();
+    if (addon?.nnDescent) {
+      variants.push([
+        'JavaScript',
+        () => {
+          const saved = addon.nnDescent;
+          addon.nnDescent = nnDescentJs;
+          try {
+            return approximateNeighbours(points, n, d, k, { seed: 3 });
+          } finally {
+            addon.nnDescent = saved;
+          }
+        },
+      ]);
+    }
+    for (const [name, run] of variants) {
+      const graph = run();
+      assert.ok(recall(graph) > 0.95, `${name}: recall ${recall(graph)}`);
+      for (let i = 0; i < n; i++) {
+        assert.ok(!graph.indices.subarray(i * k, (i + 1) * k).includes(i), `${name}: point ${i} lists itself`);
+        for (let j = 1; j < k; j++) assert.ok((graph.distances[i * k + j] as number) >= (graph.distances[i * k + j - 1] as number));
+      }
+    }
+  });
+
+  it('the descent lifts recall far above what two trees give alone', () => {
+    const treesOnly = approximateNeighbours(points, n, d, k, { seed: 3, trees: 2, iterations: 0 });
+    const refined = approximateNeighbours(points, n, d, k, { seed: 3, trees: 2 });
+    assert.ok(recall(refined) > recall(treesOnly) + 0.1, `trees only ${recall(treesOnly)}, with descent ${recall(refined)}`);
   });
 });
 

@@ -5,6 +5,7 @@
 // - knnSelect: after an sgemm of a block of query rows against a block of points, turns the dot
 //   products into squared distances and keeps each query's k nearest (sorted insertion; most
 //   candidates fail the first comparison against the current k-th).
+// - nnDescent: NN-descent refinement of approximate neighbour lists (see nn-descent.ts).
 // - umapEpochs: umap-learn's optimize_layout_euclidean (2-D, head = tail embedding) for a range
 //   of epochs, same sampling schedule, gradient clipping and learning-rate decay.
 #define NAPI_VERSION 6
@@ -13,6 +14,8 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MAX_PROJECTION_ARGS 20
 
@@ -186,9 +189,142 @@ static napi_value UmapEpochs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// nnDescent(points, n, d, k, indices, squared, iterations, delta, rngState): improves each point's
+// sorted k-list (indices, squared distances; filled by the caller's random-projection trees) by
+// local joins of its new × (new ∪ old) candidates, sampled as in pynndescent, until an iteration
+// changes at most delta · n · k entries. Same algorithm as nnDescentJs (nn-descent.ts).
+static float sq_dist(const float *points, int64_t d, int64_t p, int64_t q) {
+  const float *a = points + p * d, *b = points + q * d;
+  float s = 0.0f;
+  for (int64_t j = 0; j < d; j++) {
+    const float diff = a[j] - b[j];
+    s += diff * diff;
+  }
+  return s;
+}
+
+static int list_push(int32_t *indices, float *squared, uint8_t *fresh, int64_t k, int64_t p, int32_t q, float dist) {
+  const int64_t base = p * k;
+  if (dist >= squared[base + k - 1]) return 0;
+  for (int64_t j = 0; j < k; j++)
+    if (indices[base + j] == q) return 0;
+  int64_t slot = k - 1;
+  while (slot > 0 && squared[base + slot - 1] > dist) {
+    squared[base + slot] = squared[base + slot - 1];
+    indices[base + slot] = indices[base + slot - 1];
+    fresh[base + slot] = fresh[base + slot - 1];
+    slot--;
+  }
+  squared[base + slot] = dist;
+  indices[base + slot] = q;
+  fresh[base + slot] = 1;
+  return 1;
+}
+
+static void offer(int32_t *ids, uint32_t *keys, int64_t m, int64_t p, int32_t q, uint32_t key) {
+  const int64_t base = p * m;
+  int64_t worst = base;
+  for (int64_t j = base; j < base + m; j++) {
+    if (ids[j] == q) return;
+    if (keys[j] > keys[worst]) worst = j;
+  }
+  if (key < keys[worst]) {
+    ids[worst] = q;
+    keys[worst] = key;
+  }
+}
+
+static napi_value NnDescent(napi_env env, napi_callback_info info) {
+  ProjectionArgs args;
+  if (!p_init(&args, env, info, 9)) return NULL;
+  size_t lp, li, ls, lrng;
+  const float *points = p_typed(&args, 0, napi_float32_array, &lp);
+  const int64_t n = (int64_t)p_num(&args, 1), d = (int64_t)p_num(&args, 2), k = (int64_t)p_num(&args, 3);
+  int32_t *indices = p_typed(&args, 4, napi_int32_array, &li);
+  float *squared = p_typed(&args, 5, napi_float32_array, &ls);
+  const int64_t iterations = (int64_t)p_num(&args, 6);
+  const double delta = p_num(&args, 7);
+  uint32_t *rng = p_typed(&args, 8, napi_uint32_array, &lrng);
+  if (args.failed) return NULL;
+  if (n < 2 || d < 1 || k < 1 || k >= n || (int64_t)lp != n * d || (int64_t)li != n * k || (int64_t)ls != n * k || lrng < 3) {
+    p_fail(&args, "nnDescent: array lengths do not match the sizes");
+    return NULL;
+  }
+  for (int64_t i = 0; i < n * k; i++) {
+    if (indices[i] < -1 || indices[i] >= n) {
+      p_fail(&args, "nnDescent: a neighbour index is out of range");
+      return NULL;
+    }
+  }
+  const int64_t m = k;  // candidates per point and kind
+  uint8_t *fresh = malloc((size_t)(n * k));
+  int32_t *new_ids = malloc(sizeof(int32_t) * (size_t)(n * m));
+  int32_t *old_ids = malloc(sizeof(int32_t) * (size_t)(n * m));
+  uint32_t *new_keys = malloc(sizeof(uint32_t) * (size_t)(n * m));
+  uint32_t *old_keys = malloc(sizeof(uint32_t) * (size_t)(n * m));
+  if (!fresh || !new_ids || !old_ids || !new_keys || !old_keys) {
+    free(fresh), free(new_ids), free(old_ids), free(new_keys), free(old_keys);
+    p_fail(&args, "nnDescent: out of memory");
+    return NULL;
+  }
+  memset(fresh, 1, (size_t)(n * k));
+  for (int64_t iteration = 0; iteration < iterations; iteration++) {
+    for (int64_t i = 0; i < n * m; i++) new_ids[i] = old_ids[i] = -1, new_keys[i] = old_keys[i] = UINT32_MAX;
+    for (int64_t p = 0; p < n; p++) {
+      for (int64_t j = 0; j < k; j++) {
+        const int32_t q = indices[p * k + j];
+        if (q < 0) continue;
+        const uint32_t key = tau_rand_int(rng) >> 1;  // below UINT32_MAX, the empty slot's key
+        if (fresh[p * k + j]) {
+          offer(new_ids, new_keys, m, p, q, key);
+          offer(new_ids, new_keys, m, q, (int32_t)p, key);
+        } else {
+          offer(old_ids, old_keys, m, p, q, key);
+          offer(old_ids, old_keys, m, q, (int32_t)p, key);
+        }
+      }
+    }
+    for (int64_t p = 0; p < n; p++) {
+      for (int64_t j = 0; j < k; j++) {
+        if (!fresh[p * k + j]) continue;
+        for (int64_t c = 0; c < m; c++) {
+          if (new_ids[p * m + c] == indices[p * k + j]) {
+            fresh[p * k + j] = 0;
+            break;
+          }
+        }
+      }
+    }
+    int64_t changes = 0;
+    for (int64_t p = 0; p < n; p++) {
+      const int32_t *fresh_ids = new_ids + p * m, *stale_ids = old_ids + p * m;
+      for (int64_t a = 0; a < m; a++) {
+        const int32_t u = fresh_ids[a];
+        if (u < 0) continue;
+        for (int64_t b = a + 1; b < m; b++) {
+          const int32_t v = fresh_ids[b];
+          if (v < 0 || v == u) continue;
+          const float dist = sq_dist(points, d, u, v);
+          changes += list_push(indices, squared, fresh, k, u, v, dist) + list_push(indices, squared, fresh, k, v, u, dist);
+        }
+        for (int64_t b = 0; b < m; b++) {
+          const int32_t v = stale_ids[b];
+          if (v < 0 || v == u) continue;
+          const float dist = sq_dist(points, d, u, v);
+          changes += list_push(indices, squared, fresh, k, u, v, dist) + list_push(indices, squared, fresh, k, v, u, dist);
+        }
+      }
+    }
+    if ((double)changes <= delta * (double)n * (double)k) break;
+  }
+  free(fresh), free(new_ids), free(old_ids), free(new_keys), free(old_keys);
+  return NULL;
+}
+
 void projection_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"knnSelect", NULL, KnnSelect, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"nnDescent", NULL, NnDescent, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"umapEpochs", NULL, UmapEpochs, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

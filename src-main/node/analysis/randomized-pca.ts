@@ -1,4 +1,4 @@
-// PCA by randomized SVD (Halko, Martinsson & Tropp 2011, algorithms 4.4 and 5.1) for matrices too
+// PCA by randomized SVD (Halko, Martinsson & Tropp 2011, algorithms 4.4/4.3 and 5.1) for matrices too
 // large for a d × d eigendecomposition to be the whole story, e.g. 473,647 signatures × 978 genes.
 // Every n-sized product is one sgemm through dense.ts (the native BLAS addon, or its JavaScript
 // loop without it); the data is centred implicitly (A − 1μᵀ is never stored, it would double the
@@ -39,17 +39,21 @@ export function randomizedPca(values: Float32Array, n: number, d: number, k: num
   const { mean, totalVariance } = columnMoments(values, n, d);
   const mean32 = Float32Array.from(mean);
 
-  // Y = (A − 1μᵀ) Ω for a Gaussian d × l sketch Ω, then alternate Q ← orth(Aᵀ Q), Q ← orth(A Q).
+  // Subspace iteration on the d × d matrix AᵀA (A centred) without forming it: Z ← orth(Aᵀ(A Z))
+  // from a Gaussian d × l sketch, so only d × l matrices are orthonormalised in the loop; then
+  // Y = A Z = (AAᵀ)^q A Ω, Halko et al.'s power-iterated sketch, and Q = orth(Y).
   const rng = new Rng(options.seed ?? 0).fork('randomized-pca');
   const omega = new Float32Array(d * l);
   for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
-  let q = orthonormalise(centredTimes(values, mean32, omega, n, d, l), n, l);
-  for (let iteration = 0; iteration < (options.powerIterations ?? 4); iteration++) {
+  let z = orthonormalise(omega, d, l);
+  for (let iteration = 0; iteration < (options.powerIterations ?? 2); iteration++) {
     checkpoint();
-    const z = orthonormalise(centredTransposeTimes(values, mean32, q, n, d, l), d, l);
+    const y = centredTimes(values, mean32, z, n, d, l);
     checkpoint();
-    q = orthonormalise(centredTimes(values, mean32, z, n, d, l), n, l);
+    z = orthonormalise(centredTransposeTimes(values, mean32, y, n, d, l), d, l);
   }
+  checkpoint();
+  const q = orthonormalise(centredTimes(values, mean32, z, n, d, l), n, l);
   checkpoint();
   // B = Qᵀ(A − 1μᵀ) is l × d; we hold Bᵀ = Z. B Bᵀ = U Σ² Uᵀ gives B's left singular vectors.
   const bt = centredTransposeTimes(values, mean32, q, n, d, l);

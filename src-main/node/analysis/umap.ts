@@ -1,5 +1,6 @@
 // UMAP (McInnes, Healy & Melville 2018) on typed arrays, following umap-learn step by step: the
-// fuzzy simplicial set of an exact kNN graph (smooth_knn_dist, fuzzy union), edges sampled in
+// fuzzy simplicial set of a kNN graph (exact for small n, random-projection trees + NN-descent
+// beyond, as umap-learn's pynndescent; smooth_knn_dist, fuzzy union), edges sampled in
 // proportion to their weight, negative sampling, learning rate decaying to zero. Replaces umap-js,
 // whose NN-descent and layout work on arrays of arrays (45.5 s for 20k points). The layout epochs
 // run in the addon (umapEpochs) when it has them, else the same loop in JavaScript; either way in
@@ -7,6 +8,7 @@
 import { Rng } from '../data/random.js';
 import { native } from './dense.js';
 import { type NeighbourGraph, nearestNeighbours } from './neighbours.js';
+import { approximateNeighbours } from './nn-descent.js';
 
 export interface UmapOptions {
   /** Neighbours per point, the point itself included (umap-learn's n_neighbors). */
@@ -16,6 +18,8 @@ export interface UmapOptions {
   seed?: number;
   /** n × 2 starting coordinates (e.g. the first two principal components); random when absent. */
   init?: Float32Array;
+  /** Exact search up to EXACT_NEIGHBOURS_UP_TO points (cheap there), approximate beyond. */
+  neighbours?: 'exact' | 'approximate';
   /** Called with the fraction done (kNN graph counts for the first 40 %); may throw to cancel. */
   checkpoint?: (fraction: number) => Promise<void> | void;
 }
@@ -26,13 +30,17 @@ const B = 0.8950608781227859;
 const NEGATIVE_SAMPLE_RATE = 5;
 const REPULSION = 1;
 const LEARNING_RATE = 1;
+export const EXACT_NEIGHBOURS_UP_TO = 10_000;
 
 /** 2-D UMAP coordinates (n × 2, row-major) of n points × d. */
 export async function umapEmbedding(points: Float32Array, n: number, d: number, options: UmapOptions = {}): Promise<Float32Array> {
   const nNeighbors = Math.min(options.nNeighbors ?? 15, n);
   if (n < 3) throw new RangeError(`UMAP needs at least 3 points, got ${n}`);
   const checkpoint = options.checkpoint ?? (() => {});
-  const graph = nearestNeighbours(points, n, d, nNeighbors - 1);
+  const exact = (options.neighbours ?? (n <= EXACT_NEIGHBOURS_UP_TO ? 'exact' : 'approximate')) === 'exact';
+  const graph = exact
+    ? nearestNeighbours(points, n, d, nNeighbors - 1)
+    : approximateNeighbours(points, n, d, nNeighbors - 1, { seed: options.seed ?? 0 });
   await checkpoint(0.4);
   return umapLayout(graph, { ...options, checkpoint: (fraction) => checkpoint(0.4 + 0.6 * fraction) });
 }
@@ -181,7 +189,7 @@ function tauRandInt(state: Uint32Array): number {
   return ((state[0] as number) ^ (state[1] as number) ^ (state[2] as number)) >>> 0;
 }
 
-const clip4 = (v: number) => (v > 4 ? 4 : v < -4 ? -4 : v);
+const clip4 = (v: number) => Math.min(4, Math.max(-4, v));
 
 /** The addon's umapEpochs in JavaScript: umap-learn's optimize_layout_euclidean for 2-D. */
 export function umapEpochsJs(

@@ -78,6 +78,17 @@ export interface NativeBinding {
     indices: Int32Array,
     distances: Float32Array,
   ): void;
+  nnDescent?(
+    points: Float32Array,
+    n: number,
+    d: number,
+    k: number,
+    indices: Int32Array,
+    squared: Float32Array,
+    iterations: number,
+    delta: number,
+    rngState: Uint32Array,
+  ): void;
   umapEpochs?(
     head: Int32Array,
     tail: Int32Array,
