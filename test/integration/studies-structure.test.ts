@@ -23,8 +23,8 @@ const LJP009 = 'fixtures/real-l1000/l1ktools_LJP009_A375_24H_X1_B20_ZSPCQNORM_n3
 const PERTINFO = 'fixtures/real-l1000/dhimmel_lincs_pertinfo.tsv.gz';
 const skip = missingShared(PRNET, LJP009, PERTINFO);
 
-async function importAndStudy(lab: LabService, request: Parameters<LabService['importRequestFromPaths']>[0]): Promise<StudyResult> {
-  const { jobId } = await lab.startImport(await lab.importRequestFromPaths(request));
+async function importAndStudy(lab: LabService, request: Parameters<LabService['imports']['requestFromPaths']>[0]): Promise<StudyResult> {
+  const { jobId } = await lab.imports.start(await lab.imports.requestFromPaths(request));
   const outcome = await waitForJob(lab, jobId);
   assert.ok(outcome.ok, JSON.stringify(outcome));
   const datasetId = (outcome.result as { id: string }).id;
