@@ -3,6 +3,7 @@
 // against a block of points in one sgemm, and each query keeps its k best in a sorted list (the
 // addon's knnSelect, or the same loop in JavaScript). On PCA-50 coordinates that is
 // n² · 50 multiply-adds: ~10¹² at 100k points, tens of seconds on two cores, with no recall loss.
+import type { NativeBinding } from '../ml/native/addon.js';
 import { multiply, native } from './dense.js';
 
 export interface NeighbourGraph {
@@ -67,18 +68,18 @@ export function nearestNeighbours(
 }
 
 /** The addon's knnSelect in JavaScript (same arithmetic in float32, same order of insertion). */
-export function knnSelectJs(
-  dots: Float32Array,
-  rows: number,
-  cols: number,
-  rowNorms: Float32Array,
-  colNorms: Float32Array,
-  rowOffset: number,
-  colOffset: number,
-  k: number,
-  indices: Int32Array,
-  distances: Float32Array,
-): void {
+export const knnSelectJs: NonNullable<NativeBinding['knnSelect']> = (
+  dots,
+  rows,
+  cols,
+  rowNorms,
+  colNorms,
+  rowOffset,
+  colOffset,
+  k,
+  indices,
+  distances,
+) => {
   for (let r = 0; r < rows; r++) {
     const base = r * k;
     const norm = rowNorms[r] as number;
@@ -99,7 +100,7 @@ export function knnSelectJs(
       worst = distances[base + k - 1] as number;
     }
   }
-}
+};
 
 /**
  * Mean share of each point's k nearest neighbours in `reference` (e.g. the input space) that are

@@ -4,6 +4,7 @@
 // by comparing neighbours of neighbours until few lists change. The descent runs in the addon
 // (nnDescent, native/blas/src/projection.c) when it has it, else the same loop in JavaScript.
 import { Rng } from '../data/random.js';
+import type { NativeBinding } from '../ml/native/addon.js';
 import { native } from './dense.js';
 import type { NeighbourGraph } from './neighbours.js';
 
@@ -127,17 +128,7 @@ function push(indices: Int32Array, squared: Float32Array, k: number, p: number, 
 }
 
 /** The addon's nnDescent in JavaScript: local joins of new × (new ∪ old) candidates per point. */
-export function nnDescentJs(
-  points: Float32Array,
-  n: number,
-  d: number,
-  k: number,
-  indices: Int32Array,
-  squared: Float32Array,
-  iterations: number,
-  delta: number,
-  rngState: Uint32Array,
-): void {
+export const nnDescentJs: NonNullable<NativeBinding['nnDescent']> = (points, n, d, k, indices, squared, iterations, delta, rngState) => {
   const fresh = new Uint8Array(n * k).fill(1);
   const maxCandidates = k;
   // Candidate lists keep the maxCandidates entries with the smallest random priority.
@@ -212,4 +203,4 @@ export function nnDescentJs(
     }
     if (changes <= delta * n * k) break;
   }
-}
+};

@@ -6,6 +6,7 @@
 // run in the addon (umapEpochs) when it has them, else the same loop in JavaScript; either way in
 // chunks, between which the caller's checkpoint can report progress, yield and cancel.
 import { Rng } from '../data/random.js';
+import type { NativeBinding } from '../ml/native/addon.js';
 import { native } from './dense.js';
 import { type NeighbourGraph, nearestNeighbours } from './neighbours.js';
 import { approximateNeighbours } from './nn-descent.js';
@@ -192,24 +193,24 @@ function tauRandInt(state: Uint32Array): number {
 const clip4 = (v: number) => Math.min(4, Math.max(-4, v));
 
 /** The addon's umapEpochs in JavaScript: umap-learn's optimize_layout_euclidean for 2-D. */
-export function umapEpochsJs(
-  head: Int32Array,
-  tail: Int32Array,
-  epochsPerSample: Float64Array,
-  nextSample: Float64Array,
-  nextNegative: Float64Array,
-  embedding: Float32Array,
-  nVertices: number,
-  fromEpoch: number,
-  toEpoch: number,
-  nEpochs: number,
-  a: number,
-  b: number,
-  gamma: number,
-  initialAlpha: number,
-  negativeSampleRate: number,
-  rngState: Uint32Array,
-): void {
+export const umapEpochsJs: NonNullable<NativeBinding['umapEpochs']> = (
+  head,
+  tail,
+  epochsPerSample,
+  nextSample,
+  nextNegative,
+  embedding,
+  nVertices,
+  fromEpoch,
+  toEpoch,
+  nEpochs,
+  a,
+  b,
+  gamma,
+  initialAlpha,
+  negativeSampleRate,
+  rngState,
+) => {
   for (let epoch = fromEpoch; epoch < toEpoch; epoch++) {
     const alpha = initialAlpha * (1 - epoch / nEpochs);
     for (let e = 0; e < head.length; e++) {
@@ -247,4 +248,4 @@ export function umapEpochsJs(
       nextNegative[e] = (nextNegative[e] as number) + negatives * perNegative;
     }
   }
-}
+};
