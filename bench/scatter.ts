@@ -6,8 +6,8 @@
 // 2. Serves that database with the built CLI (npm run build first), opens the Latents view with
 //    "up to 200,000 points", and times: projection request to first frame; hover to tooltip
 //    (first one builds the quadtree); frames while wheel-zooming and drag-panning (frame
-//    intervals as the page sees them), and zoom steps dispatched inside the page, one per frame,
-//    for the drawing's own frame rate; a lasso over about half the points to its stored
+//    intervals as the page sees them), and zoom steps dispatched inside the page, each once the
+//    last is drawn, for the drawing's own frame rate; a lasso over about half the points to its stored
 //    selection; differential expression between two such selections.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -162,8 +162,8 @@ try {
     for (let i = 0; i < 60; i++) await page.mouse.move(centre.x + 3 * i, centre.y + i);
     await page.mouse.up();
   });
-  // The drawing's own rate: wheel events dispatched inside the page, one per animation frame, for
-  // 3 s (above, Playwright's input round trips pace the events, not the drawing), without marks.
+  // The drawing's own rate: wheel events dispatched inside the page, each once the last is drawn,
+  // for 3 s (above, Playwright's input round trips pace the events, not the drawing), without marks.
   const sustained = (await page.evaluate(`(async () => {
     const canvas = document.querySelector('[data-testid="scatter-canvas"]');
     const plot = document.querySelector('[data-testid="latent-scatter"]');
@@ -173,8 +173,10 @@ try {
     let steps = 0;
     while (performance.now() - start < 3000) {
       const deltaY = steps++ % 20 < 10 ? -60 : 60;
+      const drawn = Number(plot.dataset.frames);
       canvas.dispatchEvent(new WheelEvent('wheel', { deltaY, clientX: rect.x + rect.width / 2, clientY: rect.y + rect.height / 2, bubbles: true, cancelable: true }));
-      await new Promise((resolve) => requestAnimationFrame(resolve));
+      // The next event only once this one is drawn (an earlier one would cancel its frame).
+      while (Number(plot.dataset.frames) === drawn && performance.now() - start < 10000) await new Promise((resolve) => requestAnimationFrame(resolve));
     }
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     return { frames: Number(plot.dataset.frames) - before, elapsed: performance.now() - start, steps };
