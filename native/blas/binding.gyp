@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "cellshift_blas",
-      "sources": ["src/addon.c"],
+      "sources": ["src/addon.c", "src/projection.c"],
       "cflags": ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-O2"],
-      "libraries": ["-ldl"],
+      "libraries": ["-ldl", "-lm"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-O3", "-ffp-contract=off", "-fno-math-errno"]
       }

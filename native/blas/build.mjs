@@ -63,12 +63,13 @@ function buildWithCompiler(dir) {
   const cc = process.env.CC || 'cc';
   mkdirSync(dirname(output), { recursive: true });
   const flags = ['-O3', '-std=gnu11', '-ffp-contract=off', '-fno-math-errno', '-fPIC', '-Wall', '-Wextra', '-Wno-unused-parameter'];
-  const link = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared', '-ldl'];
+  const link = process.platform === 'darwin' ? ['-bundle', '-undefined', 'dynamic_lookup'] : ['-shared', '-ldl', '-lm'];
   return run(cc, [
     ...flags,
     '-DNODE_GYP_MODULE_NAME=cellshift_blas',
     `-I${join(dir, 'include', 'node')}`,
     join(here, 'src', 'addon.c'),
+    join(here, 'src', 'projection.c'),
     '-o',
     output,
     ...link,

@@ -907,6 +907,9 @@ static void pin_library(void) {
   if (dladdr((void *)&pin_library, &self) && self.dli_fname) dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);
 }
 
+// Projection kernels (kNN selection, UMAP layout epochs): src/projection.c.
+void projection_register(napi_env env, napi_value exports);
+
 static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&pin_once, pin_library);
   pthread_once(&blas_once, load_blas);  // once per process, though Init runs in every thread
@@ -924,6 +927,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  projection_register(env, exports);
   return exports;
 }
 

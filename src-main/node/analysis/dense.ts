@@ -6,7 +6,8 @@ import { loadAddon, type NativeBinding } from '../ml/native/addon.js';
 
 let binding: NativeBinding | null | undefined;
 
-function native(): NativeBinding | null {
+/** The native addon when it is loaded in this thread (its projection kernels may still be absent in older builds). */
+export function native(): NativeBinding | null {
   if (binding === undefined) {
     const load = loadAddon();
     binding = load.ok ? load.binding : null;

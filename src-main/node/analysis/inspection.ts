@@ -2,11 +2,11 @@
 // environment shifts the latent prior (and how sparsely), and which genes each latent drives.
 import * as tf from '@tensorflow/tfjs';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { UMAP } from 'umap-js';
 import { Rng } from '../data/random.js';
 import { scoped } from '../ml/scoped.js';
 import { coordinatesForMass } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
+import { umapEmbedding } from './umap.js';
 
 export interface Projection {
   method: 'pca' | 'umap';
@@ -32,7 +32,7 @@ export function subsample(n: number, max: number, seed = 0): number[] {
 /**
  * Samples' posterior means projected to 2-D. Async because UMAP's layout epochs yield to the event
  * loop (about every 20 ms), so the worker running it keeps answering other requests and sees a
- * cancellation; `signal` stops it between epochs.
+ * cancellation; `signal` stops it between chunks of epochs.
  */
 export async function projectLatents(
   model: TrainedModel,
@@ -55,21 +55,28 @@ export async function projectLatents(
       explainedVariance,
     };
   }
-  const rows = sample.map((_, i) => Array.from(means.subarray(i * d, (i + 1) * d)));
-  const rng = new Rng(model.config.seed).fork('umap');
-  const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(15, Math.max(2, rows.length - 1)), random: () => rng.next() });
-  const epochs = umap.initializeFit(rows);
+  // UMAP from the first two principal axes (umap-learn's init='pca'), with layout epochs in chunks
+  // that yield to the event loop so the worker keeps answering and sees a cancellation.
+  const start = principalComponents(means, sample.length, d, 2).projected;
   let lastYield = performance.now();
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    umap.step();
-    if (performance.now() - lastYield > 20) {
+  const embedding = await umapEmbedding(means, sample.length, d, {
+    nNeighbors: Math.min(15, Math.max(2, sample.length - 1)),
+    seed: model.config.seed,
+    init: Float32Array.from(start),
+    checkpoint: async () => {
+      if (performance.now() - lastYield < 20) return;
       await new Promise((resolve) => setImmediate(resolve));
       signal?.throwIfAborted();
       lastYield = performance.now();
-    }
-  }
-  const embedding = umap.getEmbedding();
-  return { method, x: embedding.map((p) => p[0] as number), y: embedding.map((p) => p[1] as number), sample, explainedVariance: null };
+    },
+  });
+  return {
+    method,
+    x: Array.from({ length: sample.length }, (_, i) => embedding[2 * i] as number),
+    y: Array.from({ length: sample.length }, (_, i) => embedding[2 * i + 1] as number),
+    sample,
+    explainedVariance: null,
+  };
 }
 
 /**

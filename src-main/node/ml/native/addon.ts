@@ -65,6 +65,48 @@ export interface NativeBinding {
     epsilon: number,
     negLearningRate: number,
   ): void;
+  /** Projection kernels (src/projection.c); absent from addons built before them. */
+  knnSelect?(
+    dots: Float32Array,
+    rows: number,
+    cols: number,
+    rowNorms: Float32Array,
+    colNorms: Float32Array,
+    rowOffset: number,
+    colOffset: number,
+    k: number,
+    indices: Int32Array,
+    distances: Float32Array,
+  ): void;
+  nnDescent?(
+    points: Float32Array,
+    n: number,
+    d: number,
+    k: number,
+    indices: Int32Array,
+    squared: Float32Array,
+    iterations: number,
+    delta: number,
+    rngState: Uint32Array,
+  ): void;
+  umapEpochs?(
+    head: Int32Array,
+    tail: Int32Array,
+    epochsPerSample: Float64Array,
+    epochOfNextSample: Float64Array,
+    epochOfNextNegativeSample: Float64Array,
+    embedding: Float32Array,
+    nVertices: number,
+    fromEpoch: number,
+    toEpoch: number,
+    nEpochs: number,
+    a: number,
+    b: number,
+    gamma: number,
+    initialAlpha: number,
+    negativeSampleRate: number,
+    rngState: Uint32Array,
+  ): void;
   info(): { blas: string; error: string; config: string; corename: string; threads: number; kernelThreads: number };
   setThreads(n: number): void;
 }

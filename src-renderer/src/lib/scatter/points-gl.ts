@@ -79,6 +79,8 @@ export class PointsRenderer {
   readonly #attributes: { pos: number; colour: number; mark: number };
   readonly #uniforms: Record<string, WebGLUniformLocation | null>;
   #count = 0;
+  /** Whether any point is marked: without marks the second pass would only cull every vertex. */
+  #anyMarked = false;
 
   /** Throws when the browser offers no WebGL (the caller shows why instead of a plot). */
   constructor(canvas: HTMLCanvasElement) {
@@ -120,6 +122,7 @@ export class PointsRenderer {
 
   /** Per point: 0 none, 1 group A, 2 group B, 3 both. */
   setMarks(marks: Uint8Array): void {
+    this.#anyMarked = marks.some((m) => m > 0);
     this.#upload(this.#buffers.mark, marks);
   }
 
@@ -145,7 +148,7 @@ export class PointsRenderer {
     gl.uniform1f(u.u_dim ?? null, view.dim);
     gl.uniform3f(u.u_ringA ?? null, ...RING_A);
     gl.uniform3f(u.u_ringB ?? null, ...RING_B);
-    for (const pass of [0, 1]) {
+    for (const pass of this.#anyMarked ? [0, 1] : [0]) {
       gl.uniform1f(u.u_pass ?? null, pass);
       gl.drawArrays(gl.POINTS, 0, this.#count);
     }
