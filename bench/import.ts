@@ -505,7 +505,7 @@ function markNow(name: string): Mark {
 
 interface ImportResult {
   openLabSeconds: number;
-  /** RDKit wasm load (lab.chemistry()), before the preview. */
+  /** RDKit wasm load (lab.chemistry.load()), before the preview. */
   rdkitLoadSeconds: number;
   /** previewImport on a fresh database: prepareImport incl. describing every drug with RDKit. */
   previewSeconds: number;
@@ -587,7 +587,7 @@ async function childImport(p: ImportParams): Promise<void> {
   const marks: Mark[] = [markNow('start')];
   const lab = await openLab({ databasePath: p.db, carrier: 'cli', seedDemo: false });
   const t1 = now();
-  const request = await lab.importRequestFromPaths({
+  const request = await lab.imports.requestFromPaths({
     matrixPath: p.gctx,
     sigInfoPath: p.sigInfo,
     pertInfoPath: p.pertInfo,
@@ -596,12 +596,12 @@ async function childImport(p: ImportParams): Promise<void> {
     environmentKey: p.key,
     filter: { landmarkOnly: true },
   });
-  await lab.chemistry();
+  await lab.chemistry.load();
   const t1b = now();
   marks.push(markNow('RDKit + openLab'));
   const previewDelay = monitorEventLoopDelay({ resolution: 10 });
   previewDelay.enable();
-  const preview = await lab.previewImport(request);
+  const preview = await lab.imports.preview(request);
   const t2 = now();
   // A stall is recorded when the histogram's timer finally fires: give it that chance.
   await delay(50);
@@ -650,7 +650,7 @@ async function childImport(p: ImportParams): Promise<void> {
   const jobDelay = monitorEventLoopDelay({ resolution: 10 });
   jobDelay.enable();
   const t3 = now();
-  jobId = (await lab.startImport(request)).jobId;
+  jobId = (await lab.imports.start(request)).jobId;
   const summary = await finished;
   const t4 = now();
   const sched = since(s3);

@@ -16,7 +16,7 @@ export function realL1000(name: string): { path: string; skip: false } | { path:
 
 /** Imports files through the lab as the command line does; resolves with the new dataset's id. */
 export async function importPaths(lab: LabService, input: ResolvedImportInput): Promise<string> {
-  const request = await lab.importRequestFromPaths(input);
+  const request = await lab.imports.requestFromPaths(input);
   let started: string | undefined;
   const finished = new Promise<string>((resolve, reject) => {
     lab.onEvent((event: LabEvent) => {
@@ -24,6 +24,6 @@ export async function importPaths(lab: LabService, input: ResolvedImportInput): 
       if (event.type === 'job.failed' && event.jobId === started) reject(new Error(event.error.message));
     });
   });
-  started = (await lab.startImport(request)).jobId;
+  started = (await lab.imports.start(request)).jobId;
   return finished;
 }

@@ -34,8 +34,13 @@ describe('environments: structures, cell lines and split previews', () => {
         if (event.type === 'job.failed') reject(new Error(event.error.message));
       }),
     );
-    await lab.startImport(
-      await lab.importRequestFromPaths({ matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo }),
+    await lab.imports.start(
+      await lab.imports.requestFromPaths({
+        matrixPath: f.gctx,
+        sigInfoPath: f.sigInfo,
+        pertInfoPath: f.pertInfo,
+        geneInfoPath: f.geneInfo,
+      }),
     );
     datasetId = await finished;
     handlers = lab.handlers();

@@ -42,7 +42,7 @@ describe('kill -9 during imports', () => {
       const lab = await openLab({ databasePath: ${JSON.stringify(db)}, carrier: 'cli', seedDemo: false });
       lab.onEvent((e) => { if (e.type === 'job.finished' || e.type === 'job.failed') { process.stdout.write(e.type + '\\n'); process.exit(0); } });
       process.stdout.write('started\\n');
-      await lab.startImport(await lab.importRequestFromPaths({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
+      await lab.imports.start(await lab.imports.requestFromPaths({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
     `;
     let killed = 0;
     let finished = 0;

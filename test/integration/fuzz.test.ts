@@ -157,8 +157,8 @@ describe(`fuzzing bad input (seed ${SEED})`, { skip: sharedSkip(CMAPPY_DIR) }, (
     });
     dispatch = createDispatcher(lab.handlers(), (error) => internalErrors.push(error));
     const fixture = await writeLincsFixture(mkdtempSync(join(dir, 'base-')));
-    const { jobId } = await lab.startImport(
-      await lab.importRequestFromPaths({
+    const { jobId } = await lab.imports.start(
+      await lab.imports.requestFromPaths({
         matrixPath: fixture.gctx,
         sigInfoPath: fixture.sigInfo,
         pertInfoPath: fixture.pertInfo,
@@ -220,7 +220,7 @@ describe(`fuzzing bad input (seed ${SEED})`, { skip: sharedSkip(CMAPPY_DIR) }, (
    * page could only upload or pick them), then its settings as imports.preview/start take them.
    */
   function importRequest(input: FuzzInput): Promise<unknown> {
-    return lab.importRequestFromPaths(input.request);
+    return lab.imports.requestFromPaths(input.request);
   }
 
   async function runInput(input: FuzzInput): Promise<void> {

@@ -49,9 +49,9 @@ describe('gzip-compressed L1000 files, as GEO publishes them', () => {
     const twin = await importFiles(lab, gz);
     assert.equal(twin.contentHash, plain.contentHash);
     assert.equal(twin.name, 'level5.gctx', 'the dataset is named after the file inside the .gz');
-    const entries = readdirSync(lab.unpacked.root);
+    const entries = readdirSync(lab.imports.unpacked.root);
     assert.equal(entries.length, 1, `one unpacked copy: ${entries.join(', ')}`);
-    const copy = join(lab.unpacked.root, entries[0] as string);
+    const copy = join(lab.imports.unpacked.root, entries[0] as string);
     assert.equal(
       lab.store.datasets.get(twin.id).provenance.files &&
         (lab.store.datasets.get(twin.id).provenance.files as Record<string, string>).unpackedCopy,
@@ -64,13 +64,13 @@ describe('gzip-compressed L1000 files, as GEO publishes them', () => {
     await pipeline(createReadStream(gz.matrixPath), createWriteStream(moved));
     const again = await importFiles(lab, { ...gz, matrixPath: moved });
     assert.equal(again.contentHash, plain.contentHash);
-    assert.deepEqual(readdirSync(lab.unpacked.root), entries);
+    assert.deepEqual(readdirSync(lab.imports.unpacked.root), entries);
 
     // The copy goes when the last dataset made from it is deleted.
     lab.handlers()['datasets.delete']({ id: twin.id }, {} as never);
-    assert.deepEqual(await lab.pruneUnpacked(), [], 'still used by the second import');
+    assert.deepEqual(await lab.imports.pruneUnpacked(), [], 'still used by the second import');
     lab.handlers()['datasets.delete']({ id: again.id }, {} as never);
-    assert.deepEqual(await lab.pruneUnpacked(), [copy]);
+    assert.deepEqual(await lab.imports.pruneUnpacked(), [copy]);
     assert.equal(existsSync(copy), false);
   });
 
@@ -107,12 +107,12 @@ describe('gzip-compressed L1000 files, as GEO publishes them', () => {
     const cut = join(dir, 'cut.csv.gz');
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
     await assert.rejects(
-      lab.previewImport(await lab.importRequestFromPaths({ matrixPath: cut })),
+      lab.imports.preview(await lab.imports.requestFromPaths({ matrixPath: cut })),
       /gzip stream ends early.*fetch the file again/,
     );
     const xz = join(dir, 'table.txt.xz');
     writeFileSync(xz, Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]));
-    await assert.rejects(lab.previewImport(await lab.importRequestFromPaths({ matrixPath: xz })), /xz-compressed; decompress it first/);
+    await assert.rejects(lab.imports.preview(await lab.imports.requestFromPaths({ matrixPath: xz })), /xz-compressed; decompress it first/);
     assert.equal(lab.store.datasets.list().length, datasetsBefore);
   });
 });

@@ -29,7 +29,7 @@ describe('LINCS 2020 and GEO layouts', () => {
       geneInfoPath: f.geneinfo,
       environmentKey: 'drug+cell+dose+time' as const,
     };
-    const preview = await temp.lab.previewImport(await temp.lab.importRequestFromPaths(request));
+    const preview = await temp.lab.imports.preview(await temp.lab.imports.requestFromPaths(request));
     assert.equal(preview.genes, LANDMARKS, 'landmarks from feature_space');
     assert.equal(preview.drugs, COMPOUNDS.length);
     assert.deepEqual(preview.doses, [{ value: '10 uM', samples: 12 }]);
@@ -61,18 +61,18 @@ describe('LINCS 2020 and GEO layouts', () => {
     assert.equal(twin.contentHash, plain.contentHash);
 
     // The GCTX alone has no sample metadata: plain expression, in one environment or one per sample.
-    const alone = await temp.lab.previewImport(
-      await temp.lab.importRequestFromPaths({ matrixPath: f.gctx, filter: { landmarkOnly: false } }),
+    const alone = await temp.lab.imports.preview(
+      await temp.lab.imports.requestFromPaths({ matrixPath: f.gctx, filter: { landmarkOnly: false } }),
     );
     assert.equal(alone.genes, GENES.length);
     assert.deepEqual([alone.samples, alone.environments, alone.drugs], [f.sampleIds.length, 1, 0]);
     assert.match(alone.warnings.join(' '), /No sample metadata .* one "unlabelled" environment/);
-    const each = await temp.lab.previewImport(
-      await temp.lab.importRequestFromPaths({ matrixPath: f.gctx, unlabelledSamples: 'each-sample' }),
+    const each = await temp.lab.imports.preview(
+      await temp.lab.imports.requestFromPaths({ matrixPath: f.gctx, unlabelledSamples: 'each-sample' }),
     );
     assert.equal(each.environments, f.sampleIds.length);
     // Joined with the sample table on a new import, the same matrix groups by drug again.
-    const joined = await temp.lab.previewImport(await temp.lab.importRequestFromPaths({ matrixPath: f.gctx, sigInfoPath: f.siginfo }));
+    const joined = await temp.lab.imports.preview(await temp.lab.imports.requestFromPaths({ matrixPath: f.gctx, sigInfoPath: f.siginfo }));
     assert.equal(joined.drugs, COMPOUNDS.length);
   });
 
@@ -110,8 +110,8 @@ describe('LINCS 2020 and GEO layouts', () => {
         's4,DMSO,ctl_vehicle,,,6,h',
       ].join('\n'),
     );
-    const preview = await temp.lab.previewImport(
-      await temp.lab.importRequestFromPaths({ matrixPath: csv, sampleMetadataPath: meta, filter: { landmarkOnly: false } }),
+    const preview = await temp.lab.imports.preview(
+      await temp.lab.imports.requestFromPaths({ matrixPath: csv, sampleMetadataPath: meta, filter: { landmarkOnly: false } }),
     );
     assert.deepEqual(preview.doses, [
       { value: '0.5 uM', samples: 2 },
@@ -188,14 +188,14 @@ describe('the real L1000 files in ../shared', { skip: sharedSkip(REAL_L1000_DIR)
 
   it('a GCT imported alone gets its structures from the library filled from the chemCPA SMILES list', async () => {
     const gct = real('l1ktools_LJP009_A375_24H_X1_B20_ZSPCQNORM_n371x978.gct');
-    const before = await temp.lab.previewImport(await temp.lab.importRequestFromPaths({ matrixPath: gct }));
+    const before = await temp.lab.imports.preview(await temp.lab.imports.requestFromPaths({ matrixPath: gct }));
     assert.deepEqual(
       before.structureSources.map((s) => s.source),
       ['none (no SMILES known)'],
     );
-    const added = await temp.lab.importCompounds(real('chemCPA_lincs_drugs_smiles.csv'));
+    const added = await temp.lab.imports.addCompounds(real('chemCPA_lincs_drugs_smiles.csv'));
     assert.equal(added.compounds, 17_775);
-    const after = await temp.lab.previewImport(await temp.lab.importRequestFromPaths({ matrixPath: gct }));
+    const after = await temp.lab.imports.preview(await temp.lab.imports.requestFromPaths({ matrixPath: gct }));
     const fromLibrary = after.structureSources.find((s) => s.source === 'the compound library (from chemCPA_lincs_drugs_smiles.csv)');
     assert.ok(fromLibrary && fromLibrary.drugs >= 30, JSON.stringify(after.structureSources));
     assert.equal(after.drugsWithoutStructure.length, after.drugs - fromLibrary.drugs);
@@ -206,8 +206,8 @@ describe('the real L1000 files in ../shared', { skip: sharedSkip(REAL_L1000_DIR)
 
   it("dhimmel's gzipped pertinfo given with the import wins over the library", async () => {
     const gct = real('l1ktools_LJP009_A375_24H_X1_B20_QNORM_n371x978.gct');
-    const preview = await temp.lab.previewImport(
-      await temp.lab.importRequestFromPaths({ matrixPath: gct, pertInfoPath: real('dhimmel_lincs_pertinfo.tsv.gz') }),
+    const preview = await temp.lab.imports.preview(
+      await temp.lab.imports.requestFromPaths({ matrixPath: gct, pertInfoPath: real('dhimmel_lincs_pertinfo.tsv.gz') }),
     );
     const sources = preview.structureSources.map((s) => s.source);
     assert.ok(sources.includes('dhimmel_lincs_pertinfo.tsv.gz'), sources.join(', '));
@@ -215,8 +215,8 @@ describe('the real L1000 files in ../shared', { skip: sharedSkip(REAL_L1000_DIR)
   });
 
   it("PRnet's AnnData shows dose and time with their units, and its own SMILES column", async () => {
-    const preview = await temp.lab.previewImport(
-      await temp.lab.importRequestFromPaths({
+    const preview = await temp.lab.imports.preview(
+      await temp.lab.imports.requestFromPaths({
         matrixPath: real('PRnet_demo_HT115_6H_level3_n681x978.h5ad'),
         environmentKey: 'drug+cell+dose+time',
       }),

@@ -21,7 +21,7 @@ let lab: LabService;
 
 /** The fixture's files, granted as the command line grants what the user typed. */
 function request(f: Fixture, extra: Partial<ResolvedImportInput> = {}): Promise<ImportRequest> {
-  return lab.importRequestFromPaths({
+  return lab.imports.requestFromPaths({
     matrixPath: f.gctx,
     sigInfoPath: f.sigInfo,
     pertInfoPath: f.pertInfo,
@@ -51,7 +51,7 @@ describe('importing L1000 data', () => {
   });
 
   it('previews what survives the filter, before writing anything', async () => {
-    const preview = await lab.previewImport(await request(fixture));
+    const preview = await lab.imports.preview(await request(fixture));
     assert.equal(preview.format, 'gctx');
     assert.equal(preview.samplesInFile, 36);
     assert.equal(preview.samples, 32, 'the 4 trt_sh samples are filtered out');
@@ -66,7 +66,7 @@ describe('importing L1000 data', () => {
   });
 
   it('imports a dataset with exact values, landmark genes, environments and fingerprints', async () => {
-    const { jobId } = await lab.startImport(await request(fixture, { environmentKey: 'drug+cell', name: 'LINCS test' }));
+    const { jobId } = await lab.imports.start(await request(fixture, { environmentKey: 'drug+cell', name: 'LINCS test' }));
     const outcome = await waitForJob(lab, jobId);
     assert.ok(outcome.ok, outcome.ok ? '' : outcome.message);
     const [dataset] = lab.store.datasets.list();
@@ -121,7 +121,7 @@ describe('importing L1000 data', () => {
     const run = lab.training.start(dataset.id, config);
     await lab.training.settled(run.id);
     assert.equal(lab.store.runs.get(run.id).status, 'completed');
-    const chemistry = await lab.chemistry();
+    const chemistry = await lab.chemistry.load();
     const ibuprofen = await lab.analysis.predictDrug(run.id, 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', 'A375', chemistry);
     assert.equal(ibuprofen.genes.length, 8);
     assert.equal(ibuprofen.seenInTraining, false);
@@ -159,14 +159,14 @@ describe('importing L1000 data', () => {
         smiles: { kind: 'string', values: codes.map((c) => [SMILES['BRD-ASPIRIN'], SMILES['BRD-CAFFEINE'], ''][c] as string) },
       },
     });
-    const preview = await lab.previewImport(
-      await lab.importRequestFromPaths({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
+    const preview = await lab.imports.preview(
+      await lab.imports.requestFromPaths({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
     );
     assert.equal(preview.format, 'h5ad');
     assert.deepEqual([preview.samples, preview.genes, preview.environments, preview.controlSamples], [30, 5, 3, 10]);
     assert.deepEqual(preview.drugsWithoutStructure, []);
-    const { jobId } = await lab.startImport(
-      await lab.importRequestFromPaths({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
+    const { jobId } = await lab.imports.start(
+      await lab.imports.requestFromPaths({ matrixPath: path, filter: { landmarkOnly: false }, name: 'perturb-seq' }),
     );
     const outcome = await waitForJob(lab, jobId);
     assert.ok(outcome.ok, outcome.ok ? '' : outcome.message);
@@ -201,14 +201,14 @@ describe('importing L1000 data', () => {
     );
     cases.push(['filter keeps nothing', request(fixture, { filter: { cellLines: ['HeLa'] } }), /No samples survive the filter/]);
     for (const [label, req, pattern] of cases) {
-      const { jobId } = await lab.startImport(await req);
+      const { jobId } = await lab.imports.start(await req);
       const outcome = await waitForJob(lab, jobId);
       assert.equal(outcome.ok, false, `${label} must fail`);
       assert.match(outcome.ok ? '' : outcome.message, pattern, label);
       assert.deepEqual(tableCounts(lab.store), before, `${label} changed nothing`);
     }
     // With nonFinite "zero" the NaN file imports, the NaN stored as 0.
-    const { jobId } = await lab.startImport(await request(nan, { nonFinite: 'zero', name: 'with zeros' }));
+    const { jobId } = await lab.imports.start(await request(nan, { nonFinite: 'zero', name: 'with zeros' }));
     const outcome = await waitForJob(lab, jobId);
     assert.ok(outcome.ok);
     const imported = lab.store.datasets.list().find((d) => d.name === 'with zeros');
@@ -234,7 +234,7 @@ describe('importing L1000 data', () => {
       import { openLab } from ${JSON.stringify(new URL('../../src-main/node/lab/open.ts', import.meta.url).pathname)};
       const lab = await openLab({ databasePath: ${JSON.stringify(db)}, carrier: 'cli', seedDemo: false });
       lab.onEvent((e) => { if (e.type === 'job.progress' && e.fraction > 0) process.stdout.write('progress\\n'); });
-      await lab.startImport(await lab.importRequestFromPaths({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
+      await lab.imports.start(await lab.imports.requestFromPaths({ matrixPath: ${JSON.stringify(gctx)}, filter: { landmarkOnly: false } }));
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -72,7 +72,7 @@ before(async () => {
   const lab = await openLab({ databasePath: source, carrier: 'cli', seedDemo: true });
   try {
     const demoId = lab.store.datasets.list()[0]?.id as string;
-    const request = await lab.importRequestFromPaths({
+    const request = await lab.imports.requestFromPaths({
       matrixPath: fixture.gctx,
       sigInfoPath: fixture.sigInfo,
       pertInfoPath: fixture.pertInfo,
@@ -80,10 +80,10 @@ before(async () => {
       environmentKey: 'drug+cell',
       name: 'LINCS fixture',
     });
-    const imported = await lab.startImport(request);
+    const imported = await lab.imports.start(request);
     await waitForJob(lab, imported.jobId);
     writeFileSync(join(root, 'broken.gctx'), 'not an HDF5 file');
-    const missing = await lab.startImport(await lab.importRequestFromPaths({ matrixPath: join(root, 'broken.gctx') }));
+    const missing = await lab.imports.start(await lab.imports.requestFromPaths({ matrixPath: join(root, 'broken.gctx') }));
     await waitForJob(lab, missing.jobId).then(
       () => assert.fail('importing a missing file succeeded'),
       () => undefined,
@@ -285,7 +285,7 @@ describe('upgrading a populated database from every earlier schema version', { c
             },
           );
           assert.deepEqual(run.checkpoints, reference.runs.checkpointEpochs(id), `${label}: checkpoints of ${id}`);
-          assert.deepEqual(lab.runMetrics(id), (await metricsOf(reference, id)) as unknown, `${label}: metrics of ${id}`);
+          assert.deepEqual(lab.training.metrics(id), (await metricsOf(reference, id)) as unknown, `${label}: metrics of ${id}`);
         }
         // The migrated checkpoint loads and gives the very same analysis.
         assert.deepEqual(await lab.analysis.priorShift(expected.completedRun), expected.priorShift, `${label}: prior shift`);

@@ -25,9 +25,9 @@ const skip = missingShared(PRNET, LJP009, PERTINFO);
 
 async function importAndStudy(
   lab: LabService,
-  request: Parameters<LabService['importRequestFromPaths']>[0],
+  request: Parameters<LabService['imports']['requestFromPaths']>[0],
 ): Promise<StudyResult & { datasetId: string }> {
-  const { jobId } = await lab.startImport(await lab.importRequestFromPaths(request));
+  const { jobId } = await lab.imports.start(await lab.imports.requestFromPaths(request));
   const outcome = await waitForJob(lab, jobId);
   assert.ok(outcome.ok, JSON.stringify(outcome));
   const datasetId = (outcome.result as { id: string }).id;

@@ -6,17 +6,17 @@ import { FingerprintOptions } from '../../shared/api/imports.js';
 import type { ConnectivityResult, ConnectivityRow } from '../../shared/api/mechanism.js';
 import { scoreConnectivity } from '../analysis/connectivity.js';
 import { connectivityRows, resolveQueryGenes, tauNote } from '../analysis/connectivity-query.js';
-import type { Chemistry } from '../chem/chemistry.js';
 import { tanimoto } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
 import type { Store } from '../store/store.js';
 import type { AnalysisService } from './analysis.js';
+import type { LabChemistry } from './chemistry.js';
 
 /** What a virtual screen reads of the lab. */
 export interface ScreeningLab {
   store: Store;
   analysis: Pick<AnalysisService, 'predictDrug'>;
-  chemistry(): Promise<Chemistry>;
+  chemistry: Pick<LabChemistry, 'load'>;
 }
 
 /** Tanimoto on Morgan bits: ≥ 0.7 is a close analogue; below 0.4 the structure is new to the model. */
@@ -46,7 +46,7 @@ export async function screenStructures(
   const dataset = lab.store.datasets.get(run.datasetId);
   const genes = lab.store.datasets.genes(dataset.id);
   const query = resolveQueryGenes(genes, params.up, params.down);
-  const chemistry = await lab.chemistry();
+  const chemistry = await lab.chemistry.load();
   const fingerprint = FingerprintOptions.parse((dataset.provenance as { fingerprint?: unknown }).fingerprint ?? {});
   const representations = lab.store.datasets.representations(dataset.id);
   const nBits = fingerprintBitCount(representations.columns);

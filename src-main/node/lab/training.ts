@@ -1,7 +1,14 @@
 // Runs training in worker threads, never on the thread that serves the UI, and turns worker
 // messages into LabEvents. The run record in SQLite is the truth; this keeps only live handles.
 import type { Worker } from 'node:worker_threads';
-import { type RunAction, type RunDetail, type RunStatus, type RunSummary, resumableRunStatuses } from '../../shared/api/domain.js';
+import {
+  type MetricSeries,
+  type RunAction,
+  type RunDetail,
+  type RunStatus,
+  type RunSummary,
+  resumableRunStatuses,
+} from '../../shared/api/domain.js';
 import { describeIssues, LabError } from '../../shared/api/errors.js';
 import type { LabEvent } from '../../shared/api/protocol.js';
 import { type TrainingConfig, TrainingConfig as TrainingConfigSchema } from '../../shared/api/training.js';
@@ -75,6 +82,22 @@ export class TrainingManager {
     });
     this.#spawn(run.id, false);
     return this.#statusChanged(run.id);
+  }
+
+  /** Every metric of a run as series (split, name), in step order. */
+  metrics(id: string): MetricSeries[] {
+    this.#store.runs.get(id);
+    const series = new Map<string, MetricSeries>();
+    for (const p of this.#store.runs.metrics(id)) {
+      const key = `${p.split}/${p.name}`;
+      let s = series.get(key);
+      if (!s) {
+        s = { split: p.split, name: p.name, points: [] };
+        series.set(key, s);
+      }
+      s.points.push({ epoch: p.epoch, step: p.step, value: p.value });
+    }
+    return [...series.values()];
   }
 
   detail(id: string): RunDetail {

@@ -82,16 +82,16 @@ ${commonUsage}`,
     try {
       if (synthetic !== undefined) return importSynthetic(lab.store, synthetic, args);
       if (compounds !== undefined) {
-        const added = await lab.importCompounds(compounds);
+        const added = await lab.imports.addCompounds(compounds);
         if (args.values.json) printJson(added);
         else process.stdout.write(`${describeCompoundImport(added)}\n`);
       }
       if (paths === null) return 0;
       // The user typed these paths in their own shell: the command line may grant them.
-      const request = await lab.importRequestFromPaths(paths);
+      const request = await lab.imports.requestFromPaths(paths);
       if (args.values.preview) {
         const stopProgress = args.values.json ? () => {} : showProgress(lab);
-        const preview = await lab.previewImport(request).finally(stopProgress);
+        const preview = await lab.imports.preview(request).finally(stopProgress);
         if (args.values.json) printJson(preview);
         else process.stdout.write(formatPreview(preview));
         return 0;
@@ -108,7 +108,7 @@ ${commonUsage}`,
           if (event.type === 'job.failed') reject(LabError.fromPayload(event.error));
         };
         lab.onEvent(handle);
-        lab.startImport(request).then((started) => {
+        lab.imports.start(request).then((started) => {
           jobId = started.jobId;
           for (const event of early.splice(0)) handle(event);
           process.once('SIGINT', () => lab.jobs.cancel(started.jobId));

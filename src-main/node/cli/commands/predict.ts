@@ -31,7 +31,7 @@ ${commonUsage}`,
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
     let failures = 0;
     try {
-      const chemistry = await lab.chemistry();
+      const chemistry = await lab.chemistry.load();
       for (const drug of drugs) {
         try {
           const result = await lab.analysis.predictDrug(runId, drug.smiles, stringOption(args, 'cell') ?? null, chemistry);

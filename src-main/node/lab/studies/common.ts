@@ -5,9 +5,9 @@ import { LabError } from '../../../shared/api/errors.js';
 import { modelFamilyIds } from '../../../shared/api/model-families.js';
 import type { StudyFigure, StudyOptions, StudyResult } from '../../../shared/api/studies.js';
 import { type ModelFamily, TrainingConfig, type TrainingConfigInput } from '../../../shared/api/training.js';
-import type { Chemistry } from '../../chem/chemistry.js';
 import type { Store } from '../../store/store.js';
 import type { AnalysisService } from '../analysis.js';
+import type { LabChemistry } from '../chemistry.js';
 import { CachedStructures } from '../import/structures.js';
 import { type DrugPanelConfig, importDrugPanel } from '../import/synthetic-drugs.js';
 import type { TrainingManager } from '../training.js';
@@ -22,7 +22,7 @@ export const ALL_FAMILIES: ModelFamily[] = modelFamilyIds();
 export interface StudyLab {
   store: Store;
   training: Pick<TrainingManager, 'start' | 'settled' | 'isActive'>;
-  chemistry(): Promise<Chemistry>;
+  chemistry: Pick<LabChemistry, 'load'>;
   /** Model inspection in the analysis worker, off the serving thread. */
   analysis: Pick<AnalysisService, 'run'>;
 }
@@ -182,7 +182,7 @@ export async function drugPanelDataset(context: StudyContext, purpose: string): 
   context.progress(0, 'Generating the synthetic drug panel');
   const { dataset } = await importDrugPanel(
     lab.store,
-    new CachedStructures(await lab.chemistry(), lab.store.molecules),
+    new CachedStructures(await lab.chemistry.load(), lab.store.molecules),
     drugPanelConfig(options.seed, options.quick),
     {
       name: `Study data: L1000-shaped drug panel, seed ${options.seed}${options.quick ? ' (quick)' : ''}`,

@@ -1,0 +1,152 @@
+// The LabApi's handler table: each method of the contract mapped onto the part of the lab that
+// does it. It names the parts it uses (LabParts) rather than the service that composes them.
+import type { AppInfo, CreateSyntheticParams } from '../../shared/api/domain.js';
+import { LabError } from '../../shared/api/errors.js';
+import type { CallContext, LabHandlers } from '../../shared/api/methods.js';
+import type { SweepParams } from '../../shared/api/plans.js';
+import type { StudyId, StudyOptions } from '../../shared/api/studies.js';
+import { previewSplit } from '../ml/training-data.js';
+import type { Store } from '../store/store.js';
+import type { AnalysisService } from './analysis.js';
+import type { LabChemistry } from './chemistry.js';
+import type { FileGrants } from './files/grants.js';
+import { importGeneSets } from './gene-sets.js';
+import type { ImportWorkflow } from './import/workflow.js';
+import type { JobRunner } from './jobs.js';
+import { type ScreeningLab, screenStructures } from './mechanism.js';
+import { collectBundle } from './plans/collect.js';
+import { bundleStatus, resubmitFailed } from './plans/slurm.js';
+import type { StudyLab } from './studies/common.js';
+import type { TrainingManager } from './training.js';
+
+export interface LabParts extends ScreeningLab, StudyLab {
+  store: Store;
+  jobs: JobRunner;
+  training: TrainingManager;
+  analysis: AnalysisService;
+  files: FileGrants;
+  chemistry: LabChemistry;
+  imports: ImportWorkflow;
+  appInfo(): AppInfo;
+  createSynthetic(params: CreateSyntheticParams & { seed: number }): { jobId: string; kind: 'synthetic' };
+  startStudy(id: StudyId, options: StudyOptions): { jobId: string; kind: 'study' };
+  startSweep(params: SweepParams): Promise<{ jobId: string; kind: 'sweep' }>;
+  datasetsChanged(): void;
+  describeFailure(error: unknown): LabError | null;
+}
+
+/** Every handler, with failures of the machine (disk full, database busy) rethrown as specific LabErrors. */
+export function labHandlers(lab: LabParts): LabHandlers {
+  return withDescribedFailures(handlerTable(lab), (error) => lab.describeFailure(error));
+}
+
+function handlerTable(lab: LabParts): LabHandlers {
+  const { store, training, analysis, files, imports, jobs } = lab;
+  return {
+    'app.info': () => lab.appInfo(),
+    'datasets.list': () => store.datasets.list(),
+    'datasets.get': ({ id }) => store.datasets.get(id),
+    'datasets.rename': ({ id, name }) => {
+      const renamed = store.datasets.rename(id, name);
+      lab.datasetsChanged();
+      return renamed;
+    },
+    'datasets.delete': ({ id }) => {
+      store.datasets.delete(id);
+      lab.datasetsChanged();
+      void imports.pruneUnpacked();
+      return { deleted: true as const };
+    },
+    'datasets.createSynthetic': (params) => lab.createSynthetic(params),
+    'environments.list': ({ datasetId }) => store.datasets.environments(datasetId),
+    'environments.representations': ({ datasetId }) => store.datasets.representations(datasetId),
+    'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
+    'splits.preview': ({ datasetId, split }) =>
+      previewSplit(store.datasets.environmentView(datasetId), split, (column) => store.datasets.sampleColumn(datasetId, column)),
+    'runs.list': ({ datasetId }) => training.list(datasetId),
+    'runs.start': ({ datasetId, name, config }) => training.start(datasetId, config, name),
+    'runs.get': ({ id }) => training.detail(id),
+    'runs.metrics': ({ id }) => training.metrics(id),
+    'runs.control': ({ id, action }) => training.control(id, action),
+    'runs.rename': ({ id, name }) => store.runs.rename(id, name),
+    'runs.delete': ({ id }) => {
+      training.delete(id);
+      return { deleted: true as const };
+    },
+    'datasets.sampleColumn': ({ datasetId, column }) => ({
+      column,
+      values:
+        column === 'environment key'
+          ? store.datasets.sampleEnvironmentKeys(datasetId)
+          : column === 'sample id'
+            ? store.datasets.sampleIds(datasetId)
+            : store.datasets.sampleColumn(datasetId, column),
+    }),
+    'analysis.projection': ({ runId, method, maxPoints }, { signal }) => analysis.projection(runId, method, maxPoints, { signal }),
+    'analysis.priorShift': ({ runId }, { signal }) => analysis.priorShift(runId, { signal }),
+    'analysis.topGenes': ({ runId, latent, count }, { signal }) => analysis.topGenes(runId, latent, count, { signal }),
+    'analysis.differential': (params, { signal }) => analysis.run('differential', params, { signal }),
+    'sessions.get': ({ view }) => store.sessions.view(view),
+    'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
+    'selections.list': ({ datasetId }) => store.sessions.selections(datasetId),
+    'selections.save': (params) => store.sessions.saveSelection(params),
+    'selections.delete': ({ id }) => {
+      store.sessions.deleteSelection(id);
+      return { deleted: true as const };
+    },
+    'files.sources': () => files.sources(),
+    'files.list': ({ folderId, path }) => files.listFolder(folderId, path),
+    'files.grant': ({ folderId, path }) => files.grantInFolder(folderId, path),
+    'files.release': async ({ grantId }) => ({ released: await imports.releaseFile(grantId) }),
+    'imports.preview': ({ request }) => imports.preview(request),
+    'imports.start': ({ request }) => imports.start(request),
+    'imports.list': () => store.imports.list(),
+    'imports.interrupted': () => imports.interrupted,
+    'studies.start': ({ id, options }) => lab.startStudy(id, options),
+    'studies.list': () => store.artifacts.list('study'),
+    'studies.get': ({ artifactId }) => JSON.parse(store.artifacts.content(artifactId).toString('utf8')),
+    'plans.list': () => store.plans.list().map(({ plan: _plan, ...p }) => ({ ...p, collected: store.plans.collected(p.id).size })),
+    'plans.sweep': (params) => lab.startSweep(params),
+    'plans.status': ({ planId }) => bundleStatus(bundleOf(store, planId)),
+    'plans.resubmit': ({ planId }) => ({ submission: resubmitFailed(bundleOf(store, planId)) }),
+    'plans.collect': async ({ planId }) => {
+      const { report: _report, sweep: _sweep, ...summary } = await collectBundle(lab, bundleOf(store, planId));
+      return summary;
+    },
+    'evaluation.unseen': ({ runId }, { signal }) => analysis.unseen(runId, { signal }),
+    'predict.drug': async ({ runId, smiles, cellLine }, { signal }) =>
+      analysis.predictDrug(runId, smiles, cellLine ?? null, await lab.chemistry.load(), { signal }),
+    'geneSets.list': () => store.geneSets.list(),
+    'geneSets.import': (params) => importGeneSets(store, params),
+    'geneSets.delete': ({ id }) => {
+      store.geneSets.delete(id);
+      return { deleted: true as const };
+    },
+    'analysis.enrichment': (params, { signal }) => analysis.run('enrichment', params, { signal }),
+    'mechanism.connectivity': (params, { signal }) => analysis.run('connectivity', params, { signal }),
+    'mechanism.screen': (params, { signal }) => screenStructures(lab, params, signal),
+    'mechanism.moaRetrieval': (params, { signal }) => analysis.run('moaRetrieval', params, { signal }),
+    'mechanism.neighbours': (params, { signal }) => analysis.run('drugNeighbours', params, { signal }),
+    'jobs.cancel': ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
+  };
+}
+
+function bundleOf(store: Store, planId: string): string {
+  const plan = store.plans.get(planId);
+  if (!plan.bundlePath) throw new LabError('conflict', `Plan "${plan.name}" ran here and has no bundle.`);
+  return plan.bundlePath;
+}
+
+function withDescribedFailures(handlers: LabHandlers, describe: (error: unknown) => LabError | null): LabHandlers {
+  const wrapped: Record<string, (params: never, context: CallContext) => unknown> = {};
+  for (const [method, handler] of Object.entries(handlers) as unknown as [string, (params: never, context: CallContext) => unknown][]) {
+    wrapped[method] = async (params, context) => {
+      try {
+        return await handler(params, context);
+      } catch (error) {
+        throw describe(error) ?? error;
+      }
+    };
+  }
+  return wrapped as unknown as LabHandlers;
+}
