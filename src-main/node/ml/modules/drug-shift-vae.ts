@@ -7,10 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/api/training.js';
 import type { Rng } from '../../data/random.js';
-import { gaussianNll, klStandardNormal, reparameterize } from '../math.js';
 import { type Dense, OneHiddenLayer, ParameterSet } from '../parameters.js';
 import { AutoencoderModule } from './autoencoder.js';
 import type { Batch, LossContext, LossTerms, ModuleDimensions } from './module.js';
+import { standardNormalVaeLoss } from './vae.js';
 
 export class DrugShiftVaeModule extends AutoencoderModule {
   readonly family = 'drug-shift-vae' as const;
@@ -46,13 +46,7 @@ export class DrugShiftVaeModule extends AutoencoderModule {
   }
 
   loss(batch: Batch, context: LossContext): LossTerms {
-    return tf.tidy(() => {
-      const { mean, logVar } = this.encode(batch.x, batch.e) as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
-      const z = reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1]));
-      const reconstruction = tf.mean(gaussianNll(batch.x, this.decode(z, batch.e))) as tf.Scalar;
-      const kl = tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar;
-      return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
-    });
+    return standardNormalVaeLoss(this, batch, context);
   }
 
   override decode(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
