@@ -13,6 +13,7 @@ import { prepareTrainingData } from '../../src-main/node/ml/training-data.js';
 import type { TrainingView } from '../../src-main/node/store/datasets.js';
 import { Store } from '../../src-main/node/store/store.js';
 import { TrainingConfig } from '../../src-main/shared/api/training.js';
+import { twoSampleView } from '../fixtures/two-sample-view.js';
 
 const ASPIRIN = 'CC(=O)Oc1ccccc1C(=O)O';
 const CAFFEINE = 'Cn1c(=O)c2c(ncn2C)n(C)c1=O';
@@ -45,16 +46,7 @@ function view(): TrainingView {
       canonicalSmiles: `C${'C'.repeat(i)}O`,
     })),
   ];
-  const environmentIndex = Int32Array.from(environments.flatMap((_, e) => [e, e]));
-  return {
-    nSamples: environmentIndex.length,
-    nGenes: 2,
-    geneIds: ['g1', 'g2'],
-    expression: Float32Array.from(Array.from(environmentIndex).flatMap((e) => [e, -e])),
-    environmentIndex,
-    environments,
-    representationColumns: columns,
-  };
+  return twoSampleView(environments, columns);
 }
 
 describe('drug features from RDKit', () => {
