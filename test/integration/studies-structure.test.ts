@@ -23,13 +23,20 @@ const LJP009 = 'fixtures/real-l1000/l1ktools_LJP009_A375_24H_X1_B20_ZSPCQNORM_n3
 const PERTINFO = 'fixtures/real-l1000/dhimmel_lincs_pertinfo.tsv.gz';
 const skip = missingShared(PRNET, LJP009, PERTINFO);
 
-async function importAndStudy(lab: LabService, request: Parameters<LabService['imports']['requestFromPaths']>[0]): Promise<StudyResult> {
+async function importAndStudy(
+  lab: LabService,
+  request: Parameters<LabService['imports']['requestFromPaths']>[0],
+): Promise<StudyResult & { datasetId: string }> {
   const { jobId } = await lab.imports.start(await lab.imports.requestFromPaths(request));
   const outcome = await waitForJob(lab, jobId);
   assert.ok(outcome.ok, JSON.stringify(outcome));
   const datasetId = (outcome.result as { id: string }).id;
+  return { ...(await quickStudy(lab, datasetId)), datasetId };
+}
+
+async function quickStudy(lab: LabService, datasetId: string, options: Partial<StudyResult['options']> = {}): Promise<StudyResult> {
   return StudyResult.parse(
-    await runStudy(lab, 'structure-help', StudyResult.shape.options.parse({ quick: true, trials: 1, epochs: 3, datasetId })),
+    await runStudy(lab, 'structure-help', StudyResult.shape.options.parse({ quick: true, trials: 1, epochs: 3, datasetId, ...options })),
   );
 }
 
@@ -95,6 +102,28 @@ describe('structure study on real L1000 files', { skip }, () => {
     });
     checkReport(result, ['random-environments', 'held-out-drugs', 'scaffold']);
     assert.match(result.structure?.splits[0]?.label ?? '', /dose response/);
+
+    // The dose-scaled drug-shift model on RDKit descriptors, with its controls and the baselines on descriptors too.
+    const descriptors = await quickStudy(lab, result.datasetId, { families: ['drug-shift-vae'], drugFeatures: ['descriptors'] });
+    for (const split of descriptors.structure?.splits ?? []) {
+      assert.deepEqual(
+        split.rows.map((r) => r.method),
+        [
+          'drug-shift-vae [descriptors]',
+          'drug-shift-vae [descriptors] · permuted drugs',
+          'drug-shift-vae [descriptors] · no drug input',
+          'training-mean',
+          'nearest-neighbours',
+          'ridge',
+          'nearest-neighbours [descriptors]',
+          'ridge [descriptors]',
+        ],
+      );
+      for (const row of split.rows) assert.ok(Number.isFinite(row.metrics.pearsonDelta), `${split.kind}/${row.method}`);
+      assert.match(split.verdicts[0] ?? '', /^drug-shift-vae \[descriptors\]: .*Wilcoxon p = /);
+    }
+    assert.equal(descriptors.runs.length, 9);
+    assert.ok(descriptors.runs.every((r) => r.status === 'completed'));
   });
 
   it('refuses a dataset without fingerprints and stores nothing', async () => {

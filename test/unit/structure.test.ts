@@ -9,6 +9,7 @@ import { beats, controlName, ScoreBook, structureTests, structureVerdicts } from
 import { prepareTrainingData } from '../../src-main/node/ml/training-data.js';
 import type { TrainingView } from '../../src-main/node/store/datasets.js';
 import { TrainingConfig } from '../../src-main/shared/api/training.js';
+import { twoSampleView } from '../fixtures/two-sample-view.js';
 
 describe('paired Wilcoxon signed-rank test', () => {
   // Reference values from scipy 1.10.1: scipy.stats.wilcoxon(a, b).pvalue (defaults: two-sided,
@@ -81,16 +82,7 @@ function drugView(): TrainingView {
       });
     }
   }
-  const environmentIndex = Int32Array.from(environments.flatMap((_, e) => [e, e]));
-  return {
-    nSamples: environmentIndex.length,
-    nGenes: 2,
-    geneIds: ['g1', 'g2'],
-    expression: Float32Array.from(Array.from(environmentIndex).flatMap((e) => [e, -e])),
-    environmentIndex,
-    environments,
-    representationColumns: columns,
-  };
+  return twoSampleView(environments, columns);
 }
 
 describe('structure controls in the training data', () => {

@@ -9,7 +9,7 @@ import { Rng } from '../data/random.js';
 import { selectBackend } from '../ml/backend.js';
 import { type NamedArray, restoreParameters, unpackArrays } from '../ml/checkpoint.js';
 import type { GenerativeModule } from '../ml/modules/index.js';
-import { setUpRun } from '../ml/run-setup.js';
+import { prepareRunFeatures, setUpRun } from '../ml/run-setup.js';
 import { scoped } from '../ml/scoped.js';
 import type { TrainingData } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
@@ -47,6 +47,7 @@ export class TrainedModel {
     const checkpoint = store.runs.latestCheckpoint(runId);
     if (!checkpoint)
       throw new LabError('conflict', `Run "${store.runs.get(runId).name}" has no checkpoint yet: let it finish at least one epoch.`);
+    await prepareRunFeatures(store, runId);
     const { run, config, data, module } = setUpRun(store, runId);
     const arrays = unpackArrays(checkpoint.weights);
     restoreParameters(module.params, 'params/', arrays);

@@ -93,6 +93,9 @@ export interface InvalidMolecule {
 
 export type MoleculeResult = MoleculeInfo | InvalidMolecule;
 
+/** What `Chemistry.features` computes: Morgan bits at a radius, or RDKit's 2-D descriptors. */
+export type FeatureSpec = { kind: 'morgan'; radius: number; nBits: number } | { kind: 'descriptors' };
+
 export class Chemistry {
   #rdkit: RDKitModule;
   #runtime: RDKitRuntime;
@@ -230,6 +233,35 @@ export class Chemistry {
       .finally(() => {
         this.#restart = null;
       });
+  }
+
+  /**
+   * Features of a canonical SMILES (as `describe` returns it) for a drug representation: Morgan
+   * bits at a radius, or the WebAssembly build's RDKit 2-D descriptor set (names in RDKit's order).
+   * The wasm build has no count fingerprints (`useCounts` and `countSimulation` are ignored), so
+   * radii are what varies.
+   */
+  features(canonicalSmiles: string, spec: FeatureSpec): { ok: true; names: string[]; values: Float32Array } | InvalidMolecule {
+    const parsed = this.#parse(canonicalSmiles);
+    if (!parsed.ok) return parsed;
+    try {
+      if (spec.kind === 'morgan') {
+        const bits = parsed.mol.get_morgan_fp(JSON.stringify({ radius: spec.radius, nBits: spec.nBits, useChirality: false }));
+        return {
+          ok: true,
+          names: Array.from({ length: spec.nBits }, (_, i) => `morgan r${spec.radius} bit ${i}`),
+          values: Float32Array.from(bits, (c) => (c === '1' ? 1 : 0)),
+        };
+      }
+      const descriptors = JSON.parse(parsed.mol.get_descriptors()) as Record<string, number>;
+      const names = Object.keys(descriptors);
+      return { ok: true, names: names.map((n) => `descriptor ${n}`), values: Float32Array.from(names, (n) => descriptors[n] as number) };
+    } catch (error) {
+      if (isWasmFailure(error)) this.#crashed();
+      return invalid(`RDKit failed on this structure: ${describeError(error)}`);
+    } finally {
+      parsed.mol.delete();
+    }
   }
 
   #parse(smiles: string): { ok: true; mol: RDKitMol } | InvalidMolecule {

@@ -3,6 +3,9 @@
 
 const FINGERPRINT_PREFIX = 'morgan bit ';
 const NO_STRUCTURE_PREFIX = 'no-structure drug ';
+/** Coordinates of the representations rebuilt from SMILES (data/drug-features.ts): "morgan r2 bit 5", "descriptor tpsa". */
+const REBUILT_MORGAN_PREFIX = /^morgan r\d+ bit /;
+const DESCRIPTOR_PREFIX = 'descriptor ';
 
 export const fingerprintColumn = (bit: number): string => `${FINGERPRINT_PREFIX}${bit}`;
 export const noStructureColumn = (drug: string): string => `${NO_STRUCTURE_PREFIX}${drug}`;
@@ -22,5 +25,20 @@ export function fingerprintBitCount(columns: readonly string[]): number {
  * the structure controls permute or remove.
  */
 export function isDrugColumn(name: string): boolean {
-  return isFingerprintColumn(name) || name.startsWith(NO_STRUCTURE_PREFIX);
+  return isFingerprintColumn(name) || name.startsWith(NO_STRUCTURE_PREFIX) || isRebuiltDrugColumn(name);
+}
+
+/** A coordinate of a representation rebuilt from SMILES (replaces the imported fingerprint bits in training). */
+export function isRebuiltDrugColumn(name: string): boolean {
+  return REBUILT_MORGAN_PREFIX.test(name) || isDescriptorColumn(name);
+}
+
+/** An RDKit descriptor: on its own scale, so training standardises it. */
+export function isDescriptorColumn(name: string): boolean {
+  return name.startsWith(DESCRIPTOR_PREFIX);
+}
+
+/** The coordinate holding log10 dose (µM), when the environment key includes the dose. */
+export function isDoseColumn(name: string): boolean {
+  return name.startsWith('log10 dose');
 }

@@ -3,8 +3,9 @@
 
 import { LabError } from '../../shared/api/errors.js';
 import type { SplitPreview, TrainingConfig, ValidationSplit } from '../../shared/api/training.js';
+import type { DrugFeatureTable } from '../data/drug-features.js';
 import { Rng } from '../data/random.js';
-import { isDrugColumn } from '../data/representation-columns.js';
+import { isDescriptorColumn, isDrugColumn, isFingerprintColumn } from '../data/representation-columns.js';
 import type { EnvironmentView, TrainingView } from '../store/datasets.js';
 
 export interface TrainingData {
@@ -17,6 +18,8 @@ export interface TrainingData {
   /** nEnvironments × environmentWidth: what the networks receive as e. */
   environmentInputs: Float32Array;
   environmentWidth: number;
+  /** Names of the environment input's coordinates (empty for one-hot environments). */
+  environmentColumns?: string[];
   /** Adversary class of each environment (training environments only; -1 otherwise). */
   environmentClass: Int32Array;
   environmentClasses: number;
@@ -85,17 +88,28 @@ function heldOutEnvironments(view: EnvironmentView, split: Exclude<ValidationSpl
   return new Set(treated.filter(({ e }) => chosen.has(groupOf(e))).map(({ i }) => i));
 }
 
+/**
+ * `drugFeatures` is the cached table of the representation `config.drugFeatures` names (needed
+ * unless it is 'stored'; data/drug-features.ts builds it).
+ */
 export function prepareTrainingData(
-  view: TrainingView,
+  stored: TrainingView,
   config: TrainingConfig,
   sampleColumn: (column: string) => (string | null)[],
+  drugFeatures?: DrugFeatureTable,
 ): TrainingData {
-  const { nSamples, nGenes } = view;
-  const { validation, validationEnvironments } = splitSamples(view, config.validation, sampleColumn);
+  const { nSamples, nGenes } = stored;
+  const { validation, validationEnvironments } = splitSamples(stored, config.validation, sampleColumn);
   const train: number[] = [];
   const held: number[] = [];
   for (let i = 0; i < nSamples; i++) (validation[i] ? held : train).push(i);
   if (train.length === 0) throw new LabError('bad_input', 'The validation split leaves no training samples.');
+  const trainEnvironments = new Set(train.map((i) => stored.environmentIndex[i] as number));
+  let view = stored;
+  if (config.drugFeatures !== 'stored') {
+    if (!drugFeatures) throw new LabError('internal', `drugFeatures "${config.drugFeatures}" asked for without its feature table`);
+    view = withDrugFeatures(stored, drugFeatures, trainEnvironments);
+  }
   for (let i = 0; i < nSamples; i++) {
     if ((view.environmentIndex[i] as number) < 0) throw new LabError('bad_input', `Sample #${i} has no environment.`);
   }
@@ -125,7 +139,6 @@ export function prepareTrainingData(
     else environmentInputs[i * environmentWidth + i] = 1;
   });
 
-  const trainEnvironments = new Set(train.map((i) => view.environmentIndex[i] as number));
   if (config.drugInput !== 'structure') {
     if (encoding !== 'representation')
       throw new LabError('bad_input', `drugInput "${config.drugInput}" needs environmentEncoding "representation".`);
@@ -145,6 +158,7 @@ export function prepareTrainingData(
     environmentKeys: view.environments.map((e) => e.key),
     environmentInputs,
     environmentWidth,
+    environmentColumns: encoding === 'representation' ? (view.representationColumns ?? []) : [],
     environmentClass,
     environmentClasses: classes,
     trainIndices: Int32Array.from(train),
@@ -192,6 +206,54 @@ function applyDrugControl(
   const shuffled = new Rng(seed).fork('drug-input-permutation').shuffle([...drugs]);
   const replacement = new Map(drugs.map((d, i) => [d, partOfDrug.get(shuffled[i] as string) as Float32Array]));
   for (const e of training) setDrugPart(e, replacement.get(drugOf(e)) as Float32Array);
+}
+
+/**
+ * The view with each environment's imported fingerprint bits replaced by the representation's
+ * features of its drug (first, in the same place); one-hot codes of drugs without structure, cell
+ * line, dose and time stay. Descriptors are z-scored with the training drugs' statistics.
+ * Controls and drugs RDKit could not describe get zeros.
+ */
+function withDrugFeatures(view: TrainingView, table: DrugFeatureTable, trainEnvironments: Set<number>): TrainingView {
+  const stored = view.representationColumns ?? [];
+  if (!stored.some(isFingerprintColumn)) {
+    throw new LabError(
+      'bad_input',
+      "This dataset's environments have no fingerprint to replace: import it with SMILES to use another drug representation.",
+    );
+  }
+  const kept = stored.flatMap((name, j) => (isFingerprintColumn(name) ? [] : [j]));
+  const width = table.columns.length;
+  const described = new Set<number>();
+  const representations = view.environments.map((e, i) => {
+    const v = new Float32Array(width + kept.length);
+    const features = !e.isControl && e.canonicalSmiles ? table.features(e.canonicalSmiles) : null;
+    if (features) {
+      v.set(features);
+      described.add(i);
+    }
+    kept.forEach((j, k) => {
+      v[width + k] = e.representation?.[j] ?? 0;
+    });
+    return v;
+  });
+  const describedTraining = [...trainEnvironments].filter((e) => described.has(e));
+  table.columns.forEach((name, j) => {
+    if (!isDescriptorColumn(name) || describedTraining.length === 0) return;
+    const values = describedTraining.map((e) => representations[e]?.[j] as number).filter(Number.isFinite);
+    const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+    const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length)) || 1;
+    described.forEach((i) => {
+      const v = representations[i] as Float32Array;
+      const z = ((v[j] as number) - mean) / std;
+      v[j] = Number.isFinite(z) ? z : 0;
+    });
+  });
+  return {
+    ...view,
+    environments: view.environments.map((e, i) => ({ ...e, representation: representations[i] as Float32Array })),
+    representationColumns: [...table.columns, ...kept.map((j) => stored[j] as string)],
+  };
 }
 
 /** Per-gene z-scores with training statistics; constant genes keep scale 1. */

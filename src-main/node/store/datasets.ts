@@ -56,6 +56,8 @@ export interface EnvironmentView {
     cellLine: string | null;
     /** Bemis–Murcko scaffold of the drug, when its structure is known. */
     scaffold: string | null;
+    /** RDKit's canonical SMILES of the drug, when its structure is known (drug features are rebuilt from it). */
+    canonicalSmiles?: string | null;
   }[];
 }
 
@@ -330,7 +332,8 @@ export class DatasetRepository {
       this.#db
         .prepare(
           `SELECT e.id, e.idx, e.key, e.label, e.is_control, e.representation, e.perturbagen_id, e.cell_line,
-                  (SELECT m.scaffold_smiles FROM molecules m WHERE m.smiles = p.smiles AND m.ok = 1 LIMIT 1) AS scaffold
+                  (SELECT m.scaffold_smiles FROM molecules m WHERE m.smiles = p.smiles AND m.ok = 1 LIMIT 1) AS scaffold,
+                  (SELECT m.canonical_smiles FROM molecules m WHERE m.smiles = p.smiles AND m.ok = 1 LIMIT 1) AS canonical_smiles
            FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
            WHERE e.dataset_id = ? ORDER BY e.idx`,
         )
@@ -344,6 +347,7 @@ export class DatasetRepository {
         perturbagen_id: string | null;
         cell_line: string | null;
         scaffold: string | null;
+        canonical_smiles: string | null;
       }[]
     ).map((e) => ({
       id: e.id,
@@ -354,6 +358,7 @@ export class DatasetRepository {
       perturbagen: e.perturbagen_id,
       cellLine: e.cell_line,
       scaffold: e.scaffold,
+      canonicalSmiles: e.canonical_smiles,
     }));
     const position = new Map(environments.map((e, i) => [e.id, i]));
     const nSamples = this.#db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number;
@@ -622,7 +627,7 @@ function toSummary(row: DatasetRow): DatasetSummary {
   };
 }
 
-function blobToFloat32(blob: Buffer): Float32Array {
+export function blobToFloat32(blob: Buffer): Float32Array {
   // Copy: a Buffer from SQLite may not be 4-byte aligned.
   const copy = new Uint8Array(blob.byteLength);
   copy.set(blob);

@@ -269,6 +269,23 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: 'drug features per canonical SMILES and representation (Morgan radii, RDKit descriptors), computed once',
+    up(db) {
+      db.exec(`
+        CREATE TABLE drug_features (
+          canonical_smiles TEXT NOT NULL,
+          representation TEXT NOT NULL,
+          rdkit_version TEXT NOT NULL,
+          names TEXT NOT NULL,
+          features BLOB,
+          error TEXT,
+          PRIMARY KEY (canonical_smiles, representation)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

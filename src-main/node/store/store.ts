@@ -4,6 +4,7 @@ import { ArtifactRepository } from './artifacts.js';
 import { CompoundRepository } from './compounds.js';
 import { type OpenOptions, openDatabase, schemaVersion } from './database.js';
 import { DatasetRepository } from './datasets.js';
+import { DrugFeatureRepository } from './drug-features.js';
 import { GeneSetRepository } from './gene-sets.js';
 import { ImportJournal } from './imports.js';
 import { MoleculeRepository } from './molecules.js';
@@ -24,6 +25,8 @@ export class Store {
   readonly plans: PlanRepository;
   /** The lab-wide compound library (pert_id → name, SMILES, InChIKey, targets, MoA). */
   readonly compounds: CompoundRepository;
+  /** Drug features per canonical SMILES and representation (see data/drug-features.ts). */
+  readonly drugFeatures: DrugFeatureRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -37,6 +40,7 @@ export class Store {
     this.geneSets = new GeneSetRepository(db);
     this.plans = new PlanRepository(db);
     this.compounds = new CompoundRepository(db);
+    this.drugFeatures = new DrugFeatureRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

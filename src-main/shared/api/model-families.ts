@@ -91,6 +91,13 @@ export const modelFamilies = [
       ),
     },
   },
+  {
+    id: 'drug-shift-vae',
+    label: 'Drug-shift VAE (dose-scaled)',
+    environmentAware: true,
+    priorShift: 'none',
+    config: {},
+  },
 ] as const satisfies readonly ModelFamilyRow[];
 
 export type ModelFamily = (typeof modelFamilies)[number]['id'];

@@ -1,5 +1,6 @@
 // The seed's experiments as one-click studies: configs are data, results are stored and plotted.
 import { z } from 'zod';
+import { DrugFeatures } from './training.js';
 
 export const StudyId = z.enum([
   'linear-independent',
@@ -22,9 +23,11 @@ export const StudyOptions = z.strictObject({
   epochs: z.number().int().min(1).max(10_000).optional(),
   /** The structure study: train these environment-aware families instead of all of them (quick: cvae). */
   families: z
-    .array(z.enum(['cvae', 'env-vae', 'translation-vae']))
+    .array(z.enum(['cvae', 'env-vae', 'translation-vae', 'drug-shift-vae']))
     .min(1)
     .optional(),
+  /** The structure study: train the models on these drug representations (each with its controls), and score kNN and ridge on each. */
+  drugFeatures: z.array(DrugFeatures).min(1).optional(),
   /** For the L1000-shaped study and the split comparison: an imported dataset instead of synthetic L1000-shaped data. */
   datasetId: z.string().optional(),
 });

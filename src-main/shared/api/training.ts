@@ -14,6 +14,18 @@ import {
 } from './model-families.js';
 
 /** Family ids, derived from the registry rows (see model-families.ts). */
+/** Drug representations a run can ask for (see runSettings.drugFeatures). */
+export const DrugFeatures = z.enum(['stored', 'morgan-r1', 'morgan-r2', 'morgan-r3', 'descriptors', 'morgan-r2+descriptors']);
+export type DrugFeatures = z.infer<typeof DrugFeatures>;
+export const drugFeatureLabels: Record<DrugFeatures, string> = {
+  stored: 'fingerprint as imported',
+  'morgan-r1': 'Morgan bits, radius 1 (2048)',
+  'morgan-r2': 'Morgan bits, radius 2 (2048)',
+  'morgan-r3': 'Morgan bits, radius 3 (2048)',
+  descriptors: 'RDKit 2-D descriptors',
+  'morgan-r2+descriptors': 'Morgan radius 2 + descriptors',
+};
+
 export const ModelFamily = z.enum(modelFamilyIds() as [ModelFamilyId, ...ModelFamilyId[]]);
 export type ModelFamily = ModelFamilyId;
 
@@ -117,6 +129,19 @@ export const runSettings = {
     'drug-input',
     'the structure controls: fingerprints as stored, permuted among training drugs, or removed',
     { title: 'Controls for whether the model uses the structure: cell line, dose and time stay' },
+  ),
+  /**
+   * Which description of the drug the networks receive in place of the stored fingerprint bits:
+   * rebuilt from the drug's canonical SMILES (cached per SMILES and representation), so one import
+   * can be trained on several representations. Cell line, dose and time stay as stored.
+   */
+  drugFeatures: choiceSetting(
+    DrugFeatures.default('stored'),
+    drugFeatureLabels,
+    'Drug representation',
+    'drug-features',
+    'the drug description the networks receive: the imported fingerprint, Morgan bits at radius 1–3 (2048 bits), RDKit 2-D descriptors (standardised), or both',
+    { title: "Rebuilt from each drug's canonical SMILES; drugs without a structure keep their one-hot code" },
   ),
 };
 

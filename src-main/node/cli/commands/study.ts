@@ -8,6 +8,7 @@ import {
   type StudyResult,
   splitComparisonCsv,
 } from '../../../shared/api/studies.js';
+import { DrugFeatures } from '../../../shared/api/training.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { writeStudyBundle } from '../../lab/plans/bundle.js';
 import { plannedStudies, runStudy, studyTitles } from '../../lab/studies.js';
@@ -28,6 +29,8 @@ ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${
   --trials N     trials per model family (default 1 for linear studies, 3 otherwise; 2 for a quick split comparison)
   --epochs N     epochs per run instead of the study's own (nonlinear-5, l1000-shaped, split-comparison, structure-help)
   --families A,B model families to train instead of the study's own (structure-help), e.g. cvae
+  --drug-features A,B  structure-help: drug representations to train and score on (default stored), of
+                 ${DrugFeatures.options.join(', ')}
   --seed N       data and training seed (default 0)
   --dataset ID   for l1000-shaped, split-comparison and structure-help: an imported dataset instead of
                  synthetic L1000-shaped data (real drug structures, effects that follow them)
@@ -45,6 +48,7 @@ ${commonUsage}`,
     trials: { type: 'string' },
     epochs: { type: 'string' },
     families: { type: 'string' },
+    'drug-features': { type: 'string' },
     seed: { type: 'string' },
     dataset: { type: 'string' },
     csv: { type: 'string' },
@@ -61,6 +65,9 @@ ${commonUsage}`,
       ...(stringOption(args, 'trials') ? { trials: Number(stringOption(args, 'trials')) } : {}),
       ...(stringOption(args, 'epochs') ? { epochs: Number(stringOption(args, 'epochs')) } : {}),
       ...(stringOption(args, 'families') ? { families: (stringOption(args, 'families') as string).split(',').map((f) => f.trim()) } : {}),
+      ...(stringOption(args, 'drug-features')
+        ? { drugFeatures: (stringOption(args, 'drug-features') as string).split(',').map((f) => f.trim()) }
+        : {}),
       ...(stringOption(args, 'seed') ? { seed: Number(stringOption(args, 'seed')) } : {}),
       ...(stringOption(args, 'dataset') ? { datasetId: stringOption(args, 'dataset') } : {}),
     });

@@ -16,10 +16,17 @@ import {
   structureMetricDefinition,
   structureMetricLabels,
 } from '../../../shared/api/studies.js';
-import { environmentAwareFamilies, type ModelFamily, TrainingConfig, type ValidationSplit } from '../../../shared/api/training.js';
+import {
+  type DrugFeatures,
+  environmentAwareFamilies,
+  type ModelFamily,
+  TrainingConfig,
+  type ValidationSplit,
+} from '../../../shared/api/training.js';
 import { controlName, evidence, nearestTrainingDrug, ScoreBook, structureTests, structureVerdicts } from '../../analysis/structure.js';
 import { TrainedModel } from '../../analysis/trained-model.js';
 import { baselinePredictors, UnseenProblem } from '../../analysis/unseen.js';
+import { type DrugFeatureTable, drugFeatureTable, ensureDrugFeatures } from '../../data/drug-features.js';
 import { isDrugColumn, isFingerprintColumn } from '../../data/representation-columns.js';
 import { prepareTrainingData } from '../../ml/training-data.js';
 import type { TrainingView } from '../../store/datasets.js';
@@ -31,14 +38,21 @@ const DRUG_INPUTS = ['structure', 'permuted', 'none'] as const;
 type DrugInput = (typeof DRUG_INPUTS)[number];
 type SplitKind = StructureStudy['splits'][number]['kind'];
 
-/** The baselines that bear on the question: the structure-blind training mean and two that read the fingerprint. */
+/**
+ * The baselines that bear on the question: the structure-blind training mean (of the same cell
+ * line's training drugs) and two that read the drug: Tanimoto kNN and ridge on the imported
+ * fingerprint, and kNN and ridge again on each other representation the study trains on.
+ */
 const BASELINES = ['training-mean', 'nearest-neighbours', 'ridge'];
+const REPRESENTATION_BASELINES = ['nearest-neighbours', 'ridge'];
 
 export interface PlannedRun {
   kind: SplitKind;
   trial: number;
   family: ModelFamily;
   drugInput: DrugInput;
+  /** The drug representation the run trains on (TrainingConfig.drugFeatures). */
+  features: DrugFeatures;
 }
 
 /** The splits worth asking on this dataset: unseen drugs and chemical series, plus unseen doses when doses vary. */
@@ -51,17 +65,30 @@ export function structureSplits(view: TrainingView): { kind: SplitKind; label: s
   ];
 }
 
-/** Every run the study trains, in order: split × trial × family × drug input. */
-export function structurePlan(kinds: SplitKind[], trials: number, families: readonly ModelFamily[]): PlannedRun[] {
+/** Every run the study trains, in order: split × trial × representation × family × drug input. */
+export function structurePlan(
+  kinds: SplitKind[],
+  trials: number,
+  families: readonly ModelFamily[],
+  representations: readonly DrugFeatures[] = ['stored'],
+): PlannedRun[] {
   return kinds.flatMap((kind) =>
     Array.from({ length: trials }, (_, trial) =>
-      families.flatMap((family) => DRUG_INPUTS.map((drugInput) => ({ kind, trial, family, drugInput }))),
+      representations.flatMap((features) =>
+        families.flatMap((family) => DRUG_INPUTS.map((drugInput) => ({ kind, trial, family, drugInput, features }))),
+      ),
     ).flat(),
   );
 }
 
+/** A method's name with the representation it reads ("ridge [descriptors]"); the imported fingerprint is unmarked. */
+export function withRepresentation(method: string, features: DrugFeatures): string {
+  return features === 'stored' ? method : `${method} [${features}]`;
+}
+
 function methodName(run: PlannedRun): string {
-  return run.drugInput === 'structure' ? run.family : controlName(run.family, run.drugInput);
+  const model = withRepresentation(run.family, run.features);
+  return run.drugInput === 'structure' ? model : controlName(model, run.drugInput);
 }
 
 export const structureHelp: StudyBody = async (context) => {
@@ -81,11 +108,25 @@ export const structureHelp: StudyBody = async (context) => {
   const trials = options.trials ?? (options.quick ? 1 : 3);
   const size = { ...comparisonSizes(options.quick), ...(options.epochs ? { epochs: options.epochs } : {}) };
   const families: readonly ModelFamily[] = options.families ?? (options.quick ? ['cvae'] : environmentAwareFamilies);
+  const representations: readonly DrugFeatures[] = options.drugFeatures ?? ['stored'];
+  const tables = new Map<DrugFeatures, DrugFeatureTable>();
+  for (const features of representations) {
+    if (features === 'stored') continue;
+    context.progress(0, `computing the drugs' ${features} features`);
+    await ensureDrugFeatures(lab.store, view, features);
+    tables.set(features, drugFeatureTable(lab.store, view, features));
+  }
+  const models = representations.flatMap((features) => families.map((family) => withRepresentation(family, features)));
+  const baselines = [
+    ...BASELINES,
+    ...representations.filter((f) => f !== 'stored').flatMap((f) => REPRESENTATION_BASELINES.map((b) => withRepresentation(b, f))),
+  ];
   const splits = structureSplits(view).map((s) => ({ ...s, ...feasibility(view, s.kind) }));
   const plan = structurePlan(
     splits.filter((s) => !s.skip).map((s) => s.kind),
     trials,
     families,
+    representations,
   );
   let done = 0;
 
@@ -111,6 +152,16 @@ export const structureHelp: StudyBody = async (context) => {
       for (const [method, predict] of baselinePredictors(problem)) {
         if (BASELINES.includes(method)) record(method, problem.score(predict).perEnvironment);
       }
+      // The same split seen through each other representation: its own inputs for kNN, ridge and the models.
+      const problems = new Map<DrugFeatures, UnseenProblem>([['stored', problem]]);
+      for (const [features, table] of tables) {
+        const config = TrainingConfig.parse({ model: { family: 'cvae' }, validation, drugFeatures: features });
+        const other = new UnseenProblem(prepareTrainingData(view, config, sampleColumn, table));
+        problems.set(features, other);
+        for (const [method, predict] of baselinePredictors(other)) {
+          if (REPRESENTATION_BASELINES.includes(method)) record(withRepresentation(method, features), other.score(predict).perEnvironment);
+        }
+      }
       for (const run of plan.filter((r) => r.kind === split.kind && r.trial === trial)) {
         const method = methodName(run);
         context.progress(done / plan.length, `${split.label}, trial ${trial + 1} of ${trials}: training ${method}`);
@@ -124,9 +175,10 @@ export const structureHelp: StudyBody = async (context) => {
             seed: options.seed + trial,
             validation,
             drugInput: run.drugInput,
+            drugFeatures: run.features,
           },
           trial,
-          `${split.label} · ${run.drugInput}`,
+          `${split.label} · ${withRepresentation(run.drugInput, run.features)}`,
         );
         done++;
         const count = runs.get(method) ?? { runs: 0, failed: 0 };
@@ -141,23 +193,20 @@ export const structureHelp: StudyBody = async (context) => {
           if (model.data.validationEnvironments.join('\n') !== data.validationEnvironments.join('\n')) {
             throw new LabError('internal', `Run ${summary.id} held out other environments than the study scored`);
           }
-          // Held-out drugs are always given their real fingerprints (the problem's inputs).
-          record(method, problem.score((e) => model.predictEnvironmentMean(problem.input(e))).perEnvironment);
+          // Held-out drugs are always given their real features (the problem's inputs, in the run's representation).
+          const own = problems.get(run.features) as UnseenProblem;
+          record(method, own.score((e) => model.predictEnvironmentMean(own.input(e))).perEnvironment);
         } finally {
           model.dispose();
         }
       }
     }
-    const modelMethods = families.flatMap((f) => [f, controlName(f, 'permuted'), controlName(f, 'none')]);
-    const rows = [...modelMethods, ...BASELINES]
+    const modelMethods = models.flatMap((f) => [f, controlName(f, 'permuted'), controlName(f, 'none')]);
+    const rows = [...modelMethods, ...baselines]
       .filter((m) => book.methods().includes(m) || runs.has(m))
       .map((method) => ({
         method,
-        kind: BASELINES.includes(method)
-          ? ('baseline' as const)
-          : families.includes(method as ModelFamily)
-            ? ('model' as const)
-            : ('control' as const),
+        kind: baselines.includes(method) ? ('baseline' as const) : models.includes(method) ? ('model' as const) : ('control' as const),
         runs: runs.get(method)?.runs ?? 0,
         failed: runs.get(method)?.failed ?? 0,
         metrics: Object.fromEntries(StructureMetricSchema.options.map((m) => [m, book.mean(method, m)])) as Record<
@@ -165,8 +214,8 @@ export const structureHelp: StudyBody = async (context) => {
           number | null
         >,
       }));
-    const tests = structureTests(book, [...families], BASELINES);
-    const verdicts = structureVerdicts(book, [...families], tests);
+    const tests = structureTests(book, models, baselines);
+    const verdicts = structureVerdicts(book, models, tests);
     verdicts.push(`Evidence: ${evidence(book, tests)}`);
     results.push({
       kind: split.kind,
@@ -191,7 +240,7 @@ export const structureHelp: StudyBody = async (context) => {
       quantity: 'Data and design',
       seedObserved:
         'The seed predicts a prior over mechanisms from the drug; a 2026 preprint found seven L1000 models barely moved when their drug inputs were zeroed or shuffled.',
-      measured: `${dataset.name}: ${dataset.nSamples} samples × ${dataset.nGenes} genes, ${dataset.nEnvironments} environments. ${Math.round(FRACTION * 100)}% of the groups held out, ${trials} trial${trials === 1 ? '' : 's'} per split; each of ${families.join(', ')} trained on real, permuted and no drug input (${size.epochs} epochs, ${size.hiddenUnits} hidden units, ${size.latentDim} latents). ${structureMetricDefinition}`,
+      measured: `${dataset.name}: ${dataset.nSamples} samples × ${dataset.nGenes} genes, ${dataset.nEnvironments} environments. ${Math.round(FRACTION * 100)}% of the groups held out, ${trials} trial${trials === 1 ? '' : 's'} per split; each of ${families.join(', ')} trained on real, permuted and no drug input, with drug representation ${representations.join(', ')} (${size.epochs} epochs, ${size.hiddenUnits} hidden units, ${size.latentDim} latents). ${structureMetricDefinition}`,
     },
     ...results.map((s) => ({
       quantity: `${capitalise(s.label)}: does structure help?`,

@@ -5,6 +5,7 @@ import type { ModelFamily } from '../../../shared/api/model-families.js';
 import type { ModelConfig } from '../../../shared/api/training.js';
 import type { Rng } from '../../data/random.js';
 import { AdversarialPriorModule } from './adversarial-prior.js';
+import { DrugShiftVaeModule } from './drug-shift-vae.js';
 import { EnvironmentVaeModule } from './env-vae.js';
 import type { GenerativeModule, ModuleDimensions } from './module.js';
 import { TranslationVaeModule } from './translation-vae.js';
@@ -16,6 +17,7 @@ const factories: Record<ModelFamily, (config: ModelConfig, dims: ModuleDimension
   'env-vae': (c, d, r) => new EnvironmentVaeModule(c, d, r),
   'translation-vae': (c, d, r) => new TranslationVaeModule(c, d, r),
   'adversarial-prior-ae': (c, d, r) => new AdversarialPriorModule(c, d, r),
+  'drug-shift-vae': (c, d, r) => new DrugShiftVaeModule(c, d, r),
 };
 
 export function createModule(config: ModelConfig, dims: ModuleDimensions, rng: Rng): GenerativeModule {

@@ -11,6 +11,10 @@ export interface ModuleDimensions {
   environment: number;
   /** Environments the adversary can name (training environments). */
   environmentClasses: number;
+  /** Coordinates of e that describe the drug itself (fingerprint, features, no-structure one-hot); absent: unknown. */
+  drugColumns?: readonly number[];
+  /** Coordinate of e holding log10 dose, when environments carry a dose. */
+  doseColumn?: number | null;
 }
 
 export interface Batch {

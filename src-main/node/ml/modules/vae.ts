@@ -22,12 +22,17 @@ export class VaeModule extends AutoencoderModule {
   }
 
   loss(batch: Batch, context: LossContext): LossTerms {
-    return tf.tidy(() => {
-      const { mean, logVar } = this.encode(batch.x, batch.e) as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
-      const z = reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1]));
-      const reconstruction = tf.mean(gaussianNll(batch.x, this.decode(z, batch.e))) as tf.Scalar;
-      const kl = tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar;
-      return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
-    });
+    return standardNormalVaeLoss(this, batch, context);
   }
+}
+
+/** The VAE objective with a N(0, I) prior: Gaussian reconstruction through a sampled latent, plus weighted KL. */
+export function standardNormalVaeLoss(module: AutoencoderModule, batch: Batch, context: LossContext): LossTerms {
+  return tf.tidy(() => {
+    const { mean, logVar } = module.encode(batch.x, batch.e) as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
+    const z = reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1]));
+    const reconstruction = tf.mean(gaussianNll(batch.x, module.decode(z, batch.e))) as tf.Scalar;
+    const kl = tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar;
+    return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
+  });
 }
