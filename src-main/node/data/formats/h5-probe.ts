@@ -16,6 +16,7 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../threads/start-worker.js';
 
 import { FormatError, type FormatErrorCode } from './errors.js';
+import { loadH5 } from './h5.js';
 import type { PreloadedMetadata } from './types.js';
 
 /** A probe fails when HDF5 makes no progress (no new access) for this long. */
@@ -222,7 +223,14 @@ let shared: ProbeWorker | null = null;
  * Reads ids and metadata of a GCTX or h5ad file in the probe worker. Throws the reader's
  * FormatError, or FormatError('corrupt') naming where HDF5 stalled or crashed.
  */
-export function probeHdf5(path: string, format: ProbeFormat, options: ProbeOptions = {}): Promise<PreloadedMetadata> {
+export async function probeHdf5(path: string, format: ProbeFormat, options: ProbeOptions = {}): Promise<PreloadedMetadata> {
   shared ??= new ProbeWorker();
-  return shared.probe(path, format, options);
+  const probing = shared.probe(path, format, options);
+  // The caller opens the file next and needs h5wasm here too: compiling its 3 MB of wasm while the
+  // worker probes, instead of after, takes that load off the open's critical path. The probe's
+  // error, if any, is the one reported.
+  const loading = loadH5().catch(() => undefined);
+  const metadata = await probing;
+  await loading;
+  return metadata;
 }
