@@ -18,12 +18,11 @@ import {
 } from '../../../shared/api/studies.js';
 import { environmentAwareFamilies, type ModelFamily, TrainingConfig, type ValidationSplit } from '../../../shared/api/training.js';
 import { controlName, evidence, nearestTrainingDrug, ScoreBook, structureTests, structureVerdicts } from '../../analysis/structure.js';
-import { TrainedModel } from '../../analysis/trained-model.js';
 import { baselinePredictors, UnseenProblem } from '../../analysis/unseen.js';
 import { isDrugColumn, isFingerprintColumn } from '../../data/representation-columns.js';
 import { prepareTrainingData } from '../../ml/training-data.js';
 import type { TrainingView } from '../../store/datasets.js';
-import { drugPanelDataset, requireDataset, type StudyBody, train } from './common.js';
+import { drugPanelDataset, requireDataset, type StudyBody, scoreRun, train } from './common.js';
 import { comparisonSizes, feasibility } from './split-comparison.js';
 
 const FRACTION = 0.3;
@@ -136,16 +135,8 @@ export const structureHelp: StudyBody = async (context) => {
           count.failed++;
           continue;
         }
-        const model = await TrainedModel.load(lab.store, summary.id);
-        try {
-          if (model.data.validationEnvironments.join('\n') !== data.validationEnvironments.join('\n')) {
-            throw new LabError('internal', `Run ${summary.id} held out other environments than the study scored`);
-          }
-          // Held-out drugs are always given their real fingerprints (the problem's inputs).
-          record(method, problem.score((e) => model.predictEnvironmentMean(problem.input(e))).perEnvironment);
-        } finally {
-          model.dispose();
-        }
+        // Held-out drugs are always given their real fingerprints (the problem's inputs).
+        record(method, (await scoreRun(lab, summary.id, problem)).perEnvironment);
       }
     }
     const modelMethods = families.flatMap((f) => [f, controlName(f, 'permuted'), controlName(f, 'none')]);
