@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { closeLab, type OpenLabOptions, openLab } from '../src-main/node/lab/open.js';
 import type { LabService } from '../src-main/node/lab/service.js';
+import { TrainingConfig, type TrainingConfigInput } from '../src-main/shared/api/training.js';
 
 export interface TempLab {
   readonly lab: LabService;
@@ -33,4 +34,11 @@ export function useTempLab(prefix: string, options: Partial<Omit<OpenLabOptions,
       return dir;
     },
   };
+}
+
+/** Trains one run on the dataset until it settles (completed, diverged or failed); its id. */
+export async function trainSettled(lab: LabService, datasetId: string, config: TrainingConfigInput): Promise<string> {
+  const run = lab.training.start(datasetId, TrainingConfig.parse(config));
+  await lab.training.settled(run.id);
+  return run.id;
 }

@@ -11,7 +11,7 @@ import type { Browser, Download, Page } from 'playwright-core';
 import { readPngDpi, readPngSize, readPngText } from '../../src-renderer/src/lib/export/png.js';
 import { readSvgProvenance } from '../../src-renderer/src/lib/export/svg-metadata.js';
 import { SMILES, writeLincsFixture } from '../fixtures/lincs.js';
-import { type App, launchBrowser, screenshot, screenshotDir, startApp } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot, screenshotDir } from './harness.js';
 
 /** Exported files are kept next to the screenshots, to look at. */
 const exportDir = join(screenshotDir, '..', 'exports');
@@ -97,27 +97,15 @@ describe('figure and table export, theme, shortcuts', () => {
   }
 
   before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    await page.goto(app.url);
-    await page.getByTestId('dataset-row').first().waitFor();
+    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 900 }, colorScheme: 'light' }));
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.stop();
+    await closeAppPage({ app, browser });
     rmSync(fixtureDir, { recursive: true, force: true });
   });
 
-  async function openView(id: string): Promise<void> {
-    await page.click(`nav a[data-view="${id}"]`);
-    await page.waitForFunction((view) => window.location.hash === `#/${view}`, id);
-  }
+  const openView = (id: string) => openViewOf(page, id);
 
   async function bytesOf(download: Download): Promise<Uint8Array> {
     const path = await download.path();

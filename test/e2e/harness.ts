@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 export const screenshotDir = join(process.cwd(), 'test-results', 'screenshots');
 
@@ -96,4 +96,43 @@ export async function screenshot(page: Page, name: string, options: { fromTop?: 
   if (options.fromTop !== false) await page.evaluate(() => document.querySelector('main')?.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+export interface AppPage {
+  app: App;
+  browser: Browser;
+  page: Page;
+}
+
+/**
+ * The app, Chromium and one page on it, the page's console errors and uncaught exceptions pushed
+ * to `consoleErrors` (a test asserts it stays empty). Waits for the demo dataset unless told not to.
+ */
+export async function openAppPage(
+  consoleErrors: string[],
+  pageOptions: BrowserContextOptions,
+  options: { waitForDemo?: boolean } = {},
+): Promise<AppPage> {
+  const app = await startApp();
+  const browser = await launchBrowser();
+  const page = await browser.newPage(pageOptions);
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  await page.goto(app.url);
+  if (options.waitForDemo !== false) await page.getByTestId('dataset-row').first().waitFor();
+  return { app, browser, page };
+}
+
+/** Closes what openAppPage opened (either may be missing when before() failed). */
+export async function closeAppPage({ app, browser }: { app?: App; browser?: Browser }): Promise<void> {
+  await browser?.close();
+  await app?.stop();
+}
+
+/** Opens a view from the activity bar and waits for the address to follow. */
+export async function openView(page: Page, id: string): Promise<void> {
+  await page.click(`nav a[data-view="${id}"]`);
+  await page.waitForFunction((view) => window.location.hash === `#/${view}`, id);
 }

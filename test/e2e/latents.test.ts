@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Download, Page } from 'playwright-core';
-import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot } from './harness.js';
 
 /** Non-transparent pixels of a canvas (WebGL or 2-D), read back through a 2-D copy. */
 async function paintedPixels(page: Page, selector: string): Promise<number> {
@@ -68,26 +68,14 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
   const consoleErrors: string[] = [];
 
   before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    await page.goto(app.url);
-    await page.getByTestId('dataset-row').first().waitFor();
+    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 1000 }, acceptDownloads: true }));
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.stop();
+    await closeAppPage({ app, browser });
   });
 
-  async function openView(id: string): Promise<void> {
-    await page.click(`nav a[data-view="${id}"]`);
-    await page.waitForFunction((view) => window.location.hash === `#/${view}`, id);
-  }
+  const openView = (id: string) => openViewOf(page, id);
 
   it('trains a small model on the demo dataset', async () => {
     await openView('train');

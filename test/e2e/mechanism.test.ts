@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot } from './harness.js';
 
 const gmt = fileURLToPath(new URL('../fixtures/gene-sets/demo-programs.gmt', import.meta.url));
 
@@ -19,26 +19,14 @@ describe('Mechanism: pathway panel and Query view', () => {
   const consoleErrors: string[] = [];
 
   before(async () => {
-    app = await startApp();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    await page.goto(app.url);
-    await page.getByTestId('dataset-row').first().waitFor();
+    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 1000 }, acceptDownloads: true }));
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.stop();
+    await closeAppPage({ app, browser });
   });
 
-  async function openView(id: string): Promise<void> {
-    await page.click(`nav a[data-view="${id}"]`);
-    await page.waitForFunction((view) => window.location.hash === `#/${view}`, id);
-  }
+  const openView = (id: string) => openViewOf(page, id);
 
   async function downloadText(testid: string): Promise<string> {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).first().click()]);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { writeLincsFixture } from '../fixtures/lincs.js';
-import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot } from './harness.js';
 
 describe('the lab in a browser', () => {
   let app: App;
@@ -20,26 +20,15 @@ describe('the lab in a browser', () => {
 
   before(async () => {
     fixtureDir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-data-'));
-    app = await startApp();
-    browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => consoleErrors.push(error.message));
-    await page.goto(app.url);
+    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 900 } }, { waitForDemo: false }));
   });
 
   after(async () => {
-    await browser?.close();
-    await app?.stop();
+    await closeAppPage({ app, browser });
     rmSync(fixtureDir, { recursive: true, force: true });
   });
 
-  async function openView(id: string): Promise<void> {
-    await page.click(`nav a[data-view="${id}"]`);
-    await page.waitForFunction((view) => window.location.hash === `#/${view}`, id);
-  }
+  const openView = (id: string) => openViewOf(page, id);
 
   it('removes the token from the address bar and shows the demo dataset on first start', async () => {
     await page.getByTestId('dataset-row').first().waitFor();
@@ -207,7 +196,16 @@ describe('the lab in a browser', () => {
   });
 
   it('Runs: runs a seed study in one click and shows its report next to the seed', async () => {
+    // A study that is a plan of independent runs offers the sweep's "Where" control; a bundle
+    // needs an allowed folder (none here), so it cannot start; the other studies train here.
+    await page.getByTestId('study-id').selectOption('split-comparison');
+    await page.getByTestId('study-executor').selectOption('slurm');
+    await page.getByTestId('study-no-folder').waitFor();
+    assert.equal(await page.getByTestId('study-start').isDisabled(), true);
+    await page.getByTestId('study-executor').selectOption('local');
     await page.getByTestId('study-id').selectOption('linear-independent');
+    assert.equal(await page.getByTestId('study-executor').count(), 0);
+    assert.equal(await page.getByTestId('study-start').isDisabled(), false);
     await page.getByTestId('study-start').click();
     const table = page.getByTestId('study-table');
     await table.waitFor({ timeout: 60_000 });

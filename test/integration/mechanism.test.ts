@@ -2,20 +2,17 @@
 // nothing), a latent coordinate's gene program and a differential expression result are enriched
 // with BH-adjusted results, and a connectivity query runs on the demo dataset.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import { readFileSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import type { ConnectivityResult, DifferentialResult, EnrichmentResult, GeneSetCollection } from '../../src-main/shared/api/index.js';
-import { TrainingConfig } from '../../src-main/shared/api/training.js';
 import { labCaller } from '../lab-call.js';
+import { trainSettled, useTempLab } from '../temp-lab.js';
 
 const gmt = readFileSync(new URL('../fixtures/gene-sets/demo-programs.gmt', import.meta.url), 'utf8');
 
 describe('mechanism analyses through the LabApi', () => {
-  let dir: string;
+  const temp = useTempLab('mechanism', { seedDemo: true });
   let lab: LabService;
   let call: <T>(method: string, params: unknown) => Promise<T>;
   let datasetId: string;
@@ -23,19 +20,10 @@ describe('mechanism analyses through the LabApi', () => {
   let collection: GeneSetCollection;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cellshift-mechanism-'));
-    lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: true });
+    lab = temp.lab;
     call = labCaller(lab);
     datasetId = lab.store.datasets.list()[0]?.id as string;
-    const config = TrainingConfig.parse({ model: { family: 'env-vae', hiddenUnits: 32, latentDim: 8 }, epochs: 2, batchSize: 128 });
-    const run = lab.training.start(datasetId, config);
-    await lab.training.settled(run.id);
-    runId = run.id;
-  });
-
-  after(async () => {
-    await closeLab(lab);
-    rmSync(dir, { recursive: true, force: true });
+    runId = await trainSettled(lab, datasetId, { model: { family: 'env-vae', hiddenUnits: 32, latentDim: 8 }, epochs: 2, batchSize: 128 });
   });
 
   it('imports a GMT collection, and refuses a bad file or a taken name without storing anything', async () => {

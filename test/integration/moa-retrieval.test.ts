@@ -2,19 +2,15 @@
 // reach the samples, and the retrieval metric (mAP of same-MoA neighbours) is reported for the
 // prior shift, the measured Δ and the fingerprint, with drug neighbours side by side.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { averagePrecision, meanAveragePrecision } from '../../src-main/node/analysis/moa-retrieval.js';
-import { closeLab, openLab } from '../../src-main/node/lab/open.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import { runStudy } from '../../src-main/node/lab/studies.js';
 import type { ConnectivityResult, DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/shared/api/index.js';
-import { TrainingConfig } from '../../src-main/shared/api/training.js';
 import { writeLincs2020Fixture } from '../fixtures/lincs2020-moa.js';
 import { labCaller } from '../lab-call.js';
 import { importPaths } from '../shared-fixtures.js';
+import { trainSettled, useTempLab } from '../temp-lab.js';
 
 describe('average precision', () => {
   it('is 1 when the relevant items come first and 1/2·(1/2 + 2/4) for ranks 2 and 4', () => {
@@ -40,16 +36,15 @@ describe('average precision', () => {
 });
 
 describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
-  let dir: string;
+  const temp = useTempLab('moa');
   let lab: LabService;
   let call: <T>(method: string, params: unknown) => Promise<T>;
   let runId: string;
   let datasetId: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cellshift-moa-'));
-    const fixture = await writeLincs2020Fixture(dir);
-    lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
+    lab = temp.lab;
+    const fixture = await writeLincs2020Fixture(temp.dir);
     call = labCaller(lab);
     datasetId = await importPaths(lab, {
       matrixPath: fixture.gctx,
@@ -58,15 +53,7 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
       environmentKey: 'drug+cell',
       filter: { landmarkOnly: false },
     });
-    const config = TrainingConfig.parse({ model: { family: 'env-vae', hiddenUnits: 16, latentDim: 6 }, epochs: 3, batchSize: 32 });
-    const run = lab.training.start(datasetId, config);
-    await lab.training.settled(run.id);
-    runId = run.id;
-  });
-
-  after(async () => {
-    await closeLab(lab);
-    rmSync(dir, { recursive: true, force: true });
+    runId = await trainSettled(lab, datasetId, { model: { family: 'env-vae', hiddenUnits: 16, latentDim: 6 }, epochs: 3, batchSize: 32 });
   });
 
   it('reports mAP for prior shift, measured Δ and fingerprint, each against chance', async (t) => {

@@ -1,7 +1,8 @@
 // A sweep started through the LabApi (plans.sweep), as the Runs view starts it: the same planning
 // and executors as `cellshift sweep`. Local: one run per grid point, with the grid's values.
 // Slurm without sbatch here: the bundle is written and the job says how to submit it.
-// A bad grid value is refused before any job starts, and nothing is stored.
+// A bad grid value is refused before any job starts, and nothing is stored. A planned study takes
+// the same executor through studies.start.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,5 +114,41 @@ describe('plans.sweep (the LabApi sweep)', () => {
     assert.equal(result.jobId, null);
     assert.ok(existsSync(join(allowed, 'sweep-bundle', 'submit.sbatch')));
     assert.match(result.next, /sbatch is not on PATH here.*sbatch submit\.sbatch/);
+  });
+
+  it('writes a planned study as a Slurm bundle (studies.start with the same executor)', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = join(dir, 'no-slurm');
+    const started = await call<JobStarted>('studies.start', {
+      id: 'split-comparison',
+      options: { quick: true, trials: 1, datasetId },
+      executor: { kind: 'slurm', folderId: 'folder_1', bundleName: 'study-bundle' },
+    });
+    assert.equal(started.kind, 'study');
+    const outcome = await waitForJob(lab, started.jobId).finally(() => {
+      process.env.PATH = path;
+    });
+    assert.ok(outcome.ok, outcome.ok ? '' : outcome.message);
+    const result = outcome.result as { kind: string; tasks: number; jobId: string | null; planId: string };
+    assert.equal(result.kind, 'slurm');
+    assert.ok(result.tasks > 0);
+    assert.equal(result.jobId, null);
+    assert.ok(existsSync(join(allowed, 'study-bundle', 'submit.sbatch')));
+    assert.ok(lab.store.plans.list().some((p) => p.id === result.planId));
+  });
+
+  // The call itself is refused (a started job would have answered with its id).
+  it('refuses to bundle a study that is not a plan of independent runs, before any job starts', async () => {
+    const before = counts(lab);
+    await assert.rejects(
+      call('studies.start', {
+        id: 'linear-independent',
+        options: { quick: true },
+        executor: { kind: 'slurm', folderId: 'folder_1', bundleName: 'not-a-plan' },
+      }),
+      /invalid_params: The linear-independent study does not run as a plan of independent runs yet \(these do: split-comparison\)/,
+    );
+    assert.equal(existsSync(join(allowed, 'not-a-plan')), false);
+    assert.deepEqual(counts(lab), before);
   });
 });

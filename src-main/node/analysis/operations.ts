@@ -85,6 +85,23 @@ export const analysisOperations = {
     return { runId, epoch: model.epoch, split: model.config.validation.kind, ...evaluateUnseen(model) };
   },
 
+  /**
+   * The model's predicted mean profile for each given environment (a study's held-out drugs, with
+   * the inputs the study chose), and the environments the run held out so the caller can check
+   * that it scores the same split.
+   */
+  async predictEnvironmentMeans(
+    context: AnalysisContext,
+    { runId, environments }: { runId: string; environments: Float32Array[] },
+  ): Promise<{ validationEnvironments: string[]; predictions: Float32Array[] }> {
+    const model = await context.model(runId);
+    const predictions = environments.map((environment) => {
+      context.signal.throwIfAborted();
+      return model.predictEnvironmentMean(environment);
+    });
+    return { validationEnvironments: [...model.data.validationEnvironments], predictions };
+  },
+
   async predictDrug(
     context: AnalysisContext,
     { runId, environment, cellLine, fingerprintBits }: DrugPredictionParams,

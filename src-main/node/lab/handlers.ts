@@ -3,7 +3,7 @@
 import type { AppInfo, CreateSyntheticParams } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
 import type { CallContext, LabHandlers } from '../../shared/api/methods.js';
-import type { SweepParams } from '../../shared/api/plans.js';
+import type { SweepExecutor, SweepParams } from '../../shared/api/plans.js';
 import type { StudyId, StudyOptions } from '../../shared/api/studies.js';
 import { previewSplit } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
@@ -29,7 +29,7 @@ export interface LabParts extends ScreeningLab, StudyLab {
   imports: ImportWorkflow;
   appInfo(): AppInfo;
   createSynthetic(params: CreateSyntheticParams & { seed: number }): { jobId: string; kind: 'synthetic' };
-  startStudy(id: StudyId, options: StudyOptions): { jobId: string; kind: 'study' };
+  startStudy(id: StudyId, options: StudyOptions, executor?: SweepExecutor): Promise<{ jobId: string; kind: 'study' }>;
   startSweep(params: SweepParams): Promise<{ jobId: string; kind: 'sweep' }>;
   datasetsChanged(): void;
   describeFailure(error: unknown): LabError | null;
@@ -102,7 +102,7 @@ function handlerTable(lab: LabParts): LabHandlers {
     'imports.start': ({ request }) => imports.start(request),
     'imports.list': () => store.imports.list(),
     'imports.interrupted': () => imports.interrupted,
-    'studies.start': ({ id, options }) => lab.startStudy(id, options),
+    'studies.start': ({ id, options, executor }) => lab.startStudy(id, options, executor),
     'studies.list': () => store.artifacts.list('study'),
     'studies.get': ({ artifactId }) => JSON.parse(store.artifacts.content(artifactId).toString('utf8')),
     'plans.list': () => store.plans.list().map(({ plan: _plan, ...p }) => ({ ...p, collected: store.plans.collected(p.id).size })),

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary } from '../../shared/api/domain.js';
 import type { LabError } from '../../shared/api/errors.js';
 import type { LabHandlers } from '../../shared/api/methods.js';
-import type { SweepParams } from '../../shared/api/plans.js';
+import type { SweepExecutor, SweepParams } from '../../shared/api/plans.js';
 import type { LabEvent } from '../../shared/api/protocol.js';
 import type { StudyId, StudyOptions } from '../../shared/api/studies.js';
 import type { BackendName } from '../ml/backend.js';
@@ -20,7 +20,8 @@ import { labHandlers } from './handlers.js';
 import { importSyntheticPreset } from './import/synthetic.js';
 import { ImportWorkflow } from './import/workflow.js';
 import { JobRunner } from './jobs.js';
-import { checkSweep, executeSweep } from './plans/sweep.js';
+import { requirePlannedStudy } from './plans/bundle.js';
+import { checkSweep, executeSweep, studyOnSlurm } from './plans/sweep.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
@@ -127,8 +128,20 @@ export class LabService {
     return { jobId, kind: 'synthetic' };
   }
 
-  startStudy(id: StudyId, options: StudyOptions): { jobId: string; kind: 'study' } {
-    const { jobId } = this.jobs.start('study', (context) => runStudy(this, id, options, context));
+  /** A study as a job, trained here or written as a Slurm bundle; a study that cannot be bundled, or a folder not allowed, is refused first. */
+  async startStudy(
+    id: StudyId,
+    options: StudyOptions,
+    executor: SweepExecutor = { kind: 'local', workers: 1 },
+  ): Promise<{ jobId: string; kind: 'study' }> {
+    if (executor.kind === 'local') {
+      const { jobId } = this.jobs.start('study', (context) => runStudy(this, id, options, context, { workers: executor.workers }));
+      return { jobId, kind: 'study' };
+    }
+    requirePlannedStudy(id);
+    const folder = await this.#bundleFolder(executor);
+    const request = { folder, slurm: executor.slurm, submit: executor.submit };
+    const { jobId } = this.jobs.start('study', (context) => studyOnSlurm(this, id, options, request, context));
     return { jobId, kind: 'study' };
   }
 
@@ -136,13 +149,15 @@ export class LabService {
   async startSweep(params: SweepParams): Promise<{ jobId: string; kind: 'sweep' }> {
     checkSweep(this, params);
     const executor = params.executor;
-    let folder: string | null = null;
-    if (executor.kind === 'slurm') {
-      const { real } = await this.files.folders.resolve(executor.folderId, '', 'directory');
-      folder = join(real, executor.bundleName);
-    }
+    const folder = executor.kind === 'slurm' ? await this.#bundleFolder(executor) : null;
     const { jobId } = this.jobs.start('sweep', (context) => executeSweep(this, params, async () => folder as string, context));
     return { jobId, kind: 'sweep' };
+  }
+
+  /** A new bundle folder inside an allowed folder (the renderer names it; it never gives a path). */
+  async #bundleFolder(executor: Extract<SweepExecutor, { kind: 'slurm' }>): Promise<string> {
+    const { real } = await this.files.folders.resolve(executor.folderId, '', 'directory');
+    return join(real, executor.bundleName);
   }
 
   handlers(): LabHandlers {

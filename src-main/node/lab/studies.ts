@@ -4,7 +4,7 @@
 
 import type { RunSummary } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
-import type { StudyFigure, StudyId, StudyOptions, StudyResult } from '../../shared/api/studies.js';
+import type { PlannedStudyId, StudyFigure, StudyId, StudyOptions, StudyResult } from '../../shared/api/studies.js';
 import type { ModelFamily, TrainingConfigInput } from '../../shared/api/training.js';
 import { scoreDisentanglement, syntheticTruth } from '../analysis/disentanglement.js';
 import { decoderAlignment } from '../analysis/metrics.js';
@@ -316,10 +316,10 @@ async function describeDisentanglement(context: StudyContext, run: RunSummary): 
  */
 const L1000_EPOCHS = 30;
 
-/** Studies that are a list of independent runs plus an evaluation: these can run as a plan (e.g. on Slurm). */
+/** The plans of the studies the contract lists as planned (plannedStudyIds): the compiler checks both lists agree. */
 export const plannedStudies: Partial<Record<StudyId, PlannedStudyBody>> = {
   'split-comparison': splitComparisonPlan,
-};
+} satisfies Record<PlannedStudyId, PlannedStudyBody>;
 
 const studies: Record<StudyId, StudyBody> = {
   'linear-independent': linearStudy(presetLinearIndependent2, ['vae'], {

@@ -41,7 +41,7 @@ import {
   MoaRetrievalResult,
   ScreenParams,
 } from './mechanism.js';
-import { BundleStatus, CollectSummary, PlanSummary, Submission, SweepParams } from './plans.js';
+import { BundleStatus, CollectSummary, PlanSummary, Submission, SweepExecutor, SweepParams } from './plans.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
 import { SplitPreview, TrainingConfig, ValidationSplit } from './training.js';
@@ -109,7 +109,15 @@ export const methods = {
   'imports.start': { params: z.strictObject({ request: ImportRequest }), result: JobStarted },
   'imports.list': { params: NoParams, result: z.array(ImportRecord) },
   'imports.interrupted': { params: NoParams, result: z.array(ImportRecord) },
-  'studies.start': { params: z.strictObject({ id: StudyId, options: StudyOptions.default(StudyOptions.parse({})) }), result: JobStarted },
+  'studies.start': {
+    params: z.strictObject({
+      id: StudyId,
+      options: StudyOptions.default(StudyOptions.parse({})),
+      /** Train here, or write the study's plan as a Slurm bundle (studies that run as a plan; as `study --executor`). */
+      executor: SweepExecutor.default({ kind: 'local', workers: 1 }),
+    }),
+    result: JobStarted,
+  },
   'studies.list': { params: NoParams, result: z.array(ArtifactSummary) },
   'studies.get': { params: z.strictObject({ artifactId: Id }), result: StudyResult },
   'plans.list': { params: NoParams, result: z.array(PlanSummary) },

@@ -89,7 +89,7 @@ function sweepOrder(flag: string): number {
 }
 export const SweepSetting = z.enum(sweepSettingFields.map((f) => f.setting.flag) as [string, ...string[]]);
 
-/** Where a sweep's runs train: here (a pool of workers), or as a Slurm job array written to a bundle. */
+/** Where a sweep's or a study's runs train: here (a pool of workers), or as a Slurm job array written to a bundle. */
 export const SweepExecutor = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('local'), workers: z.number().int().min(1).max(64).default(1) }),
   z.strictObject({

@@ -14,6 +14,10 @@ export const StudyId = z.enum([
 ]);
 export type StudyId = z.infer<typeof StudyId>;
 
+/** Studies that are a list of independent runs plus an evaluation, so can run as a plan (e.g. a Slurm bundle); lab/studies.ts implements exactly these. */
+export const plannedStudyIds = ['split-comparison'] as const satisfies readonly StudyId[];
+export type PlannedStudyId = (typeof plannedStudyIds)[number];
+
 export const StudyOptions = z.strictObject({
   trials: z.number().int().min(1).max(10).optional(),
   /** Smaller data and fewer epochs: minutes instead of hours (CI and a first look). */

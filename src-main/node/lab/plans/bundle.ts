@@ -30,11 +30,7 @@ export async function writeStudyBundle(
   request: Omit<BundleRequest, 'name' | 'plan' | 'evaluation'>,
   job?: JobContextLike,
 ): Promise<{ bundle: string; plan: PlanFile }> {
-  const planned = plannedStudies[id];
-  if (!planned) {
-    const ids = Object.keys(plannedStudies).join(', ');
-    throw new LabError('invalid_params', `The ${id} study does not run as a plan of independent runs yet (these do: ${ids}).`);
-  }
+  const planned = requirePlannedStudy(id);
   const plan = await planned.plan(studyContext(lab, options, job));
   return writeBundle(lab, {
     ...request,
@@ -42,6 +38,16 @@ export async function writeStudyBundle(
     plan,
     evaluation: { kind: 'study', study: id, options },
   });
+}
+
+/** A study that runs as a plan of independent runs (so can be written as a bundle), or a clear error. */
+export function requirePlannedStudy(id: StudyId): NonNullable<(typeof plannedStudies)[StudyId]> {
+  const planned = plannedStudies[id];
+  if (!planned) {
+    const ids = Object.keys(plannedStudies).join(', ');
+    throw new LabError('invalid_params', `The ${id} study does not run as a plan of independent runs yet (these do: ${ids}).`);
+  }
+  return planned;
 }
 
 export async function writeBundle(lab: StudyLab, request: BundleRequest): Promise<{ bundle: string; plan: PlanFile }> {

@@ -2,14 +2,14 @@
 // axes), all from one base configuration and seed, then a table of held-out losses per point.
 import { describeIssues, LabError } from '../../../shared/api/errors.js';
 import { type SlurmOptions, type SweepParams, sweepSettingFields } from '../../../shared/api/plans.js';
-import { StudyOptions } from '../../../shared/api/studies.js';
+import { type StudyId, StudyOptions } from '../../../shared/api/studies.js';
 import { TrainingConfig } from '../../../shared/api/training.js';
 import type { JobContextLike } from '../../data/progress.js';
 import type { StudyLab } from '../studies/common.js';
 import { type StudyPlan, trainPlanned } from '../studies/common.js';
 import { studyContext } from '../studies.js';
-import { writeBundle } from './bundle.js';
-import type { SweepAxis } from './plan.js';
+import { writeBundle, writeStudyBundle } from './bundle.js';
+import type { PlanFile, SweepAxis } from './plan.js';
 import { slurmAvailable, submitBundle } from './slurm.js';
 
 /** What each grid name sets in a TrainingConfig: the registry's number settings, named like the `train` flags. */
@@ -50,6 +50,7 @@ export function prepareSweep(lab: StudyLab, datasetId: string, base: TrainingCon
   return { plan, name };
 }
 
+/** A plan written as a bundle (a sweep's or a study's). */
 export interface SweepBundleResult {
   kind: 'slurm';
   bundle: string;
@@ -76,10 +77,28 @@ export async function sweepOnSlurm(
     plan: prepared.plan,
     evaluation: { kind: 'sweep', axes },
   });
-  const submission = request.submit && slurmAvailable() ? submitBundle(bundle) : null;
+  return submitWritten({ bundle, plan }, request.submit);
+}
+
+/** A study's plan as a bundle (`cellshift study --executor slurm`, or the Studies panel), submitted like a sweep's. */
+export async function studyOnSlurm(
+  lab: StudyLab,
+  id: StudyId,
+  options: StudyOptions,
+  request: { folder: string; slurm: SlurmOptions; submit: boolean },
+  job?: JobContextLike,
+): Promise<SweepBundleResult> {
+  job?.progress(null, 'Writing the bundle (dataset snapshot, plan, sbatch script)…');
+  const written = await writeStudyBundle(lab, id, options, { folder: request.folder, slurm: request.slurm }, job);
+  return submitWritten(written, request.submit);
+}
+
+/** Submits a written bundle when asked and sbatch is on PATH, and says what next. */
+function submitWritten({ bundle, plan }: { bundle: string; plan: PlanFile }, submit: boolean): SweepBundleResult {
+  const submission = submit && slurmAvailable() ? submitBundle(bundle) : null;
   const next = submission
     ? `Submitted job array ${submission.jobId}. When done: cellshift collect ${bundle} (or Collect under "On the cluster").`
-    : `Not submitted${request.submit ? ' (sbatch is not on PATH here)' : ''}: copy the folder to a login node and run there: cd ${bundle} && sbatch submit.sbatch. When done: cellshift collect ${bundle}.`;
+    : `Not submitted${submit ? ' (sbatch is not on PATH here)' : ''}: copy the folder to a login node and run there: cd ${bundle} && sbatch submit.sbatch. When done: cellshift collect ${bundle}.`;
   return { kind: 'slurm', bundle, planId: plan.id, tasks: plan.runs.length, jobId: submission?.jobId ?? null, next };
 }
 

@@ -5,6 +5,7 @@ import { LabError } from '../../../shared/api/errors.js';
 import { modelFamilyIds } from '../../../shared/api/model-families.js';
 import type { StudyFigure, StudyOptions, StudyResult } from '../../../shared/api/studies.js';
 import { type ModelFamily, TrainingConfig, type TrainingConfigInput } from '../../../shared/api/training.js';
+import type { UnseenProblem } from '../../analysis/unseen.js';
 import type { Store } from '../../store/store.js';
 import type { AnalysisService } from '../analysis.js';
 import type { LabChemistry } from '../chemistry.js';
@@ -25,6 +26,25 @@ export interface StudyLab {
   chemistry: Pick<LabChemistry, 'load'>;
   /** Model inspection in the analysis worker, off the serving thread. */
   analysis: Pick<AnalysisService, 'run'>;
+}
+
+/**
+ * Scores a trained run on the study's held-out environments. The model is loaded and run in the
+ * analysis worker, never on the serving thread; only the scoring against the held-out means is
+ * done here. The inputs are the problem's, so a control run is still given the real fingerprints.
+ */
+export async function scoreRun(lab: StudyLab, runId: string, problem: UnseenProblem): Promise<ReturnType<UnseenProblem['score']>> {
+  const { validationEnvironments, predictions } = await lab.analysis.run('predictEnvironmentMeans', {
+    runId,
+    // slice: a subarray would carry its whole buffer (every environment) to the worker.
+    environments: problem.heldOut.map((e) => problem.input(e).slice()),
+  });
+  // The run rebuilt its split from the same view and config: the same environments.
+  if (validationEnvironments.join('\n') !== problem.data.validationEnvironments.join('\n')) {
+    throw new LabError('internal', `Run ${runId} held out other environments than the study scored`);
+  }
+  const predictionOf = new Map(problem.heldOut.map((e, i) => [e, predictions[i] as Float32Array]));
+  return problem.score((e) => predictionOf.get(e) as Float32Array);
 }
 
 export interface StudyContext {

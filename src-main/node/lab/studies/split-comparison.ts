@@ -16,7 +16,6 @@ import {
 } from '../../../shared/api/studies.js';
 import { environmentAwareFamilies, TrainingConfig, type ValidationSplit } from '../../../shared/api/training.js';
 import { splitLabels, summarise, verdict, winners } from '../../analysis/comparison.js';
-import { TrainedModel } from '../../analysis/trained-model.js';
 import { baselinePredictors, UnseenProblem } from '../../analysis/unseen.js';
 import { prepareTrainingData } from '../../ml/training-data.js';
 import type { TrainingView } from '../../store/datasets.js';
@@ -28,6 +27,7 @@ import {
   type StudyBodyResult,
   type StudyContext,
   type StudyPlan,
+  scoreRun,
 } from './common.js';
 
 /** Fraction of groups (environments, drugs or scaffolds) held out: about the seed's 335 of 1,017. */
@@ -193,16 +193,7 @@ async function evaluateSplitComparison(context: StudyContext, plan: StudyPlan, r
           record(family, 'model', null, true);
           continue;
         }
-        const model = await TrainedModel.load(lab.store, run.id);
-        try {
-          // The run rebuilt its split from the same view and config: the same environments.
-          if (model.data.validationEnvironments.join('\n') !== data.validationEnvironments.join('\n')) {
-            throw new LabError('internal', `Run ${run.id} held out other environments than the study scored`);
-          }
-          record(family, 'model', scoresOf(problem.score((e) => model.predictEnvironmentMean(problem.input(e))).mean), true);
-        } finally {
-          model.dispose();
-        }
+        record(family, 'model', scoresOf((await scoreRun(lab, run.id, problem)).mean), true);
       }
     }
     const rows: Split['rows'] = [...perMethod].map(([method, entry]) => ({

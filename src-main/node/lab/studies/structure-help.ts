@@ -24,13 +24,12 @@ import {
   type ValidationSplit,
 } from '../../../shared/api/training.js';
 import { controlName, evidence, nearestTrainingDrug, ScoreBook, structureTests, structureVerdicts } from '../../analysis/structure.js';
-import { TrainedModel } from '../../analysis/trained-model.js';
 import { baselinePredictors, UnseenProblem } from '../../analysis/unseen.js';
 import { type DrugFeatureTable, drugFeatureTable, ensureDrugFeatures } from '../../data/drug-features.js';
 import { isDrugColumn, isFingerprintColumn } from '../../data/representation-columns.js';
 import { prepareTrainingData } from '../../ml/training-data.js';
 import type { TrainingView } from '../../store/datasets.js';
-import { drugPanelDataset, requireDataset, type StudyBody, train } from './common.js';
+import { drugPanelDataset, requireDataset, type StudyBody, scoreRun, train } from './common.js';
 import { comparisonSizes, feasibility } from './split-comparison.js';
 
 const FRACTION = 0.3;
@@ -188,17 +187,9 @@ export const structureHelp: StudyBody = async (context) => {
           count.failed++;
           continue;
         }
-        const model = await TrainedModel.load(lab.store, summary.id);
-        try {
-          if (model.data.validationEnvironments.join('\n') !== data.validationEnvironments.join('\n')) {
-            throw new LabError('internal', `Run ${summary.id} held out other environments than the study scored`);
-          }
-          // Held-out drugs are always given their real features (the problem's inputs, in the run's representation).
-          const own = problems.get(run.features) as UnseenProblem;
-          record(method, own.score((e) => model.predictEnvironmentMean(own.input(e))).perEnvironment);
-        } finally {
-          model.dispose();
-        }
+        // Held-out drugs are always given their real features (the problem's inputs, in the run's representation).
+        const own = problems.get(run.features) as UnseenProblem;
+        record(method, (await scoreRun(lab, summary.id, own)).perEnvironment);
       }
     }
     const modelMethods = models.flatMap((f) => [f, controlName(f, 'permuted'), controlName(f, 'none')]);
