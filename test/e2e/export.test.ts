@@ -97,7 +97,8 @@ describe('figure and table export, theme, shortcuts', () => {
   }
 
   before(async () => {
-    app = await startApp();
+    // Written against the structure-free demo (its sample counts, columns and environments).
+    app = await startApp({ args: ['--demo', 'sparse'] });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
     page.on('console', (message) => {

@@ -26,7 +26,7 @@ export interface App {
 
 /** `args` are extra `cellshift serve` options, e.g. ['--allow-dir', DIR]. */
 export async function startApp(options: { args?: string[] } = {}): Promise<App> {
-  const cli = join(process.cwd(), 'dist', 'main', 'cli', 'main.js');
+  const cli = join(process.cwd(), 'dist', 'main', 'node', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error('dist/ is missing: run "npm run build" first (npm run test:e2e does)');
   const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-'));
   const dbPath = join(dir, 'lab.db');

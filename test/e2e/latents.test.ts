@@ -68,7 +68,8 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
   const consoleErrors: string[] = [];
 
   before(async () => {
-    app = await startApp();
+    // Written against the structure-free demo (its sample counts, columns and environments).
+    app = await startApp({ args: ['--demo', 'sparse'] });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
     page.on('console', (message) => {

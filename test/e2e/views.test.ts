@@ -20,7 +20,8 @@ describe('the lab in a browser', () => {
 
   before(async () => {
     fixtureDir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-data-'));
-    app = await startApp();
+    // Written against the structure-free demo (its sample counts, columns and environments).
+    app = await startApp({ args: ['--demo', 'sparse'] });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('console', (message) => {
