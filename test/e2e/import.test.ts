@@ -3,14 +3,14 @@
 // its LINCS tables on the page, watch them upload, check the roles the lab guessed, preview,
 // import with progress, and read the summary. Cancelling an upload or an import leaves nothing.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
 import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
-import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+import { type App, launchBrowser, screenshot, screenshotDir, startApp } from './harness.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname;
 const GCTX = join(CMAPPY_DIR, 'mini_gctoo_for_testing.gctx');
@@ -233,6 +233,38 @@ describe('importing data in the browser', { skip: sharedSkip(CMAPPY_DIR) }, () =
       assert.equal(await page.getByTestId('dataset-row').count(), datasetsBefore);
       assert.equal(await page.getByTestId('import-result').count(), 0);
       assert.equal(await page.getByTestId('import-file').count(), 1, 'the file stays, ready for another try');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds a compound table to the library from the Datasets view; a table without compounds is refused and changes nothing', async () => {
+    const pertInfo = TABLES[1] as string;
+    const rows = readFileSync(pertInfo, 'utf8').trim().split('\n').slice(1);
+    const withSmiles = rows.filter((row) => (row.split('\t')[2] ?? '') !== '').length;
+    const panel = page.getByTestId('compound-library');
+    await panel.getByTestId('compound-file').setInputFiles(pertInfo);
+    const result = panel.getByTestId('compound-import-result');
+    await result.waitFor();
+    const text = await result.innerText();
+    assert.match(text, /pert_info\.txt/);
+    assert.ok(text.includes(`${rows.length} (${withSmiles} with a structure`), text);
+    const [, added, total] = text.match(/(\d+) new, \d+ updated; (\d+) compounds in all/) ?? [];
+    assert.ok(Number(added) <= rows.length && Number(total) >= rows.length, text);
+
+    const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-compounds-'));
+    try {
+      const bad = join(dir, 'not_compounds.txt');
+      writeFileSync(bad, 'pert_id\tpert_iname\tcanonical_smiles\n');
+      await panel.getByTestId('compound-file').setInputFiles(bad);
+      const problem = panel.getByTestId('compound-import-problem');
+      await problem.waitFor();
+      assert.match(await problem.innerText(), /not_compounds\.txt/);
+      await panel.screenshot({ path: join(screenshotDir, 'import-compound-library-refused.png') });
+      // The same table again: every compound already known, the library no bigger.
+      await panel.getByTestId('compound-file').setInputFiles(pertInfo);
+      await result.waitFor();
+      assert.match(await result.innerText(), new RegExp(`0 new, ${rows.length} updated; ${total} compounds in all`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
