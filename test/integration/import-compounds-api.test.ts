@@ -39,7 +39,10 @@ describe('compounds.import', () => {
     const empty = join(temp.dir, 'no_compounds.txt');
     writeFileSync(empty, 'pert_id\tpert_iname\tcanonical_smiles\n');
     const grant = await temp.lab.files.trust(empty, 'dialog');
-    await assert.rejects(call('compounds.import', { grantId: grant.grantId }), /Error: bad_input: no_compounds\.txt: the table has no compounds/);
+    await assert.rejects(
+      call('compounds.import', { grantId: grant.grantId }),
+      /Error: bad_input: no_compounds\.txt: the table has no compounds/,
+    );
     assert.equal(temp.lab.store.compounds.count(), before);
   });
 });
