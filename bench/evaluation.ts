@@ -19,10 +19,10 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fitRidge, SimilarityIndex } from '../src-main/node/analysis/baselines.js';
 import { multiplyBackend } from '../src-main/node/analysis/dense.js';
-import { baselinePredictors, UnseenProblem } from '../src-main/node/analysis/unseen.js';
+import { baselinePredictors, environmentMeansOf, UnseenProblem } from '../src-main/node/analysis/unseen.js';
 import { Rng } from '../src-main/node/data/random.js';
 import type { TrainingData } from '../src-main/node/ml/training-data.js';
-import { referenceRidge, referenceSimilarity } from '../test/fixtures/reference-baselines.js';
+import { referenceEnvironmentMeans, referenceRidge, referenceSimilarity } from '../test/fixtures/reference-baselines.js';
 
 const GENES = 978;
 const BITS = 1024;
@@ -147,6 +147,15 @@ function lincsShapedData(o: Options, environments: number, seed = 13): TrainingD
 
 /** What evaluateUnseen does for the baselines: fit them, then score every held-out environment. */
 function evaluateBaselines(data: TrainingData): void {
+  // The previous means (a float64 sum per environment) on the same data, for the ratio.
+  timed('reference: environment means, a sum per environment', () => {
+    referenceEnvironmentMeans(data, data.trainIndices);
+    return referenceEnvironmentMeans(data, data.validationIndices);
+  });
+  timed('current: environment means, one accumulator', () => {
+    environmentMeansOf(data, data.trainIndices);
+    return environmentMeansOf(data, data.validationIndices);
+  });
   const problem = timed('environment means (train and held-out)', () => new UnseenProblem(data));
   console.log(`    ${problem.treatedTrain.length} treated training environments, ${problem.heldOut.length} held out`);
   const predictors = timed('fit baselines (ridge LOO over 6 λ, packed bits)', () => baselinePredictors(problem));

@@ -1,11 +1,13 @@
-# Reference reader for bench/import.ts: reads the landmark subset (all samples x the first N genes)
-# of a GCTX matrix with h5py, in blocks of rows, the way CellShift's GCTX reader does (one hyperslab
-# per block, HDF5's default chunk cache), into one reused buffer.
+# Reference reader for bench/import.ts: what CellShift's GCTX reader reads when it opens a file (the
+# row and column ids and every metadata column under /0/META, decoded to Python strings / arrays)
+# and then the landmark subset (all samples x the first N genes) of the matrix with h5py, in blocks
+# of rows, the way CellShift's GCTX reader does (one hyperslab per block, HDF5's default chunk
+# cache), into one reused buffer.
 #
-#   /usr/bin/python3 bench/import-h5py.py FILE N_GENES BLOCK_ROWS
+#   /usr/bin/python3 bench/import-h5py.py FILE N_GENES BLOCK_ROWS CHECKSUM_STRIDE
 #
-# Prints one JSON line: seconds (open + read), checksum (sum of squares in float64, to compare with
-# CellShift's reader), peak RSS in kB, main-thread CPU and run-queue seconds.
+# Prints one JSON line: seconds (open + read), checksum (sum of squares in float64 of every
+# CHECKSUM_STRIDE-th sample's values, as CellShift's reader side computes it), peak RSS in kB, main-thread CPU and run-queue seconds.
 import json
 import resource
 import sys
@@ -25,11 +27,24 @@ def schedstat() -> "tuple[float, float]":
         return float("nan"), float("nan")
 
 
+def read_metadata(f: "h5py.File") -> int:
+    """Every dataset under /0/META/ROW and /0/META/COL, strings decoded (as the reader does)."""
+    values = 0
+    for group in ("/0/META/ROW", "/0/META/COL"):
+        for name, ds in f[group].items():
+            data = ds[()]
+            if data.dtype.kind in "SO":
+                data = [v.decode() if isinstance(v, bytes) else str(v) for v in data]
+            values += len(data)
+    return values
+
+
 def main() -> None:
-    path, n_genes, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    path, n_genes, block, stride = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     cpu0, queue0 = schedstat()
     t0 = time.perf_counter()
     with h5py.File(path, "r") as f:
+        meta_values = read_metadata(f)
         ds = f["/0/DATA/0/matrix"]
         n_samples = ds.shape[0]
         buf = np.empty((block, n_genes), dtype=np.float32)
@@ -40,7 +55,8 @@ def main() -> None:
             s1 = min(n_samples, s0 + block)
             out = buf[: s1 - s0]
             ds.read_direct(out, np.s_[s0:s1, 0:n_genes], np.s_[0 : s1 - s0, 0:n_genes])
-            sumsq += float(np.einsum("ij,ij->", out, out, dtype=np.float64))
+            rows = out[(-s0) % stride :: stride]
+            sumsq += float(np.einsum("ij,ij->", rows, rows, dtype=np.float64))
             if s0 == 0:
                 head = [float(v) for v in out[0, :4]]
     done = time.perf_counter()
@@ -51,6 +67,7 @@ def main() -> None:
                 "seconds": done - t0,
                 "openSeconds": opened - t0,
                 "samples": n_samples,
+                "metadataValues": meta_values,
                 "genes": n_genes,
                 "checksum": sumsq,
                 "head": head,

@@ -33,7 +33,18 @@
 // Ctrl-C, unless --keep; with --dir, only what this run created is removed (so --dir X --keep once,
 // then --dir X --reuse, skips writing the 5 GB file the next times).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -46,6 +57,7 @@ import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import type { DatasetSummary } from '../src-main/shared/api/domain.js';
 import type { EnvironmentKey } from '../src-main/shared/api/imports.js';
 import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
+import { median, uptime } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------
 // The synthetic LINCS data set (deterministic: children regenerate what they check against)
@@ -148,6 +160,7 @@ interface Options {
   profile: boolean;
   tsx: boolean;
   repeat: number;
+  rounds: number;
   seed: number;
 }
 
@@ -166,6 +179,8 @@ const USAGE = `usage: npm run bench:import -- [options]
                      (tsx's loader thread alone adds ~600 MB RSS when h5wasm's 4 MB module loads)
   --repeat N         run each measurement N times per cache state (default 1): warm keeps the
                      fastest, cold the first (later cold runs may hit a VM host's cache)
+  --rounds N         warm reader-vs-h5py comparison: N rounds, each running CellShift's reader and
+                     h5py once in alternating order (default 5; 0 skips it)
   --seed N           generator seed (default 1)`;
 
 function parseOptions(argv: string[]): Options {
@@ -197,6 +212,7 @@ function parseOptions(argv: string[]): Options {
     'tsx',
     'repeat',
     'seed',
+    'rounds',
     'help',
   ]);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) fail(`unknown option ${arg}`);
@@ -227,6 +243,7 @@ function parseOptions(argv: string[]): Options {
     tsx: argv.includes('--tsx'),
     repeat: integer('repeat', 1, 1),
     seed: integer('seed', 1, 0),
+    rounds: integer('rounds', 5, 0),
   };
 }
 
@@ -243,6 +260,8 @@ const REPO = dirname(dirname(SCRIPT));
 const H5PY_SCRIPT = join(dirname(SCRIPT), 'import-h5py.py');
 const PYTHON = '/usr/bin/python3';
 const RESULT_PREFIX = '@@bench-result ';
+/** The checksum sums the squares of every this-many-th sample's values (both readers). */
+const CHECKSUM_STRIDE = 97;
 const MB = 1e6;
 
 const now = () => performance.now() / 1000;
@@ -551,9 +570,13 @@ async function childReader(p: ReaderParams): Promise<void> {
   let verified: string | null = null;
   for await (const batch of source.iterateSamples(all, genes, { reuseBuffer: true })) {
     const v = batch.values;
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i] as number;
-      checksum += x * x;
+    // Every CHECKSUM_STRIDE-th sample (h5py's side sums the same ones): a full sum in scalar JS
+    // would cost as much as the read itself, against numpy's vectorised one.
+    for (let s = Math.ceil(batch.start / CHECKSUM_STRIDE) * CHECKSUM_STRIDE; s < batch.end; s += CHECKSUM_STRIDE) {
+      for (let i = (s - batch.start) * LANDMARKS, end = i + LANDMARKS; i < end; i++) {
+        const x = v[i] as number;
+        checksum += x * x;
+      }
     }
     // The first and last sample of every batch must be the generator's values.
     for (const s of [batch.start, batch.end - 1]) {
@@ -785,10 +808,15 @@ function runChild<T>(command: string, args: string[], label: string): Promise<Ch
  */
 async function bundleChildren(dir: string): Promise<string | null> {
   const esbuild = await import('esbuild');
-  const out = join(dir, 'bench-import-child.mjs');
+  // Worker threads are started by URL next to the module that starts them (`new URL('./x-worker.js',
+  // import.meta.url)`); in a bundle that module is the bundle, so every worker entry is bundled beside it.
+  const workers = readdirSync(join(REPO, 'src-main'), { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('-worker.ts'))
+    .map((path) => join(REPO, 'src-main', path));
+  const entryPoints = Object.fromEntries([['bench-import-child', SCRIPT], ...workers.map((path) => [basename(path, '.ts'), path])]);
   await esbuild.build({
-    entryPoints: [SCRIPT],
-    outfile: out,
+    entryPoints,
+    outdir: dir,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -796,8 +824,10 @@ async function bundleChildren(dir: string): Promise<string | null> {
     packages: 'external',
     logLevel: 'error',
   });
+  // The workers' URLs end in .js: mark the folder's .js files as ES modules.
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  return out;
+  return join(dir, 'bench-import-child.js');
 }
 
 let childEntry: string | null = null;
@@ -932,6 +962,15 @@ interface H5pyResult {
   peakRssKb: number;
   sched: Sched;
 }
+
+/** The same blocks as CellShift's slicer: ≤ 16 MiB of landmark values, whole chunks of rows. */
+function h5pyBlockRows(o: Options): number {
+  const maxRows = Math.floor((16 * 2 ** 20) / (LANDMARKS * 4));
+  return Math.max(o.chunks[0], Math.floor(maxRows / o.chunks[0]) * o.chunks[0]);
+}
+
+const h5pyChild = (gctx: string, block: number) =>
+  runChild<H5pyResult>(PYTHON, [H5PY_SCRIPT, gctx, String(LANDMARKS), String(block), String(CHECKSUM_STRIDE)], 'h5py');
 
 async function main(o: Options): Promise<void> {
   const created: string[] = [];
@@ -1155,6 +1194,51 @@ async function main(o: Options): Promise<void> {
       }
     }
 
+    // 3b. Reader vs h5py, warm, alternated ------------------------------------------------
+    // One figure for the ratio: the same read (all samples × the landmarks, same blocks, a checksum
+    // over every value) with the file in the page cache, the two engines alternating within each
+    // round (who goes first alternates too) so load on this shared machine hits both alike.
+    if (o.reader && o.h5py && o.rounds > 0 && o.caches.includes('warm')) {
+      const py = python();
+      if (!py.ok) notes.push(`reader vs h5py comparison skipped: ${py.why}.`);
+      else {
+        const block = h5pyBlockRows(o);
+        log(`[reader vs h5py] warm, ${o.rounds} alternated rounds; ${py.version}, blocks of ${block} rows; ${uptime()}`);
+        await prepareCache('warm');
+        const times = { cellshift: [] as number[], h5py: [] as number[], cellshiftRead: [] as number[], h5pyRead: [] as number[] };
+        const cellshift = async () => {
+          const r = (await nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed })).result;
+          if (r.verified) notes.push(`reader returned wrong values: ${r.verified}`);
+          times.cellshift.push(r.seconds);
+          times.cellshiftRead.push(r.readSeconds);
+          return r.checksum;
+        };
+        const h5py = async () => {
+          const r = (await h5pyChild(files.gctx, block)).result;
+          times.h5py.push(r.seconds);
+          times.h5pyRead.push(r.seconds - r.openSeconds);
+          return r.checksum;
+        };
+        for (let round = 0; round < o.rounds; round++) {
+          const order = round % 2 === 0 ? [cellshift, h5py] : [h5py, cellshift];
+          const [a, b] = [await (order[0] as () => Promise<number>)(), await (order[1] as () => Promise<number>)()];
+          if (Math.abs(a - b) / Math.abs(a) > 1e-9) notes.push(`round ${round + 1}: checksums differ (${a} vs ${b})`);
+          log(
+            `  round ${round + 1} (${round % 2 === 0 ? 'CellShift first' : 'h5py first'}): CellShift ${fmtS(times.cellshift[round] as number)} s, ` +
+              `h5py ${fmtS(times.h5py[round] as number)} s; load ${load()}`,
+          );
+        }
+        const summary = (label: string, xs: number[]) => `${label} median ${fmtS(median(xs))} s, best ${fmtS(Math.min(...xs))} s`;
+        log(`  ${summary('CellShift reader', times.cellshift)}; ${summary('h5py', times.h5py)}`);
+        log(
+          `  ratio CellShift/h5py time (open + read, warm): median ${(median(times.cellshift) / median(times.h5py)).toFixed(2)}, ` +
+            `best ${(Math.min(...times.cellshift) / Math.min(...times.h5py)).toFixed(2)}; read only: median ` +
+            `${(median(times.cellshiftRead) / median(times.h5pyRead)).toFixed(2)}, best ${(Math.min(...times.cellshiftRead) / Math.min(...times.h5pyRead)).toFixed(2)} (< 1 = CellShift faster)`,
+        );
+        log(`  ${uptime()}`);
+      }
+    }
+
     // 4. The import ------------------------------------------------------------------------
     const importSeconds: Partial<Record<'cold' | 'warm', number>> = {};
     const importOnce = async (tag: string, profilePath?: string) => {
@@ -1217,15 +1301,13 @@ async function main(o: Options): Promise<void> {
       const py = python();
       if (!py.ok) notes.push(`h5py comparison skipped: ${py.why}.`);
       else {
-        // The same blocks as CellShift's slicer: ≤ 16 MiB of landmark values, whole chunks of rows.
-        const maxRows = Math.floor((16 * 2 ** 20) / (LANDMARKS * 4));
-        const block = Math.max(o.chunks[0], Math.floor(maxRows / o.chunks[0]) * o.chunks[0]);
+        const block = h5pyBlockRows(o);
         log(`(h5py: ${py.version}, blocks of ${block} rows)`);
         for (const cache of o.caches) {
           const { best: run, all } = await repeated(
             cache,
             'h5py',
-            () => runChild<H5pyResult>(PYTHON, [H5PY_SCRIPT, files.gctx, String(LANDMARKS), String(block)], 'h5py'),
+            () => h5pyChild(files.gctx, block),
             (x) => x.result.seconds,
           );
           const r = run.result;

@@ -38,7 +38,7 @@ import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './li
 
 const MB = 1e6;
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const DIST = join(REPO, 'dist');
+export const DIST = join(REPO, 'dist');
 // Latents last: the run ends by switching its projection to UMAP.
 const VIEWS = ['datasets', 'environments', 'train', 'runs', 'predict', 'latents'] as const;
 
@@ -92,19 +92,19 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const now = () => performance.now();
-const seconds = (ms: number) => (ms >= 100_000 ? (ms / 1000).toFixed(0) : (ms / 1000).toFixed(1));
-const mb = (bytes: number) => (bytes > 0 ? `${(bytes / MB).toFixed(0)} MB` : '—');
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const now = () => performance.now();
+export const seconds = (ms: number) => (ms >= 100_000 ? (ms / 1000).toFixed(0) : (ms / 1000).toFixed(1));
+export const mb = (bytes: number) => (bytes > 0 ? `${(bytes / MB).toFixed(0)} MB` : '—');
+export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function log(message: string): void {
+export function log(message: string): void {
   console.log(`[${new Date().toISOString().slice(11, 19)} load ${loadavg()[0]?.toFixed(1)}] ${message}`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The L1000-shaped data set
 
-function mix(x: number): number {
+export function mix(x: number): number {
   let h = x | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -115,7 +115,7 @@ function mix(x: number): number {
 }
 
 /** A fast deterministic uniform generator (xorshift32). */
-function uniform(seed: number): () => number {
+export function uniform(seed: number): () => number {
   let state = mix(seed) || 1;
   return () => {
     state ^= state << 13;
@@ -125,7 +125,7 @@ function uniform(seed: number): () => number {
   };
 }
 
-function normals(count: number, seed: number): Float32Array {
+export function normals(count: number, seed: number): Float32Array {
   const next = uniform(seed);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i += 2) {
@@ -137,7 +137,7 @@ function normals(count: number, seed: number): Float32Array {
   return out;
 }
 
-interface Sample {
+export interface Sample {
   sigId: string;
   pertId: string;
   pertType: 'trt_cp' | 'ctl_vehicle';
@@ -147,15 +147,45 @@ interface Sample {
   time: string;
 }
 
-function sampleOf(s: number, drugs: number): Sample {
+/** What writeDataset lays out: sample s is `sampleOf(s)`; compound d is `compounds[d]`. */
+export interface DatasetLayout {
+  samples: number;
+  cells: readonly string[];
+  compounds: readonly { id: string; smiles: string }[];
+  sampleOf: (s: number) => Sample;
+  /** File name of the GCTX inside the folder. */
+  gctxName: string;
+}
+
+/** Any cell line, any drug: the load bench's layout (10 cell lines, ~10% DMSO controls). */
+function loadLayout(o: Options): DatasetLayout {
+  const compounds = Array.from({ length: o.drugs }, (_, d) => ({ id: drugId(d), smiles: drugSmiles(d) }));
+  return {
+    samples: o.samples,
+    cells: CELLS,
+    compounds,
+    gctxName: `load-n${o.samples}.gctx`,
+    sampleOf: (s) => {
+      const h = mix(2 * s + 1);
+      const control = (h >>> 8) % 10 === 0;
+      return sampleWith(s, h % CELLS.length, control ? null : (h >>> 12) % o.drugs, compounds, CELLS);
+    },
+  };
+}
+
+/** Sample s of cell line `cell` treated with compound `drug` (null: DMSO); dose and time from s's hash. */
+export function sampleWith(
+  s: number,
+  cell: number,
+  drug: number | null,
+  compounds: readonly { id: string }[],
+  cells: readonly string[],
+): Sample {
   const h = mix(2 * s + 1);
-  const cell = h % CELLS.length;
-  const control = (h >>> 8) % 10 === 0;
-  const drug = control ? null : (h >>> 12) % drugs;
   const time = TIMES[(h >>> 21) % TIMES.length] as string;
   return {
-    sigId: `LOAD${String(Math.floor(s / 384)).padStart(4, '0')}_${CELLS[cell]}_${time}H:${s % 384}`,
-    pertId: drug === null ? 'DMSO' : drugId(drug),
+    sigId: `LOAD${String(Math.floor(s / 384)).padStart(4, '0')}_${cells[cell]}_${time}H:${s % 384}`,
+    pertId: drug === null ? 'DMSO' : (compounds[drug]?.id as string),
     pertType: drug === null ? 'ctl_vehicle' : 'trt_cp',
     cell,
     drug,
@@ -164,21 +194,22 @@ function sampleOf(s: number, drugs: number): Sample {
   };
 }
 
-interface Files {
+export interface Files {
   gctx: string;
   sigInfo: string;
   pertInfo: string;
   geneInfo: string;
 }
 
-async function writeDataset(dir: string, o: Options): Promise<Files> {
+export async function writeDataset(dir: string, layout: DatasetLayout): Promise<Files> {
+  const { cells, compounds } = layout;
   const files: Files = {
-    gctx: join(dir, `load-n${o.samples}.gctx`),
+    gctx: join(dir, layout.gctxName),
     sigInfo: join(dir, 'sig_info.txt'),
     pertInfo: join(dir, 'pert_info.txt'),
     geneInfo: join(dir, 'gene_info.txt'),
   };
-  const samples = Array.from({ length: o.samples }, (_, s) => sampleOf(s, o.drugs));
+  const samples = Array.from({ length: layout.samples }, (_, s) => layout.sampleOf(s));
   writeFileSync(
     files.geneInfo,
     `pr_gene_id\tpr_gene_symbol\tpr_gene_title\tpr_is_lm\tpr_is_bing\n${Array.from(
@@ -191,7 +222,7 @@ async function writeDataset(dir: string, o: Options): Promise<Files> {
     [
       'pert_id\tpert_iname\tpert_type\tcanonical_smiles',
       'DMSO\tDMSO\tctl_vehicle\tCS(C)=O',
-      ...Array.from({ length: o.drugs }, (_, d) => `${drugId(d)}\tdrug-${d}\ttrt_cp\t${drugSmiles(d)}`),
+      ...compounds.map((c, d) => `${c.id}\tdrug-${d}\ttrt_cp\t${c.smiles}`),
     ].join('\n'),
   );
   const header =
@@ -199,13 +230,13 @@ async function writeDataset(dir: string, o: Options): Promise<Files> {
   const rows = samples.map((x) => {
     const dose = x.dose === null ? '-666\t-666\t-666' : `${DOSES[x.dose]}\tµM\t${DOSES[x.dose]} µM`;
     const name = x.drug === null ? 'DMSO' : `drug-${x.drug}`;
-    return [x.sigId, x.pertId, name, x.pertType, CELLS[x.cell], dose, x.time, 'h', `${x.time} h`].join('\t');
+    return [x.sigId, x.pertId, name, x.pertType, cells[x.cell], dose, x.time, 'h', `${x.time} h`].join('\t');
   });
   writeFileSync(files.sigInfo, `${header}\n${rows.join('\n')}\n`);
 
   // Expression: cell-line baseline + a sparse drug effect growing with dose + unit noise.
-  const baseline = normals(CELLS.length * LANDMARKS, 1).map((v) => 0.5 * v);
-  const effects = Array.from({ length: o.drugs }, (_, d) => {
+  const baseline = normals(cells.length * LANDMARKS, 1).map((v) => 0.5 * v);
+  const effects = Array.from({ length: compounds.length }, (_, d) => {
     const next = uniform(1000 + d);
     return Array.from({ length: 20 }, () => ({ gene: Math.floor(next() * LANDMARKS), size: (next() < 0.5 ? -1 : 1) * (1 + 2 * next()) }));
   });
@@ -227,11 +258,11 @@ async function writeDataset(dir: string, o: Options): Promise<Files> {
         chunks: [256, LANDMARKS],
         dtype: '<f',
       });
-    matrix.resize([o.samples, LANDMARKS]);
+    matrix.resize([layout.samples, LANDMARKS]);
     const block = 256 * 32;
     const buffer = new Float32Array(block * LANDMARKS);
-    for (let s0 = 0; s0 < o.samples; s0 += block) {
-      const n = Math.min(block, o.samples - s0);
+    for (let s0 = 0; s0 < layout.samples; s0 += block) {
+      const n = Math.min(block, layout.samples - s0);
       for (let i = 0; i < n; i++) {
         const x = samples[s0 + i] as Sample;
         const offset = mix(s0 + i) & ((1 << 22) - 1 - LANDMARKS);
@@ -260,7 +291,7 @@ async function writeDataset(dir: string, o: Options): Promise<Files> {
       ['id', samples.map((x) => x.sigId)],
       ['pert_id', samples.map((x) => x.pertId)],
       ['pert_type', samples.map((x) => x.pertType)],
-      ['cell_id', samples.map((x) => CELLS[x.cell] as string)],
+      ['cell_id', samples.map((x) => cells[x.cell] as string)],
     ] as const) {
       col.create_dataset({ name, data: values, dtype: ascii(values) });
     }
@@ -277,8 +308,8 @@ async function writeDataset(dir: string, o: Options): Promise<Files> {
 const SERVER_CHILD = `
 import { pathToFileURL } from 'node:url';
 const dist = process.env.BENCH_DIST;
-const { openLab, closeLab } = await import(pathToFileURL(dist + '/main/lab/open.js').href);
-const { startServer } = await import(pathToFileURL(dist + '/main/server/server.js').href);
+const { openLab, closeLab } = await import(pathToFileURL(dist + '/main/node/lab/open.js').href);
+const { startServer } = await import(pathToFileURL(dist + '/main/node/server/server.js').href);
 const lab = await openLab({ databasePath: process.env.BENCH_DB, carrier: 'browser', seedDemo: false, allowedDirs: [process.env.BENCH_DATA_DIR] });
 const server = await startServer({ service: lab, staticDir: dist + '/renderer' });
 console.log('@@ready ' + JSON.stringify({ url: server.url, origin: server.origin, token: server.token }));
@@ -299,7 +330,7 @@ process.on('SIGTERM', async () => {
 });
 `;
 
-interface Server {
+export interface Server {
   child: ChildProcess;
   url: string;
   origin: string;
@@ -308,13 +339,14 @@ interface Server {
   stats: { heapUsed: number; arrayBuffers: number; analysis: AnalysisWorkerStats | null } | null;
 }
 
-async function startServerChild(dir: string): Promise<Server> {
+/** The server keeps its database and script in `dir`; it may read files under `dataDir` (default: `dir`). */
+export async function startServerChild(dir: string, dataDir = dir): Promise<Server> {
   // A file rather than --eval: worker threads inherit execArgv, and --input-type would break them.
   const script = join(dir, 'server-child.mjs');
   writeFileSync(script, SERVER_CHILD);
   const child = spawn(process.execPath, [script], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_DIST: DIST, BENCH_DB: join(dir, 'lab.db'), BENCH_DATA_DIR: dir },
+    env: { ...process.env, BENCH_DIST: DIST, BENCH_DB: join(dir, 'lab.db'), BENCH_DATA_DIR: dataDir },
   });
   return new Promise((resolveServer, rejectServer) => {
     let server: Server | null = null;
@@ -341,7 +373,7 @@ async function startServerChild(dir: string): Promise<Server> {
   });
 }
 
-function rssKb(pid: number): number {
+export function rssKb(pid: number): number {
   try {
     return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   } catch {
@@ -387,7 +419,7 @@ function rendererRss(): { sum: number; largest: number; all: number } {
   return { sum, largest, all };
 }
 
-interface Phase {
+export interface Phase {
   name: string;
   ms: number;
   serverRss: number;
@@ -398,11 +430,13 @@ interface Phase {
   browserAll: number;
   /** Longest app.info round trip while the phase ran. */
   probeMs: number;
+  /** Every app.info round trip while the phase ran (ms). */
+  probes: number[];
   probeFailures: number;
   note: string;
 }
 
-class Recorder {
+export class Recorder {
   readonly phases: Phase[] = [];
   #current: Phase | null = null;
   readonly #server: Server;
@@ -434,6 +468,7 @@ class Recorder {
       rendererLargest: 0,
       browserAll: 0,
       probeMs: 0,
+      probes: [],
       probeFailures: 0,
       note: '',
     };
@@ -447,7 +482,9 @@ class Recorder {
     phase.note = note(result);
     this.#current = null;
     this.phases.push(phase);
-    log(`${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}${phase.note ? `; ${phase.note}` : ''}`);
+    log(
+      `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms${phase.note ? `; ${phase.note}` : ''}`,
+    );
     return result;
   }
 
@@ -466,7 +503,7 @@ class Recorder {
     p.browserAll = Math.max(p.browserAll, chromium.all);
   }
 
-  /** app.info every 200 ms: how long the serving thread keeps a request waiting. */
+  /** app.info every 100 ms: how long the serving thread keeps a request waiting. */
   async #probe(): Promise<void> {
     this.#probing = true;
     while (this.#probing) {
@@ -478,12 +515,15 @@ class Recorder {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         log(`app.info failed: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
         if (this.#current) this.#current.probeFailures++;
-        await delay(200);
+        await delay(100);
         continue;
       }
       const elapsed = now() - t0;
-      if (this.#current) this.#current.probeMs = Math.max(this.#current.probeMs, elapsed);
-      await delay(200);
+      if (this.#current) {
+        this.#current.probeMs = Math.max(this.#current.probeMs, elapsed);
+        this.#current.probes.push(elapsed);
+      }
+      await delay(100);
     }
   }
 }
@@ -496,7 +536,7 @@ class Recorder {
  * headers timeout) and reuses kept-alive connections the server may be closing; neither should
  * decide a benchmark.
  */
-function call<T = unknown>(server: Server, method: string, params: unknown): Promise<T> {
+export function call<T = unknown>(server: Server, method: string, params: unknown): Promise<T> {
   const body = JSON.stringify({ id: 1, method, params });
   return new Promise((resolveCall, rejectCall) => {
     const request = httpRequest(
@@ -530,7 +570,7 @@ function call<T = unknown>(server: Server, method: string, params: unknown): Pro
   });
 }
 
-interface EventFeed {
+export interface EventFeed {
   /** Resolves with the first event from now on that matches. */
   next(match: (event: LabEvent) => boolean): Promise<LabEvent>;
   /** Calls the listener for every event; returns the unsubscribe function. */
@@ -538,7 +578,7 @@ interface EventFeed {
   close(): void;
 }
 
-async function events(server: Server): Promise<EventFeed> {
+export async function events(server: Server): Promise<EventFeed> {
   const socket = new WebSocket(`${server.origin.replace('http', 'ws')}/api/events`, ['cellshift.v1', `token.${server.token}`]);
   const listeners = new Set<(event: LabEvent) => void>();
   socket.on('message', (data) => {
@@ -626,7 +666,7 @@ async function waitForPoints(page: Page, not = 0): Promise<number> {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  if (!existsSync(join(DIST, 'main', 'server', 'server.js')) || !existsSync(join(DIST, 'renderer', 'index.html'))) {
+  if (!existsSync(join(DIST, 'main', 'node', 'server', 'server.js')) || !existsSync(join(DIST, 'renderer', 'index.html'))) {
     fail('dist/ is missing or incomplete: run "npm run build" first');
   }
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'cellshift-load-'));
@@ -644,7 +684,7 @@ async function main(): Promise<void> {
   try {
     log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${o.samples} samples × ${LANDMARKS} genes, ${o.drugs} drugs, in ${dir}`);
     const t0 = now();
-    const files = await writeDataset(dir, o);
+    const files = await writeDataset(dir, loadLayout(o));
     const generateMs = now() - t0;
     log(`wrote ${files.gctx} (${mb(statSync(files.gctx).size)}) and LINCS tables in ${seconds(generateMs)} s`);
 
@@ -839,4 +879,11 @@ function printTable(phases: Phase[], extra: { generateMs: number; startMs: numbe
   );
 }
 
-await main();
+/** The 99th percentile of app.info round trips (ms), 0 without any. */
+export function probeP99(phase: Phase): number {
+  const sorted = [...phase.probes].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? 0;
+}
+
+// Run only as a script: bench/lincs.ts imports the machinery above.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -112,7 +112,10 @@ profiles.push({ phase: 'adam', kernels: (await tf.profile(() => optimizer.applyG
 tf.dispose([gradsHolder, clippedHolder, valueHolder as unknown as tf.Tensor, batch.x, batch.e, batch.environmentClass]);
 
 const matmulNames = new Set(['BatchMatMul', '_FusedMatMul']);
-for (const { phase, kernels } of profiles) {
+// tf.profile lists a custom-gradient op ("fusedMatMul__op") and, inside it, its kernels
+// (_FusedMatMul): counting both would count that time twice.
+for (const { phase, kernels: all } of profiles) {
+  const kernels = all.filter((k) => !k.name.endsWith('__op'));
   const total = kernels.reduce((s, k) => s + (k.kernelTimeMs as number), 0);
   const groups = new Map<string, { n: number; ms: number }>();
   for (const k of kernels) {

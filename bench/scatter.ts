@@ -56,7 +56,7 @@ try {
   await closeLab(service);
 
   // 2. the app in Chromium
-  const cli = join(process.cwd(), 'dist', 'main', 'cli', 'main.js');
+  const cli = join(process.cwd(), 'dist', 'main', 'node', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error('dist/ is missing: run "npm run build" first');
   server = spawn(process.execPath, [cli, 'serve', '--json', '--port', '0', '--db', databasePath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {

@@ -41,6 +41,7 @@ import { patchWasmTransposedMatMul } from '../src-main/node/ml/native/wasm-matmu
 import { Trainer } from '../src-main/node/ml/trainer.js';
 import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, randomTrainingData, trainingConfig } from './lib.js';
+import { median, uptime } from './stats.js';
 
 type Engine = 'tensorflow' | 'native-blas' | 'wasm-fixed' | 'wasm' | 'cpu' | 'pytorch';
 
@@ -212,13 +213,6 @@ function runTorchOnce(family: ModelFamily, batchSize: number, extraEnv: Record<s
   return { samplesPerSecond: line.samples_per_s, numTensors: [], loss: line.loss, config: line.config };
 }
 
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 function fmt(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—';
 }
@@ -231,6 +225,7 @@ const engines = only ? found.engines.filter((e) => only.includes(e)) : found.eng
 const notes = found.notes;
 console.log(`CellShift training benchmark — ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`);
 console.log('Models: seed L1000 sizes (978 genes, env 1024, hidden 500, latent 200), Adam, clip 10, float32');
+console.log(`at the start: ${uptime()}`);
 for (const note of notes) console.log(`  ${note}`);
 const overrides = OPENBLAS_OVERRIDES.map((name) => (process.env[name] === undefined ? `${name} unset` : `${name}=${process.env[name]}`));
 console.log(
@@ -300,8 +295,4 @@ for (const r of rows) {
     `| ${r.family} | ${r.batch} | ${r.engine} | ${fmt(r.rate)} | ${ratioText(r.ratio)} | ${fmt(r.best)} | ${ratioText(r.bestRatio)} | ${r.tensors || '—'} |`,
   );
 }
-console.log(
-  `\nload average at end: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}; took ${((performance.now() - started) / 1000).toFixed(0)} s`,
-);
+console.log(`\nat the end: ${uptime()}; took ${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -40,7 +40,7 @@ after(() => {
 /** Transpiles src-main/node/data/formats/*.ts to ESM JavaScript in dir, pointing h5wasm at node_modules. */
 function transpileReaders(dir: string): void {
   mkdirSync(dir, { recursive: true });
-  const src = join(ROOT, 'src-main', 'data', 'formats');
+  const src = join(ROOT, 'src-main', 'node', 'data', 'formats');
   const h5wasmUrl = pathToFileURL(join(ROOT, 'node_modules', 'h5wasm', 'dist', 'node', 'hdf5_hl.js')).href;
   for (const name of readdirSync(src).filter((n) => n.endsWith('.ts'))) {
     const out = ts.transpileModule(readFileSync(join(src, name), 'utf8'), {

@@ -167,12 +167,15 @@ function fitPrimal(
   // Σ Yc = 0, so Xᵀ Yc is already Xcᵀ Yc.
   for (let i = 0; i < p; i++)
     for (let j = 0; j < p; j++) gram[i * p + j] = (gram[i * p + j] as number) - n * (featureMean[i] as number) * (featureMean[j] as number);
-  let best: { lambda: number; looError: number; z: Float64Array; c: Float64Array } | null = null;
+  let best: { lambda: number; looError: number; z: Float64Array } | null = null;
+  // The fitted values are float32 products anyway, so Z XcᵀYc is one for each λ too (through BLAS:
+  // in JavaScript that p×p×g product took longer than the rest of the λ); the chosen λ's weights
+  // are then formed in float64.
+  const crossF32 = Float32Array.from(cross);
   for (const lambda of lambdas) {
     const z = invertLower(cholesky(withRidge(gram, p, lambda), p), p);
-    const c = lowerTimes(z, cross, p, g);
     const zt = Float32Array.from(z);
-    const cf = Float32Array.from(c);
+    const cf = multiply(zt, crossF32, p, g, p);
     const zMean = Float32Array.from(lowerTimes(z, featureMean, p, 1));
     let looError = 0;
     for (let start = 0; start < n; start += chunk) {
@@ -187,10 +190,11 @@ function fitPrimal(
         for (let j = 0; j < g; j++) looError += looTerm((y[i * g + j] as number) - (fitted[i * g + j] as number), leverage);
       }
     }
-    if (!best || looError < best.looError) best = { lambda, looError, z, c };
+    if (!best || looError < best.looError) best = { lambda, looError, z };
   }
   const chosen = best as NonNullable<typeof best>;
-  return { weights: Float32Array.from(lowerTimes(chosen.z, chosen.c, p, g, true)), lambda: chosen.lambda, looError: chosen.looError };
+  const c = lowerTimes(chosen.z, cross, p, g);
+  return { weights: Float32Array.from(lowerTimes(chosen.z, c, p, g, true)), lambda: chosen.lambda, looError: chosen.looError };
 }
 
 /**

@@ -41,25 +41,49 @@ export function environmentMeans(model: TrainedModel, indices: ArrayLike<number>
   return environmentMeansOf(model.data, indices);
 }
 
-/** Same from prepared training data alone (undoing its standardisation), no model needed. */
+/**
+ * Same from prepared training data alone (undoing its standardisation), no model needed. Samples
+ * are visited environment by environment through one float64 accumulator, so memory is the means
+ * returned, not a float64 sum for every environment (tens of thousands at LINCS size).
+ */
 export function environmentMeansOf(data: TrainingData, indices: ArrayLike<number>): (Float32Array | null)[] {
   const { nGenes, x, environmentOfSample, environmentKeys, standardization } = data;
-  const sums = environmentKeys.map(() => new Float64Array(nGenes));
-  const counts = new Int32Array(environmentKeys.length);
+  const environments = environmentKeys.length;
+  // Counting sort of the indices by environment: starts[e]..starts[e + 1] are e's samples.
+  const starts = new Int32Array(environments + 1);
+  for (let k = 0; k < indices.length; k++) {
+    const e = environmentOfSample[indices[k] as number] as number;
+    starts[e + 1] = (starts[e + 1] as number) + 1;
+  }
+  for (let e = 0; e < environments; e++) starts[e + 1] = (starts[e + 1] as number) + (starts[e] as number);
+  const next = starts.slice(0, environments);
+  const sorted = new Int32Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k] as number;
     const e = environmentOfSample[i] as number;
-    counts[e] = (counts[e] as number) + 1;
-    const sum = sums[e] as Float64Array;
-    for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (x[i * nGenes + g] as number);
+    sorted[next[e] as number] = i;
+    next[e] = (next[e] as number) + 1;
   }
-  return sums.map((sum, e) => {
-    const n = counts[e] as number;
-    if (!n) return null;
-    return Float32Array.from(sum, (v, g) =>
-      standardization ? (v / n) * (standardization.std[g] as number) + (standardization.mean[g] as number) : v / n,
-    );
-  });
+  const sum = new Float64Array(nGenes);
+  const means: (Float32Array | null)[] = new Array(environments).fill(null);
+  for (let e = 0; e < environments; e++) {
+    const from = starts[e] as number;
+    const to = starts[e + 1] as number;
+    if (to === from) continue;
+    sum.fill(0);
+    for (let k = from; k < to; k++) {
+      const offset = (sorted[k] as number) * nGenes;
+      for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (x[offset + g] as number);
+    }
+    const n = to - from;
+    const mean = new Float32Array(nGenes);
+    for (let g = 0; g < nGenes; g++) {
+      const v = (sum[g] as number) / n;
+      mean[g] = standardization ? v * (standardization.std[g] as number) + (standardization.mean[g] as number) : v;
+    }
+    means[e] = mean;
+  }
+  return means;
 }
 
 /**

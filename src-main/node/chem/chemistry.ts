@@ -19,6 +19,8 @@
 // So molecules over MAX_ATOMS are refused before parsing, and if RDKit fails anyway, the broken
 // instance is dropped and a fresh one loaded (`ready()` waits for it); the structure that caused it
 // is reported invalid like any other.
+
+import { murckoScaffoldDocument, murckoScaffoldFromSmiles, type RdJsonDocument } from './murcko.js';
 import type { RDKitModule, RDKitMol, RDKitRuntime } from './rdkit.js';
 import { discardRDKit, isDiscarded, loadRDKit } from './rdkit.js';
 
@@ -189,7 +191,7 @@ export class Chemistry {
         fingerprint,
         onBits: countOnBits(fingerprint),
         params,
-        scaffoldSmiles: this.#scaffold(mol),
+        scaffoldSmiles: this.#scaffold(mol, canonicalSmiles),
         svg: options.depict === false ? null : mol.get_svg(),
       };
     } catch (error) {
@@ -281,7 +283,23 @@ export class Chemistry {
     }
   }
 
-  #scaffold(mol: RDKitMol): string | null {
+  #scaffold(mol: RDKitMol, canonicalSmiles: string): string | null {
+    // Cut from the SMILES when it can be (one RDKit read to canonicalise), else from the graph.
+    const cut = murckoScaffoldFromSmiles(canonicalSmiles);
+    if (cut === '') return '';
+    if (cut?.unchanged) return canonicalSmiles;
+    if (cut) {
+      const scaffold = this.#rdkit.get_mol(cut.smiles);
+      try {
+        if (scaffold?.is_valid()) return scaffold.get_smiles();
+      } finally {
+        scaffold?.delete();
+      }
+    }
+    return this.#scaffoldFromGraph(mol);
+  }
+
+  #scaffoldFromGraph(mol: RDKitMol): string | null {
     let doc: RdJsonDocument;
     try {
       doc = JSON.parse(mol.get_json()) as RdJsonDocument;
@@ -376,287 +394,10 @@ function countOnBits(fp: Uint8Array): number {
   return n;
 }
 
-// --- Bemis–Murcko scaffold -----------------------------------------------------------------------
-//
-// MinimalLib has no scaffold function, so the scaffold is cut from the molecule graph that
-// `mol.get_json()` exposes (RDKit's JSON: atoms, Kekulé bonds, aromatic flags) and the result is read
-// back with `get_mol`. The rules reproduce RDKit's MurckoDecompose (what Python's
-// MurckoScaffold.GetScaffoldForMol calls):
-// - keep ring atoms and the atoms on paths between rings (linkers);
-// - keep an atom outside that core if it is double-bonded to it (C=O, C=N, exocyclic C=C);
-// - drop everything else; a core atom that loses a neighbour gains a hydrogen per bond order, except
-//   aromatic heteroatoms and aromatic carbocations, which end with exactly one H (n-CH3 -> [nH]);
-//   its chirality tag is cleared (as RDKit does); double-bond stereo that referred to a dropped atom
-//   is dropped.
-
-interface RdJsonAtom {
-  z?: number;
-  impHs?: number;
-  chg?: number;
-  nRad?: number;
-  stereo?: string;
-  [key: string]: unknown;
-}
-
-interface RdJsonBond {
-  atoms: [number, number];
-  bo?: number;
-  stereo?: string;
-  stereoAtoms?: [number, number];
-  [key: string]: unknown;
-}
-
-interface RdJsonMolecule {
-  atoms: RdJsonAtom[];
-  bonds: RdJsonBond[];
-  extensions?: { name?: string; aromaticAtoms?: number[]; aromaticBonds?: number[] }[];
-  [key: string]: unknown;
-}
-
-interface RdJsonDocument {
-  defaults?: { atom?: RdJsonAtom; bond?: Partial<RdJsonBond> };
-  molecules?: RdJsonMolecule[];
-  [key: string]: unknown;
-}
-
 interface RDKitMolList {
   size(): number;
   at(i: number): RDKitMol | null;
   delete(): void;
-}
-
-/**
- * Returns the scaffold as an RDKit JSON document, '' when the molecule has no ring, or null when the
- * document is not in the expected shape.
- */
-export function murckoScaffoldDocument(doc: RdJsonDocument): RdJsonDocument | '' | null {
-  const molecule = doc.molecules?.[0];
-  if (!molecule || !Array.isArray(molecule.atoms) || !Array.isArray(molecule.bonds)) return null;
-  const atoms = molecule.atoms;
-  const bonds = molecule.bonds;
-  const n = atoms.length;
-  const atomDefaults = doc.defaults?.atom ?? {};
-  const bondDefaults = doc.defaults?.bond ?? {};
-  const bondOrder = (b: RdJsonBond): number => b.bo ?? bondDefaults.bo ?? 1;
-  const attr = (a: RdJsonAtom, key: 'z' | 'impHs' | 'chg' | 'nRad'): number => a[key] ?? atomDefaults[key] ?? (key === 'z' ? 6 : 0);
-  const aromatic = new Set<number>();
-  const aromaticBonds = new Set<number>();
-  for (const ext of molecule.extensions ?? []) {
-    for (const i of ext.aromaticAtoms ?? []) aromatic.add(i);
-    for (const i of ext.aromaticBonds ?? []) aromaticBonds.add(i);
-  }
-
-  const neighbours: { atom: number; bond: number }[][] = Array.from({ length: n }, () => []);
-  for (const [index, bond] of bonds.entries()) {
-    const [a, b] = bond.atoms;
-    if (!(a >= 0 && a < n && b >= 0 && b < n)) return null;
-    neighbours[a]?.push({ atom: b, bond: index });
-    neighbours[b]?.push({ atom: a, bond: index });
-  }
-
-  // Ring atoms: atoms with at least one bond that is not a bridge (i.e. lies on a cycle).
-  const bridge = findBridges(n, neighbours, bonds.length);
-  const core = new Uint8Array(n);
-  let ringAtoms = 0;
-  for (let i = 0; i < n; i++) {
-    if ((neighbours[i] ?? []).some((nb) => !bridge[nb.bond])) {
-      core[i] = 1;
-      ringAtoms++;
-    }
-  }
-  if (ringAtoms === 0) return '';
-
-  // Linkers: prune chain ends repeatedly; chain atoms that survive connect two ring atoms.
-  const pruned = new Uint8Array(n);
-  const degree = new Int32Array(n);
-  const queue: number[] = [];
-  for (let i = 0; i < n; i++) {
-    degree[i] = neighbours[i]?.length ?? 0;
-    if (!core[i] && (degree[i] ?? 0) <= 1) queue.push(i);
-  }
-  while (queue.length > 0) {
-    const i = queue.pop() as number;
-    if (pruned[i]) continue;
-    pruned[i] = 1;
-    for (const nb of neighbours[i] ?? []) {
-      if (pruned[nb.atom] || core[nb.atom]) continue;
-      degree[nb.atom] = (degree[nb.atom] ?? 0) - 1;
-      if ((degree[nb.atom] ?? 0) <= 1) queue.push(nb.atom);
-    }
-  }
-  for (let i = 0; i < n; i++) if (!core[i] && !pruned[i]) core[i] = 1;
-
-  // Side-chain atoms: kept when double-bonded to the core, otherwise removed.
-  const keep = Uint8Array.from(core);
-  for (let i = 0; i < n; i++) {
-    if (core[i]) continue;
-    const onCore = (neighbours[i] ?? []).filter((nb) => core[nb.atom]);
-    if (onCore.some((nb) => bondOrder(bonds[nb.bond] as RdJsonBond) === 2)) keep[i] = 1;
-  }
-
-  // Hydrogens of atoms that lose a neighbour, following MurckoDecompose: core aromatic heteroatoms
-  // and aromatic carbocations get exactly one H; other core atoms get RDKit's implicit-H count for
-  // their new valence (and lose their chirality tag). A kept exocyclic atom (C=O, C=N) is not
-  // touched by RDKit, so it is recomputed only if it was an implicit-H atom (a plain organic-subset
-  // atom whose H count matched the default), and otherwise keeps its written H count.
-  const valence = (i: number, survivorsOnly: boolean): number => {
-    let sum = 0;
-    for (const nb of neighbours[i] ?? []) {
-      if (survivorsOnly && !keep[nb.atom]) continue;
-      sum += aromaticBonds.has(nb.bond) ? 1.5 : bondOrder(bonds[nb.bond] as RdJsonBond);
-    }
-    return Math.round(sum + 0.1) + attr(atoms[i] as RdJsonAtom, 'nRad');
-  };
-  const newHs = new Int32Array(n).fill(-1);
-  const clearChirality = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (!keep[i] || (neighbours[i] ?? []).every((nb) => keep[nb.atom])) continue;
-    const atom = atoms[i] as RdJsonAtom;
-    const z = attr(atom, 'z');
-    const charge = attr(atom, 'chg');
-    if (core[i]) {
-      if (aromatic.has(i) && (z !== 6 || charge === 1)) {
-        newHs[i] = 1;
-      } else {
-        newHs[i] = implicitHydrogens(z, charge, valence(i, true), aromatic.has(i));
-        clearChirality[i] = 1;
-      }
-    } else if (charge === 0 && ORGANIC_SUBSET.has(z) && attr(atom, 'impHs') === implicitHydrogens(z, 0, valence(i, false), false)) {
-      newHs[i] = implicitHydrogens(z, 0, valence(i, true), false);
-    }
-  }
-
-  const newIndex = new Int32Array(n).fill(-1);
-  const outAtoms: RdJsonAtom[] = [];
-  for (let i = 0; i < n; i++) {
-    if (!keep[i]) continue;
-    newIndex[i] = outAtoms.length;
-    const atom: RdJsonAtom = { ...(atoms[i] as RdJsonAtom) };
-    const hs = newHs[i] ?? -1;
-    if (hs >= 0 && hs !== attr(atom, 'impHs')) atom.impHs = hs;
-    if (clearChirality[i] && atom.stereo !== undefined) atom.stereo = 'unspecified';
-    outAtoms.push(atom);
-  }
-  const outBonds: RdJsonBond[] = [];
-  for (const bond of bonds) {
-    const [a, b] = bond.atoms;
-    if (!keep[a] || !keep[b]) continue;
-    const copy: RdJsonBond = { ...bond, atoms: [newIndex[a] ?? -1, newIndex[b] ?? -1] };
-    if (bond.stereoAtoms) {
-      const [s, t] = bond.stereoAtoms;
-      if (keep[s] && keep[t]) {
-        copy.stereoAtoms = [newIndex[s] ?? -1, newIndex[t] ?? -1];
-      } else {
-        delete copy.stereoAtoms;
-        delete copy.stereo;
-      }
-    }
-    outBonds.push(copy);
-  }
-
-  // Aromaticity, rings and stereo are perceived again when RDKit reads the document back.
-  const { molecules: _molecules, ...header } = doc;
-  return { ...header, molecules: [{ atoms: outAtoms, bonds: outBonds }] };
-}
-
-// Allowed valences of the main-group elements, as in RDKit's periodic table (Python RDKit 2022.09);
-// elements not listed (transition metals, lanthanides, actinides) take no implicit hydrogens.
-const VALENCES: Readonly<Record<number, readonly number[]>> = {
-  1: [1],
-  2: [0],
-  3: [1],
-  4: [2],
-  5: [3],
-  6: [4],
-  7: [3],
-  8: [2],
-  9: [1],
-  10: [0],
-  11: [1],
-  12: [2],
-  13: [3, 6],
-  14: [4, 6],
-  15: [3, 5, 7],
-  16: [2, 4, 6],
-  17: [1],
-  18: [0],
-  19: [1],
-  20: [2],
-  31: [3],
-  32: [4],
-  33: [3, 5, 7],
-  34: [2, 4, 6],
-  35: [1],
-  36: [0],
-  37: [1],
-  38: [2],
-  49: [3],
-  50: [2, 4],
-  51: [3, 5, 7],
-  52: [2, 4, 6],
-  53: [1, 3, 5],
-  54: [0, 2, 4, 6],
-  55: [1],
-  56: [2],
-  81: [3],
-  82: [2, 4],
-  83: [3, 5, 7],
-  84: [2, 4, 6],
-  85: [1, 3, 5],
-  86: [0],
-  87: [1],
-  88: [2],
-};
-/** Elements left of carbon, for which a positive charge removes rather than adds a hydrogen. */
-const EARLY_ATOMS = new Set([3, 4, 5, 11, 12, 13, 19, 20, 31, 32, 37, 38, 49, 50, 51, 55, 56, 81, 82, 83, 87, 88]);
-/** B, C, N, O, P, S, F, Cl, Br, I: the atoms SMILES writes without brackets. */
-const ORGANIC_SUBSET = new Set([5, 6, 7, 8, 9, 15, 16, 17, 35, 53]);
-
-/** RDKit's implicit hydrogen count for an atom of element z, charge and explicit valence. */
-function implicitHydrogens(z: number, charge: number, explicitValence: number, aromatic: boolean): number {
-  const valences = VALENCES[z];
-  if (z === 0 || !valences || valences.length === 0) return 0;
-  let chg = EARLY_ATOMS.has(z) ? -charge : charge;
-  if (z === 6 && chg > 0) chg = -chg;
-  const defaultValence = valences[0] ?? 0;
-  if (aromatic) return explicitValence <= defaultValence + chg ? defaultValence + chg - explicitValence : 0;
-  for (const v of valences) if (explicitValence <= v + chg) return v + chg - explicitValence;
-  return 0;
-}
-
-/** Marks bridges (bonds on no cycle) with an iterative Tarjan low-link search. */
-function findBridges(n: number, neighbours: { atom: number; bond: number }[][], nBonds: number): Uint8Array {
-  const bridge = new Uint8Array(nBonds);
-  const order = new Int32Array(n).fill(-1);
-  const low = new Int32Array(n);
-  let clock = 0;
-  for (let root = 0; root < n; root++) {
-    if (order[root] !== -1) continue;
-    order[root] = low[root] = clock++;
-    const stack: { atom: number; viaBond: number; next: number }[] = [{ atom: root, viaBond: -1, next: 0 }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1] as { atom: number; viaBond: number; next: number };
-      const list = neighbours[top.atom] ?? [];
-      if (top.next < list.length) {
-        const nb = list[top.next++] as { atom: number; bond: number };
-        if (nb.bond === top.viaBond) continue;
-        if (order[nb.atom] === -1) {
-          order[nb.atom] = low[nb.atom] = clock++;
-          stack.push({ atom: nb.atom, viaBond: nb.bond, next: 0 });
-        } else {
-          low[top.atom] = Math.min(low[top.atom] ?? 0, order[nb.atom] ?? 0);
-        }
-      } else {
-        stack.pop();
-        const parent = stack[stack.length - 1];
-        if (parent) {
-          low[parent.atom] = Math.min(low[parent.atom] ?? 0, low[top.atom] ?? 0);
-          if ((low[top.atom] ?? 0) > (order[parent.atom] ?? 0)) bridge[top.viaBond] = 1;
-        }
-      }
-    }
-  }
-  return bridge;
 }
 
 // --- small helpers -------------------------------------------------------------------------------
