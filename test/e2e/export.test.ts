@@ -11,7 +11,7 @@ import type { Browser, Download, Page } from 'playwright-core';
 import { readPngDpi, readPngSize, readPngText } from '../../src-renderer/src/lib/export/png.js';
 import { readSvgProvenance } from '../../src-renderer/src/lib/export/svg-metadata.js';
 import { SMILES, writeLincsFixture } from '../fixtures/lincs.js';
-import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot, screenshotDir } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, SPARSE_DEMO, screenshot, screenshotDir } from './harness.js';
 
 /** Exported files are kept next to the screenshots, to look at. */
 const exportDir = join(screenshotDir, '..', 'exports');
@@ -97,7 +97,12 @@ describe('figure and table export, theme, shortcuts', () => {
   }
 
   before(async () => {
-    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 900 }, colorScheme: 'light' }));
+    // Written against the structure-free demo (its sample counts, columns and environments).
+    ({ app, browser, page } = await openAppPage(
+      consoleErrors,
+      { viewport: { width: 1400, height: 900 }, colorScheme: 'light' },
+      { args: SPARSE_DEMO },
+    ));
   });
 
   after(async () => {

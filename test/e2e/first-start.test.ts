@@ -1,6 +1,8 @@
 /// <reference lib="dom" />
-// First start in Chromium: the Datasets view offers a "Get real data" guide naming the exact GEO and
-// CLUE files to download and drop, and the import panel reads them gzip-compressed.
+// First start in Chromium: the demo is the synthetic drug panel with real structures, so the
+// Environments view shows structures and scaffold splits at once; the Datasets view offers a "Get
+// real data" guide naming the exact GEO and CLUE files to download and drop, and the import panel
+// reads them gzip-compressed.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +24,29 @@ describe('first start: the way to real data', () => {
   after(async () => {
     await browser?.close();
     await app?.stop();
+  });
+
+  it('the demo shows drug structures, a depiction and a held-out scaffold preview in Environments', async () => {
+    await page.getByTestId('dataset-row').first().waitFor();
+    assert.equal(await page.getByTestId('dataset-row').count(), 1);
+    assert.match(await page.getByTestId('dataset-row').first().innerText(), /Demo: drug panel with real structures/);
+    await page.click('nav a[data-view="environments"]');
+    const rows = page.getByTestId('environment-row');
+    await rows.first().waitFor();
+    const drugRows = rows.filter({ hasNotText: 'control' });
+    const drugs = await drugRows.count();
+    assert.ok(drugs > 0, 'the demo has drug environments');
+    assert.equal(await drugRows.filter({ has: page.getByTestId('structure-status').getByText('parsed', { exact: true }) }).count(), drugs);
+    assert.equal(await page.getByTestId('structure-summary').count(), 0, 'no drug lacks a structure');
+    await page.getByTestId('split-kind').selectOption('scaffold');
+    const summary = page.getByTestId('split-summary');
+    await summary.filter({ hasText: /held-out scaffolds/ }).waitFor();
+    await drugRows.first().click();
+    const depiction = page.getByTestId('environment-detail').getByTestId('structure-depiction');
+    await depiction.waitFor();
+    assert.ok(await depiction.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the RDKit depiction rendered');
+    await screenshot(page, 'first-start-environments');
+    await page.click('nav a[data-view="datasets"]');
   });
 
   it('the Datasets view names the GEO and LINCS 2020 files to download, and says gzip needs no unpacking', async () => {

@@ -108,12 +108,15 @@ export interface AppPage {
  * The app, Chromium and one page on it, the page's console errors and uncaught exceptions pushed
  * to `consoleErrors` (a test asserts it stays empty). Waits for the demo dataset unless told not to.
  */
+/** `serve` arguments for the structure-free demo, which the older e2e files were written against. */
+export const SPARSE_DEMO = ['--demo', 'sparse'];
+
 export async function openAppPage(
   consoleErrors: string[],
   pageOptions: BrowserContextOptions,
-  options: { waitForDemo?: boolean } = {},
+  options: { waitForDemo?: boolean; args?: string[] } = {},
 ): Promise<AppPage> {
-  const app = await startApp();
+  const app = await startApp(options.args ? { args: options.args } : {});
   const browser = await launchBrowser();
   const page = await browser.newPage(pageOptions);
   page.on('console', (message) => {

@@ -3,14 +3,15 @@
 // its LINCS tables on the page, watch them upload, check the roles the lab guessed, preview,
 // import with progress, and read the summary. Cancelling an upload or an import leaves nothing.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
+import { CELLS, COMPOUNDS, gzipTwin, LANDMARKS, writeLincs2020 } from '../fixtures/lincs2020.js';
 import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
-import { type App, launchBrowser, screenshot, startApp } from './harness.js';
+import { type App, launchBrowser, screenshot, screenshotDir, startApp } from './harness.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url).pathname;
 const GCTX = join(CMAPPY_DIR, 'mini_gctoo_for_testing.gctx');
@@ -233,6 +234,79 @@ describe('importing data in the browser', { skip: sharedSkip(CMAPPY_DIR) }, () =
       assert.equal(await page.getByTestId('dataset-row').count(), datasetsBefore);
       assert.equal(await page.getByTestId('import-result').count(), 0);
       assert.equal(await page.getByTestId('import-file').count(), 1, 'the file stays, ready for another try');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('imports the LINCS 2020 release gzipped as the page gets it: dose and time from value + unit, structures from compoundinfo_beta', async () => {
+    await page.reload();
+    const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-lincs2020-'));
+    try {
+      const f = await writeLincs2020(dir);
+      const files = { matrix: f.gctx, sig_info: f.siginfo, pert_info: f.compoundinfo, gene_info: f.geneinfo };
+      const gzipped: Record<string, string> = Object.fromEntries(
+        await Promise.all(Object.entries(files).map(async ([role, path]): Promise<[string, string]> => [role, await gzipTwin(path)])),
+      );
+      await page.getByTestId('import-file-input').setInputFiles(Object.values(gzipped));
+      await page.locator('[data-testid="import-file"][data-status="ready"]').nth(3).waitFor({ timeout: 60_000 });
+      for (const [role, path] of Object.entries(gzipped)) {
+        await page
+          .getByTestId('import-file')
+          .filter({ hasText: basename(path) })
+          .getByTestId('file-role')
+          .selectOption(role);
+      }
+      await page.getByTestId('import-name').fill('LINCS 2020 gz');
+      await page.getByTestId('import-preview').click();
+      const preview = page.getByTestId('import-summary');
+      await preview.waitFor({ timeout: 60_000 });
+      const text = await preview.innerText();
+      assert.match(text, /Doses: 10 uM/);
+      assert.match(text, /Times: 24 h/);
+      assert.match(text, new RegExp(`Structures from: compoundinfo_beta\\.txt(\\.gz)? \\(${COMPOUNDS.length} drugs\\)`));
+      await page.getByTestId('import-start').click();
+      await page.getByTestId('import-result').waitFor({ timeout: 60_000 });
+      assert.equal(await page.getByTestId('result-genes').innerText(), String(LANDMARKS));
+      assert.match(await page.getByTestId('result-cell-lines').innerText(), new RegExp(`^${CELLS.length}\\s`));
+      // The uploaded copies went once stored (the cancelled test's file may still be there).
+      const uploaded = Object.values(gzipped).map((path) => basename(path));
+      assert.deepEqual(
+        inboxFiles().filter((name) => uploaded.includes(name)),
+        [],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds a compound table to the library from the Datasets view; a table without compounds is refused and changes nothing', async () => {
+    const pertInfo = TABLES[1] as string;
+    const rows = readFileSync(pertInfo, 'utf8').trim().split('\n').slice(1);
+    const withSmiles = rows.filter((row) => (row.split('\t')[2] ?? '') !== '').length;
+    const panel = page.getByTestId('compound-library');
+    await panel.getByTestId('compound-file').setInputFiles(pertInfo);
+    const result = panel.getByTestId('compound-import-result');
+    await result.waitFor();
+    const text = await result.innerText();
+    assert.match(text, /pert_info\.txt/);
+    assert.ok(text.includes(`${rows.length} (${withSmiles} with a structure`), text);
+    const [, added, total] = text.match(/(\d+) new, \d+ updated; (\d+) compounds in all/) ?? [];
+    assert.ok(Number(added) <= rows.length && Number(total) >= rows.length, text);
+
+    const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-compounds-'));
+    try {
+      const bad = join(dir, 'not_compounds.txt');
+      writeFileSync(bad, 'pert_id\tpert_iname\tcanonical_smiles\n');
+      await panel.getByTestId('compound-file').setInputFiles(bad);
+      const problem = panel.getByTestId('compound-import-problem');
+      await problem.waitFor();
+      assert.match(await problem.innerText(), /not_compounds\.txt/);
+      await panel.screenshot({ path: join(screenshotDir, 'import-compound-library-refused.png') });
+      // The same table again: every compound already known, the library no bigger.
+      await panel.getByTestId('compound-file').setInputFiles(pertInfo);
+      await result.waitFor();
+      assert.match(await result.innerText(), new RegExp(`0 new, ${rows.length} updated; ${total} compounds in all`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

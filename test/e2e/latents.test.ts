@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Download, Page } from 'playwright-core';
-import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, SPARSE_DEMO, screenshot } from './harness.js';
 
 /** Non-transparent pixels of a canvas (WebGL or 2-D), read back through a 2-D copy. */
 async function paintedPixels(page: Page, selector: string): Promise<number> {
@@ -68,7 +68,12 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
   const consoleErrors: string[] = [];
 
   before(async () => {
-    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 1000 }, acceptDownloads: true }));
+    // Written against the structure-free demo (its sample counts, columns and environments).
+    ({ app, browser, page } = await openAppPage(
+      consoleErrors,
+      { viewport: { width: 1400, height: 1000 }, acceptDownloads: true },
+      { args: SPARSE_DEMO },
+    ));
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, SPARSE_DEMO, screenshot } from './harness.js';
 
 const gmt = fileURLToPath(new URL('../fixtures/gene-sets/demo-programs.gmt', import.meta.url));
 
@@ -19,7 +19,12 @@ describe('Mechanism: pathway panel and Query view', () => {
   const consoleErrors: string[] = [];
 
   before(async () => {
-    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 1000 }, acceptDownloads: true }));
+    // Written against the structure-free demo (its sample counts, columns and environments).
+    ({ app, browser, page } = await openAppPage(
+      consoleErrors,
+      { viewport: { width: 1400, height: 1000 }, acceptDownloads: true },
+      { args: SPARSE_DEMO },
+    ));
   });
 
   after(async () => {

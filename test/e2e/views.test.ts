@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { writeLincsFixture } from '../fixtures/lincs.js';
-import { type App, closeAppPage, openAppPage, openView as openViewOf, screenshot } from './harness.js';
+import { type App, closeAppPage, openAppPage, openView as openViewOf, SPARSE_DEMO, screenshot } from './harness.js';
 
 describe('the lab in a browser', () => {
   let app: App;
@@ -20,7 +20,12 @@ describe('the lab in a browser', () => {
 
   before(async () => {
     fixtureDir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-data-'));
-    ({ app, browser, page } = await openAppPage(consoleErrors, { viewport: { width: 1400, height: 900 } }, { waitForDemo: false }));
+    // Written against the structure-free demo (its sample counts, columns and environments).
+    ({ app, browser, page } = await openAppPage(
+      consoleErrors,
+      { viewport: { width: 1400, height: 900 } },
+      { waitForDemo: false, args: SPARSE_DEMO },
+    ));
   });
 
   after(async () => {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 
 import WebSocket from 'ws';
 import { closeLab, openLab } from '../../src-main/node/lab/open.js';
-import type { LabService } from '../../src-main/node/lab/service.js';
+import { DEMO_NAME, type LabService } from '../../src-main/node/lab/service.js';
 import { MAX_REQUEST_BYTES, type RunningServer, startServer } from '../../src-main/node/server/server.js';
 import { latestSchemaVersion } from '../../src-main/node/store/migrations.js';
 import { type LabEvent, parseEvent } from '../../src-main/shared/api/protocol.js';
@@ -181,18 +181,30 @@ describe('POST /api/call authentication', () => {
     assert.equal(info.schemaVersion, latestSchemaVersion);
   });
 
-  test('with the right token: datasets.list has the demo dataset', async () => {
-    const list = (await okResult('datasets.list')) as { id: string; nSamples: number; nGenes: number; nEnvironments: number }[];
+  test('with the right token: datasets.list has the demo dataset, the drug panel with structures', async () => {
+    const list = (await okResult('datasets.list')) as {
+      id: string;
+      name: string;
+      nSamples: number;
+      nGenes: number;
+      nEnvironments: number;
+    }[];
     assert.equal(list.length, 1);
     const demo = list[0];
     assert.ok(demo);
-    assert.deepEqual([demo.nSamples, demo.nGenes, demo.nEnvironments], [1920, 200, 24]);
-    const environments = (await okResult('environments.list', { datasetId: demo.id })) as { nSamples: number }[];
-    assert.equal(environments.length, 24);
+    assert.equal(demo.name, DEMO_NAME);
+    const environments = (await okResult('environments.list', { datasetId: demo.id })) as {
+      nSamples: number;
+      isControl: boolean;
+      structure: string | null;
+    }[];
+    assert.equal(environments.length, demo.nEnvironments);
     assert.equal(
       environments.reduce((sum, e) => sum + e.nSamples, 0),
-      1920,
+      demo.nSamples,
     );
+    const drugs = environments.filter((e) => !e.isControl);
+    assert.ok(drugs.length > 0 && drugs.every((e) => e.structure === 'parsed'), 'every drug environment has a structure');
   });
 });
 

@@ -6,13 +6,15 @@ import type { BackendName } from '../ml/backend.js';
 import type { OpenOptions } from '../store/database.js';
 import { Store } from '../store/store.js';
 import { FileGrants } from './files/grants.js';
-import { type Carrier, LabService } from './service.js';
+import { type Carrier, type DemoKind, LabService } from './service.js';
 
 export interface OpenLabOptions extends OpenOptions {
   databasePath: string;
   carrier: Carrier;
   /** Seed the demo dataset on first start (default true). */
   seedDemo?: boolean;
+  /** Which demo a new lab gets (default the drug panel with real structures). */
+  demo?: DemoKind;
   preferBackend?: BackendName;
   /** Folders the user allowed at launch (`--allow-dir`): the renderer may browse and pick inside them. */
   allowedDirs?: readonly string[];
@@ -40,7 +42,7 @@ export async function openLab(options: OpenLabOptions): Promise<LabService> {
     ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
   });
   try {
-    if (options.seedDemo !== false) await service.ensureDemoDataset();
+    if (options.seedDemo !== false) await service.ensureDemoDataset(options.demo);
   } catch (error) {
     store.close();
     throw error;

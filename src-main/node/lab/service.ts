@@ -17,7 +17,9 @@ import { AnalysisService } from './analysis.js';
 import { LabChemistry } from './chemistry.js';
 import { FileGrants } from './files/grants.js';
 import { labHandlers } from './handlers.js';
+import { CachedStructures } from './import/structures.js';
 import { importSyntheticPreset } from './import/synthetic.js';
+import { demoDrugPanel, drugPanelDescription, importDrugPanel } from './import/synthetic-drugs.js';
 import { ImportWorkflow } from './import/workflow.js';
 import { JobRunner } from './jobs.js';
 import { requirePlannedStudy } from './plans/bundle.js';
@@ -29,6 +31,13 @@ import { appVersion } from './version.js';
 export type Carrier = AppInfo['carrier'];
 
 const DEMO_SEEDED_KEY = 'demo_dataset_seeded';
+export const DEMO_NAME = 'Demo: drug panel with real structures';
+export const SPARSE_DEMO_NAME = 'Demo: synthetic sparse drug effects';
+/** The first-start dataset: the drug panel with real structures, or the structure-free sparse demo. */
+export const DemoKind = ['drug-panel', 'sparse'] as const;
+export type DemoKind = (typeof DemoKind)[number];
+/** How long first start waits for RDKit (it loads in about a second) before seeding the structure-free demo. */
+const DEMO_RDKIT_WAIT_MS = 30_000;
 
 export interface LabServiceOptions {
   store: Store;
@@ -94,12 +103,43 @@ export class LabService {
    * On the very first start the lab gets a demo dataset from the synthetic generator, so every
    * screen has something real to show. Deleting it later is respected: it is not recreated.
    */
-  async ensureDemoDataset(): Promise<DatasetSummary | null> {
+  /**
+   * First start: the synthetic drug panel with real structures, so Environments shows structures,
+   * scaffolds and split previews at once. It needs RDKit; if RDKit fails to load or takes longer
+   * than `rdkitWaitMs`, the structure-free demo ('sparse', also chosen by `--demo sparse`) is seeded
+   * instead so that the lab still opens.
+   */
+  async ensureDemoDataset(kind: DemoKind = 'drug-panel', rdkitWaitMs = DEMO_RDKIT_WAIT_MS): Promise<DatasetSummary | null> {
     if (this.store.getSetting(DEMO_SEEDED_KEY) !== undefined) return null;
-    const summary = importSyntheticPreset(this.store, { preset: 'demo', seed: 0, name: 'Demo: synthetic sparse drug effects' });
+    const drugPanel = kind === 'drug-panel' ? await this.#seedDrugPanelDemo(rdkitWaitMs) : null;
+    const summary = drugPanel ?? importSyntheticPreset(this.store, { preset: 'demo', seed: 0, name: SPARSE_DEMO_NAME });
     this.store.setSetting(DEMO_SEEDED_KEY, summary.id);
     this.datasetsChanged();
     return summary;
+  }
+
+  async #seedDrugPanelDemo(rdkitWaitMs: number): Promise<DatasetSummary | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), rdkitWaitMs);
+    });
+    try {
+      const chemistry = await Promise.race([this.chemistry.load(), timeout]);
+      if (chemistry === null) {
+        console.warn(`CellShift: RDKit did not load within ${rdkitWaitMs} ms; the demo dataset has no structures`);
+        return null;
+      }
+      const { dataset } = await importDrugPanel(this.store, new CachedStructures(chemistry, this.store.molecules), demoDrugPanel, {
+        name: DEMO_NAME,
+        description: `${drugPanelDescription} The built-in demo; its drugs' effects follow their structures.`,
+      });
+      return dataset;
+    } catch (error) {
+      console.warn(`CellShift: the drug-panel demo could not be made (${(error as Error).message}); the demo dataset has no structures`);
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   appInfo(): AppInfo {

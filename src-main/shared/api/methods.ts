@@ -29,7 +29,7 @@ import {
   RunSummary,
 } from './domain.js';
 import { FileGrant, FileGrantId, FileSources, FolderId, FolderListing, FolderPath } from './files.js';
-import { ImportPreview, ImportRequest } from './imports.js';
+import { CompoundImportResult, ImportPreview, ImportRequest } from './imports.js';
 import {
   ConnectivityParams,
   ConnectivityResult,
@@ -109,6 +109,8 @@ export const methods = {
   'imports.start': { params: z.strictObject({ request: ImportRequest }), result: JobStarted },
   'imports.list': { params: NoParams, result: z.array(ImportRecord) },
   'imports.interrupted': { params: NoParams, result: z.array(ImportRecord) },
+  /** Adds a pert_info / compoundinfo / SMILES list file (chosen or uploaded) to the lab-wide compound library. */
+  'compounds.import': { params: z.strictObject({ grantId: FileGrantId }), result: CompoundImportResult },
   'studies.start': {
     params: z.strictObject({
       id: StudyId,

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../../../shared/api/errors.js';
 import { closeLab, openLab } from '../../lab/open.js';
+import { DemoKind } from '../../lab/service.js';
 import { startServer } from '../../server/server.js';
 import { InstanceLock } from '../../store/instance.js';
 import { resolveDatabasePath } from '../../store/location.js';
@@ -21,6 +22,15 @@ export interface FileAccessFlags {
   maxUploadBytes?: number;
 }
 
+/** `--demo`: the dataset a new lab starts with. */
+export function parseDemo(text: string | undefined): DemoKind | undefined {
+  if (text === undefined) return undefined;
+  if (!(DemoKind as readonly string[]).includes(text)) {
+    throw new LabError('invalid_params', `--demo must be one of ${DemoKind.join(', ')}, got "${text}"`);
+  }
+  return text as DemoKind;
+}
+
 /** How long a second start waits for a first one, still starting, to say where it serves. */
 const ANNOUNCEMENT_TIMEOUT_MS = 20_000;
 
@@ -29,7 +39,12 @@ const ANNOUNCEMENT_TIMEOUT_MS = 20_000;
  * One server per database: when another process serves it already, this opens nothing and
  * returns that lab's address instead.
  */
-export async function serveLab(databasePath: string, port: number | undefined, files?: FileAccessFlags): Promise<ServeOutcome> {
+export async function serveLab(
+  databasePath: string,
+  port: number | undefined,
+  files?: FileAccessFlags,
+  demo?: DemoKind,
+): Promise<ServeOutcome> {
   let lock: InstanceLock | null = null;
   if (databasePath !== ':memory:') {
     const deadline = Date.now() + ANNOUNCEMENT_TIMEOUT_MS;
@@ -56,6 +71,7 @@ export async function serveLab(databasePath: string, port: number | undefined, f
       carrier: 'browser',
       allowedDirs: files?.allowedDirs ?? [],
       uploads: files?.maxUploadBytes === undefined ? {} : { maxBytes: files.maxUploadBytes },
+      ...(demo ? { demo } : {}),
     });
     try {
       const server = await startServer({ service, staticDir: rendererDir, ...(port === undefined ? {} : { port }) });
@@ -151,12 +167,15 @@ Starts the lab on 127.0.0.1 and prints the URL to open (it contains this launch'
 When another process already serves the database, prints that lab's URL and exits 0.
 Files reach the lab by upload from the page, or from a folder allowed here.
   --port N      port to listen on (default: a free one)
+  --demo KIND   the dataset a new database starts with: drug-panel (default; real drug
+                structures, drawn with RDKit) or sparse (no structures, no RDKit needed)
 ${fileAccessUsage}
 ${commonUsage}`,
-  options: { port: { type: 'string' }, ...fileAccessOptions },
+  options: { port: { type: 'string' }, demo: { type: 'string' }, ...fileAccessOptions },
   async run(args) {
     const databasePath = resolveDatabasePath(stringOption(args, 'db'));
-    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')), fileAccessFlags(args));
+    const demo = parseDemo(stringOption(args, 'demo'));
+    const outcome = await serveLab(databasePath, parsePort(stringOption(args, 'port')), fileAccessFlags(args), demo);
     if (outcome.kind === 'running') {
       announceRunning(outcome, databasePath, args.values.json === true);
       return 0;

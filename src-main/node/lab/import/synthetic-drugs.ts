@@ -69,6 +69,31 @@ export interface DrugEffectDesign {
   offTarget: { latent: number; value: number }[];
 }
 
+export const drugPanelDescription =
+  'Synthetic L1000-shaped data (drug × cell-line environments, controls per cell line) whose drugs are real molecules from a ' +
+  'bundled list, represented like an L1000 import: Morgan fingerprint (RDKit, radius 2, 1024 bits) plus cell line. A latent ' +
+  'causal model generates expression; each latent mechanism is driven by three fingerprint bits (substructures shared by ' +
+  'several drugs, often across scaffolds), and a drug shifts latent j by 3·tanh(Σ weights of the motif bits it carries), so ' +
+  'drugs with common substructures act alike and each moves few latents. Every drug also has one off-target offset ' +
+  '~N(0, 1) on a random latent that its structure does not explain. Cell line 2 differs from cell line 1 by offsets on two ' +
+  'latents; genes are small ReLU networks of the latents.';
+
+/**
+ * The first-start demo: 24 bundled drugs in 2 cell lines, 200 genes, 20 samples per drug and cell
+ * line and 60 controls per cell line (1,080 samples, 50 environments). Small so that first start
+ * stays quick (the 24 structures are the slow part, about a second once RDKit has loaded), large
+ * enough for scaffold splits with unseen drugs.
+ */
+export const demoDrugPanel: DrugPanelConfig = {
+  seed: 0,
+  drugs: 24,
+  cellLines: 2,
+  nLatents: 10,
+  nGenes: 200,
+  samplesPerDrug: 20,
+  controlSamples: 60,
+};
+
 const DEFAULT_FINGERPRINT: FingerprintOptions = { radius: 2, nBits: 1024, chirality: false };
 
 /** The structure–activity map of the module comment, from the panel's fingerprints. */

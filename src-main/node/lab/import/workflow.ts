@@ -242,6 +242,16 @@ export class ImportWorkflow {
     };
   }
 
+  /** A compound table chosen in the UI; an uploaded copy is released once read, whatever the outcome. */
+  async addCompoundsFromGrant(grantId: string): Promise<CompoundImportResult> {
+    const file = await this.#files.resolve(grantId);
+    try {
+      return await this.addCompounds(file.path, file.name);
+    } finally {
+      await this.#releaseUploads([grantId]);
+    }
+  }
+
   /** An uploaded copy has served its purpose once its dataset is stored. */
   async #releaseUploads(grantIds: string[]): Promise<void> {
     for (const grantId of grantIds) {

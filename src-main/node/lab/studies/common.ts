@@ -10,7 +10,7 @@ import type { Store } from '../../store/store.js';
 import type { AnalysisService } from '../analysis.js';
 import type { LabChemistry } from '../chemistry.js';
 import { CachedStructures } from '../import/structures.js';
-import { type DrugPanelConfig, importDrugPanel } from '../import/synthetic-drugs.js';
+import { type DrugPanelConfig, drugPanelDescription, importDrugPanel } from '../import/synthetic-drugs.js';
 import type { TrainingManager } from '../training.js';
 
 /** Every registered family (the registry decides; a new row joins the comparison studies). */
@@ -187,15 +187,6 @@ export function drugPanelConfig(seed: number, quick: boolean): DrugPanelConfig {
     ? { seed, drugs: 40, cellLines: 2, nLatents: 10, nGenes: 200, samplesPerDrug: 20, controlSamples: 60 }
     : { seed, drugs: 220, cellLines: 2, nLatents: 20, nGenes: 978, samplesPerDrug: 30, controlSamples: 200 };
 }
-
-export const drugPanelDescription =
-  'Synthetic L1000-shaped data (drug × cell-line environments, controls per cell line) whose drugs are real molecules from a ' +
-  'bundled list, represented like an L1000 import: Morgan fingerprint (RDKit, radius 2, 1024 bits) plus cell line. A latent ' +
-  'causal model generates expression; each latent mechanism is driven by three fingerprint bits (substructures shared by ' +
-  'several drugs, often across scaffolds), and a drug shifts latent j by 3·tanh(Σ weights of the motif bits it carries), so ' +
-  'drugs with common substructures act alike and each moves few latents. Every drug also has one off-target offset ' +
-  '~N(0, 1) on a random latent that its structure does not explain. Cell line 2 differs from cell line 1 by offsets on two ' +
-  'latents; genes are small ReLU networks of the latents.';
 
 export async function drugPanelDataset(context: StudyContext, purpose: string): Promise<string> {
   const { lab, options } = context;
