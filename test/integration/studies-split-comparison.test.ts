@@ -68,10 +68,11 @@ describe('split-comparison study', () => {
         }
       }
     }
-    // 3 splits × 2 trials × 3 families, each a stored run; divergence is counted, not hidden.
-    assert.equal(result.runs.length, 18);
+    // 3 splits × 2 trials × each environment-aware family, each a stored run; divergence is counted, not hidden.
+    const expectedRuns = SPLITS.length * 2 * environmentAwareFamilies.length;
+    assert.equal(result.runs.length, expectedRuns);
     assert.equal(result.divergedRuns, result.runs.filter((r) => r.status === 'diverged').length);
-    assert.match(result.table.at(-1)?.measured ?? '', result.divergedRuns === 0 ? /^none of 18$/ : /diverged/);
+    assert.match(result.table.at(-1)?.measured ?? '', result.divergedRuns === 0 ? new RegExp(`^none of ${expectedRuns}$`) : /diverged/);
   });
 
   it('holds out whole scaffolds: no held-out drug shares a Bemis–Murcko scaffold with a training drug', () => {
@@ -83,7 +84,7 @@ describe('split-comparison study', () => {
       'every drug of the panel has its scaffold (found by canonical SMILES)',
     );
     const scaffoldRuns = result.runs.filter((r) => TrainingConfig.parse(lab.store.runs.config(r.runId)).validation.kind === 'scaffold');
-    assert.equal(scaffoldRuns.length, 6);
+    assert.equal(scaffoldRuns.length, 2 * environmentAwareFamilies.length);
     for (const run of scaffoldRuns) {
       const held = new Set((lab.store.runs.details(run.runId) as { validationEnvironments: string[] }).validationEnvironments);
       assert.ok(held.size > 0);
@@ -112,13 +113,13 @@ describe('split-comparison study', () => {
     for (const figure of result.figures) {
       assert.equal(figure.kind, 'bar');
       assert.deepEqual(figure.categories, ['random-environment', 'held-out-drug', 'scaffold']);
-      assert.equal(figure.series.length, 7);
+      assert.equal(figure.series.length, environmentAwareFamilies.length + BASELINES.length);
       assert.ok(figure.series.every((s) => s.points.length === 3 && s.band?.length === 3));
     }
     const csv = splitComparisonCsv(result.comparison as NonNullable<StudyResult['comparison']>)
       .trimEnd()
       .split('\r\n');
-    assert.equal(csv.length, 1 + 3 * 7);
+    assert.equal(csv.length, 1 + SPLITS.length * (environmentAwareFamilies.length + BASELINES.length));
   });
 
   it('is stored like the other studies and read back through the LabApi', async () => {
