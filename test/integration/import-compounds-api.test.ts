@@ -1,5 +1,6 @@
 // The compound library over the LabApi (what the Datasets view calls): a granted table is added and
-// reported; an unknown grant and a table without compounds are refused and the library is unchanged.
+// reported; an unknown grant, a table without compounds and a table that is not one are refused and
+// the library is unchanged.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +44,21 @@ describe('compounds.import', () => {
       call('compounds.import', { grantId: grant.grantId }),
       /Error: bad_input: no_compounds\.txt: the table has no compounds/,
     );
+    assert.equal(temp.lab.store.compounds.count(), before);
+  });
+
+  it('refuses a two-column table that is not "pert_id, SMILES" pairs, naming the line, and stores nothing', async () => {
+    const call = labCaller(temp.lab);
+    const before = temp.lab.store.compounds.count();
+    const notCompounds = join(temp.dir, 'gene_values.txt');
+    writeFileSync(notCompounds, 'gene\tvalue\nTP53\t1.5\n');
+    const grant = await temp.lab.files.trust(notCompounds, 'dialog');
+    await assert.rejects(call('compounds.import', { grantId: grant.grantId }), /bad_input: .*no pert_id column \(columns: gene, value\)/);
+    // A headerless list whose later line is not a SMILES is refused at that line.
+    const mixed = join(temp.dir, 'mixed.csv');
+    writeFileSync(mixed, 'BRD-A00100033,CCO\nBRD-X,42.5\n');
+    const mixedGrant = await temp.lab.files.trust(mixed, 'dialog');
+    await assert.rejects(call('compounds.import', { grantId: mixedGrant.grantId }), /"42\.5" is not a SMILES/);
     assert.equal(temp.lab.store.compounds.count(), before);
   });
 });

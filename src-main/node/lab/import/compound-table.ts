@@ -79,6 +79,7 @@ export async function readCompoundTable(path: string, options: ReadOptions = {})
   const delimiter = await guessDelimiter(path);
   const compounds = new Map<string, CompoundInfo>();
   let index: ColumnIndex | null = null;
+  let headerless = false;
   for await (const records of readRecords(path, delimiter, true, options)) {
     for (const record of records) {
       const fields = record.fields;
@@ -86,9 +87,11 @@ export async function readCompoundTable(path: string, options: ReadOptions = {})
       if (index === null) {
         const header = headerIndex(path, fields, record.line);
         index = header.index;
+        headerless = header.headerless;
         // Without a header the first line is already a compound.
-        if (!header.headerless) continue;
+        if (!headerless) continue;
       }
+      if (headerless) checkListedSmiles(path, fields, record.line);
       add(compounds, rowOf(fields, index));
     }
   }
@@ -106,12 +109,36 @@ function headerIndex(path: string, header: string[], line: number): { index: Col
     if (at >= 0) index[field] = at;
   }
   if (index.pertId !== undefined) return { index, headerless: false };
-  // No recognised header: a two-column list of ids and SMILES (chemCPA's lincs_drugs_smiles.csv).
-  if (trimmed.length === 2) return { index: { pertId: 0, smiles: 1 }, headerless: true };
+  // No recognised header: a two-column list of ids and SMILES (chemCPA's lincs_drugs_smiles.csv),
+  // but only when the second column reads as SMILES; any other two-column table is refused.
+  if (trimmed.length === 2 && looksLikeSmiles(trimmed[1] as string)) return { index: { pertId: 0, smiles: 1 }, headerless: true };
   throw new FormatError(
     'bad-header',
     path,
     `no pert_id column (columns: ${trimmed.slice(0, 12).join(', ')}); a compound table needs pert_id and canonical_smiles (or cmap_name, target, moa)`,
+    { line },
+  );
+}
+
+/**
+ * Whether a field has the shape of a SMILES string: SMILES characters only, outside brackets only
+ * organic-subset atoms (B C N O P S F Cl Br I, aromatic b c n o p s), and at least one atom. Not
+ * a parse (RDKit reads the structure later): it tells a list of SMILES from another two-column table.
+ */
+export function looksLikeSmiles(field: string): boolean {
+  if (!/^[A-Za-z0-9@+\-[\]()=#$:/\\.%*]+$/.test(field)) return false;
+  const outsideBrackets = field.replace(/\[[^\]]*\]/g, '');
+  const atoms = outsideBrackets.replace(/Cl|Br/g, 'X').replace(/[^A-Za-z]/g, '');
+  return /^[BCNOPSFIXbcnops]*$/.test(atoms) && (atoms.length > 0 || outsideBrackets !== field);
+}
+
+function checkListedSmiles(path: string, fields: string[], line: number): void {
+  const smiles = (fields[1] ?? '').trim();
+  if (smiles === '' || isMissingMetaToken(smiles) || looksLikeSmiles(smiles)) return;
+  throw new FormatError(
+    'bad-header',
+    path,
+    `a two-column table without a pert_id header is read as "pert_id, SMILES" pairs, but "${smiles.slice(0, 40)}" is not a SMILES; a compound table needs pert_id and canonical_smiles (or cmap_name, target, moa)`,
     { line },
   );
 }
