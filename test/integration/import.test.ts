@@ -122,12 +122,12 @@ describe('importing L1000 data', () => {
     await lab.training.settled(run.id);
     assert.equal(lab.store.runs.get(run.id).status, 'completed');
     const chemistry = await lab.chemistry.load();
-    const ibuprofen = await lab.analysis.predictDrug(run.id, 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', 'A375', chemistry);
+    const ibuprofen = await lab.analysis.predictDrug(run.id, 'CC(C)Cc1ccc(cc1)C(C)C(=O)O', { cellLine: 'A375' }, chemistry);
     assert.equal(ibuprofen.genes.length, 8);
     assert.equal(ibuprofen.seenInTraining, false);
     assert.ok(ibuprofen.genes.every((g) => Number.isFinite(g.predicted) && Math.abs(g.delta - (g.predicted - g.control)) < 1e-4));
     assert.match(ibuprofen.svg ?? '', /<svg/);
-    const aspirin = await lab.analysis.predictDrug(run.id, SMILES['BRD-ASPIRIN'] as string, 'A375', chemistry);
+    const aspirin = await lab.analysis.predictDrug(run.id, SMILES['BRD-ASPIRIN'] as string, { cellLine: 'A375' }, chemistry);
     assert.equal(aspirin.seenInTraining, true);
     // Applicability domain: aspirin's nearest training drug is itself; this run held nothing out,
     // so how the model does at a similarity is unknown and said so.
@@ -136,9 +136,9 @@ describe('importing L1000 data', () => {
     const near = ibuprofen.applicability;
     assert.ok(near && near.similarity >= 0 && near.similarity < 1 && near.pearsonDelta === null, JSON.stringify(near));
     assert.match(describeApplicability(near), /^Nearest training drug: BRD-\S+, Tanimoto similarity 0\.\d\d; no held-out drug of this run/);
-    await assert.rejects(lab.analysis.predictDrug(run.id, 'C1CC(', 'A375', chemistry), /Cannot read the SMILES/);
-    await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', null, chemistry), /Choose a cell line: A375, MCF7/);
-    await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', 'HeLa', chemistry), /"HeLa" is not in this dataset/);
+    await assert.rejects(lab.analysis.predictDrug(run.id, 'C1CC(', { cellLine: 'A375' }, chemistry), /Cannot read the SMILES/);
+    await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', { cellLine: null }, chemistry), /Choose a cell line: A375, MCF7/);
+    await assert.rejects(lab.analysis.predictDrug(run.id, 'CCO', { cellLine: 'HeLa' }, chemistry), /"HeLa" is not in this dataset/);
   });
 
   it('imports single-cell perturbation data from AnnData (.h5ad, CSR X, categorical obs) with a SMILES column', async () => {

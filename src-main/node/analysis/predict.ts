@@ -1,9 +1,11 @@
 // Predicting the response to a drug from its structure: the new drug's environment vector is
 // built exactly as the import built the training drugs' (same fingerprint settings and column
 // layout), then the model decodes from that environment's prior.
+
+import type { PredictConditions } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
 import type { FingerprintOptions } from '../../shared/api/imports.js';
-import { fingerprintBitCount } from '../data/representation-columns.js';
+import { DOSE_COLUMN, fingerprintBitCount, TIME_COLUMN } from '../data/representation-columns.js';
 import { nearestTrainingDrug, SIMILARITY_BINS } from './structure.js';
 import type { TrainedModel } from './trained-model.js';
 import { environmentMeans, UnseenProblem } from './unseen.js';
@@ -19,13 +21,18 @@ export interface DrugPrediction {
   delta: Float32Array;
 }
 
-/** The environment vector of a new drug in a dataset whose environments are Morgan fingerprints. */
+/**
+ * The environment vector of a new drug in a dataset whose environments are Morgan fingerprints,
+ * with its cell line, dose and time set as the importer sets them (log10 µM, days) when the
+ * dataset's environments carry them.
+ */
 export function drugEnvironmentVector(
   columns: readonly string[],
   fingerprint: FingerprintOptions,
   bits: Uint8Array,
-  cellLine: string | null,
+  conditions: PredictConditions,
 ): Float32Array {
+  const { cellLine } = conditions;
   const vector = new Float32Array(columns.length);
   const morgan = fingerprintBitCount(columns);
   if (morgan !== fingerprint.nBits || bits.length !== morgan) {
@@ -40,7 +47,23 @@ export function drugEnvironmentVector(
       throw new LabError('invalid_params', `Cell line "${cellLine}" is not in this dataset (${cells.map((c) => c.cell).join(', ')})`);
     vector[column.i] = 1;
   }
+  const dose = columns.indexOf(DOSE_COLUMN);
+  const time = columns.indexOf(TIME_COLUMN);
+  if (dose >= 0 || time >= 0) {
+    if (conditions.doseMicromolar === undefined || conditions.timeHours === undefined)
+      throw new LabError(
+        'invalid_params',
+        "This model's environments include dose and time: give the dose (µM) and the time (hours) to predict at.",
+      );
+    if (dose >= 0) vector[dose] = Math.log10(conditions.doseMicromolar);
+    if (time >= 0) vector[time] = conditions.timeHours / 24;
+  }
   return vector;
+}
+
+/** Whether a model's environments include dose and time (then a prediction needs both). */
+export function takesDoseAndTime(columns: readonly string[]): boolean {
+  return columns.includes(DOSE_COLUMN) || columns.includes(TIME_COLUMN);
 }
 
 export function predictDrug(model: TrainedModel, environment: Float32Array, cellLine: string | null): DrugPrediction {

@@ -49,6 +49,15 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
+/** An option that must be a number > 0, or undefined when not given. */
+export function positiveNumber(args: ParsedArgs, name: string): number | undefined {
+  const text = stringOption(args, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new LabError('invalid_params', `--${name} must be a positive number, not "${text}"`);
+  return value;
+}
+
 /** An option that must be a whole number ≥ 1, or undefined when not given. */
 export function positiveInteger(args: ParsedArgs, name: string): number | undefined {
   const text = stringOption(args, name);

@@ -38,6 +38,10 @@ export function isDescriptorColumn(name: string): boolean {
   return name.startsWith(DESCRIPTOR_PREFIX);
 }
 
+/** The coordinates of dose and time, when the environment key includes them. */
+export const DOSE_COLUMN = 'log10 dose (µM)';
+export const TIME_COLUMN = 'time (days)';
+
 /** The coordinate holding log10 dose (µM), when the environment key includes the dose. */
 export function isDoseColumn(name: string): boolean {
   return name.startsWith('log10 dose');

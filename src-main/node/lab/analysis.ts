@@ -5,6 +5,7 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import type {
   DrugPredictionResult,
+  PredictConditions,
   PriorShiftResult,
   ProjectionResult,
   TopGenesResult,
@@ -12,8 +13,9 @@ import type {
 } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
 import { FingerprintOptions } from '../../shared/api/imports.js';
+import { TrainingConfig } from '../../shared/api/training.js';
 import type { AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
-import { drugEnvironmentVector } from '../analysis/predict.js';
+import { drugEnvironmentVector, takesDoseAndTime } from '../analysis/predict.js';
 import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats } from '../analysis/worker-protocol.js';
 import type { Chemistry } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
@@ -87,11 +89,19 @@ export class AnalysisService {
   async predictDrug(
     runId: string,
     smiles: string,
-    cellLine: string | null,
+    conditions: PredictConditions,
     chemistry: Chemistry,
     options?: CallOptions,
   ): Promise<DrugPredictionResult> {
-    const dataset = this.#store.datasets.get(this.#store.runs.get(runId).datasetId);
+    const run = this.#store.runs.get(runId);
+    const dataset = this.#store.datasets.get(run.datasetId);
+    const { drugFeatures } = TrainingConfig.parse(this.#store.runs.config(runId));
+    if (drugFeatures !== 'stored') {
+      throw new LabError(
+        'conflict',
+        `Run "${run.name}" was trained on the drug representation "${drugFeatures}"; predicting from a new SMILES needs a run trained on the imported fingerprint.`,
+      );
+    }
     const representations = this.#store.datasets.representations(dataset.id);
     if (!representations.kind.startsWith('morgan')) {
       throw new LabError(
@@ -102,10 +112,20 @@ export class AnalysisService {
     const fingerprint = FingerprintOptions.parse((dataset.provenance as { fingerprint?: unknown }).fingerprint ?? {});
     const structure = chemistry.describe(smiles, fingerprint);
     if (!structure.ok) throw new LabError('bad_input', `Cannot read the SMILES: ${structure.reason}`);
-    const environment = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, cellLine);
+    const environment = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, conditions);
     const fingerprintBits = fingerprintBitCount(representations.columns);
+    const { cellLine } = conditions;
     const prediction = await this.run('predictDrug', { runId, environment, cellLine, fingerprintBits }, options);
-    return { ...prediction, smiles, canonicalSmiles: structure.canonicalSmiles, svg: structure.svg, cellLine };
+    const atDoseAndTime = takesDoseAndTime(representations.columns);
+    return {
+      ...prediction,
+      smiles,
+      canonicalSmiles: structure.canonicalSmiles,
+      svg: structure.svg,
+      cellLine,
+      doseMicromolar: atDoseAndTime ? (conditions.doseMicromolar ?? null) : null,
+      timeHours: atDoseAndTime ? (conditions.timeHours ?? null) : null,
+    };
   }
 
   /** The worker's heap (null when no worker is running); for benchmarks and diagnostics. */

@@ -115,8 +115,18 @@ function handlerTable(lab: LabParts): LabHandlers {
       return summary;
     },
     'evaluation.unseen': ({ runId }, { signal }) => analysis.unseen(runId, { signal }),
-    'predict.drug': async ({ runId, smiles, cellLine }, { signal }) =>
-      analysis.predictDrug(runId, smiles, cellLine ?? null, await lab.chemistry.load(), { signal }),
+    'predict.drug': async ({ runId, smiles, cellLine, doseMicromolar, timeHours }, { signal }) =>
+      analysis.predictDrug(
+        runId,
+        smiles,
+        {
+          cellLine: cellLine ?? null,
+          ...(doseMicromolar !== undefined ? { doseMicromolar } : {}),
+          ...(timeHours !== undefined ? { timeHours } : {}),
+        },
+        await lab.chemistry.load(),
+        { signal },
+      ),
     'geneSets.list': () => store.geneSets.list(),
     'geneSets.import': (params) => importGeneSets(store, params),
     'geneSets.delete': ({ id }) => {

@@ -62,7 +62,13 @@ export async function screenStructures(
   for (const [s, smiles] of library.entries()) {
     const structure = chemistry.describe(smiles, fingerprint);
     if (!structure.ok) throw new LabError('bad_input', `Cannot read SMILES ${s + 1} ("${smiles.slice(0, 80)}"): ${structure.reason}`);
-    const prediction = await lab.analysis.predictDrug(params.runId, smiles, params.cellLine, chemistry, signal ? { signal } : {});
+    const prediction = await lab.analysis.predictDrug(
+      params.runId,
+      smiles,
+      { cellLine: params.cellLine },
+      chemistry,
+      signal ? { signal } : {},
+    );
     prediction.genes.forEach((g, i) => {
       values[s * genes.length + i] = g.delta;
     });

@@ -68,6 +68,14 @@ export const UnseenEvaluationResult = z.object({
 });
 export type UnseenEvaluationResult = z.infer<typeof UnseenEvaluationResult>;
 
+/** Where a new drug is predicted: the cell line, and the dose and time when the model's environments include them. */
+export const PredictConditions = z.strictObject({
+  cellLine: z.string().min(1).nullable(),
+  doseMicromolar: z.number().positive().finite().optional(),
+  timeHours: z.number().positive().finite().optional(),
+});
+export type PredictConditions = z.infer<typeof PredictConditions>;
+
 export const DrugPredictionResult = z.object({
   runId: Id,
   epoch: z.number().int(),
@@ -76,6 +84,9 @@ export const DrugPredictionResult = z.object({
   /** 2-D depiction of the drug (SVG markup). */
   svg: z.string().nullable(),
   cellLine: z.string().nullable(),
+  /** The dose (µM) and time (hours) predicted at; null when the model's environments carry neither. */
+  doseMicromolar: z.number().nullable(),
+  timeHours: z.number().nullable(),
   /** Whether this exact structure was among the training drugs (then it is not a prediction of an unseen drug). */
   seenInTraining: z.boolean(),
   /**

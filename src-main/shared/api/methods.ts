@@ -134,7 +134,14 @@ export const methods = {
   'plans.collect': { params: z.strictObject({ planId: Id }), result: CollectSummary },
   'evaluation.unseen': { params: z.strictObject({ runId: Id }), result: UnseenEvaluationResult },
   'predict.drug': {
-    params: z.strictObject({ runId: Id, smiles: z.string().min(1).max(10_000), cellLine: z.string().min(1).optional() }),
+    params: z.strictObject({
+      runId: Id,
+      smiles: z.string().min(1).max(10_000),
+      cellLine: z.string().min(1).optional(),
+      /** Needed when the model's environments include dose and time. */
+      doseMicromolar: z.number().positive().finite().optional(),
+      timeHours: z.number().positive().finite().optional(),
+    }),
     result: DrugPredictionResult,
   },
   'geneSets.list': { params: NoParams, result: z.array(GeneSetCollection) },

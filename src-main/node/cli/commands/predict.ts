@@ -1,19 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { type DrugPredictionResult, describeApplicability } from '../../../shared/api/analysis.js';
+import { type DrugPredictionResult, describeApplicability, type PredictConditions } from '../../../shared/api/analysis.js';
 import { LabError } from '../../../shared/api/errors.js';
 import { closeLab, openLab } from '../../lab/open.js';
 import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, positiveNumber, printJson, stringOption } from '../command.js';
 
 export const predictCommand: Command = {
   name: 'predict',
   summary: 'predict the expression response to a drug from its SMILES with a trained model',
-  usage: `cellshift predict --run RUN_ID (--smiles SMILES | --file FILE) [--cell CELL] [--top N] [--json]
+  usage: `cellshift predict --run RUN_ID (--smiles SMILES | --file FILE) [--cell CELL] [--dose UM --time H] [--top N] [--json]
 
 Builds the drug's Morgan fingerprint exactly as the training data's, decodes from the predicted
 environment prior, and reports the change from control per gene (top up and down by default).
   --file FILE   one drug per line: "SMILES" or "name<TAB>SMILES"
   --cell CELL   cell line, when the model's environments include cell lines
+  --dose UM     dose in µM and --time H hours, when the model's environments include dose and time
   --top N       genes listed each way (default 10); --json gives every gene
 ${commonUsage}`,
   options: {
@@ -21,6 +22,8 @@ ${commonUsage}`,
     smiles: { type: 'string' },
     file: { type: 'string' },
     cell: { type: 'string' },
+    dose: { type: 'string' },
+    time: { type: 'string' },
     top: { type: 'string' },
   },
   async run(args) {
@@ -28,13 +31,20 @@ ${commonUsage}`,
     if (!runId) throw new LabError('invalid_params', '--run RUN_ID is required');
     const drugs = drugsFrom(args.values.smiles, stringOption(args, 'file'));
     const top = Number(stringOption(args, 'top') ?? 10);
+    const conditions: PredictConditions = {
+      cellLine: stringOption(args, 'cell') ?? null,
+    };
+    const dose = positiveNumber(args, 'dose');
+    const time = positiveNumber(args, 'time');
+    if (dose !== undefined) conditions.doseMicromolar = dose;
+    if (time !== undefined) conditions.timeHours = time;
     const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
     let failures = 0;
     try {
       const chemistry = await lab.chemistry.load();
       for (const drug of drugs) {
         try {
-          const result = await lab.analysis.predictDrug(runId, drug.smiles, stringOption(args, 'cell') ?? null, chemistry);
+          const result = await lab.analysis.predictDrug(runId, drug.smiles, conditions, chemistry);
           if (args.values.json) printJson({ name: drug.name, ...result, svg: undefined });
           else process.stdout.write(describe(drug.name, result, top));
         } catch (error) {
