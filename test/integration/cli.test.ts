@@ -36,7 +36,7 @@ interface CliResult {
 }
 
 /** Runs `cellshift <args>` with CELLSHIFT_DB set (unless null) and waits for it to exit. */
-function cellshift(args: string[], databasePath: string | null, timeout = 30_000): Promise<CliResult> {
+function cellshift(args: string[], databasePath: string | null, timeout = 60_000): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
   delete env.CELLSHIFT_DB;
   if (databasePath !== null) env.CELLSHIFT_DB = databasePath;
@@ -239,7 +239,8 @@ function startServe(databasePath: string, extraArgs: string[] = []): Served {
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, served: Served, timeoutMs = 15_000): Promise<T> {
+// A first start seeds the drug-panel demo (RDKit loads, 24 structures are described) before serve announces itself.
+async function waitFor<T>(what: string, probe: () => T | undefined, served: Served, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
