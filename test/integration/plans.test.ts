@@ -15,10 +15,14 @@ import { type PlanFile, readPlan, SHARD_INFO_KEY, shardPath } from '../../src-ma
 import { runTask } from '../../src-main/node/lab/plans/task.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import { StudyOptions, StudyResult } from '../../src-main/shared/api/studies.js';
+import { environmentAwareFamilies } from '../../src-main/shared/api/training.js';
 
 process.env.CELLSHIFT_THREADS ??= '1';
 
 const OPTIONS = StudyOptions.parse({ quick: true, trials: 1, epochs: 1 });
+/** One task a run: 3 splits × each environment-aware family × 1 trial. */
+const TASKS = 3 * environmentAwareFamilies.length;
+const indices = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 function counts(lab: LabService): { runs: number; metrics: number; artifacts: number; planTasks: number } {
   const count = (table: string) => (lab.store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -55,7 +59,7 @@ describe('a study as a plan bundle (no Slurm needed)', () => {
 
   it('writes the plan, an sbatch job array over its runs and a read-only snapshot of the dataset alone', () => {
     assert.equal(readPlan(bundle).plan.id, plan.id);
-    assert.equal(plan.runs.length, 9, '3 splits × 3 families × 1 trial');
+    assert.equal(plan.runs.length, TASKS, '3 splits × the families × 1 trial');
     assert.ok(plan.runs.every((r) => r.config.epochs === 1 && r.datasetId === plan.dataset.id));
     assert.deepEqual(
       plan.runs.map((r) => r.config.seed),
@@ -63,7 +67,12 @@ describe('a study as a plan bundle (no Slurm needed)', () => {
       'fixed seeds, stored in the plan',
     );
     const script = readFileSync(join(bundle, 'submit.sbatch'), 'utf8');
-    for (const line of ['#SBATCH --array=0-8', '#SBATCH --output=logs/task-%a.out', '#SBATCH --time=30:00', '#SBATCH --mem=2G']) {
+    for (const line of [
+      `#SBATCH --array=0-${TASKS - 1}`,
+      '#SBATCH --output=logs/task-%a.out',
+      '#SBATCH --time=30:00',
+      '#SBATCH --mem=2G',
+    ]) {
       assert.ok(script.includes(line), `script has ${line}`);
     }
     assert.match(script, /run-task plan\.json --index "\$SLURM_ARRAY_TASK_ID"/);
@@ -86,8 +95,8 @@ describe('a study as a plan bundle (no Slurm needed)', () => {
 
   it('refuses a task index the plan does not have', async () => {
     await assert.rejects(
-      runTask(bundle, 9, () => {}),
-      /tasks 0 to 8; there is no task 9/,
+      runTask(bundle, TASKS, () => {}),
+      new RegExp(`tasks 0 to ${TASKS - 1}; there is no task ${TASKS}`),
     );
   });
 
@@ -98,7 +107,7 @@ describe('a study as a plan bundle (no Slurm needed)', () => {
     const before = counts(lab);
     const partial = await collectBundle(lab, bundle);
     assert.deepEqual(partial.merged, [0, 1, 2]);
-    assert.deepEqual(partial.missing, [3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(partial.missing, indices(3, TASKS));
     assert.equal(partial.report, null);
     const afterPartial = counts(lab);
     assert.equal(afterPartial.runs, before.runs + 3);
@@ -109,18 +118,18 @@ describe('a study as a plan bundle (no Slurm needed)', () => {
     assert.deepEqual(again.alreadyCollected, [0, 1, 2]);
     assert.deepEqual(counts(lab), afterPartial, 'collecting again changes nothing');
 
-    for (let index = 3; index < 9; index++) await runTask(bundle, index, () => {});
+    for (let index = 3; index < TASKS; index++) await runTask(bundle, index, () => {});
     const full = await collectBundle(lab, bundle);
-    assert.deepEqual(full.merged, [3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(full.merged, indices(3, TASKS));
     assert.ok(full.report, 'the report is built once every task is in');
     const report = StudyResult.parse(full.report);
-    assert.equal(report.runs.length, 9);
+    assert.equal(report.runs.length, TASKS);
     assert.deepEqual(
       report.runs.map((r) => r.status),
       report.runs.map(() => 'completed'),
     );
     const models = report.comparison?.splits.flatMap((s) => s.rows.filter((r) => r.kind === 'model')) ?? [];
-    assert.equal(models.length, 9);
+    assert.equal(models.length, TASKS);
     assert.ok(models.every((r) => r.runs === 1 && r.failed === 0 && typeof r.metrics.r2.mean === 'number'));
     // The collected runs are ordinary runs of the lab: their checkpoints load for inspection.
     assert.equal(lab.store.runs.checkpointEpochs(report.runs[0]?.runId as string).at(-1), 1);
