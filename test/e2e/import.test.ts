@@ -312,6 +312,29 @@ describe('importing data in the browser', { skip: sharedSkip(CMAPPY_DIR) }, () =
     }
   });
 
+  it('attaches a sample table to a matrix imported without one: a new dataset grouped by drug', async () => {
+    await page.reload();
+    const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-attach-'));
+    try {
+      const f = await writeLincs2020(dir);
+      await page.getByTestId('import-file-input').setInputFiles(f.gctx);
+      await page.locator('[data-testid="import-file"][data-status="ready"]').first().waitFor({ timeout: 60_000 });
+      await page.getByTestId('import-name').fill('GCTX without sample metadata');
+      await page.getByTestId('import-preview').click();
+      await page.getByTestId('import-summary').waitFor({ timeout: 60_000 });
+      await page.getByTestId('import-start').click();
+      await page.getByTestId('import-result').waitFor({ timeout: 60_000 });
+      const panel = page.getByTestId('attach-samples');
+      await panel.getByTestId('attach-file').setInputFiles(f.siginfo);
+      const result = panel.getByTestId('attach-result');
+      await result.waitFor({ timeout: 60_000 });
+      assert.match(await result.innerText(), new RegExp(`${f.sampleIds.length} samples, ${COMPOUNDS.length + 1} environments`));
+      await panel.screenshot({ path: join(screenshotDir, 'import-attach-sample-table.png') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('logged no errors in the page', () => {
     assert.deepEqual(consoleErrors, []);
   });

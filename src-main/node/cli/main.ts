@@ -5,6 +5,7 @@ import { appVersion } from '../lab/version.js';
 import { databaseFailure } from '../store/errors.js';
 import { resolveDatabasePath } from '../store/location.js';
 import { type Command, parse, stringOption } from './command.js';
+import { attachSamplesCommand } from './commands/attach-samples.js';
 import { clusterCommand } from './commands/cluster.js';
 import { collectCommand } from './commands/collect.js';
 import { datasetsCommand } from './commands/datasets.js';
@@ -23,6 +24,7 @@ const commands: Command[] = [
   startCommand,
   serveCommand,
   importCommand,
+  attachSamplesCommand,
   datasetsCommand,
   trainCommand,
   evalCommand,

@@ -102,6 +102,7 @@ function handlerTable(lab: LabParts): LabHandlers {
     'imports.start': ({ request }) => imports.start(request),
     'imports.list': () => store.imports.list(),
     'imports.interrupted': () => imports.interrupted,
+    'imports.attachSamples': ({ request }) => imports.attachSamples(request),
     'compounds.import': ({ grantId }) => imports.addCompoundsFromGrant(grantId),
     'studies.start': ({ id, options, executor }) => lab.startStudy(id, options, executor),
     'studies.list': () => store.artifacts.list('study'),

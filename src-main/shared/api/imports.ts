@@ -1,6 +1,7 @@
 // Importing real data: which files, which samples and genes survive the filter, how samples
 // group into environments, and how drugs become environment representations.
 import { z } from 'zod';
+import { DatasetSummary, Id } from './domain.js';
 import { FileGrantId } from './files.js';
 
 export const ImportFormat = z.enum(['auto', 'gctx', 'gct', 'h5ad', 'csv', 'tsv']);
@@ -123,3 +124,25 @@ export const CompoundImportResult = z.object({
   libraryTotal: z.number().int(),
 });
 export type CompoundImportResult = z.infer<typeof CompoundImportResult>;
+
+/**
+ * A sample table (sig_info, siginfo_beta, or a CSV/TSV keyed by its first column) joined to a
+ * stored dataset imported without sample metadata. It makes a new dataset; the original stays.
+ */
+export const AttachSamplesRequest = z.strictObject({
+  datasetId: Id,
+  table: FileGrantId,
+  /** Leave out samples the table does not name; without it such a table is refused. */
+  dropUnmatched: z.boolean().default(false),
+});
+export type AttachSamplesRequest = z.infer<typeof AttachSamplesRequest>;
+
+/** The finished attach job's result. */
+export const AttachSamplesResult = z.object({
+  dataset: DatasetSummary,
+  /** The dataset the samples came from, unchanged. */
+  from: Id,
+  unmatchedDropped: z.number().int(),
+  warnings: z.array(z.string()),
+});
+export type AttachSamplesResult = z.infer<typeof AttachSamplesResult>;

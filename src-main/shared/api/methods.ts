@@ -29,7 +29,7 @@ import {
   RunSummary,
 } from './domain.js';
 import { FileGrant, FileGrantId, FileSources, FolderId, FolderListing, FolderPath } from './files.js';
-import { CompoundImportResult, ImportPreview, ImportRequest } from './imports.js';
+import { AttachSamplesRequest, CompoundImportResult, ImportPreview, ImportRequest } from './imports.js';
 import {
   ConnectivityParams,
   ConnectivityResult,
@@ -110,6 +110,8 @@ export const methods = {
   'imports.list': { params: NoParams, result: z.array(ImportRecord) },
   'imports.interrupted': { params: NoParams, result: z.array(ImportRecord) },
   /** Adds a pert_info / compoundinfo / SMILES list file (chosen or uploaded) to the lab-wide compound library. */
+  /** A job: a new dataset, the stored one's samples grouped into environments by the table. */
+  'imports.attachSamples': { params: z.strictObject({ request: AttachSamplesRequest }), result: JobStarted },
   'compounds.import': { params: z.strictObject({ grantId: FileGrantId }), result: CompoundImportResult },
   'studies.start': {
     params: z.strictObject({

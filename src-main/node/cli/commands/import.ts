@@ -96,24 +96,7 @@ ${commonUsage}`,
         else process.stdout.write(formatPreview(preview));
         return 0;
       }
-      const summary = await new Promise<unknown>((resolve, reject) => {
-        let jobId: string | null = null;
-        const early: LabEvent[] = [];
-        const handle = (event: LabEvent) => {
-          if (!('jobId' in event)) return;
-          if (jobId === null) return void early.push(event);
-          if (event.jobId !== jobId) return;
-          if (event.type === 'job.progress' && !args.values.json) process.stderr.write(`\r${event.message}${' '.repeat(20)}`);
-          if (event.type === 'job.finished') resolve(event.result);
-          if (event.type === 'job.failed') reject(LabError.fromPayload(event.error));
-        };
-        lab.onEvent(handle);
-        lab.imports.start(request).then((started) => {
-          jobId = started.jobId;
-          for (const event of early.splice(0)) handle(event);
-          process.once('SIGINT', () => lab.jobs.cancel(started.jobId));
-        }, reject);
-      });
+      const summary = await jobResult(lab, () => lab.imports.start(request), Boolean(args.values.json));
       const s = summary as { id: string; name: string; nSamples: number; nGenes: number; nEnvironments: number };
       if (args.values.json) printJson(summary);
       else
@@ -126,6 +109,28 @@ ${commonUsage}`,
     }
   },
 };
+
+/** Runs a lab job to its end, progress on stderr (unless quiet); Ctrl-C cancels it. */
+export function jobResult(lab: LabService, start: () => Promise<{ jobId: string }>, quiet: boolean): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    let jobId: string | null = null;
+    const early: LabEvent[] = [];
+    const handle = (event: LabEvent) => {
+      if (!('jobId' in event)) return;
+      if (jobId === null) return void early.push(event);
+      if (event.jobId !== jobId) return;
+      if (event.type === 'job.progress' && !quiet) process.stderr.write(`\r${event.message}${' '.repeat(20)}`);
+      if (event.type === 'job.finished') resolve(event.result);
+      if (event.type === 'job.failed') reject(LabError.fromPayload(event.error));
+    };
+    lab.onEvent(handle);
+    start().then((started) => {
+      jobId = started.jobId;
+      for (const event of early.splice(0)) handle(event);
+      process.once('SIGINT', () => lab.jobs.cancel(started.jobId));
+    }, reject);
+  });
+}
 
 function list(args: ParsedArgs, name: string): string[] | undefined {
   return stringOption(args, name)

@@ -63,6 +63,7 @@ export async function executeImport(
       fingerprint: request.fingerprint,
       nonFinite: request.nonFinite,
       drugsWithoutStructure: encoding.withoutStructure,
+      ...(plan.derivedFrom ? { derivedFrom: plan.derivedFrom } : {}),
     },
     representationColumns: encoding.columns,
     genes: genes.map((g) => ({ id: g.id, symbol: g.symbol, landmark: g.landmark ?? false })),

@@ -33,6 +33,8 @@ export interface ImportPlan {
   selectedGenes: number[] | null;
   environments: PlannedEnvironment[];
   preview: Omit<ImportPreview, 'drugsWithoutStructure'>;
+  /** Set when the plan re-imports a stored dataset with a sample table attached (attach-samples.ts). */
+  derivedFrom?: { datasetId: string; name: string; sampleTable: string; unmatchedDropped: number };
 }
 
 export const CONTROL_DRUG = 'control';

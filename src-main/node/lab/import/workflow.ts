@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../../../shared/api/errors.js';
 import {
+  type AttachSamplesRequest,
+  type AttachSamplesResult,
   type CompoundImportResult,
   type ImportPreview,
   ImportRequest,
@@ -18,6 +20,7 @@ import { Store } from '../../store/store.js';
 import type { LabChemistry } from '../chemistry.js';
 import type { FileGrants } from '../files/grants.js';
 import type { JobRunner } from '../jobs.js';
+import { prepareAttach } from './attach-samples.js';
 import { readCompoundTable } from './compound-table.js';
 import { type PreparedImport, prepareImport, runImport } from './index.js';
 import { UnpackCache } from './unpack-cache.js';
@@ -199,6 +202,49 @@ export class ImportWorkflow {
         if (connection !== store) connection.close();
         // Its dataset (if stored) now keeps an unpacked copy from being pruned.
         if (prepared) this.unpacked.release(prepared.plan.source.path);
+      }
+    });
+    return { jobId, kind: 'import' };
+  }
+
+  /**
+   * A sample table joined to a stored dataset, as a job: a new dataset on its own connection (one
+   * commit), the original untouched. The dataset and grant are checked before the job starts.
+   */
+  async attachSamples(request: AttachSamplesRequest): Promise<{ jobId: string; kind: 'import' }> {
+    const file = await this.#files.resolve(request.table);
+    const original = this.#store.datasets.get(request.datasetId);
+    const label = file.source === 'upload' ? `${file.name} (uploaded)` : file.path;
+    const store = this.#store;
+    const { nativeBinding } = this.#options;
+    const { jobId } = this.#jobs.start('import', async (context): Promise<AttachSamplesResult> => {
+      const entry = store.imports.begin(`${label} → ${original.name}`);
+      const connection = store.path === ':memory:' ? store : Store.open(store.path, nativeBinding ? { nativeBinding } : {});
+      try {
+        context.progress(null, `Reading ${basename(file.name)}`);
+        const prepared = await prepareAttach(connection, request.datasetId, file.path, await this.#chemistry.structures(), {
+          dropUnmatched: request.dropUnmatched,
+          tableLabel: file.source === 'upload' ? file.name : basename(file.path),
+          library: store.compounds,
+        });
+        context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
+        const dataset = await runImport(connection, prepared, context, (datasetId) =>
+          connection.imports.finish(entry, 'completed', datasetId, null),
+        );
+        this.#options.datasetsChanged();
+        await this.#releaseUploads([request.table]);
+        return { dataset, from: request.datasetId, unmatchedDropped: prepared.unmatched, warnings: prepared.preview.warnings };
+      } catch (error) {
+        const described = this.#options.describeFailure(error) ?? error;
+        store.imports.finish(
+          entry,
+          context.signal.aborted ? 'cancelled' : 'failed',
+          null,
+          described instanceof Error ? described.message : String(described),
+        );
+        throw described;
+      } finally {
+        if (connection !== store) connection.close();
       }
     });
     return { jobId, kind: 'import' };

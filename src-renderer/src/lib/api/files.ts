@@ -89,3 +89,22 @@ function asCode(code: string): ErrorCode {
   const parsed = ErrorCode.safeParse(code);
   return parsed.success ? parsed.data : 'internal';
 }
+
+/**
+ * The two ways a panel takes one file (the page's file input, or the desktop's native dialog),
+ * both handing `use` a function that yields the file's grant (undefined when nothing was chosen).
+ */
+export function singleFileChoice(files: FileAccess, use: (grant: () => Promise<FileGrant | undefined>) => void) {
+  return {
+    picked(event: Event): void {
+      const input = event.currentTarget as HTMLInputElement;
+      const file = input.files?.[0];
+      input.value = '';
+      if (file) use(() => files.upload(file, () => {}, new AbortController().signal));
+    },
+    fromDialog(): void {
+      const open = files.openDialog;
+      if (open) use(async () => (await open())[0]);
+    },
+  };
+}
