@@ -4,11 +4,12 @@
 // AnnData read in place from a folder allowed at launch, and a GCT without column metadata taken as
 // one environment per sample. Each checks what the preview shows and what was stored.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { writeUnlabelledGct } from '../fixtures/formats/writers.js';
 import { CELLS, COMPOUNDS, type GeoFiles, gzipTwin, LANDMARKS, writeGeoL1000 } from '../fixtures/lincs2020.js';
 import { REAL_L1000_DIR, sharedSkip } from '../fixtures/shared.js';
 import { type AppPage, closeAppPage, openAppPage, screenshot } from './harness.js';
@@ -164,16 +165,7 @@ describe('importing the downloaded layouts in the browser', () => {
   it('imports a GCT without column metadata as one environment per sample', async () => {
     await freshPanel();
     const gct = join(dir, 'unlabelled_n3x4.gct');
-    const samples = ['plateA_1', 'plateA_2', 'plateA_3'];
-    writeFileSync(
-      gct,
-      [
-        '#1.3',
-        `4\t${samples.length}\t0\t0`,
-        ['id', ...samples].join('\t'),
-        ...['g1', 'g2', 'g3', 'g4'].map((g, i) => [g, ...samples.map((_, s) => ((i + 1) * (s - 1)).toFixed(2))].join('\t')),
-      ].join('\n'),
-    );
+    writeUnlabelledGct(gct, ['g1', 'g2', 'g3', 'g4'], ['plateA_1', 'plateA_2', 'plateA_3']);
     await uploadAndWait([gct]);
     await page.getByTestId('import-unlabelled').selectOption('each-sample');
     await page.getByLabel('978 landmark genes only').uncheck();
