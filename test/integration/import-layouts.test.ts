@@ -8,14 +8,20 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { DatasetDetail } from '../../src-main/shared/api/domain.js';
+import { writeUnlabelledGct } from '../fixtures/formats/writers.js';
 import { importFiles } from '../fixtures/lab-import.js';
-import { COMPOUNDS, GENES, gzipTwin, LANDMARKS, writeGse70138, writeLincs2020 } from '../fixtures/lincs2020.js';
+import { CELLS, COMPOUNDS, GENES, gzipTwin, LANDMARKS, writeGeoL1000, writeGse70138, writeLincs2020 } from '../fixtures/lincs2020.js';
 import { REAL_L1000_DIR, sharedSkip } from '../fixtures/shared.js';
+import { type TempLab, useTempLab } from '../temp-lab.js';
 
 const real = (name: string) => join(REAL_L1000_DIR, name);
 const CLI = fileURLToPath(new URL('../../src-main/node/cli/main.ts', import.meta.url));
 
-import { useTempLab } from '../temp-lab.js';
+/** Imported as `cellshift import` does it, in-process (a CLI process costs seconds of start-up): the stored summary. */
+async function importAsCli(temp: TempLab, input: Parameters<typeof importFiles>[1]): Promise<DatasetDetail> {
+  return temp.lab.store.datasets.get((await importFiles(temp.lab, input)).id);
+}
 
 describe('LINCS 2020 and GEO layouts', () => {
   const temp = useTempLab('layouts');
@@ -183,6 +189,36 @@ describe('LINCS 2020 and GEO layouts', () => {
   });
 });
 
+describe('each downloaded layout imported as the command line does it', () => {
+  const temp = useTempLab('layouts-cli');
+
+  it('imports GEO GSE92742 with every file gzipped: dose, time and structures stored per environment', async () => {
+    const f = await writeGeoL1000(temp.dir, 'GSE92742');
+    const stored = await importAsCli(temp, {
+      matrixPath: await gzipTwin(f.gctx),
+      sigInfoPath: await gzipTwin(f.sigInfo),
+      pertInfoPath: await gzipTwin(f.pertInfo),
+      geneInfoPath: await gzipTwin(f.geneInfo),
+      environmentKey: 'drug+cell+dose+time',
+    });
+    assert.deepEqual([stored.nSamples, stored.nGenes], [CELLS.length * (COMPOUNDS.length * 2 + 3), LANDMARKS]);
+    const envs = temp.lab.store.datasets.environments(stored.id);
+    assert.equal(envs.length, stored.nEnvironments);
+    const vorinostat = envs.filter((e) => e.drugName === 'vorinostat');
+    assert.equal(vorinostat.length, CELLS.length);
+    for (const e of vorinostat) assert.deepEqual([e.dose, e.time, e.structure], ['10 uM', '24 h', 'parsed']);
+  });
+
+  it('imports a GCT without column metadata as one environment per sample', async () => {
+    const gct = join(temp.dir, 'unlabelled_n3x4.gct');
+    writeUnlabelledGct(gct, ['g1', 'g2', 'g3', 'g4'], ['plateA_1', 'plateA_2', 'plateA_3']);
+    const each = await importAsCli(temp, { matrixPath: gct, unlabelledSamples: 'each-sample', filter: { landmarkOnly: false } });
+    assert.deepEqual([each.nSamples, each.nGenes, each.nEnvironments], [3, 4, 3]);
+    const one = await importAsCli(temp, { matrixPath: gct, name: 'one environment', filter: { landmarkOnly: false } });
+    assert.equal(one.nEnvironments, 1);
+  });
+});
+
 describe('the real L1000 files in ../shared', { skip: sharedSkip(REAL_L1000_DIR) }, () => {
   const temp = useTempLab('real');
 
@@ -226,5 +262,24 @@ describe('the real L1000 files in ../shared', { skip: sharedSkip(REAL_L1000_DIR)
     assert.ok(!preview.doses.some((d) => d.value === '(missing)'), JSON.stringify(preview.doses.slice(0, 3)));
     assert.match(preview.doses[0]?.value ?? '', /^\d+(\.\d+)? \S+$/);
     assert.ok(preview.structureSources.some((s) => /the matrix file's (canonical_smiles|SMILES) column/.test(s.source)));
+  });
+
+  it("imports PRnet's AnnData as the command line does, with dose and time stored with their units", async () => {
+    const stored = await importAsCli(temp, {
+      matrixPath: real('PRnet_demo_HT115_6H_level3_n681x978.h5ad'),
+      environmentKey: 'drug+cell+dose+time',
+    });
+    const envs = temp.lab.store.datasets.environments(stored.id);
+    assert.equal(envs.length, stored.nEnvironments);
+    assert.ok(
+      envs.every((e) => /^6(\.0)? h$/.test(e.time ?? '')),
+      JSON.stringify(envs.slice(0, 3).map((e) => e.time)),
+    );
+    const treated = envs.filter((e) => e.structure === 'parsed');
+    assert.ok(treated.length > 0, "structures from the file's own SMILES column");
+    assert.ok(
+      treated.every((e) => /^\d+(\.\d+)? \S+$/.test(e.dose ?? '')),
+      JSON.stringify(treated.slice(0, 3).map((e) => e.dose)),
+    );
   });
 });

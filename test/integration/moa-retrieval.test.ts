@@ -7,7 +7,7 @@ import { averagePrecision, meanAveragePrecision } from '../../src-main/node/anal
 import type { LabService } from '../../src-main/node/lab/service.js';
 import { runStudy } from '../../src-main/node/lab/studies.js';
 import type { ConnectivityResult, DrugNeighboursResult, MoaRetrievalResult } from '../../src-main/shared/api/index.js';
-import { writeLincs2020Fixture } from '../fixtures/lincs2020-moa.js';
+import { MOA_PANEL, writeLincs2020 } from '../fixtures/lincs2020.js';
 import { labCaller } from '../lab-call.js';
 import { importPaths } from '../shared-fixtures.js';
 import { trainSettled, useTempLab } from '../temp-lab.js';
@@ -44,12 +44,12 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
 
   before(async () => {
     lab = temp.lab;
-    const fixture = await writeLincs2020Fixture(temp.dir);
+    const fixture = await writeLincs2020(temp.dir, MOA_PANEL);
     call = labCaller(lab);
     datasetId = await importPaths(lab, {
       matrixPath: fixture.gctx,
-      sigInfoPath: fixture.sigInfo,
-      pertInfoPath: fixture.compoundInfo,
+      sigInfoPath: fixture.siginfo,
+      pertInfoPath: fixture.compoundinfo,
       environmentKey: 'drug+cell',
       filter: { landmarkOnly: false },
     });
