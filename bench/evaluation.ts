@@ -2,7 +2,7 @@
 // environment (control mean, training mean, Tanimoto nearest neighbours, ridge) scored as
 // `evaluateUnseen` scores them, minus the model's own predictions.
 //   npm run bench:evaluation -- [--environments 40000] [--cells 71] [--held-out 0.2]
-//                               [--samples-per-environment 2] [--reference 1000]
+//                               [--samples-per-environment 2] [--reference 1000] [--no-factorisation-reference]
 //
 // Data: synthetic, shaped like GSE92742 keyed by drug × cell line: `--environments` drug × cell
 // environments over `--cells` cell lines (plus one control environment per cell line), each
@@ -13,12 +13,14 @@
 // Reference (same run): the implementations unseen.ts had before (test/fixtures/reference-baselines.ts:
 // dual kernel ridge with ml-matrix's solve per λ, float-vector Tanimoto with a full sort) on the
 // first `--reference` environments of the same data, next to the current ones on the same subset;
-// their predictions are compared. Peak memory is this process's VmHWM (Linux), reported per phase
+// their predictions are compared. At full size, the ridge fit is also timed with its p×p Cholesky
+// and triangular inverse per λ in JavaScript (the path before LAPACK through the addon), next to
+// the default, with the largest prediction difference. Peak memory is this process's VmHWM (Linux), reported per phase
 // as the growth of the high-water mark. Single process: the analysis worker runs this same code.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fitRidge, SimilarityIndex } from '../src-main/node/analysis/baselines.js';
-import { multiplyBackend } from '../src-main/node/analysis/dense.js';
+import { factorisationBackend, multiplyBackend } from '../src-main/node/analysis/dense.js';
 import { baselinePredictors, environmentMeansOf, UnseenProblem } from '../src-main/node/analysis/unseen.js';
 import { Rng } from '../src-main/node/data/random.js';
 import type { TrainingData } from '../src-main/node/ml/training-data.js';
@@ -34,12 +36,24 @@ interface Options {
   heldOut: number;
   samplesPerEnvironment: number;
   reference: number;
+  factorisationReference: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { environments: 40_000, cells: 71, heldOut: 0.2, samplesPerEnvironment: 2, reference: 1000 };
+  const o: Options = {
+    environments: 40_000,
+    cells: 71,
+    heldOut: 0.2,
+    samplesPerEnvironment: 2,
+    reference: 1000,
+    factorisationReference: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (flag === '--no-factorisation-reference') {
+      o.factorisationReference = false;
+      continue;
+    }
     const value = Number(argv[++i]);
     const integer = (min: number) => {
       if (!Number.isInteger(value) || value < min) throw new Error(`${flag} needs an integer ≥ ${min}, got "${argv[i]}"`);
@@ -146,7 +160,7 @@ function lincsShapedData(o: Options, environments: number, seed = 13): TrainingD
 }
 
 /** What evaluateUnseen does for the baselines: fit them, then score every held-out environment. */
-function evaluateBaselines(data: TrainingData): void {
+function evaluateBaselines(data: TrainingData, factorisationReference: boolean): void {
   // The previous means (a float64 sum per environment) on the same data, for the ratio.
   timed('reference: environment means, a sum per environment', () => {
     referenceEnvironmentMeans(data, data.trainIndices);
@@ -158,11 +172,37 @@ function evaluateBaselines(data: TrainingData): void {
   });
   const problem = timed('environment means (train and held-out)', () => new UnseenProblem(data));
   console.log(`    ${problem.treatedTrain.length} treated training environments, ${problem.heldOut.length} held out`);
+  if (factorisationReference) compareFactorisations(problem);
   const predictors = timed('fit baselines (ridge LOO over 6 λ, packed bits)', () => baselinePredictors(problem));
   for (const [method, predict] of predictors) {
     const { mean } = timed(`score ${method}`, () => problem.score(predict));
     console.log(`    ${method}: R² ${mean.r2.toFixed(3)}, Pearson Δ ${mean.pearsonDelta.toFixed(3)}`);
   }
+}
+
+/** The ridge fit as evaluateUnseen makes it, with the p×p factorisations in JavaScript and then by default. */
+function compareFactorisations(problem: UnseenProblem): void {
+  const train = problem.treatedTrain;
+  const width = problem.data.environmentWidth;
+  const features = { count: train.length, width, row: (i: number) => problem.input(train[i] as number) };
+  const targets = {
+    count: train.length,
+    width: problem.data.nGenes,
+    row: (i: number) => problem.trainMeans[train[i] as number] as Float32Array,
+  };
+  const held = { count: problem.heldOut.length, width, row: (i: number) => problem.input(problem.heldOut[i] as number) };
+  const fits = (['javascript', factorisationBackend()] as const).map((factorisation) =>
+    timed(`${factorisation === 'javascript' ? 'reference' : 'current'}: ridge fit, ${factorisation} Cholesky + inverse`, () => {
+      const ridge = fitRidge(features, targets, { factorisation });
+      return { lambda: ridge.lambda, predictions: ridge.predictRows(held) };
+    }),
+  );
+  const [reference, current] = fits as [(typeof fits)[number], (typeof fits)[number]];
+  let largest = 0;
+  reference.predictions.forEach((v, i) => {
+    largest = Math.max(largest, Math.abs(v - (current.predictions[i] as number)));
+  });
+  console.log(`    λ ${reference.lambda} and ${current.lambda}; largest prediction difference ${largest.toExponential(2)}`);
 }
 
 /** Old and new ridge and nearest neighbours on the same subset, timed, with their largest difference. */
@@ -212,7 +252,9 @@ console.log(
   `bench:evaluation — ${o.environments} drug × cell environments over ${o.cells} cell lines, ${(o.heldOut * 100).toFixed(0)}% held out, ` +
     `${o.samplesPerEnvironment} samples each, ${GENES} genes, inputs ${BITS}-bit fingerprint + cell one-hot`,
 );
-console.log(`  products: ${multiplyBackend()}; ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} at start`);
+console.log(
+  `  products: ${multiplyBackend()}; p×p factorisations: ${factorisationBackend()}; ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} at start`,
+);
 if (o.reference > 0) {
   console.log(`\nReference and current on the first ${o.reference} environments:`);
   compareWithReference(lincsShapedData(o, o.reference));
@@ -220,7 +262,7 @@ if (o.reference > 0) {
 console.log(`\nCurrent at ${o.environments} environments:`);
 const data = timed('synthesise data', () => lincsShapedData(o, o.environments));
 const start = performance.now();
-evaluateBaselines(data);
+evaluateBaselines(data, o.factorisationReference);
 console.log(
   `  baselines evaluated in ${((performance.now() - start) / 1000).toFixed(1)} s; load average ${loadavg()[0]?.toFixed(1)} at end`,
 );

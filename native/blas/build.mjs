@@ -70,6 +70,7 @@ function buildWithCompiler(dir) {
     `-I${join(dir, 'include', 'node')}`,
     join(here, 'src', 'addon.c'),
     join(here, 'src', 'projection.c'),
+    join(here, 'src', 'factor.c'),
     '-o',
     output,
     ...link,

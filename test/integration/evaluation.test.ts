@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { TrainedModel } from '../../src-main/node/analysis/trained-model.js';
 import { createDispatcher } from '../../src-main/node/lab/dispatch.js';
 import { closeLab, openLab } from '../../src-main/node/lab/open.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
@@ -55,6 +56,36 @@ describe('unseen-environment evaluation', () => {
     assert.equal(control?.pearsonDelta, 0);
     assert.equal(control?.directionTop50, 0);
     assert.ok(Object.values(result.winners).every((w) => result.scores.some((s) => s.method === w)));
+  });
+
+  it('predicts environments in batched forward passes exactly as one environment at a time', async () => {
+    const runId = await trained('env-vae', { kind: 'random-environments', fraction: 0.25, seed: 2 });
+    const model = await TrainedModel.load(lab.store, runId);
+    try {
+      const width = model.data.environmentWidth;
+      const environments = model.data.environmentKeys.map((_, e) => model.data.environmentInputs.slice(e * width, (e + 1) * width));
+      assert.ok(environments.length >= 5, `the demo has ${environments.length} environments`);
+      const alone = environments.map((environment) => model.predictEnvironmentMeanUnbatched(environment, 64));
+      // A pass size that does not divide the count, so the last pass is partial.
+      const batched = model.predictEnvironmentMeans(environments, 64, 0, { environmentsPerPass: 3 });
+      const byDefault = model.predictEnvironmentMeans(environments, 64);
+      assert.equal(batched.length, environments.length);
+      let largest = 0;
+      for (const [k, reference] of alone.entries()) {
+        for (const candidate of [batched[k], byDefault[k]]) {
+          assert.equal(candidate?.length, model.data.nGenes);
+          reference.forEach((v, g) => {
+            largest = Math.max(largest, Math.abs(v - (candidate?.[g] as number)) / Math.max(1, Math.abs(v)));
+          });
+        }
+      }
+      // Float32 rounding of products summed in another order at most, never another sample.
+      assert.ok(largest < 1e-5, `largest relative difference ${largest}`);
+      // Different environments really get different predictions (the comparison is not vacuous).
+      assert.ok(alone[0]?.some((v, g) => v !== (alone[1]?.[g] as number)));
+    } finally {
+      model.dispose();
+    }
   });
 
   it('a model that ignores the environment is not scored as a predictor, and says why', async () => {

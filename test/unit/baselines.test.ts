@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, solve } from 'ml-matrix';
 import { fitRidge, inBlocks, type Rows, rowsOf, SimilarityIndex } from '../../src-main/node/analysis/baselines.js';
-import { cholesky, invertLower, lowerTimes, multiply } from '../../src-main/node/analysis/dense.js';
+import { cholesky, factorisationBackend, inverseCholesky, invertLower, lowerTimes, multiply } from '../../src-main/node/analysis/dense.js';
 import { referenceRidge, referenceSimilarity } from '../fixtures/reference-baselines.js';
 
 function random(seed: number): () => number {
@@ -172,4 +172,30 @@ test('dense helpers: products with transposes, Cholesky and triangular inverse a
   );
   assert.throws(() => cholesky(new Float64Array([1, 2, 2, 1]), 2), /not positive definite/);
   assert.equal(rowsOf(new Float32Array(6), 3).count, 2);
+});
+
+test('inverse Cholesky through LAPACK (the addon) equals the JavaScript one, and refuses what is not positive definite', (t) => {
+  if (factorisationBackend() !== 'native') {
+    t.skip('the native addon is not loaded or its BLAS has no LAPACK (dpotrf/dtrtri): only the JavaScript path exists here');
+    return;
+  }
+  // 200 > LAPACK's block size, so its blocked code paths run; 0/1 columns like fingerprints.
+  const rand = random(5);
+  const n = 260;
+  const p = 200;
+  const x = Float32Array.from({ length: n * p }, () => (rand() < 0.1 ? 1 : 0));
+  const gram = Float64Array.from(multiply(x, x, p, p, n, true));
+  for (let i = 0; i < p; i++) gram[i * p + i] = (gram[i * p + i] as number) + 0.5;
+  const lapack = inverseCholesky(gram, p, 'native');
+  const javascript = inverseCholesky(gram, p, 'javascript');
+  assertClose(lapack, javascript, 1e-10, 'L⁻¹');
+  for (let i = 0; i < p; i++) for (let j = i + 1; j < p; j++) assert.equal(lapack[i * p + j], 0, `Z[${i},${j}] above the diagonal`);
+  for (const using of ['native', 'javascript'] as const)
+    assert.throws(() => inverseCholesky(new Float64Array([1, 2, 2, 1]), 2, using), /not positive definite \(pivot 1\b/);
+  // Ridge through either factorisation: same λ and the same predictions.
+  const { features, targets } = problem(300, 48, 4, 7, 0.5, 9);
+  const native = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'native' });
+  const reference = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'javascript' });
+  assert.equal(native.lambda, reference.lambda);
+  assertClose(native.predictRows(rowsFrom(features)), reference.predictRows(rowsFrom(features)), 1e-5, 'ridge prediction');
 });

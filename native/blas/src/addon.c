@@ -46,6 +46,7 @@ typedef int (*get_threads_fn)(void);
 typedef char *(*get_string_fn)(void);
 
 static sgemm_fn blas_sgemm = NULL;
+static void *blas_library = NULL;  // the dlopen handle, for factor.c's LAPACK look-ups
 static set_threads_fn blas_set_threads = NULL;
 static get_threads_fn blas_get_threads = NULL;
 static get_string_fn blas_get_config = NULL;
@@ -98,6 +99,7 @@ static void load_blas(void) {
       continue;
     }
     blas_sgemm = sgemm;
+    blas_library = handle;
     blas_set_threads = (set_threads_fn)dlsym(handle, "openblas_set_num_threads");
     blas_get_threads = (get_threads_fn)dlsym(handle, "openblas_get_num_threads");
     blas_get_config = (get_string_fn)dlsym(handle, "openblas_get_config");
@@ -909,6 +911,8 @@ static void pin_library(void) {
 
 // Projection kernels (kNN selection, UMAP layout epochs): src/projection.c.
 void projection_register(napi_env env, napi_value exports);
+// LAPACK factorisations (choleskyInverse), when the loaded BLAS has them: src/factor.c.
+void factor_register(napi_env env, napi_value exports, void *blas_library);
 
 static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&pin_once, pin_library);
@@ -928,6 +932,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   projection_register(env, exports);
+  factor_register(env, exports, blas_library);
   return exports;
 }
 

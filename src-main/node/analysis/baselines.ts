@@ -3,7 +3,7 @@
 // of λ, and nearest neighbours by Tanimoto similarity. Both are sized for LINCS (tens of
 // thousands of environments × 1024-bit fingerprints): ridge goes through BLAS products in row
 // chunks, and fingerprints are compared as packed bits.
-import { cholesky, invertLower, lowerTimes, multiply } from './dense.js';
+import { type Factorisation, factorisationBackend, inverseCholesky, lowerTimes, multiply } from './dense.js';
 
 /** A matrix given row by row, so callers need not copy their rows into one array. */
 export interface Rows {
@@ -36,6 +36,8 @@ export interface RidgeOptions {
   lambdas?: readonly number[];
   /** Rows per block in the primal form (tests use small blocks to cover the block boundaries). */
   blockRows?: number;
+  /** Where the p×p Cholesky and inverse per λ run (default: LAPACK through the addon when loaded); benches pick the reference. */
+  factorisation?: Factorisation;
 }
 /** Leverage is capped below 1 so a row the fit interpolates exactly does not divide by zero. */
 const MAX_LEVERAGE = 0.999999;
@@ -84,8 +86,16 @@ export function fitRidge(features: Rows, targets: Rows, options: RidgeOptions = 
   const targetMean = columnMeans(targets);
   const fit =
     n <= features.width
-      ? fitDual(features, targets, featureMean, targetMean, lambdas)
-      : fitPrimal(features, targets, featureMean, targetMean, lambdas, options.blockRows ?? BLOCK_ROWS);
+      ? fitDual(features, targets, featureMean, targetMean, lambdas, options.factorisation ?? factorisationBackend())
+      : fitPrimal(
+          features,
+          targets,
+          featureMean,
+          targetMean,
+          lambdas,
+          options.blockRows ?? BLOCK_ROWS,
+          options.factorisation ?? factorisationBackend(),
+        );
   const { weights, lambda, looError } = fit;
   const p = features.width;
   const g = targets.width;
@@ -148,6 +158,7 @@ function fitPrimal(
   targetMean: Float64Array,
   lambdas: readonly number[],
   chunk: number,
+  factorisation: Factorisation,
 ): Solved {
   const n = features.count;
   const p = features.width;
@@ -173,7 +184,7 @@ function fitPrimal(
   // are then formed in float64.
   const crossF32 = Float32Array.from(cross);
   for (const lambda of lambdas) {
-    const z = invertLower(cholesky(withRidge(gram, p, lambda), p), p);
+    const z = inverseCholesky(withRidge(gram, p, lambda), p, factorisation);
     const zt = Float32Array.from(z);
     const cf = multiply(zt, crossF32, p, g, p);
     const zMean = Float32Array.from(lowerTimes(z, featureMean, p, 1));
@@ -201,7 +212,14 @@ function fitPrimal(
  * Dual form, for fewer rows than features: K = Xc Xcᵀ, (K + λI)⁻¹ = ZᵀZ with Z = L⁻¹, so the
  * residuals are λ ZᵀZ Yc and the leverages 1 − λ diag(ZᵀZ). All in float64 (n ≤ p is small).
  */
-function fitDual(features: Rows, targets: Rows, featureMean: Float64Array, targetMean: Float64Array, lambdas: readonly number[]): Solved {
+function fitDual(
+  features: Rows,
+  targets: Rows,
+  featureMean: Float64Array,
+  targetMean: Float64Array,
+  lambdas: readonly number[],
+  factorisation: Factorisation,
+): Solved {
   const n = features.count;
   const p = features.width;
   const g = targets.width;
@@ -221,7 +239,7 @@ function fitDual(features: Rows, targets: Rows, featureMean: Float64Array, targe
     }
   let best: { lambda: number; looError: number; alpha: Float64Array } | null = null;
   for (const lambda of lambdas) {
-    const z = invertLower(cholesky(withRidge(kernel, n, lambda), n), n);
+    const z = inverseCholesky(withRidge(kernel, n, lambda), n, factorisation);
     const alpha = lowerTimes(z, lowerTimes(z, y, n, g), n, g, true);
     let looError = 0;
     for (let i = 0; i < n; i++) {

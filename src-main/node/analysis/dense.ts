@@ -1,6 +1,7 @@
 // Dense linear algebra for the analyses that outgrow ml-matrix at LINCS size: matrix products go
 // through the native BLAS addon when it is loaded (a plain JavaScript loop otherwise, same
-// results to float32 rounding), and the small p×p factorisations stay in float64 JavaScript.
+// results to float32 rounding); the p×p float64 factorisations go through the addon's LAPACK when
+// it has it, JavaScript otherwise.
 // All matrices are row-major typed arrays.
 import { loadAddon, type NativeBinding } from '../ml/native/addon.js';
 
@@ -91,6 +92,28 @@ export function invertLower(l: Float64Array, p: number): Float64Array {
     const d = l[ri + i] as number;
     for (let j = 0; j <= i; j++) z[ri + j] = (z[ri + j] as number) / d;
   }
+  return z;
+}
+
+/** Where inverseCholesky factorises: LAPACK through the addon when it has it, or JavaScript. */
+export type Factorisation = 'native' | 'javascript';
+
+/** Which implementation inverseCholesky uses by default in this thread, for benches to print. */
+export function factorisationBackend(): Factorisation {
+  return native()?.choleskyInverse ? 'native' : 'javascript';
+}
+
+/**
+ * Z = L⁻¹ for the Cholesky factor L of A (p×p, symmetric positive definite), lower-triangular;
+ * throws when A is not positive definite. LAPACK's dpotrf + dtrtri through the addon when loaded
+ * (same values to float64 rounding), else cholesky() and invertLower() in JavaScript.
+ */
+export function inverseCholesky(a: Float64Array, p: number, using: Factorisation = factorisationBackend()): Float64Array {
+  const lapack = using === 'native' ? native()?.choleskyInverse : undefined;
+  if (!lapack) return invertLower(cholesky(a, p), p);
+  const z = Float64Array.from(a);
+  const pivot = lapack(z, p);
+  if (pivot !== 0) throw new Error(`cholesky: the matrix is not positive definite (pivot ${pivot - 1})`);
   return z;
 }
 

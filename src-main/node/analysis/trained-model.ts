@@ -15,6 +15,8 @@ import type { TrainingData } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
 
 const BATCH = 1024;
+/** Decoded rows per forward pass when predicting environment means (~4 MB per 1,000 genes). */
+const PREDICTION_ROWS_PER_PASS = 2048;
 
 export class TrainedModel {
   readonly run: RunSummary;
@@ -159,13 +161,60 @@ export class TrainedModel {
    * families whose output depends on e (conditional, environment and translation VAEs).
    */
   predictEnvironmentMean(environment: Float32Array, samples = 256, seed = 0): Float32Array {
-    const family = this.config.model.family;
-    if (!isEnvironmentAware(family)) {
-      throw new LabError('conflict', `A ${family} does not condition on the environment, so it cannot predict one.`);
-    }
+    return this.predictEnvironmentMeans([environment], samples, seed)[0] as Float32Array;
+  }
+
+  /**
+   * predictEnvironmentMean for many environments, several per forward pass (each with the same
+   * noise as when predicted alone, so the results are the same to float32 rounding).
+   */
+  predictEnvironmentMeans(
+    environments: readonly Float32Array[],
+    samples = 256,
+    seed = 0,
+    { environmentsPerPass = Math.max(1, Math.floor(PREDICTION_ROWS_PER_PASS / samples)) }: { environmentsPerPass?: number } = {},
+  ): Float32Array[] {
+    const family = this.#predictableFamily(environments);
     const width = this.data.environmentWidth;
-    if (environment.length !== width)
-      throw new RangeError(`environment vector has ${environment.length} values, the model expects ${width}`);
+    const d = this.latentDim;
+    const g = this.data.nGenes;
+    const rng = new Rng(seed).fork('predict');
+    const noise = new Float32Array(samples * d);
+    rng.fillNormal(noise);
+    const shifted = modelFamilyRow(family).priorShift !== 'none';
+    const out: Float32Array[] = [];
+    for (let start = 0; start < environments.length; start += environmentsPerPass) {
+      const chunk = environments.slice(start, start + environmentsPerPass);
+      const inputs = new Float32Array(chunk.length * width);
+      for (const [k, environment] of chunk.entries()) inputs.set(environment, k * width);
+      const decoded = scoped(() => {
+        const unique = tf.tensor2d(inputs, [chunk.length, width]);
+        // Row k·samples + s is environment k with noise row s, exactly the rows of a lone prediction.
+        const e = tf.reshape(tf.tile(tf.reshape(unique, [chunk.length, 1, width]), [1, samples, 1]), [chunk.length * samples, width]);
+        let z: tf.Tensor = tf.reshape(tf.tile(tf.tensor2d(noise, [samples, d]), [chunk.length, 1]), [chunk.length, samples, d]);
+        // The prior's shift depends on the environment alone: once per environment, not per sample.
+        const shift = shifted ? this.module.priorShift?.(unique) : null;
+        if (shift) {
+          // env-vae: z ~ N(μ̄ₑ, σ̄ₑ²); translation-vae: z = C₀ + μ̄ₑ with C₀ ~ N(0, I).
+          if (shift.logStd) z = tf.mul(z, tf.reshape(tf.exp(shift.logStd), [chunk.length, 1, d]));
+          z = tf.add(z, tf.reshape(shift.mean, [chunk.length, 1, d]));
+        }
+        const decoded = this.module.decode(tf.reshape(z, [chunk.length * samples, d]) as tf.Tensor2D, e as tf.Tensor2D);
+        return tf.mean(tf.reshape(decoded, [chunk.length, samples, g]), 1).dataSync() as Float32Array;
+      });
+      const values = this.unstandardize(decoded);
+      for (let k = 0; k < chunk.length; k++) out.push(values.slice(k * g, (k + 1) * g));
+    }
+    return out;
+  }
+
+  /**
+   * predictEnvironmentMean as it was before batching: one forward pass per environment, the prior
+   * shift computed for every sample. The reference for the bench and the identity test.
+   */
+  predictEnvironmentMeanUnbatched(environment: Float32Array, samples = 256, seed = 0): Float32Array {
+    const family = this.#predictableFamily([environment]);
+    const width = this.data.environmentWidth;
     const d = this.latentDim;
     const rng = new Rng(seed).fork('predict');
     const noise = new Float32Array(samples * d);
@@ -175,13 +224,25 @@ export class TrainedModel {
       let z = tf.tensor2d(noise, [samples, d]) as tf.Tensor2D;
       const shift = modelFamilyRow(family).priorShift === 'none' ? null : this.module.priorShift?.(e);
       if (shift) {
-        // env-vae: z ~ N(μ̄ₑ, σ̄ₑ²); translation-vae: z = C₀ + μ̄ₑ with C₀ ~ N(0, I).
         if (shift.logStd) z = tf.mul(z, tf.exp(shift.logStd)) as tf.Tensor2D;
         z = tf.add(z, shift.mean) as tf.Tensor2D;
       }
       return tf.mean(this.module.decode(z, e), 0).dataSync() as Float32Array;
     });
     return this.unstandardize(decoded);
+  }
+
+  /** The run's family, when it can predict environments and every vector has the model's width. */
+  #predictableFamily(environments: readonly Float32Array[]): TrainingConfig['model']['family'] {
+    const family = this.config.model.family;
+    if (!isEnvironmentAware(family)) {
+      throw new LabError('conflict', `A ${family} does not condition on the environment, so it cannot predict one.`);
+    }
+    const width = this.data.environmentWidth;
+    for (const environment of environments)
+      if (environment.length !== width)
+        throw new RangeError(`environment vector has ${environment.length} values, the model expects ${width}`);
+    return family;
   }
 
   /** Back from model units (per-gene z-scores) to the dataset's units. */

@@ -255,6 +255,17 @@ export function canPredictEnvironments(model: TrainedModel): boolean {
   return isEnvironmentAware(model.config.model.family);
 }
 
+/** The model's predictions of the held-out environments, decoded many environments per forward pass. */
+function modelPredictor(model: TrainedModel, problem: UnseenProblem): Predictor {
+  const predictMany = (keys: readonly number[]) => {
+    const means = model.predictEnvironmentMeans(keys.map((e) => problem.input(e)));
+    const out = new Float32Array(keys.length * problem.data.nGenes);
+    for (const [k, m] of means.entries()) out.set(m, k * problem.data.nGenes);
+    return out;
+  };
+  return inBlocks(problem.heldOut, problem.data.nGenes, predictMany, (e) => model.predictEnvironmentMean(problem.input(e)), 64);
+}
+
 export function evaluateUnseen(model: TrainedModel): UnseenEvaluation {
   const problem = new UnseenProblem(model.data);
   if (problem.heldOut.length === 0) {
@@ -268,7 +279,7 @@ export function evaluateUnseen(model: TrainedModel): UnseenEvaluation {
   }
   const environmentAware = canPredictEnvironments(model);
   const predictors: [Method, Predictor][] = [
-    ...(environmentAware ? ([['model', (e: number) => model.predictEnvironmentMean(problem.input(e))]] as [Method, Predictor][]) : []),
+    ...(environmentAware ? ([['model', modelPredictor(model, problem)]] as [Method, Predictor][]) : []),
     ...baselinePredictors(problem),
   ];
   const scores: MethodScore[] = predictors.map(([method, predict]) => ({ method, ...problem.score(predict).mean }));

@@ -65,6 +65,12 @@ export interface NativeBinding {
     epsilon: number,
     negLearningRate: number,
   ): void;
+  /**
+   * In place: a symmetric positive definite p×p matrix (row-major) becomes L⁻¹ of its Cholesky
+   * factor, zero above the diagonal; returns 0, or the 1-based pivot where a is not positive
+   * definite (src/factor.c). Absent when the BLAS has no LAPACK or the addon predates it.
+   */
+  choleskyInverse?(a: Float64Array, p: number): number;
   /** Projection kernels (src/projection.c); absent from addons built before them. */
   knnSelect?(
     dots: Float32Array,
