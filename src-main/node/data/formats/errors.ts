@@ -95,7 +95,9 @@ export async function assertNonEmptyFile(fullPath: string, shownPath: string = f
     size = info.size;
   } catch (error) {
     if (error instanceof FormatError) throw error;
-    throw new FormatError('io', shownPath, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+    throw new FormatError('io', shownPath, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      cause: error,
+    });
   }
   if (size === 0) throw new FormatError('empty-file', shownPath, 'the file is empty');
 }

@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import type * as H5 from 'h5wasm/node';
 
 import { BatchedReader, runReadSteps } from './common.js';
-import { FormatError, assertNonEmptyFile } from './errors.js';
+import { assertNonEmptyFile, FormatError } from './errors.js';
 import type { MetaValue, ReadIntoOptions } from './types.js';
 
 export type H5Lib = typeof H5;

@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 
 import { type CsvOpenOptions, openCsvMatrix } from './csv.js';
 import { type DetectedFormat, detectFormatDetailed } from './detect.js';
-import { FormatError, assertNonEmptyFile } from './errors.js';
+import { assertNonEmptyFile, FormatError } from './errors.js';
 import { openGct } from './gct.js';
 import { type GctxOpenOptions, openGctx } from './gctx.js';
 import { probeHdf5 } from './h5-probe.js';
