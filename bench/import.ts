@@ -56,7 +56,7 @@ import { GctxReader, openExpressionSource } from '../src-main/node/data/formats/
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import type { DatasetSummary } from '../src-main/shared/api/domain.js';
 import type { EnvironmentKey } from '../src-main/shared/api/imports.js';
-import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
+import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, mix, TIMES } from './lincs-layout.js';
 import { median, uptime } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -66,16 +66,6 @@ const GENES = 12_328;
 const N_DRUGS = 300;
 const POOL_SIZE = 1 << 22;
 const POOL_MASK = POOL_SIZE - 1;
-
-function mix(x: number): number {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** 4 Mi standard-normal values (Level-5 z-scores look like this); rows are windows into it. */
 function makePool(seed: number): Float32Array {
