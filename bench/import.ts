@@ -56,7 +56,7 @@ import { GctxReader, openExpressionSource } from '../src-main/node/data/formats/
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import type { DatasetSummary } from '../src-main/shared/api/domain.js';
 import type { EnvironmentKey } from '../src-main/shared/api/imports.js';
-import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
+import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, mix, TIMES } from './lincs-layout.js';
 import { median, uptime } from './stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -66,16 +66,6 @@ const GENES = 12_328;
 const N_DRUGS = 300;
 const POOL_SIZE = 1 << 22;
 const POOL_MASK = POOL_SIZE - 1;
-
-function mix(x: number): number {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** 4 Mi standard-normal values (Level-5 z-scores look like this); rows are windows into it. */
 function makePool(seed: number): Float32Array {
@@ -1158,6 +1148,15 @@ async function main(o: Options): Promise<void> {
       const r = raw[cache];
       return r === undefined ? '' : (mbs(fileBytes, seconds) / r).toFixed(2);
     };
+    // The columns every timed step of the GCTX file fills the same way (throughput, against raw, cpu).
+    const timedColumns = (cache: 'cold' | 'warm', seconds: number, sched: Sched | undefined) => ({
+      cache,
+      seconds,
+      fileMBs: mbs(fileBytes, seconds),
+      subsetMBs: mbs(subsetBytes, seconds),
+      vsRaw: vsRaw(cache, seconds),
+      cpu: cpuCell(sched),
+    });
 
     // 3. Reader alone ---------------------------------------------------------------------
     let readerChecksum: number | null = null;
@@ -1182,12 +1181,7 @@ async function main(o: Options): Promise<void> {
         );
         rows.push({
           step: 'CellShift reader only (iterateSamples)',
-          cache,
-          seconds: r.seconds,
-          fileMBs: mbs(fileBytes, r.seconds),
-          subsetMBs: mbs(subsetBytes, r.seconds),
-          vsRaw: vsRaw(cache, r.seconds),
-          cpu: cpuCell(r.sched),
+          ...timedColumns(cache, r.seconds, r.sched),
           peakKb: r.vmHwmKb,
           note: `${all}open ${fmtS(r.openSeconds)} s (h5wasm, ids); load ${load()}`,
         });
@@ -1283,12 +1277,7 @@ async function main(o: Options): Promise<void> {
       );
       rows.push({
         step: 'CellShift import (startImport → finished)',
-        cache,
-        seconds: r.jobSeconds,
-        fileMBs: mbs(fileBytes, r.jobSeconds),
-        subsetMBs: mbs(subsetBytes, r.jobSeconds),
-        vsRaw: vsRaw(cache, r.jobSeconds),
-        cpu: cpuCell(r.sched),
+        ...timedColumns(cache, r.jobSeconds, r.sched),
         peakKb: r.vmHwmKb,
         note: `${all}prep ${fmtS(r.prepareSeconds)} + store ${fmtS(r.storeSeconds)} + commit ${fmtS(r.commitSeconds)}; preview ${fmtS(r.previewSeconds)} s; load ${load()}`,
       });
@@ -1323,12 +1312,7 @@ async function main(o: Options): Promise<void> {
             importSeconds[cache] === undefined ? '' : `CellShift import / h5py = ${((importSeconds[cache] ?? 0) / r.seconds).toFixed(1)}; `;
           rows.push({
             step: 'h5py read of the same subset',
-            cache,
-            seconds: r.seconds,
-            fileMBs: mbs(fileBytes, r.seconds),
-            subsetMBs: mbs(subsetBytes, r.seconds),
-            vsRaw: vsRaw(cache, r.seconds),
-            cpu: cpuCell(r.sched),
+            ...timedColumns(cache, r.seconds, r.sched),
             peakKb: r.peakRssKb,
             note: `${all}${ratio}load ${load()}`,
           });

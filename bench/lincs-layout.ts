@@ -23,3 +23,14 @@ export const BASE_SMILES = [
 export const geneId = (g: number) => String(10_000 + 3 * g);
 export const drugId = (d: number) => `BRD-K${String(10_000_000 + 7919 * d).slice(0, 8)}-001-01-${d % 10}`;
 export const drugSmiles = (d: number) => 'C'.repeat(Math.floor(d / BASE_SMILES.length)) + (BASE_SMILES[d % BASE_SMILES.length] as string);
+
+/** A 32-bit integer hash (murmur3's finaliser): the deterministic source of every synthetic value. */
+export function mix(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

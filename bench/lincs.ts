@@ -44,6 +44,7 @@ import {
   startServerChild,
   writeDataset,
 } from './load.js';
+import { integerOption, usageError } from './options.js';
 
 const GSE92742_SIGNATURES = 473_647;
 const CELL_LINES = 71;
@@ -61,17 +62,12 @@ interface Options {
 }
 
 function fail(message: string): never {
-  console.error(`bench:lincs: ${message}`);
-  process.exit(2);
+  return usageError('lincs', message);
 }
 
 function parseOptions(argv: string[]): Options {
   const o: Options = { signatures: GSE92742_SIGNATURES, compounds: 20_000, umapPoints: 20_000, cache: null, keepDb: false };
-  const integer = (flag: string, value: string | undefined, min: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) fail(`${flag} needs an integer ≥ ${min}, got "${value}"`);
-    return n;
-  };
+  const integer = (flag: string, value: string | undefined, min: number) => integerOption('lincs', flag, value, min);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--signatures') o.signatures = integer(flag, argv[++i], 1000);

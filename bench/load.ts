@@ -34,7 +34,10 @@ import type { AnalysisWorkerStats } from '../src-main/node/analysis/worker-proto
 import { loadH5 } from '../src-main/node/data/formats/h5.js';
 import type { LabEvent } from '../src-main/shared/api/protocol.js';
 import { launchBrowser } from '../test/e2e/harness.js';
-import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, TIMES } from './lincs-layout.js';
+import { CELLS, DOSES, drugId, drugSmiles, geneId, LANDMARKS, mix, TIMES } from './lincs-layout.js';
+import { integerOption, usageError } from './options.js';
+
+export { mix };
 
 const MB = 1e6;
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -67,11 +70,7 @@ function parseOptions(argv: string[]): Options {
     browser: true,
     evaluate: false,
   };
-  const number = (flag: string, value: string | undefined, min: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) fail(`${flag} needs an integer ≥ ${min}, got "${value}"`);
-    return n;
-  };
+  const number = (flag: string, value: string | undefined, min: number) => integerOption('load', flag, value, min);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--samples') o.samples = number(flag, argv[++i], 100);
@@ -88,8 +87,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 function fail(message: string): never {
-  console.error(`bench:load: ${message}`);
-  process.exit(2);
+  return usageError('load', message);
 }
 
 export const now = () => performance.now();
@@ -103,16 +101,6 @@ export function log(message: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // The L1000-shaped data set
-
-export function mix(x: number): number {
-  let h = x | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** A fast deterministic uniform generator (xorshift32). */
 export function uniform(seed: number): () => number {

@@ -1,6 +1,6 @@
 // The `cellshift` command line as a user runs it: a child process on a temporary database.
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BACKEND_ORDER } from '../../src-main/node/ml/backend.js';
 import { DatasetSummary, SyntheticPreset } from '../../src-main/shared/api/domain.js';
 import { CMAPPY_DIR, sharedSkip } from '../fixtures/shared.js';
+import { collectOutput, type Spawned } from './fault-tools.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const mainScript = join(repoRoot, 'src-main/node/cli/main.ts');
@@ -212,12 +213,7 @@ describe('cellshift import / datasets', { concurrency: true }, () => {
 // ---------------------------------------------------------------------------------------------
 // serve
 
-interface Served {
-  child: ChildProcessWithoutNullStreams;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Served = Spawned;
 
 function startServe(databasePath: string, extraArgs: string[] = []): Served {
   const env: NodeJS.ProcessEnv = { ...process.env, CELLSHIFT_DB: databasePath, CI: '1' };
@@ -225,18 +221,7 @@ function startServe(databasePath: string, extraArgs: string[] = []): Served {
     cwd: repoRoot,
     env,
   });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return collectOutput(child);
 }
 
 // A first start seeds the drug-panel demo (RDKit loads, 24 structures are described) before serve announces itself.

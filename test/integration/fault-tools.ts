@@ -102,15 +102,16 @@ export interface Spawned {
 export function spawnCellshift(args: string[]): Spawned {
   const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
   delete env.CELLSHIFT_DB;
-  return track(spawn(process.execPath, ['--import', 'tsx', mainScript, ...args], { cwd: repoRoot, env }));
+  return collectOutput(spawn(process.execPath, ['--import', 'tsx', mainScript, ...args], { cwd: repoRoot, env }));
 }
 
 /** Runs a TypeScript/ESM snippet in a child Node process (with tsx), arguments after it. */
 export function spawnScript(script: string, args: string[] = []): Spawned {
-  return track(spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: repoRoot }));
+  return collectOutput(spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: repoRoot }));
 }
 
-function track(child: ChildProcessWithoutNullStreams): Spawned {
+/** Collects a child's stdout and stderr as they arrive and its exit, for tests that keep it running. */
+export function collectOutput(child: ChildProcessWithoutNullStreams): Spawned {
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

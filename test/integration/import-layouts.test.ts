@@ -153,36 +153,14 @@ describe('LINCS 2020 and GEO layouts', () => {
     const meta = join(temp.dir, 'cli-meta.csv');
     writeFileSync(meta, ['sample,pert_id,pert_type', 'a,BRD-X1,trt_cp', 'b,BRD-X1,trt_cp'].join('\n'));
     writeFileSync(csv, ['sample,g1', 'a,1', 'b,2'].join('\n'));
-    const human = await run(process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
-      'import',
-      '--db',
-      db,
-      csv,
-      '--metadata',
-      meta,
-      '--all-genes',
-      '--preview',
-    ]);
+    // The same preview, as a person reads it and as a script reads it (--json).
+    const preview = (...extra: string[]) =>
+      run(process.execPath, ['--import', 'tsx', CLI, 'import', '--db', db, csv, '--metadata', meta, '--all-genes', '--preview', ...extra]);
+    const human = await preview();
     assert.match(human.stdout, /Would import 2 samples × 1 genes into 1 environments \(1 drugs, 0 control samples\)\./);
     assert.match(human.stdout, /Drug structures from:\n {2}the compound library \(from compoundinfo_cli\.txt\) +1 drugs/);
     assert.match(human.stdout, /Nothing was written/);
-    const machine = await run(process.execPath, [
-      '--import',
-      'tsx',
-      CLI,
-      'import',
-      '--db',
-      db,
-      csv,
-      '--metadata',
-      meta,
-      '--all-genes',
-      '--preview',
-      '--json',
-    ]);
+    const machine = await preview('--json');
     assert.deepEqual(JSON.parse(machine.stdout).structureSources, [
       { source: 'the compound library (from compoundinfo_cli.txt)', drugs: 1 },
     ]);

@@ -3,6 +3,8 @@
 // file), and a machine-readable code, so the importer and the UI can say precisely what is wrong
 // without parsing messages.
 
+import { stat } from 'node:fs/promises';
+
 export type FormatErrorCode =
   /** The file does not exist or cannot be read. */
   | 'io'
@@ -78,4 +80,24 @@ function describeLocation(options: FormatErrorOptions): string {
 
 export function isFormatError(error: unknown): error is FormatError {
   return error instanceof FormatError;
+}
+
+/**
+ * Throws FormatError 'io' unless `fullPath` is a readable regular file, and 'empty-file' when it has
+ * no bytes: every reader's first check, so a missing or empty file is named the same way everywhere.
+ * `shownPath` is the path as the caller gave it (used in the message).
+ */
+export async function assertNonEmptyFile(fullPath: string, shownPath: string = fullPath): Promise<void> {
+  let size: number;
+  try {
+    const info = await stat(fullPath);
+    if (!info.isFile()) throw new FormatError('io', shownPath, 'not a regular file');
+    size = info.size;
+  } catch (error) {
+    if (error instanceof FormatError) throw error;
+    throw new FormatError('io', shownPath, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
+      cause: error,
+    });
+  }
+  if (size === 0) throw new FormatError('empty-file', shownPath, 'the file is empty');
 }

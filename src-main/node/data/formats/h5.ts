@@ -10,13 +10,13 @@
 // - typed readers for 1-D metadata datasets (fixed/variable strings, ints, floats, enums/bools);
 // - H5FileReader, the base of the GCTX and h5ad readers (the open file and its closing).
 
-import { open as openFile, stat } from 'node:fs/promises';
+import { open as openFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 import type * as H5 from 'h5wasm/node';
 
 import { BatchedReader, runReadSteps } from './common.js';
-import { FormatError } from './errors.js';
+import { assertNonEmptyFile, FormatError } from './errors.js';
 import type { MetaValue, ReadIntoOptions } from './types.js';
 
 export type H5Lib = typeof H5;
@@ -79,16 +79,7 @@ export function hdf5Cause(error: unknown): string {
 /** Checks existence, size and signature, then opens read-only. Throws FormatError. */
 export async function openHdf5(path: string): Promise<{ lib: H5Lib; file: H5File; userBlock: number }> {
   const full = resolve(path);
-  let size: number;
-  try {
-    const info = await stat(full);
-    if (!info.isFile()) throw new FormatError('io', path, 'not a regular file');
-    size = info.size;
-  } catch (error) {
-    if (error instanceof FormatError) throw error;
-    throw new FormatError('io', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
-  }
-  if (size === 0) throw new FormatError('empty-file', path, 'the file is empty');
+  await assertNonEmptyFile(full, path);
   const userBlock = await findHdf5Signature(full);
   if (userBlock === null) {
     throw new FormatError('not-hdf5', path, 'not an HDF5 file (no HDF5 signature at offset 0 or at any user-block offset)', {

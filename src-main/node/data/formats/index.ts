@@ -1,12 +1,11 @@
 // Entry point of the format readers: detect a file's format from its content and open it as a
 // format-independent ExpressionSource (samples × genes, read sample-major by slices).
 
-import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 
 import { type CsvOpenOptions, openCsvMatrix } from './csv.js';
 import { type DetectedFormat, detectFormatDetailed } from './detect.js';
-import { FormatError } from './errors.js';
+import { assertNonEmptyFile, FormatError } from './errors.js';
 import { openGct } from './gct.js';
 import { type GctxOpenOptions, openGctx } from './gctx.js';
 import { probeHdf5 } from './h5-probe.js';
@@ -46,16 +45,7 @@ export interface OpenSourceOptions {
 const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
 
 export async function openExpressionSource(path: string, options: OpenSourceOptions = {}): Promise<ExpressionSource> {
-  let size: number;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new FormatError('io', path, 'not a regular file');
-    size = info.size;
-  } catch (error) {
-    if (error instanceof FormatError) throw error;
-    throw new FormatError('io', path, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
-  }
-  if (size === 0) throw new FormatError('empty-file', path, 'the file is empty');
+  await assertNonEmptyFile(path);
   let format: DetectedFormat | undefined = options.format;
   // A chosen HDF5 format still has to be unpacked when the file is its .gz.
   if (format === undefined || ((format === 'gctx' || format === 'h5ad') && (await isGzipFile(path)))) {
