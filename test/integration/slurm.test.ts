@@ -16,6 +16,7 @@ import { type BundleStatus, bundleStatus, resubmitFailed, submitBundle } from '.
 import type { LabService } from '../../src-main/node/lab/service.js';
 import { runStudy } from '../../src-main/node/lab/studies.js';
 import { StudyOptions, type StudyResult } from '../../src-main/shared/api/studies.js';
+import { environmentAwareFamilies } from '../../src-main/shared/api/training.js';
 
 process.env.CELLSHIFT_THREADS ??= '1';
 
@@ -84,7 +85,11 @@ describe('the split comparison on a single-node Slurm', { skip: slurm.reason ?? 
 
   it('submits the job array and sees its tasks through Slurm; a task killed with scancel is reported failed', async () => {
     const submission = submitBundle(bundle);
-    assert.deepEqual(submission.tasks, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    // One task a run: 3 splits × each environment-aware family × 1 trial.
+    assert.deepEqual(
+      submission.tasks,
+      Array.from({ length: 3 * environmentAwareFamilies.length }, (_, i) => i),
+    );
     const running = await waitFor(bundle, (s) => s.tasks.some((t) => t.state === 'running' && t.source === 'squeue'), 'a running task');
     const target = running.tasks.find((t) => t.state === 'running') as BundleStatus['tasks'][number];
     killed = target.index;
@@ -112,7 +117,7 @@ describe('the split comparison on a single-node Slurm', { skip: slurm.reason ?? 
     const again = resubmitFailed(bundle);
     assert.deepEqual(again?.tasks, [killed]);
     const done = await waitFor(bundle, (s) => s.counts.pending + s.counts.running === 0, 'the re-submitted task');
-    assert.equal(done.counts.done, 9, JSON.stringify(done.tasks.filter((t) => t.state !== 'done')));
+    assert.equal(done.counts.done, 3 * environmentAwareFamilies.length, JSON.stringify(done.tasks.filter((t) => t.state !== 'done')));
 
     const collected = await collectBundle(lab, bundle);
     assert.deepEqual(collected.merged, [killed]);
