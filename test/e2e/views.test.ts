@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { modelFamilyIds } from '../../src-main/shared/api/model-families.js';
 import { writeLincsFixture } from '../fixtures/lincs.js';
 import { type App, closeAppPage, openAppPage, openView as openViewOf, SPARSE_DEMO, screenshot } from './harness.js';
 
@@ -299,7 +300,7 @@ describe('the lab in a browser', () => {
     for (const flag of ['lr', 'latent', 'hidden', 'beta', 'temperature', 'warmup', 'epochs', 'batch-size', 'seed']) {
       await sweep.getByTestId(`sweep-axis-${flag}`).waitFor();
     }
-    assert.equal(await sweep.getByTestId('sweep-family').locator('option').count(), 5);
+    assert.equal(await sweep.getByTestId('sweep-family').locator('option').count(), modelFamilyIds().length);
     // On the demo dataset (24 environments, so held-out losses), last so the views above saw the env-vae run.
     await page.getByTestId('sweep-dataset').selectOption({ index: 0 });
     await page.getByTestId('sweep-family').selectOption('vae');
