@@ -89,7 +89,10 @@ export const analysisOperations = {
 
   async priorShift(context: AnalysisContext, { runId }: { runId: string }): Promise<PriorShiftResult> {
     const model = await context.model(runId);
-    return { runId, epoch: model.epoch, report: priorShiftReport(model) };
+    const report = priorShiftReport(model);
+    if (!report) return { runId, epoch: model.epoch, report: null };
+    const { mean, logStd, ...rest } = report;
+    return { runId, epoch: model.epoch, report: { ...rest, mean: float32Base64(mean), logStd: logStd ? float32Base64(logStd) : null } };
   },
 
   async topGenes(
@@ -196,4 +199,12 @@ function seenInTrainingData(model: TrainedModel, vector: Float32Array): boolean 
     if (row.every((v, j) => v === vector[j])) return true;
   }
   return false;
+}
+
+/** Rows of numbers as float32 base64, the contract's packed form of a large matrix (decodeFloat32Rows reads it). */
+function float32Base64(rows: readonly (readonly number[])[]): string {
+  const width = rows[0]?.length ?? 0;
+  const values = new Float32Array(rows.length * width);
+  for (const [r, row] of rows.entries()) values.set(row, r * width);
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
