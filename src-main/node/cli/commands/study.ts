@@ -9,11 +9,10 @@ import {
   splitComparisonCsv,
 } from '../../../shared/api/studies.js';
 import { DrugFeatures } from '../../../shared/api/training.js';
-import { closeLab, openLab } from '../../lab/open.js';
+import { closeLab } from '../../lab/open.js';
 import { writeStudyBundle } from '../../lab/plans/bundle.js';
 import { plannedStudies, runStudy, studyTitles } from '../../lab/studies.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, positiveInteger, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, openCliLab, positiveInteger, printJson, stringOption, textOptions } from '../command.js';
 import { planOnSlurm, slurmCliOptions, slurmUsage } from './cluster.js';
 
 export const studyCommand: Command = {
@@ -45,15 +44,7 @@ ${slurmUsage}
 ${commonUsage}`,
   options: {
     quick: { type: 'boolean', default: false },
-    trials: { type: 'string' },
-    epochs: { type: 'string' },
-    families: { type: 'string' },
-    'drug-features': { type: 'string' },
-    seed: { type: 'string' },
-    dataset: { type: 'string' },
-    csv: { type: 'string' },
-    executor: { type: 'string' },
-    workers: { type: 'string' },
+    ...textOptions('trials', 'epochs', 'families', 'drug-features', 'seed', 'dataset', 'csv', 'executor', 'workers'),
     ...slurmCliOptions,
   },
   allowPositionals: true,
@@ -77,7 +68,7 @@ ${commonUsage}`,
     const executor = stringOption(args, 'executor') ?? 'local';
     if (executor !== 'local' && executor !== 'slurm') throw new LabError('invalid_params', '--executor is local or slurm');
     const workers = positiveInteger(args, 'workers') ?? 1;
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     const progress = {
       progress: (_fraction: number | null, message: string) => {
         if (!args.values.json) process.stderr.write(`${message}\n`);
