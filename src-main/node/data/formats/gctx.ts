@@ -90,23 +90,6 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
     this.stats = this.slicer.stats;
   }
 
-  /** Gene ids (/0/META/ROW/id), in file order. */
-  rowIds(): string[] {
-    return this.geneIds();
-  }
-  /** Sample ids (/0/META/COL/id), in file order. */
-  columnIds(): string[] {
-    return this.sampleIds();
-  }
-  /** Gene metadata columns (every dataset under /0/META/ROW except id). */
-  rowMetadata(): MetadataTable {
-    return this.geneMetadata();
-  }
-  /** Sample metadata columns (every dataset under /0/META/COL except id). */
-  columnMetadata(): MetadataTable {
-    return this.sampleMetadata();
-  }
-
   protected override readMetadata(axis: 'gene' | 'sample', expected: number): MetadataTable {
     return this.readMetadataGroup(axis === 'gene' ? GCTX_ROW_META : GCTX_COL_META, expected);
   }

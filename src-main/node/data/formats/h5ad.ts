@@ -111,21 +111,6 @@ export class H5adReader extends H5FileReader implements ExpressionSource {
     if (init.options.preloaded) this.skippedColumns.push(...init.options.preloaded.skippedColumns);
   }
 
-  obsNames(): string[] {
-    return this.sampleIds();
-  }
-  varNames(): string[] {
-    return this.geneIds();
-  }
-  /** obs columns (index excluded), typed. */
-  obs(): MetadataTable {
-    return this.sampleMetadata();
-  }
-  /** var columns (index excluded), typed. */
-  var(): MetadataTable {
-    return this.geneMetadata();
-  }
-
   protected override readMetadata(axis: 'gene' | 'sample', expected: number): MetadataTable {
     return this.readFrame(axis === 'gene' ? '/var' : '/obs', expected);
   }
