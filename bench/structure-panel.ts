@@ -77,6 +77,8 @@ try {
       const test = split.tests.find((t) => t.method === family && t.against === `${family} · permuted drugs`);
       if (test) console.log(`  ${family} vs permuted: ${JSON.stringify(test)}`);
     }
+    // The report's own sentences: each model against its controls, the training mean and kNN, and the evidence.
+    for (const verdict of split.verdicts) console.log(`  > ${verdict}`);
   }
   console.log(
     `\nwall time ${((performance.now() - start) / 1000).toFixed(1)} s; load average ${loadavg()

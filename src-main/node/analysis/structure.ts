@@ -140,7 +140,8 @@ export function controlName(family: string, drugInput: 'permuted' | 'none'): str
 }
 
 function p(value: number): string {
-  return value === 0 ? '< 1e-300' : value < 0.001 ? value.toExponential(1) : value.toFixed(3);
+  // stdlib's normal approximation computes 1 − Φ(z) in double precision: below ~1e-15 it returns 0.
+  return value === 0 ? '< 1e-15' : value < 0.001 ? value.toExponential(1) : value.toFixed(3);
 }
 
 function describeTest(t: PairedComparison, book: ScoreBook): string {
