@@ -97,10 +97,10 @@ describe('h5ad round trip (h5wasm writer)', () => {
         try {
           assert.equal(reader.xEncoding, xFormat);
           assert.equal(reader.xDtype, '<f');
-          assert.deepEqual(reader.obsNames(), obsNames);
-          assert.deepEqual(reader.varNames(), varNames);
-          assert.deepEqual(Object.fromEntries(reader.obs()), expectedObs);
-          assert.deepEqual(Object.fromEntries(reader.var()), { highly_variable: all(nVar).map((j) => (j % 2 ? 'yes' : 'no')) });
+          assert.deepEqual(reader.sampleIds(), obsNames);
+          assert.deepEqual(reader.geneIds(), varNames);
+          assert.deepEqual(Object.fromEntries(reader.sampleMetadata()), expectedObs);
+          assert.deepEqual(Object.fromEntries(reader.geneMetadata()), { highly_variable: all(nVar).map((j) => (j % 2 ? 'yes' : 'no')) });
           assert.deepEqual(reader.skippedColumns, []);
           for (const [rows, cols] of selections) {
             assert.deepEqual(Array.from(reader.readRows(rows, cols)), brute(X, nVar, rows, cols), `${rows} / ${cols}`);
@@ -187,13 +187,13 @@ print(json.dumps({'X': [float(v) for v in Xd.ravel()], 'obs_names': list(a.obs_n
       const reader = await openH5ad(path);
       try {
         assert.equal(reader.xEncoding, kind);
-        assert.deepEqual(reader.obsNames(), exp.obs_names);
-        assert.deepEqual(reader.varNames(), exp.var_names);
+        assert.deepEqual(reader.sampleIds(), exp.obs_names);
+        assert.deepEqual(reader.geneIds(), exp.var_names);
         // h5py booleans are an HDF5 enum FALSE/TRUE, read as "true"/"false"
-        const obs = Object.fromEntries(reader.obs());
+        const obs = Object.fromEntries(reader.sampleMetadata());
         obs.is_ctl = (obs.is_ctl ?? []).map((v) => (v === 'true' ? 1 : v === 'false' ? 0 : v));
         assert.deepEqual(obs, exp.obs);
-        assert.deepEqual(Object.fromEntries(reader.var()), exp.var);
+        assert.deepEqual(Object.fromEntries(reader.geneMetadata()), exp.var);
         assert.deepEqual(Array.from(reader.readRows(all(reader.nSamples), null)), exp.X);
         const rows = [39, 0, 17, 18, 19, 2];
         assert.deepEqual(
@@ -225,9 +225,9 @@ f.close()`,
       [path],
     );
     const reader = await openH5ad(path);
-    assert.deepEqual(reader.obsNames(), ['c0', 'c1', 'c2', 'c3']);
-    assert.deepEqual(Object.fromEntries(reader.obs()), { drug: ['DMSO', 'drugX', null, 'drugX'], dose: [0, 1.5, null, 3] });
-    assert.deepEqual(Object.fromEntries(reader.var()), {});
+    assert.deepEqual(reader.sampleIds(), ['c0', 'c1', 'c2', 'c3']);
+    assert.deepEqual(Object.fromEntries(reader.sampleMetadata()), { drug: ['DMSO', 'drugX', null, 'drugX'], dose: [0, 1.5, null, 3] });
+    assert.deepEqual(Object.fromEntries(reader.geneMetadata()), {});
     assert.deepEqual(Array.from(reader.readRows([3], null)), [9, 10, 11]);
     reader.close();
   });
@@ -250,9 +250,9 @@ f.close()`,
     );
     const reader = await openH5ad(path);
     assert.equal(reader.xEncoding, 'csr');
-    assert.deepEqual(reader.obsNames(), ['c0', 'c1', 'c2']);
-    assert.deepEqual(reader.varNames(), ['g0', 'g1']);
-    assert.deepEqual(Object.fromEntries(reader.obs()), { drug: ['DMSO', 'drugY', 'DMSO'], score: [1.5, 2.5, null] });
+    assert.deepEqual(reader.sampleIds(), ['c0', 'c1', 'c2']);
+    assert.deepEqual(reader.geneIds(), ['g0', 'g1']);
+    assert.deepEqual(Object.fromEntries(reader.sampleMetadata()), { drug: ['DMSO', 'drugY', 'DMSO'], score: [1.5, 2.5, null] });
     assert.deepEqual(Array.from(reader.readRows([0, 1, 2], null)), [0, 1, 0, 0, 2, 3]);
     reader.close();
   });
@@ -286,7 +286,7 @@ describe('malformed h5ad input gets a specific error', () => {
     await writeH5adH5wasm(path, { ...base, obsNames: ['a', 'b', 'a'] });
     await rejectsWith(openH5ad(path), 'duplicate-id', (e) => assert.equal(e.where, '/obs'));
     const reader = await openH5ad(path, { duplicateNames: 'suffix' });
-    assert.deepEqual(reader.obsNames(), ['a', 'b', 'a-1']);
+    assert.deepEqual(reader.sampleIds(), ['a', 'b', 'a-1']);
     reader.close();
   });
 

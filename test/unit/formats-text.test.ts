@@ -83,10 +83,10 @@ describe('GCT', () => {
     const path = file(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(gct13)]));
     const reader = await openGct(path);
     assert.equal(reader.version, '1.3');
-    assert.deepEqual(reader.rowIds(), ['g1', 'g2', 'g3']);
-    assert.deepEqual(reader.columnIds(), ['S1', 'S2', 'S3', 'S4']);
-    assert.deepEqual(Object.fromEntries(reader.rowMetadata()), { pr_gene_symbol: ['PSME1', 'CISD1', null], pr_is_lm: [1, 0, 1] });
-    assert.deepEqual(Object.fromEntries(reader.columnMetadata()), {
+    assert.deepEqual(reader.geneIds(), ['g1', 'g2', 'g3']);
+    assert.deepEqual(reader.sampleIds(), ['S1', 'S2', 'S3', 'S4']);
+    assert.deepEqual(Object.fromEntries(reader.geneMetadata()), { pr_gene_symbol: ['PSME1', 'CISD1', null], pr_is_lm: [1, 0, 1] });
+    assert.deepEqual(Object.fromEntries(reader.sampleMetadata()), {
       pert_iname: ['DMSO', 'vorinostat', null, 'DMSO'],
       pert_dose: [0, 10, 1.11, null],
     });

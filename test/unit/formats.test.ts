@@ -149,10 +149,10 @@ describe('GCTX on the cmapPy fixtures', { skip: NO_CMAPPY }, () => {
         assert.equal(reader.layout, 'samples-first');
         assert.equal(reader.version, expected.version);
         assert.equal(reader.matrixDtype, '<d');
-        assert.deepEqual(reader.rowIds(), expected.rowIds);
-        assert.deepEqual(reader.columnIds(), expected.colIds);
-        assert.deepEqual(tableObject(reader.rowMetadata()), expected.rowMeta);
-        assert.deepEqual(tableObject(reader.columnMetadata()), expected.colMeta);
+        assert.deepEqual(reader.geneIds(), expected.rowIds);
+        assert.deepEqual(reader.sampleIds(), expected.colIds);
+        assert.deepEqual(tableObject(reader.geneMetadata()), expected.rowMeta);
+        assert.deepEqual(tableObject(reader.sampleMetadata()), expected.colMeta);
         // HDF5 shape is [n_cols, n_rows] of the GCT
         assert.deepEqual(expected.matrixShape, [reader.nSamples, reader.nGenes]);
         const values = reader.readColumns(all(reader.nSamples), null);
@@ -165,24 +165,24 @@ describe('GCTX on the cmapPy fixtures', { skip: NO_CMAPPY }, () => {
 
   test('metadata types follow the HDF5 types: A<n> text, <q ints, <d floats, -666 → null', async () => {
     const reader = await openGctx(fixture('mini_gctx_with_metadata_n2x3.gctx'));
-    const meta = reader.rowMetadata();
+    const meta = reader.geneMetadata();
     assert.deepEqual(meta.get('pr_analyte_id'), ['Analyte 11', 'Analyte 12', 'Analyte 12']);
     assert.deepEqual(meta.get('pr_gene_id'), [5720, 55847, 7416]);
     assert.deepEqual(meta.get('pr_model_id'), [null, null, null]);
     reader.close();
     const mini = await openGctx(fixture('mini_gctoo_for_testing.gctx'));
-    assert.deepEqual(mini.columnMetadata().get('distil_nsample'), [3, 3, 66, 2, 9, 111111]);
-    assert.deepEqual(mini.columnMetadata().get('mfc_plate_id'), [null, null, null, null, null, null]);
+    assert.deepEqual(mini.sampleMetadata().get('distil_nsample'), [3, 3, 66, 2, 9, 111111]);
+    assert.deepEqual(mini.sampleMetadata().get('mfc_plate_id'), [null, null, null, null, null, null]);
     mini.close();
   });
 
   test('the GCTX and the GCT of the same cmapPy data agree', async () => {
     const gctx = await openGctx(fixture('mini_gctoo_for_testing.gctx'));
     const gct = await openGct(fixture('mini_gctoo_for_testing.gct'));
-    assert.deepEqual(gct.rowIds(), gctx.rowIds());
-    assert.deepEqual(gct.columnIds(), gctx.columnIds());
-    assert.deepEqual(tableObject(gct.rowMetadata()), tableObject(gctx.rowMetadata()));
-    assert.deepEqual(tableObject(gct.columnMetadata()), tableObject(gctx.columnMetadata()));
+    assert.deepEqual(gct.geneIds(), gctx.geneIds());
+    assert.deepEqual(gct.sampleIds(), gctx.sampleIds());
+    assert.deepEqual(tableObject(gct.geneMetadata()), tableObject(gctx.geneMetadata()));
+    assert.deepEqual(tableObject(gct.sampleMetadata()), tableObject(gctx.sampleMetadata()));
     const samples = all(gctx.nSamples);
     assert.deepEqual(Array.from(await gct.readSamples(samples, null)), Array.from(gctx.readColumns(samples, null)));
     gctx.close();
@@ -195,10 +195,10 @@ describe('GCT on the cmapPy fixtures', { skip: NO_CMAPPY }, () => {
       const expected = committed[name] as ExpectedFile;
       const reader = await openGct(fixture(name));
       assert.equal(reader.version, expected.version);
-      assert.deepEqual(reader.rowIds(), expected.rowIds);
-      assert.deepEqual(reader.columnIds(), expected.colIds);
-      assert.deepEqual(tableObject(reader.rowMetadata()), expected.rowMeta);
-      assert.deepEqual(tableObject(reader.columnMetadata()), expected.colMeta);
+      assert.deepEqual(reader.geneIds(), expected.rowIds);
+      assert.deepEqual(reader.sampleIds(), expected.colIds);
+      assert.deepEqual(tableObject(reader.geneMetadata()), expected.rowMeta);
+      assert.deepEqual(tableObject(reader.sampleMetadata()), expected.colMeta);
       const values = await reader.readColumns(all(reader.nSamples), null);
       assert.deepEqual(gctOrientation(values, reader.nSamples, reader.nGenes), expected.values);
       assert.equal(reader.valueStats.missing, 0);
@@ -263,10 +263,10 @@ describe('GCTX round trip (h5wasm writer)', () => {
       const reader = await openGctx(path, { maxSliceBytes: 3 * nG * 4, maxGapBytes: nG * 4 });
       try {
         assert.equal(reader.layout, variant.spec.layout ?? 'samples-first');
-        assert.deepEqual(reader.rowIds(), rowIds);
-        assert.deepEqual(reader.columnIds(), colIds);
-        assert.deepEqual(tableObject(reader.rowMetadata()), expectedMeta(rowMeta));
-        assert.deepEqual(tableObject(reader.columnMetadata()), expectedMeta(colMeta));
+        assert.deepEqual(reader.geneIds(), rowIds);
+        assert.deepEqual(reader.sampleIds(), colIds);
+        assert.deepEqual(tableObject(reader.geneMetadata()), expectedMeta(rowMeta));
+        assert.deepEqual(tableObject(reader.sampleMetadata()), expectedMeta(colMeta));
         const selections: [number[], number[] | null][] = [
           [all(nS), null],
           [[36, 0, 5, 5, 17, 2, 3, 4, 30], null],
@@ -403,11 +403,11 @@ print(json.dumps({'shape': list(d.shape), 'dtype': d.dtype.str,
       assert.equal(reader.matrixDtype, exp.dtype.replace('f4', 'f')); // h5wasm spells float32 "<f"
       assert.deepEqual(reader.chunks, [9, 31]);
       assert.equal(reader.version, 'GCTX1.0');
-      assert.deepEqual(reader.rowIds(), exp.rid);
-      assert.deepEqual(reader.columnIds(), exp.cid);
-      assert.deepEqual(reader.rowMetadata().get('pr_gene_id'), exp.gene_id);
-      assert.deepEqual(reader.columnMetadata().get('pert_dose'), exp.dose);
-      assert.deepEqual(reader.columnMetadata().get('cell_id'), exp.cell);
+      assert.deepEqual(reader.geneIds(), exp.rid);
+      assert.deepEqual(reader.sampleIds(), exp.cid);
+      assert.deepEqual(reader.geneMetadata().get('pr_gene_id'), exp.gene_id);
+      assert.deepEqual(reader.sampleMetadata().get('pert_dose'), exp.dose);
+      assert.deepEqual(reader.sampleMetadata().get('cell_id'), exp.cell);
       const got = Array.from(reader.readColumns(all(reader.nSamples), null), (v) => (Number.isNaN(v) ? null : v));
       assert.deepEqual(got, exp.values);
     } finally {
@@ -433,8 +433,8 @@ f.close()`,
       [path],
     );
     const reader = await openGctx(path);
-    assert.deepEqual(reader.rowIds(), ['g1', 'gene2', 'g3']);
-    assert.deepEqual(reader.columnIds(), ['sé', 'zwei']);
+    assert.deepEqual(reader.geneIds(), ['g1', 'gene2', 'g3']);
+    assert.deepEqual(reader.sampleIds(), ['sé', 'zwei']);
     assert.deepEqual(Array.from(reader.readColumns([1], [2])), [5]);
     reader.close();
   });
@@ -526,7 +526,7 @@ describe('malformed GCTX input gets a specific error', { skip: NO_CMAPPY }, () =
     });
     const reader = await openGctx(path);
     assert.throws(
-      () => reader.rowMetadata(),
+      () => reader.geneMetadata(),
       (e: unknown) => e instanceof FormatError && e.code === 'shape-mismatch' && e.where === '/0/META/ROW/sym',
     );
     reader.close();

@@ -8,6 +8,7 @@ import { pairedWilcoxon } from '../../src-main/node/analysis/paired.js';
 import {
   beats,
   controlName,
+  evidence,
   nearestTrainingDrug,
   ScoreBook,
   structureTests,
@@ -184,6 +185,22 @@ describe('structure verdicts', () => {
     const said = structureVerdicts(identity, ['cvae'], tied);
     assert.match(said[0] ?? '', /^cvae: no evidence that structure helps \(.*higher on 10 of 20 environments, Wilcoxon p = 1\.000/);
     assert.match(said.at(-1) ?? '', /^Answer: no model beats/);
+  });
+
+  it('gives the evidence: similarity, every structure-reading baseline against the mean, and kNN on close analogues', () => {
+    const b = book(0);
+    for (let e = 0; e < 20; e++) b.add('ridge [descriptors]', `e${e}`, scores(0.25));
+    const tests = structureTests(b, ['cvae'], ['training-mean', 'nearest-neighbours', 'ridge [descriptors]']);
+    const said = evidence(b, tests);
+    // Similarities e/20: 0.00 … 0.95, median 0.50, 12 of 20 at ≥ 0.4.
+    assert.match(said, /median Tanimoto 0\.50 \(12 of 20 environments at ≥ 0\.4/);
+    assert.match(said, /nearest-neighbours vs the training-drug mean: 0\.220 vs 0\.317/);
+    assert.match(said, /ridge \[descriptors\] vs the training-drug mean: 0\.250 vs 0\.317/);
+    // The 12 close environments (e8 … e19): kNN 0.2 + noise vs the mean 0.31 + noise/3, lower on every one.
+    assert.match(
+      said,
+      /On the 12 held-out environments with a training analogue at Tanimoto ≥ 0\.4: nearest-neighbours 0\.2\d\d vs the training-drug mean 0\.3\d\d, Wilcoxon p = /,
+    );
   });
 
   it('averages an environment held out in several trials into one unit, and bins it by similarity', () => {

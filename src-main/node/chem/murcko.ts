@@ -427,52 +427,19 @@ export function murckoScaffoldFromSmiles(smiles: string): { smiles: string; unch
 
 // Allowed valences of the main-group elements, as in RDKit's periodic table (Python RDKit 2022.09);
 // elements not listed (transition metals, lanthanides, actinides) take no implicit hydrogens.
-const VALENCES: Readonly<Record<number, readonly number[]>> = {
-  1: [1],
-  2: [0],
-  3: [1],
-  4: [2],
-  5: [3],
-  6: [4],
-  7: [3],
-  8: [2],
-  9: [1],
-  10: [0],
-  11: [1],
-  12: [2],
-  13: [3, 6],
-  14: [4, 6],
-  15: [3, 5, 7],
-  16: [2, 4, 6],
-  17: [1],
-  18: [0],
-  19: [1],
-  20: [2],
-  31: [3],
-  32: [4],
-  33: [3, 5, 7],
-  34: [2, 4, 6],
-  35: [1],
-  36: [0],
-  37: [1],
-  38: [2],
-  49: [3],
-  50: [2, 4],
-  51: [3, 5, 7],
-  52: [2, 4, 6],
-  53: [1, 3, 5],
-  54: [0, 2, 4, 6],
-  55: [1],
-  56: [2],
-  81: [3],
-  82: [2, 4],
-  83: [3, 5, 7],
-  84: [2, 4, 6],
-  85: [1, 3, 5],
-  86: [0],
-  87: [1],
-  88: [2],
-};
+// Written as runs of consecutive elements: the first atomic number, then each element's valences.
+const VALENCE_RUNS: readonly (readonly [number, ...(readonly number[])[]])[] = [
+  [1, [1], [0]],
+  [3, [1], [2], [3], [4], [3], [2], [1], [0]],
+  [11, [1], [2], [3, 6], [4, 6], [3, 5, 7], [2, 4, 6], [1], [0]],
+  [19, [1], [2]],
+  [31, [3], [4], [3, 5, 7], [2, 4, 6], [1], [0], [1], [2]],
+  [49, [3], [2, 4], [3, 5, 7], [2, 4, 6], [1, 3, 5], [0, 2, 4, 6], [1], [2]],
+  [81, [3], [2, 4], [3, 5, 7], [2, 4, 6], [1, 3, 5], [0], [1], [2]],
+];
+const VALENCES: Readonly<Record<number, readonly number[]>> = Object.fromEntries(
+  VALENCE_RUNS.flatMap(([first, ...valences]) => valences.map((v, i) => [first + i, v])),
+);
 /** Elements left of carbon, for which a positive charge removes rather than adds a hydrogen. */
 const EARLY_ATOMS = new Set([3, 4, 5, 11, 12, 13, 19, 20, 31, 32, 37, 38, 49, 50, 51, 55, 56, 81, 82, 83, 87, 88]);
 /** B, C, N, O, P, S, F, Cl, Br, I: the atoms SMILES writes without brackets. */

@@ -1,6 +1,9 @@
 // What every CLI verb shares: its help text, its options, and how it reports.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { LabError } from '../../shared/api/errors.js';
+import { type OpenLabOptions, openLab } from '../lab/open.js';
+import type { LabService } from '../lab/service.js';
+import { resolveDatabasePath } from '../store/location.js';
 
 export interface Command {
   name: string;
@@ -37,6 +40,16 @@ export function parse(command: Command, argv: string[]): ParsedArgs {
   } catch (error) {
     throw new LabError('invalid_params', `${(error as Error).message}\nRun "cellshift ${command.name} --help" for usage.`);
   }
+}
+
+/** Options that each take one text value (most do), in the order the help lists them. */
+export function textOptions<const Name extends string>(...names: Name[]): Record<Name, { type: 'string' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<Name, { type: 'string' }>;
+}
+
+/** Opens the lab in the database --db names (else the default location); the command line never seeds the demo. */
+export function openCliLab(args: ParsedArgs, options: Partial<OpenLabOptions> = {}): Promise<LabService> {
+  return openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false, ...options });
 }
 
 export function stringOption(args: ParsedArgs, name: string): string | undefined {

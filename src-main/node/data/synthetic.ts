@@ -754,19 +754,7 @@ export function offsetEnvironment(offsets: readonly number[], name?: string): En
 
 /** Seed §6.1: 2 independent latents, 10 linear genes (weights ±1), one environment (0, 0). */
 export function presetLinearIndependent2(seed = 0): SyntheticConfig {
-  return {
-    seed,
-    nLatents: 2,
-    nGenes: 10,
-    graph: { kind: 'empty' },
-    latentFunction: 'linear',
-    observedFunction: 'linear',
-    parentProbability: 0.5,
-    latentNoiseStd: 1,
-    observedNoiseStd: 0,
-    environments: [offsetEnvironment([0, 0])],
-    samplesPerEnvironment: 1000,
-  };
+  return { ...twoLinearLatents(seed), graph: { kind: 'empty' }, latentNoiseStd: 1, environments: [offsetEnvironment([0, 0])] };
 }
 
 /**
@@ -776,18 +764,25 @@ export function presetLinearIndependent2(seed = 0): SyntheticConfig {
  */
 export function presetLinearDependent2(environments: ReadonlyArray<readonly [number, number]> = [[0, 0]], seed = 0): SyntheticConfig {
   return {
+    ...twoLinearLatents(seed),
+    graph: { kind: 'edges', edges: [[0, 1]] },
+    latentNoiseStd: [1, 0],
+    environments: environments.map((offsets) => offsetEnvironment(offsets)),
+  };
+}
+
+/** What §6.1–§6.3 share: 2 linear latents, 10 linear genes without observation noise, 1000 samples an environment. */
+function twoLinearLatents(seed: number) {
+  return {
     seed,
     nLatents: 2,
     nGenes: 10,
-    graph: { kind: 'edges', edges: [[0, 1]] },
     latentFunction: 'linear',
     observedFunction: 'linear',
     parentProbability: 0.5,
-    latentNoiseStd: [1, 0],
     observedNoiseStd: 0,
-    environments: environments.map((offsets) => offsetEnvironment(offsets)),
     samplesPerEnvironment: 1000,
-  };
+  } as const satisfies Partial<SyntheticConfig>;
 }
 
 export interface SplitPreset {

@@ -1,7 +1,8 @@
 // Results worth keeping beyond a run: study reports, exported figures and tables, with provenance.
 import { randomUUID } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
 import { LabError } from '../../shared/api/errors.js';
+import { Repository } from './repository.js';
+import { camelFields } from './rows.js';
 
 export interface ArtifactSummary {
   id: string;
@@ -13,13 +14,7 @@ export interface ArtifactSummary {
   datasetId: string | null;
 }
 
-export class ArtifactRepository {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
+export class ArtifactRepository extends Repository {
   put(artifact: {
     kind: string;
     name: string;
@@ -30,7 +25,7 @@ export class ArtifactRepository {
     datasetId?: string;
   }): ArtifactSummary {
     const id = `art_${randomUUID().slice(0, 8)}`;
-    this.#db
+    this.db
       .prepare(
         `INSERT INTO artifacts (id, run_id, dataset_id, kind, name, media_type, content, provenance, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -50,7 +45,7 @@ export class ArtifactRepository {
   }
 
   get(id: string): ArtifactSummary {
-    const row = this.#db.prepare('SELECT id, kind, name, media_type, created_at, run_id, dataset_id FROM artifacts WHERE id = ?').get(id) as
+    const row = this.db.prepare('SELECT id, kind, name, media_type, created_at, run_id, dataset_id FROM artifacts WHERE id = ?').get(id) as
       | Row
       | undefined;
     if (!row) throw new LabError('not_found', `No artifact with id "${id}"`);
@@ -58,7 +53,7 @@ export class ArtifactRepository {
   }
 
   content(id: string): Buffer {
-    const row = this.#db.prepare('SELECT content FROM artifacts WHERE id = ?').get(id) as { content: Buffer } | undefined;
+    const row = this.db.prepare('SELECT content FROM artifacts WHERE id = ?').get(id) as { content: Buffer } | undefined;
     if (!row) throw new LabError('not_found', `No artifact with id "${id}"`);
     return row.content;
   }
@@ -66,14 +61,12 @@ export class ArtifactRepository {
   list(kind?: string): ArtifactSummary[] {
     const rows = (
       kind
-        ? this.#db
+        ? this.db
             .prepare(
               'SELECT id, kind, name, media_type, created_at, run_id, dataset_id FROM artifacts WHERE kind = ? ORDER BY created_at DESC',
             )
             .all(kind)
-        : this.#db
-            .prepare('SELECT id, kind, name, media_type, created_at, run_id, dataset_id FROM artifacts ORDER BY created_at DESC')
-            .all()
+        : this.db.prepare('SELECT id, kind, name, media_type, created_at, run_id, dataset_id FROM artifacts ORDER BY created_at DESC').all()
     ) as Row[];
     return rows.map(toSummary);
   }
@@ -90,13 +83,5 @@ interface Row {
 }
 
 function toSummary(row: Row): ArtifactSummary {
-  return {
-    id: row.id,
-    kind: row.kind,
-    name: row.name,
-    mediaType: row.media_type,
-    createdAt: row.created_at,
-    runId: row.run_id,
-    datasetId: row.dataset_id,
-  };
+  return camelFields(row, ['id', 'kind', 'name', 'media_type', 'created_at', 'run_id', 'dataset_id']);
 }

@@ -1,7 +1,8 @@
 // The lab-wide compound library: every pert_info / compoundinfo table the lab has read (with a
 // dataset or on its own) adds what it says about each pert_id. Later imports without such a table
 // take structures from here; mechanism analyses read targets and MoA.
-import type { Database } from 'better-sqlite3';
+import { Repository } from './repository.js';
+import { camelFields, jsonList } from './rows.js';
 
 export interface CompoundRecord {
   pertId: string;
@@ -30,20 +31,14 @@ interface Row {
 /** Lookups of more ids than this go through a temporary table instead of one IN (...) list. */
 const IN_LIST_LIMIT = 500;
 
-export class CompoundRepository {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
+export class CompoundRepository extends Repository {
   /**
    * Adds or updates compounds, in one transaction. A field the new table leaves empty keeps what
    * the library knew; one it fills replaces it (the newest table wins). Returns how many were new.
    */
   upsert(records: Iterable<CompoundRecord>, source: string): { added: number; updated: number } {
-    const exists = this.#db.prepare('SELECT 1 FROM compounds WHERE pert_id = ?');
-    const write = this.#db.prepare(
+    const exists = this.db.prepare('SELECT 1 FROM compounds WHERE pert_id = ?');
+    const write = this.db.prepare(
       `INSERT INTO compounds (pert_id, name, smiles, inchi_key, targets, moa, source, updated_at)
        VALUES (@pertId, @name, @smiles, @inchiKey, @targets, @moa, @source, @now)
        ON CONFLICT (pert_id) DO UPDATE SET
@@ -58,7 +53,7 @@ export class CompoundRepository {
     const now = new Date().toISOString();
     let added = 0;
     let updated = 0;
-    this.#db.transaction(() => {
+    this.db.transaction(() => {
       for (const r of records) {
         if (exists.get(r.pertId)) updated++;
         else added++;
@@ -83,7 +78,7 @@ export class CompoundRepository {
     const out = new Map<string, StoredCompound>();
     for (let start = 0; start < ids.length; start += IN_LIST_LIMIT) {
       const chunk = ids.slice(start, start + IN_LIST_LIMIT);
-      const rows = this.#db
+      const rows = this.db
         .prepare(
           `SELECT pert_id, name, smiles, inchi_key, targets, moa, source FROM compounds WHERE pert_id IN (${chunk.map(() => '?').join(',')})`,
         )
@@ -94,18 +89,15 @@ export class CompoundRepository {
   }
 
   count(): number {
-    return (this.#db.prepare('SELECT count(*) AS n FROM compounds').get() as { n: number }).n;
+    return (this.db.prepare('SELECT count(*) AS n FROM compounds').get() as { n: number }).n;
   }
 }
 
 function toRecord(row: Row): StoredCompound {
   return {
-    pertId: row.pert_id,
-    name: row.name,
-    smiles: row.smiles,
-    inchiKey: row.inchi_key,
-    targets: JSON.parse(row.targets) as string[],
-    moa: JSON.parse(row.moa) as string[],
+    ...camelFields(row, ['pert_id', 'name', 'smiles', 'inchi_key']),
+    targets: jsonList(row.targets),
+    moa: jsonList(row.moa),
     source: row.source,
   };
 }

@@ -128,25 +128,22 @@ function checkWritableLocation(path: string): void {
     // Not there yet: SQLite creates it.
   }
   if (isFile) {
-    try {
-      accessSync(path, constants.W_OK);
-    } catch (error) {
-      throw new LabError(
-        'bad_input',
-        `The database file ${path} is read-only: it ${describeErrno(errnoOf(error))}. ` +
-          `CellShift writes to its database whenever it runs; make the file writable, or ${CHOOSE_ANOTHER}.`,
-      );
-    }
+    requireWritable(path, 'file', `CellShift writes to its database whenever it runs; make the file writable, or ${CHOOSE_ANOTHER}.`);
   }
+  requireWritable(
+    folder,
+    'folder',
+    `SQLite keeps journal files next to the database (${basename(path)}-wal, ${basename(path)}-shm); ` +
+      `make the folder writable, or ${CHOOSE_ANOTHER}.`,
+  );
+}
+
+/** Throws, saying why and what to do, when the operating system refuses to let us write `target`. */
+function requireWritable(target: string, what: 'file' | 'folder', advice: string): void {
   try {
-    accessSync(folder, constants.W_OK);
+    accessSync(target, constants.W_OK);
   } catch (error) {
-    throw new LabError(
-      'bad_input',
-      `The database folder ${folder} is read-only: it ${describeErrno(errnoOf(error))}. ` +
-        `SQLite keeps journal files next to the database (${basename(path)}-wal, ${basename(path)}-shm); ` +
-        `make the folder writable, or ${CHOOSE_ANOTHER}.`,
-    );
+    throw new LabError('bad_input', `The database ${what} ${target} is read-only: it ${describeErrno(errnoOf(error))}. ${advice}`);
   }
 }
 

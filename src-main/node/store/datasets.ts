@@ -14,6 +14,8 @@ import {
 } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
 import { MetadataProfiler, type SampleMetadata } from './metadata-profile.js';
+import { Repository } from './repository.js';
+import { camelFields, jsonList } from './rows.js';
 
 export interface GeneRecord {
   id: string;
@@ -100,23 +102,17 @@ const SUMMARY_COLUMNS = `d.id, d.name, d.source, d.description, d.created_at, d.
   d.metadata_columns, d.content_hash, d.provenance,
   (SELECT count(*) FROM environments e WHERE e.dataset_id = d.id) AS n_environments`;
 
-export class DatasetRepository {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
+export class DatasetRepository extends Repository {
   list(): DatasetSummary[] {
-    const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d ORDER BY d.created_at, d.rowid`).all() as DatasetRow[];
+    const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d ORDER BY d.created_at, d.rowid`).all() as DatasetRow[];
     return rows.map(toSummary);
   }
 
   get(id: string): DatasetDetail {
-    const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as DatasetRow | undefined;
+    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM datasets d WHERE d.id = ?`).get(id) as DatasetRow | undefined;
     if (!row) throw new LabError('not_found', `No dataset with id "${id}"`);
     const genes = (
-      this.#db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx LIMIT 50').all(id) as {
+      this.db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx LIMIT 50').all(id) as {
         gene_id: string;
         symbol: string;
         landmark: number;
@@ -127,31 +123,31 @@ export class DatasetRepository {
 
   /** Unpacked copies of gzip files (see data/import/unpack-cache.ts) that stored datasets came from. */
   unpackedCopies(): Set<string> {
-    const rows = this.#db
+    const rows = this.db
       .prepare("SELECT json_extract(provenance, '$.files.unpackedCopy') AS path FROM datasets WHERE path IS NOT NULL")
       .all() as { path: string }[];
     return new Set(rows.map((r) => r.path));
   }
 
   exists(id: string): boolean {
-    return this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
+    return this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(id) !== undefined;
   }
 
   rename(id: string, name: string): DatasetSummary {
-    const info = this.#db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, id);
+    const info = this.db.prepare('UPDATE datasets SET name = ? WHERE id = ?').run(name, id);
     if (info.changes === 0) throw new LabError('not_found', `No dataset with id "${id}"`);
     return this.get(id);
   }
 
   delete(id: string): void {
-    const runs = (this.#db.prepare('SELECT count(*) AS n FROM runs WHERE dataset_id = ?').get(id) as { n: number }).n;
+    const runs = (this.db.prepare('SELECT count(*) AS n FROM runs WHERE dataset_id = ?').get(id) as { n: number }).n;
     if (runs > 0) {
       throw new LabError('conflict', `Dataset "${id}" has ${runs} training run(s); delete those runs first to keep their history honest.`);
     }
-    const info = this.#db
+    const info = this.db
       .transaction(() => {
-        this.#db.prepare('DELETE FROM samples WHERE dataset_id = ?').run(id);
-        return this.#db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+        this.db.prepare('DELETE FROM samples WHERE dataset_id = ?').run(id);
+        return this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
       })
       .immediate();
     if (info.changes === 0) throw new LabError('not_found', `No dataset with id "${id}"`);
@@ -159,60 +155,43 @@ export class DatasetRepository {
 
   environments(datasetId: string): EnvironmentSummary[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    const rows = this.#db
+    const rows = this.db
       .prepare(
-        `SELECT e.id, e.key, e.label, e.is_control, e.perturbagen_id, e.cell_line, e.dose, e.time,
+        `SELECT ${ENVIRONMENT_CORE_COLUMNS}, e.dose, e.time,
                 length(e.representation) AS representation_bytes, e.representation_kind,
                 (SELECT count(*) FROM samples s WHERE s.environment_id = e.id) AS n_samples,
-                p.name AS drug_name, p.smiles
-         FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
-         WHERE e.dataset_id = ? ORDER BY e.idx`,
+                p.name AS drug_name
+         ${ENVIRONMENTS_OF_DATASET}`,
       )
-      .all(datasetId) as {
-      id: string;
-      key: string;
-      label: string;
-      is_control: number;
-      perturbagen_id: string | null;
-      cell_line: string | null;
+      .all(datasetId) as (EnvironmentCoreRow & {
       dose: string | null;
       time: string | null;
       representation_bytes: number | null;
       representation_kind: string;
       n_samples: number;
       drug_name: string | null;
-      smiles: string | null;
-    }[];
+    })[];
     const cellLines = this.#cellLinesByEnvironment(datasetId);
     const molecules = this.#moleculesBySmiles();
-    return rows.map((r) => {
-      const molecule = r.smiles === null ? undefined : molecules.get(r.smiles);
-      return {
-        id: r.id,
-        key: r.key,
-        label: r.label,
-        isControl: r.is_control === 1,
-        perturbagen: r.perturbagen_id,
-        cellLine: r.cell_line,
-        dose: r.dose,
-        time: r.time,
-        nSamples: r.n_samples,
-        representationLength: (r.representation_bytes ?? 0) / Float32Array.BYTES_PER_ELEMENT,
-        representationKind: r.representation_kind,
-        drugName: r.drug_name,
-        smiles: r.smiles,
-        structure:
-          r.is_control === 1 || r.perturbagen_id === null
-            ? null
-            : r.smiles === null
-              ? 'missing'
-              : molecule?.ok === false
-                ? 'invalid'
-                : 'parsed',
-        scaffold: molecule?.scaffold ?? null,
-        cellLines: cellLines.get(r.id) ?? [],
-      };
-    });
+    return rows.map((r) => ({
+      ...environmentCore(r, molecules),
+      dose: r.dose,
+      time: r.time,
+      nSamples: r.n_samples,
+      representationLength: (r.representation_bytes ?? 0) / Float32Array.BYTES_PER_ELEMENT,
+      representationKind: r.representation_kind,
+      drugName: r.drug_name,
+      smiles: r.smiles,
+      structure:
+        r.is_control === 1 || r.perturbagen_id === null
+          ? null
+          : r.smiles === null
+            ? 'missing'
+            : moleculeOf(molecules, r.smiles)?.ok === false
+              ? 'invalid'
+              : 'parsed',
+      cellLines: cellLines.get(r.id) ?? [],
+    }));
   }
 
   /**
@@ -220,9 +199,9 @@ export class DatasetRepository {
    * canonical form of a parsed entry). One scan of the cache: a correlated lookup per environment
    * took 4–8 s at 20k environments, the scan tens of milliseconds.
    */
-  #moleculesBySmiles(): Map<string, { ok: boolean; scaffold: string | null; canonical: string | null }> {
-    const bySmiles = new Map<string, { ok: boolean; scaffold: string | null; canonical: string | null }>();
-    const rows = this.#db.prepare('SELECT smiles, ok, scaffold_smiles, canonical_smiles FROM molecules').iterate() as IterableIterator<{
+  #moleculesBySmiles(): MoleculesBySmiles {
+    const bySmiles: MoleculesBySmiles = new Map();
+    const rows = this.db.prepare('SELECT smiles, ok, scaffold_smiles, canonical_smiles FROM molecules').iterate() as IterableIterator<{
       smiles: string;
       ok: number;
       scaffold_smiles: string | null;
@@ -243,7 +222,7 @@ export class DatasetRepository {
   /** Samples per cell line of each environment, read from the first cell-line column a sample has. */
   #cellLinesByEnvironment(datasetId: string): Map<string, { cellLine: string; samples: number }[]> {
     const cell = `COALESCE(${CELL_LINE_COLUMNS.map((c) => `json_extract(metadata, '$.${c}')`).join(', ')}, '(unknown)')`;
-    const counts = this.#db
+    const counts = this.db
       .prepare(
         `SELECT environment_id, ${cell} AS cell_line, count(*) AS samples FROM samples
          WHERE dataset_id = ? GROUP BY environment_id, cell_line ORDER BY samples DESC, cell_line`,
@@ -260,7 +239,7 @@ export class DatasetRepository {
 
   /** The drug structure behind one environment, from the structure cache. */
   environmentStructure(datasetId: string, environmentId: string): EnvironmentStructure {
-    const row = this.#db
+    const row = this.db
       .prepare(
         `SELECT e.id, e.is_control, p.smiles,
                 m.ok, m.canonical_smiles, m.inchi_key, m.scaffold_smiles, m.svg, m.error
@@ -301,11 +280,11 @@ export class DatasetRepository {
   }
 
   representations(datasetId: string): EnvironmentRepresentations {
-    const dataset = this.#db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').get(datasetId) as
+    const dataset = this.db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').get(datasetId) as
       | { representation_columns: string }
       | undefined;
     if (!dataset) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    const rows = this.#db
+    const rows = this.db
       .prepare('SELECT id, key, label, representation, representation_kind FROM environments WHERE dataset_id = ? ORDER BY idx')
       .all(datasetId) as { id: string; key: string; label: string; representation: Buffer | null; representation_kind: string }[];
     return {
@@ -322,13 +301,13 @@ export class DatasetRepository {
 
   /** The whole expression matrix, samples × genes, row-major, in sample order. */
   readExpression(datasetId: string): { nSamples: number; nGenes: number; values: Float32Array } {
-    const head = this.#db.prepare('SELECT n_samples, n_genes FROM datasets WHERE id = ?').get(datasetId) as
+    const head = this.db.prepare('SELECT n_samples, n_genes FROM datasets WHERE id = ?').get(datasetId) as
       | { n_samples: number; n_genes: number }
       | undefined;
     if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     const values = new Float32Array(head.n_samples * head.n_genes);
     let row = 0;
-    for (const sample of this.#db.prepare('SELECT expression FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
+    for (const sample of this.db.prepare('SELECT expression FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
       values.set(blobToFloat32((sample as { expression: Buffer }).expression), row * head.n_genes);
       row++;
     }
@@ -338,8 +317,8 @@ export class DatasetRepository {
   /** Everything a trainer needs, in sample order: expression, each sample's environment, environments. */
   trainingView(datasetId: string): TrainingView {
     const { nSamples, nGenes, values } = this.readExpression(datasetId);
-    const geneIds = this.#db.prepare('SELECT gene_id FROM genes WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
-    const columns = this.#db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').pluck().get(datasetId) as string;
+    const geneIds = this.db.prepare('SELECT gene_id FROM genes WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+    const columns = this.db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').pluck().get(datasetId) as string;
     return {
       ...this.environmentView(datasetId),
       nSamples,
@@ -359,40 +338,22 @@ export class DatasetRepository {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     const molecules = this.#moleculesBySmiles();
     const environments = (
-      this.#db
+      this.db
         .prepare(
-          `SELECT e.id, e.idx, e.key, e.label, e.is_control, ${representations ? 'e.representation' : 'NULL AS representation'},
-                  e.perturbagen_id, e.cell_line, p.smiles
-           FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
-           WHERE e.dataset_id = ? ORDER BY e.idx`,
+          `SELECT ${ENVIRONMENT_CORE_COLUMNS}, ${representations ? 'e.representation' : 'NULL AS representation'}
+           ${ENVIRONMENTS_OF_DATASET}`,
         )
-        .all(datasetId) as {
-        id: string;
-        idx: number;
-        key: string;
-        label: string;
-        is_control: number;
-        representation: Buffer | null;
-        perturbagen_id: string | null;
-        cell_line: string | null;
-        smiles: string | null;
-      }[]
+        .all(datasetId) as (EnvironmentCoreRow & { representation: Buffer | null })[]
     ).map((e) => ({
-      id: e.id,
-      key: e.key,
-      label: e.label,
-      isControl: e.is_control === 1,
+      ...environmentCore(e, molecules),
       representation: e.representation ? blobToFloat32(e.representation) : null,
-      perturbagen: e.perturbagen_id,
-      cellLine: e.cell_line,
-      scaffold: e.smiles === null ? null : (molecules.get(e.smiles)?.scaffold ?? null),
-      canonicalSmiles: e.smiles === null ? null : (molecules.get(e.smiles)?.canonical ?? null),
+      canonicalSmiles: moleculeOf(molecules, e.smiles)?.canonical ?? null,
     }));
     const position = new Map(environments.map((e, i) => [e.id, i]));
-    const nSamples = this.#db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number;
+    const nSamples = this.db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number;
     const environmentIndex = new Int32Array(nSamples);
     let row = 0;
-    for (const sample of this.#db.prepare('SELECT environment_id FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
+    for (const sample of this.db.prepare('SELECT environment_id FROM samples WHERE dataset_id = ? ORDER BY idx').iterate(datasetId)) {
       environmentIndex[row++] = position.get((sample as { environment_id: string }).environment_id) ?? -1;
     }
     return { nSamples, environmentIndex, environments };
@@ -401,7 +362,7 @@ export class DatasetRepository {
   genes(datasetId: string): { id: string; symbol: string; landmark: boolean }[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     return (
-      this.#db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx').all(datasetId) as {
+      this.db.prepare('SELECT gene_id, symbol, landmark FROM genes WHERE dataset_id = ? ORDER BY idx').all(datasetId) as {
         gene_id: string;
         symbol: string;
         landmark: number;
@@ -412,7 +373,7 @@ export class DatasetRepository {
   /** The environment key of every sample, in sample order (to colour plots by environment). */
   sampleEnvironmentKeys(datasetId: string): string[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    return this.#db
+    return this.db
       .prepare('SELECT e.key FROM samples s JOIN environments e ON e.id = s.environment_id WHERE s.dataset_id = ? ORDER BY s.idx')
       .pluck()
       .all(datasetId) as string[];
@@ -421,7 +382,7 @@ export class DatasetRepository {
   /** One metadata column of every sample, in sample order (null where missing). */
   sampleColumn(datasetId: string, column: string): (string | null)[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    return this.#db
+    return this.db
       .prepare("SELECT json_extract(metadata, '$.' || json_quote(?)) AS v FROM samples WHERE dataset_id = ? ORDER BY idx")
       .pluck()
       .all(column, datasetId)
@@ -431,17 +392,17 @@ export class DatasetRepository {
   /** Every sample id, in sample order. */
   sampleIds(datasetId: string): string[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    return this.#db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+    return this.db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
   }
 
   /** The ids of the samples measured in one environment (by its key), in sample order. */
   sampleIdsOfEnvironment(datasetId: string, key: string): string[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    const environment = this.#db.prepare('SELECT id FROM environments WHERE dataset_id = ? AND key = ?').pluck().get(datasetId, key) as
+    const environment = this.db.prepare('SELECT id FROM environments WHERE dataset_id = ? AND key = ?').pluck().get(datasetId, key) as
       | string
       | undefined;
     if (environment === undefined) throw new LabError('not_found', `Dataset "${datasetId}" has no environment "${key}"`);
-    return this.#db.prepare('SELECT sample_id FROM samples WHERE environment_id = ? ORDER BY idx').pluck().all(environment) as string[];
+    return this.db.prepare('SELECT sample_id FROM samples WHERE environment_id = ? ORDER BY idx').pluck().all(environment) as string[];
   }
 
   /**
@@ -449,7 +410,7 @@ export class DatasetRepository {
    * an unknown id is an error naming it before any row is yielded.
    */
   expressionOf(datasetId: string, sampleIds: readonly string[]): { nGenes: number; rows: Iterable<Float32Array> } {
-    const head = this.#db.prepare('SELECT n_genes FROM datasets WHERE id = ?').get(datasetId) as { n_genes: number } | undefined;
+    const head = this.db.prepare('SELECT n_genes FROM datasets WHERE id = ?').get(datasetId) as { n_genes: number } | undefined;
     if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     const known = new Set(this.sampleIds(datasetId));
     const unknown = sampleIds.filter((id) => !known.has(id));
@@ -459,7 +420,7 @@ export class DatasetRepository {
         `${unknown.length} sample id${unknown.length === 1 ? ' is' : 's are'} not in this dataset: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
       );
     }
-    const read = this.#db.prepare('SELECT expression FROM samples WHERE dataset_id = ? AND sample_id = ?').pluck();
+    const read = this.db.prepare('SELECT expression FROM samples WHERE dataset_id = ? AND sample_id = ?').pluck();
     return {
       nGenes: head.n_genes,
       rows: (function* () {
@@ -469,7 +430,7 @@ export class DatasetRepository {
   }
 
   groundTruth(datasetId: string): unknown {
-    const row = this.#db.prepare('SELECT ground_truth FROM datasets WHERE id = ?').get(datasetId) as
+    const row = this.db.prepare('SELECT ground_truth FROM datasets WHERE id = ?').get(datasetId) as
       | { ground_truth: string | null }
       | undefined;
     if (!row) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
@@ -478,7 +439,7 @@ export class DatasetRepository {
 
   /** Starts writing a dataset. Nothing is visible to readers until commit(). */
   begin(header: NewDataset): DatasetWriter {
-    return new DatasetWriter(this.#db, header);
+    return new DatasetWriter(this.db, header);
   }
 }
 
@@ -639,18 +600,43 @@ function validateHeader(header: NewDataset): void {
   }
 }
 
+/** What both environment queries read: the environment, its drug's scaffold, from a dataset in order. */
+const ENVIRONMENT_CORE_COLUMNS = 'e.id, e.key, e.label, e.is_control, e.perturbagen_id, e.cell_line, p.smiles';
+const ENVIRONMENTS_OF_DATASET = `FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+  WHERE e.dataset_id = ? ORDER BY e.idx`;
+
+interface EnvironmentCoreRow {
+  id: string;
+  key: string;
+  label: string;
+  is_control: number;
+  perturbagen_id: string | null;
+  cell_line: string | null;
+  smiles: string | null;
+}
+
+/** The structure cache by SMILES (DatasetRepository#moleculesBySmiles). */
+type MoleculesBySmiles = Map<string, { ok: boolean; scaffold: string | null; canonical: string | null }>;
+
+function moleculeOf(molecules: MoleculesBySmiles, smiles: string | null) {
+  return smiles === null ? undefined : molecules.get(smiles);
+}
+
+function environmentCore(row: EnvironmentCoreRow, molecules: MoleculesBySmiles) {
+  return {
+    ...camelFields(row, ['id', 'key', 'label']),
+    isControl: row.is_control === 1,
+    perturbagen: row.perturbagen_id,
+    cellLine: row.cell_line,
+    scaffold: moleculeOf(molecules, row.smiles)?.scaffold ?? null,
+  };
+}
+
 function toSummary(row: DatasetRow): DatasetSummary {
   return {
-    id: row.id,
-    name: row.name,
-    source: row.source,
-    description: row.description,
-    createdAt: row.created_at,
-    nSamples: row.n_samples,
-    nGenes: row.n_genes,
-    nEnvironments: row.n_environments,
+    ...camelFields(row, ['id', 'name', 'source', 'description', 'created_at', 'n_samples', 'n_genes', 'n_environments']),
     expressionBytes: row.n_samples * row.n_genes * Float32Array.BYTES_PER_ELEMENT,
-    metadataColumns: JSON.parse(row.metadata_columns) as MetadataColumn[],
+    metadataColumns: jsonList<MetadataColumn>(row.metadata_columns),
     contentHash: row.content_hash,
   };
 }

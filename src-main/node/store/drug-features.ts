@@ -1,7 +1,7 @@
 // Drug features (Morgan bits at other radii, RDKit descriptors) per canonical SMILES and
 // representation: computed once by data/drug-features.ts, read synchronously by training.
-import type { Database } from 'better-sqlite3';
 import { blobToFloat32 } from './datasets.js';
+import { Repository } from './repository.js';
 
 export type DrugFeatureRecord = { ok: true; names: string[]; features: Float32Array } | { ok: false; reason: string };
 
@@ -11,17 +11,13 @@ interface Row {
   error: string | null;
 }
 
-export class DrugFeatureRepository {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
+export class DrugFeatureRepository extends Repository {
   get(canonicalSmiles: string, representation: string): DrugFeatureRecord | null {
-    const row = this.#db
-      .prepare('SELECT names, features, error FROM drug_features WHERE canonical_smiles = ? AND representation = ?')
-      .get(canonicalSmiles, representation) as Row | undefined;
+    const row = this.firstRow<Row>(
+      'SELECT names, features, error FROM drug_features WHERE canonical_smiles = ? AND representation = ?',
+      canonicalSmiles,
+      representation,
+    );
     if (!row) return null;
     if (!row.features) return { ok: false, reason: row.error ?? 'no features' };
     return { ok: true, names: JSON.parse(row.names) as string[], features: blobToFloat32(row.features) };
@@ -29,7 +25,7 @@ export class DrugFeatureRepository {
 
   put(canonicalSmiles: string, representation: string, rdkitVersion: string, record: DrugFeatureRecord): void {
     const features = record.ok ? Buffer.from(record.features.buffer, record.features.byteOffset, record.features.byteLength) : null;
-    this.#db
+    this.db
       .prepare(
         `INSERT OR REPLACE INTO drug_features (canonical_smiles, representation, rdkit_version, names, features, error)
          VALUES (?, ?, ?, ?, ?, ?)`,

@@ -1,6 +1,6 @@
 // Structure facts per SMILES and fingerprint settings, computed once by chem/ and reused by
 // every later import and prediction.
-import type { Database } from 'better-sqlite3';
+import { Repository } from './repository.js';
 
 export interface FingerprintKey {
   radius: number;
@@ -29,17 +29,10 @@ interface Row {
   error: string | null;
 }
 
-export class MoleculeRepository {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
+export class MoleculeRepository extends Repository {
   get(smiles: string, key: FingerprintKey): MoleculeRecord | null {
-    const row = this.#db
-      .prepare('SELECT * FROM molecules WHERE smiles = ? AND radius = ? AND n_bits = ? AND chirality = ?')
-      .get(smiles, key.radius, key.nBits, key.chirality ? 1 : 0) as Row | undefined;
+    const sql = 'SELECT * FROM molecules WHERE smiles = ? AND radius = ? AND n_bits = ? AND chirality = ?';
+    const row = this.firstRow<Row>(sql, smiles, key.radius, key.nBits, key.chirality ? 1 : 0);
     if (!row) return null;
     if (row.ok !== 1) return { ok: false, reason: row.error ?? 'invalid structure' };
     return {
@@ -53,7 +46,7 @@ export class MoleculeRepository {
   }
 
   put(smiles: string, key: FingerprintKey, record: MoleculeRecord): void {
-    this.#db
+    this.db
       .prepare(
         `INSERT OR REPLACE INTO molecules (smiles, radius, n_bits, chirality, ok, canonical_smiles, inchi_key, scaffold_smiles, fingerprint, svg, error)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -75,6 +68,6 @@ export class MoleculeRepository {
 
   /** Keeps a depiction drawn after the fact (imports skip drawing) for every cached entry of `smiles`. */
   setDepiction(smiles: string, svg: string): void {
-    this.#db.prepare('UPDATE molecules SET svg = ? WHERE smiles = ? AND ok = 1').run(svg, smiles);
+    this.db.prepare('UPDATE molecules SET svg = ? WHERE smiles = ? AND ok = 1').run(svg, smiles);
   }
 }

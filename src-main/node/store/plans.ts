@@ -5,6 +5,8 @@ import { chmodSync, rmSync } from 'node:fs';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { LabError } from '../../shared/api/errors.js';
 import { schemaVersion } from './database.js';
+import { Repository } from './repository.js';
+import { camelFields } from './rows.js';
 
 export interface PlanRecord {
   id: string;
@@ -33,30 +35,24 @@ interface PlanRow {
 }
 
 function fromRow(row: PlanRow): PlanRecord {
-  return {
-    id: row.id,
-    kind: row.kind,
-    name: row.name,
-    datasetId: row.dataset_id,
-    executor: row.executor,
-    bundlePath: row.bundle_path,
-    tasks: row.tasks,
-    plan: row.plan,
-    reportArtifactId: row.report_artifact_id,
-    createdAt: row.created_at,
-  };
+  return camelFields(row, [
+    'id',
+    'kind',
+    'name',
+    'dataset_id',
+    'executor',
+    'bundle_path',
+    'tasks',
+    'plan',
+    'report_artifact_id',
+    'created_at',
+  ]);
 }
 
-export class PlanRepository {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
+export class PlanRepository extends Repository {
   /** Registers a plan once; registering the same id again keeps the first record. */
   register(plan: Omit<PlanRecord, 'reportArtifactId'>): PlanRecord {
-    this.#db
+    this.db
       .prepare(
         `INSERT INTO plans (id, kind, name, dataset_id, executor, bundle_path, tasks, plan, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -66,7 +62,7 @@ export class PlanRepository {
   }
 
   find(id: string): PlanRecord | null {
-    const row = this.#db.prepare('SELECT * FROM plans WHERE id = ?').get(id) as PlanRow | undefined;
+    const row = this.db.prepare('SELECT * FROM plans WHERE id = ?').get(id) as PlanRow | undefined;
     return row ? fromRow(row) : null;
   }
 
@@ -77,12 +73,12 @@ export class PlanRepository {
   }
 
   list(): PlanRecord[] {
-    return (this.#db.prepare('SELECT * FROM plans ORDER BY created_at DESC').all() as PlanRow[]).map(fromRow);
+    return (this.db.prepare('SELECT * FROM plans ORDER BY created_at DESC').all() as PlanRow[]).map(fromRow);
   }
 
   /** Task index → run id of every task collected so far. */
   collected(planId: string): Map<number, string> {
-    const rows = this.#db.prepare('SELECT task_index, run_id FROM plan_tasks WHERE plan_id = ?').all(planId) as {
+    const rows = this.db.prepare('SELECT task_index, run_id FROM plan_tasks WHERE plan_id = ?').all(planId) as {
       task_index: number;
       run_id: string;
     }[];
@@ -90,7 +86,7 @@ export class PlanRepository {
   }
 
   setReport(planId: string, artifactId: string): void {
-    this.#db.prepare('UPDATE plans SET report_artifact_id = ? WHERE id = ?').run(artifactId, planId);
+    this.db.prepare('UPDATE plans SET report_artifact_id = ? WHERE id = ?').run(artifactId, planId);
   }
 
   /**
@@ -98,34 +94,34 @@ export class PlanRepository {
    * the task as collected, in one transaction. The shard must have this database's schema.
    */
   mergeShard(shardPath: string, planId: string, taskIndex: number, runId: string): void {
-    this.#db.prepare('ATTACH DATABASE ? AS shard').run(shardPath);
+    this.db.prepare('ATTACH DATABASE ? AS shard').run(shardPath);
     try {
-      const shardVersion = this.#db.pragma('shard.user_version', { simple: true }) as number;
-      if (shardVersion !== schemaVersion(this.#db)) {
+      const shardVersion = this.db.pragma('shard.user_version', { simple: true }) as number;
+      if (shardVersion !== schemaVersion(this.db)) {
         throw new LabError(
           'bad_input',
-          `Shard ${shardPath} has database schema ${shardVersion}, this lab ${schemaVersion(this.#db)}: run the tasks with the same CellShift version as the lab.`,
+          `Shard ${shardPath} has database schema ${shardVersion}, this lab ${schemaVersion(this.db)}: run the tasks with the same CellShift version as the lab.`,
         );
       }
-      this.#db.transaction(() => {
+      this.db.transaction(() => {
         this.#copy('runs', 'id', runId);
         // The task's process is gone: no owner to look after the run here.
-        this.#db.prepare('UPDATE main.runs SET owner_pid = NULL WHERE id = ?').run(runId);
+        this.db.prepare('UPDATE main.runs SET owner_pid = NULL WHERE id = ?').run(runId);
         this.#copy('metrics', 'run_id', runId);
         this.#copy('checkpoints', 'run_id', runId);
-        this.#db
+        this.db
           .prepare('INSERT INTO plan_tasks (plan_id, task_index, run_id, collected_at) VALUES (?, ?, ?, ?)')
           .run(planId, taskIndex, runId, new Date().toISOString());
       })();
     } finally {
-      this.#db.exec('DETACH DATABASE shard');
+      this.db.exec('DETACH DATABASE shard');
     }
   }
 
   /** By column name, so a column order that differs between two databases cannot shift values. */
   #copy(table: 'runs' | 'metrics' | 'checkpoints', key: string, value: string): void {
-    const columns = (this.#db.pragma(`main.table_info(${table})`) as { name: string }[]).map((c) => c.name).join(', ');
-    this.#db.prepare(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM shard.${table} WHERE ${key} = ?`).run(value);
+    const columns = (this.db.pragma(`main.table_info(${table})`) as { name: string }[]).map((c) => c.name).join(', ');
+    this.db.prepare(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM shard.${table} WHERE ${key} = ?`).run(value);
   }
 }
 

@@ -1,9 +1,10 @@
 // What the lab remembers between starts: each view's last state (JSON of the view's own shape)
 // and named selections of samples with a free-text note.
 import { randomUUID } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
 import { LabError } from '../../shared/api/errors.js';
 import type { Selection, StoredViewState } from '../../shared/api/sessions.js';
+import { Repository } from './repository.js';
+import { camelFields, jsonList } from './rows.js';
 
 interface SelectionRow {
   id: string;
@@ -23,15 +24,9 @@ export interface SelectionInput {
   sampleIds: readonly string[];
 }
 
-export class SessionRepository {
-  readonly #db: Database;
-
-  constructor(db: Database) {
-    this.#db = db;
-  }
-
+export class SessionRepository extends Repository {
   view(view: string): StoredViewState {
-    const row = this.#db.prepare('SELECT state, updated_at FROM view_states WHERE view = ?').get(view) as
+    const row = this.db.prepare('SELECT state, updated_at FROM view_states WHERE view = ?').get(view) as
       | { state: string; updated_at: string }
       | undefined;
     return { view, state: row ? JSON.parse(row.state) : null, updatedAt: row?.updated_at ?? null };
@@ -39,7 +34,7 @@ export class SessionRepository {
 
   saveView(view: string, state: Record<string, unknown>): StoredViewState {
     const updatedAt = new Date().toISOString();
-    this.#db
+    this.db
       .prepare(
         `INSERT INTO view_states (view, state, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (view) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
@@ -49,17 +44,17 @@ export class SessionRepository {
   }
 
   selections(datasetId: string): Selection[] {
-    if (!this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId)) {
+    if (!this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId)) {
       throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     }
-    const rows = this.#db
+    const rows = this.db
       .prepare('SELECT * FROM selections WHERE dataset_id = ? ORDER BY created_at, rowid')
       .all(datasetId) as SelectionRow[];
     return rows.map(toSelection);
   }
 
   selection(id: string): Selection {
-    const row = this.#db.prepare('SELECT * FROM selections WHERE id = ?').get(id) as SelectionRow | undefined;
+    const row = this.db.prepare('SELECT * FROM selections WHERE id = ?').get(id) as SelectionRow | undefined;
     if (!row) throw new LabError('not_found', `No selection with id "${id}"`);
     return toSelection(row);
   }
@@ -69,14 +64,12 @@ export class SessionRepository {
    * be unused by another selection of the dataset; otherwise nothing is written.
    */
   saveSelection(input: SelectionInput): Selection {
-    return this.#db.transaction(() => {
-      if (!this.#db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(input.datasetId)) {
+    return this.db.transaction(() => {
+      if (!this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(input.datasetId)) {
         throw new LabError('not_found', `No dataset with id "${input.datasetId}"`);
       }
       const sampleIds = [...new Set(input.sampleIds)];
-      const known = new Set(
-        this.#db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ?').pluck().all(input.datasetId) as string[],
-      );
+      const known = new Set(this.db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ?').pluck().all(input.datasetId) as string[]);
       const unknown = sampleIds.filter((id) => !known.has(id));
       if (unknown.length > 0) {
         throw new LabError(
@@ -84,7 +77,7 @@ export class SessionRepository {
           `${unknown.length} sample id${unknown.length === 1 ? ' is' : 's are'} not in this dataset: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
         );
       }
-      const clash = this.#db
+      const clash = this.db
         .prepare('SELECT id FROM selections WHERE dataset_id = ? AND name = ?')
         .pluck()
         .get(input.datasetId, input.name) as string | undefined;
@@ -97,13 +90,13 @@ export class SessionRepository {
         if (existing.datasetId !== input.datasetId) {
           throw new LabError('bad_input', `Selection "${existing.name}" belongs to another dataset`);
         }
-        this.#db
+        this.db
           .prepare('UPDATE selections SET name = ?, note = ?, sample_ids = ?, updated_at = ? WHERE id = ?')
           .run(input.name, input.note, JSON.stringify(sampleIds), now, input.id);
         return this.selection(input.id);
       }
       const id = `sel_${randomUUID().slice(0, 8)}`;
-      this.#db
+      this.db
         .prepare('INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(id, input.datasetId, input.name, input.note, JSON.stringify(sampleIds), now, now);
       return this.selection(id);
@@ -111,20 +104,12 @@ export class SessionRepository {
   }
 
   deleteSelection(id: string): void {
-    if (this.#db.prepare('DELETE FROM selections WHERE id = ?').run(id).changes === 0) {
+    if (this.db.prepare('DELETE FROM selections WHERE id = ?').run(id).changes === 0) {
       throw new LabError('not_found', `No selection with id "${id}"`);
     }
   }
 }
 
 function toSelection(row: SelectionRow): Selection {
-  return {
-    id: row.id,
-    datasetId: row.dataset_id,
-    name: row.name,
-    note: row.note,
-    sampleIds: JSON.parse(row.sample_ids) as string[],
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
+  return { ...camelFields(row, ['id', 'dataset_id', 'name', 'note', 'created_at', 'updated_at']), sampleIds: jsonList(row.sample_ids) };
 }

@@ -1,8 +1,7 @@
 import { LabError } from '../../../shared/api/errors.js';
 import type { AttachSamplesResult } from '../../../shared/api/imports.js';
-import { closeLab, openLab } from '../../lab/open.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { closeLab } from '../../lab/open.js';
+import { type Command, commonUsage, openCliLab, printJson } from '../command.js';
 import { jobResult } from './import.js';
 
 export const attachSamplesCommand: Command = {
@@ -27,7 +26,7 @@ ${commonUsage}`,
       throw new LabError('invalid_params', 'Give a DATASET id and a TABLE file. See: cellshift attach-samples --help');
     }
     const [datasetId, tablePath] = args.positionals as [string, string];
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     try {
       // The user typed this path in their own shell: the command line may grant it.
       const { grantId } = await lab.files.trust(tablePath, 'cli', 'sig_info');

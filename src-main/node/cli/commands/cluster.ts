@@ -5,15 +5,10 @@ import { describeIssues, LabError } from '../../../shared/api/errors.js';
 import type { BundleRequest } from '../../lab/plans/bundle.js';
 import { type PlanFile, SlurmOptions } from '../../lab/plans/plan.js';
 import { type BundleStatus, bundleStatus, resubmitFailed, slurmAvailable, submitBundle } from '../../lab/plans/slurm.js';
-import { type Command, commonUsage, type ParsedArgs, positiveInteger, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, type ParsedArgs, positiveInteger, printJson, stringOption, textOptions } from '../command.js';
 
 export const slurmCliOptions = {
-  bundle: { type: 'string' },
-  partition: { type: 'string' },
-  time: { type: 'string' },
-  'cpus-per-task': { type: 'string' },
-  mem: { type: 'string' },
-  account: { type: 'string' },
+  ...textOptions('bundle', 'partition', 'time', 'cpus-per-task', 'mem', 'account'),
   'no-submit': { type: 'boolean', default: false },
   command: { type: 'string' },
 } as const;

@@ -1,8 +1,7 @@
 import { LabError } from '../../../shared/api/errors.js';
-import { closeLab, openLab } from '../../lab/open.js';
+import { closeLab } from '../../lab/open.js';
 import { collectBundle } from '../../lab/plans/collect.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, openCliLab, printJson } from '../command.js';
 import { describeSweep } from './sweep.js';
 
 export const collectCommand: Command = {
@@ -20,7 +19,7 @@ ${commonUsage}`,
   async run(args) {
     const bundle = args.positionals[0];
     if (!bundle) throw new LabError('invalid_params', 'Usage: cellshift collect BUNDLE');
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     try {
       const result = await collectBundle(lab, bundle);
       if (args.values.json) printJson(result);

@@ -1,6 +1,5 @@
-import { closeLab, openLab } from '../../lab/open.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { closeLab } from '../../lab/open.js';
+import { type Command, commonUsage, openCliLab, printJson } from '../command.js';
 
 export const datasetsCommand: Command = {
   name: 'datasets',
@@ -10,7 +9,7 @@ export const datasetsCommand: Command = {
 ${commonUsage}`,
   options: {},
   async run(args) {
-    const service = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const service = await openCliLab(args);
     try {
       const datasets = service.store.datasets.list();
       if (args.values.json) {

@@ -1,9 +1,8 @@
 import type { UnseenEvaluationResult } from '../../../shared/api/analysis.js';
 import { LabError } from '../../../shared/api/errors.js';
 import type { MoaRetrievalResult } from '../../../shared/api/mechanism.js';
-import { closeLab, openLab } from '../../lab/open.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { closeLab } from '../../lab/open.js';
+import { type Command, commonUsage, openCliLab, printJson, stringOption } from '../command.js';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -20,7 +19,7 @@ ${commonUsage}`,
   async run(args) {
     const runId = stringOption(args, 'run');
     if (!runId) throw new LabError('invalid_params', '--run RUN_ID is required');
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     try {
       const result = await lab.analysis.unseen(runId);
       // Known mechanisms, when the dataset carries them: does the latent space group drugs by MoA?

@@ -19,28 +19,23 @@ function table(title: string, rows: readonly [string, number][], unit = 'samples
   return lines;
 }
 
+function countedTable(title: string, values: ImportPreview['cellLines']): string[] {
+  return table(
+    title,
+    values.map((c) => [c.value, c.samples]),
+  );
+}
+
 export function formatPreview(p: ImportPreview): string {
   const lines = [
     `Format ${p.format}: ${count(p.samplesInFile)} samples × ${count(p.genesInFile)} genes in the file.`,
     `Would import ${count(p.samples)} samples × ${count(p.genes)} genes into ${count(p.environments)} environments ` +
       `(${count(p.drugs)} drugs, ${count(p.controlSamples)} control samples).`,
     '',
-    ...table(
-      'Cell lines',
-      p.cellLines.map((c) => [c.value, c.samples]),
-    ),
-    ...table(
-      'Doses (treatments)',
-      p.doses.map((c) => [c.value, c.samples]),
-    ),
-    ...table(
-      'Times',
-      p.times.map((c) => [c.value, c.samples]),
-    ),
-    ...table(
-      'Perturbation types',
-      p.pertTypes.map((c) => [c.value, c.samples]),
-    ),
+    ...countedTable('Cell lines', p.cellLines),
+    ...countedTable('Doses (treatments)', p.doses),
+    ...countedTable('Times', p.times),
+    ...countedTable('Perturbation types', p.pertTypes),
     ...table(
       'Drug structures from',
       p.structureSources.map((s) => [s.source, s.drugs]),

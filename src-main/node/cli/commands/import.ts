@@ -3,10 +3,9 @@ import { describeIssues, LabError } from '../../../shared/api/errors.js';
 import { EnvironmentKey, ResolvedImport, type ResolvedImportInput } from '../../../shared/api/imports.js';
 import type { LabEvent } from '../../../shared/api/protocol.js';
 import { importSyntheticPreset } from '../../lab/import/synthetic.js';
-import { closeLab, openLab } from '../../lab/open.js';
+import { closeLab } from '../../lab/open.js';
 import type { LabService } from '../../lab/service.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, type ParsedArgs, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, openCliLab, type ParsedArgs, printJson, stringOption, textOptions } from '../command.js';
 import { describeCompoundImport, formatPreview } from './import-preview.js';
 
 export const importCommand: Command = {
@@ -39,28 +38,26 @@ or .h5ad.gz is unpacked once into a cache beside the database; tables are read t
   --name NAME            dataset name
 ${commonUsage}`,
   options: {
-    synthetic: { type: 'string' },
-    seed: { type: 'string' },
-    name: { type: 'string' },
-    'sig-info': { type: 'string' },
-    'pert-info': { type: 'string' },
-    'gene-info': { type: 'string' },
-    compounds: { type: 'string' },
-    metadata: { type: 'string' },
-    format: { type: 'string' },
-    key: { type: 'string' },
-    'pert-types': { type: 'string' },
-    cells: { type: 'string' },
-    doses: { type: 'string' },
-    times: { type: 'string' },
+    ...textOptions(
+      'synthetic',
+      'seed',
+      'name',
+      'sig-info',
+      'pert-info',
+      'gene-info',
+      'compounds',
+      'metadata',
+      'format',
+      'key',
+      'pert-types',
+      'cells',
+      'doses',
+      'times',
+    ),
     'all-genes': { type: 'boolean', default: false },
-    'min-replicates': { type: 'string' },
-    'max-samples': { type: 'string' },
-    radius: { type: 'string' },
-    bits: { type: 'string' },
+    ...textOptions('min-replicates', 'max-samples', 'radius', 'bits'),
     chirality: { type: 'boolean', default: false },
-    'non-finite': { type: 'string' },
-    unlabelled: { type: 'string' },
+    ...textOptions('non-finite', 'unlabelled'),
     preview: { type: 'boolean', default: false },
   },
   allowPositionals: true,
@@ -78,7 +75,7 @@ ${commonUsage}`,
     }
     if (args.positionals.length > 1) throw new LabError('invalid_params', 'Give exactly one FILE to import. See: cellshift import --help');
     const paths = synthetic === undefined && args.positionals.length === 1 ? fileRequest(args) : null;
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     try {
       if (synthetic !== undefined) return importSynthetic(lab.store, synthetic, args);
       if (compounds !== undefined) {

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { type DrugPredictionResult, describeApplicability, type PredictConditions } from '../../../shared/api/analysis.js';
 import { LabError } from '../../../shared/api/errors.js';
-import { closeLab, openLab } from '../../lab/open.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, positiveNumber, printJson, stringOption } from '../command.js';
+import { closeLab } from '../../lab/open.js';
+import { type Command, commonUsage, openCliLab, positiveNumber, printJson, stringOption, textOptions } from '../command.js';
 
 export const predictCommand: Command = {
   name: 'predict',
@@ -18,13 +17,7 @@ environment prior, and reports the change from control per gene (top up and down
   --top N       genes listed each way (default 10); --json gives every gene
 ${commonUsage}`,
   options: {
-    run: { type: 'string' },
-    smiles: { type: 'string' },
-    file: { type: 'string' },
-    cell: { type: 'string' },
-    dose: { type: 'string' },
-    time: { type: 'string' },
-    top: { type: 'string' },
+    ...textOptions('run', 'smiles', 'file', 'cell', 'dose', 'time', 'top'),
   },
   async run(args) {
     const runId = stringOption(args, 'run');
@@ -38,7 +31,7 @@ ${commonUsage}`,
     const time = positiveNumber(args, 'time');
     if (dose !== undefined) conditions.doseMicromolar = dose;
     if (time !== undefined) conditions.timeHours = time;
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     let failures = 0;
     try {
       const chemistry = await lab.chemistry.load();

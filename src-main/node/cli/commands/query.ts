@@ -2,9 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { LabError } from '../../../shared/api/errors.js';
 import type { ConnectivityResult } from '../../../shared/api/mechanism.js';
 import { screenStructures } from '../../lab/mechanism.js';
-import { closeLab, openLab } from '../../lab/open.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, printJson, stringOption } from '../command.js';
+import { closeLab } from '../../lab/open.js';
+import { type Command, commonUsage, openCliLab, printJson, stringOption, textOptions } from '../command.js';
 
 export const queryCommand: Command = {
   name: 'query',
@@ -25,15 +24,7 @@ drugs the model was trained on (nearest by Tanimoto).
   --csv OUT     write the whole table as CSV
 ${commonUsage}`,
   options: {
-    up: { type: 'string' },
-    down: { type: 'string' },
-    dataset: { type: 'string' },
-    run: { type: 'string' },
-    smiles: { type: 'string' },
-    cell: { type: 'string' },
-    random: { type: 'string' },
-    top: { type: 'string' },
-    csv: { type: 'string' },
+    ...textOptions('up', 'down', 'dataset', 'run', 'smiles', 'cell', 'random', 'top', 'csv'),
   },
   async run(args) {
     const upFile = stringOption(args, 'up');
@@ -49,7 +40,7 @@ ${commonUsage}`,
     const top = integerOption(args, 'top', 20);
     const up = upFile ? readList(upFile, /[\s,]+/) : [];
     const down = downFile ? readList(downFile, /[\s,]+/) : [];
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     try {
       const result = runId
         ? await screenStructures(lab, {

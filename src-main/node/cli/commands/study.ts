@@ -9,11 +9,10 @@ import {
   splitComparisonCsv,
 } from '../../../shared/api/studies.js';
 import { DrugFeatures } from '../../../shared/api/training.js';
-import { closeLab, openLab } from '../../lab/open.js';
+import { closeLab } from '../../lab/open.js';
 import { writeStudyBundle } from '../../lab/plans/bundle.js';
 import { plannedStudies, runStudy, studyTitles } from '../../lab/studies.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, positiveInteger, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, openCliLab, positiveInteger, printJson, stringOption, textOptions } from '../command.js';
 import { planOnSlurm, slurmCliOptions, slurmUsage } from './cluster.js';
 
 export const studyCommand: Command = {
@@ -31,6 +30,9 @@ ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${
   --families A,B model families to train instead of the study's own (structure-help), e.g. cvae
   --drug-features A,B  structure-help: drug representations to train and score on (default stored), of
                  ${DrugFeatures.options.join(', ')}
+  --shift-heads K  structure-help: train the drug-shift VAE as an ensemble of K drug networks
+  --splits A,B   structure-help: only these splits (held-out-drugs, scaffold, random-environments for
+                 the dose-response split), when the dataset allows them
   --seed N       data and training seed (default 0)
   --dataset ID   for l1000-shaped, split-comparison and structure-help: an imported dataset instead of
                  synthetic L1000-shaped data (real drug structures, effects that follow them)
@@ -45,15 +47,7 @@ ${slurmUsage}
 ${commonUsage}`,
   options: {
     quick: { type: 'boolean', default: false },
-    trials: { type: 'string' },
-    epochs: { type: 'string' },
-    families: { type: 'string' },
-    'drug-features': { type: 'string' },
-    seed: { type: 'string' },
-    dataset: { type: 'string' },
-    csv: { type: 'string' },
-    executor: { type: 'string' },
-    workers: { type: 'string' },
+    ...textOptions('trials', 'epochs', 'families', 'drug-features', 'splits', 'shift-heads', 'seed', 'dataset', 'csv', 'executor', 'workers'),
     ...slurmCliOptions,
   },
   allowPositionals: true,
@@ -68,6 +62,8 @@ ${commonUsage}`,
       ...(stringOption(args, 'drug-features')
         ? { drugFeatures: (stringOption(args, 'drug-features') as string).split(',').map((f) => f.trim()) }
         : {}),
+      ...(stringOption(args, 'shift-heads') ? { shiftHeads: Number(stringOption(args, 'shift-heads')) } : {}),
+      ...(stringOption(args, 'splits') ? { splits: (stringOption(args, 'splits') as string).split(',').map((f) => f.trim()) } : {}),
       ...(stringOption(args, 'seed') ? { seed: Number(stringOption(args, 'seed')) } : {}),
       ...(stringOption(args, 'dataset') ? { datasetId: stringOption(args, 'dataset') } : {}),
     });
@@ -77,7 +73,7 @@ ${commonUsage}`,
     const executor = stringOption(args, 'executor') ?? 'local';
     if (executor !== 'local' && executor !== 'slurm') throw new LabError('invalid_params', '--executor is local or slurm');
     const workers = positiveInteger(args, 'workers') ?? 1;
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     const progress = {
       progress: (_fraction: number | null, message: string) => {
         if (!args.values.json) process.stderr.write(`${message}\n`);

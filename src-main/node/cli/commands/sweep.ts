@@ -1,10 +1,9 @@
 import { LabError } from '../../../shared/api/errors.js';
 import { ModelFamily } from '../../../shared/api/training.js';
-import { closeLab, openLab } from '../../lab/open.js';
+import { closeLab } from '../../lab/open.js';
 import { writeBundle } from '../../lab/plans/bundle.js';
 import { parseGrid, prepareSweep, runSweep, type SweepResult, sweepBaseConfig, sweepParameters } from '../../lab/plans/sweep.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, positiveInteger, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, openCliLab, positiveInteger, printJson, stringOption, textOptions } from '../command.js';
 import { planOnSlurm, slurmCliOptions, slurmUsage } from './cluster.js';
 
 export const sweepCommand: Command = {
@@ -22,14 +21,9 @@ export const sweepCommand: Command = {
 ${slurmUsage}
 ${commonUsage}`,
   options: {
-    dataset: { type: 'string' },
-    model: { type: 'string' },
+    ...textOptions('dataset', 'model'),
     grid: { type: 'string', multiple: true },
-    epochs: { type: 'string' },
-    seed: { type: 'string' },
-    'validation-fraction': { type: 'string' },
-    executor: { type: 'string' },
-    workers: { type: 'string' },
+    ...textOptions('epochs', 'seed', 'validation-fraction', 'executor', 'workers'),
     ...slurmCliOptions,
   },
   async run(args) {
@@ -47,7 +41,7 @@ ${commonUsage}`,
     });
     const executor = stringOption(args, 'executor') ?? 'local';
     if (executor !== 'local' && executor !== 'slurm') throw new LabError('invalid_params', '--executor is local or slurm');
-    const lab = await openLab({ databasePath: resolveDatabasePath(stringOption(args, 'db')), carrier: 'cli', seedDemo: false });
+    const lab = await openCliLab(args);
     try {
       const { plan, name } = prepareSweep(lab, datasetId, base, grid);
       if (executor === 'slurm') {

@@ -4,11 +4,10 @@ import { describeIssues, LabError } from '../../../shared/api/errors.js';
 import type { LabEvent } from '../../../shared/api/protocol.js';
 import { ModelFamily, settingDefault, settingFields, TrainingConfig, withSettings } from '../../../shared/api/training.js';
 import { importSyntheticPreset } from '../../lab/import/synthetic.js';
-import { closeLab, openLab } from '../../lab/open.js';
+import { closeLab } from '../../lab/open.js';
 import type { LabService } from '../../lab/service.js';
 import type { BackendName } from '../../ml/backend.js';
-import { resolveDatabasePath } from '../../store/location.js';
-import { type Command, commonUsage, type ParsedArgs, printJson, stringOption } from '../command.js';
+import { type Command, commonUsage, openCliLab, type ParsedArgs, printJson, stringOption, textOptions } from '../command.js';
 
 const EXIT_CODES: Record<string, number> = { completed: 0, cancelled: 130, diverged: 3, failed: 1, interrupted: 1 };
 
@@ -31,27 +30,16 @@ ${settingsUsage()}
   --name NAME              run name
 ${commonUsage}`,
   options: {
-    dataset: { type: 'string' },
-    model: { type: 'string' },
+    ...textOptions('dataset', 'model'),
     ...Object.fromEntries(settingFields().map((f) => [f.setting.flag, { type: 'string' as const }])),
-    'validation-fraction': { type: 'string' },
-    'validation-column': { type: 'string' },
-    config: { type: 'string' },
-    backend: { type: 'string' },
-    name: { type: 'string' },
-    resume: { type: 'string' },
+    ...textOptions('validation-fraction', 'validation-column', 'config', 'backend', 'name', 'resume'),
   },
   async run(args) {
     const backend = stringOption(args, 'backend');
     if (backend !== undefined && !['tensorflow', 'native-blas', 'wasm', 'cpu'].includes(backend)) {
       throw new LabError('invalid_params', `--backend must be tensorflow, native-blas, wasm or cpu, got "${backend}"`);
     }
-    const lab = await openLab({
-      databasePath: resolveDatabasePath(stringOption(args, 'db')),
-      carrier: 'cli',
-      seedDemo: false,
-      ...(backend ? { preferBackend: backend as BackendName } : {}),
-    });
+    const lab = await openCliLab(args, backend ? { preferBackend: backend as BackendName } : {});
     try {
       const resume = stringOption(args, 'resume');
       const json = args.values.json === true;

@@ -56,23 +56,6 @@ export class GctReader extends TextMatrixReader {
     this.version = header.version;
   }
 
-  /** Gene ids (GCT rows). */
-  rowIds(): string[] {
-    return this.geneIds();
-  }
-  /** Sample ids (GCT columns). */
-  columnIds(): string[] {
-    return this.sampleIds();
-  }
-  /** Row metadata (1.2: "Description"; 1.3: the row metadata columns). */
-  rowMetadata(): MetadataTable {
-    return this.geneMetadata();
-  }
-  /** Column metadata (1.3 column-metadata lines; empty for 1.2). */
-  columnMetadata(): MetadataTable {
-    return this.sampleMetadata();
-  }
-
   /** Same as readSamples: values of GCT columns, sample-major. */
   readColumns(sampleIndices: readonly number[], geneIndices: readonly number[] | null, options?: ReadIntoOptions): Promise<Float32Array> {
     return this.readSamples(sampleIndices, geneIndices, options);

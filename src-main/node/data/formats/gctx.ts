@@ -56,8 +56,6 @@ export interface GctxOpenOptions extends DenseSlicerOptions {
 
 export class GctxReader extends H5FileReader implements ExpressionSource {
   readonly format = 'gctx' as const;
-  readonly nGenes: number;
-  readonly nSamples: number;
   readonly layout: GctxLayout;
   /** h5wasm dtype string of the matrix, e.g. "<f" or "<d". */
   readonly matrixDtype: string;
@@ -68,10 +66,6 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
   readonly stats: DenseReadStats;
 
   private readonly matrix: H5Dataset;
-  private readonly rowIdList: string[];
-  private readonly colIdList: string[];
-  private rowMeta: MetadataTable | null = null;
-  private colMeta: MetadataTable | null = null;
   private readonly slicer: DenseSlicer;
 
   /** @internal use openGctx */
@@ -85,14 +79,8 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
     layout: GctxLayout;
     options: GctxOpenOptions;
   }) {
-    super(init.path, init.lib, init.file);
+    super(init.path, init.lib, init.file, { geneIds: init.rowIds, sampleIds: init.colIds, preloaded: init.options.preloaded });
     this.matrix = init.matrix;
-    this.rowIdList = init.rowIds;
-    this.colIdList = init.colIds;
-    this.rowMeta = init.options.preloaded?.geneMetadata ?? null;
-    this.colMeta = init.options.preloaded?.sampleMetadata ?? null;
-    this.nGenes = init.rowIds.length;
-    this.nSamples = init.colIds.length;
     this.layout = init.layout;
     const meta = h5Guard(this.path, GCTX_MATRIX, () => init.matrix.metadata);
     this.matrixDtype = h5Guard(this.path, GCTX_MATRIX, () => init.matrix.dtype as string);
@@ -102,39 +90,8 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
     this.stats = this.slicer.stats;
   }
 
-  /** Gene ids (/0/META/ROW/id), in file order. */
-  rowIds(): string[] {
-    return this.rowIdList;
-  }
-
-  /** Sample ids (/0/META/COL/id), in file order. */
-  columnIds(): string[] {
-    return this.colIdList;
-  }
-
-  /** Gene metadata columns (every dataset under /0/META/ROW except id). */
-  rowMetadata(): MetadataTable {
-    this.rowMeta ??= this.readMetadataGroup(GCTX_ROW_META, this.nGenes);
-    return this.rowMeta;
-  }
-
-  /** Sample metadata columns (every dataset under /0/META/COL except id). */
-  columnMetadata(): MetadataTable {
-    this.colMeta ??= this.readMetadataGroup(GCTX_COL_META, this.nSamples);
-    return this.colMeta;
-  }
-
-  geneIds(): string[] {
-    return this.rowIds();
-  }
-  sampleIds(): string[] {
-    return this.columnIds();
-  }
-  geneMetadata(): MetadataTable {
-    return this.rowMetadata();
-  }
-  sampleMetadata(): MetadataTable {
-    return this.columnMetadata();
+  protected override readMetadata(axis: 'gene' | 'sample', expected: number): MetadataTable {
+    return this.readMetadataGroup(axis === 'gene' ? GCTX_ROW_META : GCTX_COL_META, expected);
   }
 
   /**

@@ -17,7 +17,7 @@ import type * as H5 from 'h5wasm/node';
 
 import { BatchedReader, runReadSteps } from './common.js';
 import { assertNonEmptyFile, FormatError } from './errors.js';
-import type { MetaValue, ReadIntoOptions } from './types.js';
+import type { MetadataTable, MetaValue, PreloadedMetadata, ReadIntoOptions } from './types.js';
 
 export type H5Lib = typeof H5;
 export type H5File = H5.File;
@@ -292,18 +292,54 @@ export interface ReadPlan {
   steps: Iterable<void>;
 }
 
-/** Base of the HDF5 readers: holds the open file until close(), and runs reads planned by planRead. */
+/**
+ * Base of the HDF5 readers: holds the open file until close(), and runs reads planned by planRead.
+ * Gene and sample ids are read at open; each axis's metadata on first use (or taken preloaded).
+ */
 export abstract class H5FileReader extends BatchedReader {
   readonly path: string;
+  readonly nGenes: number;
+  readonly nSamples: number;
   protected readonly lib: H5Lib;
   protected file: H5File | null;
+  readonly #geneIds: string[];
+  readonly #sampleIds: string[];
+  #geneMetadata: MetadataTable | null;
+  #sampleMetadata: MetadataTable | null;
 
-  constructor(path: string, lib: H5Lib, file: H5File) {
+  constructor(path: string, lib: H5Lib, file: H5File, axes: { geneIds: string[]; sampleIds: string[]; preloaded?: PreloadedMetadata }) {
     super();
     this.path = path;
     this.lib = lib;
     this.file = file;
+    this.#geneIds = axes.geneIds;
+    this.#sampleIds = axes.sampleIds;
+    this.nGenes = axes.geneIds.length;
+    this.nSamples = axes.sampleIds.length;
+    this.#geneMetadata = axes.preloaded?.geneMetadata ?? null;
+    this.#sampleMetadata = axes.preloaded?.sampleMetadata ?? null;
   }
+
+  geneIds(): string[] {
+    return this.#geneIds;
+  }
+
+  sampleIds(): string[] {
+    return this.#sampleIds;
+  }
+
+  geneMetadata(): MetadataTable {
+    this.#geneMetadata ??= this.readMetadata('gene', this.nGenes);
+    return this.#geneMetadata;
+  }
+
+  sampleMetadata(): MetadataTable {
+    this.#sampleMetadata ??= this.readMetadata('sample', this.nSamples);
+    return this.#sampleMetadata;
+  }
+
+  /** Reads one axis's metadata columns, `expected` entries each. */
+  protected abstract readMetadata(axis: 'gene' | 'sample', expected: number): MetadataTable;
 
   override async readSamples(
     sampleIndices: readonly number[],

@@ -80,8 +80,6 @@ interface XStorage {
 
 export class H5adReader extends H5FileReader implements ExpressionSource {
   readonly format = 'h5ad' as const;
-  readonly nSamples: number;
-  readonly nGenes: number;
   readonly xEncoding: XEncoding;
   /** h5wasm dtype of X (or X/data for sparse). */
   readonly xDtype: string;
@@ -89,10 +87,6 @@ export class H5adReader extends H5FileReader implements ExpressionSource {
   readonly skippedColumns: { where: string; reason: string }[] = [];
   readonly stats: DenseReadStats & { sparseElementsRead: number } = { slices: 0, cellsRead: 0, sparseElementsRead: 0 };
 
-  private readonly obsNameList: string[];
-  private readonly varNameList: string[];
-  private obsTable: MetadataTable | null = null;
-  private varTable: MetadataTable | null = null;
   private readonly dense: DenseSlicer | null;
   private readonly sparse: SparseParts | null;
   private readonly maxSparseElements: number;
@@ -108,52 +102,17 @@ export class H5adReader extends H5FileReader implements ExpressionSource {
       options: H5adOpenOptions;
     },
   ) {
-    super(init.path, init.lib, init.file);
-    this.obsNameList = init.obsNames;
-    this.varNameList = init.varNames;
-    this.nSamples = init.obsNames.length;
-    this.nGenes = init.varNames.length;
+    super(init.path, init.lib, init.file, { geneIds: init.varNames, sampleIds: init.obsNames, preloaded: init.options.preloaded });
     this.xEncoding = init.xEncoding;
     this.xDtype = init.xDtype;
     this.dense = init.dense;
     this.sparse = init.sparse;
     this.maxSparseElements = Math.max(1, init.options.maxSparseElements ?? DEFAULT_MAX_SPARSE_ELEMENTS);
-    const preloaded = init.options.preloaded;
-    if (preloaded) {
-      this.obsTable = preloaded.sampleMetadata;
-      this.varTable = preloaded.geneMetadata;
-      this.skippedColumns.push(...preloaded.skippedColumns);
-    }
+    if (init.options.preloaded) this.skippedColumns.push(...init.options.preloaded.skippedColumns);
   }
 
-  obsNames(): string[] {
-    return this.obsNameList;
-  }
-  varNames(): string[] {
-    return this.varNameList;
-  }
-  /** obs columns (index excluded), typed. */
-  obs(): MetadataTable {
-    this.obsTable ??= this.readFrame('/obs', this.nSamples);
-    return this.obsTable;
-  }
-  /** var columns (index excluded), typed. */
-  var(): MetadataTable {
-    this.varTable ??= this.readFrame('/var', this.nGenes);
-    return this.varTable;
-  }
-
-  geneIds(): string[] {
-    return this.varNameList;
-  }
-  sampleIds(): string[] {
-    return this.obsNameList;
-  }
-  geneMetadata(): MetadataTable {
-    return this.var();
-  }
-  sampleMetadata(): MetadataTable {
-    return this.obs();
+  protected override readMetadata(axis: 'gene' | 'sample', expected: number): MetadataTable {
+    return this.readFrame(axis === 'gene' ? '/var' : '/obs', expected);
   }
 
   /** Rows of X (observations) restricted to the given variables, sample-major. */

@@ -34,7 +34,7 @@ import { type EnvironmentSpec, generateSynthetic, type Intervention, type Synthe
 import type { EnvironmentRecord } from '../../store/datasets.js';
 import type { Store } from '../../store/store.js';
 import type { StructureSource } from './representation.js';
-import { describeInterventions, scmGroundTruth } from './synthetic.js';
+import { describeInterventions, scmGroundTruth, storeGeneratedSamples } from './synthetic.js';
 
 export interface DrugPanelConfig {
   seed: number;
@@ -274,32 +274,14 @@ export async function importDrugPanel(
     genes: data.geneNames.map((name) => ({ id: name, symbol: name, landmark: true })),
     environments: records,
   });
-  try {
-    const batch = 512;
-    for (let start = 0; start < data.nSamples; start += batch) {
-      const end = Math.min(data.nSamples, start + batch);
-      const rows = [];
-      for (let i = start; i < end; i++) {
-        const environment = data.environmentIndex[i] as number;
-        const record = records[environment] as EnvironmentRecord;
-        rows.push({
-          id: `s${String(i).padStart(6, '0')}`,
-          environment,
-          metadata: {
-            environment: record.key,
-            pert_iname: record.perturbagen?.name ?? 'control',
-            cell_id: record.cellLine ?? '',
-            pert_type: record.isControl ? 'ctl_vehicle' : 'trt_cp',
-          },
-          expression: data.expression.subarray(i * data.nGenes, (i + 1) * data.nGenes),
-        });
-      }
-      writer.addSamples(rows);
-      context?.progress(0.2 + (0.8 * end) / data.nSamples, `Stored ${end} of ${data.nSamples} samples`);
-    }
-    return { dataset: writer.commit(), design };
-  } catch (error) {
-    writer.abort();
-    throw error;
-  }
+  const dataset = storeGeneratedSamples(writer, data, context, (environment) => {
+    const record = records[environment] as EnvironmentRecord;
+    return {
+      environment: record.key,
+      pert_iname: record.perturbagen?.name ?? 'control',
+      cell_id: record.cellLine ?? '',
+      pert_type: record.isControl ? 'ctl_vehicle' : 'trt_cp',
+    };
+  });
+  return { dataset, design };
 }

@@ -12,7 +12,7 @@ import {
   type SyntheticConfig,
   type SyntheticDataset,
 } from '../../data/synthetic.js';
-import type { EnvironmentRecord } from '../../store/datasets.js';
+import type { DatasetWriter, EnvironmentRecord } from '../../store/datasets.js';
 import type { Store } from '../../store/store.js';
 
 interface PresetChoice {
@@ -67,6 +67,40 @@ function choosePreset(preset: SyntheticPreset, seed: number): PresetChoice {
 }
 
 /** What a synthetic dataset keeps as ground truth: the latent SCM that generated it, and its latents. */
+/**
+ * Stores every generated sample (ids s000000, s000001, ...; metadata from `metadataOf` its
+ * environment), in batches with progress from 20 to 100%, and commits; on any error nothing is kept.
+ */
+export function storeGeneratedSamples(
+  writer: DatasetWriter,
+  data: { nSamples: number; nGenes: number; expression: Float32Array; environmentIndex: ArrayLike<number> },
+  context: JobContextLike | undefined,
+  metadataOf: (environment: number) => Record<string, string>,
+): DatasetSummary {
+  try {
+    const batch = 512;
+    for (let start = 0; start < data.nSamples; start += batch) {
+      const end = Math.min(data.nSamples, start + batch);
+      const samples = [];
+      for (let i = start; i < end; i++) {
+        const environment = data.environmentIndex[i] as number;
+        samples.push({
+          id: `s${String(i).padStart(6, '0')}`,
+          environment,
+          metadata: metadataOf(environment),
+          expression: data.expression.subarray(i * data.nGenes, (i + 1) * data.nGenes),
+        });
+      }
+      writer.addSamples(samples);
+      context?.progress(0.2 + (0.8 * end) / data.nSamples, `Stored ${end} of ${data.nSamples} samples`);
+    }
+    return writer.commit();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+}
+
 export function scmGroundTruth(data: ReturnType<typeof generateSynthetic>) {
   return {
     config: data.config,
@@ -141,33 +175,13 @@ function storeSynthetic(
     genes: data.geneNames.map((name) => ({ id: name, symbol: name, landmark: true })),
     environments,
   });
-  try {
-    const batch = 512;
-    for (let start = 0; start < data.nSamples; start += batch) {
-      const end = Math.min(data.nSamples, start + batch);
-      const samples = [];
-      for (let i = start; i < end; i++) {
-        const environment = data.environmentIndex[i] as number;
-        const spec = data.environments[environment];
-        const targets = spec?.interventions.map((t) => `C${t.latent}`).join('+') || 'none';
-        samples.push({
-          id: `s${String(i).padStart(6, '0')}`,
-          environment,
-          metadata: {
-            environment: spec?.name ?? '',
-            target_latent: targets,
-            intervention: spec?.interventions[0]?.kind ?? 'none',
-            split: options.validation.has(spec?.name ?? '') ? 'validation' : 'train',
-          },
-          expression: data.expression.subarray(i * data.nGenes, (i + 1) * data.nGenes),
-        });
-      }
-      writer.addSamples(samples);
-      options.context?.progress(0.2 + (0.8 * end) / data.nSamples, `Stored ${end} of ${data.nSamples} samples`);
-    }
-    return writer.commit();
-  } catch (error) {
-    writer.abort();
-    throw error;
-  }
+  return storeGeneratedSamples(writer, data, options.context, (environment) => {
+    const target = data.environments[environment];
+    return {
+      environment: target?.name ?? '',
+      target_latent: target?.interventions.map((t) => `C${t.latent}`).join('+') || 'none',
+      intervention: target?.interventions[0]?.kind ?? 'none',
+      split: options.validation.has(target?.name ?? '') ? 'validation' : 'train',
+    };
+  });
 }

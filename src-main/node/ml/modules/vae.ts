@@ -6,7 +6,8 @@ import type { Rng } from '../../data/random.js';
 import { gaussianNll, klStandardNormal, reparameterize } from '../math.js';
 import { ParameterSet } from '../parameters.js';
 import { AutoencoderModule } from './autoencoder.js';
-import type { Batch, LossContext, LossTerms, ModuleDimensions } from './module.js';
+import { EnvironmentPrior } from './blocks.js';
+import type { Batch, Encoding, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
 
 export class VaeModule extends AutoencoderModule {
   readonly family: 'vae' | 'cvae';
@@ -29,10 +30,36 @@ export class VaeModule extends AutoencoderModule {
 /** The VAE objective with a N(0, I) prior: Gaussian reconstruction through a sampled latent, plus weighted KL. */
 export function standardNormalVaeLoss(module: AutoencoderModule, batch: Batch, context: LossContext): LossTerms {
   return tf.tidy(() => {
-    const { mean, logVar } = module.encode(batch.x, batch.e) as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
-    const z = reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1]));
-    const reconstruction = tf.mean(gaussianNll(batch.x, module.decode(z, batch.e))) as tf.Scalar;
-    const kl = tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar;
-    return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
+    const { mean, logVar, z } = samplePosterior(module.encode(batch.x, batch.e), context);
+    return vaeObjective(module, batch, z, tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar, context);
   });
+}
+
+/** A batch's Gaussian posterior q(C|x, e) and one reparameterised sample of it. */
+export function samplePosterior(posterior: Encoding, context: LossContext) {
+  const { mean, logVar } = posterior as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
+  return { mean, logVar, z: reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1])) };
+}
+
+/** Every VAE's objective: Gaussian reconstruction of x from the latent z the decoder reads, plus the KL at its schedule's weight. */
+export function vaeObjective(module: AutoencoderModule, batch: Batch, z: tf.Tensor2D, kl: tf.Scalar, context: LossContext) {
+  const reconstruction = tf.mean(gaussianNll(batch.x, module.decode(z, batch.e))) as tf.Scalar;
+  return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
+}
+
+/**
+ * A VAE whose encoder sees the environment and whose decoder does not: the environment acts on
+ * the latent only through a learnt shift, N(μ̄_e, σ̄_e²) with `withScale`, else an offset μ̄_e.
+ */
+export abstract class PriorShiftVae extends AutoencoderModule {
+  protected readonly prior: EnvironmentPrior;
+
+  constructor(config: ModelConfig, dims: ModuleDimensions, rng: Rng, withScale: boolean) {
+    super(config, dims, new ParameterSet(rng), { encoderSeesEnvironment: true, decoderSeesEnvironment: false, stochastic: true });
+    this.prior = new EnvironmentPrior(this.params, config, dims.environment, withScale);
+  }
+
+  priorShift(e: tf.Tensor2D): PriorShift {
+    return this.prior.apply(e);
+  }
 }

@@ -2,6 +2,7 @@
 // first, the long tail shares "other"), numbers a continuous viridis scale. Pure, so it is
 // tested in Node and reused by any scatter.
 import { interpolateViridis, schemeSet3, schemeTableau10 } from 'd3-scale-chromatic';
+import { finiteExtent } from './layout.js';
 
 export type ColumnKind = 'categorical' | 'numeric';
 
@@ -63,13 +64,7 @@ function encodeCategorical(values: readonly (string | null)[]): ColourEncoding {
 
 function encodeNumeric(values: readonly (string | null)[]): ColourEncoding {
   const numbers = values.map((v) => (v === null || v.trim() === '' ? Number.NaN : Number(v)));
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const n of numbers) {
-    if (!Number.isFinite(n)) continue;
-    if (n < min) min = n;
-    if (n > max) max = n;
-  }
+  const { min, max } = finiteExtent(numbers);
   const span = max > min ? max - min : 1;
   const rgba = new Uint8Array(values.length * 4);
   const missingRgb = hexToRgb(MISSING_COLOUR);

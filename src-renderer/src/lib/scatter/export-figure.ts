@@ -4,6 +4,7 @@
 import { interpolateViridis } from 'd3-scale-chromatic';
 import type { ChartPalette } from '../chart-options.js';
 import type { ColourEncoding } from './colour.js';
+import { finiteExtent } from './layout.js';
 
 export interface ScatterFigureSpec {
   title: string;
@@ -35,15 +36,8 @@ export function drawScatterFigure(ctx: CanvasRenderingContext2D, palette: ChartP
   const { width, height } = SCATTER_EXPORT_SIZE;
   const plotW = width - PLOT.left - PLOT.right;
   const plotH = height - PLOT.top - PLOT.bottom;
-  // Padded range by a loop: Math.min(...values) overflows the call stack at 100k points.
   const range = (values: readonly number[]) => {
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const v of values) {
-      if (!Number.isFinite(v)) continue;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    let { min: lo, max: hi } = finiteExtent(values);
     if (lo > hi) [lo, hi] = [0, 1];
     const m = (hi - lo || 1) * 0.04;
     return [lo - m, hi + m] as const;

@@ -13,6 +13,19 @@ export interface Bounds {
   maxY: number;
 }
 
+/** Smallest and largest finite value, by a loop (Math.min(...values) overflows the stack at 100k points); min > max when none is finite. */
+export function finiteExtent(values: ArrayLike<number>): { min: number; max: number } {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
 export function boundsOf(x: ArrayLike<number>, y: ArrayLike<number>): Bounds {
   let minX = Number.POSITIVE_INFINITY;
   let maxX = Number.NEGATIVE_INFINITY;

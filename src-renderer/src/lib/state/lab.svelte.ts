@@ -74,6 +74,21 @@ export class LabState {
     }
   }
 
+  /**
+   * Loads for an $effect: hands the result to `apply` unless the effect has run again (or its view
+   * has gone) since; a failure becomes a notice. Returns the effect's cleanup.
+   */
+  loadLatest<T>(what: string, load: () => Promise<T>, apply: (value: T) => void): () => void {
+    let stale = false;
+    void this.attempt(what, async () => {
+      const value = await load();
+      if (!stale) apply(value);
+    });
+    return () => {
+      stale = true;
+    };
+  }
+
   report(title: string, error: unknown): void {
     const message =
       error instanceof LabError ? error.message : error instanceof Error ? error.message : `Unexpected failure: ${String(error)}`;
