@@ -14,7 +14,7 @@ import type {
 import { LabError } from '../../shared/api/errors.js';
 import { FingerprintOptions } from '../../shared/api/imports.js';
 import { TrainingConfig } from '../../shared/api/training.js';
-import type { AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
+import type { AnalysisContext, AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
 import { drugEnvironmentVector, takesDoseAndTime } from '../analysis/predict.js';
 import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats } from '../analysis/worker-protocol.js';
 import type { Chemistry } from '../chem/chemistry.js';
@@ -67,6 +67,27 @@ export class AnalysisService {
   /** Runs one entry of the analysis table in the worker. */
   run<N extends AnalysisOperationName>(operation: N, params: AnalysisParams<N>, options: CallOptions = {}): Promise<AnalysisResult<N>> {
     return this.#request({ type: 'call', operation, params }, options) as Promise<AnalysisResult<N>>;
+  }
+
+  /**
+   * An operation that reads the dataset only (no model): in the worker, or here when the database
+   * is in memory (a worker cannot open it), so the views that list environments keep working there.
+   */
+  async readDataset<N extends 'splitPreview' | 'sampleColumn' | 'environments'>(
+    operation: N,
+    params: AnalysisParams<N>,
+    options: CallOptions = {},
+  ): Promise<AnalysisResult<N>> {
+    if (this.#store.path !== ':memory:') return this.run(operation, params, options);
+    // Loaded only here: the operations table's modules (TensorFlow.js among them) stay out of the serving thread.
+    const { analysisOperations } = await import('../analysis/operations.js');
+    const context: AnalysisContext = {
+      store: this.#store,
+      signal: options.signal ?? new AbortController().signal,
+      model: () => Promise.reject(new LabError('internal', `${operation} reads no model`)),
+    };
+    const run = analysisOperations[operation] as (context: AnalysisContext, params: AnalysisParams<N>) => Promise<AnalysisResult<N>>;
+    return run(context, params);
   }
 
   projection(runId: string, method: 'pca' | 'umap', maxPoints: number, options?: CallOptions): Promise<ProjectionResult> {

@@ -58,10 +58,10 @@ function handlerTable(lab: LabParts): LabHandlers {
     },
     'datasets.createSynthetic': (params) => lab.createSynthetic(params),
     // These read every sample (seconds at LINCS size): in the analysis worker, off the serving thread.
-    'environments.list': (params, { signal }) => analysis.run('environments', params, { signal }),
+    'environments.list': (params, { signal }) => analysis.readDataset('environments', params, { signal }),
     'environments.representations': ({ datasetId }) => store.datasets.representations(datasetId),
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
-    'splits.preview': (params, { signal }) => analysis.run('splitPreview', params, { signal }),
+    'splits.preview': (params, { signal }) => analysis.readDataset('splitPreview', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
     'runs.start': ({ datasetId, name, config }) => training.start(datasetId, config, name),
     'runs.get': ({ id }) => training.detail(id),
@@ -72,7 +72,7 @@ function handlerTable(lab: LabParts): LabHandlers {
       training.delete(id);
       return { deleted: true as const };
     },
-    'datasets.sampleColumn': (params, { signal }) => analysis.run('sampleColumn', params, { signal }),
+    'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('sampleColumn', params, { signal }),
     'analysis.projection': ({ runId, method, maxPoints }, { signal }) => analysis.projection(runId, method, maxPoints, { signal }),
     'analysis.priorShift': ({ runId }, { signal }) => analysis.priorShift(runId, { signal }),
     'analysis.topGenes': ({ runId, latent, count }, { signal }) => analysis.topGenes(runId, latent, count, { signal }),
