@@ -9,12 +9,12 @@ import { describe, it } from 'node:test';
 import { labCaller } from '../lab-call.js';
 import { useTempLab } from '../temp-lab.js';
 
-const SAMPLES = 60_000;
+const SAMPLES = 150_000;
 const DRUGS = 500;
 const CELL_LINES = 3;
 const GENES = 4;
 /** Stalls below this are never blamed on a call (timer resolution, GC, a busy machine). */
-const STALL_FLOOR_MS = 200;
+const STALL_FLOOR_MS = 100;
 /** A call in a worker stalls the serving thread for a small part of its duration (validating and sending its result). */
 const STALL_SHARE = 0.5;
 
