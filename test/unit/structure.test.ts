@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pairedWilcoxon } from '../../src-main/node/analysis/paired.js';
-import { beats, controlName, evidence, ScoreBook, structureTests, structureVerdicts } from '../../src-main/node/analysis/structure.js';
+import {
+  beats,
+  controlName,
+  evidence,
+  nearestTrainingDrug,
+  ScoreBook,
+  structureTests,
+  structureVerdicts,
+} from '../../src-main/node/analysis/structure.js';
+import type { UnseenProblem } from '../../src-main/node/analysis/unseen.js';
+import { tanimoto } from '../../src-main/node/chem/chemistry.js';
+import { Rng } from '../../src-main/node/data/random.js';
 import { prepareTrainingData } from '../../src-main/node/ml/training-data.js';
 import type { TrainingView } from '../../src-main/node/store/datasets.js';
 import { TrainingConfig } from '../../src-main/shared/api/training.js';
@@ -207,5 +218,37 @@ describe('structure verdicts', () => {
     );
     assert.ok(Math.abs((curve[2]?.scores.m as number) - 0.3) < 1e-12);
     assert.equal(curve[4]?.scores.m, 0.9);
+  });
+});
+
+describe('nearest training drug', () => {
+  it('finds the drug the unpacked Tanimoto loop finds, with the same similarity and the first of ties', () => {
+    const bits = 70; // not a multiple of 32: the last word is partial
+    const width = bits + 3; // cell-line coordinates after the fingerprint are not compared
+    const rng = new Rng(5);
+    const environments = 300;
+    const inputs = Float32Array.from({ length: environments * width }, (_, i) =>
+      i % width < bits ? (rng.next() < 0.2 ? 1 : 0) : rng.next() < 0.5 ? 1 : 0,
+    );
+    for (let j = 0; j < bits; j++) inputs[7 * width + j] = inputs[3 * width + j] as number; // a tie: the same drug twice
+    const treatedTrain = Array.from({ length: 200 }, (_, i) => i);
+    const problem = {
+      treatedTrain,
+      input: (e: number) => inputs.subarray(e * width, (e + 1) * width),
+      data: { environmentKeys: Array.from({ length: environments }, (_, e) => `drug${e} | cell${e % 3}`) },
+    } as unknown as UnseenProblem;
+    const naive = (input: Float32Array) => {
+      let best = { drug: null as string | null, similarity: -1 };
+      for (const t of treatedTrain) {
+        const s = tanimoto(input.subarray(0, bits), problem.input(t).subarray(0, bits));
+        if (s > best.similarity) best = { drug: `drug${t}`, similarity: s };
+      }
+      return best;
+    };
+    for (let e = 0; e < environments; e++) {
+      assert.deepEqual(nearestTrainingDrug(problem, bits, problem.input(e)), naive(problem.input(e)), `environment ${e}`);
+    }
+    assert.equal(nearestTrainingDrug(problem, bits, problem.input(7)).drug, 'drug3');
+    assert.deepEqual(nearestTrainingDrug(problem, bits, new Float32Array(width)), { drug: null, similarity: Number.NaN });
   });
 });
