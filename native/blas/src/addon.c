@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
+
 // Hot loops get AVX-512 / AVX2 copies chosen at load time (GCC on x86-64 Linux); elsewhere the
 // compiler's baseline. Vector width changes no result: every element is computed on its own.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -211,69 +213,9 @@ static void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
 #define GRAIN_COSTLY 8192
 
 // ---------------------------------------------------------------------------------------------
-// Argument helpers. On failure they throw a JS error and return 0.
+// Argument helpers: args.h.
 
-#define MAX_ARGS 16
 #define MAX_RANK 6
-
-typedef struct {
-  napi_env env;
-  size_t argc;
-  napi_value argv[MAX_ARGS];
-  int failed;
-} Args;
-
-static int args_init(Args *args, napi_env env, napi_callback_info info, size_t expected) {
-  args->env = env;
-  args->argc = MAX_ARGS;
-  args->failed = 0;
-  if (napi_get_cb_info(env, info, &args->argc, args->argv, NULL, NULL) != napi_ok || args->argc < expected) {
-    napi_throw_type_error(env, NULL, "cellshift_blas: wrong number of arguments");
-    args->failed = 1;
-    return 0;
-  }
-  return 1;
-}
-
-static void fail(Args *args, const char *message) {
-  if (!args->failed) napi_throw_type_error(args->env, NULL, message);
-  args->failed = 1;
-}
-
-static double num(Args *args, size_t i) {
-  double value = 0;
-  if (args->failed) return 0;
-  if (napi_get_value_double(args->env, args->argv[i], &value) != napi_ok) fail(args, "cellshift_blas: expected a number");
-  return value;
-}
-
-static int64_t integer(Args *args, size_t i) {
-  int64_t value = 0;
-  if (args->failed) return 0;
-  if (napi_get_value_int64(args->env, args->argv[i], &value) != napi_ok) fail(args, "cellshift_blas: expected an integer");
-  return value;
-}
-
-static void *typed(Args *args, size_t i, napi_typedarray_type want, size_t *length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  size_t len = 0;
-  if (args->failed) return NULL;
-  if (napi_is_typedarray(args->env, args->argv[i], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(args->env, args->argv[i], &type, &len, &data, NULL, NULL) != napi_ok || type != want) {
-    fail(args, want == napi_float32_array ? "cellshift_blas: expected a Float32Array" : "cellshift_blas: expected an Int32Array");
-    return NULL;
-  }
-  *length = len;
-  return data;
-}
-
-static float *f32(Args *args, size_t i, size_t *length) { return (float *)typed(args, i, napi_float32_array, length); }
-
-static void need(Args *args, int ok, const char *message) {
-  if (!ok) fail(args, message);
-}
 
 // ---------------------------------------------------------------------------------------------
 // gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c[, accumulate])
