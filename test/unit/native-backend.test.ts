@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
+import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
 import { Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
@@ -114,5 +115,42 @@ describe('native-blas backend', () => {
         assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
       }
     }
+  });
+
+  it('a dense ReLU layer differentiates in one fused kernel to the cpu backend’s gradients', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(5);
+    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    // 300 columns: more than one 256-column block of the kernel, split between the threads.
+    const [rows, inner, cols] = [9, 6, 300];
+    const [x, w, b, r] = [random(rows * inner), random(inner * cols), random(cols), random(rows * cols)];
+    const compute = () =>
+      tf.tidy(() => {
+        const f = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+          tf.sum(tf.mul(dense(xs as tf.Tensor2D, ws as tf.Tensor2D, bs as tf.Tensor1D, 'relu'), tf.tensor2d(r, [rows, cols])));
+        const inputs = [tf.tensor2d(x, [rows, inner]), tf.tensor2d(w, [inner, cols]), tf.tensor1d(b)];
+        const grads = tf.grads(f)(inputs);
+        return [f(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor])), ...grads].map((t) => Array.from(t.dataSync()));
+      });
+    await tf.setBackend('cpu');
+    const expected = compute();
+    await tf.setBackend('native-blas');
+    const got = compute();
+    for (const [i, values] of got.entries()) {
+      const want = expected[i] as number[];
+      assert.equal(values.length, want.length, `output ${i}: length`);
+      for (const [j, v] of values.entries()) {
+        const tolerance = 1e-5 * Math.max(1, Math.abs(want[j] as number));
+        assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
+      }
+    }
+    // The fused path ran: its gradient kernel, and none of the unfused ReLU's.
+    const profile = await tf.profile(() => {
+      compute();
+    });
+    const kernels = new Set(profile.kernelNames);
+    assert.ok(kernels.has(RELU_GRAD), `kernels: ${[...kernels].join(', ')}`);
+    for (const unfused of ['Relu', 'Step']) assert.ok(!kernels.has(unfused), `${unfused} ran: ${[...kernels].join(', ')}`);
   });
 });

@@ -606,6 +606,59 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// reluGrad(dx, dbias, dy, y, rows, cols): the backward of a dense layer's bias + ReLU in one pass
+// over [rows, cols]: dx = dy · step(y) and dbias[c] = Σ_r dx[r, c]. Bit for bit what tfjs
+// composes from Step, Multiply and Sum (step(NaN) = NaN; sums in double, row after row, as
+// reduce() does), in one read of dy and y instead of three passes and two temporary arrays.
+
+typedef struct {
+  float *dx, *dbias;
+  const float *dy, *y;
+  int64_t rows, cols;
+} ReluGradJob;
+
+#define RELU_GRAD_BLOCK 256  // columns summed at once (their accumulators stay on the stack)
+
+static void relu_grad_columns(void *ctx, int64_t begin, int64_t end) {
+  const ReluGradJob *j = (const ReluGradJob *)ctx;
+  const int64_t cols = j->cols;
+  double acc[RELU_GRAD_BLOCK];
+  for (int64_t from = begin; from < end; from += RELU_GRAD_BLOCK) {
+    const int64_t width = end - from < RELU_GRAD_BLOCK ? end - from : RELU_GRAD_BLOCK;
+    for (int64_t c = 0; c < width; c++) acc[c] = 0;
+    for (int64_t r = 0; r < j->rows; r++) {
+      const float *dy = j->dy + r * cols + from, *y = j->y + r * cols + from;
+      float *dx = j->dx + r * cols + from;
+      for (int64_t c = 0; c < width; c++) {
+        const float step = isnan(y[c]) ? NAN : (y[c] > 0 ? 1.0f : 0.0f);
+        dx[c] = dy[c] * step;
+        acc[c] += (double)dx[c];
+      }
+    }
+    for (int64_t c = 0; c < width; c++) j->dbias[from + c] = (float)acc[c];
+  }
+}
+
+static napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 6)) return NULL;
+  size_t ldx, ldb, ldy, ly;
+  float *dx = f32(&args, 0, &ldx);
+  float *dbias = f32(&args, 1, &ldb);
+  const float *dy = f32(&args, 2, &ldy);
+  const float *y = f32(&args, 3, &ly);
+  int64_t rows = integer(&args, 4), cols = integer(&args, 5);
+  if (args.failed) return NULL;
+  const size_t size = (size_t)(rows * cols);
+  need(&args, rows >= 0 && cols >= 1 && size <= ldx && size <= ldy && size <= ly && (size_t)cols <= ldb, "reluGrad: bad sizes");
+  if (args.failed) return NULL;
+  ReluGradJob job = {dx, dbias, dy, y, rows, cols};
+  // Columns split between the threads, so each sums its columns in the same row order.
+  parallel_for(relu_grad_columns, &job, cols, rows > 0 ? (GRAIN_CHEAP + rows - 1) / rows : cols);
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
 // softmax(out, x, rows, cols): along the last axis, as the cpu backend composes it:
 // max → sub → exp → sum (double) → div, each result rounded to float32.
 
@@ -865,6 +918,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"binary", NULL, Binary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"unary", NULL, Unary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"reduce", NULL, Reduce, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"copy", NULL, Copy, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"addN", NULL, AddN, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
