@@ -12,12 +12,12 @@
 // while V8 still recompiles RDKit's hot wasm functions. The SMILES are read from
 // ../shared/fixtures/real-l1000/ at run time.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Chemistry } from '../src-main/node/chem/chemistry.js';
 import { loadRDKit, type RDKitMol } from '../src-main/node/chem/rdkit.js';
+import { lincsSmilesOrSkip } from './lincs-smiles.js';
 import { integerOption } from './options.js';
 import { uptime } from './stats.js';
 
@@ -29,17 +29,8 @@ const value = (flag: string) => {
 const limit = args.includes('--limit') ? integerOption('chemistry-calls', '--limit', value('--limit'), 1) : Number.POSITIVE_INFINITY;
 const passes = args.includes('--passes') ? integerOption('chemistry-calls', '--passes', value('--passes'), 1) : 4;
 const rounds = args.includes('--rounds') ? integerOption('chemistry-calls', '--rounds', value('--rounds'), 1) : 3;
-const SMILES_FILE = fileURLToPath(new URL('../../shared/fixtures/real-l1000/chemCPA_lincs_drugs_smiles.csv', import.meta.url));
 const PYTHON = '/usr/bin/python3';
-if (!existsSync(SMILES_FILE)) {
-  console.log(`skipped: ${SMILES_FILE} is not there (the shared fixtures sit beside the repository)`);
-  process.exit(0);
-}
-const smiles = readFileSync(SMILES_FILE, 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => line.slice(line.indexOf(',') + 1).trim())
-  .slice(0, limit);
+const smiles = lincsSmilesOrSkip(limit);
 
 const CALLS = ['parse', 'canonical', 'morgan', 'free'] as const;
 type Call = (typeof CALLS)[number];

@@ -50,6 +50,18 @@ async function epochLosses(backend: string, family: ModelFamily): Promise<number
   return losses;
 }
 
+/** Every output within 1e-5 relative (BLAS sums in another order than the cpu backend). */
+function assertCloseToCpu(got: number[][], expected: number[][]): void {
+  for (const [i, values] of got.entries()) {
+    const want = expected[i] as number[];
+    assert.equal(values.length, want.length, `output ${i}: length`);
+    for (const [j, v] of values.entries()) {
+      const tolerance = 1e-5 * Math.max(1, Math.abs(want[j] as number));
+      assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
+    }
+  }
+}
+
 /** tfjs's own gradients, before the native backend registers its broadcasting ones. */
 const tfjsGradients = ['Sum', 'Mean'].map((name) => tf.getGradient(name));
 
@@ -107,14 +119,7 @@ describe('native-blas backend', () => {
     for (const config of nativeGradients) if (config) tf.registerGradient(config);
     await tf.setBackend('native-blas');
     const got = compute();
-    for (const [i, values] of got.entries()) {
-      const want = expected[i] as number[];
-      assert.equal(values.length, want.length, `output ${i}: length`);
-      for (const [j, v] of values.entries()) {
-        const tolerance = 1e-5 * Math.max(1, Math.abs(want[j] as number));
-        assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
-      }
-    }
+    assertCloseToCpu(got, expected);
   });
 
   it('a dense ReLU layer differentiates in one fused kernel to the cpu backend’s gradients', {
@@ -137,14 +142,7 @@ describe('native-blas backend', () => {
     const expected = compute();
     await tf.setBackend('native-blas');
     const got = compute();
-    for (const [i, values] of got.entries()) {
-      const want = expected[i] as number[];
-      assert.equal(values.length, want.length, `output ${i}: length`);
-      for (const [j, v] of values.entries()) {
-        const tolerance = 1e-5 * Math.max(1, Math.abs(want[j] as number));
-        assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
-      }
-    }
+    assertCloseToCpu(got, expected);
     // The fused path ran: its gradient kernel, and none of the unfused ReLU's.
     const profile = await tf.profile(() => {
       compute();
