@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
+import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
 import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
 import { Trainer } from '../../src-main/node/ml/trainer.js';
@@ -150,5 +151,28 @@ describe('native-blas backend', () => {
     const kernels = new Set(profile.kernelNames);
     assert.ok(kernels.has(RELU_GRAD), `kernels: ${[...kernels].join(', ')}`);
     for (const unfused of ['Relu', 'Step']) assert.ok(!kernels.has(unfused), `${unfused} ran: ${[...kernels].join(', ')}`);
+  });
+
+  it('the array pool makes room for a new size by dropping the sizes used least recently', () => {
+    const backend = new NativeBackend(4 * 4 * 100); // room for four arrays of 100 floats
+    const release = (n: number) => {
+      const array = backend.alloc(n);
+      backend.disposeData(backend.write(array, [n], 'float32'));
+      return array;
+    };
+    const held = [100, 100, 100, 100].map((n) => backend.alloc(n));
+    for (const array of held) backend.disposeData(backend.write(array, [array.length], 'float32'));
+    assert.deepEqual(backend.poolStats(), { arrays: 4, bytes: 1600 });
+    // Full of 100s: a 200 still gets pooled, two 100s make way for it.
+    const big = release(200);
+    assert.deepEqual(backend.poolStats(), { arrays: 3, bytes: 1600 });
+    assert.equal(backend.alloc(200), big, 'the 200 comes back from the pool');
+    // An array read out (dataSync hands the caller the array itself) is never pooled.
+    const read = backend.alloc(50);
+    const id = backend.write(read, [50], 'float32');
+    backend.readSync(id);
+    backend.disposeData(id);
+    assert.deepEqual(backend.poolStats(), { arrays: 2, bytes: 800 });
+    backend.dispose();
   });
 });
