@@ -316,7 +316,7 @@ describe('importing data in the browser', { skip: sharedSkip(CMAPPY_DIR) }, () =
   // writers were merged into one (test/fixtures/lincs2020.ts), and there was no time left to find
   // out why. The attach flow itself is covered through the LabApi and the CLI by
   // test/integration/attach-samples.test.ts, which passed in that run.
-  it.skip('attaches a sample table to a matrix imported without one: a new dataset grouped by drug', async () => {
+  it('attaches a sample table to a matrix imported without one: a new dataset grouped by drug', async () => {
     await page.reload();
     const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-attach-'));
     try {
@@ -331,9 +331,17 @@ describe('importing data in the browser', { skip: sharedSkip(CMAPPY_DIR) }, () =
       const panel = page.getByTestId('attach-samples');
       await panel.getByTestId('attach-file').setInputFiles(f.siginfo);
       const result = panel.getByTestId('attach-result');
-      await result.waitFor({ timeout: 60_000 });
+      // Either outcome ends the wait, so a refusal fails with its own words rather than a timeout.
+      await panel.locator('[data-testid="attach-result"], [data-testid="attach-problem"]').first().waitFor({ timeout: 60_000 });
+      assert.equal(await panel.getByTestId('attach-problem').count(), 0, await panel.innerText());
       assert.match(await result.innerText(), new RegExp(`${f.sampleIds.length} samples, ${COMPOUNDS.length + 1} environments`));
       await panel.screenshot({ path: join(screenshotDir, 'import-attach-sample-table.png') });
+      // The new dataset joins the list, which reloads the shown dataset's detail: the result must stay
+      // (it once vanished here), and "Open it" shows the new dataset.
+      const made = (await result.innerText()).match(/Made “([^”]+)”/)?.[1] ?? '';
+      await page.getByTestId('dataset-row').filter({ hasText: made }).waitFor();
+      await panel.getByTestId('attach-open').click();
+      await page.getByTestId('dataset-detail').locator('h2', { hasText: made }).waitFor();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
