@@ -4,7 +4,7 @@
 // permuted-fingerprint control with the paired Wilcoxon p-value, and the wall time:
 //   node --import tsx bench/structure-panel.ts [--drugs 220] [--genes 978] [--latents 20]
 //     [--samples 30] [--controls 200] [--quick] [--epochs N] [--trials 3] [--families cvae,drug-shift-vae]
-//     [--splits held-out-drugs,scaffold]
+//     [--splits held-out-drugs,scaffold] [--shift-heads K]
 // Defaults are the full panel (`cellshift study structure-help` without --dataset). Not a timed
 // test: it trains 6 runs per family, split and trial.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { CachedStructures } from '../src-main/node/lab/import/structures.js';
 import { drugPanelDescription, importDrugPanel } from '../src-main/node/lab/import/synthetic-drugs.js';
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import { drugPanelConfig } from '../src-main/node/lab/studies/common.js';
+import { modelName } from '../src-main/node/lab/studies/structure-help.js';
 import { runStudy } from '../src-main/node/lab/studies.js';
 import { StudyResult } from '../src-main/shared/api/studies.js';
 import { ModelFamily } from '../src-main/shared/api/training.js';
@@ -41,6 +42,7 @@ const quick = args.includes('--quick');
 const trials = int('--trials', 3);
 const epochs = value('--epochs') === undefined ? undefined : int('--epochs', 1);
 const splits = value('--splits')?.split(',');
+const shiftHeads = value('--shift-heads') === undefined ? undefined : int('--shift-heads', 1);
 const families = (value('--families') ?? 'cvae,drug-shift-vae').split(',').map((f) => {
   const parsed = ModelFamily.safeParse(f);
   return parsed.success ? parsed.data : usageError('structure-panel', `unknown family "${f}"`);
@@ -63,7 +65,7 @@ try {
     await runStudy(
       lab,
       'structure-help',
-      StudyResult.shape.options.parse({ datasetId: dataset.id, quick, trials, epochs, families, splits }),
+      StudyResult.shape.options.parse({ datasetId: dataset.id, quick, trials, epochs, families, splits, shiftHeads }),
       {
         progress: (fraction, message) =>
           console.log(`[${((performance.now() - start) / 1000).toFixed(0)} s] ${((fraction ?? 0) * 100).toFixed(0)}% ${message}`),
@@ -74,8 +76,9 @@ try {
     console.log(`\n${split.label} (${split.environments} held-out environments)`);
     for (const row of split.rows) console.log(`  ${row.method.padEnd(40)} Pearson r of Δ ${row.metrics.pearsonDelta?.toFixed(3)}`);
     for (const family of families) {
-      const test = split.tests.find((t) => t.method === family && t.against === `${family} · permuted drugs`);
-      if (test) console.log(`  ${family} vs permuted: ${JSON.stringify(test)}`);
+      const model = modelName(family, 'stored', shiftHeads);
+      const test = split.tests.find((t) => t.method === model && t.against === `${model} · permuted drugs`);
+      if (test) console.log(`  ${model} vs permuted: ${JSON.stringify(test)}`);
     }
     // The report's own sentences: each model against its controls, the training mean and kNN, and the evidence.
     for (const verdict of split.verdicts) console.log(`  > ${verdict}`);

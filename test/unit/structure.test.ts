@@ -203,6 +203,19 @@ describe('structure verdicts', () => {
     );
   });
 
+  it('reports a p-value below the normal approximation’s double-precision floor as < 1e-15, not as zero', () => {
+    const b = new ScoreBook();
+    for (let e = 0; e < 120; e++) {
+      b.add('cvae', `e${e}`, scores(0.5 + e / 1000));
+      b.add(controlName('cvae', 'permuted'), `e${e}`, scores(0.1));
+      b.add(controlName('cvae', 'none'), `e${e}`, scores(0.1));
+    }
+    const tests = structureTests(b, ['cvae'], []);
+    // scipy (normal approximation): 2.0e-21; stdlib's 1 − Φ(z) rounds to 0 there.
+    assert.equal(tests[0]?.pValue, 0);
+    assert.match(structureVerdicts(b, ['cvae'], tests)[0] ?? '', /higher on 120 of 120 environments, Wilcoxon p = < 1e-15/);
+  });
+
   it('averages an environment held out in several trials into one unit, and bins it by similarity', () => {
     const b = new ScoreBook();
     b.add('m', 'e1', scores(0.2));

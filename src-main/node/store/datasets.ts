@@ -187,7 +187,7 @@ export class DatasetRepository extends Repository {
           ? null
           : r.smiles === null
             ? 'missing'
-            : moleculeOf(molecules, r.smiles)?.ok === false
+            : molecules.get(r.smiles)?.ok === false
               ? 'invalid'
               : 'parsed',
       cellLines: cellLines.get(r.id) ?? [],
@@ -347,7 +347,7 @@ export class DatasetRepository extends Repository {
     ).map((e) => ({
       ...environmentCore(e, molecules),
       representation: e.representation ? blobToFloat32(e.representation) : null,
-      canonicalSmiles: moleculeOf(molecules, e.smiles)?.canonical ?? null,
+      canonicalSmiles: e.smiles === null ? null : (molecules.get(e.smiles)?.canonical ?? null),
     }));
     const position = new Map(environments.map((e, i) => [e.id, i]));
     const nSamples = this.db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number;
@@ -600,10 +600,12 @@ function validateHeader(header: NewDataset): void {
   }
 }
 
-/** What both environment queries read: the environment, its drug's scaffold, from a dataset in order. */
+/** What both environment queries read: the environment and its drug's SMILES, from a dataset in order. */
 const ENVIRONMENT_CORE_COLUMNS = 'e.id, e.key, e.label, e.is_control, e.perturbagen_id, e.cell_line, p.smiles';
 const ENVIRONMENTS_OF_DATASET = `FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
   WHERE e.dataset_id = ? ORDER BY e.idx`;
+
+type MoleculesBySmiles = Map<string, { ok: boolean; scaffold: string | null; canonical: string | null }>;
 
 interface EnvironmentCoreRow {
   id: string;
@@ -615,20 +617,13 @@ interface EnvironmentCoreRow {
   smiles: string | null;
 }
 
-/** The structure cache by SMILES (DatasetRepository#moleculesBySmiles). */
-type MoleculesBySmiles = Map<string, { ok: boolean; scaffold: string | null; canonical: string | null }>;
-
-function moleculeOf(molecules: MoleculesBySmiles, smiles: string | null) {
-  return smiles === null ? undefined : molecules.get(smiles);
-}
-
 function environmentCore(row: EnvironmentCoreRow, molecules: MoleculesBySmiles) {
   return {
     ...camelFields(row, ['id', 'key', 'label']),
     isControl: row.is_control === 1,
     perturbagen: row.perturbagen_id,
     cellLine: row.cell_line,
-    scaffold: moleculeOf(molecules, row.smiles)?.scaffold ?? null,
+    scaffold: row.smiles === null ? null : (molecules.get(row.smiles)?.scaffold ?? null),
   };
 }
 
