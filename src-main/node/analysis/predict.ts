@@ -6,6 +6,7 @@ import type { PredictConditions } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
 import type { FingerprintOptions } from '../../shared/api/imports.js';
 import { DOSE_COLUMN, fingerprintBitCount, TIME_COLUMN } from '../data/representation-columns.js';
+import { MemoPerOwner } from './memo.js';
 import { nearestTrainingDrug, SIMILARITY_BINS } from './structure.js';
 import type { TrainedModel } from './trained-model.js';
 import { environmentMeans, scoreEnvironment, UnseenProblem } from './unseen.js';
@@ -105,25 +106,17 @@ interface DomainOfRun {
 }
 
 /** Per model (the analysis worker keeps models cached): a run's held-out similarities and bin scores do not change. */
-const domains = new WeakMap<TrainedModel, Map<number, DomainOfRun>>();
+const domains = new MemoPerOwner<TrainedModel, number, DomainOfRun>();
 
 function domainOfRun(model: TrainedModel, fingerprintBits: number): DomainOfRun {
-  let byBits = domains.get(model);
-  if (!byBits) {
-    byBits = new Map();
-    domains.set(model, byBits);
-  }
-  let domain = byBits.get(fingerprintBits);
-  if (!domain) {
+  return domains.get(model, fingerprintBits, () => {
     const problem = new UnseenProblem(model.data);
     const heldOutSimilarity = Float64Array.from(
       problem.heldOut,
       (e) => nearestTrainingDrug(problem, fingerprintBits, problem.input(e)).similarity,
     );
-    domain = { problem, heldOutSimilarity, scoresByBin: new Map() };
-    byBits.set(fingerprintBits, domain);
-  }
-  return domain;
+    return { problem, heldOutSimilarity, scoresByBin: new Map() };
+  });
 }
 
 /** The model's Pearson r of Δ on the held-out environments whose nearest training drug falls in the bin, decoded in batches. */

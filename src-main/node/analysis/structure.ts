@@ -5,6 +5,7 @@
 // Pure functions: the study (lab/studies/structure-help.ts) feeds them.
 import type { PairedComparison, StructureMetric, StructureStudy } from '../../shared/api/studies.js';
 import { POPCOUNT16 } from './baselines.js';
+import { MemoPerOwner } from './memo.js';
 import { pairedWilcoxon } from './paired.js';
 import type { UnseenProblem } from './unseen.js';
 
@@ -128,21 +129,11 @@ export function nearestTrainingDrug(
   return trainingFingerprints(problem, bits).nearest(input);
 }
 
-const fingerprintsByProblem = new WeakMap<UnseenProblem, Map<number, TrainingFingerprints>>();
+const fingerprintsByProblem = new MemoPerOwner<UnseenProblem, number, TrainingFingerprints>();
 
 /** Packed once per problem and width: callers ask for the nearest drug of thousands of environments. */
 function trainingFingerprints(problem: UnseenProblem, bits: number): TrainingFingerprints {
-  let byBits = fingerprintsByProblem.get(problem);
-  if (!byBits) {
-    byBits = new Map();
-    fingerprintsByProblem.set(problem, byBits);
-  }
-  let packed = byBits.get(bits);
-  if (!packed) {
-    packed = new TrainingFingerprints(problem, bits);
-    byBits.set(bits, packed);
-  }
-  return packed;
+  return fingerprintsByProblem.get(problem, bits, () => new TrainingFingerprints(problem, bits));
 }
 
 /**

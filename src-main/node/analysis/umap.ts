@@ -68,26 +68,12 @@ export async function umapLayout(graph: NeighbourGraph, options: UmapOptions = {
   const rngState = Uint32Array.from([1 + rng.int(2 ** 30), 8 + rng.int(2 ** 30), 16 + rng.int(2 ** 30)]);
   const epochs = native()?.umapEpochs?.bind(native()) ?? umapEpochsJs;
   const chunk = Math.max(1, Math.round(nEpochs / 50));
+  // What the epochs update in place, and the schedule's constants: the same at every chunk.
+  const layout = [head, tail, epochsPerSample, nextSample, nextNegative, embedding, n] as const;
+  const schedule = [A, B, REPULSION, LEARNING_RATE, NEGATIVE_SAMPLE_RATE, rngState] as const;
   for (let from = 0; from < nEpochs; from += chunk) {
     const to = Math.min(nEpochs, from + chunk);
-    epochs(
-      head,
-      tail,
-      epochsPerSample,
-      nextSample,
-      nextNegative,
-      embedding,
-      n,
-      from,
-      to,
-      nEpochs,
-      A,
-      B,
-      REPULSION,
-      LEARNING_RATE,
-      NEGATIVE_SAMPLE_RATE,
-      rngState,
-    );
+    epochs(...layout, from, to, nEpochs, ...schedule);
     await checkpoint(to / nEpochs);
   }
   return embedding;
