@@ -14,7 +14,7 @@
 // with Python's: fingerprints must be bit-identical, and canonical and scaffold SMILES equal.
 // The SMILES are read from ../shared/fixtures/real-l1000/ at run time (not in the repository).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { MoleculeResult } from '../src-main/node/chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../src-main/node/chem/pool.js';
 import { startWorker } from '../src-main/node/threads/start-worker.js';
+import { lincsSmilesOrSkip } from './lincs-smiles.js';
 import { median, uptime } from './stats.js';
 
 const args = process.argv.slice(2);
@@ -29,7 +30,6 @@ const option = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? (args[i + 1] as string) : fallback;
 };
-const SMILES_FILE = fileURLToPath(new URL('../../shared/fixtures/real-l1000/chemCPA_lincs_drugs_smiles.csv', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const limit = Number(option('limit', 'Infinity'));
 const workerCounts = option('workers', String(cpus().length))
@@ -37,16 +37,7 @@ const workerCounts = option('workers', String(cpus().length))
   .map(Number)
   .filter((n) => n >= 1);
 
-if (!existsSync(SMILES_FILE)) {
-  console.log(`skipped: ${SMILES_FILE} is not there (the shared fixtures sit beside the repository)`);
-  process.exit(0);
-}
-// "BRD id, SMILES" per line, no header.
-const smiles = readFileSync(SMILES_FILE, 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => line.slice(line.indexOf(',') + 1).trim())
-  .slice(0, limit);
+const smiles = lincsSmilesOrSkip(limit);
 
 const load = () =>
   loadavg()

@@ -22,6 +22,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { decodeFloat32Rows, type PriorShiftResult } from '../src-main/shared/api/analysis.js';
 import { toCsv } from '../src-renderer/src/lib/csv.js';
 import { REAL_L1000_DIR } from '../test/fixtures/shared.js';
 import { LANDMARKS } from './lincs-layout.js';
@@ -247,7 +248,7 @@ async function main(): Promise<void> {
           call<{ values: (string | number)[] }>(live, 'datasets.sampleColumn', { datasetId: dataset.id, column: 'sample id' }),
           call<{ values: unknown[] }>(live, 'datasets.sampleColumn', { datasetId: dataset.id, column: 'environment key' }),
           call<unknown[]>(live, 'environments.list', { datasetId: dataset.id }),
-          call<{ report: { environments: { key: string }[]; mean: number[][] } | null }>(live, 'analysis.priorShift', { runId: run.id }),
+          call<PriorShiftResult>(live, 'analysis.priorShift', { runId: run.id }),
           call<unknown>(live, 'analysis.topGenes', { runId: run.id, latent: 0, count: 25 }),
         ]);
         const bytes = JSON.stringify([envs, list, shift, top]).length;
@@ -276,11 +277,12 @@ async function main(): Promise<void> {
       'export each figure’s data (CSV)',
       async () => {
         const report = latents.shift.report;
+        const mean = report ? decodeFloat32Rows(report.mean, report.latentDim) : [];
         const csv = [
           report
             ? toCsv(
-                ['environment', ...Array.from({ length: report.mean[0]?.length ?? 0 }, (_, k) => `z${k}`)],
-                report.environments.map((e, i) => [e.key, ...(report.mean[i] ?? [])]),
+                ['environment', ...Array.from({ length: report.latentDim }, (_, k) => `z${k}`)],
+                report.environments.map((e, i) => [e.key, ...(mean[i] ?? [])]),
               )
             : '',
           toCsv(

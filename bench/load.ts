@@ -491,11 +491,16 @@ export class Recorder {
     p.browserAll = Math.max(p.browserAll, chromium.all);
   }
 
-  /** app.info every 100 ms: how long the serving thread keeps a request waiting. */
+  /**
+   * app.info every 100 ms: how long the serving thread keeps a request waiting. A round trip counts
+   * in the phase it was sent in and in the phase it was answered in: a stall that begins at the
+   * end of one step (the import's commit) would otherwise be blamed on the next step alone.
+   */
   async #probe(): Promise<void> {
     this.#probing = true;
     while (this.#probing) {
       const t0 = now();
+      const sentIn = this.#current;
       try {
         await call(this.#server, 'app.info', {});
       } catch (error) {
@@ -507,9 +512,10 @@ export class Recorder {
         continue;
       }
       const elapsed = now() - t0;
-      if (this.#current) {
-        this.#current.probeMs = Math.max(this.#current.probeMs, elapsed);
-        this.#current.probes.push(elapsed);
+      for (const phase of new Set([sentIn, this.#current])) {
+        if (!phase) continue;
+        phase.probeMs = Math.max(phase.probeMs, elapsed);
+        phase.probes.push(elapsed);
       }
       await delay(100);
     }

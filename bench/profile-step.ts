@@ -1,5 +1,8 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native] [vae|env-vae|...] [batch] [steps]
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps]
+// native-unfused: native-blas without the fused dense-ReLU backward (ml/native/dense.ts), as before it.
+// With --ab (native only) it then alternates fused and unfused rounds (ABBA) of `steps` steps and prints
+// both medians and their ratio, measured under the same load.
 // Runs the product's module (createModule) with a step shaped like Trainer#trainStep
 // (variableGrads → clipByGlobalNorm → adam.applyGradients), times the phases, and lists
 // tf.profile()'s kernels grouped by name and shape.
@@ -10,17 +13,29 @@ import { type Batch, createModule } from '../src-main/node/ml/modules/index.js';
 import { clipByGlobalNorm } from '../src-main/node/ml/trainer.js';
 import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, ENV_WIDTH, GENES, modelConfig, randomTrainingData } from './lib.js';
+import { uptime } from './stats.js';
 
 const backend = process.argv[2] ?? 'cpu';
 const family = (process.argv[3] ?? 'vae') as ModelFamily;
 const batchSize = Number(process.argv[4] ?? 256);
 const steps = Number(process.argv[5] ?? (backend === 'cpu' ? 3 : 10));
 
-if (backend === 'native') {
+const reluGrad = { on: () => {}, off: () => {} };
+if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
+  const { RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
   const status = registerNativeBackend();
   if (!status.ok) throw new Error(status.why);
   await tf.setBackend(status.name);
+  const config = tf.getKernel(RELU_GRAD, status.name);
+  if (!config) throw new Error(`${RELU_GRAD} is not registered`);
+  reluGrad.off = () => {
+    if (tf.getKernel(RELU_GRAD, status.name)) tf.unregisterKernel(RELU_GRAD, status.name);
+  };
+  reluGrad.on = () => {
+    if (!tf.getKernel(RELU_GRAD, status.name)) tf.registerKernel(config);
+  };
+  if (backend === 'native-unfused') reluGrad.off();
 } else if (backend === 'wasm-patched') {
   await selectBackend({ prefer: 'wasm' });
   const { patchWasmTransposedMatMul } = await import('../src-main/node/ml/native/wasm-matmul.js');
@@ -77,6 +92,29 @@ const started = performance.now();
 for (let i = 0; i < steps; i++) step(true);
 const ms = (performance.now() - started) / steps;
 console.log(`${backend} ${family} batch ${batchSize}: ${ms.toFixed(1)} ms/step = ${((batchSize * 1000) / ms).toFixed(0)} samples/s`);
+const AB_ROUNDS = 8;
+if (process.argv.includes('--ab') && backend === 'native') {
+  const rounds: Record<'fused' | 'unfused', number[]> = { fused: [], unfused: [] };
+  for (let round = 0; round < AB_ROUNDS; round++) {
+    // ABBA: neither variant always runs first.
+    for (const variant of round % 2 === 0 ? (['fused', 'unfused'] as const) : (['unfused', 'fused'] as const)) {
+      if (variant === 'fused') reluGrad.on();
+      else reluGrad.off();
+      step(false);
+      const t = performance.now();
+      for (let i = 0; i < steps; i++) step(false);
+      rounds[variant].push((performance.now() - t) / steps);
+    }
+  }
+  reluGrad.on();
+  const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
+  const best = (v: number[]) => Math.min(...v);
+  console.log(
+    `  A/B over ${AB_ROUNDS} alternated rounds of ${steps} steps: fused dense-ReLU ${med(rounds.fused).toFixed(1)} ms/step median (best ${best(rounds.fused).toFixed(1)}), ` +
+      `unfused ${med(rounds.unfused).toFixed(1)} (best ${best(rounds.unfused).toFixed(1)}): unfused/fused ${(med(rounds.unfused) / med(rounds.fused)).toFixed(3)}× median, ` +
+      `${(best(rounds.unfused) / best(rounds.fused)).toFixed(3)}× best; ${uptime()}`,
+  );
+}
 console.log(
   `  phases (ms/step): ${Object.entries(phases)
     .map(([k, v]) => `${k} ${(v / steps).toFixed(2)}`)

@@ -70,3 +70,61 @@ describe('drug-shift VAE', () => {
     module.dispose();
   });
 });
+
+describe('drug-shift VAE with an ensemble of drug networks (shiftHeads)', () => {
+  const ensemble = ModelConfig.parse({ family: 'drug-shift-vae', hiddenUnits: 8, latentDim: 3, shiftHeads: 3 });
+  const treated = [1, 0, 1, 0];
+  const control = [0, 0, 1, 0];
+
+  it('predicts the mean of its heads: silencing two of three heads leaves a third of the first head’s shift', () => {
+    const module = createModule(ensemble, dims, new Rng(5).fork('init'));
+    // Parameters are seeded by name, so the single model's network is the ensemble's first head.
+    const single = createModule(ModelConfig.parse({ ...ensemble, shiftHeads: 1 }), dims, new Rng(5).fork('init'));
+    const names = [...module.params.named().keys()];
+    for (const head of ['drug-shift/out/W', 'drug-shift-2/out/W', 'drug-shift-3/out/W', 'doser-3/W']) assert.ok(names.includes(head), head);
+    // Treated and control rows share the context the decoder reads: their difference is the drug shift alone.
+    const shift = (m: ReturnType<typeof createModule>) => {
+      const [c, t] = decodeRows(m, [control, treated]) as [number[], number[]];
+      return t.map((v, g) => v - (c[g] as number));
+    };
+    const firstHead = shift(single);
+    const all = shift(module);
+    for (const [name, variable] of module.params.named()) if (/^drug-shift-[23]\/out\//.test(name)) variable.assign(tf.zerosLike(variable));
+    const one = shift(module);
+    assert.ok(
+      firstHead.some((v) => Math.abs(v) > 1e-3),
+      'the first head shifts a treated row',
+    );
+    for (const [g, v] of one.entries())
+      assert.ok(Math.abs(v - (firstHead[g] as number) / 3) < 1e-5, `gene ${g}: ${v} vs ${firstHead[g]} / 3`);
+    assert.ok(
+      all.some((v, g) => Math.abs(v - (one[g] as number)) > 1e-4),
+      'the other heads contributed',
+    );
+    module.dispose();
+    single.dispose();
+  });
+
+  it('each head is trained on its own loss: the loss is not the loss of the heads’ mean', () => {
+    const module = createModule(ensemble, dims, new Rng(5).fork('init'));
+    const single = createModule(ModelConfig.parse({ ...ensemble, shiftHeads: 1 }), dims, new Rng(5).fork('init'));
+    const batch = {
+      x: tf.tensor2d([[1, 0, -1, 0.5, 2]]),
+      e: tf.tensor2d([treated]),
+      environmentClass: tf.tensor1d([0], 'int32'),
+    };
+    const noise = (rows: number, cols: number) => tf.zeros([rows, cols]) as tf.Tensor2D;
+    const heads = module.loss(batch, { klWeight: 0, noise });
+    // Reconstruction through the heads' mean (what a jointly trained wider network would minimise).
+    const ofMean = tf.tidy(() => {
+      const { mean } = module.encode(batch.x, batch.e);
+      return tf.mean(tf.mul(tf.sum(tf.squaredDifference(batch.x, module.decode(mean, batch.e)), -1), 0.5)).arraySync() as number;
+    });
+    const own = heads.terms.reconstruction?.arraySync() as number;
+    // Jensen: the mean of the heads' squared errors is at least the squared error of their mean, and differs when heads disagree.
+    assert.ok(own > ofMean + 1e-6, `mean of head losses ${own} vs loss of the mean ${ofMean}`);
+    assert.ok(single.params.size < module.params.size, 'the ensemble has its own parameters per head');
+    module.dispose();
+    single.dispose();
+  });
+});

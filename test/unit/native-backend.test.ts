@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
+import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
+import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
 import { Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
@@ -47,6 +49,18 @@ async function epochLosses(backend: string, family: ModelFamily): Promise<number
   trainer.dispose();
   module.dispose();
   return losses;
+}
+
+/** Every output within 1e-5 relative (BLAS sums in another order than the cpu backend). */
+function assertCloseToCpu(got: number[][], expected: number[][]): void {
+  for (const [i, values] of got.entries()) {
+    const want = expected[i] as number[];
+    assert.equal(values.length, want.length, `output ${i}: length`);
+    for (const [j, v] of values.entries()) {
+      const tolerance = 1e-5 * Math.max(1, Math.abs(want[j] as number));
+      assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
+    }
+  }
 }
 
 /** tfjs's own gradients, before the native backend registers its broadcasting ones. */
@@ -106,13 +120,59 @@ describe('native-blas backend', () => {
     for (const config of nativeGradients) if (config) tf.registerGradient(config);
     await tf.setBackend('native-blas');
     const got = compute();
-    for (const [i, values] of got.entries()) {
-      const want = expected[i] as number[];
-      assert.equal(values.length, want.length, `output ${i}: length`);
-      for (const [j, v] of values.entries()) {
-        const tolerance = 1e-5 * Math.max(1, Math.abs(want[j] as number));
-        assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
-      }
-    }
+    assertCloseToCpu(got, expected);
+  });
+
+  it('a dense ReLU layer differentiates in one fused kernel to the cpu backend’s gradients', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(5);
+    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    // 300 columns: more than one 256-column block of the kernel, split between the threads.
+    const [rows, inner, cols] = [9, 6, 300];
+    const [x, w, b, r] = [random(rows * inner), random(inner * cols), random(cols), random(rows * cols)];
+    const compute = () =>
+      tf.tidy(() => {
+        const f = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+          tf.sum(tf.mul(dense(xs as tf.Tensor2D, ws as tf.Tensor2D, bs as tf.Tensor1D, 'relu'), tf.tensor2d(r, [rows, cols])));
+        const inputs = [tf.tensor2d(x, [rows, inner]), tf.tensor2d(w, [inner, cols]), tf.tensor1d(b)];
+        const grads = tf.grads(f)(inputs);
+        return [f(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor])), ...grads].map((t) => Array.from(t.dataSync()));
+      });
+    await tf.setBackend('cpu');
+    const expected = compute();
+    await tf.setBackend('native-blas');
+    const got = compute();
+    assertCloseToCpu(got, expected);
+    // The fused path ran: its gradient kernel, and none of the unfused ReLU's.
+    const profile = await tf.profile(() => {
+      compute();
+    });
+    const kernels = new Set(profile.kernelNames);
+    assert.ok(kernels.has(RELU_GRAD), `kernels: ${[...kernels].join(', ')}`);
+    for (const unfused of ['Relu', 'Step']) assert.ok(!kernels.has(unfused), `${unfused} ran: ${[...kernels].join(', ')}`);
+  });
+
+  it('the array pool makes room for a new size by dropping the sizes used least recently', () => {
+    const backend = new NativeBackend(4 * 4 * 100); // room for four arrays of 100 floats
+    const release = (n: number) => {
+      const array = backend.alloc(n);
+      backend.disposeData(backend.write(array, [n], 'float32'));
+      return array;
+    };
+    const held = [100, 100, 100, 100].map((n) => backend.alloc(n));
+    for (const array of held) backend.disposeData(backend.write(array, [array.length], 'float32'));
+    assert.deepEqual(backend.poolStats(), { arrays: 4, bytes: 1600 });
+    // Full of 100s: a 200 still gets pooled, two 100s make way for it.
+    const big = release(200);
+    assert.deepEqual(backend.poolStats(), { arrays: 3, bytes: 1600 });
+    assert.equal(backend.alloc(200), big, 'the 200 comes back from the pool');
+    // An array read out (dataSync hands the caller the array itself) is never pooled.
+    const read = backend.alloc(50);
+    const id = backend.write(read, [50], 'float32');
+    backend.readSync(id);
+    backend.disposeData(id);
+    assert.deepEqual(backend.poolStats(), { arrays: 2, bytes: 800 });
+    backend.dispose();
   });
 });

@@ -5,7 +5,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pairedWilcoxon } from '../../src-main/node/analysis/paired.js';
-import { beats, controlName, ScoreBook, structureTests, structureVerdicts } from '../../src-main/node/analysis/structure.js';
+import {
+  beats,
+  controlName,
+  evidence,
+  nearestTrainingDrug,
+  ScoreBook,
+  structureTests,
+  structureVerdicts,
+} from '../../src-main/node/analysis/structure.js';
+import type { UnseenProblem } from '../../src-main/node/analysis/unseen.js';
+import { tanimoto } from '../../src-main/node/chem/chemistry.js';
+import { Rng } from '../../src-main/node/data/random.js';
 import { prepareTrainingData } from '../../src-main/node/ml/training-data.js';
 import type { TrainingView } from '../../src-main/node/store/datasets.js';
 import { TrainingConfig } from '../../src-main/shared/api/training.js';
@@ -176,6 +187,35 @@ describe('structure verdicts', () => {
     assert.match(said.at(-1) ?? '', /^Answer: no model beats/);
   });
 
+  it('gives the evidence: similarity, every structure-reading baseline against the mean, and kNN on close analogues', () => {
+    const b = book(0);
+    for (let e = 0; e < 20; e++) b.add('ridge [descriptors]', `e${e}`, scores(0.25));
+    const tests = structureTests(b, ['cvae'], ['training-mean', 'nearest-neighbours', 'ridge [descriptors]']);
+    const said = evidence(b, tests);
+    // Similarities e/20: 0.00 … 0.95, median 0.50, 12 of 20 at ≥ 0.4.
+    assert.match(said, /median Tanimoto 0\.50 \(12 of 20 environments at ≥ 0\.4/);
+    assert.match(said, /nearest-neighbours vs the training-drug mean: 0\.220 vs 0\.317/);
+    assert.match(said, /ridge \[descriptors\] vs the training-drug mean: 0\.250 vs 0\.317/);
+    // The 12 close environments (e8 … e19): kNN 0.2 + noise vs the mean 0.31 + noise/3, lower on every one.
+    assert.match(
+      said,
+      /On the 12 held-out environments with a training analogue at Tanimoto ≥ 0\.4: nearest-neighbours 0\.2\d\d vs the training-drug mean 0\.3\d\d, Wilcoxon p = /,
+    );
+  });
+
+  it('reports a p-value below the normal approximation’s double-precision floor as < 1e-15, not as zero', () => {
+    const b = new ScoreBook();
+    for (let e = 0; e < 120; e++) {
+      b.add('cvae', `e${e}`, scores(0.5 + e / 1000));
+      b.add(controlName('cvae', 'permuted'), `e${e}`, scores(0.1));
+      b.add(controlName('cvae', 'none'), `e${e}`, scores(0.1));
+    }
+    const tests = structureTests(b, ['cvae'], []);
+    // scipy (normal approximation): 2.0e-21; stdlib's 1 − Φ(z) rounds to 0 there.
+    assert.equal(tests[0]?.pValue, 0);
+    assert.match(structureVerdicts(b, ['cvae'], tests)[0] ?? '', /higher on 120 of 120 environments, Wilcoxon p = < 1e-15/);
+  });
+
   it('averages an environment held out in several trials into one unit, and bins it by similarity', () => {
     const b = new ScoreBook();
     b.add('m', 'e1', scores(0.2));
@@ -191,5 +231,37 @@ describe('structure verdicts', () => {
     );
     assert.ok(Math.abs((curve[2]?.scores.m as number) - 0.3) < 1e-12);
     assert.equal(curve[4]?.scores.m, 0.9);
+  });
+});
+
+describe('nearest training drug', () => {
+  it('finds the drug the unpacked Tanimoto loop finds, with the same similarity and the first of ties', () => {
+    const bits = 70; // not a multiple of 32: the last word is partial
+    const width = bits + 3; // cell-line coordinates after the fingerprint are not compared
+    const rng = new Rng(5);
+    const environments = 300;
+    const inputs = Float32Array.from({ length: environments * width }, (_, i) =>
+      i % width < bits ? (rng.next() < 0.2 ? 1 : 0) : rng.next() < 0.5 ? 1 : 0,
+    );
+    for (let j = 0; j < bits; j++) inputs[7 * width + j] = inputs[3 * width + j] as number; // a tie: the same drug twice
+    const treatedTrain = Array.from({ length: 200 }, (_, i) => i);
+    const problem = {
+      treatedTrain,
+      input: (e: number) => inputs.subarray(e * width, (e + 1) * width),
+      data: { environmentKeys: Array.from({ length: environments }, (_, e) => `drug${e} | cell${e % 3}`) },
+    } as unknown as UnseenProblem;
+    const naive = (input: Float32Array) => {
+      let best = { drug: null as string | null, similarity: -1 };
+      for (const t of treatedTrain) {
+        const s = tanimoto(input.subarray(0, bits), problem.input(t).subarray(0, bits));
+        if (s > best.similarity) best = { drug: `drug${t}`, similarity: s };
+      }
+      return best;
+    };
+    for (let e = 0; e < environments; e++) {
+      assert.deepEqual(nearestTrainingDrug(problem, bits, problem.input(e)), naive(problem.input(e)), `environment ${e}`);
+    }
+    assert.equal(nearestTrainingDrug(problem, bits, problem.input(7)).drug, 'drug3');
+    assert.deepEqual(nearestTrainingDrug(problem, bits, new Float32Array(width)), { drug: null, similarity: Number.NaN });
   });
 });

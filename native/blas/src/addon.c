@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
+
 // Hot loops get AVX-512 / AVX2 copies chosen at load time (GCC on x86-64 Linux); elsewhere the
 // compiler's baseline. Vector width changes no result: every element is computed on its own.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -211,69 +213,9 @@ static void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
 #define GRAIN_COSTLY 8192
 
 // ---------------------------------------------------------------------------------------------
-// Argument helpers. On failure they throw a JS error and return 0.
+// Argument helpers: args.h.
 
-#define MAX_ARGS 16
 #define MAX_RANK 6
-
-typedef struct {
-  napi_env env;
-  size_t argc;
-  napi_value argv[MAX_ARGS];
-  int failed;
-} Args;
-
-static int args_init(Args *args, napi_env env, napi_callback_info info, size_t expected) {
-  args->env = env;
-  args->argc = MAX_ARGS;
-  args->failed = 0;
-  if (napi_get_cb_info(env, info, &args->argc, args->argv, NULL, NULL) != napi_ok || args->argc < expected) {
-    napi_throw_type_error(env, NULL, "cellshift_blas: wrong number of arguments");
-    args->failed = 1;
-    return 0;
-  }
-  return 1;
-}
-
-static void fail(Args *args, const char *message) {
-  if (!args->failed) napi_throw_type_error(args->env, NULL, message);
-  args->failed = 1;
-}
-
-static double num(Args *args, size_t i) {
-  double value = 0;
-  if (args->failed) return 0;
-  if (napi_get_value_double(args->env, args->argv[i], &value) != napi_ok) fail(args, "cellshift_blas: expected a number");
-  return value;
-}
-
-static int64_t integer(Args *args, size_t i) {
-  int64_t value = 0;
-  if (args->failed) return 0;
-  if (napi_get_value_int64(args->env, args->argv[i], &value) != napi_ok) fail(args, "cellshift_blas: expected an integer");
-  return value;
-}
-
-static void *typed(Args *args, size_t i, napi_typedarray_type want, size_t *length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  size_t len = 0;
-  if (args->failed) return NULL;
-  if (napi_is_typedarray(args->env, args->argv[i], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(args->env, args->argv[i], &type, &len, &data, NULL, NULL) != napi_ok || type != want) {
-    fail(args, want == napi_float32_array ? "cellshift_blas: expected a Float32Array" : "cellshift_blas: expected an Int32Array");
-    return NULL;
-  }
-  *length = len;
-  return data;
-}
-
-static float *f32(Args *args, size_t i, size_t *length) { return (float *)typed(args, i, napi_float32_array, length); }
-
-static void need(Args *args, int ok, const char *message) {
-  if (!ok) fail(args, message);
-}
 
 // ---------------------------------------------------------------------------------------------
 // gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c[, accumulate])
@@ -664,6 +606,59 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// reluGrad(dx, dbias, dy, y, rows, cols): the backward of a dense layer's bias + ReLU in one pass
+// over [rows, cols]: dx = dy · step(y) and dbias[c] = Σ_r dx[r, c]. Bit for bit what tfjs
+// composes from Step, Multiply and Sum (step(NaN) = NaN; sums in double, row after row, as
+// reduce() does), in one read of dy and y instead of three passes and two temporary arrays.
+
+typedef struct {
+  float *dx, *dbias;
+  const float *dy, *y;
+  int64_t rows, cols;
+} ReluGradJob;
+
+#define RELU_GRAD_BLOCK 256  // columns summed at once (their accumulators stay on the stack)
+
+static void relu_grad_columns(void *ctx, int64_t begin, int64_t end) {
+  const ReluGradJob *j = (const ReluGradJob *)ctx;
+  const int64_t cols = j->cols;
+  double acc[RELU_GRAD_BLOCK];
+  for (int64_t from = begin; from < end; from += RELU_GRAD_BLOCK) {
+    const int64_t width = end - from < RELU_GRAD_BLOCK ? end - from : RELU_GRAD_BLOCK;
+    for (int64_t c = 0; c < width; c++) acc[c] = 0;
+    for (int64_t r = 0; r < j->rows; r++) {
+      const float *dy = j->dy + r * cols + from, *y = j->y + r * cols + from;
+      float *dx = j->dx + r * cols + from;
+      for (int64_t c = 0; c < width; c++) {
+        const float step = isnan(y[c]) ? NAN : (y[c] > 0 ? 1.0f : 0.0f);
+        dx[c] = dy[c] * step;
+        acc[c] += (double)dx[c];
+      }
+    }
+    for (int64_t c = 0; c < width; c++) j->dbias[from + c] = (float)acc[c];
+  }
+}
+
+static napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 6)) return NULL;
+  size_t ldx, ldb, ldy, ly;
+  float *dx = f32(&args, 0, &ldx);
+  float *dbias = f32(&args, 1, &ldb);
+  const float *dy = f32(&args, 2, &ldy);
+  const float *y = f32(&args, 3, &ly);
+  int64_t rows = integer(&args, 4), cols = integer(&args, 5);
+  if (args.failed) return NULL;
+  const size_t size = (size_t)(rows * cols);
+  need(&args, rows >= 0 && cols >= 1 && size <= ldx && size <= ldy && size <= ly && (size_t)cols <= ldb, "reluGrad: bad sizes");
+  if (args.failed) return NULL;
+  ReluGradJob job = {dx, dbias, dy, y, rows, cols};
+  // Columns split between the threads, so each sums its columns in the same row order.
+  parallel_for(relu_grad_columns, &job, cols, rows > 0 ? (GRAIN_CHEAP + rows - 1) / rows : cols);
+  return NULL;
+}
+
+// ---------------------------------------------------------------------------------------------
 // softmax(out, x, rows, cols): along the last axis, as the cpu backend composes it:
 // max → sub → exp → sum (double) → div, each result rounded to float32.
 
@@ -923,6 +918,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"binary", NULL, Binary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"unary", NULL, Unary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"reduce", NULL, Reduce, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"copy", NULL, Copy, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"addN", NULL, AddN, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},

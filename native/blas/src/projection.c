@@ -17,71 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PROJECTION_ARGS 20
-
-typedef struct {
-  napi_env env;
-  size_t argc;
-  napi_value argv[MAX_PROJECTION_ARGS];
-  int failed;
-} ProjectionArgs;
-
-static int p_init(ProjectionArgs *args, napi_env env, napi_callback_info info, size_t expected) {
-  args->env = env;
-  args->argc = MAX_PROJECTION_ARGS;
-  args->failed = 0;
-  if (napi_get_cb_info(env, info, &args->argc, args->argv, NULL, NULL) != napi_ok || args->argc < expected) {
-    napi_throw_type_error(env, NULL, "cellshift_blas: wrong number of arguments");
-    return 0;
-  }
-  return 1;
-}
-
-static void p_fail(ProjectionArgs *args, const char *message) {
-  if (!args->failed) napi_throw_type_error(args->env, NULL, message);
-  args->failed = 1;
-}
-
-static double p_num(ProjectionArgs *args, size_t i) {
-  double value = 0;
-  if (!args->failed && napi_get_value_double(args->env, args->argv[i], &value) != napi_ok) p_fail(args, "cellshift_blas: expected a number");
-  return value;
-}
-
-static void *p_typed(ProjectionArgs *args, size_t i, napi_typedarray_type want, size_t *length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  size_t len = 0;
-  if (args->failed) return NULL;
-  if (napi_is_typedarray(args->env, args->argv[i], &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(args->env, args->argv[i], &type, &len, &data, NULL, NULL) != napi_ok || type != want) {
-    p_fail(args, "cellshift_blas: a typed array argument has the wrong type");
-    return NULL;
-  }
-  *length = len;
-  return data;
-}
+#include "args.h"
 
 // knnSelect(dots, rows, cols, rowNorms, colNorms, rowOffset, colOffset, k, indices, distances)
 // dots: rows × cols (query block · point block); rowNorms/colNorms: squared norms of this block's
 // queries / points; indices/distances: this block's queries' k slots (sorted ascending by squared
 // distance, -1 / +inf when empty). A query never lists itself (global row == global column).
 static napi_value KnnSelect(napi_env env, napi_callback_info info) {
-  ProjectionArgs args;
-  if (!p_init(&args, env, info, 10)) return NULL;
+  Args args;
+  if (!args_init(&args, env, info, 10)) return NULL;
   size_t ld, lrn, lcn, li, ldist;
-  const float *dots = p_typed(&args, 0, napi_float32_array, &ld);
-  int64_t rows = (int64_t)p_num(&args, 1), cols = (int64_t)p_num(&args, 2);
-  const float *row_norms = p_typed(&args, 3, napi_float32_array, &lrn);
-  const float *col_norms = p_typed(&args, 4, napi_float32_array, &lcn);
-  int64_t row_offset = (int64_t)p_num(&args, 5), col_offset = (int64_t)p_num(&args, 6), k = (int64_t)p_num(&args, 7);
-  int32_t *indices = p_typed(&args, 8, napi_int32_array, &li);
-  float *distances = p_typed(&args, 9, napi_float32_array, &ldist);
+  const float *dots = typed(&args, 0, napi_float32_array, &ld);
+  int64_t rows = (int64_t)num(&args, 1), cols = (int64_t)num(&args, 2);
+  const float *row_norms = typed(&args, 3, napi_float32_array, &lrn);
+  const float *col_norms = typed(&args, 4, napi_float32_array, &lcn);
+  int64_t row_offset = (int64_t)num(&args, 5), col_offset = (int64_t)num(&args, 6), k = (int64_t)num(&args, 7);
+  int32_t *indices = typed(&args, 8, napi_int32_array, &li);
+  float *distances = typed(&args, 9, napi_float32_array, &ldist);
   if (args.failed) return NULL;
   if (rows < 0 || cols < 0 || k < 1 || (int64_t)ld < rows * cols || (int64_t)lrn < rows || (int64_t)lcn < cols || (int64_t)li < rows * k ||
       (int64_t)ldist < rows * k) {
-    p_fail(&args, "knnSelect: array lengths do not match the sizes");
+    fail(&args, "knnSelect: array lengths do not match the sizes");
     return NULL;
   }
   for (int64_t r = 0; r < rows; r++) {
@@ -122,29 +78,29 @@ static inline float clip4(float v) { return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f
 // umapEpochs(head, tail, epochsPerSample, epochOfNextSample, epochOfNextNegativeSample, embedding,
 //            nVertices, fromEpoch, toEpoch, nEpochs, a, b, gamma, initialAlpha, negativeSampleRate, rngState)
 static napi_value UmapEpochs(napi_env env, napi_callback_info info) {
-  ProjectionArgs args;
-  if (!p_init(&args, env, info, 16)) return NULL;
+  Args args;
+  if (!args_init(&args, env, info, 16)) return NULL;
   size_t lh, lt, leps, lnext, lneg, lemb, lrng;
-  const int32_t *head = p_typed(&args, 0, napi_int32_array, &lh);
-  const int32_t *tail = p_typed(&args, 1, napi_int32_array, &lt);
-  const double *epochs_per_sample = p_typed(&args, 2, napi_float64_array, &leps);
-  double *next_sample = p_typed(&args, 3, napi_float64_array, &lnext);
-  double *next_negative = p_typed(&args, 4, napi_float64_array, &lneg);
-  float *embedding = p_typed(&args, 5, napi_float32_array, &lemb);
-  int64_t n_vertices = (int64_t)p_num(&args, 6), from = (int64_t)p_num(&args, 7), to = (int64_t)p_num(&args, 8);
-  double n_epochs = p_num(&args, 9);
-  const float a = (float)p_num(&args, 10), b = (float)p_num(&args, 11), gamma = (float)p_num(&args, 12);
-  const double initial_alpha = p_num(&args, 13), negative_rate = p_num(&args, 14);
-  uint32_t *rng = p_typed(&args, 15, napi_uint32_array, &lrng);
+  const int32_t *head = typed(&args, 0, napi_int32_array, &lh);
+  const int32_t *tail = typed(&args, 1, napi_int32_array, &lt);
+  const double *epochs_per_sample = typed(&args, 2, napi_float64_array, &leps);
+  double *next_sample = typed(&args, 3, napi_float64_array, &lnext);
+  double *next_negative = typed(&args, 4, napi_float64_array, &lneg);
+  float *embedding = typed(&args, 5, napi_float32_array, &lemb);
+  int64_t n_vertices = (int64_t)num(&args, 6), from = (int64_t)num(&args, 7), to = (int64_t)num(&args, 8);
+  double n_epochs = num(&args, 9);
+  const float a = (float)num(&args, 10), b = (float)num(&args, 11), gamma = (float)num(&args, 12);
+  const double initial_alpha = num(&args, 13), negative_rate = num(&args, 14);
+  uint32_t *rng = typed(&args, 15, napi_uint32_array, &lrng);
   if (args.failed) return NULL;
   const size_t edges = lh;
   if (lt != edges || leps != edges || lnext != edges || lneg != edges || (int64_t)lemb != 2 * n_vertices || lrng < 3 || n_vertices < 1) {
-    p_fail(&args, "umapEpochs: array lengths do not match");
+    fail(&args, "umapEpochs: array lengths do not match");
     return NULL;
   }
   for (size_t e = 0; e < edges; e++) {
     if (head[e] < 0 || head[e] >= n_vertices || tail[e] < 0 || tail[e] >= n_vertices) {
-      p_fail(&args, "umapEpochs: an edge names a vertex out of range");
+      fail(&args, "umapEpochs: an edge names a vertex out of range");
       return NULL;
     }
   }
@@ -235,24 +191,24 @@ static void offer(int32_t *ids, uint32_t *keys, int64_t m, int64_t p, int32_t q,
 }
 
 static napi_value NnDescent(napi_env env, napi_callback_info info) {
-  ProjectionArgs args;
-  if (!p_init(&args, env, info, 9)) return NULL;
+  Args args;
+  if (!args_init(&args, env, info, 9)) return NULL;
   size_t lp, li, ls, lrng;
-  const float *points = p_typed(&args, 0, napi_float32_array, &lp);
-  const int64_t n = (int64_t)p_num(&args, 1), d = (int64_t)p_num(&args, 2), k = (int64_t)p_num(&args, 3);
-  int32_t *indices = p_typed(&args, 4, napi_int32_array, &li);
-  float *squared = p_typed(&args, 5, napi_float32_array, &ls);
-  const int64_t iterations = (int64_t)p_num(&args, 6);
-  const double delta = p_num(&args, 7);
-  uint32_t *rng = p_typed(&args, 8, napi_uint32_array, &lrng);
+  const float *points = typed(&args, 0, napi_float32_array, &lp);
+  const int64_t n = (int64_t)num(&args, 1), d = (int64_t)num(&args, 2), k = (int64_t)num(&args, 3);
+  int32_t *indices = typed(&args, 4, napi_int32_array, &li);
+  float *squared = typed(&args, 5, napi_float32_array, &ls);
+  const int64_t iterations = (int64_t)num(&args, 6);
+  const double delta = num(&args, 7);
+  uint32_t *rng = typed(&args, 8, napi_uint32_array, &lrng);
   if (args.failed) return NULL;
   if (n < 2 || d < 1 || k < 1 || k >= n || (int64_t)lp != n * d || (int64_t)li != n * k || (int64_t)ls != n * k || lrng < 3) {
-    p_fail(&args, "nnDescent: array lengths do not match the sizes");
+    fail(&args, "nnDescent: array lengths do not match the sizes");
     return NULL;
   }
   for (int64_t i = 0; i < n * k; i++) {
     if (indices[i] < -1 || indices[i] >= n) {
-      p_fail(&args, "nnDescent: a neighbour index is out of range");
+      fail(&args, "nnDescent: a neighbour index is out of range");
       return NULL;
     }
   }
@@ -264,7 +220,7 @@ static napi_value NnDescent(napi_env env, napi_callback_info info) {
   uint32_t *old_keys = malloc(sizeof(uint32_t) * (size_t)(n * m));
   if (!fresh || !new_ids || !old_ids || !new_keys || !old_keys) {
     free(fresh), free(new_ids), free(old_ids), free(new_keys), free(old_keys);
-    p_fail(&args, "nnDescent: out of memory");
+    fail(&args, "nnDescent: out of memory");
     return NULL;
   }
   memset(fresh, 1, (size_t)(n * k));

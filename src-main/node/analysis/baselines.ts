@@ -262,7 +262,8 @@ function fitDual(
   return { weights: Float32Array.from(weights), lambda: chosen.lambda, looError: chosen.looError };
 }
 
-const POPCOUNT16 = (() => {
+/** Set bits of every 16-bit word: a popcount is two lookups per 32-bit word. */
+export const POPCOUNT16 = (() => {
   const table = new Uint8Array(65536);
   for (let i = 1; i < 65536; i++) table[i] = (table[i >> 1] as number) + (i & 1);
   return table;

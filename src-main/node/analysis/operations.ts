@@ -7,9 +7,11 @@ import type {
   DrugPredictionResult,
   PriorShiftResult,
   ProjectionResult,
+  SampleColumnResult,
   TopGenesResult,
   UnseenEvaluationResult,
 } from '../../shared/api/analysis.js';
+import type { EnvironmentSummary } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
 import type {
   ConnectivityResult,
@@ -18,6 +20,8 @@ import type {
   EnrichmentResult,
   MoaRetrievalResult,
 } from '../../shared/api/mechanism.js';
+import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js';
+import { previewSplit } from '../ml/training-data.js';
 import { queryDataset } from './connectivity-query.js';
 import type { AnalysisContext } from './context.js';
 import { compareGroups } from './differential.js';
@@ -42,6 +46,34 @@ export interface DrugPredictionParams {
 export type DrugPredictionGenes = Pick<DrugPredictionResult, 'runId' | 'epoch' | 'seenInTraining' | 'genes' | 'applicability'>;
 
 export const analysisOperations = {
+  /**
+   * Reads every sample's environment (hundreds of thousands of rows at LINCS size): seconds that
+   * stalled the serving thread when it ran there.
+   */
+  async splitPreview(context: AnalysisContext, { datasetId, split }: { datasetId: string; split: ValidationSplit }): Promise<SplitPreview> {
+    const { datasets } = context.store;
+    return previewSplit(datasets.environmentView(datasetId, { representations: false }), split, (column) =>
+      datasets.sampleColumn(datasetId, column),
+    );
+  },
+
+  /** Counts every environment's samples and cell lines: a scan of the samples, so off the serving thread. */
+  async environments(context: AnalysisContext, { datasetId }: { datasetId: string }): Promise<EnvironmentSummary[]> {
+    return context.store.datasets.environments(datasetId);
+  },
+
+  /** One value per sample (the Latents view's colours and ids): a full scan of the samples, so off the serving thread. */
+  async sampleColumn(context: AnalysisContext, { datasetId, column }: { datasetId: string; column: string }): Promise<SampleColumnResult> {
+    const { datasets } = context.store;
+    const values =
+      column === 'environment key'
+        ? datasets.sampleEnvironmentKeys(datasetId)
+        : column === 'sample id'
+          ? datasets.sampleIds(datasetId)
+          : datasets.sampleColumn(datasetId, column);
+    return { column, values };
+  },
+
   /** Reads every sample of both groups: at 50k vs 50k samples seconds of work, so off the serving thread. */
   async differential(context: AnalysisContext, params: Parameters<typeof compareGroups>[1]): Promise<DifferentialResult> {
     return compareGroups(context.store, params);
@@ -57,7 +89,10 @@ export const analysisOperations = {
 
   async priorShift(context: AnalysisContext, { runId }: { runId: string }): Promise<PriorShiftResult> {
     const model = await context.model(runId);
-    return { runId, epoch: model.epoch, report: priorShiftReport(model) };
+    const report = priorShiftReport(model);
+    if (!report) return { runId, epoch: model.epoch, report: null };
+    const { mean, logStd, ...rest } = report;
+    return { runId, epoch: model.epoch, report: { ...rest, mean: float32Base64(mean), logStd: logStd ? float32Base64(logStd) : null } };
   },
 
   async topGenes(
@@ -164,4 +199,12 @@ function seenInTrainingData(model: TrainedModel, vector: Float32Array): boolean 
     if (row.every((v, j) => v === vector[j])) return true;
   }
   return false;
+}
+
+/** Rows of numbers as float32 base64, the contract's packed form of a large matrix (decodeFloat32Rows reads it). */
+function float32Base64(rows: readonly (readonly number[])[]): string {
+  const width = rows[0]?.length ?? 0;
+  const values = new Float32Array(rows.length * width);
+  for (const [r, row] of rows.entries()) values.set(row, r * width);
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }

@@ -8,7 +8,7 @@ import type { FingerprintOptions } from '../../shared/api/imports.js';
 import { DOSE_COLUMN, fingerprintBitCount, TIME_COLUMN } from '../data/representation-columns.js';
 import { nearestTrainingDrug, SIMILARITY_BINS } from './structure.js';
 import type { TrainedModel } from './trained-model.js';
-import { environmentMeans, UnseenProblem } from './unseen.js';
+import { environmentMeans, scoreEnvironment, UnseenProblem } from './unseen.js';
 
 export interface StructureDescriber {
   describe(smiles: string, options: FingerprintOptions): { ok: true; fingerprint: Uint8Array } | { ok: false; reason: string };
@@ -93,25 +93,67 @@ export interface ApplicabilityDomain {
   pearsonDeltaStd: number | null;
 }
 
+/** Held-out environments scored per similarity bin; more are evenly subsampled (each costs a decoding of 256 prior samples). */
+const MAX_ENVIRONMENTS_PER_BIN = 256;
+
+interface DomainOfRun {
+  problem: UnseenProblem;
+  /** Per held-out environment (problem.heldOut order): Tanimoto similarity of its nearest training drug. */
+  heldOutSimilarity: Float64Array;
+  /** Pearson r of Δ of the scored held-out environments, per bin (by its lower bound). */
+  scoresByBin: Map<number, number[]>;
+}
+
+/** Per model (the analysis worker keeps models cached): a run's held-out similarities and bin scores do not change. */
+const domains = new WeakMap<TrainedModel, Map<number, DomainOfRun>>();
+
+function domainOfRun(model: TrainedModel, fingerprintBits: number): DomainOfRun {
+  let byBits = domains.get(model);
+  if (!byBits) {
+    byBits = new Map();
+    domains.set(model, byBits);
+  }
+  let domain = byBits.get(fingerprintBits);
+  if (!domain) {
+    const problem = new UnseenProblem(model.data);
+    const heldOutSimilarity = Float64Array.from(
+      problem.heldOut,
+      (e) => nearestTrainingDrug(problem, fingerprintBits, problem.input(e)).similarity,
+    );
+    domain = { problem, heldOutSimilarity, scoresByBin: new Map() };
+    byBits.set(fingerprintBits, domain);
+  }
+  return domain;
+}
+
+/** The model's Pearson r of Δ on the held-out environments whose nearest training drug falls in the bin, decoded in batches. */
+function binScores(model: TrainedModel, domain: DomainOfRun, [low, high]: readonly [number, number]): number[] {
+  const cached = domain.scoresByBin.get(low);
+  if (cached) return cached;
+  const { problem, heldOutSimilarity } = domain;
+  const alike = problem.heldOut.filter((_, i) => (heldOutSimilarity[i] as number) >= low && (heldOutSimilarity[i] as number) < high);
+  const step = Math.max(1, alike.length / MAX_ENVIRONMENTS_PER_BIN);
+  const scored = Array.from({ length: Math.min(alike.length, MAX_ENVIRONMENTS_PER_BIN) }, (_, k) => alike[Math.floor(k * step)] as number);
+  const predictions = model.predictEnvironmentMeans(scored.map((e) => problem.input(e)));
+  const scores = scored.map(
+    (e, k) => scoreEnvironment(problem.heldMeans[e] as Float32Array, predictions[k] as Float32Array, problem.control(e)).pearsonDelta,
+  );
+  domain.scoresByBin.set(low, scores);
+  return scores;
+}
+
 /**
  * How far a new drug is from what the model learnt from, and what that distance cost on the
  * run's own held-out environments: their Pearson r of Δ (mean ± std) among those whose nearest
- * training drug was about as similar (the same bin of the DLEPS curve). Null without a fingerprint.
+ * training drug was about as similar (the same bin of the DLEPS curve; at most 256 of them, evenly
+ * spaced). Null without a fingerprint.
  */
 export function applicabilityDomain(model: TrainedModel, environment: Float32Array, fingerprintBits: number): ApplicabilityDomain | null {
-  const problem = new UnseenProblem(model.data);
-  const nearest = nearestTrainingDrug(problem, fingerprintBits, environment);
+  const domain = domainOfRun(model, fingerprintBits);
+  const nearest = nearestTrainingDrug(domain.problem, fingerprintBits, environment);
   if (nearest.drug === null || !Number.isFinite(nearest.similarity)) return null;
   const bin = SIMILARITY_BINS.find(([low, high]) => nearest.similarity >= low && nearest.similarity < high) ?? [0, 1];
-  const alike = problem.heldOut.filter((e) => {
-    const s = nearestTrainingDrug(problem, fingerprintBits, problem.input(e)).similarity;
-    return s >= bin[0] && s < bin[1];
-  });
-  let scores: number[] = [];
-  if (alike.length > 0) {
-    const all = problem.score((e) => (alike.includes(e) ? model.predictEnvironmentMean(problem.input(e)) : problem.control(e)));
-    scores = problem.heldOut.flatMap((e, i) => (alike.includes(e) ? [all.perEnvironment[i]?.pearsonDelta as number] : []));
-  }
+  const scores = binScores(model, domain, bin);
   const mean = scores.length > 0 ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
   const std = mean !== null && scores.length > 1 ? Math.sqrt(scores.reduce((s, v) => s + (v - mean) ** 2, 0) / (scores.length - 1)) : null;
   return {

@@ -4,7 +4,7 @@
 // Tanimoto similarity (the DLEPS curve); and verdicts in words that name the computed numbers.
 // Pure functions: the study (lab/studies/structure-help.ts) feeds them.
 import type { PairedComparison, StructureMetric, StructureStudy } from '../../shared/api/studies.js';
-import { tanimoto } from '../chem/chemistry.js';
+import { POPCOUNT16 } from './baselines.js';
 import { pairedWilcoxon } from './paired.js';
 import type { UnseenProblem } from './unseen.js';
 
@@ -125,14 +125,89 @@ export function nearestTrainingDrug(
   bits: number,
   input: Float32Array,
 ): { drug: string | null; similarity: number } {
-  const own = input.subarray(0, bits);
-  if (!own.some((b) => b !== 0)) return { drug: null, similarity: Number.NaN };
-  let best = { drug: null as string | null, similarity: -1 };
-  for (const t of problem.treatedTrain) {
-    const s = tanimoto(own, problem.input(t).subarray(0, bits));
-    if (s > best.similarity) best = { drug: (problem.data.environmentKeys[t] as string).split(' | ')[0] ?? null, similarity: s };
+  return trainingFingerprints(problem, bits).nearest(input);
+}
+
+const fingerprintsByProblem = new WeakMap<UnseenProblem, Map<number, TrainingFingerprints>>();
+
+/** Packed once per problem and width: callers ask for the nearest drug of thousands of environments. */
+function trainingFingerprints(problem: UnseenProblem, bits: number): TrainingFingerprints {
+  let byBits = fingerprintsByProblem.get(problem);
+  if (!byBits) {
+    byBits = new Map();
+    fingerprintsByProblem.set(problem, byBits);
   }
-  return best.similarity < 0 ? { drug: null, similarity: Number.NaN } : best;
+  let packed = byBits.get(bits);
+  if (!packed) {
+    packed = new TrainingFingerprints(problem, bits);
+    byBits.set(bits, packed);
+  }
+  return packed;
+}
+
+/**
+ * The fingerprints (first `bits` coordinates, non-zero = set) of the treated training
+ * environments as packed bits: Tanimoto by popcount, 32 bits a step. The unpacked comparison took
+ * minutes for the nearest drug of 4k held-out environments among 15k training ones.
+ */
+class TrainingFingerprints {
+  readonly #problem: UnseenProblem;
+  readonly #bits: number;
+  readonly #words: number;
+  readonly #packed: Uint32Array;
+  readonly #counts: Int32Array;
+
+  constructor(problem: UnseenProblem, bits: number) {
+    this.#problem = problem;
+    this.#bits = bits;
+    this.#words = Math.ceil(bits / 32);
+    const training = problem.treatedTrain;
+    this.#packed = new Uint32Array(training.length * this.#words);
+    this.#counts = new Int32Array(training.length);
+    training.forEach((t, i) => {
+      this.#counts[i] = this.#pack(problem.input(t), this.#packed.subarray(i * this.#words, (i + 1) * this.#words));
+    });
+  }
+
+  /** Sets `into` to the packed bits of `input`; the number of set bits. */
+  #pack(input: Float32Array, into: Uint32Array): number {
+    if (input.length < this.#bits) throw new RangeError(`fingerprints differ in length (${input.length} vs ${this.#bits} bits)`);
+    let count = 0;
+    for (let j = 0; j < this.#bits; j++) {
+      if (input[j]) {
+        into[j >>> 5] = ((into[j >>> 5] as number) | (1 << (j & 31))) >>> 0;
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** The first most similar training drug (Tanimoto; two empty fingerprints count as identical). */
+  nearest(input: Float32Array): { drug: string | null; similarity: number } {
+    const query = new Uint32Array(this.#words);
+    const own = this.#pack(input, query);
+    if (own === 0) return { drug: null, similarity: Number.NaN };
+    const words = this.#words;
+    let best = -1;
+    let bestSimilarity = -1;
+    for (let i = 0; i < this.#counts.length; i++) {
+      let both = 0;
+      const offset = i * words;
+      for (let w = 0; w < words; w++) {
+        const v = ((query[w] as number) & (this.#packed[offset + w] as number)) >>> 0;
+        both += (POPCOUNT16[v & 0xffff] as number) + (POPCOUNT16[v >>> 16] as number);
+      }
+      const either = own + (this.#counts[i] as number) - both;
+      const similarity = either === 0 ? 1 : both / either;
+      if (similarity > bestSimilarity) {
+        best = i;
+        bestSimilarity = similarity;
+      }
+    }
+    if (best < 0) return { drug: null, similarity: Number.NaN };
+    const key = this.#problem.data.environmentKeys[this.#problem.treatedTrain[best] as number] as string;
+    return { drug: key.split(' | ')[0] ?? null, similarity: bestSimilarity };
+  }
 }
 
 export function controlName(family: string, drugInput: 'permuted' | 'none'): string {
@@ -140,7 +215,8 @@ export function controlName(family: string, drugInput: 'permuted' | 'none'): str
 }
 
 function p(value: number): string {
-  return value === 0 ? '< 1e-300' : value < 0.001 ? value.toExponential(1) : value.toFixed(3);
+  // stdlib's normal approximation computes 1 − Φ(z) in double precision: below ~1e-15 it returns 0.
+  return value === 0 ? '< 1e-15' : value < 0.001 ? value.toExponential(1) : value.toFixed(3);
 }
 
 function describeTest(t: PairedComparison, book: ScoreBook): string {
@@ -199,24 +275,43 @@ export function structureVerdicts(book: ScoreBook, families: string[], tests: Pa
   return sentences;
 }
 
+/** Baselines that read the drug's representation (kNN and ridge on any representation), as opposed to the training mean. */
+function readsStructure(method: string): boolean {
+  return method.startsWith('nearest-neighbours') || method.startsWith('ridge');
+}
+
 /**
- * Why no model can, in numbers: how similar held-out drugs are to training drugs, and whether
- * any structure-based method (kNN, ridge) beats the structure-blind training mean at all.
+ * Why no model can, in numbers: how similar held-out drugs are to training drugs, whether any
+ * structure-based method (kNN, ridge, on every representation) beats the structure-blind training
+ * mean at all, and whether Tanimoto kNN does where DLEPS says structure should carry, on the
+ * held-out drugs that have a close training analogue (Tanimoto ≥ 0.4).
  */
 export function evidence(book: ScoreBook, tests: PairedComparison[]): string {
+  const similar = book.environments().filter((e) => (book.similarity(e) ?? -1) >= 0.4);
   const similarities = book
     .environments()
     .map((e) => book.similarity(e))
     .filter((s): s is number => s !== null)
     .sort((a, b) => a - b);
   const median = similarities.length ? (similarities[Math.floor(similarities.length / 2)] as number) : null;
-  const above = similarities.filter((s) => s >= 0.4).length;
-  const structural = tests.filter((t) => t.against === 'training-mean' && (t.method === 'nearest-neighbours' || t.method === 'ridge'));
+  const structural = tests.filter((t) => t.against === 'training-mean' && readsStructure(t.method));
   const parts = [
     median !== null
-      ? `Held-out drugs' nearest training drug has median Tanimoto ${median.toFixed(2)} (${above} of ${similarities.length} environments at ≥ 0.4, where DLEPS reports its structure-driven accuracy).`
+      ? `Held-out drugs' nearest training drug has median Tanimoto ${median.toFixed(2)} (${similar.length} of ${similarities.length} environments at ≥ 0.4, where DLEPS reports its structure-driven accuracy).`
       : 'No held-out drug has a fingerprint.',
     ...structural.map((t) => `${t.method} vs the training-drug mean: ${describeTest(t, book)}.`),
   ];
+  const knn = book.scores('nearest-neighbours', 'pearsonDelta');
+  const blind = book.scores('training-mean', 'pearsonDelta');
+  const close = similar.filter((e) => knn.has(e) && blind.has(e));
+  if (close.length >= 2) {
+    const a = close.map((e) => knn.get(e) as number);
+    const b = close.map((e) => blind.get(e) as number);
+    const test = pairedWilcoxon(a, b);
+    const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+    parts.push(
+      `On the ${close.length} held-out environments with a training analogue at Tanimoto ≥ 0.4: nearest-neighbours ${mean(a).toFixed(3)} vs the training-drug mean ${mean(b).toFixed(3)}, Wilcoxon p = ${p(test.pValue)}.`,
+    );
+  }
   return parts.join(' ');
 }

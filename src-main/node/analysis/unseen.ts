@@ -94,7 +94,8 @@ export function cellLineOfKey(key: string): string | null {
   return key.split(' | ')[1] ?? null;
 }
 
-function score(observed: Float32Array, predicted: Float32Array, control: Float32Array): Omit<MethodScore, 'method'> {
+/** The scores of one environment's predicted mean against its measured mean and its reference. */
+export function scoreEnvironment(observed: Float32Array, predicted: Float32Array, control: Float32Array): Omit<MethodScore, 'method'> {
   const deltaObserved = observed.map((v, g) => v - (control[g] as number));
   const deltaPredicted = predicted.map((v, g) => v - (control[g] as number));
   const top = Array.from(deltaObserved, (v, g) => ({ g, v: Math.abs(v) }))
@@ -172,7 +173,7 @@ export class UnseenProblem {
 
   /** Per held-out environment scores of one predictor, and their mean. */
   score(predict: Predictor): { mean: Omit<MethodScore, 'method'>; perEnvironment: Omit<MethodScore, 'method'>[] } {
-    const perEnvironment = this.heldOut.map((e) => score(this.heldMeans[e] as Float32Array, predict(e), this.control(e)));
+    const perEnvironment = this.heldOut.map((e) => scoreEnvironment(this.heldMeans[e] as Float32Array, predict(e), this.control(e)));
     const mean = (k: keyof Omit<MethodScore, 'method'>) => perEnvironment.reduce((s, p) => s + p[k], 0) / perEnvironment.length;
     return {
       mean: {

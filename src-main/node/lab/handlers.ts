@@ -5,7 +5,6 @@ import { LabError } from '../../shared/api/errors.js';
 import type { CallContext, LabHandlers } from '../../shared/api/methods.js';
 import type { SweepExecutor, SweepParams } from '../../shared/api/plans.js';
 import type { StudyId, StudyOptions } from '../../shared/api/studies.js';
-import { previewSplit } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
 import type { AnalysisService } from './analysis.js';
 import type { LabChemistry } from './chemistry.js';
@@ -58,11 +57,11 @@ function handlerTable(lab: LabParts): LabHandlers {
       return { deleted: true as const };
     },
     'datasets.createSynthetic': (params) => lab.createSynthetic(params),
-    'environments.list': ({ datasetId }) => store.datasets.environments(datasetId),
+    // These read every sample (seconds at LINCS size): in the analysis worker, off the serving thread.
+    'environments.list': (params, { signal }) => analysis.run('environments', params, { signal }),
     'environments.representations': ({ datasetId }) => store.datasets.representations(datasetId),
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
-    'splits.preview': ({ datasetId, split }) =>
-      previewSplit(store.datasets.environmentView(datasetId), split, (column) => store.datasets.sampleColumn(datasetId, column)),
+    'splits.preview': (params, { signal }) => analysis.run('splitPreview', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
     'runs.start': ({ datasetId, name, config }) => training.start(datasetId, config, name),
     'runs.get': ({ id }) => training.detail(id),
@@ -73,15 +72,7 @@ function handlerTable(lab: LabParts): LabHandlers {
       training.delete(id);
       return { deleted: true as const };
     },
-    'datasets.sampleColumn': ({ datasetId, column }) => ({
-      column,
-      values:
-        column === 'environment key'
-          ? store.datasets.sampleEnvironmentKeys(datasetId)
-          : column === 'sample id'
-            ? store.datasets.sampleIds(datasetId)
-            : store.datasets.sampleColumn(datasetId, column),
-    }),
+    'datasets.sampleColumn': (params, { signal }) => analysis.run('sampleColumn', params, { signal }),
     'analysis.projection': ({ runId, method, maxPoints }, { signal }) => analysis.projection(runId, method, maxPoints, { signal }),
     'analysis.priorShift': ({ runId }, { signal }) => analysis.priorShift(runId, { signal }),
     'analysis.topGenes': ({ runId, latent, count }, { signal }) => analysis.topGenes(runId, latent, count, { signal }),

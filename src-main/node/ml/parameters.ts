@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../data/random.js';
+import { dense } from './native/dense.js';
 
 export class ParameterSet {
   readonly #rng: Rng;
@@ -58,9 +59,9 @@ export class Dense {
     readonly bias: tf.Variable<tf.Rank.R1>,
   ) {}
 
-  /** x·W + b, then the activation: one fused kernel where the backend has one (native-blas). */
+  /** x·W + b, then the activation: fused forward and backward where the backend can (native-blas). */
   apply(x: tf.Tensor2D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
-    return tf.fused.matMul({ a: x, b: this.weights, bias: this.bias, activation }) as tf.Tensor2D;
+    return dense(x, this.weights, this.bias, activation);
   }
 }
 

@@ -21,8 +21,13 @@ export const PriorShiftResult = z.object({
     .object({
       latentDim: z.number().int(),
       environments: z.array(z.object({ key: z.string(), heldOut: z.boolean() })),
-      mean: z.array(z.array(z.number())),
-      logStd: z.array(z.array(z.number())).nullable(),
+      /**
+       * Float32 values, environments × latentDim row-major in environment order, as base64
+       * (decodeFloat32Rows): at 20k environments × 200 latents the nested-array JSON was 184 MB,
+       * and validating it number by number stalled the serving thread for tens of seconds.
+       */
+      mean: z.string(),
+      logStd: z.string().nullable(),
       order: z.array(z.number().int()),
       sparsity: z.array(z.number().int()),
     })
@@ -165,3 +170,13 @@ export const DifferentialResult = z.object({
   ),
 });
 export type DifferentialResult = z.infer<typeof DifferentialResult>;
+
+/** Float32 values as base64 (little-endian, as every platform the app runs on), in rows of `width`. */
+export function decodeFloat32Rows(base64: string, width: number): number[][] {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  const values = new Float32Array(bytes.buffer, 0, Math.floor(bytes.length / Float32Array.BYTES_PER_ELEMENT));
+  if (width <= 0 || values.length % width !== 0) throw new RangeError(`${values.length} values do not make rows of ${width}`);
+  return Array.from({ length: values.length / width }, (_, r) => Array.from(values.subarray(r * width, (r + 1) * width)));
+}

@@ -96,7 +96,16 @@ export const modelFamilies = [
     label: 'Drug-shift VAE (dose-scaled)',
     environmentAware: true,
     priorShift: 'none',
-    config: {},
+    config: {
+      shiftHeads: numberSetting(
+        z.number().int().min(1).max(16).default(1),
+        { integer: true, min: 1 },
+        'Drug-shift heads',
+        'shift-heads K',
+        'drug-shift VAE: an ensemble of K drug networks, each trained on its own loss, predicting their mean',
+        { title: 'K > 1: K independently initialised drug-shift networks over one decoder; their mean is the prediction' },
+      ),
+    },
   },
 ] as const satisfies readonly ModelFamilyRow[];
 

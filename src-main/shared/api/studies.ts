@@ -32,6 +32,13 @@ export const StudyOptions = z.strictObject({
     .optional(),
   /** The structure study: train the models on these drug representations (each with its controls), and score kNN and ridge on each. */
   drugFeatures: z.array(DrugFeatures).min(1).optional(),
+  /** The structure study: the drug-shift VAE as an ensemble of this many drug networks (its `shiftHeads` setting). */
+  shiftHeads: z.number().int().min(1).max(16).optional(),
+  /** The structure study: run only these of its splits (those the dataset allows), e.g. held-out drugs alone for a quicker answer. */
+  splits: z
+    .array(z.enum(['random-environments', 'held-out-drugs', 'scaffold']))
+    .min(1)
+    .optional(),
   /** For the L1000-shaped study and the split comparison: an imported dataset instead of synthetic L1000-shaped data. */
   datasetId: z.string().optional(),
 });

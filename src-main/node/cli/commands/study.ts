@@ -30,6 +30,9 @@ ${StudyId.options.map((id) => `  ${id.padEnd(20)} ${studyTitles[id].title} (§${
   --families A,B model families to train instead of the study's own (structure-help), e.g. cvae
   --drug-features A,B  structure-help: drug representations to train and score on (default stored), of
                  ${DrugFeatures.options.join(', ')}
+  --shift-heads K  structure-help: train the drug-shift VAE as an ensemble of K drug networks
+  --splits A,B   structure-help: only these splits (held-out-drugs, scaffold, random-environments for
+                 the dose-response split), when the dataset allows them
   --seed N       data and training seed (default 0)
   --dataset ID   for l1000-shaped, split-comparison and structure-help: an imported dataset instead of
                  synthetic L1000-shaped data (real drug structures, effects that follow them)
@@ -44,7 +47,7 @@ ${slurmUsage}
 ${commonUsage}`,
   options: {
     quick: { type: 'boolean', default: false },
-    ...textOptions('trials', 'epochs', 'families', 'drug-features', 'seed', 'dataset', 'csv', 'executor', 'workers'),
+    ...textOptions('trials', 'epochs', 'families', 'drug-features', 'splits', 'shift-heads', 'seed', 'dataset', 'csv', 'executor', 'workers'),
     ...slurmCliOptions,
   },
   allowPositionals: true,
@@ -59,6 +62,8 @@ ${commonUsage}`,
       ...(stringOption(args, 'drug-features')
         ? { drugFeatures: (stringOption(args, 'drug-features') as string).split(',').map((f) => f.trim()) }
         : {}),
+      ...(stringOption(args, 'shift-heads') ? { shiftHeads: Number(stringOption(args, 'shift-heads')) } : {}),
+      ...(stringOption(args, 'splits') ? { splits: (stringOption(args, 'splits') as string).split(',').map((f) => f.trim()) } : {}),
       ...(stringOption(args, 'seed') ? { seed: Number(stringOption(args, 'seed')) } : {}),
       ...(stringOption(args, 'dataset') ? { datasetId: stringOption(args, 'dataset') } : {}),
     });

@@ -85,13 +85,25 @@ export function withRepresentation(method: string, features: DrugFeatures): stri
   return features === 'stored' ? method : `${method} [${features}]`;
 }
 
-function methodName(run: PlannedRun): string {
-  const model = withRepresentation(run.family, run.features);
+/** A model's name: its family (the drug-shift ensemble with its heads, "drug-shift-vae ×5") and its representation. */
+export function modelName(family: ModelFamily, features: DrugFeatures, shiftHeads = 1): string {
+  return withRepresentation(family === 'drug-shift-vae' && shiftHeads > 1 ? `${family} ×${shiftHeads}` : family, features);
+}
+
+function methodName(run: PlannedRun, shiftHeads: number): string {
+  const model = modelName(run.family, run.features, shiftHeads);
   return run.drugInput === 'structure' ? model : controlName(model, run.drugInput);
 }
 
 export const structureHelp: StudyBody = async (context) => {
   const { lab, options } = context;
+  // The synthetic panel has no doses: refuse a dose-response-only request before generating it.
+  if (!options.datasetId && options.splits?.every((s) => s === 'random-environments')) {
+    throw new LabError(
+      'bad_input',
+      'The synthetic drug panel has no doses, so it has no dose-response split: ask for held-out-drugs or scaffold.',
+    );
+  }
   const datasetId = options.datasetId ? requireDataset(context, options.datasetId) : await drugPanelDataset(context, 'the structure study');
   const dataset = lab.store.datasets.get(datasetId);
   const view = lab.store.datasets.trainingView(datasetId);
@@ -115,12 +127,23 @@ export const structureHelp: StudyBody = async (context) => {
     await ensureDrugFeatures(lab.store, view, features);
     tables.set(features, drugFeatureTable(lab.store, view, features));
   }
-  const models = representations.flatMap((features) => families.map((family) => withRepresentation(family, features)));
+  const shiftHeads = options.shiftHeads ?? 1;
+  const models = representations.flatMap((features) => families.map((family) => modelName(family, features, shiftHeads)));
   const baselines = [
     ...BASELINES,
     ...representations.filter((f) => f !== 'stored').flatMap((f) => REPRESENTATION_BASELINES.map((b) => withRepresentation(b, f))),
   ];
-  const splits = structureSplits(view).map((s) => ({ ...s, ...feasibility(view, s.kind) }));
+  const splits = structureSplits(view)
+    .filter((s) => !options.splits || options.splits.includes(s.kind))
+    .map((s) => ({ ...s, ...feasibility(view, s.kind) }));
+  if (splits.length === 0) {
+    throw new LabError(
+      'bad_input',
+      `Dataset "${dataset.name}" offers none of the splits asked for (${options.splits?.join(', ')}); it offers ${structureSplits(view)
+        .map((s) => s.kind)
+        .join(', ')}.`,
+    );
+  }
   const plan = structurePlan(
     splits.filter((s) => !s.skip).map((s) => s.kind),
     trials,
@@ -162,13 +185,13 @@ export const structureHelp: StudyBody = async (context) => {
         }
       }
       for (const run of plan.filter((r) => r.kind === split.kind && r.trial === trial)) {
-        const method = methodName(run);
+        const method = methodName(run, shiftHeads);
         context.progress(done / plan.length, `${split.label}, trial ${trial + 1} of ${trials}: training ${method}`);
         const summary = await train(
           context,
           datasetId,
           {
-            model: { family: run.family, hiddenUnits: size.hiddenUnits, latentDim: size.latentDim },
+            model: { family: run.family, hiddenUnits: size.hiddenUnits, latentDim: size.latentDim, shiftHeads },
             epochs: size.epochs,
             batchSize: size.batchSize,
             seed: options.seed + trial,
@@ -231,7 +254,7 @@ export const structureHelp: StudyBody = async (context) => {
       quantity: 'Data and design',
       seedObserved:
         'The seed predicts a prior over mechanisms from the drug; a 2026 preprint found seven L1000 models barely moved when their drug inputs were zeroed or shuffled.',
-      measured: `${dataset.name}: ${dataset.nSamples} samples × ${dataset.nGenes} genes, ${dataset.nEnvironments} environments. ${Math.round(FRACTION * 100)}% of the groups held out, ${trials} trial${trials === 1 ? '' : 's'} per split; each of ${families.join(', ')} trained on real, permuted and no drug input, with drug representation ${representations.join(', ')} (${size.epochs} epochs, ${size.hiddenUnits} hidden units, ${size.latentDim} latents). ${structureMetricDefinition}`,
+      measured: `${dataset.name}: ${dataset.nSamples} samples × ${dataset.nGenes} genes, ${dataset.nEnvironments} environments. ${Math.round(FRACTION * 100)}% of the groups held out, ${trials} trial${trials === 1 ? '' : 's'} per split; each of ${families.join(', ')} trained on real, permuted and no drug input, with drug representation ${representations.join(', ')}${families.includes('drug-shift-vae') && shiftHeads > 1 ? `, the drug-shift VAE an ensemble of ${shiftHeads} drug networks` : ''} (${size.epochs} epochs, ${size.hiddenUnits} hidden units, ${size.latentDim} latents). ${structureMetricDefinition}`,
     },
     ...results.map((s) => ({
       quantity: `${capitalise(s.label)}: does structure help?`,

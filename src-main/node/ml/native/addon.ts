@@ -37,6 +37,8 @@ export interface NativeBinding {
   ): void;
   unary(op: number, out: Float32Array, x: Float32Array, alpha: number): void;
   reduce(op: number, out: Float32Array, x: Float32Array, outer: number, mid: number, inner: number, scale: number): void;
+  /** dx = dy·step(y) and dbias = column sums of dx, over [rows, cols] (a dense ReLU layer's backward). */
+  reluGrad(dx: Float32Array, dbias: Float32Array, dy: Float32Array, y: Float32Array, rows: number, cols: number): void;
   softmax(out: Float32Array, x: Float32Array, rows: number, cols: number): void;
   copy(
     out: Float32Array,

@@ -12,8 +12,9 @@ import * as tf from '@tensorflow/tfjs';
 import { installFusedAdam } from './adam.js';
 import { loadAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
+import { DENSE_RELU, RELU_GRAD, registerDenseReluGradient } from './dense.js';
 import { registerBroadcastGradients } from './gradients.js';
-import { nativeKernels } from './kernels.js';
+import { denseReluKernel, nativeKernels, reluGradKernel } from './kernels.js';
 
 export const NATIVE_BACKEND = 'native-blas';
 
@@ -39,6 +40,19 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
       const kernelFunc = overrides.get(config.kernelName) ?? config.kernelFunc;
       tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
     }
+    const fusedMatMul = overrides.get('_FusedMatMul');
+    if (!fusedMatMul) throw new Error('no native _FusedMatMul kernel');
+    tf.registerKernel({
+      kernelName: DENSE_RELU,
+      backendName: NATIVE_BACKEND,
+      kernelFunc: denseReluKernel(fusedMatMul) as unknown as tf.KernelFunc,
+    });
+    tf.registerKernel({
+      kernelName: RELU_GRAD,
+      backendName: NATIVE_BACKEND,
+      kernelFunc: reluGradKernel(addon.binding) as unknown as tf.KernelFunc,
+    });
+    registerDenseReluGradient();
     installFusedAdam(NATIVE_BACKEND, addon.binding);
     registerBroadcastGradients();
   } catch (error) {

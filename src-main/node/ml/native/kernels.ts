@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
 import { NativeBackend } from './backend.js';
+import { DENSE_RELU, RELU_GRAD } from './dense.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
 type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
@@ -298,6 +299,42 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
   });
 
   return kernels;
+}
+
+/** The fused forward of a dense ReLU layer (dense.ts): inputs {x, weights, bias} → relu(x·weights + bias). */
+export function denseReluKernel(fusedMatMul: Kernel): Kernel {
+  return ({ inputs, backend }) => {
+    const { x, weights, bias } = inputs as { x: tf.TensorInfo; weights: tf.TensorInfo; bias: tf.TensorInfo };
+    if (x.shape.length !== 2 || weights.shape.length !== 2 || bias.shape.length !== 1) {
+      throw new Error(`${DENSE_RELU}: x [${x.shape}], weights [${weights.shape}] and bias [${bias.shape}] must be 2-D, 2-D and 1-D`);
+    }
+    return fusedMatMul({
+      inputs: { a: x, b: weights, bias },
+      backend,
+      attrs: { transposeA: false, transposeB: false, activation: 'relu' },
+    });
+  };
+}
+
+/** The fused backward of a dense ReLU layer (dense.ts): inputs {dy, y} → [dx, dbias]. */
+export function reluGradKernel(native: NativeBinding): Kernel {
+  return ({ inputs, backend }) => {
+    const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+    if (dy.shape.length !== 2 || !sameShape(dy.shape, y.shape)) {
+      throw new Error(`${RELU_GRAD}: dy [${dy.shape}] and y [${y.shape}] must be the same 2-D shape`);
+    }
+    const [rows, cols] = dy.shape as [number, number];
+    const dx = alloc(backend, rows * cols);
+    const dbias = alloc(backend, cols);
+    if (cols > 0) native.reluGrad(dx, dbias, asFloats(backend, dy), asFloats(backend, y), rows, cols);
+    return [backend.makeTensorInfo([rows, cols], 'float32', dx), backend.makeTensorInfo([cols], 'float32', dbias)];
+  };
+}
+
+/** A float32 tensor's values as a Float32Array (a copy only when the cpu backend kept another array type). */
+function asFloats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
+  const stored = backend.data.get(t.dataId).values;
+  return stored instanceof Float32Array ? stored : Float32Array.from(stored as ArrayLike<number>);
 }
 
 // ---------------------------------------------------------------------------------------------
