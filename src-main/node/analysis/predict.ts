@@ -5,7 +5,7 @@
 import type { PredictConditions } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
 import type { FingerprintOptions } from '../../shared/api/imports.js';
-import { DOSE_COLUMN, fingerprintBitCount, TIME_COLUMN } from '../data/representation-columns.js';
+import { cellLineOfColumn, DOSE_COLUMN, fingerprintBitCount, TIME_COLUMN } from '../data/representation-columns.js';
 import { MemoPerOwner } from './memo.js';
 import { nearestTrainingDrug, SIMILARITY_BINS } from './structure.js';
 import type { TrainedModel } from './trained-model.js';
@@ -40,7 +40,10 @@ export function drugEnvironmentVector(
     throw new LabError('conflict', `The dataset's environments carry ${morgan} fingerprint bits, the structure has ${bits.length}.`);
   }
   for (let b = 0; b < morgan; b++) vector[b] = bits[b] ? 1 : 0;
-  const cells = columns.flatMap((c, i) => (c.startsWith('cell ') ? [{ cell: c.slice(5), i }] : []));
+  const cells = columns.flatMap((c, i) => {
+    const cell = cellLineOfColumn(c);
+    return cell === null ? [] : [{ cell, i }];
+  });
   if (cells.length > 0) {
     if (cellLine === null) throw new LabError('invalid_params', `Choose a cell line: ${cells.map((c) => c.cell).join(', ')}`);
     const column = cells.find((c) => c.cell === cellLine);

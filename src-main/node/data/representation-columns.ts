@@ -6,9 +6,20 @@ const NO_STRUCTURE_PREFIX = 'no-structure drug ';
 /** Coordinates of the representations rebuilt from SMILES (data/drug-features.ts): "morgan r2 bit 5", "descriptor tpsa". */
 const REBUILT_MORGAN_PREFIX = /^morgan r\d+ bit /;
 const DESCRIPTOR_PREFIX = 'descriptor ';
+const CELL_PREFIX = 'cell ';
+const BASAL_PREFIX = 'basal ';
 
 export const fingerprintColumn = (bit: number): string => `${FINGERPRINT_PREFIX}${bit}`;
 export const noStructureColumn = (drug: string): string => `${NO_STRUCTURE_PREFIX}${drug}`;
+/** One coordinate of the cell line's one-hot code ("cell A375"). */
+export const cellColumn = (cellLine: string): string => `${CELL_PREFIX}${cellLine}`;
+/** One gene of the cell line's basal profile, in place of its one-hot code (training's cellContext "basal"). */
+export const basalColumn = (gene: string): string => `${BASAL_PREFIX}${gene}`;
+
+/** The cell line a one-hot coordinate names, or null for any other coordinate. */
+export function cellLineOfColumn(name: string): string | null {
+  return name.startsWith(CELL_PREFIX) ? name.slice(CELL_PREFIX.length) : null;
+}
 
 export function isFingerprintColumn(name: string): boolean {
   return name.startsWith(FINGERPRINT_PREFIX);

@@ -116,7 +116,13 @@ export class AnalysisService {
   ): Promise<DrugPredictionResult> {
     const run = this.#store.runs.get(runId);
     const dataset = this.#store.datasets.get(run.datasetId);
-    const { drugFeatures } = TrainingConfig.parse(this.#store.runs.config(runId));
+    const { drugFeatures, cellContext } = TrainingConfig.parse(this.#store.runs.config(runId));
+    if (cellContext !== 'one-hot') {
+      throw new LabError(
+        'conflict',
+        `Run "${run.name}" sees cell lines by their basal profiles; predicting from a new SMILES needs a run trained on the cell lines' one-hot codes.`,
+      );
+    }
     if (drugFeatures !== 'stored') {
       throw new LabError(
         'conflict',

@@ -5,7 +5,7 @@ import { LabError } from '../../shared/api/errors.js';
 import type { SplitPreview, TrainingConfig, ValidationSplit } from '../../shared/api/training.js';
 import type { DrugFeatureTable } from '../data/drug-features.js';
 import { Rng } from '../data/random.js';
-import { isDescriptorColumn, isDrugColumn, isFingerprintColumn } from '../data/representation-columns.js';
+import { basalColumn, cellLineOfColumn, isDescriptorColumn, isDrugColumn, isFingerprintColumn } from '../data/representation-columns.js';
 import type { EnvironmentView, TrainingView } from '../store/datasets.js';
 
 export interface TrainingData {
@@ -110,6 +110,7 @@ export function prepareTrainingData(
     if (!drugFeatures) throw new LabError('internal', `drugFeatures "${config.drugFeatures}" asked for without its feature table`);
     view = withDrugFeatures(stored, drugFeatures, trainEnvironments);
   }
+  if (config.cellContext === 'basal') view = withBasalProfiles(view, trainEnvironments);
   for (let i = 0; i < nSamples; i++) {
     if ((view.environmentIndex[i] as number) < 0) throw new LabError('bad_input', `Sample #${i} has no environment.`);
   }
@@ -253,6 +254,80 @@ function withDrugFeatures(view: TrainingView, table: DrugFeatureTable, trainEnvi
     ...view,
     environments: view.environments.map((e, i) => ({ ...e, representation: representations[i] as Float32Array })),
     representationColumns: [...table.columns, ...kept.map((j) => stored[j] as string)],
+  };
+}
+
+/**
+ * The view with each environment's cell-line one-hot replaced by its cell line's basal profile: the
+ * mean expression of the cell line's control samples, centred and scaled per gene across the cell
+ * lines of the training environments. A held-out cell line is described by how it looks untreated
+ * (measured, like a held-out drug's structure), so what a model learns can carry to it.
+ */
+export function withBasalProfiles(view: TrainingView, trainEnvironments: Set<number>): TrainingView {
+  const stored = view.representationColumns ?? [];
+  const cellColumns = stored.flatMap((name, j) => {
+    const cell = cellLineOfColumn(name);
+    return cell === null ? [] : [{ cell, j }];
+  });
+  if (cellColumns.length === 0) {
+    throw new LabError(
+      'bad_input',
+      'This dataset\'s environments carry no cell line: import it with the environment key "drug+cell" to condition on basal profiles.',
+    );
+  }
+  const cellOf = (e: number): number => {
+    const representation = view.environments[e]?.representation;
+    return cellColumns.findIndex(({ j }) => (representation?.[j] ?? 0) > 0.5);
+  };
+  const { nGenes, expression } = view;
+  const sums = cellColumns.map(() => new Float64Array(nGenes));
+  const counts = new Int32Array(cellColumns.length);
+  for (let i = 0; i < view.nSamples; i++) {
+    const e = view.environmentIndex[i] as number;
+    if (!view.environments[e]?.isControl) continue;
+    const c = cellOf(e);
+    if (c < 0) continue;
+    counts[c] = (counts[c] as number) + 1;
+    const sum = sums[c] as Float64Array;
+    for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (expression[i * nGenes + g] as number);
+  }
+  const unmeasured = cellColumns.filter((_, c) => counts[c] === 0).map(({ cell }) => cell);
+  if (unmeasured.length > 0) {
+    throw new LabError(
+      'bad_input',
+      `No control samples of cell line ${unmeasured.join(', ')}: its basal profile is unknown, so use cellContext "one-hot".`,
+    );
+  }
+  const basal = sums.map((sum, c) => Float64Array.from(sum, (v) => v / (counts[c] as number)));
+  const trainingCells = [...new Set([...trainEnvironments].map(cellOf).filter((c) => c >= 0))];
+  if (trainingCells.length < 2) {
+    throw new LabError(
+      'bad_input',
+      'Basal profiles need at least two cell lines among the training environments: with one, nothing about a cell line can be learnt from them.',
+    );
+  }
+  const scaled = basal.map(() => new Float32Array(nGenes));
+  for (let g = 0; g < nGenes; g++) {
+    const values = trainingCells.map((c) => (basal[c] as Float64Array)[g] as number);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+    basal.forEach((profile, c) => {
+      (scaled[c] as Float32Array)[g] = std > 0 ? ((profile[g] as number) - mean) / std : 0;
+    });
+  }
+  const kept = stored.flatMap((name, j) => (cellLineOfColumn(name) === null ? [j] : []));
+  return {
+    ...view,
+    environments: view.environments.map((e, i) => {
+      const v = new Float32Array(kept.length + nGenes);
+      kept.forEach((j, k) => {
+        v[k] = e.representation?.[j] ?? 0;
+      });
+      const c = cellOf(i);
+      if (c >= 0) v.set(scaled[c] as Float32Array, kept.length);
+      return { ...e, representation: v };
+    }),
+    representationColumns: [...kept.map((j) => stored[j] as string), ...view.geneIds.map(basalColumn)],
   };
 }
 

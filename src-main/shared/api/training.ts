@@ -143,6 +143,19 @@ export const runSettings = {
     'the drug description the networks receive: the imported fingerprint, Morgan bits at radius 1–3 (2048 bits), RDKit 2-D descriptors (standardised), or both',
     { title: "Rebuilt from each drug's canonical SMILES; drugs without a structure keep their one-hot code" },
   ),
+  /**
+   * How the networks see the cell line: its one-hot code as imported, or its basal profile (the mean
+   * expression of its control samples, scaled per gene across the training cell lines). A one-hot
+   * code says nothing about a cell line never trained on; its basal profile does.
+   */
+  cellContext: choiceSetting(
+    z.enum(['one-hot', 'basal']).default('one-hot'),
+    { 'one-hot': 'one-hot code', basal: 'basal profile (mean of its controls)' },
+    'Cell line input',
+    'cell-context',
+    'how the networks see the cell line: its one-hot code, or its basal profile (mean of its control samples), which carries to cell lines not trained on',
+    { title: 'Basal: each cell line is described by its untreated expression, scaled across the training cell lines' },
+  ),
 };
 
 function int(min: number, max: number, fallback: number) {

@@ -2,7 +2,7 @@
 // a one-hot fallback for drugs without a usable structure (visible to the user, never silent),
 // and — when the environment key includes them — the cell line, dose and time.
 import type { EnvironmentKey, FingerprintOptions } from '../../../shared/api/imports.js';
-import { DOSE_COLUMN, fingerprintColumn, noStructureColumn, TIME_COLUMN } from '../../data/representation-columns.js';
+import { cellColumn, DOSE_COLUMN, fingerprintColumn, noStructureColumn, TIME_COLUMN } from '../../data/representation-columns.js';
 import type { PlannedEnvironment } from './plan.js';
 
 export type StructureInfo =
@@ -78,7 +78,7 @@ export async function encodeEnvironments(
   const columns = [
     ...Array.from({ length: options.nBits }, (_, i) => fingerprintColumn(i)),
     ...[...fallbackIndex.keys()].map(noStructureColumn),
-    ...cells.map((c) => `cell ${c}`),
+    ...cells.map(cellColumn),
     ...(withDoseTime ? [DOSE_COLUMN, TIME_COLUMN] : []),
   ];
   const vectors = environments.map((env) => {

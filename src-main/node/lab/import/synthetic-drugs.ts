@@ -29,7 +29,7 @@ import type { FingerprintOptions } from '../../../shared/api/imports.js';
 import type { JobContextLike } from '../../data/progress.js';
 import { Rng } from '../../data/random.js';
 import { referenceDrugs } from '../../data/reference-drugs.js';
-import { fingerprintColumn } from '../../data/representation-columns.js';
+import { cellColumn, fingerprintColumn } from '../../data/representation-columns.js';
 import { type EnvironmentSpec, generateSynthetic, type Intervention, type SyntheticConfig } from '../../data/synthetic.js';
 import type { EnvironmentRecord } from '../../store/datasets.js';
 import type { Store } from '../../store/store.js';
@@ -177,7 +177,7 @@ export async function importDrugPanel(
   const environments: EnvironmentSpec[] = [];
   const records: EnvironmentRecord[] = [];
   const samples: number[] = [];
-  const cellColumns = cells.map((c) => `cell ${c.name}`);
+  const cellColumns = cells.map((c) => cellColumn(c.name));
   const vector = (bits: Uint8Array | null, cell: number) => {
     const v = new Float32Array(fingerprint.nBits + cells.length);
     if (bits) for (let b = 0; b < fingerprint.nBits; b++) v[b] = bits[b] ? 1 : 0;
