@@ -12,17 +12,11 @@ import { CachedStructures } from '../src-main/node/lab/import/structures.js';
 import { drugPanelDescription, importDrugPanel } from '../src-main/node/lab/import/synthetic-drugs.js';
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import { ModelFamily, TrainingConfig } from '../src-main/shared/api/training.js';
-import { integerOption } from './options.js';
+import { flagOptions } from './options.js';
 import { median } from './stats.js';
 
 process.env.CELLSHIFT_THREADS ??= '1';
-const args = process.argv.slice(2);
-const value = (flag: string) => {
-  const i = args.indexOf(flag);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const int = (flag: string, fallback: number, min = 1) =>
-  value(flag) === undefined ? fallback : integerOption('basal-context', flag, value(flag), min);
+const { value, int } = flagOptions('basal-context');
 const cells = int('--cells', 6, 3);
 const heldOutCells = int('--held-out', 2);
 const epochs = int('--epochs', 30);

@@ -12,3 +12,17 @@ export function integerOption(bench: string, flag: string, value: string | undef
   if (!Number.isInteger(n) || n < min) usageError(bench, `${flag} needs an integer ≥ ${min}, got "${value}"`);
   return n;
 }
+
+/**
+ * A bench's `--flag value` options from argv: `value(flag)` is the text after the flag (undefined
+ * when absent), `int(flag, fallback, min)` an integer option with a default.
+ */
+export function flagOptions(bench: string, args = process.argv.slice(2)) {
+  const value = (flag: string): string | undefined => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const int = (flag: string, fallback: number, min = 1): number =>
+    value(flag) === undefined ? fallback : integerOption(bench, flag, value(flag), min);
+  return { args, value, int };
+}

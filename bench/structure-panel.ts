@@ -18,16 +18,10 @@ import { modelName } from '../src-main/node/lab/studies/structure-help.js';
 import { runStudy } from '../src-main/node/lab/studies.js';
 import { StudyResult } from '../src-main/shared/api/studies.js';
 import { ModelFamily } from '../src-main/shared/api/training.js';
-import { integerOption, usageError } from './options.js';
+import { flagOptions, usageError } from './options.js';
 
 process.env.CELLSHIFT_THREADS ??= '1';
-const args = process.argv.slice(2);
-const value = (flag: string) => {
-  const i = args.indexOf(flag);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const int = (flag: string, fallback: number, min = 1) =>
-  value(flag) === undefined ? fallback : integerOption('structure-panel', flag, value(flag), min);
+const { args, value, int } = flagOptions('structure-panel');
 const full = drugPanelConfig(0, false);
 const panel = {
   ...full,
