@@ -21,10 +21,15 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fitRidge, SimilarityIndex } from '../src-main/node/analysis/baselines.js';
 import { factorisationBackend, multiplyBackend } from '../src-main/node/analysis/dense.js';
-import { baselinePredictors, environmentMeansOf, UnseenProblem } from '../src-main/node/analysis/unseen.js';
+import { baselinePredictors, environmentMeansOf, scoreEnvironment, UnseenProblem } from '../src-main/node/analysis/unseen.js';
 import { Rng } from '../src-main/node/data/random.js';
 import type { TrainingData } from '../src-main/node/ml/training-data.js';
-import { referenceEnvironmentMeans, referenceRidge, referenceSimilarity } from '../test/fixtures/reference-baselines.js';
+import {
+  referenceEnvironmentMeans,
+  referenceRidge,
+  referenceScoreEnvironment,
+  referenceSimilarity,
+} from '../test/fixtures/reference-baselines.js';
 
 const GENES = 978;
 const BITS = 1024;
@@ -174,10 +179,21 @@ function evaluateBaselines(data: TrainingData, factorisationReference: boolean):
   console.log(`    ${problem.treatedTrain.length} treated training environments, ${problem.heldOut.length} held out`);
   if (factorisationReference) compareFactorisations(problem);
   const predictors = timed('fit baselines (ridge LOO over 6 λ, packed bits)', () => baselinePredictors(problem));
+  compareScoring(problem);
   for (const [method, predict] of predictors) {
     const { mean } = timed(`score ${method}`, () => problem.score(predict));
     console.log(`    ${method}: R² ${mean.r2.toFixed(3)}, Pearson Δ ${mean.pearsonDelta.toFixed(3)}`);
   }
+}
+
+/** The control-mean baseline scored by the previous scorer (allocating, full sort) and the current one. */
+function compareScoring(problem: UnseenProblem): void {
+  const scoreAll = (score: typeof scoreEnvironment) =>
+    problem.heldOut.map((e) => score(problem.heldMeans[e] as Float32Array, problem.control(e), problem.control(e)));
+  const reference = timed('reference: score control mean, allocating scorer', () => scoreAll(referenceScoreEnvironment));
+  const current = timed('current: score control mean, reused buffers', () => scoreAll(scoreEnvironment));
+  const same = reference.every((r, k) => JSON.stringify(r) === JSON.stringify(current[k]));
+  console.log(`    same scores for all ${reference.length} environments: ${same}`);
 }
 
 /** The ridge fit as evaluateUnseen makes it, with the p×p factorisations in JavaScript and then by default. */

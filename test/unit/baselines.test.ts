@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { Matrix, solve } from 'ml-matrix';
 import { fitRidge, inBlocks, type Rows, rowsOf, SimilarityIndex } from '../../src-main/node/analysis/baselines.js';
 import { cholesky, factorisationBackend, inverseCholesky, invertLower, lowerTimes, multiply } from '../../src-main/node/analysis/dense.js';
-import { referenceRidge, referenceSimilarity } from '../fixtures/reference-baselines.js';
+import { scoreEnvironment } from '../../src-main/node/analysis/unseen.js';
+import { referenceRidge, referenceScoreEnvironment, referenceSimilarity } from '../fixtures/reference-baselines.js';
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -198,4 +199,22 @@ test('inverse Cholesky through LAPACK (the addon) equals the JavaScript one, and
   const reference = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'javascript' });
   assert.equal(native.lambda, reference.lambda);
   assertClose(native.predictRows(rowsFrom(features)), reference.predictRows(rowsFrom(features)), 1e-5, 'ridge prediction');
+});
+
+test('scoring an environment with reused buffers gives exactly the scores of the allocating version, ties and short profiles included', () => {
+  const rand = random(21);
+  for (const genes of [978, 60, 50, 7]) {
+    for (let trial = 0; trial < 20; trial++) {
+      const control = Float32Array.from({ length: genes }, () => rand() * 4);
+      // Rounded changes make many |Δ| ties, so the top-50 cut and order depend on the tie rule.
+      const observed = control.map((c) => c + Math.round((rand() - 0.5) * 8) / 4);
+      const predicted = observed.map((o) => o + (rand() - 0.5) * (trial % 3));
+      if (trial === 0) predicted.set(control); // "the drug does nothing": Δ predicted is 0
+      assert.deepEqual(
+        scoreEnvironment(observed, predicted, control),
+        referenceScoreEnvironment(observed, predicted, control),
+        `${genes} genes, trial ${trial}`,
+      );
+    }
+  }
 });
