@@ -73,6 +73,29 @@ function looTerm(residual: number, leverage: number): number {
 }
 
 /**
+ * Leave-one-out squared error of a block of rows: targets y and fitted values (rows × g), and
+ * leverages Σₖ Mᵢₖ² (× weightₖ when given) from the rows of M (rows × p).
+ */
+function blockLooError(
+  m: Float32Array,
+  fitted: Float32Array,
+  y: Float32Array,
+  rows: number,
+  p: number,
+  g: number,
+  weight?: Float64Array,
+): number {
+  let error = 0;
+  for (let i = 0; i < rows; i++) {
+    let leverage = 0;
+    if (weight) for (let k = 0; k < p; k++) leverage += (m[i * p + k] as number) ** 2 * (weight[k] as number);
+    else for (let k = 0; k < p; k++) leverage += (m[i * p + k] as number) ** 2;
+    for (let j = 0; j < g; j++) error += looTerm((y[i * g + j] as number) - (fitted[i * g + j] as number), leverage);
+  }
+  return error;
+}
+
+/**
  * Ridge regression from features (n×p) to targets (n×g), both centred, with λ chosen by exact
  * leave-one-out error. Solves in whichever of the primal (p×p) or dual (n×n) form is smaller; the
  * two give the same predictions. Needs at least two rows.
@@ -177,11 +200,7 @@ function fitPrimal(
       for (let i = 0; i < rows; i++) for (let k = 0; k < p; k++) m[i * p + k] = (m[i * p + k] as number) - (zMean[k] as number);
       const fitted = multiply(m, cf, rows, g, p);
       const y = block(targets, start, start + rows, targetMean);
-      for (let i = 0; i < rows; i++) {
-        let leverage = 0;
-        for (let k = 0; k < p; k++) leverage += (m[i * p + k] as number) ** 2;
-        for (let j = 0; j < g; j++) looError += looTerm((y[i * g + j] as number) - (fitted[i * g + j] as number), leverage);
-      }
+      looError += blockLooError(m, fitted, y, rows, p, g);
     }
     if (!best || looError < best.looError) best = { lambda, looError, z };
   }
@@ -268,14 +287,7 @@ function fitPrimalEigen(
     const y = block(targets, start, start + rows, targetMean);
     for (let l = 0; l < lambdas.length; l++) {
       multiply(m, shrunkCross[l] as Float32Array, rows, g, p, false, false, fitted.subarray(0, rows * g));
-      const shrink = inverseShrink[l] as Float64Array;
-      let looError = 0;
-      for (let i = 0; i < rows; i++) {
-        let leverage = 0;
-        for (let k = 0; k < p; k++) leverage += (m[i * p + k] as number) ** 2 * (shrink[k] as number);
-        for (let j = 0; j < g; j++) looError += looTerm((y[i * g + j] as number) - (fitted[i * g + j] as number), leverage);
-      }
-      looErrors[l] = (looErrors[l] as number) + looError;
+      looErrors[l] = (looErrors[l] as number) + blockLooError(m, fitted, y, rows, p, g, inverseShrink[l]);
     }
   }
   let chosen = 0;
