@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
-import { NativeBackend } from './backend.js';
+import { outputArray } from './backend.js';
 
 interface MomentSlot {
   originalName: string;
@@ -69,7 +69,7 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
       if (slot && (slot.variable.size !== value.size || slot.variable.dtype !== 'float32' || !on(slot.variable))) return false;
     }
   }
-  const alloc = (n: number) => (backend instanceof NativeBackend ? backend.alloc(n) : new Float32Array(n));
+  const alloc = (n: number) => outputArray(backend, n);
   const read = (t: tf.Tensor) => backend.data.get(t.dataId).values as Float32Array;
   tf.tidy(() => {
     // The same float32 scalars the stock implementation builds.
