@@ -71,6 +71,7 @@ function buildWithCompiler(dir) {
     join(here, 'src', 'addon.c'),
     join(here, 'src', 'projection.c'),
     join(here, 'src', 'factor.c'),
+    join(here, 'src', 'training.c'),
     '-o',
     output,
     ...link,

@@ -7,6 +7,7 @@ import { Rng } from '../data/random.js';
 import { type NamedArray, restoreOptimizer, restoreParameters, snapshotOptimizer, snapshotParameters } from './checkpoint.js';
 import type { Batch, GenerativeModule, LossContext } from './modules/index.js';
 import { outputArray } from './native/backend.js';
+import { nativeGlobalNorm } from './native/norm.js';
 import type { TrainingData } from './training-data.js';
 
 export interface StepReport {
@@ -269,7 +270,8 @@ export class Trainer {
 /** Rescales all gradients together so their global L2 norm is at most maxNorm. */
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
   const tensors = Object.values(grads);
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0] as number);
+  const norm =
+    nativeGlobalNorm(tensors) ?? tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0] as number);
   if (!(norm > maxNorm) || !Number.isFinite(norm)) return { grads, norm };
   const scale = maxNorm / norm;
   return { grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)])), norm };
