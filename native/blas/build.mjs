@@ -72,6 +72,7 @@ function buildWithCompiler(dir) {
     join(here, 'src', 'projection.c'),
     join(here, 'src', 'factor.c'),
     join(here, 'src', 'training.c'),
+    join(here, 'src', 'sparse.c'),
     '-o',
     output,
     ...link,

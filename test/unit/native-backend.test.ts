@@ -193,6 +193,48 @@ describe('native-blas backend', () => {
     assert.ok(!profile.kernelNames.includes('Square'), `kernels: ${profile.kernelNames.join(', ')}`);
   });
 
+  it('matmuls whose left operand ends in sparse columns (a fingerprint) match the cpu backend', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(17);
+    // [genes ‖ fingerprint] as the Environment VAE's encoder sees it: 30 dense columns, then 100
+    // (more than the 64 the sparse path needs) with ~5% ones; and the fingerprint alone (prior).
+    const [rows, genes, bits, units] = [40, 30, 100, 20];
+    const input = Float32Array.from({ length: rows * (genes + bits) }, (_, i) =>
+      i % (genes + bits) < genes ? rng.normal() : rng.next() < 0.05 ? 1 : 0,
+    );
+    const fingerprint = Float32Array.from(
+      { length: rows * bits },
+      (_, i) => input[Math.floor(i / bits) * (genes + bits) + genes + (i % bits)] as number,
+    );
+    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const [w, wPrior, b, r] = [random((genes + bits) * units), random(bits * units), random(units), random(rows * units)];
+    const compute = () =>
+      tf.tidy(() => {
+        const f = (x: tf.Tensor2D, ws: tf.Tensor, bs: tf.Tensor) =>
+          tf.sum(tf.mul(dense(x, ws as tf.Tensor2D, bs as tf.Tensor1D, 'relu'), tf.tensor2d(r, [rows, units])));
+        const encoder = tf.tensor2d(input, [rows, genes + bits]);
+        const prior = tf.tensor2d(fingerprint, [rows, bits]);
+        const [dw, db] = tf.grads((ws: tf.Tensor, bs: tf.Tensor) => f(encoder, ws, bs))([
+          tf.tensor2d(w, [genes + bits, units]),
+          tf.tensor1d(b),
+        ]);
+        const [dwPrior] = tf.grads((ws: tf.Tensor) => f(prior, ws, tf.tensor1d(b)))([tf.tensor2d(wPrior, [bits, units])]);
+        return [
+          tf.matMul(encoder, tf.tensor2d(w, [genes + bits, units])),
+          tf.matMul(prior, tf.tensor2d(wPrior, [bits, units])),
+          tf.matMul(encoder, tf.tensor2d(r, [rows, units]), true, false),
+          dw,
+          db,
+          dwPrior,
+        ].map((t) => Array.from((t as tf.Tensor).dataSync()));
+      });
+    await tf.setBackend('cpu');
+    const expected = compute();
+    await tf.setBackend('native-blas');
+    assertCloseToCpu(compute(), expected);
+  });
+
   it('adamMany equals adam() per variable bit for bit, and refuses overlapping or mismatched arrays', {
     skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
   }, () => {

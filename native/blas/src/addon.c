@@ -34,10 +34,7 @@
 // ---------------------------------------------------------------------------------------------
 // BLAS, loaded at run time.
 
-enum { CblasRowMajor = 101 };
-enum { CblasNoTrans = 111, CblasTrans = 112 };
-typedef void (*sgemm_fn)(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
-                         const float *b, int ldb, float beta, float *c, int ldc);
+// CBLAS constants and sgemm_fn: kernels.h.
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char *(*get_string_fn)(void);
@@ -240,6 +237,8 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   }
   const float beta = args.argc > 11 && integer(&args, 11) == 1 ? 1.0f : 0.0f;
   if (args.failed) return NULL;
+  // A left operand ending in mostly-zero columns (fingerprints): src/sparse.c, or BLAS below.
+  if (batch == 1 && !transB && gemm_sparse(blas_sgemm, m, n, k, transA, a, b, c, beta == 1.0f)) return NULL;
   int lda = transA ? (int)m : (int)k;
   int ldb = transB ? (int)k : (int)n;
   for (int64_t i = 0; i < batch; i++) {

@@ -11,11 +11,23 @@
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HOT
+/**
+ * c = op(a)·b for a left operand whose last columns (as stored) are mostly zeros: dense columns
+ * through BLAS, the rest from their nonzeros; returns 0, having done nothing, when a has no such
+ * columns (sparse.c).
+ */
+int gemm_sparse(sgemm_fn sgemm, int64_t m, int64_t n, int64_t k, int transA, const float *a, const float *b, float *c, int accumulate);
+
 #endif
 
 // Elements per thread below which splitting a loop costs more than it saves.
 #define GRAIN_CHEAP 65536
 #define GRAIN_COSTLY 8192
+
+enum { CblasRowMajor = 101 };
+enum { CblasNoTrans = 111, CblasTrans = 112 };
+typedef void (*sgemm_fn)(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc);
 
 typedef void (*range_fn)(void *ctx, int64_t begin, int64_t end);
 
@@ -26,5 +38,12 @@ void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain);
 void adam_loop(float *restrict wo, float *restrict mo, float *restrict vo, const float *restrict w, const float *restrict g,
                const float *restrict m, const float *restrict v, size_t n, float b1, float c1, float b2, float c2, float d1, float d2,
                float eps, float neglr);
+
+/**
+ * c = op(a)·b for a left operand whose last columns (as stored) are mostly zeros: dense columns
+ * through BLAS, the rest from their nonzeros; returns 0, having done nothing, when a has no such
+ * columns (sparse.c).
+ */
+int gemm_sparse(sgemm_fn sgemm, int64_t m, int64_t n, int64_t k, int transA, const float *a, const float *b, float *c, int accumulate);
 
 #endif
