@@ -52,7 +52,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { loadH5 } from '../src-main/node/data/formats/h5.js';
-import { GctxReader, openExpressionSource } from '../src-main/node/data/formats/index.js';
+import { GctxReader, openExpressionSource, openGctxH5wasm } from '../src-main/node/data/formats/index.js';
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import type { DatasetSummary } from '../src-main/shared/api/domain.js';
 import type { EnvironmentKey } from '../src-main/shared/api/imports.js';
@@ -152,6 +152,7 @@ interface Options {
   repeat: number;
   rounds: number;
   seed: number;
+  engine: ReaderEngine;
 }
 
 const USAGE = `usage: npm run bench:import -- [options]
@@ -171,7 +172,9 @@ const USAGE = `usage: npm run bench:import -- [options]
                      fastest, cold the first (later cold runs may hit a VM host's cache)
   --rounds N         warm reader-vs-h5py comparison: N rounds, each running CellShift's reader and
                      h5py once in alternating order (default 5; 0 skips it)
-  --seed N           generator seed (default 1)`;
+  --seed N           generator seed (default 1)
+  --reader-engine E  auto (default: as imports open files, h5js when it reads the file) or h5wasm
+                     (the h5wasm GCTX reader, for comparison)`;
 
 function parseOptions(argv: string[]): Options {
   const value = (name: string): string | undefined => {
@@ -203,6 +206,7 @@ function parseOptions(argv: string[]): Options {
     'repeat',
     'seed',
     'rounds',
+    'reader-engine',
     'help',
   ]);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) fail(`unknown option ${arg}`);
@@ -234,7 +238,13 @@ function parseOptions(argv: string[]): Options {
     repeat: integer('repeat', 1, 1),
     seed: integer('seed', 1, 0),
     rounds: integer('rounds', 5, 0),
+    engine: readerEngine(value('reader-engine') ?? 'auto'),
   };
+}
+
+function readerEngine(text: string): ReaderEngine {
+  if (text !== 'auto' && text !== 'h5wasm') fail(`--reader-engine must be auto or h5wasm, got "${text}"`);
+  return text;
 }
 
 function fail(message: string): never {
@@ -469,9 +479,15 @@ interface ReaderParams {
   gctx: string;
   samples: number;
   seed: number;
+  /** 'auto': openExpressionSource as the import opens files; 'h5wasm': the h5wasm GCTX reader. */
+  engine: ReaderEngine;
 }
 
+type ReaderEngine = 'auto' | 'h5wasm';
+
 interface ReaderResult {
+  /** Which library read the file (h5js or h5wasm). */
+  engine: string;
   openSeconds: number;
   readSeconds: number;
   seconds: number;
@@ -551,7 +567,7 @@ async function childReader(p: ReaderParams): Promise<void> {
   const pool = makePool(p.seed);
   const s0 = schedstat();
   const t0 = now();
-  const source = await openExpressionSource(p.gctx);
+  const source = p.engine === 'h5wasm' ? await openGctxH5wasm(p.gctx) : await openExpressionSource(p.gctx);
   const t1 = now();
   const genes = Array.from({ length: LANDMARKS }, (_, g) => g);
   const all = Array.from({ length: p.samples }, (_, s) => s);
@@ -582,6 +598,7 @@ async function childReader(p: ReaderParams): Promise<void> {
   const reader = source instanceof GctxReader ? source : null;
   source.close();
   emit({
+    engine: reader?.engine ?? source.format,
     openSeconds: t1 - t0,
     readSeconds: t2 - t1,
     seconds: t2 - t0,
@@ -1167,7 +1184,7 @@ async function main(o: Options): Promise<void> {
         const { best: run, all } = await repeated(
           cache,
           'CellShift reader',
-          () => nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed }),
+          () => nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed, engine: o.engine }),
           (x) => x.result.seconds,
         );
         const r = run.result;
@@ -1176,14 +1193,14 @@ async function main(o: Options): Promise<void> {
         readerReadSeconds[cache] = r.readSeconds;
         if (r.verified) notes.push(`reader (${cache}) returned wrong values: ${r.verified}`);
         log(
-          `  open ${fmtS(r.openSeconds)} s + read ${fmtS(r.readSeconds)} s; ${r.slices} hyperslabs, ${((r.cellsRead * 4) / 1e9).toFixed(2)} GB of cells; ` +
+          `  ${r.engine}: open ${fmtS(r.openSeconds)} s + read ${fmtS(r.readSeconds)} s; ${r.slices} hyperslabs, ${((r.cellsRead * 4) / 1e9).toFixed(2)} GB of cells; ` +
             `values ${r.verified ? `WRONG (${r.verified})` : 'checked'}; main thread cpu ${fmtS(r.sched.cpu)} s, run queue ${fmtS(r.sched.queue)} s; VmHWM ${fmtMB(r.vmHwmKb)}`,
         );
         rows.push({
           step: 'CellShift reader only (iterateSamples)',
           ...timedColumns(cache, r.seconds, r.sched),
           peakKb: r.vmHwmKb,
-          note: `${all}open ${fmtS(r.openSeconds)} s (h5wasm, ids); load ${load()}`,
+          note: `${all}open ${fmtS(r.openSeconds)} s (${r.engine}, ids and metadata); load ${load()}`,
         });
       }
     }
@@ -1200,9 +1217,12 @@ async function main(o: Options): Promise<void> {
         log(`[reader vs h5py] warm, ${o.rounds} alternated rounds; ${py.version}, blocks of ${block} rows; ${uptime()}`);
         await prepareCache('warm');
         const times = { cellshift: [] as number[], h5py: [] as number[], cellshiftRead: [] as number[], h5pyRead: [] as number[] };
+        const engines = new Set<string>();
         const cellshift = async () => {
-          const r = (await nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed })).result;
+          const r = (await nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed, engine: o.engine }))
+            .result;
           if (r.verified) notes.push(`reader returned wrong values: ${r.verified}`);
+          engines.add(r.engine);
           times.cellshift.push(r.seconds);
           times.cellshiftRead.push(r.readSeconds);
           return r.checksum;
@@ -1223,7 +1243,7 @@ async function main(o: Options): Promise<void> {
           );
         }
         const summary = (label: string, xs: number[]) => `${label} median ${fmtS(median(xs))} s, best ${fmtS(Math.min(...xs))} s`;
-        log(`  ${summary('CellShift reader', times.cellshift)}; ${summary('h5py', times.h5py)}`);
+        log(`  ${summary(`CellShift reader (${[...engines].join(', ')})`, times.cellshift)}; ${summary('h5py', times.h5py)}`);
         log(
           `  ratio CellShift/h5py time (open + read, warm): median ${(median(times.cellshift) / median(times.h5py)).toFixed(2)}, ` +
             `best ${(Math.min(...times.cellshift) / Math.min(...times.h5py)).toFixed(2)}; read only: median ` +

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { detectFormat, detectFormatDetailed } from '../../src-main/node/data/formats/detect.js';
 import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
 import { openGct } from '../../src-main/node/data/formats/gct.js';
-import { type GctxReader, openGctx } from '../../src-main/node/data/formats/gctx.js';
+import { type GctxReader, openGctx, openGctxH5wasm } from '../../src-main/node/data/formats/gctx.js';
 import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
 import type { MetadataTable, MetaValue } from '../../src-main/node/data/formats/types.js';
 import { expectedMeta, PYTHON, pythonHas, runPython, writeGctxH5wasm } from '../fixtures/formats/writers.js';
@@ -78,6 +78,26 @@ async function rejectsWith(promise: Promise<unknown>, code: FormatErrorCode, che
   assert.fail(`expected FormatError(${code}), but it resolved`);
 }
 
+/** The file read by h5wasm gives what the reader (h5js) gave: ids, metadata, version, every value. */
+async function assertSameAsH5wasm(reader: GctxReader): Promise<void> {
+  const reference = await openGctxH5wasm(reader.path);
+  try {
+    assert.equal(reference.engine, 'h5wasm');
+    assert.deepEqual(
+      [reader.layout, reader.matrixDtype, reader.chunks, reader.version],
+      [reference.layout, reference.matrixDtype, reference.chunks, reference.version],
+    );
+    assert.deepEqual(reader.geneIds(), reference.geneIds());
+    assert.deepEqual(reader.sampleIds(), reference.sampleIds());
+    assert.deepEqual(tableObject(reader.geneMetadata()), tableObject(reference.geneMetadata()));
+    assert.deepEqual(tableObject(reader.sampleMetadata()), tableObject(reference.sampleMetadata()));
+    const samples = all(reader.nSamples);
+    assert.deepEqual(reader.readColumns(samples, null), reference.readColumns(samples, null));
+  } finally {
+    reference.close();
+  }
+}
+
 describe('expected values', () => {
   test('the committed JSON matches what h5py computes now', { skip: NO_CMAPPY || (HAS_H5PY ? false : `${PYTHON} has no h5py`) }, () => {
     const script = join(ROOT, 'scripts', 'gen-format-fixtures.py');
@@ -135,6 +155,7 @@ f.close()`,
     const detail = await detectFormatDetailed(path);
     assert.deepEqual([detail.format, detail.hdf5Offset], ['gctx', 512]);
     const reader = await openGctx(path);
+    assert.equal(reader.engine, 'h5js');
     assert.deepEqual(Array.from(reader.readColumns([1], null)), [3, 4, 5]);
     reader.close();
   });
@@ -146,6 +167,7 @@ describe('GCTX on the cmapPy fixtures', { skip: NO_CMAPPY }, () => {
       const expected = committed[name] as ExpectedFile;
       const reader = await openGctx(fixture(name));
       try {
+        assert.equal(reader.engine, 'h5js');
         assert.equal(reader.layout, 'samples-first');
         assert.equal(reader.version, expected.version);
         assert.equal(reader.matrixDtype, '<d');
@@ -262,6 +284,9 @@ describe('GCTX round trip (h5wasm writer)', () => {
       // a tiny slice budget forces many spans
       const reader = await openGctx(path, { maxSliceBytes: 3 * nG * 4, maxGapBytes: nG * 4 });
       try {
+        // h5wasm writes superblock v2, v2 object headers and link-message groups: all h5js's
+        assert.equal(reader.engine, 'h5js');
+        await assertSameAsH5wasm(reader);
         assert.equal(reader.layout, variant.spec.layout ?? 'samples-first');
         assert.deepEqual(reader.geneIds(), rowIds);
         assert.deepEqual(reader.sampleIds(), colIds);
@@ -399,6 +424,8 @@ print(json.dumps({'shape': list(d.shape), 'dtype': d.dtype.str,
     };
     const reader: GctxReader = await openGctx(path);
     try {
+      assert.equal(reader.engine, 'h5js');
+      await assertSameAsH5wasm(reader);
       assert.deepEqual([reader.nSamples, reader.nGenes], exp.shape);
       assert.equal(reader.matrixDtype, exp.dtype.replace('f4', 'f')); // h5wasm spells float32 "<f"
       assert.deepEqual(reader.chunks, [9, 31]);
@@ -433,6 +460,7 @@ f.close()`,
       [path],
     );
     const reader = await openGctx(path);
+    assert.equal(reader.engine, 'h5js');
     assert.deepEqual(reader.geneIds(), ['g1', 'gene2', 'g3']);
     assert.deepEqual(reader.sampleIds(), ['sé', 'zwei']);
     assert.deepEqual(Array.from(reader.readColumns([1], [2])), [5]);

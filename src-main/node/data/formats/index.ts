@@ -7,7 +7,7 @@ import { type CsvOpenOptions, openCsvMatrix } from './csv.js';
 import { type DetectedFormat, detectFormatDetailed } from './detect.js';
 import { assertNonEmptyFile, FormatError } from './errors.js';
 import { openGct } from './gct.js';
-import { type GctxOpenOptions, openGctx } from './gctx.js';
+import { type GctxOpenOptions, openGctxH5wasm, openGctxJs } from './gctx.js';
 import { probeHdf5 } from './h5-probe.js';
 import { type H5adOpenOptions, openH5ad } from './h5ad.js';
 import { isGzipFile } from './lines.js';
@@ -73,8 +73,11 @@ export async function openExpressionSource(path: string, options: OpenSourceOpti
   }
   switch (format) {
     case 'gctx': {
+      // h5js cannot hang (every structure walk is bounded), so a file it reads needs no probe worker.
+      const fast = await openGctxJs(path, options.gctx);
+      if (fast) return fast;
       const preloaded = options.probe === false ? undefined : await probeHdf5(path, 'gctx');
-      return openGctx(path, { ...options.gctx, ...(preloaded ? { preloaded } : {}) });
+      return openGctxH5wasm(path, { ...options.gctx, ...(preloaded ? { preloaded } : {}) });
     }
     case 'gct':
       return openGct(path, options.gct);
