@@ -153,6 +153,7 @@ interface Options {
   rounds: number;
   seed: number;
   engine: ReaderEngine;
+  blockRows: number;
 }
 
 const USAGE = `usage: npm run bench:import -- [options]
@@ -173,6 +174,8 @@ const USAGE = `usage: npm run bench:import -- [options]
   --rounds N         warm reader-vs-h5py comparison: N rounds, each running CellShift's reader and
                      h5py once in alternating order (default 5; 0 skips it)
   --seed N           generator seed (default 1)
+  --block-rows N     samples per block, the same for CellShift's reader and h5py (default: ~16 MiB
+                     of landmark values in whole chunk rows, 4,192 with 262-row chunks)
   --reader-engine E  auto (default: as imports open files, h5js when it reads the file) or h5wasm
                      (the h5wasm GCTX reader, for comparison)`;
 
@@ -207,6 +210,7 @@ function parseOptions(argv: string[]): Options {
     'seed',
     'rounds',
     'reader-engine',
+    'block-rows',
     'help',
   ]);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) fail(`unknown option ${arg}`);
@@ -239,6 +243,7 @@ function parseOptions(argv: string[]): Options {
     seed: integer('seed', 1, 0),
     rounds: integer('rounds', 5, 0),
     engine: readerEngine(value('reader-engine') ?? 'auto'),
+    blockRows: integer('block-rows', 0, 1),
   };
 }
 
@@ -481,6 +486,8 @@ interface ReaderParams {
   seed: number;
   /** 'auto': openExpressionSource as the import opens files; 'h5wasm': the h5wasm GCTX reader. */
   engine: ReaderEngine;
+  /** Samples per batch (h5py reads the same blocks). */
+  blockRows: number;
 }
 
 type ReaderEngine = 'auto' | 'h5wasm';
@@ -574,7 +581,8 @@ async function childReader(p: ReaderParams): Promise<void> {
   const expected = new Float32Array(LANDMARKS);
   let checksum = 0;
   let verified: string | null = null;
-  for await (const batch of source.iterateSamples(all, genes, { reuseBuffer: true })) {
+  const maxBatchBytes = p.blockRows * LANDMARKS * 4;
+  for await (const batch of source.iterateSamples(all, genes, { reuseBuffer: true, maxBatchBytes })) {
     const v = batch.values;
     // Every CHECKSUM_STRIDE-th sample (h5py's side sums the same ones): a full sum in scalar JS
     // would cost as much as the read itself, against numpy's vectorised one.
@@ -971,7 +979,9 @@ interface H5pyResult {
 }
 
 /** The same blocks as CellShift's slicer: ≤ 16 MiB of landmark values, whole chunks of rows. */
+/** Rows per block for both readers: --block-rows, else ~16 MiB of landmark values in whole chunk rows. */
 function h5pyBlockRows(o: Options): number {
+  if (o.blockRows > 0) return o.blockRows;
   const maxRows = Math.floor((16 * 2 ** 20) / (LANDMARKS * 4));
   return Math.max(o.chunks[0], Math.floor(maxRows / o.chunks[0]) * o.chunks[0]);
 }
@@ -1184,7 +1194,14 @@ async function main(o: Options): Promise<void> {
         const { best: run, all } = await repeated(
           cache,
           'CellShift reader',
-          () => nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed, engine: o.engine }),
+          () =>
+            nodeChild<ReaderResult>('reader', {
+              gctx: files.gctx,
+              samples: o.samples,
+              seed: o.seed,
+              engine: o.engine,
+              blockRows: h5pyBlockRows(o),
+            }),
           (x) => x.result.seconds,
         );
         const r = run.result;
@@ -1215,12 +1232,23 @@ async function main(o: Options): Promise<void> {
       else {
         const block = h5pyBlockRows(o);
         log(`[reader vs h5py] warm, ${o.rounds} alternated rounds; ${py.version}, blocks of ${block} rows; ${uptime()}`);
+        log(
+          '  h5py at its best: page cache warm, `import h5py` outside its timing, read_direct into one reused numpy ' +
+            "buffer (numpy asks for huge pages), HDF5's default chunk cache (holds one 262×1000 float32 chunk)",
+        );
         await prepareCache('warm');
         const times = { cellshift: [] as number[], h5py: [] as number[], cellshiftRead: [] as number[], h5pyRead: [] as number[] };
         const engines = new Set<string>();
         const cellshift = async () => {
-          const r = (await nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed, engine: o.engine }))
-            .result;
+          const r = (
+            await nodeChild<ReaderResult>('reader', {
+              gctx: files.gctx,
+              samples: o.samples,
+              seed: o.seed,
+              engine: o.engine,
+              blockRows: h5pyBlockRows(o),
+            })
+          ).result;
           if (r.verified) notes.push(`reader returned wrong values: ${r.verified}`);
           engines.add(r.engine);
           times.cellshift.push(r.seconds);

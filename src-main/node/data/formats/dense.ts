@@ -40,6 +40,8 @@ export interface SliceSource {
    * use() while it is valid. Throws FormatError.
    */
   read(ranges: [number, number][], cells: number, use: (data: NumericArray) => void): void;
+  /** For float32 data: reads the hyperslab straight into out from cell `at`. */
+  readInto?(ranges: [number, number][], out: Float32Array, at: number): void;
 }
 
 interface Span {
@@ -203,7 +205,23 @@ export class DenseSlicer {
           ];
     this.stats.slices++;
     this.stats.cellsRead += rows * width;
+    if (this.source.readInto && this.isDirect(span, fileIndex, outPos, genes, width)) {
+      // The span is exactly the output's next rows: read straight into them, no copy in between.
+      this.source.readInto(ranges, out, (outPos[span.from] as number) * width);
+      return;
+    }
     this.source.read(ranges, rows * width, (data) => this.scatter(data, span, fileIndex, outPos, genes, g0, width, rows, out));
+  }
+
+  /** Every row of the span, once, in file order, landing on consecutive output rows, all genes of the window. */
+  private isDirect(span: Span, fileIndex: Int32Array, outPos: Int32Array, genes: GeneSelection, width: number): boolean {
+    if (this.layout !== 'samples-first' || genes.runStart === null || genes.count !== width) return false;
+    if (span.to - span.from !== span.end - span.first) return false;
+    const base = outPos[span.from] as number;
+    for (let k = span.from; k < span.to; k++) {
+      if (fileIndex[k] !== span.first + (k - span.from) || outPos[k] !== base + (k - span.from)) return false;
+    }
+    return true;
   }
 
   private scatter(

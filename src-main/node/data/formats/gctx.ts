@@ -298,10 +298,18 @@ function h5jsMetaColumn(file: H5JsFile, dataset: H5JsDataset): MetaValue[] {
   return metaFromNumbers(h5jsNumbers(dataset), true);
 }
 
-/** Hyperslabs of the matrix by positional reads into one reused, aligned buffer. */
+/** Hyperslabs of the matrix by positional reads, into one reused aligned buffer or straight into the output. */
 function h5jsSliceSource(path: string, matrix: H5JsDataset, View: NumericArrayConstructor): SliceSource {
   let buffer = Buffer.alloc(0);
   const element = matrix.elementSize;
+  const readRows = (ranges: [number, number][], into: Buffer) => {
+    const [[r0, r1], [c0, c1]] = ranges as [[number, number], [number, number]];
+    try {
+      matrix.readRows2d(r0, r1, c0, c1, into);
+    } catch (error) {
+      throw h5jsReadError(path, GCTX_MATRIX, 'the matrix', error);
+    }
+  };
   return {
     bytesPerCell: element,
     chunks: matrix.layout.kind === 'chunked' ? matrix.layout.chunk : null,
@@ -309,18 +317,25 @@ function h5jsSliceSource(path: string, matrix: H5JsDataset, View: NumericArrayCo
       const bytes = cells * element;
       // A fresh ArrayBuffer (not Node's pool) keeps the typed view aligned.
       if (buffer.length < bytes) buffer = Buffer.from(new ArrayBuffer(Math.max(bytes, buffer.length * 2)));
-      const [[r0, r1], [c0, c1]] = ranges as [[number, number], [number, number]];
-      try {
-        matrix.readRows2d(r0, r1, c0, c1, buffer);
-      } catch (error) {
-        if (error instanceof H5JsDataError || error instanceof H5JsUnsupported) {
-          throw new FormatError('corrupt', path, `reading the matrix failed: ${error.message}`, { where: GCTX_MATRIX, cause: error });
-        }
-        throw error;
-      }
+      readRows(ranges, buffer);
       use(new View(buffer.buffer, buffer.byteOffset, cells));
     },
+    ...(View === Float32Array
+      ? {
+          readInto(ranges: [number, number][], out: Float32Array, at: number) {
+            const cells = ranges.reduce((n, [a, b]) => n * (b - a), 1);
+            readRows(ranges, Buffer.from(out.buffer, out.byteOffset + at * 4, cells * 4));
+          },
+        }
+      : {}),
   };
+}
+
+/** A problem h5js met reading values of a file it opened: damage, named as such. */
+function h5jsReadError(path: string, where: string, what: string, error: unknown): unknown {
+  if (!(error instanceof H5JsDataError || error instanceof H5JsUnsupported)) return error;
+  const code = /beyond the end of the file|ended early/.test(error.message) ? 'truncated' : 'corrupt';
+  return new FormatError(code, path, `reading ${what} failed: ${error.message}`, { where, cause: error });
 }
 
 function h5jsGctxFile(
@@ -348,10 +363,7 @@ function h5jsGctxFile(
         try {
           table.set(name, h5jsMetaColumn(file, dataset));
         } catch (error) {
-          if (error instanceof H5JsDataError || error instanceof H5JsUnsupported) {
-            throw new FormatError('corrupt', path, `reading the metadata failed: ${error.message}`, { where: dsPath, cause: error });
-          }
-          throw error;
+          throw h5jsReadError(path, dsPath, 'the metadata', error);
         }
       }
       return table;

@@ -14,6 +14,7 @@
 // parser never loops on what the file says without a bound: every size is checked against the file
 // size and every structure walk against the nodes already visited.
 
+import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 
@@ -121,6 +122,11 @@ function parseDatatype(c: Cursor): H5JsType {
     }
     if (b0 & 0x40) unsupported('VAX floats');
     if (size !== 4 && size !== 8) unsupported(`a ${size}-byte float`);
+    // Only IEEE 754 layouts (sign bit, exponent and mantissa where IEEE puts them) are viewed as they are.
+    const [expAt, expBits, mantAt, mantBits] = [c.u8(), c.u8(), c.u8(), c.u8()];
+    const bias = c.u32();
+    const ieee = size === 4 ? [23, 8, 0, 23, 127, 31] : [52, 11, 0, 52, 1023, 63];
+    if ([expAt, expBits, mantAt, mantBits, bias, b1].join() !== ieee.join()) unsupported('a float that is not IEEE 754');
     return { kind: 'float', size, littleEndian };
   }
   if (typeClass === 3) return { kind: 'string', size, pad: b0 & 0x0f, utf8: b0 >> 4 === 1 };
@@ -533,14 +539,17 @@ export class H5JsFile {
   decodeStrings(type: H5JsType, data: Buffer, n: number): string[] {
     const out: string[] = new Array(n);
     if (type.kind === 'string') {
-      // h5wasm: TextDecoder('ascii' | 'utf-8'), cut at the first NUL
-      const decoder = new TextDecoder(type.utf8 ? 'utf-8' : 'ascii');
-      if (data.length < n * type.size) unsupported('string data shorter than its dataspace');
+      // h5wasm: TextDecoder('ascii' | 'utf-8'), cut at the first NUL. Bytes below 0x80 read the same
+      // in every one of these encodings, so plain ASCII takes Node's faster latin1 path.
+      const size = type.size;
+      if (data.length < n * size) unsupported('string data shorter than its dataspace');
+      const ascii = isAscii(data.subarray(0, n * size));
+      const decoder = ascii ? null : new TextDecoder(type.utf8 ? 'utf-8' : 'ascii');
       for (let i = 0; i < n; i++) {
-        const start = i * type.size;
-        let end = data.indexOf(0, start);
-        if (end < 0 || end > start + type.size) end = start + type.size;
-        out[i] = decoder.decode(data.subarray(start, end));
+        const start = i * size;
+        let end = start;
+        while (end < start + size && data[end] !== 0) end++;
+        out[i] = decoder ? decoder.decode(data.subarray(start, end)) : data.toString('latin1', start, end);
       }
       return out;
     }
