@@ -495,6 +495,8 @@ type ReaderEngine = 'auto' | 'h5wasm';
 interface ReaderResult {
   /** Which library read the file (h5js or h5wasm). */
   engine: string;
+  /** Metadata columns read at open (both axes). */
+  metadataColumns: number;
   openSeconds: number;
   readSeconds: number;
   seconds: number;
@@ -575,6 +577,8 @@ async function childReader(p: ReaderParams): Promise<void> {
   const s0 = schedstat();
   const t0 = now();
   const source = p.engine === 'h5wasm' ? await openGctxH5wasm(p.gctx) : await openExpressionSource(p.gctx);
+  // What h5py's side reads at open too (and what an import reads): every metadata column.
+  const metadataColumns = source.geneMetadata().size + source.sampleMetadata().size;
   const t1 = now();
   const genes = Array.from({ length: LANDMARKS }, (_, g) => g);
   const all = Array.from({ length: p.samples }, (_, s) => s);
@@ -607,6 +611,7 @@ async function childReader(p: ReaderParams): Promise<void> {
   source.close();
   emit({
     engine: reader?.engine ?? source.format,
+    metadataColumns,
     openSeconds: t1 - t0,
     readSeconds: t2 - t1,
     seconds: t2 - t0,

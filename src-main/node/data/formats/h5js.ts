@@ -545,11 +545,13 @@ export class H5JsFile {
       if (data.length < n * size) unsupported('string data shorter than its dataspace');
       const ascii = isAscii(data.subarray(0, n * size));
       const decoder = ascii ? null : new TextDecoder(type.utf8 ? 'utf-8' : 'ascii');
+      // ASCII: one string for the whole dataset, each value a slice of it.
+      const text = ascii ? data.toString('latin1', 0, n * size) : '';
       for (let i = 0; i < n; i++) {
         const start = i * size;
         let end = start;
         while (end < start + size && data[end] !== 0) end++;
-        out[i] = decoder ? decoder.decode(data.subarray(start, end)) : data.toString('latin1', start, end);
+        out[i] = decoder ? decoder.decode(data.subarray(start, end)) : text.slice(start, end);
       }
       return out;
     }
@@ -778,6 +780,7 @@ export class H5JsDataset {
     const [cr, cc] = oneD ? [layout.chunk[0] as number, 1] : (layout.chunk as [number, number]);
     const gridCols = Math.ceil(cols / cc);
     const chunkBytes = cr * cc * element;
+    const target = plain(out);
     for (let gr = Math.floor(r0 / cr); gr * cr < r1; gr++) {
       for (let gc = Math.floor(c0 / cc); gc * cc < c1; gc++) {
         const cell = gr * gridCols + gc;
@@ -787,9 +790,17 @@ export class H5JsDataset {
         const colLo = Math.max(c0, gc * cc);
         const colHi = Math.min(c1, (gc + 1) * cc);
         const bytes = (colHi - colLo) * element;
+        if (colLo === gc * cc && colHi - colLo === cc && c1 - c0 === cc) {
+          // whole chunk rows landing on whole output rows: one copy
+          const from = (rowLo - gr * cr) * cc * element;
+          target.set(plain(data).subarray(from, from + (rowHi - rowLo) * bytes), (rowLo - r0) * width);
+          continue;
+        }
+        // Plain Uint8Array views: their subarray and set are V8 builtins (Buffer#copy goes through JS per call).
+        const source = plain(data);
         for (let r = rowLo; r < rowHi; r++) {
           const from = ((r - gr * cr) * cc + (colLo - gc * cc)) * element;
-          data.copy(out, (r - r0) * width + (colLo - c0) * element, from, from + bytes);
+          target.set(source.subarray(from, from + bytes), (r - r0) * width + (colLo - c0) * element);
         }
       }
     }
@@ -891,6 +902,10 @@ export function lookup3(data: Uint8Array, start: number, end: number): number {
 function verifyChecksum(buf: Buffer, start: number, end: number, what: string): void {
   if (end + 4 > buf.length) unsupported(`${what} without its checksum`);
   if (lookup3(buf, start, end) !== buf.readUInt32LE(end)) unsupported(`${what} fails its checksum`);
+}
+
+function plain(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }
 
 function inflateChunk(data: Buffer, expected: number, where: string): Buffer {
