@@ -443,6 +443,68 @@ print(json.dumps({'shape': list(d.shape), 'dtype': d.dtype.str,
   });
 });
 
+describe('GCTX: which library reads what', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  const files = { shuffle: '', latest: '', denseLinks: '' };
+  before(() => {
+    files.shuffle = join(tmp, 'shuffle.gctx');
+    files.latest = join(tmp, 'latest.gctx');
+    files.denseLinks = join(tmp, 'dense-links.gctx');
+    // shuffle + gzip (h5js); libver='latest' (v4 chunk index) and, with 12 columns, dense link storage (h5wasm)
+    runPython(
+      `import h5py, numpy as np, sys
+m = (np.arange(40 * 7, dtype='<f4').reshape(40, 7) / 8).astype('<f4')
+for path, libver, columns, filters in [(sys.argv[1], 'earliest', 1, dict(shuffle=True, compression='gzip')),
+                                       (sys.argv[2], 'latest', 1, dict(maxshape=(None, 7))),
+                                       (sys.argv[3], 'latest', 12, {})]:
+    f = h5py.File(path, 'w', libver=libver)
+    f.create_dataset('/0/DATA/0/matrix', data=m, chunks=(6, 7), **filters)
+    f.create_dataset('/0/META/ROW/id', data=np.array([('g%d' % g).encode() for g in range(7)]))
+    f.create_dataset('/0/META/COL/id', data=np.array([('s%d' % s).encode() for s in range(40)]))
+    for k in range(columns):
+        f.create_dataset('/0/META/COL/col%d' % k, data=np.arange(40, dtype='<i8') * k)
+    f.close()`,
+      [files.shuffle, files.latest, files.denseLinks],
+    );
+  });
+  const expected = Array.from({ length: 40 * 7 }, (_, i) => Math.fround(i / 8));
+
+  test('shuffle + gzip chunks are read by h5js', async () => {
+    const reader = await openGctx(files.shuffle);
+    assert.equal(reader.engine, 'h5js');
+    assert.deepEqual(Array.from(reader.readColumns(all(40), null)), expected);
+    await assertSameAsH5wasm(reader);
+    reader.close();
+  });
+
+  test("libver='latest' (v4 chunk index) and dense link storage fall back to h5wasm with the same result", async () => {
+    for (const path of [files.latest, files.denseLinks]) {
+      const reader = await openGctx(path);
+      assert.equal(reader.engine, 'h5wasm', path);
+      assert.deepEqual(Array.from(reader.readColumns(all(40), null)), expected);
+      assert.equal(await detectFormat(path), 'gctx');
+      reader.close();
+    }
+  });
+
+  test('a chunk whose deflate stream is damaged is a specific error from h5js', async () => {
+    const path = join(tmp, 'damaged-chunk.gctx');
+    const bytes = readFileSync(files.shuffle);
+    // The chunks are zlib streams (0x78, then a level byte); damage the middle of the last one.
+    let at = -1;
+    for (let i = bytes.length - 2; i > 0 && at < 0; i--) if (bytes[i] === 0x78 && bytes.readUInt16BE(i) % 31 === 0) at = i;
+    assert.ok(at > 0, 'no zlib stream found');
+    for (let i = at + 4; i < Math.min(bytes.length, at + 24); i++) bytes[i] = 0xff;
+    writeFileSync(path, bytes);
+    const damaged = await openGctx(path);
+    assert.equal(damaged.engine, 'h5js');
+    assert.throws(
+      () => damaged.readColumns(all(40), null),
+      (e: unknown) => e instanceof FormatError && e.code === 'corrupt' && e.where === '/0/DATA/0/matrix' && /decompress/.test(e.detail),
+    );
+    damaged.close();
+  });
+});
+
 describe('GCTX strings as other writers store them', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
   test('space-padded fixed-length ids (MATLAB-style) and variable-length UTF-8 ids', async () => {
     const path = join(tmp, 'strings.gctx');

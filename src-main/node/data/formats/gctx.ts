@@ -36,9 +36,8 @@ import {
   type SliceSource,
   viewTypeOf,
 } from './dense.js';
-import { assertNonEmptyFile, FormatError } from './errors.js';
+import { FormatError } from './errors.js';
 import {
-  findHdf5Signature,
   getGroup,
   type H5Dataset,
   type H5File,
@@ -374,17 +373,14 @@ function h5jsGctxFile(
 }
 
 /**
- * Opens a GCTX file with h5js, or returns null when h5js does not read this file (a structure it
- * does not implement, damage, or anything else h5wasm should report on). Throws FormatError only
- * for what needs no HDF5 library: a missing or empty file.
+ * Opens a GCTX file with h5js, or returns null when h5js does not read this file (not HDF5, a
+ * structure it does not implement, damage, a missing file: anything openGctxH5wasm should report on).
+ * Synchronous inside: on a busy machine every thread-pool round trip of async fs costs a wake-up.
  */
 export async function openGctxJs(path: string, options: GctxOpenOptions = {}): Promise<GctxReader | null> {
-  await assertNonEmptyFile(path, path);
-  const superblock = await findHdf5Signature(path);
-  if (superblock === null) return null;
   let file: H5JsFile | null = null;
   try {
-    file = H5JsFile.open(path, superblock);
+    file = H5JsFile.open(path);
     const at = (where: string): number => {
       const address = (file as H5JsFile).resolve(where);
       if (address === null || !(file as H5JsFile).isDataset(address)) throw new H5JsUnsupported(`no dataset at ${where}`);

@@ -23,6 +23,17 @@ export class H5JsUnsupported extends Error {
   override name = 'H5JsUnsupported';
 }
 
+const SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The superblock's offset: 0 or a user-block size (512, 1024, 2048, ...), as the HDF5 format allows. */
+function findSignature(fd: number, size: number): number {
+  const head = Buffer.alloc(SIGNATURE.length);
+  for (let at = 0; at + SIGNATURE.length <= size; at = at === 0 ? 512 : at * 2) {
+    if (readSync(fd, head, 0, head.length, at) === head.length && head.equals(SIGNATURE)) return at;
+  }
+  return unsupported('no HDF5 signature');
+}
+
 function unsupported(what: string): never {
   throw new H5JsUnsupported(what);
 }
@@ -244,10 +255,11 @@ export class H5JsFile {
   }
 
   /** Opens the file whose HDF5 superblock is at superblockAt (0 or a user-block size). */
-  static open(path: string, superblockAt: number): H5JsFile {
+  static open(path: string, superblockAt?: number): H5JsFile {
     const fd = openSync(path, 'r');
     try {
-      return new H5JsFile(fd, fstatSync(fd).size, superblockAt);
+      const size = fstatSync(fd).size;
+      return new H5JsFile(fd, size, superblockAt ?? findSignature(fd, size));
     } catch (error) {
       closeSync(fd);
       throw error;
