@@ -497,6 +497,8 @@ interface ReaderResult {
   engine: string;
   /** Metadata columns read at open (both axes). */
   metadataColumns: number;
+  /** CPU seconds of the whole process (every thread, user + system) over open + read. */
+  processCpu: number;
   openSeconds: number;
   readSeconds: number;
   seconds: number;
@@ -575,6 +577,7 @@ function emit(result: unknown): void {
 async function childReader(p: ReaderParams): Promise<void> {
   const pool = makePool(p.seed);
   const s0 = schedstat();
+  const cpu0 = process.cpuUsage();
   const t0 = now();
   const source = p.engine === 'h5wasm' ? await openGctxH5wasm(p.gctx) : await openExpressionSource(p.gctx);
   // What h5py's side reads at open too (and what an import reads): every metadata column.
@@ -607,11 +610,13 @@ async function childReader(p: ReaderParams): Promise<void> {
   }
   const t2 = now();
   const sched = since(s0);
+  const cpu = process.cpuUsage(cpu0);
   const reader = source instanceof GctxReader ? source : null;
   source.close();
   emit({
     engine: reader?.engine ?? source.format,
     metadataColumns,
+    processCpu: (cpu.user + cpu.system) / 1e6,
     openSeconds: t1 - t0,
     readSeconds: t2 - t1,
     seconds: t2 - t0,
@@ -981,9 +986,10 @@ interface H5pyResult {
   checksum: number;
   peakRssKb: number;
   sched: Sched;
+  /** CPU seconds of the whole process (every thread, user + system) over the timed part. */
+  processCpu: number;
 }
 
-/** The same blocks as CellShift's slicer: ≤ 16 MiB of landmark values, whole chunks of rows. */
 /** Rows per block for both readers: --block-rows, else ~16 MiB of landmark values in whole chunk rows. */
 function h5pyBlockRows(o: Options): number {
   if (o.blockRows > 0) return o.blockRows;
@@ -1242,7 +1248,14 @@ async function main(o: Options): Promise<void> {
             "buffer (numpy asks for huge pages), HDF5's default chunk cache (holds one 262×1000 float32 chunk)",
         );
         await prepareCache('warm');
-        const times = { cellshift: [] as number[], h5py: [] as number[], cellshiftRead: [] as number[], h5pyRead: [] as number[] };
+        const times = {
+          cellshift: [] as number[],
+          h5py: [] as number[],
+          cellshiftRead: [] as number[],
+          h5pyRead: [] as number[],
+          cellshiftCpu: [] as number[],
+          h5pyCpu: [] as number[],
+        };
         const engines = new Set<string>();
         const cellshift = async () => {
           const r = (
@@ -1258,12 +1271,14 @@ async function main(o: Options): Promise<void> {
           engines.add(r.engine);
           times.cellshift.push(r.seconds);
           times.cellshiftRead.push(r.readSeconds);
+          times.cellshiftCpu.push(r.processCpu);
           return r.checksum;
         };
         const h5py = async () => {
           const r = (await h5pyChild(files.gctx, block)).result;
           times.h5py.push(r.seconds);
           times.h5pyRead.push(r.seconds - r.openSeconds);
+          times.h5pyCpu.push(r.processCpu);
           return r.checksum;
         };
         for (let round = 0; round < o.rounds; round++) {
@@ -1281,6 +1296,11 @@ async function main(o: Options): Promise<void> {
           `  ratio CellShift/h5py time (open + read, warm): median ${(median(times.cellshift) / median(times.h5py)).toFixed(2)}, ` +
             `best ${(Math.min(...times.cellshift) / Math.min(...times.h5py)).toFixed(2)}; read only: median ` +
             `${(median(times.cellshiftRead) / median(times.h5pyRead)).toFixed(2)}, best ${(Math.min(...times.cellshiftRead) / Math.min(...times.h5pyRead)).toFixed(2)} (< 1 = CellShift faster)`,
+        );
+        log(
+          `  CPU seconds (whole process, every thread): CellShift median ${fmtS(median(times.cellshiftCpu))}, h5py median ` +
+            `${fmtS(median(times.h5pyCpu))}, ratio ${(median(times.cellshiftCpu) / median(times.h5pyCpu)).toFixed(2)} ` +
+            '(the work done; wall time on a loaded machine also depends on how the scheduler treats each process)',
         );
         log(`  ${uptime()}`);
       }
@@ -1418,7 +1438,9 @@ async function main(o: Options): Promise<void> {
       if (a !== undefined && b !== undefined) {
         log(
           `ratio CellShift/h5py (${cache}): import ${(a / b).toFixed(2)}` +
-            (c === undefined ? '' : `, reader alone ${(c / b).toFixed(2)} (same read, h5wasm + JS vs native HDF5 + numpy)`) +
+            (c === undefined
+              ? ''
+              : `, reader alone ${(c / b).toFixed(2)} (same read, one run each: the alternated rounds above are the ratio to quote)`) +
             (cr === undefined || br === undefined ? '' : `, reads without opening the file ${(cr / br).toFixed(2)}`),
         );
       }
