@@ -71,9 +71,12 @@ describe('environments: structures, cell lines and split previews', () => {
   });
 
   it('draws the structure of a drug, and explains why a broken one has none', async () => {
+    const keyed = () => (lab.store.db.prepare('SELECT count(*) AS n FROM molecules WHERE inchi_key IS NOT NULL').get() as { n: number }).n;
+    assert.equal(keyed(), 0, 'the import computed no InChIKeys: they come with the first showing');
     const aspirin = await call('environments.structure', { datasetId, environmentId: byDrug('BRD-ASPIRIN').id });
     assert.match(aspirin.svg ?? '', /^<\?xml|<svg/);
     assert.equal(aspirin.inchiKey, 'BSYNRYMUTXBXSQ-UHFFFAOYSA-N');
+    assert.ok(keyed() > 0, 'the InChIKey is kept with the drawing');
     assert.equal(aspirin.problem, null);
     const cached = lab.store.db.prepare('SELECT count(*) AS n FROM molecules WHERE smiles = ? AND svg IS NOT NULL').get(aspirin.smiles) as {
       n: number;

@@ -1,5 +1,5 @@
 // The lab's chemistry: RDKit loaded once on first use, a pool of RDKit workers for large imports,
-// and depictions drawn when a structure is first shown (imports cache fingerprints only).
+// and depictions and InChIKeys made when a structure is first shown (imports cache the rest only).
 import type { EnvironmentStructure } from '../../shared/api/domain.js';
 import { Chemistry } from '../chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../chem/pool.js';
@@ -36,8 +36,8 @@ export class LabChemistry {
     if (structure.svg !== null || structure.canonicalSmiles === null || structure.smiles === null) return structure;
     const described = (await this.load()).describe(structure.smiles);
     if (!described.ok || described.svg === null) return structure;
-    this.#store.molecules.setDepiction(structure.smiles, described.svg);
-    return { ...structure, svg: described.svg };
+    this.#store.molecules.setDepiction(structure.smiles, described.svg, described.inchiKey);
+    return { ...structure, svg: described.svg, inchiKey: structure.inchiKey ?? described.inchiKey };
   }
 
   close(): Promise<void> {
