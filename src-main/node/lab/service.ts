@@ -207,7 +207,7 @@ export class LabService {
   async close(): Promise<void> {
     await this.training.stopAll();
     await this.jobs.stopAll();
-    this.imports.close();
+    await this.imports.close();
     await this.files.close();
     await this.analysis.dispose();
     await this.chemistry.close();
