@@ -22,6 +22,7 @@ import type { Chemistry, DescribeOptions, MoleculeResult } from '../chem/chemist
 import { fingerprintBitCount } from '../data/representation-columns.js';
 import type { BackendName } from '../ml/backend.js';
 import type { Store } from '../store/store.js';
+import { settlingWith } from '../threads/settle.js';
 import { startWorker } from '../threads/start-worker.js';
 import { SerializedResult } from './serialized-result.js';
 
@@ -245,16 +246,7 @@ export class AnalysisService {
         reject(new LabError('cancelled', 'The analysis was cancelled'));
       };
       const settle = () => options.signal?.removeEventListener('abort', onAbort);
-      thread.pending.set(id, {
-        resolve: (value) => {
-          settle();
-          resolve(value);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      });
+      thread.pending.set(id, settlingWith({ resolve, reject }, settle));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       // Keep the process alive while a request waits (an idle worker does not, see #idle).
       thread.worker.ref();

@@ -7,6 +7,7 @@ import type { DatasetSummary } from '../../../shared/api/domain.js';
 import { LabError } from '../../../shared/api/errors.js';
 import type { ImportPreview, ResolvedImport } from '../../../shared/api/imports.js';
 import type { JobContextLike } from '../../data/progress.js';
+import { settlingWith } from '../../threads/settle.js';
 import { startWorker } from '../../threads/start-worker.js';
 import type { ImportWorkerInit, ImportWorkerReply, ImportWorkerRequest } from './import-protocol.js';
 import { asLabError } from './index.js';
@@ -66,17 +67,7 @@ export class ImportThread implements ImportRunner {
         this.#pending.delete(id);
         if (this.#pending.size === 0) worker.unref();
       };
-      this.#pending.set(id, {
-        ...handlers,
-        resolve: (value) => {
-          settle();
-          resolve(value);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      });
+      this.#pending.set(id, { ...handlers, ...settlingWith({ resolve, reject }, settle) });
       signal?.addEventListener('abort', onAbort, { once: true });
       // Keep the process alive while a request waits (an idle worker does not).
       worker.ref();
