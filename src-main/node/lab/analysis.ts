@@ -7,6 +7,8 @@ import type {
   DrugPredictionResult,
   PredictConditions,
   PriorShiftResult,
+  PriorShiftRowsParams,
+  PriorShiftRowsResult,
   ProjectionResult,
   TopGenesResult,
   UnseenEvaluationResult,
@@ -96,6 +98,10 @@ export class AnalysisService {
 
   priorShift(runId: string, options?: CallOptions): Promise<PriorShiftResult> {
     return this.run('priorShift', { runId }, options);
+  }
+
+  priorShiftRows(params: PriorShiftRowsParams, options?: CallOptions): Promise<PriorShiftRowsResult> {
+    return this.run('priorShiftRows', params, options);
   }
 
   topGenes(runId: string, latent: number, count: number, options?: CallOptions): Promise<TopGenesResult> {

@@ -75,6 +75,7 @@ function handlerTable(lab: LabParts): LabHandlers {
     'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('sampleColumn', params, { signal }),
     'analysis.projection': ({ runId, method, maxPoints }, { signal }) => analysis.projection(runId, method, maxPoints, { signal }),
     'analysis.priorShift': ({ runId }, { signal }) => analysis.priorShift(runId, { signal }),
+    'analysis.priorShiftRows': (params, { signal }) => analysis.priorShiftRows(params, { signal }),
     'analysis.topGenes': ({ runId, latent, count }, { signal }) => analysis.topGenes(runId, latent, count, { signal }),
     'analysis.differential': (params, { signal }) => analysis.run('differential', params, { signal }),
     'sessions.get': ({ view }) => store.sessions.view(view),
