@@ -271,7 +271,8 @@ export async function writeDataset(dir: string, layout: DatasetLayout): Promise<
       );
     }
     const meta = root.create_group('META');
-    const ascii = (values: string[]) => `A${Math.max(1, ...values.map((v) => v.length))}`;
+    // A reduce, not Math.max(...): 473,647 ids overflow the call stack as arguments.
+    const ascii = (values: string[]) => `A${values.reduce((width, v) => Math.max(width, v.length), 1)}`;
     const rowIds = Array.from({ length: LANDMARKS }, (_, g) => geneId(g));
     meta.create_group('ROW').create_dataset({ name: 'id', data: rowIds, dtype: ascii(rowIds) });
     const col = meta.create_group('COL');

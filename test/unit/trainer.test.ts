@@ -444,3 +444,19 @@ describe('every family', () => {
     });
   }
 });
+
+describe('training data', () => {
+  test('consumeExpression standardises the view it was given in place, with the same result as a copy', () => {
+    const config = configOf({ family: 'cvae' });
+    const sampleColumn = (column: string) => store.datasets.sampleColumn(datasetId, column);
+    const stored = store.datasets.trainingView(datasetId);
+    const raw = Float32Array.from(stored.expression);
+    const copied = prepareTrainingData(stored, config, sampleColumn);
+    assert.notEqual(copied.x, stored.expression);
+    assert.deepEqual(stored.expression, raw, 'without consumeExpression the view is left as it was read');
+    const consumed = prepareTrainingData(stored, config, sampleColumn, undefined, { consumeExpression: true });
+    assert.equal(consumed.x, stored.expression, 'no 1.85 GB copy at full LINCS size');
+    assert.deepEqual(consumed.x, copied.x);
+    assert.deepEqual(consumed.standardization, copied.standardization);
+  });
+});

@@ -22,7 +22,9 @@ export function setUpRun(store: Store, runId: string, datasets: Store = store): 
   const config = TrainingConfig.parse(store.runs.config(runId));
   const view = datasets.datasets.trainingView(run.datasetId);
   const features = config.drugFeatures === 'stored' ? undefined : drugFeatureTable(store, view, config.drugFeatures);
-  const data = prepareTrainingData(view, config, (column) => datasets.datasets.sampleColumn(run.datasetId, column), features);
+  const data = prepareTrainingData(view, config, (column) => datasets.datasets.sampleColumn(run.datasetId, column), features, {
+    consumeExpression: true,
+  });
   const module = createModule(config.model, moduleDimensions(data), new Rng(config.seed).fork('init'));
   return { run, config, data, module };
 }
