@@ -10,7 +10,7 @@
 // with `uptime` before and after. Every round starts a fresh pool and times two passes over the
 // list: cold (V8 still optimising RDKit's hot wasm functions, as in an import) and warm.
 // --unshared adds a pool whose workers each compile RDKit themselves (the pool's behaviour before
-// it shared one compiled module). Once more at the end, a warm pool with InChIKeys, as an import
+// it shared one compiled module). Each pool's start (not in its throughput) is printed too. Once more at the end, a warm pool with InChIKeys, as an import
 // computes them today (--no-inchikey skips it).
 // Each side's time covers the work only: Python's excludes its import of RDKit, the pool's its
 // workers' start (RDKit loaded in every worker first). Besides wall time (the
@@ -159,6 +159,8 @@ interface Variant {
   shareCompiled: boolean;
   cold: Timing[];
   warm: Timing[];
+  /** Seconds from creating the pool to RDKit loaded in every worker. */
+  start: number[];
 }
 
 console.log(
@@ -166,9 +168,9 @@ console.log(
     'A pool run is a fresh pool (workers started, RDKit loaded, not timed) describing the list twice: cold (as an import) and warm.',
 );
 for (const workers of workerCounts) {
-  const variants: Variant[] = [{ label: `pool of ${workers}, one compiled module`, shareCompiled: true, cold: [], warm: [] }];
+  const variants: Variant[] = [{ label: `pool of ${workers}, one compiled module`, shareCompiled: true, cold: [], warm: [], start: [] }];
   if (args.includes('--unshared'))
-    variants.push({ label: `pool of ${workers}, each worker compiling`, shareCompiled: false, cold: [], warm: [] });
+    variants.push({ label: `pool of ${workers}, each worker compiling`, shareCompiled: false, cold: [], warm: [], start: [] });
   const py: Timing[] = [];
   let compared = false;
   for (let round = 0; round < rounds; round++) {
@@ -178,7 +180,9 @@ for (const workers of workerCounts) {
         if (t) py.push(t);
       },
       ...variants.map((variant) => async () => {
+        const starting = performance.now();
         const pool = await startPool(workers, variant.shareCompiled);
+        variant.start.push((performance.now() - starting) / 1000);
         try {
           const cold = await runPool(pool, false);
           const warm = await runPool(pool, false);
@@ -209,6 +213,7 @@ for (const workers of workerCounts) {
     `median ${Math.round(median(xs.map(rate)))}, best ${Math.round(Math.max(...xs.map(rate)))} mol/s, ${Math.round(median(xs.map((t) => t.perCpuSecond)))} mol per CPU-second (median)`;
   if (py.length > 0) console.log(`Python RDKit ${rdkitVersion} (Python ${pythonVersion}; ${pythonConfiguration}): ${line(py)}`);
   for (const variant of variants) {
+    console.log(`CellShift ${variant.label}: start (workers up, RDKit loaded in each) median ${median(variant.start).toFixed(2)} s`);
     for (const [pass, timings] of [
       ['cold', variant.cold],
       ['warm', variant.warm],
