@@ -374,7 +374,7 @@ export function rssKb(pid: number): number {
 }
 
 /** Chromium's renderer processes among this process's descendants (other sessions may run Chromium too). */
-function rendererRss(): { sum: number; largest: number; all: number } {
+export function rendererRss(): { sum: number; largest: number; all: number } {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

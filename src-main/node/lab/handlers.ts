@@ -77,6 +77,7 @@ function handlerTable(lab: LabParts): ServedHandlers {
     'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('datasets.sampleColumn', 'sampleColumn', params, { signal }),
     'analysis.projection': (params, { signal }) => analysis.serve('analysis.projection', 'projection', params, { signal }),
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
+    'analysis.priorShiftRows': (params, { signal }) => analysis.serve('analysis.priorShiftRows', 'priorShiftRows', params, { signal }),
     'analysis.topGenes': (params, { signal }) => analysis.serve('analysis.topGenes', 'topGenes', params, { signal }),
     'analysis.differential': (params, { signal }) => analysis.serve('analysis.differential', 'differential', params, { signal }),
     'sessions.get': ({ view }) => store.sessions.view(view),

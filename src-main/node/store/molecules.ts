@@ -71,6 +71,8 @@ export class MoleculeRepository extends Repository {
    * entry of `smiles`; an InChIKey already stored stays.
    */
   setDepiction(smiles: string, svg: string, inchiKey: string | null = null): void {
-    this.db.prepare('UPDATE molecules SET svg = ?, inchi_key = coalesce(inchi_key, ?) WHERE smiles = ? AND ok = 1').run(svg, inchiKey, smiles);
+    this.db
+      .prepare('UPDATE molecules SET svg = ?, inchi_key = coalesce(inchi_key, ?) WHERE smiles = ? AND ok = 1')
+      .run(svg, inchiKey, smiles);
   }
 }
