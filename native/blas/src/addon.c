@@ -54,6 +54,12 @@ static void load_blas(void) {
   // step. Unless the user chose a value, make them sleep almost at once: waking them costs a
   // few microseconds per matmul. Read by OpenBLAS when it is loaded, i.e. by the dlopen below.
   setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+  // Debian's OpenMP build of OpenBLAS, when installed, goes first: on a loaded 2-core machine the
+  // pthread build (the usual libopenblas.so.0 alternative) trained the VAE at batch 1024 at a third
+  // to a half of the OpenMP build's speed (alternated runs, load 13). Its threads sleep when idle
+  // (OMP_WAIT_POLICY=PASSIVE unless the user chose a policy): spinning ones lose most of their
+  // speed whenever another process runs. libgomp reads the variable when the dlopen loads it.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   const char *override = getenv("CELLSHIFT_BLAS");  // when set, the only library tried
   const char *candidates[] = {
       override,
@@ -63,6 +69,8 @@ static void load_blas(void) {
       "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
       "/usr/local/opt/openblas/lib/libopenblas.dylib",
 #else
+      "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
+      "/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.so.0",
       "libopenblas.so.0",
       "libopenblas.so",
       "libopenblasp.so.0",

@@ -186,9 +186,10 @@ function findAddon(): string | null {
   return null;
 }
 
-/** e.g. "OpenBLAS 0.3.21 (SkylakeX)", or the library's file name for other BLAS builds. */
+/** e.g. "OpenBLAS 0.3.21, OpenMP build (SkylakeX)", or the library's file name for other BLAS builds. */
 function describeBlas(info: ReturnType<NativeBinding['info']>): string {
-  const name = info.config ? info.config.split(' ').slice(0, 2).join(' ') : info.blas;
+  const build = / USE_OPENMP\b/.test(info.config) ? ', OpenMP build' : '';
+  const name = info.config ? `${info.config.split(' ').slice(0, 2).join(' ')}${build}` : info.blas;
   return info.corename ? `${name} (${info.corename})` : name;
 }
 
