@@ -7,7 +7,8 @@
 #   /usr/bin/python3 bench/import-h5py.py FILE N_GENES BLOCK_ROWS CHECKSUM_STRIDE
 #
 # Prints one JSON line: seconds (open + read), checksum (sum of squares in float64 of every
-# CHECKSUM_STRIDE-th sample's values, as CellShift's reader side computes it), peak RSS in kB, main-thread CPU and run-queue seconds.
+# CHECKSUM_STRIDE-th sample's values, as CellShift's reader side computes it), peak RSS in kB, main-thread CPU and run-queue seconds,
+# and the whole process's CPU seconds (user + system) over the timed part.
 import json
 import resource
 import sys
@@ -42,6 +43,7 @@ def read_metadata(f: "h5py.File") -> int:
 def main() -> None:
     path, n_genes, block, stride = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     cpu0, queue0 = schedstat()
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     with h5py.File(path, "r") as f:
         meta_values = read_metadata(f)
@@ -61,6 +63,7 @@ def main() -> None:
                 head = [float(v) for v in out[0, :4]]
     done = time.perf_counter()
     cpu1, queue1 = schedstat()
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
@@ -73,6 +76,7 @@ def main() -> None:
                 "head": head,
                 "peakRssKb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                 "sched": {"cpu": cpu1 - cpu0, "queue": queue1 - queue0},
+                "processCpu": (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime),
                 "h5py": h5py.__version__,
                 "hdf5": h5py.version.hdf5_version,
             }

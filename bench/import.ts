@@ -52,7 +52,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Database } from 'better-sqlite3';
 import { loadH5 } from '../src-main/node/data/formats/h5.js';
-import { GctxReader, openExpressionSource } from '../src-main/node/data/formats/index.js';
+import { GctxReader, openExpressionSource, openGctxH5wasm } from '../src-main/node/data/formats/index.js';
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import type { DatasetSummary } from '../src-main/shared/api/domain.js';
 import type { EnvironmentKey } from '../src-main/shared/api/imports.js';
@@ -152,6 +152,8 @@ interface Options {
   repeat: number;
   rounds: number;
   seed: number;
+  engine: ReaderEngine;
+  blockRows: number;
 }
 
 const USAGE = `usage: npm run bench:import -- [options]
@@ -171,7 +173,11 @@ const USAGE = `usage: npm run bench:import -- [options]
                      fastest, cold the first (later cold runs may hit a VM host's cache)
   --rounds N         warm reader-vs-h5py comparison: N rounds, each running CellShift's reader and
                      h5py once in alternating order (default 5; 0 skips it)
-  --seed N           generator seed (default 1)`;
+  --seed N           generator seed (default 1)
+  --block-rows N     samples per block, the same for CellShift's reader and h5py (default: ~16 MiB
+                     of landmark values in whole chunk rows, 4,192 with 262-row chunks)
+  --reader-engine E  auto (default: as imports open files, h5js when it reads the file) or h5wasm
+                     (the h5wasm GCTX reader, for comparison)`;
 
 function parseOptions(argv: string[]): Options {
   const value = (name: string): string | undefined => {
@@ -203,6 +209,8 @@ function parseOptions(argv: string[]): Options {
     'repeat',
     'seed',
     'rounds',
+    'reader-engine',
+    'block-rows',
     'help',
   ]);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) fail(`unknown option ${arg}`);
@@ -234,7 +242,14 @@ function parseOptions(argv: string[]): Options {
     repeat: integer('repeat', 1, 1),
     seed: integer('seed', 1, 0),
     rounds: integer('rounds', 5, 0),
+    engine: readerEngine(value('reader-engine') ?? 'auto'),
+    blockRows: integer('block-rows', 0, 1),
   };
+}
+
+function readerEngine(text: string): ReaderEngine {
+  if (text !== 'auto' && text !== 'h5wasm') fail(`--reader-engine must be auto or h5wasm, got "${text}"`);
+  return text;
 }
 
 function fail(message: string): never {
@@ -469,9 +484,21 @@ interface ReaderParams {
   gctx: string;
   samples: number;
   seed: number;
+  /** 'auto': openExpressionSource as the import opens files; 'h5wasm': the h5wasm GCTX reader. */
+  engine: ReaderEngine;
+  /** Samples per batch (h5py reads the same blocks). */
+  blockRows: number;
 }
 
+type ReaderEngine = 'auto' | 'h5wasm';
+
 interface ReaderResult {
+  /** Which library read the file (h5js or h5wasm). */
+  engine: string;
+  /** Metadata columns read at open (both axes). */
+  metadataColumns: number;
+  /** CPU seconds of the whole process (every thread, user + system) over open + read. */
+  processCpu: number;
   openSeconds: number;
   readSeconds: number;
   seconds: number;
@@ -550,15 +577,19 @@ function emit(result: unknown): void {
 async function childReader(p: ReaderParams): Promise<void> {
   const pool = makePool(p.seed);
   const s0 = schedstat();
+  const cpu0 = process.cpuUsage();
   const t0 = now();
-  const source = await openExpressionSource(p.gctx);
+  const source = p.engine === 'h5wasm' ? await openGctxH5wasm(p.gctx) : await openExpressionSource(p.gctx);
+  // What h5py's side reads at open too (and what an import reads): every metadata column.
+  const metadataColumns = source.geneMetadata().size + source.sampleMetadata().size;
   const t1 = now();
   const genes = Array.from({ length: LANDMARKS }, (_, g) => g);
   const all = Array.from({ length: p.samples }, (_, s) => s);
   const expected = new Float32Array(LANDMARKS);
   let checksum = 0;
   let verified: string | null = null;
-  for await (const batch of source.iterateSamples(all, genes, { reuseBuffer: true })) {
+  const maxBatchBytes = p.blockRows * LANDMARKS * 4;
+  for await (const batch of source.iterateSamples(all, genes, { reuseBuffer: true, maxBatchBytes })) {
     const v = batch.values;
     // Every CHECKSUM_STRIDE-th sample (h5py's side sums the same ones): a full sum in scalar JS
     // would cost as much as the read itself, against numpy's vectorised one.
@@ -579,9 +610,13 @@ async function childReader(p: ReaderParams): Promise<void> {
   }
   const t2 = now();
   const sched = since(s0);
+  const cpu = process.cpuUsage(cpu0);
   const reader = source instanceof GctxReader ? source : null;
   source.close();
   emit({
+    engine: reader?.engine ?? source.format,
+    metadataColumns,
+    processCpu: (cpu.user + cpu.system) / 1e6,
     openSeconds: t1 - t0,
     readSeconds: t2 - t1,
     seconds: t2 - t0,
@@ -951,10 +986,13 @@ interface H5pyResult {
   checksum: number;
   peakRssKb: number;
   sched: Sched;
+  /** CPU seconds of the whole process (every thread, user + system) over the timed part. */
+  processCpu: number;
 }
 
-/** The same blocks as CellShift's slicer: ≤ 16 MiB of landmark values, whole chunks of rows. */
+/** Rows per block for both readers: --block-rows, else ~16 MiB of landmark values in whole chunk rows. */
 function h5pyBlockRows(o: Options): number {
+  if (o.blockRows > 0) return o.blockRows;
   const maxRows = Math.floor((16 * 2 ** 20) / (LANDMARKS * 4));
   return Math.max(o.chunks[0], Math.floor(maxRows / o.chunks[0]) * o.chunks[0]);
 }
@@ -1167,7 +1205,14 @@ async function main(o: Options): Promise<void> {
         const { best: run, all } = await repeated(
           cache,
           'CellShift reader',
-          () => nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed }),
+          () =>
+            nodeChild<ReaderResult>('reader', {
+              gctx: files.gctx,
+              samples: o.samples,
+              seed: o.seed,
+              engine: o.engine,
+              blockRows: h5pyBlockRows(o),
+            }),
           (x) => x.result.seconds,
         );
         const r = run.result;
@@ -1176,14 +1221,14 @@ async function main(o: Options): Promise<void> {
         readerReadSeconds[cache] = r.readSeconds;
         if (r.verified) notes.push(`reader (${cache}) returned wrong values: ${r.verified}`);
         log(
-          `  open ${fmtS(r.openSeconds)} s + read ${fmtS(r.readSeconds)} s; ${r.slices} hyperslabs, ${((r.cellsRead * 4) / 1e9).toFixed(2)} GB of cells; ` +
+          `  ${r.engine}: open ${fmtS(r.openSeconds)} s + read ${fmtS(r.readSeconds)} s; ${r.slices} hyperslabs, ${((r.cellsRead * 4) / 1e9).toFixed(2)} GB of cells; ` +
             `values ${r.verified ? `WRONG (${r.verified})` : 'checked'}; main thread cpu ${fmtS(r.sched.cpu)} s, run queue ${fmtS(r.sched.queue)} s; VmHWM ${fmtMB(r.vmHwmKb)}`,
         );
         rows.push({
           step: 'CellShift reader only (iterateSamples)',
           ...timedColumns(cache, r.seconds, r.sched),
           peakKb: r.vmHwmKb,
-          note: `${all}open ${fmtS(r.openSeconds)} s (h5wasm, ids); load ${load()}`,
+          note: `${all}open ${fmtS(r.openSeconds)} s (${r.engine}, ids and metadata); load ${load()}`,
         });
       }
     }
@@ -1198,19 +1243,42 @@ async function main(o: Options): Promise<void> {
       else {
         const block = h5pyBlockRows(o);
         log(`[reader vs h5py] warm, ${o.rounds} alternated rounds; ${py.version}, blocks of ${block} rows; ${uptime()}`);
+        log(
+          '  h5py at its best: page cache warm, `import h5py` outside its timing, read_direct into one reused numpy ' +
+            "buffer (numpy asks for huge pages), HDF5's default chunk cache (holds one 262×1000 float32 chunk)",
+        );
         await prepareCache('warm');
-        const times = { cellshift: [] as number[], h5py: [] as number[], cellshiftRead: [] as number[], h5pyRead: [] as number[] };
+        const times = {
+          cellshift: [] as number[],
+          h5py: [] as number[],
+          cellshiftRead: [] as number[],
+          h5pyRead: [] as number[],
+          cellshiftCpu: [] as number[],
+          h5pyCpu: [] as number[],
+        };
+        const engines = new Set<string>();
         const cellshift = async () => {
-          const r = (await nodeChild<ReaderResult>('reader', { gctx: files.gctx, samples: o.samples, seed: o.seed })).result;
+          const r = (
+            await nodeChild<ReaderResult>('reader', {
+              gctx: files.gctx,
+              samples: o.samples,
+              seed: o.seed,
+              engine: o.engine,
+              blockRows: h5pyBlockRows(o),
+            })
+          ).result;
           if (r.verified) notes.push(`reader returned wrong values: ${r.verified}`);
+          engines.add(r.engine);
           times.cellshift.push(r.seconds);
           times.cellshiftRead.push(r.readSeconds);
+          times.cellshiftCpu.push(r.processCpu);
           return r.checksum;
         };
         const h5py = async () => {
           const r = (await h5pyChild(files.gctx, block)).result;
           times.h5py.push(r.seconds);
           times.h5pyRead.push(r.seconds - r.openSeconds);
+          times.h5pyCpu.push(r.processCpu);
           return r.checksum;
         };
         for (let round = 0; round < o.rounds; round++) {
@@ -1223,11 +1291,16 @@ async function main(o: Options): Promise<void> {
           );
         }
         const summary = (label: string, xs: number[]) => `${label} median ${fmtS(median(xs))} s, best ${fmtS(Math.min(...xs))} s`;
-        log(`  ${summary('CellShift reader', times.cellshift)}; ${summary('h5py', times.h5py)}`);
+        log(`  ${summary(`CellShift reader (${[...engines].join(', ')})`, times.cellshift)}; ${summary('h5py', times.h5py)}`);
         log(
           `  ratio CellShift/h5py time (open + read, warm): median ${(median(times.cellshift) / median(times.h5py)).toFixed(2)}, ` +
             `best ${(Math.min(...times.cellshift) / Math.min(...times.h5py)).toFixed(2)}; read only: median ` +
             `${(median(times.cellshiftRead) / median(times.h5pyRead)).toFixed(2)}, best ${(Math.min(...times.cellshiftRead) / Math.min(...times.h5pyRead)).toFixed(2)} (< 1 = CellShift faster)`,
+        );
+        log(
+          `  CPU seconds (whole process, every thread): CellShift median ${fmtS(median(times.cellshiftCpu))}, h5py median ` +
+            `${fmtS(median(times.h5pyCpu))}, ratio ${(median(times.cellshiftCpu) / median(times.h5pyCpu)).toFixed(2)} ` +
+            '(the work done; wall time on a loaded machine also depends on how the scheduler treats each process)',
         );
         log(`  ${uptime()}`);
       }
@@ -1365,7 +1438,9 @@ async function main(o: Options): Promise<void> {
       if (a !== undefined && b !== undefined) {
         log(
           `ratio CellShift/h5py (${cache}): import ${(a / b).toFixed(2)}` +
-            (c === undefined ? '' : `, reader alone ${(c / b).toFixed(2)} (same read, h5wasm + JS vs native HDF5 + numpy)`) +
+            (c === undefined
+              ? ''
+              : `, reader alone ${(c / b).toFixed(2)} (same read, one run each: the alternated rounds above are the ratio to quote)`) +
             (cr === undefined || br === undefined ? '' : `, reads without opening the file ${(cr / br).toFixed(2)}`),
         );
       }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { detectFormat, detectFormatDetailed } from '../../src-main/node/data/formats/detect.js';
 import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
 import { openGct } from '../../src-main/node/data/formats/gct.js';
-import { type GctxReader, openGctx } from '../../src-main/node/data/formats/gctx.js';
+import { type GctxReader, openGctx, openGctxH5wasm } from '../../src-main/node/data/formats/gctx.js';
 import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
 import type { MetadataTable, MetaValue } from '../../src-main/node/data/formats/types.js';
 import { expectedMeta, PYTHON, pythonHas, runPython, writeGctxH5wasm } from '../fixtures/formats/writers.js';
@@ -78,6 +78,26 @@ async function rejectsWith(promise: Promise<unknown>, code: FormatErrorCode, che
   assert.fail(`expected FormatError(${code}), but it resolved`);
 }
 
+/** The file read by h5wasm gives what the reader (h5js) gave: ids, metadata, version, every value. */
+async function assertSameAsH5wasm(reader: GctxReader): Promise<void> {
+  const reference = await openGctxH5wasm(reader.path);
+  try {
+    assert.equal(reference.engine, 'h5wasm');
+    assert.deepEqual(
+      [reader.layout, reader.matrixDtype, reader.chunks, reader.version],
+      [reference.layout, reference.matrixDtype, reference.chunks, reference.version],
+    );
+    assert.deepEqual(reader.geneIds(), reference.geneIds());
+    assert.deepEqual(reader.sampleIds(), reference.sampleIds());
+    assert.deepEqual(tableObject(reader.geneMetadata()), tableObject(reference.geneMetadata()));
+    assert.deepEqual(tableObject(reader.sampleMetadata()), tableObject(reference.sampleMetadata()));
+    const samples = all(reader.nSamples);
+    assert.deepEqual(reader.readColumns(samples, null), reference.readColumns(samples, null));
+  } finally {
+    reference.close();
+  }
+}
+
 describe('expected values', () => {
   test('the committed JSON matches what h5py computes now', { skip: NO_CMAPPY || (HAS_H5PY ? false : `${PYTHON} has no h5py`) }, () => {
     const script = join(ROOT, 'scripts', 'gen-format-fixtures.py');
@@ -135,6 +155,7 @@ f.close()`,
     const detail = await detectFormatDetailed(path);
     assert.deepEqual([detail.format, detail.hdf5Offset], ['gctx', 512]);
     const reader = await openGctx(path);
+    assert.equal(reader.engine, 'h5js');
     assert.deepEqual(Array.from(reader.readColumns([1], null)), [3, 4, 5]);
     reader.close();
   });
@@ -146,6 +167,7 @@ describe('GCTX on the cmapPy fixtures', { skip: NO_CMAPPY }, () => {
       const expected = committed[name] as ExpectedFile;
       const reader = await openGctx(fixture(name));
       try {
+        assert.equal(reader.engine, 'h5js');
         assert.equal(reader.layout, 'samples-first');
         assert.equal(reader.version, expected.version);
         assert.equal(reader.matrixDtype, '<d');
@@ -262,6 +284,9 @@ describe('GCTX round trip (h5wasm writer)', () => {
       // a tiny slice budget forces many spans
       const reader = await openGctx(path, { maxSliceBytes: 3 * nG * 4, maxGapBytes: nG * 4 });
       try {
+        // h5wasm writes superblock v2, v2 object headers and link-message groups: all h5js's
+        assert.equal(reader.engine, 'h5js');
+        await assertSameAsH5wasm(reader);
         assert.equal(reader.layout, variant.spec.layout ?? 'samples-first');
         assert.deepEqual(reader.geneIds(), rowIds);
         assert.deepEqual(reader.sampleIds(), colIds);
@@ -399,6 +424,8 @@ print(json.dumps({'shape': list(d.shape), 'dtype': d.dtype.str,
     };
     const reader: GctxReader = await openGctx(path);
     try {
+      assert.equal(reader.engine, 'h5js');
+      await assertSameAsH5wasm(reader);
       assert.deepEqual([reader.nSamples, reader.nGenes], exp.shape);
       assert.equal(reader.matrixDtype, exp.dtype.replace('f4', 'f')); // h5wasm spells float32 "<f"
       assert.deepEqual(reader.chunks, [9, 31]);
@@ -413,6 +440,68 @@ print(json.dumps({'shape': list(d.shape), 'dtype': d.dtype.str,
     } finally {
       reader.close();
     }
+  });
+});
+
+describe('GCTX: which library reads what', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  const files = { shuffle: '', latest: '', denseLinks: '' };
+  before(() => {
+    files.shuffle = join(tmp, 'shuffle.gctx');
+    files.latest = join(tmp, 'latest.gctx');
+    files.denseLinks = join(tmp, 'dense-links.gctx');
+    // shuffle + gzip (h5js); libver='latest' (v4 chunk index) and, with 12 columns, dense link storage (h5wasm)
+    runPython(
+      `import h5py, numpy as np, sys
+m = (np.arange(40 * 7, dtype='<f4').reshape(40, 7) / 8).astype('<f4')
+for path, libver, columns, filters in [(sys.argv[1], 'earliest', 1, dict(shuffle=True, compression='gzip')),
+                                       (sys.argv[2], 'latest', 1, dict(maxshape=(None, 7))),
+                                       (sys.argv[3], 'latest', 12, {})]:
+    f = h5py.File(path, 'w', libver=libver)
+    f.create_dataset('/0/DATA/0/matrix', data=m, chunks=(6, 7), **filters)
+    f.create_dataset('/0/META/ROW/id', data=np.array([('g%d' % g).encode() for g in range(7)]))
+    f.create_dataset('/0/META/COL/id', data=np.array([('s%d' % s).encode() for s in range(40)]))
+    for k in range(columns):
+        f.create_dataset('/0/META/COL/col%d' % k, data=np.arange(40, dtype='<i8') * k)
+    f.close()`,
+      [files.shuffle, files.latest, files.denseLinks],
+    );
+  });
+  const expected = Array.from({ length: 40 * 7 }, (_, i) => Math.fround(i / 8));
+
+  test('shuffle + gzip chunks are read by h5js', async () => {
+    const reader = await openGctx(files.shuffle);
+    assert.equal(reader.engine, 'h5js');
+    assert.deepEqual(Array.from(reader.readColumns(all(40), null)), expected);
+    await assertSameAsH5wasm(reader);
+    reader.close();
+  });
+
+  test("libver='latest' (v4 chunk index) and dense link storage fall back to h5wasm with the same result", async () => {
+    for (const path of [files.latest, files.denseLinks]) {
+      const reader = await openGctx(path);
+      assert.equal(reader.engine, 'h5wasm', path);
+      assert.deepEqual(Array.from(reader.readColumns(all(40), null)), expected);
+      assert.equal(await detectFormat(path), 'gctx');
+      reader.close();
+    }
+  });
+
+  test('a chunk whose deflate stream is damaged is a specific error from h5js', async () => {
+    const path = join(tmp, 'damaged-chunk.gctx');
+    const bytes = readFileSync(files.shuffle);
+    // The chunks are zlib streams (0x78, then a level byte); damage the middle of the last one.
+    let at = -1;
+    for (let i = bytes.length - 2; i > 0 && at < 0; i--) if (bytes[i] === 0x78 && bytes.readUInt16BE(i) % 31 === 0) at = i;
+    assert.ok(at > 0, 'no zlib stream found');
+    for (let i = at + 4; i < Math.min(bytes.length, at + 24); i++) bytes[i] = 0xff;
+    writeFileSync(path, bytes);
+    const damaged = await openGctx(path);
+    assert.equal(damaged.engine, 'h5js');
+    assert.throws(
+      () => damaged.readColumns(all(40), null),
+      (e: unknown) => e instanceof FormatError && e.code === 'corrupt' && e.where === '/0/DATA/0/matrix' && /decompress/.test(e.detail),
+    );
+    damaged.close();
   });
 });
 
@@ -433,6 +522,7 @@ f.close()`,
       [path],
     );
     const reader = await openGctx(path);
+    assert.equal(reader.engine, 'h5js');
     assert.deepEqual(reader.geneIds(), ['g1', 'gene2', 'g3']);
     assert.deepEqual(reader.sampleIds(), ['sé', 'zwei']);
     assert.deepEqual(Array.from(reader.readColumns([1], [2])), [5]);

@@ -29,6 +29,21 @@ export interface DenseSlicerOptions {
 export const DEFAULT_MAX_SLICE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_GAP_BYTES = 256 * 1024;
 
+/** Where a DenseSlicer's hyperslabs come from (h5wasm, or h5js for the files it reads). */
+export interface SliceSource {
+  /** Bytes per matrix cell. */
+  bytesPerCell: number;
+  /** HDF5 chunk shape of the matrix (file axes), null if not chunked. */
+  chunks: number[] | null;
+  /**
+   * Reads the hyperslab ranges (file axes, [start, end) each) of `cells` values and hands it to
+   * use() while it is valid. Throws FormatError.
+   */
+  read(ranges: [number, number][], cells: number, use: (data: NumericArray) => void): void;
+  /** For float32 data: reads the hyperslab straight into out from cell `at`. */
+  readInto?(ranges: [number, number][], out: Float32Array, at: number): void;
+}
+
 interface Span {
   first: number;
   end: number;
@@ -55,28 +70,76 @@ export function checkFilters(path: string, dataset: H5Dataset): void {
   }
 }
 
+/** Hyperslabs of an h5wasm dataset. */
+export function h5wasmSliceSource(lib: H5Lib, path: string, dataset: H5Dataset): SliceSource {
+  const meta = h5Guard(path, dataset.path, () => dataset.metadata);
+  const viewType = viewTypeOf(meta.type, meta.size, meta.signed);
+  return {
+    bytesPerCell: meta.size,
+    chunks: meta.chunks ?? null,
+    read: (ranges, cells, use) => readH5wasmSlice(lib, path, dataset, viewType, meta.size, ranges, cells, use),
+  };
+}
+
+/**
+ * Reads one hyperslab and hands it to use() while it is valid. The fast path reads straight into
+ * a buffer malloc'd in the wasm heap and views it in place (h5wasm's slice() would copy it into a
+ * fresh ArrayBuffer first); HDF5 converts big-endian data to little-endian on read.
+ */
+function readH5wasmSlice(
+  lib: H5Lib,
+  path: string,
+  dataset: H5Dataset,
+  View: NumericArrayConstructor | null,
+  bytesPerCell: number,
+  ranges: [number, number][],
+  cells: number,
+  use: (data: NumericArray) => void,
+): void {
+  const module = lib.Module;
+  if (!View || !module || typeof module.get_dataset_data !== 'function') {
+    const raw = h5Guard(path, dataset.path, () => dataset.slice(ranges));
+    use(asNumeric(path, dataset.path, raw, cells));
+    return;
+  }
+  const nbytes = cells * bytesPerCell;
+  const ptr = module._malloc(Math.max(8, nbytes));
+  if (!ptr) throw new FormatError('corrupt', path, `cannot allocate ${nbytes} bytes for a slice`, { where: dataset.path });
+  try {
+    const status = h5Guard(path, dataset.path, () =>
+      module.get_dataset_data(
+        dataset.file_id,
+        dataset.path,
+        ranges.map(([a, b]) => BigInt(b - a)),
+        ranges.map(([a]) => BigInt(a)),
+        ranges.map(() => 1n),
+        BigInt(ptr),
+      ),
+    );
+    if (status < 0) throw new FormatError('corrupt', path, `HDF5 read failed (status ${status})`, { where: dataset.path });
+    // Created after the read: the wasm memory may have grown (and its buffer been replaced).
+    use(new View(module.HEAPU8.buffer, ptr, cells));
+  } finally {
+    module._free(ptr);
+  }
+}
+
 export class DenseSlicer {
   readonly stats: DenseReadStats = { slices: 0, cellsRead: 0 };
   private readonly chunkRows: number;
   private readonly bytesPerCell: number;
-  /** Typed-array class matching the (little-endian in memory) element type, if one exists. */
-  private readonly viewType: NumericArrayConstructor | null;
   private readonly maxSliceBytes: number;
   private readonly maxGapBytes: number;
 
   constructor(
-    private readonly lib: H5Lib,
-    private readonly path: string,
-    private readonly dataset: H5Dataset,
+    private readonly source: SliceSource,
     readonly layout: DenseLayout,
     private readonly nGenes: number,
     options: DenseSlicerOptions = {},
   ) {
-    const meta = h5Guard(path, dataset.path, () => dataset.metadata);
-    this.bytesPerCell = meta.size;
-    this.viewType = viewTypeOf(meta.type, meta.size, meta.signed);
+    this.bytesPerCell = source.bytesPerCell;
     const sampleAxis = layout === 'samples-first' ? 0 : 1;
-    this.chunkRows = meta.chunks ? (meta.chunks[sampleAxis] ?? 1) : 0;
+    this.chunkRows = source.chunks ? (source.chunks[sampleAxis] ?? 1) : 0;
     this.maxSliceBytes = Math.max(1, options.maxSliceBytes ?? DEFAULT_MAX_SLICE_BYTES);
     this.maxGapBytes = Math.max(0, options.maxGapBytes ?? DEFAULT_MAX_GAP_BYTES);
   }
@@ -142,42 +205,23 @@ export class DenseSlicer {
           ];
     this.stats.slices++;
     this.stats.cellsRead += rows * width;
-    this.withSlice(ranges, rows * width, (data) => this.scatter(data, span, fileIndex, outPos, genes, g0, width, rows, out));
-  }
-
-  /**
-   * Reads one hyperslab and hands it to use() while it is valid. The fast path reads straight into
-   * a buffer malloc'd in the wasm heap and views it in place (h5wasm's slice() would copy it into a
-   * fresh ArrayBuffer first); HDF5 converts big-endian data to little-endian on read.
-   */
-  private withSlice(ranges: [number, number][], cells: number, use: (data: NumericArray) => void): void {
-    const module = this.lib.Module;
-    const View = this.viewType;
-    if (!View || !module || typeof module.get_dataset_data !== 'function') {
-      const raw = h5Guard(this.path, this.dataset.path, () => this.dataset.slice(ranges));
-      use(asNumeric(this.path, this.dataset.path, raw, cells));
+    if (this.source.readInto && this.isDirect(span, fileIndex, outPos, genes, width)) {
+      // The span is exactly the output's next rows: read straight into them, no copy in between.
+      this.source.readInto(ranges, out, (outPos[span.from] as number) * width);
       return;
     }
-    const nbytes = cells * this.bytesPerCell;
-    const ptr = module._malloc(Math.max(8, nbytes));
-    if (!ptr) throw new FormatError('corrupt', this.path, `cannot allocate ${nbytes} bytes for a slice`, { where: this.dataset.path });
-    try {
-      const status = h5Guard(this.path, this.dataset.path, () =>
-        module.get_dataset_data(
-          this.dataset.file_id,
-          this.dataset.path,
-          ranges.map(([a, b]) => BigInt(b - a)),
-          ranges.map(([a]) => BigInt(a)),
-          ranges.map(() => 1n),
-          BigInt(ptr),
-        ),
-      );
-      if (status < 0) throw new FormatError('corrupt', this.path, `HDF5 read failed (status ${status})`, { where: this.dataset.path });
-      // Created after the read: the wasm memory may have grown (and its buffer been replaced).
-      use(new View(module.HEAPU8.buffer, ptr, cells));
-    } finally {
-      module._free(ptr);
+    this.source.read(ranges, rows * width, (data) => this.scatter(data, span, fileIndex, outPos, genes, g0, width, rows, out));
+  }
+
+  /** Every row of the span, once, in file order, landing on consecutive output rows, all genes of the window. */
+  private isDirect(span: Span, fileIndex: Int32Array, outPos: Int32Array, genes: GeneSelection, width: number): boolean {
+    if (this.layout !== 'samples-first' || genes.runStart === null || genes.count !== width) return false;
+    if (span.to - span.from !== span.end - span.first) return false;
+    const base = outPos[span.from] as number;
+    for (let k = span.from; k < span.to; k++) {
+      if (fileIndex[k] !== span.first + (k - span.from) || outPos[k] !== base + (k - span.from)) return false;
     }
+    return true;
   }
 
   private scatter(
@@ -239,9 +283,9 @@ function geneWindow(genes: GeneSelection): [number, number] {
 
 export type NumericArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
-type NumericArrayConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => NumericArray;
+export type NumericArrayConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => NumericArray;
 
-function viewTypeOf(type: number, size: number, signed: boolean): NumericArrayConstructor | null {
+export function viewTypeOf(type: number, size: number, signed: boolean): NumericArrayConstructor | null {
   if (type === H5T_FLOAT) return size === 4 ? Float32Array : size === 8 ? Float64Array : null;
   if (type !== H5T_INTEGER) return null;
   if (size === 1) return signed ? Int8Array : Uint8Array;

@@ -7,6 +7,7 @@ import { extname, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 
 import { findHdf5Signature, loadH5 } from './h5.js';
+import { H5JsFile } from './h5js.js';
 
 export type DetectedFormat = 'gctx' | 'gct' | 'h5ad' | 'csv' | 'tsv' | 'unknown';
 
@@ -99,7 +100,34 @@ async function readHead(path: string, bytes: number): Promise<Buffer> {
   }
 }
 
+/** The layout's verdict from which paths exist (h5js or h5wasm answers). */
+function classifyLayout(has: (path: string) => boolean, hdf5Offset: number): Detection {
+  if (has('/0/DATA/0/matrix') || has('/0/META') || has('/0/DATA')) {
+    return { format: 'gctx', hdf5Offset, reason: 'HDF5 with the GCTX layout (/0/DATA, /0/META)' };
+  }
+  if (has('/X') && (has('/obs') || has('/var'))) {
+    return { format: 'h5ad', hdf5Offset, reason: 'HDF5 with the AnnData layout (/X, /obs, /var)' };
+  }
+  return { format: 'unknown', hdf5Offset, reason: 'HDF5 without a GCTX (/0/DATA) or AnnData (/X, /obs) layout' };
+}
+
+/** The layout by h5js (no wasm to load), or null when h5js does not read the file's structure. */
+function classifyHdf5Js(path: string, hdf5Offset: number): Detection | null {
+  let file: H5JsFile | null = null;
+  try {
+    file = H5JsFile.open(path, hdf5Offset);
+    const opened = file;
+    return classifyLayout((p) => opened.resolve(p) !== null, hdf5Offset);
+  } catch {
+    return null;
+  } finally {
+    file?.close();
+  }
+}
+
 async function classifyHdf5(path: string, hdf5Offset: number): Promise<Detection> {
+  const fast = classifyHdf5Js(path, hdf5Offset);
+  if (fast) return fast;
   const lib = await loadH5();
   let file: InstanceType<typeof lib.File> | null = null;
   try {
@@ -111,13 +139,7 @@ async function classifyHdf5(path: string, hdf5Offset: number): Promise<Detection
         return false;
       }
     };
-    if (has('/0/DATA/0/matrix') || has('/0/META') || has('/0/DATA')) {
-      return { format: 'gctx', hdf5Offset, reason: 'HDF5 with the GCTX layout (/0/DATA, /0/META)' };
-    }
-    if (has('/X') && (has('/obs') || has('/var'))) {
-      return { format: 'h5ad', hdf5Offset, reason: 'HDF5 with the AnnData layout (/X, /obs, /var)' };
-    }
-    return { format: 'unknown', hdf5Offset, reason: 'HDF5 without a GCTX (/0/DATA) or AnnData (/X, /obs) layout' };
+    return classifyLayout(has, hdf5Offset);
   } catch {
     // Truncated or corrupt: let the reader matching the name report the specific problem.
     const ext = extname(path).toLowerCase();

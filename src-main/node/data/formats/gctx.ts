@@ -19,20 +19,36 @@
 // took 1.2 s against 0.01 s for reading the row window and picking the genes in JS. A contiguous
 // gene range is sliced directly (the window is the range), which is what "first 978 genes" costs.
 // See dense.ts for the span rules and the read path.
+//
+// Files are read by h5js (HDF5 in plain JavaScript, h5js.ts) when it understands their structure,
+// which is what cmapPy, cmapR, cmapM, h5py and h5wasm write; otherwise, or when they are damaged, by
+// h5wasm, which names what is wrong. Both give the same ids, metadata and values.
 
 import { checkIndices, findDuplicate, type GeneSelection, selectGenes, sortRequests } from './common.js';
-import { checkFilters, type DenseLayout, type DenseReadStats, DenseSlicer, type DenseSlicerOptions } from './dense.js';
+import {
+  checkFilters,
+  type DenseLayout,
+  type DenseReadStats,
+  DenseSlicer,
+  type DenseSlicerOptions,
+  h5wasmSliceSource,
+  type NumericArrayConstructor,
+  type SliceSource,
+  viewTypeOf,
+} from './dense.js';
 import { FormatError } from './errors.js';
 import {
   getGroup,
   type H5Dataset,
   type H5File,
-  H5FileReader,
   type H5Lib,
   H5T_FLOAT,
   H5T_INTEGER,
   h5Guard,
   lengthOf,
+  MatrixFileReader,
+  metaFromNumbers,
+  metaFromStrings,
   openHdf5,
   type ReadPlan,
   readMetaColumn,
@@ -40,8 +56,10 @@ import {
   readStrings,
   requireDataset,
   shapeOf,
+  stripSpacePadding,
 } from './h5.js';
-import { type ExpressionSource, type MetadataTable, outputArray, type PreloadedMetadata } from './types.js';
+import { H5JsDataError, type H5JsDataset, H5JsFile, type H5JsType, H5JsUnsupported } from './h5js.js';
+import { type ExpressionSource, type MetadataTable, type MetaValue, outputArray, type PreloadedMetadata } from './types.js';
 
 export const GCTX_MATRIX = '/0/DATA/0/matrix';
 export const GCTX_ROW_META = '/0/META/ROW';
@@ -54,7 +72,21 @@ export interface GctxOpenOptions extends DenseSlicerOptions {
   preloaded?: PreloadedMetadata;
 }
 
-export class GctxReader extends H5FileReader implements ExpressionSource {
+/** What a GctxReader needs from the open file, whichever library reads it. */
+interface GctxFile {
+  /** 'h5js' or 'h5wasm': which reader the file was opened with. */
+  engine: 'h5js' | 'h5wasm';
+  matrix: SliceSource;
+  /** h5wasm-style dtype string of the matrix, e.g. "<f" or "<d". */
+  matrixDtype: string;
+  version: string | undefined;
+  /** One metadata group's columns (not "id"), each checked to have `expected` values. */
+  readMetadataGroup(where: string, expected: number): MetadataTable;
+  isOpen(): boolean;
+  close(): void;
+}
+
+export class GctxReader extends MatrixFileReader implements ExpressionSource {
   readonly format = 'gctx' as const;
   readonly layout: GctxLayout;
   /** h5wasm dtype string of the matrix, e.g. "<f" or "<d". */
@@ -62,36 +94,30 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
   /** HDF5 chunk shape of the matrix (file axes), null if contiguous. */
   readonly chunks: number[] | null;
   readonly version: string | undefined;
+  /** Which library reads the file (h5js when it understands the file's structure). */
+  readonly engine: 'h5js' | 'h5wasm';
   /** Cumulative read statistics (for benchmarks and tests). */
   readonly stats: DenseReadStats;
 
-  private readonly matrix: H5Dataset;
+  private readonly file: GctxFile;
   private readonly slicer: DenseSlicer;
 
   /** @internal use openGctx */
-  constructor(init: {
-    path: string;
-    lib: H5Lib;
-    file: H5File;
-    matrix: H5Dataset;
-    rowIds: string[];
-    colIds: string[];
-    layout: GctxLayout;
-    options: GctxOpenOptions;
-  }) {
-    super(init.path, init.lib, init.file, { geneIds: init.rowIds, sampleIds: init.colIds, preloaded: init.options.preloaded });
-    this.matrix = init.matrix;
+  constructor(init: { path: string; file: GctxFile; rowIds: string[]; colIds: string[]; layout: GctxLayout; options: GctxOpenOptions }) {
+    super(init.path, { geneIds: init.rowIds, sampleIds: init.colIds, preloaded: init.options.preloaded });
+    this.file = init.file;
+    this.engine = init.file.engine;
     this.layout = init.layout;
-    const meta = h5Guard(this.path, GCTX_MATRIX, () => init.matrix.metadata);
-    this.matrixDtype = h5Guard(this.path, GCTX_MATRIX, () => init.matrix.dtype as string);
-    this.chunks = meta.chunks ?? null;
-    this.version = readStringAttribute(init.file, 'version');
-    this.slicer = new DenseSlicer(init.lib, init.path, init.matrix, init.layout, this.nGenes, init.options);
+    this.matrixDtype = init.file.matrixDtype;
+    this.chunks = init.file.matrix.chunks;
+    this.version = init.file.version;
+    this.slicer = new DenseSlicer(init.file.matrix, init.layout, this.nGenes, init.options);
     this.stats = this.slicer.stats;
   }
 
   protected override readMetadata(axis: 'gene' | 'sample', expected: number): MetadataTable {
-    return this.readMetadataGroup(axis === 'gene' ? GCTX_ROW_META : GCTX_COL_META, expected);
+    this.assertOpen();
+    return this.file.readMetadataGroup(axis === 'gene' ? GCTX_ROW_META : GCTX_COL_META, expected);
   }
 
   /**
@@ -100,6 +126,10 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
    */
   readColumns(sampleIndices: readonly number[], geneIndices: readonly number[] | null): Float32Array {
     return this.readSync(sampleIndices, geneIndices);
+  }
+
+  close(): void {
+    this.file.close();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -112,35 +142,72 @@ export class GctxReader extends H5FileReader implements ExpressionSource {
   }
 
   protected override checkRequest(sampleIndices: readonly number[], geneIndices: readonly number[] | null): GeneSelection {
-    this.openFile();
+    this.assertOpen();
     checkIndices(this.path, sampleIndices, this.nSamples, 'sample');
     return selectGenes(this.path, geneIndices, this.nGenes);
   }
 
-  private readMetadataGroup(where: string, expected: number): MetadataTable {
-    const file = this.openFile();
-    const table: MetadataTable = new Map();
-    const group = getGroup(this.lib, file, this.path, where);
-    if (!group) return table;
-    const names = h5Guard(this.path, where, () => group.keys());
-    for (const name of names) {
-      if (name === 'id') continue;
-      const dsPath = `${where}/${name}`;
-      const dataset = requireDataset(this.lib, file, this.path, dsPath, `metadata column ${name}`);
-      const length = lengthOf(this.path, dataset);
-      if (length !== expected) {
-        throw new FormatError('shape-mismatch', this.path, `metadata column has ${length} values but there are ${expected} ids`, {
-          where: dsPath,
-        });
-      }
-      table.set(name, readMetaColumn(this.path, dataset));
-    }
-    return table;
+  private assertOpen(): void {
+    if (!this.file.isOpen()) throw new Error(`${this.path}: reader is closed`);
   }
 }
 
-/** Opens a GCTX file, validating its layout and ids. Throws FormatError. */
-export async function openGctx(path: string, options: GctxOpenOptions = {}): Promise<GctxReader> {
+function metadataLengthError(path: string, where: string, length: number, expected: number): FormatError {
+  return new FormatError('shape-mismatch', path, `metadata column has ${length} values but there are ${expected} ids`, { where });
+}
+
+/** The matrix's layout from its shape and the id counts. Throws FormatError('shape-mismatch'). */
+function layoutOf(path: string, shape: number[], nRows: number, nCols: number): GctxLayout {
+  if (shape.length !== 2) {
+    throw new FormatError('shape-mismatch', path, `the matrix must be 2-D, found shape [${shape.join(', ')}]`, { where: GCTX_MATRIX });
+  }
+  const [d0, d1] = shape as [number, number];
+  if (d0 === nCols && d1 === nRows) return 'samples-first';
+  if (d0 === nRows && d1 === nCols) return 'genes-first';
+  throw new FormatError(
+    'shape-mismatch',
+    path,
+    `matrix shape [${d0}, ${d1}] does not match ${nCols} column ids × ${nRows} row ids ` + `(expected [${nCols}, ${nRows}], samples first)`,
+    { where: GCTX_MATRIX },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// h5wasm
+
+function h5wasmGctxFile(path: string, lib: H5Lib, file: H5File, matrix: H5Dataset): GctxFile {
+  let open = true;
+  return {
+    engine: 'h5wasm',
+    matrix: h5wasmSliceSource(lib, path, matrix),
+    matrixDtype: h5Guard(path, GCTX_MATRIX, () => matrix.dtype as string),
+    version: readStringAttribute(file, 'version'),
+    readMetadataGroup(where, expected) {
+      const table: MetadataTable = new Map();
+      const group = getGroup(lib, file, path, where);
+      if (!group) return table;
+      const names = h5Guard(path, where, () => group.keys());
+      for (const name of names) {
+        if (name === 'id') continue;
+        const dsPath = `${where}/${name}`;
+        const dataset = requireDataset(lib, file, path, dsPath, `metadata column ${name}`);
+        const length = lengthOf(path, dataset);
+        if (length !== expected) throw metadataLengthError(path, dsPath, length, expected);
+        table.set(name, readMetaColumn(path, dataset));
+      }
+      return table;
+    },
+    isOpen: () => open,
+    close() {
+      if (!open) return;
+      open = false;
+      file.close();
+    },
+  };
+}
+
+/** Opens a GCTX file with h5wasm, validating its layout and ids. Throws FormatError. */
+export async function openGctxH5wasm(path: string, options: GctxOpenOptions = {}): Promise<GctxReader> {
   const { lib, file } = await openHdf5(path);
   try {
     const matrix = requireDataset(lib, file, path, GCTX_MATRIX, 'the expression matrix');
@@ -152,27 +219,13 @@ export async function openGctx(path: string, options: GctxOpenOptions = {}): Pro
     }
     checkFilters(path, matrix);
     const shape = shapeOf(path, matrix);
-    if (shape.length !== 2) {
-      throw new FormatError('shape-mismatch', path, `the matrix must be 2-D, found shape [${shape.join(', ')}]`, { where: GCTX_MATRIX });
-    }
+    if (shape.length !== 2) layoutOf(path, shape, 0, 0);
     const rowIds = options.preloaded?.geneIds ?? readStrings(path, rowIdDs);
     const colIds = options.preloaded?.sampleIds ?? readStrings(path, colIdDs);
-    const [d0, d1] = shape as [number, number];
-    let layout: GctxLayout;
-    if (d0 === colIds.length && d1 === rowIds.length) layout = 'samples-first';
-    else if (d0 === rowIds.length && d1 === colIds.length) layout = 'genes-first';
-    else {
-      throw new FormatError(
-        'shape-mismatch',
-        path,
-        `matrix shape [${d0}, ${d1}] does not match ${colIds.length} column ids × ${rowIds.length} row ids ` +
-          `(expected [${colIds.length}, ${rowIds.length}], samples first)`,
-        { where: GCTX_MATRIX },
-      );
-    }
+    const layout = layoutOf(path, shape, rowIds.length, colIds.length);
     checkIds(path, rowIds, `${GCTX_ROW_META}/id`, 'row');
     checkIds(path, colIds, `${GCTX_COL_META}/id`, 'column');
-    return new GctxReader({ path, lib, file, matrix, rowIds, colIds, layout, options });
+    return new GctxReader({ path, file: h5wasmGctxFile(path, lib, file, matrix), rowIds, colIds, layout, options });
   } catch (error) {
     try {
       file.close();
@@ -181,6 +234,199 @@ export async function openGctx(path: string, options: GctxOpenOptions = {}): Pro
     }
     throw error;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// h5js
+
+/** h5wasm's dtype string for a numeric type ("<f", "<d", "<i", ">H", ...). */
+function dtypeString(type: H5JsType): string {
+  if (type.kind === 'float') return `${type.littleEndian ? '<' : '>'}${type.size === 4 ? 'f' : 'd'}`;
+  if (type.kind !== 'int') return 'unknown';
+  const code = ({ 1: 'b', 2: 'h', 4: 'i', 8: 'q' } as Record<number, string>)[type.size] ?? '?';
+  return `${type.littleEndian ? '<' : '>'}${type.signed ? code : code.toUpperCase()}`;
+}
+
+/** A 1-D numeric dataset's values as numbers (int64 through Number, as h5wasm's reader does). */
+function h5jsNumbers(dataset: H5JsDataset): Float64Array {
+  const type = dataset.type;
+  const bytes = dataset.readAll();
+  const n = dataset.count;
+  const out = new Float64Array(n);
+  if (type.kind === 'float') {
+    for (let i = 0; i < n; i++)
+      out[i] =
+        type.size === 4
+          ? type.littleEndian
+            ? bytes.readFloatLE(i * 4)
+            : bytes.readFloatBE(i * 4)
+          : type.littleEndian
+            ? bytes.readDoubleLE(i * 8)
+            : bytes.readDoubleBE(i * 8);
+  } else if (type.kind === 'int') {
+    const { size, signed, littleEndian } = type;
+    for (let i = 0; i < n; i++) {
+      const at = i * size;
+      if (size === 8) {
+        const v = signed
+          ? littleEndian
+            ? bytes.readBigInt64LE(at)
+            : bytes.readBigInt64BE(at)
+          : littleEndian
+            ? bytes.readBigUInt64LE(at)
+            : bytes.readBigUInt64BE(at);
+        out[i] = Number(v);
+      } else if (signed) out[i] = littleEndian ? bytes.readIntLE(at, size) : bytes.readIntBE(at, size);
+      else out[i] = littleEndian ? bytes.readUIntLE(at, size) : bytes.readUIntBE(at, size);
+    }
+  }
+  return out;
+}
+
+/** A 1-D dataset's strings, as readStrings gives them (numbers as their decimal text). */
+function h5jsStrings(file: H5JsFile, dataset: H5JsDataset): string[] {
+  const type = dataset.type;
+  if (type.kind === 'int' || type.kind === 'float') return Array.from(h5jsNumbers(dataset), (v) => String(v));
+  const values = file.decodeStrings(type, dataset.readAll(), dataset.count);
+  return type.kind === 'string' && type.pad === 2 ? stripSpacePadding(values) : values;
+}
+
+function h5jsMetaColumn(file: H5JsFile, dataset: H5JsDataset): MetaValue[] {
+  const kind = dataset.type.kind;
+  if (kind === 'string' || kind === 'vlen-string') return metaFromStrings(h5jsStrings(file, dataset), true);
+  return metaFromNumbers(h5jsNumbers(dataset), true);
+}
+
+/** Hyperslabs of the matrix by positional reads, into one reused aligned buffer or straight into the output. */
+function h5jsSliceSource(path: string, matrix: H5JsDataset, View: NumericArrayConstructor): SliceSource {
+  let buffer = Buffer.alloc(0);
+  const element = matrix.elementSize;
+  const readRows = (ranges: [number, number][], into: Buffer) => {
+    const [[r0, r1], [c0, c1]] = ranges as [[number, number], [number, number]];
+    try {
+      matrix.readRows2d(r0, r1, c0, c1, into);
+    } catch (error) {
+      throw h5jsReadError(path, GCTX_MATRIX, 'the matrix', error);
+    }
+  };
+  return {
+    bytesPerCell: element,
+    chunks: matrix.layout.kind === 'chunked' ? matrix.layout.chunk : null,
+    read(ranges, cells, use) {
+      const bytes = cells * element;
+      // A fresh ArrayBuffer (not Node's pool) keeps the typed view aligned.
+      if (buffer.length < bytes) buffer = Buffer.from(new ArrayBuffer(Math.max(bytes, buffer.length * 2)));
+      readRows(ranges, buffer);
+      use(new View(buffer.buffer, buffer.byteOffset, cells));
+    },
+    ...(View === Float32Array
+      ? {
+          readInto(ranges: [number, number][], out: Float32Array, at: number) {
+            const cells = ranges.reduce((n, [a, b]) => n * (b - a), 1);
+            readRows(ranges, Buffer.from(out.buffer, out.byteOffset + at * 4, cells * 4));
+          },
+        }
+      : {}),
+  };
+}
+
+/** A problem h5js met reading values of a file it opened: damage, named as such. */
+function h5jsReadError(path: string, where: string, what: string, error: unknown): unknown {
+  if (!(error instanceof H5JsDataError || error instanceof H5JsUnsupported)) return error;
+  const code = /beyond the end of the file|ended early/.test(error.message) ? 'truncated' : 'corrupt';
+  return new FormatError(code, path, `reading ${what} failed: ${error.message}`, { where, cause: error });
+}
+
+function h5jsGctxFile(
+  path: string,
+  file: H5JsFile,
+  matrix: H5JsDataset,
+  View: NumericArrayConstructor,
+  columns: Map<string, Map<string, H5JsDataset>>,
+): GctxFile {
+  return {
+    engine: 'h5js',
+    matrix: h5jsSliceSource(path, matrix, View),
+    matrixDtype: dtypeString(matrix.type),
+    version: file.stringAttribute(file.resolve('/') as number, 'version'),
+    readMetadataGroup(where, expected) {
+      const table: MetadataTable = new Map();
+      for (const [name, dataset] of columns.get(where) ?? []) {
+        const dsPath = `${where}/${name}`;
+        if (dataset.shape.length !== 1) {
+          throw new FormatError('shape-mismatch', path, `expected a 1-D dataset, found shape [${dataset.shape.join(', ')}]`, {
+            where: dsPath,
+          });
+        }
+        if (dataset.count !== expected) throw metadataLengthError(path, dsPath, dataset.count, expected);
+        try {
+          table.set(name, h5jsMetaColumn(file, dataset));
+        } catch (error) {
+          throw h5jsReadError(path, dsPath, 'the metadata', error);
+        }
+      }
+      return table;
+    },
+    isOpen: () => !file.isClosed,
+    close: () => file.close(),
+  };
+}
+
+/**
+ * Opens a GCTX file with h5js, or returns null when h5js does not read this file (not HDF5, a
+ * structure it does not implement, damage, a missing file: anything openGctxH5wasm should report on).
+ * Synchronous inside: on a busy machine every thread-pool round trip of async fs costs a wake-up.
+ */
+export async function openGctxJs(path: string, options: GctxOpenOptions = {}): Promise<GctxReader | null> {
+  let file: H5JsFile | null = null;
+  try {
+    file = H5JsFile.open(path);
+    const at = (where: string): number => {
+      const address = (file as H5JsFile).resolve(where);
+      if (address === null || !(file as H5JsFile).isDataset(address)) throw new H5JsUnsupported(`no dataset at ${where}`);
+      return address;
+    };
+    const matrix = file.dataset(at(GCTX_MATRIX), GCTX_MATRIX);
+    const type = matrix.type;
+    // Little-endian numbers that a typed array views as they are (HDF5 would convert the others).
+    const View =
+      (type.kind === 'float' || type.kind === 'int') && type.littleEndian
+        ? viewTypeOf(type.kind === 'float' ? H5T_FLOAT : H5T_INTEGER, type.size, type.kind === 'int' && type.signed)
+        : null;
+    if (!View) throw new H5JsUnsupported(`matrix type ${dtypeString(type)}`);
+    if (matrix.shape.length !== 2) throw new H5JsUnsupported('matrix rank');
+    const rowIdDs = file.dataset(at(`${GCTX_ROW_META}/id`), `${GCTX_ROW_META}/id`);
+    const colIdDs = file.dataset(at(`${GCTX_COL_META}/id`), `${GCTX_COL_META}/id`);
+    for (const ds of [rowIdDs, colIdDs]) if (ds.shape.length !== 1) throw new H5JsUnsupported('id shape');
+    // Every metadata column's header now, so a type h5js cannot decode sends the file to h5wasm.
+    const columns = new Map<string, Map<string, H5JsDataset>>();
+    for (const group of [GCTX_ROW_META, GCTX_COL_META]) {
+      const address = file.resolve(group) as number;
+      const members = new Map<string, H5JsDataset>();
+      for (const [name, member] of file.links(address)) {
+        if (name === 'id') continue;
+        if (!file.isDataset(member)) throw new H5JsUnsupported(`${group}/${name} is not a dataset`);
+        members.set(name, file.dataset(member, `${group}/${name}`));
+      }
+      columns.set(group, members);
+    }
+    const rowIds = options.preloaded?.geneIds ?? h5jsStrings(file, rowIdDs);
+    const colIds = options.preloaded?.sampleIds ?? h5jsStrings(file, colIdDs);
+    const layout = layoutOf(path, matrix.shape, rowIds.length, colIds.length);
+    checkIds(path, rowIds, `${GCTX_ROW_META}/id`, 'row');
+    checkIds(path, colIds, `${GCTX_COL_META}/id`, 'column');
+    matrix.prepare();
+    return new GctxReader({ path, file: h5jsGctxFile(path, file, matrix, View, columns), rowIds, colIds, layout, options });
+  } catch {
+    // h5wasm reads it, or reports what is wrong with it in its own words.
+    file?.close();
+    return null;
+  }
+}
+
+/** Opens a GCTX file (h5js when it reads it, else h5wasm), validating its layout and ids. Throws FormatError. */
+export async function openGctx(path: string, options: GctxOpenOptions = {}): Promise<GctxReader> {
+  return (await openGctxJs(path, options)) ?? openGctxH5wasm(path, options);
 }
 
 function checkIds(path: string, ids: string[], where: string, what: string): void {

@@ -228,8 +228,7 @@ export function readStrings(path: string, dataset: H5Dataset): string[] {
   if (!values?.every((v) => typeof v === 'string')) {
     throw new FormatError('unsupported', path, 'could not decode string data', { where: dataset.path });
   }
-  const spacePadded = meta.strpad === 2;
-  return spacePadded ? (values as string[]).map((v) => v.replace(/ +$/, '')) : (values as string[]);
+  return meta.strpad === 2 ? stripSpacePadding(values as string[]) : (values as string[]);
 }
 
 /**
@@ -241,18 +240,29 @@ export function readStrings(path: string, dataset: H5Dataset): string[] {
 export function readMetaColumn(path: string, dataset: H5Dataset, options: { cmapMissing?: boolean } = {}): MetaValue[] {
   const cmap = options.cmapMissing ?? true;
   const meta = h5Guard(path, dataset.path, () => dataset.metadata);
-  if (meta.type === H5T_STRING) {
-    const values = readStrings(path, dataset);
-    return cmap ? values.map((v) => (v === '' || v === '-666' ? null : v)) : values;
-  }
-  if (meta.type === H5T_INTEGER || meta.type === H5T_FLOAT) {
-    return Array.from(toNumbers(path, dataset.path, read1d(path, dataset)), (v) => (Number.isNaN(v) || (cmap && v === -666) ? null : v));
-  }
+  if (meta.type === H5T_STRING) return metaFromStrings(readStrings(path, dataset), cmap);
+  if (meta.type === H5T_INTEGER || meta.type === H5T_FLOAT)
+    return metaFromNumbers(toNumbers(path, dataset.path, read1d(path, dataset)), cmap);
   if (meta.type === H5T_ENUM && meta.enum_type) {
     const names = enumNames(meta.enum_type.members);
     return Array.from(toNumbers(path, dataset.path, read1d(path, dataset)), (code) => names.get(code) ?? null);
   }
   throw new FormatError('unsupported', path, `metadata of HDF5 type class ${meta.type} is not supported`, { where: dataset.path });
+}
+
+/** A string metadata column's values; with cmap, "" and the CMap marker "-666" are missing. */
+export function metaFromStrings(values: string[], cmap: boolean): MetaValue[] {
+  return cmap ? values.map((v) => (v === '' || v === '-666' ? null : v)) : values;
+}
+
+/** A numeric metadata column's values; NaN is missing, and with cmap the CMap marker -666 too. */
+export function metaFromNumbers(values: Float64Array, cmap: boolean): MetaValue[] {
+  return Array.from(values, (v) => (Number.isNaN(v) || (cmap && v === -666) ? null : v));
+}
+
+/** Fixed-length strings padded with spaces (MATLAB-style writers) lose the padding. */
+export function stripSpacePadding(values: string[]): string[] {
+  return values.map((v) => v.replace(/ +$/, ''));
 }
 
 /** Enum code → label; h5py booleans (FALSE=0, TRUE=1) map to "false"/"true". */
@@ -293,25 +303,21 @@ export interface ReadPlan {
 }
 
 /**
- * Base of the HDF5 readers: holds the open file until close(), and runs reads planned by planRead.
- * Gene and sample ids are read at open; each axis's metadata on first use (or taken preloaded).
+ * Base of the matrix-file readers (HDF5 through h5wasm or through h5js): ids, each axis's metadata on
+ * first use (or taken preloaded), and reads planned by planRead.
  */
-export abstract class H5FileReader extends BatchedReader {
+export abstract class MatrixFileReader extends BatchedReader {
   readonly path: string;
   readonly nGenes: number;
   readonly nSamples: number;
-  protected readonly lib: H5Lib;
-  protected file: H5File | null;
   readonly #geneIds: string[];
   readonly #sampleIds: string[];
   #geneMetadata: MetadataTable | null;
   #sampleMetadata: MetadataTable | null;
 
-  constructor(path: string, lib: H5Lib, file: H5File, axes: { geneIds: string[]; sampleIds: string[]; preloaded?: PreloadedMetadata }) {
+  constructor(path: string, axes: { geneIds: string[]; sampleIds: string[]; preloaded?: PreloadedMetadata }) {
     super();
     this.path = path;
-    this.lib = lib;
-    this.file = file;
     this.#geneIds = axes.geneIds;
     this.#sampleIds = axes.sampleIds;
     this.nGenes = axes.geneIds.length;
@@ -361,6 +367,20 @@ export abstract class H5FileReader extends BatchedReader {
       // one slice per step
     }
     return out;
+  }
+
+  abstract close(): void;
+}
+
+/** Base of the h5wasm readers: holds the open file until close(). */
+export abstract class H5FileReader extends MatrixFileReader {
+  protected readonly lib: H5Lib;
+  protected file: H5File | null;
+
+  constructor(path: string, lib: H5Lib, file: H5File, axes: { geneIds: string[]; sampleIds: string[]; preloaded?: PreloadedMetadata }) {
+    super(path, axes);
+    this.lib = lib;
+    this.file = file;
   }
 
   close(): void {

@@ -19,7 +19,7 @@
 //     categories in uns/<column>_categories.
 
 import { checkIndices, findDuplicate, type GeneSelection, selectGenes, sortRequests } from './common.js';
-import { asNumeric, checkFilters, type DenseReadStats, DenseSlicer, type DenseSlicerOptions } from './dense.js';
+import { asNumeric, checkFilters, type DenseReadStats, DenseSlicer, type DenseSlicerOptions, h5wasmSliceSource } from './dense.js';
 import { FormatError } from './errors.js';
 import {
   getDataset,
@@ -528,7 +528,7 @@ function openX(lib: H5Lib, file: H5File, path: string, nObs: number, nVar: numbe
     }
     checkFilters(path, xDataset);
     checkXShape(path, shapeOf(path, xDataset), nObs, nVar);
-    const dense = new DenseSlicer(lib, path, xDataset, 'samples-first', nVar, options);
+    const dense = new DenseSlicer(h5wasmSliceSource(lib, path, xDataset), 'samples-first', nVar, options);
     return { xEncoding: 'dense', xDtype: h5Guard(path, '/X', () => xDataset.dtype as string), dense, sparse: null };
   }
   const xGroup = getGroup(lib, file, path, '/X');

@@ -7,7 +7,7 @@ import { type CsvOpenOptions, openCsvMatrix } from './csv.js';
 import { type DetectedFormat, detectFormatDetailed } from './detect.js';
 import { assertNonEmptyFile, FormatError } from './errors.js';
 import { openGct } from './gct.js';
-import { type GctxOpenOptions, openGctx } from './gctx.js';
+import { type GctxOpenOptions, openGctxH5wasm, openGctxJs } from './gctx.js';
 import { probeHdf5 } from './h5-probe.js';
 import { type H5adOpenOptions, openH5ad } from './h5ad.js';
 import { isGzipFile } from './lines.js';
@@ -45,6 +45,13 @@ export interface OpenSourceOptions {
 const HDF5_EXTENSIONS = new Set(['.gctx', '.h5', '.hdf5', '.h5ad']);
 
 export async function openExpressionSource(path: string, options: OpenSourceOptions = {}): Promise<ExpressionSource> {
+  // A GCTX that h5js reads opens without detection's async file reads (each a thread-pool round
+  // trip, slow on a busy machine), without h5wasm and without the probe worker (h5js cannot hang).
+  const triedJs = options.format === undefined || options.format === 'gctx';
+  if (triedJs) {
+    const fast = await openGctxJs(path, options.gctx);
+    if (fast) return fast;
+  }
   await assertNonEmptyFile(path);
   let format: DetectedFormat | undefined = options.format;
   // A chosen HDF5 format still has to be unpacked when the file is its .gz.
@@ -73,8 +80,11 @@ export async function openExpressionSource(path: string, options: OpenSourceOpti
   }
   switch (format) {
     case 'gctx': {
+      // h5js cannot hang (every structure walk is bounded), so a file it reads needs no probe worker.
+      const fast = triedJs ? null : await openGctxJs(path, options.gctx);
+      if (fast) return fast;
       const preloaded = options.probe === false ? undefined : await probeHdf5(path, 'gctx');
-      return openGctx(path, { ...options.gctx, ...(preloaded ? { preloaded } : {}) });
+      return openGctxH5wasm(path, { ...options.gctx, ...(preloaded ? { preloaded } : {}) });
     }
     case 'gct':
       return openGct(path, options.gct);
