@@ -1,5 +1,6 @@
 // The server-side order of the prior-shift heatmaps (groups by dominant latent, each along its
-// leading principal component) and the windows the Latents view asks for: rows, search, block means.
+// leading principal component) and the windows the Latents view asks for: rows, search, block means,
+// from the lab and from rows the renderer holds.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -9,6 +10,7 @@ import {
   priorShiftWindow,
 } from '../../src-main/node/analysis/prior-shift-rows.js';
 import { Rng } from '../../src-main/node/data/random.js';
+import { localHeatmapSource } from '../../src-renderer/src/lib/charts/heatmap.js';
 
 /** Environments each moving one latent (`dominant[e]`) by `strength[e]`, plus `extra` on other latents and noise. */
 function shifts(
@@ -146,5 +148,30 @@ describe('prior-shift heatmap windows', () => {
     const largest = (values: Float32Array) => Math.max(...Array.from(values, Math.abs));
     assert.equal(index.extent.mean, largest(matrix.mean));
     assert.equal(index.extent.logStd, largest(matrix.logStd as Float32Array));
+  });
+});
+
+describe('heatmap rows held in the renderer (the ground truth)', () => {
+  it('serves windows, searches and block means as the lab does', async () => {
+    const labels = ['drug01-offset-C2', 'drug02-noise-C1', 'control', 'drug03-offset-C2', 'drug04-offset-C0'];
+    const values = labels.map((_, i) => [i, -2 * i]);
+    const source = localHeatmapSource(labels, values);
+    assert.equal(source.total, 5);
+    assert.equal(source.extent, 8);
+    assert.deepEqual(await source.rows('', 1, 2, 1), { matching: 5, labels: labels.slice(1, 3), values: values.slice(1, 3) });
+    assert.deepEqual(await source.rows(' OFFSET ', 1, 5, 1), {
+      matching: 3,
+      labels: ['drug03-offset-C2', 'drug04-offset-C0'],
+      values: [values[3], values[4]],
+    });
+    assert.deepEqual(await source.rows('', 0, 10, 2), {
+      matching: 5,
+      labels: ['drug01-offset-C2', 'control', 'drug04-offset-C0'],
+      values: [
+        [0.5, -1],
+        [2.5, -5],
+        [4, -8],
+      ],
+    });
   });
 });
