@@ -1,14 +1,19 @@
 // Structure throughput of the import path against Python RDKit, on chemCPA's 17,775 LINCS SMILES:
 //   node --import tsx bench/chemistry.ts [--limit N] [--workers 2,1] [--rounds 3] [--no-python]
+//     [--unshared] [--no-inchikey]
 //
 // Same work on both sides: parent fragment, canonical SMILES, Bemis–Murcko scaffold, Morgan bits
 // (radius 2, 1024); no depiction, no InChIKey. Python RDKit (Debian python3-rdkit, one process,
-// bench/chemistry_rdkit.py) and CellShift's ChemistryPool (one RDKit wasm worker per core) run on
-// the same list in alternating order within each round (--rounds), so the ratio compares runs made
-// under the same machine load; medians and best rounds are printed, with `uptime` before and after.
-// The pool runs once more with InChIKeys, as an import computes them.
+// bench/chemistry_rdkit.py, its configuration printed) and CellShift's ChemistryPool (one RDKit
+// wasm worker per core) run on the same list in alternating order within each round (--rounds), so
+// the ratio compares runs made under the same machine load; medians and best rounds are printed,
+// with `uptime` before and after. Every round starts a fresh pool and times two passes over the
+// list: cold (V8 still optimising RDKit's hot wasm functions, as in an import) and warm.
+// --unshared adds a pool whose workers each compile RDKit themselves (the pool's behaviour before
+// it shared one compiled module). Once more at the end, a warm pool with InChIKeys, as an import
+// computes them today (--no-inchikey skips it).
 // Each side's time covers the work only: Python's excludes its import of RDKit, the pool's its
-// workers' start (a warm-up chunk loads RDKit in every worker first). Besides wall time (the
+// workers' start (RDKit loaded in every worker first). Besides wall time (the
 // target's measure), each side's CPU time is printed as molecules per CPU-second: on a machine
 // other processes keep busy, wall time mostly says how much of the CPU each side was given. Every result is compared
 // with Python's: fingerprints must be bit-identical, and canonical and scaffold SMILES equal.
@@ -75,6 +80,8 @@ function runPython(): Timing | null {
       seconds: number;
       cpu_seconds: number;
       rdkit: string;
+      python: string;
+      configuration: string;
     };
     reference ??= readFileSync(join(dir, 'out.tsv'), 'utf8')
       .split('\n')
@@ -85,17 +92,24 @@ function runPython(): Timing | null {
         return { canonical, scaffold, bits };
       });
     rdkitVersion = summary.rdkit;
+    pythonVersion = summary.python;
+    pythonConfiguration = summary.configuration;
     return { seconds: summary.seconds, perCpuSecond: smiles.length / summary.cpu_seconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 let rdkitVersion = '?';
+let pythonVersion = '?';
+let pythonConfiguration = '?';
 
-/** A started pool with RDKit loaded in every worker (not timed). */
-async function startPool(workers: number): Promise<ChemistryPool> {
-  const pool = new ChemistryPool(() => startWorker(CHEMISTRY_WORKER_ENTRY, {}), workers);
-  await pool.describeAll(smiles.slice(0, 32 * workers), { depict: false, inchiKey: false });
+/**
+ * A fresh pool with RDKit loaded in every worker and nothing warmed (not timed): what an import
+ * meets. Each worker describes 32 methanes so that it has started and instantiated RDKit.
+ */
+async function startPool(workers: number, shareCompiled: boolean): Promise<ChemistryPool> {
+  const pool = new ChemistryPool(() => startWorker(CHEMISTRY_WORKER_ENTRY, {}), workers, { shareCompiled });
+  await pool.describeAll(new Array<string>(32 * workers).fill('C'), { depict: false, inchiKey: false });
   return pool;
 }
 
@@ -140,61 +154,84 @@ function compare(results: MoleculeResult[]): void {
 
 const rate = (t: Timing) => smiles.length / t.seconds;
 
-console.log(`${uptime()}\n${rounds} round(s); in each, Python RDKit (1 process) and every pool size run once, the order alternating`);
+interface Variant {
+  label: string;
+  shareCompiled: boolean;
+  cold: Timing[];
+  warm: Timing[];
+}
+
+console.log(
+  `${uptime()}\n${rounds} round(s); in each, Python RDKit (1 process) and every pool variant run once, the order alternating. ` +
+    'A pool run is a fresh pool (workers started, RDKit loaded, not timed) describing the list twice: cold (as an import) and warm.',
+);
 for (const workers of workerCounts) {
-  const pool = await startPool(workers);
-  try {
-    const py: Timing[] = [];
-    const ours: Timing[] = [];
-    let compared = false;
-    for (let round = 0; round < rounds; round++) {
-      const steps = [
-        () => {
-          const t = python ? runPython() : null;
-          if (t) py.push(t);
-        },
-        async () => {
-          const { timing, results } = await runPool(pool, false);
-          ours.push(timing);
+  const variants: Variant[] = [{ label: `pool of ${workers}, one compiled module`, shareCompiled: true, cold: [], warm: [] }];
+  if (args.includes('--unshared'))
+    variants.push({ label: `pool of ${workers}, each worker compiling`, shareCompiled: false, cold: [], warm: [] });
+  const py: Timing[] = [];
+  let compared = false;
+  for (let round = 0; round < rounds; round++) {
+    const steps: (() => Promise<void>)[] = [
+      async () => {
+        const t = python ? runPython() : null;
+        if (t) py.push(t);
+      },
+      ...variants.map((variant) => async () => {
+        const pool = await startPool(workers, variant.shareCompiled);
+        try {
+          const cold = await runPool(pool, false);
+          const warm = await runPool(pool, false);
+          variant.cold.push(cold.timing);
+          variant.warm.push(warm.timing);
           if (!compared && (reference || !python)) {
             compared = true;
-            compare(results);
+            compare(cold.results);
           }
-        },
-      ];
-      if (round % 2 === 1) steps.reverse();
-      for (const step of steps) await step();
-      const last = ours[ours.length - 1] as Timing;
-      const lastPy = py[py.length - 1];
-      console.log(
-        `  round ${round + 1} (${round % 2 ? 'CellShift' : 'Python'} first): CellShift pool of ${workers} ${Math.round(rate(last))} mol/s` +
-          (lastPy ? `, Python RDKit ${Math.round(rate(lastPy))} mol/s` : '') +
-          ` (load ${load()})`,
-      );
-    }
-    if (!compared && reference) compare((await runPool(pool, false)).results);
-    const oursRates = ours.map(rate);
-    const pyRates = py.map(rate);
-    const line = (label: string, xs: number[]) => `${label}median ${Math.round(median(xs))}, best ${Math.round(Math.max(...xs))} mol/s`;
-    console.log(
-      `CellShift pool, ${workers} RDKit wasm worker(s): ${line('', oursRates)}; ${Math.round(median(ours.map((t) => t.perCpuSecond)))} mol per CPU-second (median)`,
+        } finally {
+          await pool.close();
+        }
+      }),
+    ];
+    if (round % 2 === 1) steps.reverse();
+    for (const step of steps) await step();
+    const lastPy = py[py.length - 1];
+    const pools = variants.map(
+      (v) => `${v.label} ${Math.round(rate(v.cold.at(-1) as Timing))} cold / ${Math.round(rate(v.warm.at(-1) as Timing))} warm mol/s`,
     );
-    if (pyRates.length > 0) {
+    console.log(
+      `  round ${round + 1} (${round % 2 ? 'pools' : 'Python'} first): ${pools.join('; ')}` +
+        (lastPy ? `; Python RDKit ${Math.round(rate(lastPy))} mol/s` : '') +
+        ` (load ${load()})`,
+    );
+  }
+  const line = (xs: Timing[]) =>
+    `median ${Math.round(median(xs.map(rate)))}, best ${Math.round(Math.max(...xs.map(rate)))} mol/s, ${Math.round(median(xs.map((t) => t.perCpuSecond)))} mol per CPU-second (median)`;
+  if (py.length > 0) console.log(`Python RDKit ${rdkitVersion} (Python ${pythonVersion}; ${pythonConfiguration}): ${line(py)}`);
+  for (const variant of variants) {
+    for (const [pass, timings] of [
+      ['cold', variant.cold],
+      ['warm', variant.warm],
+    ] as const) {
+      console.log(`CellShift ${variant.label}, ${pass}: ${line(timings)}`);
+      if (py.length === 0) continue;
+      const pyRates = py.map(rate);
+      const ours = timings.map(rate);
       console.log(
-        `Python RDKit ${rdkitVersion}, 1 process: ${line('', pyRates)}; ${Math.round(median(py.map((t) => t.perCpuSecond)))} mol per CPU-second (median)`,
-      );
-      console.log(
-        `  ratio CellShift / Python RDKit (wall, same work): median ${(median(oursRates) / median(pyRates)).toFixed(2)}×, ` +
-          `best ${(Math.max(...oursRates) / Math.max(...pyRates)).toFixed(2)}×; per CPU-second ` +
-          `${(median(ours.map((t) => t.perCpuSecond)) / median(py.map((t) => t.perCpuSecond))).toFixed(2)}× (medians)`,
+        `  ratio to Python RDKit (same work): wall median ${(median(ours) / median(pyRates)).toFixed(2)}×, best ${(Math.max(...ours) / Math.max(...pyRates)).toFixed(2)}×; ` +
+          `per CPU-second ${(median(timings.map((t) => t.perCpuSecond)) / median(py.map((t) => t.perCpuSecond))).toFixed(2)}× (medians)`,
       );
     }
-    if (workers === workerCounts[0]) {
+  }
+  if (workers === workerCounts[0] && !args.includes('--no-inchikey')) {
+    const pool = await startPool(workers, true);
+    try {
+      await runPool(pool, false);
       const { timing } = await runPool(pool, true);
-      console.log(`  the same pool with InChIKeys too (as an import computes them): ${Math.round(rate(timing))} mol/s (load ${load()})`);
+      console.log(`  a warm pool with InChIKeys too (what an import computes today): ${Math.round(rate(timing))} mol/s (load ${load()})`);
+    } finally {
+      await pool.close();
     }
-  } finally {
-    await pool.close();
   }
 }
 console.log(`\n${uptime()}`);

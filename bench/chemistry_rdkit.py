@@ -7,9 +7,14 @@ Morgan fingerprint (radius 2, 1024 bits).
   /usr/bin/python3 bench/chemistry_rdkit.py SMILES_FILE OUT_FILE
 SMILES_FILE: one SMILES per line. OUT_FILE gets one line per SMILES: "canonical<TAB>scaffold<TAB>
 on-bits (comma-separated)", or "!" for a SMILES RDKit refuses. Prints one JSON line on stdout:
-{"molecules", "valid", "seconds", "cpu_seconds", "mol_per_s", "rdkit"}; seconds (wall) and
-cpu_seconds (this process's CPU time) cover the work only (not reading the file or writing the
-results).
+{"molecules", "valid", "seconds", "cpu_seconds", "mol_per_s", "rdkit", "python", "configuration"};
+seconds (wall) and cpu_seconds (this process's CPU time) cover the work only (not reading the file
+or writing the results).
+
+At its best, as far as measured (RDKit 2022.09, 4,000 LINCS SMILES, CPU time): counting fragments
+before building them saves 30%; rdFingerprintGenerator's Morgan generator (made once) and calling
+Chem.MurckoDecompose directly gave the same results at the same speed (within 2%), so the classic
+calls stay.
 """
 
 import json
@@ -22,14 +27,23 @@ from rdkit.Chem.Scaffolds import MurckoScaffold
 
 
 def parent_of(mol):
-    fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
-    if len(fragments) == 1:
+    # Count the components first (atom index tuples, no copies): building sanitized fragment
+    # molecules for every single-component drug was 30% of this script's time.
+    if len(Chem.GetMolFrags(mol)) == 1:
         return mol
+    fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)
     ranked = sorted(
         fragments,
         key=lambda f: (-f.GetNumHeavyAtoms(), -Descriptors.ExactMolWt(f), Chem.MolToSmiles(f)),
     )
     return Chem.MolFromSmiles(Chem.MolToSmiles(ranked[0]))
+
+
+CONFIGURATION = (
+    "one process, one thread; MolFromSmiles, fragments counted before any is built, "
+    "MolToSmiles, MurckoScaffold.GetScaffoldForMol + MolToSmiles, "
+    "GetMorganFingerprintAsBitVect(radius 2, 1024 bits); RDKit logging off"
+)
 
 
 def describe(smiles):
@@ -65,6 +79,8 @@ def main():
                 "cpu_seconds": cpu_seconds,
                 "mol_per_s": len(smiles) / seconds,
                 "rdkit": rdBase.rdkitVersion,
+                "python": sys.version.split()[0],
+                "configuration": CONFIGURATION,
             }
         )
     )

@@ -1,15 +1,19 @@
 // The model's side of the unseen-environment evaluation (issue 13): predicting each held-out
-// environment's mean profile by decoding 256 prior samples. Reference (same run, same model):
-// one forward pass per environment (`predictEnvironmentMeanUnbatched`, the path before batching); current:
-// the default, many environments per pass. Their largest difference is printed.
-//   npm run bench:environment-predictions -- [--environments 2000] [--epochs 1]
+// environment's mean profile by decoding `--samples` (default 256) prior samples. Reference (same
+// run, same model, timed first): the previous path, many environments per pass with the decoder's
+// output layer on every sample, then the mean (`decodeEverySample`); current: the default, the
+// output layer once per environment on its mean hidden activation. Their largest difference is printed.
+//   npm run bench:environment-predictions -- [--environments 2000] [--epochs 1] [--samples 256] [--genes 978]
 //
-// Model: an env-vae with default sizes trained on the first-start demo dataset; its environment
-// vectors are cycled up to `--environments` (the cost per environment does not depend on which).
+// Model: an env-vae with default sizes trained on the first-start demo dataset's design with
+// `--genes` genes (978 = L1000 landmarks); its environment vectors are cycled up to
+// `--environments` (the cost per environment does not depend on which).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainedModel } from '../src-main/node/analysis/trained-model.js';
+import { presetDemo } from '../src-main/node/data/synthetic.js';
+import { importSyntheticConfig } from '../src-main/node/lab/import/synthetic.js';
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import { TrainingConfig } from '../src-main/shared/api/training.js';
 
@@ -23,10 +27,16 @@ function option(name: string, fallback: number): number {
 
 const environments = option('--environments', 2000);
 const epochs = option('--epochs', 1);
+const samples = option('--samples', 256);
+const genes = option('--genes', 978);
 const dir = mkdtempSync(join(tmpdir(), 'cellshift-bench-predictions-'));
-const lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: true });
+const lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
 try {
-  const datasetId = lab.store.datasets.list()[0]?.id as string;
+  const datasetId = importSyntheticConfig(
+    lab.store,
+    { ...presetDemo(0), nGenes: genes },
+    { name: `Bench: demo with ${genes} genes`, description: 'bench/environment-predictions.ts', preset: 'demo' },
+  ).id;
   const config = TrainingConfig.parse({
     model: { family: 'env-vae' },
     epochs,
@@ -43,7 +53,7 @@ try {
   });
   console.log(
     `bench:environment-predictions — env-vae (latent ${model.latentDim}, hidden ${config.model.hiddenUnits}), ${model.data.nGenes} genes, ` +
-      `${environments} environments (${known} distinct), 256 samples each; load average ${loadavg()[0]?.toFixed(1)} at start`,
+      `${environments} environments (${known} distinct), ${samples} samples each; load average ${loadavg()[0]?.toFixed(1)} at start`,
   );
   const timedPredictions = (label: string, predict: () => Float32Array[]) => {
     const start = performance.now();
@@ -54,10 +64,10 @@ try {
     );
     return { out, seconds };
   };
-  const reference = timedPredictions('reference: one forward pass per environment', () =>
-    vectors.map((v) => model.predictEnvironmentMeanUnbatched(v)),
+  const reference = timedPredictions('reference: tfjs tiling, every sample decoded', () =>
+    model.predictEnvironmentMeans(vectors, samples, 0, { decodeEverySample: true }),
   );
-  const current = timedPredictions('current: batched (default environments per pass)', () => model.predictEnvironmentMeans(vectors));
+  const current = timedPredictions('current: output layer on the mean hidden', () => model.predictEnvironmentMeans(vectors, samples));
   let largest = 0;
   reference.out.forEach((r, k) => {
     r.forEach((v, g) => {

@@ -13,18 +13,24 @@
 // Reference (same run): the implementations unseen.ts had before (test/fixtures/reference-baselines.ts:
 // dual kernel ridge with ml-matrix's solve per λ, float-vector Tanimoto with a full sort) on the
 // first `--reference` environments of the same data, next to the current ones on the same subset;
-// their predictions are compared. At full size, the ridge fit is also timed with its p×p Cholesky
-// and triangular inverse per λ in JavaScript (the path before LAPACK through the addon), next to
-// the default, with the largest prediction difference. Peak memory is this process's VmHWM (Linux), reported per phase
+// their predictions are compared. At full size, the ridge fit is also timed the previous way (a p×p
+// Cholesky and triangular inverse per λ, through LAPACK when the addon has it) next to the default
+// (one eigendecomposition for all λ), with the largest prediction difference; and the control-mean
+// baseline is scored by the previous scorer next to the current one. Peak memory is this process's VmHWM (Linux), reported per phase
 // as the growth of the high-water mark. Single process: the analysis worker runs this same code.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fitRidge, SimilarityIndex } from '../src-main/node/analysis/baselines.js';
-import { factorisationBackend, multiplyBackend } from '../src-main/node/analysis/dense.js';
-import { baselinePredictors, environmentMeansOf, UnseenProblem } from '../src-main/node/analysis/unseen.js';
+import { type Factorisation, factorisationBackend, multiplyBackend, native } from '../src-main/node/analysis/dense.js';
+import { baselinePredictors, environmentMeansOf, scoreEnvironment, UnseenProblem } from '../src-main/node/analysis/unseen.js';
 import { Rng } from '../src-main/node/data/random.js';
 import type { TrainingData } from '../src-main/node/ml/training-data.js';
-import { referenceEnvironmentMeans, referenceRidge, referenceSimilarity } from '../test/fixtures/reference-baselines.js';
+import {
+  referenceEnvironmentMeans,
+  referenceRidge,
+  referenceScoreEnvironment,
+  referenceSimilarity,
+} from '../test/fixtures/reference-baselines.js';
 
 const GENES = 978;
 const BITS = 1024;
@@ -174,13 +180,24 @@ function evaluateBaselines(data: TrainingData, factorisationReference: boolean):
   console.log(`    ${problem.treatedTrain.length} treated training environments, ${problem.heldOut.length} held out`);
   if (factorisationReference) compareFactorisations(problem);
   const predictors = timed('fit baselines (ridge LOO over 6 λ, packed bits)', () => baselinePredictors(problem));
+  compareScoring(problem);
   for (const [method, predict] of predictors) {
     const { mean } = timed(`score ${method}`, () => problem.score(predict));
     console.log(`    ${method}: R² ${mean.r2.toFixed(3)}, Pearson Δ ${mean.pearsonDelta.toFixed(3)}`);
   }
 }
 
-/** The ridge fit as evaluateUnseen makes it, with the p×p factorisations in JavaScript and then by default. */
+/** The control-mean baseline scored by the previous scorer (allocating, full sort) and the current one. */
+function compareScoring(problem: UnseenProblem): void {
+  const scoreAll = (score: typeof scoreEnvironment) =>
+    problem.heldOut.map((e) => score(problem.heldMeans[e] as Float32Array, problem.control(e), problem.control(e)));
+  const reference = timed('reference: score control mean, allocating scorer', () => scoreAll(referenceScoreEnvironment));
+  const current = timed('current: score control mean, reused buffers', () => scoreAll(scoreEnvironment));
+  const same = reference.every((r, k) => JSON.stringify(r) === JSON.stringify(current[k]));
+  console.log(`    same scores for all ${reference.length} environments: ${same}`);
+}
+
+/** The ridge fit as evaluateUnseen makes it, the previous way (a Cholesky per λ) and then by default. */
 function compareFactorisations(problem: UnseenProblem): void {
   const train = problem.treatedTrain;
   const width = problem.data.environmentWidth;
@@ -191,8 +208,11 @@ function compareFactorisations(problem: UnseenProblem): void {
     row: (i: number) => problem.trainMeans[train[i] as number] as Float32Array,
   };
   const held = { count: problem.heldOut.length, width, row: (i: number) => problem.input(problem.heldOut[i] as number) };
-  const fits = (['javascript', factorisationBackend()] as const).map((factorisation) =>
-    timed(`${factorisation === 'javascript' ? 'reference' : 'current'}: ridge fit, ${factorisation} Cholesky + inverse`, () => {
+  // The previous default: a Cholesky and triangular inverse per λ, through LAPACK when the addon has it.
+  const previous: Factorisation = native()?.choleskyInverse ? 'native' : 'javascript';
+  const describe = (f: Factorisation) => (f === 'eigen' ? 'one eigendecomposition (dsyevd) for all λ' : `${f} Cholesky + inverse per λ`);
+  const fits = ([previous, factorisationBackend()] as const).map((factorisation, k) =>
+    timed(`${k === 0 ? 'reference' : 'current'}: ridge fit, ${describe(factorisation)}`, () => {
       const ridge = fitRidge(features, targets, { factorisation });
       return { lambda: ridge.lambda, predictions: ridge.predictRows(held) };
     }),

@@ -28,6 +28,7 @@ import { request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Browser, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import type { AnalysisWorkerStats } from '../src-main/node/analysis/worker-protocol.js';
@@ -333,7 +334,9 @@ export async function startServerChild(dir: string, dataDir = dir): Promise<Serv
   // A file rather than --eval: worker threads inherit execArgv, and --input-type would break them.
   const script = join(dir, 'server-child.mjs');
   writeFileSync(script, SERVER_CHILD);
-  const child = spawn(process.execPath, [script], {
+  // BENCH_SERVER_NODE_ARGS: e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile the serving thread (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter((arg) => arg !== '') ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, BENCH_DIST: DIST, BENCH_DB: join(dir, 'lab.db'), BENCH_DATA_DIR: dataDir },
   });
@@ -371,7 +374,7 @@ export function rssKb(pid: number): number {
 }
 
 /** Chromium's renderer processes among this process's descendants (other sessions may run Chromium too). */
-function rendererRss(): { sum: number; largest: number; all: number } {
+export function rendererRss(): { sum: number; largest: number; all: number } {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -423,14 +426,65 @@ export interface Phase {
   probes: number[];
   probeFailures: number;
   note: string;
+  /** When it ran (performance.timeOrigin + performance.now(), ms); end is Infinity while it runs. */
+  startedAt: number;
+  endedAt: number;
 }
+
+/** One app.info round trip, timed in the prober's thread (absolute ms). */
+interface Probe {
+  sentAt: number;
+  answeredAt: number;
+  failure: string | null;
+}
+
+/**
+ * The prober's own thread: app.info every 100 ms over HTTP, timed there, so a round trip measures
+ * the server and not this process (which parses tens of MB of results on its main thread: when
+ * the prober ran there, those parses counted as server stalls). Plain JavaScript: no loader needed.
+ */
+const PROBER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { request } = require('node:http');
+const { origin, token } = workerData;
+const body = JSON.stringify({ id: 1, method: 'app.info', params: {} });
+const at = () => performance.timeOrigin + performance.now();
+function once() {
+  return new Promise((resolve, reject) => {
+    const req = request(origin + '/api/call', {
+      method: 'POST', agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: 'Bearer ' + token },
+    }, (response) => {
+      const chunks = [];
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => (JSON.parse(Buffer.concat(chunks).toString('utf8')).ok ? resolve() : reject(new Error('app.info failed'))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+(async () => {
+  for (;;) {
+    const sentAt = at();
+    let failure = null;
+    try { await once(); } catch (error) { failure = error.message + (error.code ? ' (' + error.code + ')' : ''); }
+    parentPort.postMessage({ sentAt, answeredAt: at(), failure });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+})();
+`;
+
+const absoluteNow = () => performance.timeOrigin + performance.now();
 
 export class Recorder {
   readonly phases: Phase[] = [];
   #current: Phase | null = null;
   readonly #server: Server;
   #timer: NodeJS.Timeout | null = null;
-  #probing = false;
+  #prober: Worker | null = null;
+  /** Called with each probe as it arrives (a phase's end waits for the first probe sent after it). */
+  #onProbe: ((probe: Probe) => void) | null = null;
 
   constructor(server: Server) {
     this.#server = server;
@@ -438,12 +492,14 @@ export class Recorder {
 
   start(): void {
     this.#timer = setInterval(() => this.#sample(), 100);
-    void this.#probe();
+    this.#prober = new Worker(PROBER, { eval: true, workerData: { origin: this.#server.origin, token: this.#server.token } });
+    this.#prober.on('message', (probe: Probe) => this.#record(probe));
   }
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
-    this.#probing = false;
+    void this.#prober?.terminate();
+    this.#prober = null;
   }
 
   async phase<T>(name: string, work: () => Promise<T>, note: (result: T) => string = () => ''): Promise<T> {
@@ -460,6 +516,8 @@ export class Recorder {
       probes: [],
       probeFailures: 0,
       note: '',
+      startedAt: absoluteNow(),
+      endedAt: Number.POSITIVE_INFINITY,
     };
     this.#current = phase;
     this.#sample();
@@ -467,10 +525,12 @@ export class Recorder {
     const t0 = now();
     const result = await work();
     phase.ms = now() - t0;
+    phase.endedAt = absoluteNow();
     this.#sample();
     phase.note = note(result);
     this.#current = null;
     this.phases.push(phase);
+    await this.#probeSentAfter(phase.endedAt);
     log(
       `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms${phase.note ? `; ${phase.note}` : ''}`,
     );
@@ -493,33 +553,45 @@ export class Recorder {
   }
 
   /**
-   * app.info every 100 ms: how long the serving thread keeps a request waiting. A round trip counts
-   * in the phase it was sent in and in the phase it was answered in: a stall that begins at the
-   * end of one step (the import's commit) would otherwise be blamed on the next step alone.
+   * app.info every 100 ms (in the prober's thread): how long the serving thread keeps a request
+   * waiting. A round trip counts in the phase it was sent in and in the phase it was answered in:
+   * a stall that begins at the end of one step (the import's commit) would otherwise be blamed on
+   * the next step alone.
    */
-  async #probe(): Promise<void> {
-    this.#probing = true;
-    while (this.#probing) {
-      const t0 = now();
-      const sentIn = this.#current;
-      try {
-        await call(this.#server, 'app.info', {});
-      } catch (error) {
-        // Counted, not fatal: e.g. a kept-alive connection the server closed as it was reused.
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        log(`app.info failed: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
-        if (this.#current) this.#current.probeFailures++;
-        await delay(100);
-        continue;
+  #record(probe: Probe): void {
+    const during = (p: Phase, t: number) => t >= p.startedAt && t < p.endedAt;
+    const phases = [...this.phases, ...(this.#current ? [this.#current] : [])].filter(
+      (p) => during(p, probe.sentAt) || during(p, probe.answeredAt),
+    );
+    if (probe.failure !== null) {
+      // Counted, not fatal: e.g. a kept-alive connection the server closed as it was reused.
+      log(`app.info failed: ${probe.failure}`);
+      for (const p of phases) p.probeFailures++;
+    } else {
+      const elapsed = probe.answeredAt - probe.sentAt;
+      for (const p of phases) {
+        p.probeMs = Math.max(p.probeMs, elapsed);
+        p.probes.push(elapsed);
       }
-      const elapsed = now() - t0;
-      for (const phase of new Set([sentIn, this.#current])) {
-        if (!phase) continue;
-        phase.probeMs = Math.max(phase.probeMs, elapsed);
-        phase.probes.push(elapsed);
-      }
-      await delay(100);
     }
+    this.#onProbe?.(probe);
+  }
+
+  /** Every probe sent during a phase has been answered once one sent after it arrives (one is in flight at a time). */
+  #probeSentAfter(at: number): Promise<void> {
+    if (!this.#prober) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timeout = setTimeout(finish, 60_000);
+      function finish() {
+        clearTimeout(timeout);
+        resolve();
+      }
+      this.#onProbe = (probe) => {
+        if (probe.sentAt < at) return;
+        this.#onProbe = null;
+        finish();
+      };
+    });
   }
 }
 

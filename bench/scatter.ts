@@ -1,27 +1,45 @@
 // Latents scatter at 100k points, in headless Chromium (WebGL through SwiftShader, i.e. on the
 // CPU: a GPU only makes drawing faster):
-//   node --import tsx bench/scatter.ts [--samples 100000] [--keep]
-// 1. Stores the demo's synthetic design with --samples samples (200 genes, 24 environments) and
-//    trains a small VAE for one epoch, in-process, on a temporary database.
-// 2. Serves that database with the built CLI (npm run build first), opens the Latents view with
-//    "up to 200,000 points", and times: projection request to first frame; hover to tooltip
+//   node --import tsx bench/scatter.ts [--samples 100000] [--environments 24] [--latent 8] [--rounds 2] [--keep]
+// 1. Stores the demo's synthetic design with --samples samples (200 genes, 24 environments, or
+//    --environments drawn as the demo draws its own) and trains a small Environment VAE
+//    (--latent latents) for one epoch, in-process, on a temporary database.
+// 2. Serves that database with the built CLI (npm run build first), opens the Latents view (time
+//    from the click to the scatter's first frame and both prior-shift heatmaps drawn, and the RSS
+//    of Chromium's processes: renderers summed, the largest, and all Chromium processes), scrolls
+//    the heatmap to its middle through the overview, then selects "up to 200,000 points", and
+//    times: projection request to first frame; hover to tooltip
 //    (first one builds the quadtree); frames while wheel-zooming and drag-panning (frame
 //    intervals as the page sees them), and zoom steps dispatched inside the page, each once the
-//    last is drawn, for the drawing's own frame rate; a lasso over about half the points to its stored
-//    selection; differential expression between two such selections.
+//    last is drawn, for the drawing's own frame rate — with frames that move the last exact frame
+//    (the view's default) and, as the reference in the same run, with every frame exact, in
+//    alternating rounds — and the time from the gesture's end to its exact frame; a lasso over
+//    about half the points to its stored selection; differential expression between two such selections.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { presetDemo } from '../src-main/node/data/synthetic.js';
+import { Rng } from '../src-main/node/data/random.js';
+import { presetDemo, randomEnvironments } from '../src-main/node/data/synthetic.js';
 import { importSyntheticConfig } from '../src-main/node/lab/import/synthetic.js';
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import { TrainingConfig } from '../src-main/shared/api/training.js';
 import { launchBrowser } from '../test/e2e/harness.js';
+import { rendererRss } from './load.js';
+import { flagOptions } from './options.js';
 
-const args = process.argv.slice(2);
-const samples = Number(args[args.indexOf('--samples') + 1] || 100_000) || 100_000;
+const { args, int } = flagOptions('scatter');
+const samples = int('--samples', 100_000);
+const environmentCount = int('--environments', 24, 2);
+const latentDim = int('--latent', 8);
+const rounds = int('--rounds', 2);
+/** UMAPs to time in the view, by their points (e.g. --umap 3000,10000,20000); none by default. */
+const umapSizes = (args[args.indexOf('--umap') + 1] ?? '')
+  .split(',')
+  .filter(() => args.includes('--umap'))
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
 const keep = args.includes('--keep');
 const dir = mkdtempSync(join(tmpdir(), 'cellshift-bench-scatter-'));
 const databasePath = join(dir, 'lab.db');
@@ -31,29 +49,50 @@ const note = (what: string, value: string) => {
   console.log(`${what}: ${value}`);
 };
 const ms = (t0: number) => `${Math.round(performance.now() - t0)} ms`;
+const mb = (bytes: number) => `${Math.round(bytes / 1e6).toLocaleString()} MB`;
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+console.log(`load average at the start: ${load()}`);
 
 let server: ChildProcess | null = null;
 try {
   // 1. data and a model
   let t0 = performance.now();
   const service = await openLab({ databasePath, carrier: 'browser', seedDemo: false });
-  const perEnvironment = Math.ceil(samples / 24);
+  const perEnvironment = Math.ceil(samples / environmentCount);
+  const demo = presetDemo(0);
+  // More environments drawn as the demo draws its 23 (a random latent each, offsets and noise).
+  const environments =
+    environmentCount === 24
+      ? demo.environments
+      : [
+          { name: 'control', interventions: [] },
+          ...randomEnvironments(new Rng(0).fork('bench-environments'), environmentCount - 1, demo.nLatents, {
+            offsetStd: 5,
+            noiseFraction: 0.35,
+            noiseStdRange: [0.25, 4],
+            noiseMeanStd: 1,
+            namePrefix: 'drug',
+          }),
+        ];
   const dataset = importSyntheticConfig(
     service.store,
-    { ...presetDemo(0), samplesPerEnvironment: perEnvironment },
-    { name: `Bench: ${perEnvironment * 24} samples`, description: 'bench/scatter.ts', preset: 'demo' },
+    { ...demo, environments, samplesPerEnvironment: perEnvironment },
+    { name: `Bench: ${perEnvironment * environmentCount} samples`, description: 'bench/scatter.ts', preset: 'demo' },
   );
   note('dataset', `${dataset.nSamples.toLocaleString()} samples × ${dataset.nGenes} genes, stored in ${ms(t0)}`);
   t0 = performance.now();
   const run = service.training.start(
     dataset.id,
-    TrainingConfig.parse({ model: { family: 'vae', hiddenUnits: 32, latentDim: 8 }, epochs: 1, batchSize: 1024 }),
+    TrainingConfig.parse({ model: { family: 'env-vae', hiddenUnits: 32, latentDim }, epochs: 1, batchSize: 1024 }),
     'bench',
   );
   while (!['completed', 'failed', 'diverged', 'cancelled'].includes(service.store.runs.get(run.id).status)) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  note('training (1 epoch)', `${service.store.runs.get(run.id).status} in ${ms(t0)}`);
+  note(`training (Environment VAE, ${latentDim} latents, 1 epoch)`, `${service.store.runs.get(run.id).status} in ${ms(t0)}`);
   await closeLab(service);
 
   // 2. the app in Chromium
@@ -76,15 +115,128 @@ try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto(url);
   await page.getByTestId('dataset-row').first().waitFor();
+
+  // Opening the Latents view: the scatter's first frame and both heatmaps with rows drawn.
+  let peak = rendererRss();
+  const poll = setInterval(() => {
+    const now = rendererRss();
+    peak = { sum: Math.max(peak.sum, now.sum), largest: Math.max(peak.largest, now.largest), all: Math.max(peak.all, now.all) };
+  }, 200);
+  const memory = (label: string) => {
+    const now = rendererRss();
+    note(
+      label,
+      `renderers ${mb(now.sum)} (largest ${mb(now.largest)}), all Chromium ${mb(now.all)}; peak so far ${mb(peak.sum)} (largest ${mb(peak.largest)}), all ${mb(peak.all)}`,
+    );
+  };
+  memory('Chromium RSS before opening Latents');
+  /** The scatter's first frame and both prior-shift heatmaps with rows. */
+  const latentsDrawn = () =>
+    page.waitForFunction(
+      () => {
+        const frames = Number(document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-frames') ?? 0);
+        const maps = Array.from(document.querySelectorAll('[data-testid="prior-shift"] [data-testid="heatmap"]')) as HTMLElement[];
+        return frames > 0 && maps.length === 2 && maps.every((m) => Number(m.dataset.heldRows) > 0);
+      },
+      null,
+      { timeout: 300_000 },
+    );
+  // Each LabApi call the view makes while opening: method, when it was sent and how long it took.
+  const calls: { method: string; sent: number; ms: number; bytes: number }[] = [];
+  const started = new Map<unknown, number>();
+  page.on('request', (request) => {
+    if (request.url().includes('/api/call')) started.set(request, performance.now());
+  });
+  page.on('requestfinished', (request) => {
+    const sent = started.get(request);
+    if (sent === undefined) return;
+    const method = (/"method":"([^"]+)"/.exec(request.postData() ?? '') ?? [])[1] ?? '?';
+    void request.response().then(async (response) => {
+      calls.push({ method, sent: sent - t0, ms: performance.now() - sent, bytes: (await response?.body().catch(() => null))?.length ?? 0 });
+    });
+  });
+  t0 = performance.now();
   await page.click('nav a[data-view="latents"]');
+  const heatmapsDrawn = page
+    .waitForFunction(
+      () => {
+        const maps = Array.from(document.querySelectorAll('[data-testid="prior-shift"] [data-testid="heatmap"]')) as HTMLElement[];
+        return maps.length === 2 && maps.every((m) => Number(m.dataset.heldRows) > 0);
+      },
+      null,
+      { timeout: 300_000 },
+    )
+    .then(() => performance.now() - t0);
+  const scatterDrawn = page
+    .waitForFunction(() => Number(document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-frames') ?? 0) > 0, null, {
+      timeout: 300_000,
+    })
+    .then(() => performance.now() - t0);
+  await latentsDrawn();
+  const heatmap = page.getByTestId('prior-shift').getByTestId('heatmap').first();
+  note(
+    `open Latents (PCA of up to 20,000 points, ${await heatmap.getAttribute('data-rows')} heatmap rows, ${await heatmap.getAttribute('data-held-rows')} held)`,
+    `${ms(t0)} (heatmaps with rows ${Math.round(await heatmapsDrawn)} ms, scatter's first frame ${Math.round(await scatterDrawn)} ms)`,
+  );
   await page.waitForFunction(
-    () => Number(document.querySelector('[data-testid="latent-scatter"]')?.getAttribute('data-frames') ?? 0) > 0,
+    () => Number(document.querySelector('[data-testid="heatmap-overview"]')?.getAttribute('data-block') ?? 0) > 0,
     null,
     {
-      timeout: 120_000,
+      timeout: 300_000,
     },
   );
-  const expected = Math.min(200_000, perEnvironment * 24);
+  note('… and the heatmap overview drawn', ms(t0));
+  for (const c of calls.sort((a, b) => a.sent - b.sent)) {
+    note(`  call ${c.method}`, `sent at ${Math.round(c.sent)} ms, answered in ${Math.round(c.ms)} ms, ${(c.bytes / 1e6).toFixed(2)} MB`);
+  }
+  page.removeAllListeners('request');
+  page.removeAllListeners('requestfinished');
+  memory('Chromium RSS with Latents open');
+  // Again, with the analysis worker started and the model in its cache (the first open pays both).
+  await page.click('nav a[data-view="datasets"]');
+  await page.getByTestId('dataset-row').first().waitFor();
+  t0 = performance.now();
+  await page.click('nav a[data-view="latents"]');
+  await latentsDrawn();
+  note('open Latents again (analysis worker running, model cached)', ms(t0));
+  memory('Chromium RSS with Latents open again');
+  const overview = page.getByTestId('heatmap-overview').first();
+  if ((await overview.count()) > 0) {
+    const bounds = await overview.boundingBox();
+    if (bounds) {
+      t0 = performance.now();
+      await overview.click({ position: { x: 4, y: bounds.height / 2 } });
+      await page.waitForFunction(
+        () => {
+          const m = document.querySelector('[data-testid="prior-shift"] [data-testid="heatmap"]') as HTMLElement;
+          const first = Number(m.dataset.firstRow);
+          const from = Number(m.dataset.heldFrom);
+          return first > 0 && from <= first && first < from + Number(m.dataset.heldRows);
+        },
+        null,
+        { timeout: 60_000 },
+      );
+      note(`heatmap jump to row ${await heatmap.getAttribute('data-first-row')} → its rows fetched and drawn`, ms(t0));
+    }
+  }
+  // UMAPs in the view (analysis worker, C kNN and layout through the addon when built): request to first frame.
+  for (const size of umapSizes) {
+    t0 = performance.now();
+    await page.getByTestId('projection-method').selectOption('umap');
+    await page.getByTestId('umap-points').selectOption(String(size));
+    const points = Math.min(size, perEnvironment * environmentCount);
+    await page.waitForFunction(
+      (n) => {
+        const el = document.querySelector('[data-testid="latent-scatter"]') as HTMLElement | null;
+        return el?.dataset.points === String(n) && Number(el.dataset.frames ?? 0) > 0 && !document.body.textContent?.includes('Computing…');
+      },
+      points,
+      { timeout: 600_000 },
+    );
+    note(`UMAP of ${points.toLocaleString()} points (${latentDim} latents) to first frame`, ms(t0));
+  }
+  if (umapSizes.length > 0) await page.getByTestId('projection-method').selectOption('pca');
+  const expected = Math.min(200_000, perEnvironment * environmentCount);
   t0 = performance.now();
   await page.getByTestId('projection-points').selectOption('200000');
   await page.waitForFunction(
@@ -96,7 +248,11 @@ try {
     { timeout: 300_000 },
   );
   note(`projection of ${expected.toLocaleString()} points to first frame`, ms(t0));
+  memory('Chromium RSS with 200,000 points');
 
+  // Back to the scatter (the heatmap's overview scrolled the page).
+  await page.evaluate('window.scrollTo(0, 0)');
+  await page.getByTestId('scatter-canvas').scrollIntoViewIfNeeded();
   const box = await page.getByTestId('scatter-canvas').boundingBox();
   if (!box) throw new Error('no canvas');
   const centre = { x: box.x + box.width * 0.3, y: box.y + box.height * 0.5 };
@@ -163,28 +319,58 @@ try {
     await page.mouse.up();
   });
   // The drawing's own rate: wheel events dispatched inside the page, each once the last is drawn,
-  // for 3 s (above, Playwright's input round trips pace the events, not the drawing), without marks.
-  const sustained = (await page.evaluate(`(async () => {
-    const canvas = document.querySelector('[data-testid="scatter-canvas"]');
-    const plot = document.querySelector('[data-testid="latent-scatter"]');
-    const rect = canvas.getBoundingClientRect();
-    const before = Number(plot.dataset.frames);
-    const start = performance.now();
-    let steps = 0;
-    while (performance.now() - start < 3000) {
-      const deltaY = steps++ % 20 < 10 ? -60 : 60;
-      const drawn = Number(plot.dataset.frames);
-      canvas.dispatchEvent(new WheelEvent('wheel', { deltaY, clientX: rect.x + rect.width / 2, clientY: rect.y + rect.height / 2, bubbles: true, cancelable: true }));
-      // The next event only once this one is drawn (an earlier one would cancel its frame).
-      while (Number(plot.dataset.frames) === drawn && performance.now() - start < 10000) await new Promise((resolve) => requestAnimationFrame(resolve));
+  // for 3 s (above, Playwright's input round trips pace the events, not the drawing), without
+  // marks; then the time from the gesture's end (d3-zoom ends a wheel gesture 150 ms after its
+  // last event) to the exact frame. Moved snapshots (the default) and every frame exact (the
+  // reference), alternating.
+  const sustained = async (exact: boolean) => {
+    await page.getByTestId('scatter-exact-frames').setChecked(exact);
+    await page.getByTestId('scatter-reset').click();
+    await page.waitForFunction(() => (document.querySelector('[data-testid="latent-scatter"]') as HTMLElement).dataset.exact === 'true');
+    return (await page.evaluate(`(async () => {
+      const canvas = document.querySelector('[data-testid="scatter-canvas"]');
+      const plot = document.querySelector('[data-testid="latent-scatter"]');
+      const rect = canvas.getBoundingClientRect();
+      const before = Number(plot.dataset.frames);
+      const exactBefore = Number(plot.dataset.exactFrames);
+      const start = performance.now();
+      let steps = 0;
+      while (performance.now() - start < 3000) {
+        const deltaY = steps++ % 20 < 10 ? -60 : 60;
+        const drawn = Number(plot.dataset.frames);
+        canvas.dispatchEvent(new WheelEvent('wheel', { deltaY, clientX: rect.x + rect.width / 2, clientY: rect.y + rect.height / 2, bubbles: true, cancelable: true }));
+        // The next event only once this one is drawn (an earlier one would cancel its frame).
+        while (Number(plot.dataset.frames) === drawn && performance.now() - start < 10000) await new Promise((resolve) => requestAnimationFrame(resolve));
+      }
+      const elapsed = performance.now() - start;
+      const frames = Number(plot.dataset.frames) - before;
+      const exactFrames = Number(plot.dataset.exactFrames) - exactBefore;
+      const lastEvent = performance.now();
+      const settled = Number(plot.dataset.exactFrames);
+      while (!(plot.dataset.exact === 'true' && Number(plot.dataset.exactFrames) > settled) && performance.now() - lastEvent < 10000)
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+      await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+      return { frames, exactFrames, elapsed, steps, settle: performance.now() - lastEvent };
+    })()`)) as { frames: number; exactFrames: number; elapsed: number; steps: number; settle: number };
+  };
+  const rates: Record<'moved' | 'exact', number[]> = { moved: [], exact: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const exact of [false, true]) {
+      const r = await sustained(exact);
+      const fps = (1000 * r.frames) / r.elapsed;
+      rates[exact ? 'exact' : 'moved'].push(fps);
+      note(
+        `zoom driven inside the page (3 s), ${exact ? 'every frame exact (reference)' : 'snapshot moved while zooming'}, round ${round}`,
+        `${r.frames} frames (${r.exactFrames} exact) in ${Math.round(r.elapsed)} ms = ${fps.toFixed(1)} fps (${r.steps} wheel events); last event → exact frame ${Math.round(r.settle)} ms`,
+      );
     }
-    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-    return { frames: Number(plot.dataset.frames) - before, elapsed: performance.now() - start, steps };
-  })()`)) as { frames: number; elapsed: number; steps: number };
+  }
+  const best = (values: number[]) => Math.max(...values);
   note(
-    'zoom driven inside the page (3 s)',
-    `${sustained.frames} redraws in ${Math.round(sustained.elapsed)} ms = ${((1000 * sustained.frames) / sustained.elapsed).toFixed(1)} fps (${sustained.steps} wheel events)`,
+    'zoom fps, best round: moved snapshot / every frame exact',
+    `${best(rates.moved).toFixed(1)} / ${best(rates.exact).toFixed(1)} = ${(best(rates.moved) / best(rates.exact)).toFixed(1)}×`,
   );
+  await page.getByTestId('scatter-exact-frames').setChecked(false);
   await page.getByTestId('scatter-reset').click();
 
   // Lassos over the left and right halves of the plot.
@@ -213,10 +399,13 @@ try {
   await page.getByTestId('run-differential').click();
   await page.getByTestId('de-row').first().waitFor({ timeout: 300_000 });
   note('differential expression (two selections, 200 genes)', ms(t0));
+  memory('Chromium RSS at the end');
+  clearInterval(poll);
   await browser.close();
 
   console.log('\n| step | result |\n| --- | --- |');
   for (const [what, value] of results) console.log(`| ${what} | ${value} |`);
+  console.log(`load average at the end: ${load()}`);
 } finally {
   server?.kill('SIGTERM');
   if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -71,6 +71,8 @@ function buildWithCompiler(dir) {
     join(here, 'src', 'addon.c'),
     join(here, 'src', 'projection.c'),
     join(here, 'src', 'factor.c'),
+    join(here, 'src', 'training.c'),
+    join(here, 'src', 'sparse.c'),
     '-o',
     output,
     ...link,

@@ -9,22 +9,28 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Download, Page } from 'playwright-core';
 import { type App, closeAppPage, openAppPage, openView as openViewOf, SPARSE_DEMO, screenshot } from './harness.js';
 
-/** Non-transparent pixels of a canvas (WebGL or 2-D), read back through a 2-D copy. */
-async function paintedPixels(page: Page, selector: string): Promise<number> {
+/** A canvas's pixels (WebGL or 2-D, read back through a 2-D copy): how many are painted, and a checksum to compare two frames. */
+async function canvasPixels(page: Page, selector: string): Promise<{ painted: number; checksum: number }> {
   return page.evaluate((sel) => {
     const source = document.querySelector(sel) as HTMLCanvasElement | null;
-    if (!source || source.width === 0) return 0;
+    if (!source || source.width === 0) return { painted: 0, checksum: 0 };
     const copy = document.createElement('canvas');
     copy.width = source.width;
     copy.height = source.height;
     const context = copy.getContext('2d') as CanvasRenderingContext2D;
     context.drawImage(source, 0, 0);
     const data = context.getImageData(0, 0, copy.width, copy.height).data;
+    let checksum = 0;
     let painted = 0;
-    for (let i = 3; i < data.length; i += 4) if ((data[i] as number) > 0) painted++;
-    return painted;
+    for (let i = 0; i < data.length; i++) {
+      checksum = (Math.imul(checksum, 31) + (data[i] as number)) | 0;
+      if (i % 4 === 3 && (data[i] as number) > 0) painted++;
+    }
+    return { painted, checksum };
   }, selector);
 }
+
+const paintedPixels = async (page: Page, selector: string) => (await canvasPixels(page, selector)).painted;
 
 /** Page coordinates of painted pixels of the scatter canvas inside a region given as fractions of the canvas. */
 async function paintedPointIn(
@@ -126,6 +132,98 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
     );
     assert.ok((await paintedPixels(page, '[data-testid="scatter-canvas"]')) > 500);
     await page.getByTestId('scatter-reset').click();
+
+    // While zooming, frames move the last exact one; once the gesture ends, the frame is exact: the
+    // same pixels as with every frame exact.
+    const zoomedFrame = async () => {
+      await page.getByTestId('scatter-reset').click();
+      await page.waitForFunction(() => (document.querySelector('[data-testid="latent-scatter"]') as HTMLElement).dataset.exact === 'true');
+      const before = await plot.evaluate((el) => ({ frames: Number(el.dataset.frames), exact: Number(el.dataset.exactFrames) }));
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.6);
+      await page.mouse.wheel(0, -300);
+      await page.waitForFunction((n) => {
+        const el = document.querySelector('[data-testid="latent-scatter"]') as HTMLElement;
+        return el.dataset.exact === 'true' && Number(el.dataset.exactFrames) > n;
+      }, before.exact);
+      const after = await plot.evaluate((el) => ({ frames: Number(el.dataset.frames), exact: Number(el.dataset.exactFrames) }));
+      return {
+        moved: after.frames - after.exact - (before.frames - before.exact),
+        pixels: await canvasPixels(page, '[data-testid="scatter-canvas"]'),
+      };
+    };
+    const fast = await zoomedFrame();
+    assert.ok(fast.moved > 0, 'no frame moved the snapshot during the gesture');
+    await page.getByTestId('scatter-exact-frames').check();
+    const exact = await zoomedFrame();
+    assert.equal(exact.moved, 0);
+    assert.deepEqual(fast.pixels, exact.pixels, 'the frame after the gesture differs from an exact one');
+    await page.getByTestId('scatter-exact-frames').uncheck();
+    await page.getByTestId('scatter-reset').click();
+  });
+
+  it('pages the prior-shift heatmap from the lab: scroll, overview, search, every row as CSV', async () => {
+    // A short window so that the 24 environments need scrolling (the view shows at most 60 % of its height).
+    await page.setViewportSize({ width: 1400, height: 400 });
+    try {
+      const shifts = page.getByTestId('prior-shift');
+      const map = shifts.getByTestId('heatmap').first();
+      await page.waitForFunction(() => {
+        const el = document.querySelector('[data-testid="prior-shift"] [data-testid="heatmap"]') as HTMLElement | null;
+        return el?.dataset.rows === '24' && Number(el.dataset.heldRows) > 0;
+      });
+      const drawn = Number(await map.getAttribute('data-drawn-rows'));
+      assert.ok(drawn > 0 && drawn < 24, `${drawn} rows in view`);
+      await page.waitForFunction(() => Number(document.querySelector('[data-testid="heatmap-overview"]')?.getAttribute('data-block')) >= 1);
+      const readRow = async (offset: number) => {
+        await map.hover({ position: { x: 220 + 9, y: 118 + 18 * offset + 9 } });
+        const text = await shifts.getByTestId('heatmap-readout').first().innerText();
+        return (text.split(' · ')[0] as string).replace(/^◌ /, '');
+      };
+      const top = await readRow(0);
+      // Scrolled to the end, the last rows are drawn (fetched from the lab as they come into view).
+      await shifts
+        .getByTestId('heatmap-viewport')
+        .first()
+        .evaluate((el) => {
+          el.scrollTop = el.scrollHeight;
+        });
+      await page.waitForFunction(
+        (first) =>
+          document.querySelector('[data-testid="prior-shift"] [data-testid="heatmap"]')?.getAttribute('data-first-row') === String(first),
+        24 - drawn,
+      );
+      const last = await readRow(drawn - 1);
+      // The overview jumps back to the top.
+      const overview = shifts.getByTestId('heatmap-overview').first();
+      await overview.click({ position: { x: 4, y: 1 } });
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="prior-shift"] [data-testid="heatmap"]')?.getAttribute('data-first-row') === '0',
+      );
+      assert.equal(await readRow(0), top);
+
+      // Every row, in the heatmap's order, as CSV.
+      const [download] = await Promise.all([page.waitForEvent('download'), shifts.getByTestId('export-prior-shifts').click()]);
+      const rows = (await downloadText(download)).split(/\r\n/).filter((line) => line && !line.startsWith('#'));
+      assert.equal(rows.length, 25, 'a header and 24 environments');
+      assert.match(rows[0] as string, /^environment,held_out,mean_z0,.*,log_std_z7$/);
+      const keys = rows.slice(1).map((line) => line.split(',')[0]);
+      assert.equal(keys[0], top);
+      assert.equal(keys[23], last);
+
+      // The search runs in the lab and pages through its matches.
+      await shifts.getByTestId('heatmap-search').first().fill(last);
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="prior-shift"] [data-testid="heatmap"]')?.getAttribute('data-rows') === '1',
+      );
+      assert.match(await shifts.getByTestId('heatmap-count').first().innerText(), /^1 of 24 rows/);
+      assert.equal(await readRow(0), last);
+      await shifts.getByTestId('heatmap-search').first().fill('');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="prior-shift"] [data-testid="heatmap"]')?.getAttribute('data-rows') === '24',
+      );
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
   });
 
   it('colours by another metadata column, with its legend', async () => {

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { closeLab, openLab } from '../../src-main/node/lab/open.js';
+import { resultValue } from '../../src-main/node/lab/serialized-result.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import type { EnvironmentSummary } from '../../src-main/shared/api/domain.js';
-import type { CallContext } from '../../src-main/shared/api/methods.js';
+import type { CallContext, ResultOf } from '../../src-main/shared/api/methods.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
 import { writeLincsFixture } from '../fixtures/lincs.js';
 
@@ -19,9 +20,7 @@ describe('environments: structures, cell lines and split previews', () => {
   let environments: EnvironmentSummary[];
   let handlers: ReturnType<LabService['handlers']>;
   const call = <M extends keyof typeof handlers>(method: M, params: Parameters<(typeof handlers)[M]>[0]) =>
-    Promise.resolve(
-      (handlers[method] as (p: typeof params, c: CallContext) => unknown)(params, { signal: new AbortController().signal }),
-    ) as Promise<Awaited<ReturnType<(typeof handlers)[M]>>>;
+    resultValue((handlers[method] as (p: typeof params, c: CallContext) => ResultOf<M>)(params, { signal: new AbortController().signal }));
   const byDrug = (drug: string) => environments.find((e) => e.perturbagen === drug) as EnvironmentSummary;
 
   before(async () => {
@@ -71,9 +70,12 @@ describe('environments: structures, cell lines and split previews', () => {
   });
 
   it('draws the structure of a drug, and explains why a broken one has none', async () => {
+    const keyed = () => (lab.store.db.prepare('SELECT count(*) AS n FROM molecules WHERE inchi_key IS NOT NULL').get() as { n: number }).n;
+    assert.equal(keyed(), 0, 'the import computed no InChIKeys: they come with the first showing');
     const aspirin = await call('environments.structure', { datasetId, environmentId: byDrug('BRD-ASPIRIN').id });
     assert.match(aspirin.svg ?? '', /^<\?xml|<svg/);
     assert.equal(aspirin.inchiKey, 'BSYNRYMUTXBXSQ-UHFFFAOYSA-N');
+    assert.ok(keyed() > 0, 'the InChIKey is kept with the drawing');
     assert.equal(aspirin.problem, null);
     const cached = lab.store.db.prepare('SELECT count(*) AS n FROM molecules WHERE smiles = ? AND svg IS NOT NULL').get(aspirin.smiles) as {
       n: number;

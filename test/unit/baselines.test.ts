@@ -6,8 +6,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix, solve } from 'ml-matrix';
 import { fitRidge, inBlocks, type Rows, rowsOf, SimilarityIndex } from '../../src-main/node/analysis/baselines.js';
-import { cholesky, factorisationBackend, inverseCholesky, invertLower, lowerTimes, multiply } from '../../src-main/node/analysis/dense.js';
-import { referenceRidge, referenceSimilarity } from '../fixtures/reference-baselines.js';
+import {
+  cholesky,
+  factorisationBackend,
+  inverseCholesky,
+  invertLower,
+  lowerTimes,
+  multiply,
+  native,
+} from '../../src-main/node/analysis/dense.js';
+import { scoreEnvironment } from '../../src-main/node/analysis/unseen.js';
+import { referenceRidge, referenceScoreEnvironment, referenceSimilarity } from '../fixtures/reference-baselines.js';
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -175,7 +184,7 @@ test('dense helpers: products with transposes, Cholesky and triangular inverse a
 });
 
 test('inverse Cholesky through LAPACK (the addon) equals the JavaScript one, and refuses what is not positive definite', (t) => {
-  if (factorisationBackend() !== 'native') {
+  if (!native()?.choleskyInverse) {
     t.skip('the native addon is not loaded or its BLAS has no LAPACK (dpotrf/dtrtri): only the JavaScript path exists here');
     return;
   }
@@ -194,8 +203,49 @@ test('inverse Cholesky through LAPACK (the addon) equals the JavaScript one, and
     assert.throws(() => inverseCholesky(new Float64Array([1, 2, 2, 1]), 2, using), /not positive definite \(pivot 1\b/);
   // Ridge through either factorisation: same λ and the same predictions.
   const { features, targets } = problem(300, 48, 4, 7, 0.5, 9);
-  const native = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'native' });
+  const throughLapack = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'native' });
   const reference = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'javascript' });
-  assert.equal(native.lambda, reference.lambda);
-  assertClose(native.predictRows(rowsFrom(features)), reference.predictRows(rowsFrom(features)), 1e-5, 'ridge prediction');
+  assert.equal(throughLapack.lambda, reference.lambda);
+  assertClose(throughLapack.predictRows(rowsFrom(features)), reference.predictRows(rowsFrom(features)), 1e-5, 'ridge prediction');
+});
+
+test('scoring an environment with reused buffers gives exactly the scores of the allocating version, ties and short profiles included', () => {
+  const rand = random(21);
+  for (const genes of [978, 60, 50, 7]) {
+    for (let trial = 0; trial < 20; trial++) {
+      const control = Float32Array.from({ length: genes }, () => rand() * 4);
+      // Rounded changes make many |Δ| ties, so the top-50 cut and order depend on the tie rule.
+      const observed = control.map((c) => c + Math.round((rand() - 0.5) * 8) / 4);
+      const predicted = observed.map((o) => o + (rand() - 0.5) * (trial % 3));
+      if (trial === 0) predicted.set(control); // "the drug does nothing": Δ predicted is 0
+      assert.deepEqual(
+        scoreEnvironment(observed, predicted, control),
+        referenceScoreEnvironment(observed, predicted, control),
+        `${genes} genes, trial ${trial}`,
+      );
+    }
+  }
+});
+
+test('ridge through one eigendecomposition for every λ: same λ, leave-one-out error and predictions as a Cholesky per λ', (t) => {
+  if (factorisationBackend() !== 'eigen') {
+    t.skip('the native addon is not loaded or its BLAS has no LAPACK dsyevd/dgemm: the Cholesky path is the only one here');
+    return;
+  }
+  // Rank-deficient on purpose (constant and duplicated columns, a one-hot that sums to 1), as
+  // fingerprints with unused bits are; several row blocks; clean and noisy targets pick different λ.
+  for (const noise of [0.05, 4, 40]) {
+    const { features, targets } = problem(500, 60, 5, 9, noise, 17 + noise);
+    for (const f of features) {
+      f[3] = 0;
+      f[7] = f[8] as number;
+    }
+    const eigen = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'eigen', blockRows: 128 });
+    const cholesky = fitRidge(rowsFrom(features), rowsFrom(targets), { factorisation: 'javascript', blockRows: 128 });
+    assert.equal(eigen.lambda, cholesky.lambda, `noise ${noise}`);
+    assert.ok(Math.abs(eigen.looError - cholesky.looError) <= 1e-4 * cholesky.looError, `LOO ${eigen.looError} vs ${cholesky.looError}`);
+    const rand = random(3);
+    const queries = Array.from({ length: 20 }, () => Float32Array.from({ length: 65 }, () => (rand() < 0.2 ? 1 : 0)));
+    assertClose(eigen.predictRows(rowsFrom(queries)), cholesky.predictRows(rowsFrom(queries)), 2e-4, `prediction, noise ${noise}`);
+  }
 });

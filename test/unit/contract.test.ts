@@ -2,7 +2,8 @@
 // turns every failure into a specific error envelope, and the typed client over a fake carrier.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { createDispatcher, createJsonDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { SerializedResult } from '../../src-main/node/lab/serialized-result.js';
 import type { Carrier } from '../../src-main/shared/api/client.js';
 import { LabClient } from '../../src-main/shared/api/client.js';
 import type { DatasetSummary } from '../../src-main/shared/api/domain.js';
@@ -345,6 +346,45 @@ describe('createDispatcher', () => {
     await dispatch({ id: 1, method: 'datasets.get', params: { id: 'ds_1', more: 1 } });
     await dispatch({ id: 1, method: 'datasets.get', params: { id: 'ds_1' }, extra: 1 });
     assert.equal(calls, 0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// createJsonDispatcher: what both carriers send
+
+describe('createJsonDispatcher', () => {
+  test('splices a result a worker serialized into the envelope as it is, and validates every other result', async () => {
+    // Not a valid dataset list: it was validated where it was serialized, so it is not looked at again here.
+    const serialized = '[{"unvalidated":true}]';
+    const reported: unknown[] = [];
+    const dispatch = createJsonDispatcher(
+      handlers({
+        'datasets.list': () => new SerializedResult('datasets.list', serialized),
+        'app.info': () => ({ ...appInfo, schemaVersion: 'one' }),
+      }),
+      (error) => reported.push(error),
+    );
+    assert.equal(await dispatch({ id: 'a"b', method: 'datasets.list' }), `{"id":"a\\"b","ok":true,"result":${serialized}}`);
+    assert.deepEqual(JSON.parse(await dispatch({ id: 3, method: 'datasets.list' })), { id: 3, ok: true, result: [{ unvalidated: true }] });
+    const invalid = JSON.parse(await dispatch({ id: 4, method: 'app.info' })) as ResponseEnvelope;
+    assert.equal(invalid.ok ? 'ok' : invalid.error.code, 'invalid_result');
+    assert.equal(reported.length, 1);
+  });
+
+  test('refuses a serialized result of another method', async () => {
+    const dispatch = createJsonDispatcher(
+      handlers({ 'datasets.list': () => new SerializedResult('app.info', JSON.stringify(appInfo)) }),
+      () => undefined,
+    );
+    const envelope = JSON.parse(await dispatch({ id: 5, method: 'datasets.list' })) as ResponseEnvelope;
+    assert.equal(envelope.ok ? 'ok' : envelope.error.code, 'invalid_result');
+  });
+
+  test('in-process, createDispatcher hands the serialized result back as objects', async () => {
+    const dispatch = createDispatcher(
+      handlers({ 'datasets.list': () => new SerializedResult('datasets.list', JSON.stringify([datasetSummary])) }),
+    );
+    assert.deepEqual(await dispatch({ id: 6, method: 'datasets.list' }), { id: 6, ok: true, result: [datasetSummary] });
   });
 });
 

@@ -6,10 +6,11 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
+import { loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
 import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
-import { Trainer } from '../../src-main/node/ml/trainer.js';
+import { clipByGlobalNorm, Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
 import { type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
 
@@ -151,6 +152,152 @@ describe('native-blas backend', () => {
     const kernels = new Set(profile.kernelNames);
     assert.ok(kernels.has(RELU_GRAD), `kernels: ${[...kernels].join(', ')}`);
     for (const unfused of ['Relu', 'Step']) assert.ok(!kernels.has(unfused), `${unfused} ran: ${[...kernels].join(', ')}`);
+  });
+
+  it('global-norm clipping and the Adam update of all variables in one call give the cpu backend’s numbers', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(11);
+    const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());
+    // 20,000 elements: more than two of sumSquares' fixed 8,192-element blocks.
+    const sizes = [20_000, 300, 7];
+    const initial = sizes.map((n) => random(n));
+    const gradients = [0, 1].map(() => sizes.map((n) => random(n, 0.2)));
+    const compute = () => {
+      const variables = initial.map((values, i) => tf.variable(tf.tensor1d(values), true, `clip-adam-${tf.getBackend()}-${i}`));
+      const optimizer: tf.Optimizer = tf.train.adam(0.01);
+      const norms: number[] = [];
+      for (const step of gradients) {
+        tf.tidy(() => {
+          const grads = Object.fromEntries(variables.map((v, i) => [v.name, tf.tensor1d(step[i] as Float32Array)]));
+          const clipped = clipByGlobalNorm(grads, 5); // the gradients' norm is ~29: clipped
+          norms.push(clipped.norm);
+          optimizer.applyGradients(clipped.grads);
+        });
+      }
+      const values = variables.map((v) => Array.from(v.dataSync()));
+      optimizer.dispose();
+      for (const v of variables) v.dispose();
+      return [norms, ...values];
+    };
+    await tf.setBackend('cpu');
+    const expected = compute();
+    await tf.setBackend('native-blas');
+    const got = compute();
+    assertCloseToCpu(got, expected);
+    assert.ok((expected[0]?.[0] as number) > 5, 'the test gradients are large enough to be clipped');
+    // The norm took no Square kernel (no squared copy of every gradient).
+    const profile = await tf.profile(() => {
+      tf.tidy(() => clipByGlobalNorm({ g: tf.tensor1d(gradients[0]?.[0] as Float32Array) }, 5));
+    });
+    assert.ok(!profile.kernelNames.includes('Square'), `kernels: ${profile.kernelNames.join(', ')}`);
+  });
+
+  it('matmuls whose left operand ends in sparse columns (a fingerprint) match the cpu backend', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(17);
+    // [genes ‖ fingerprint] as the Environment VAE's encoder sees it: 30 dense columns, then 100
+    // (more than the 64 the sparse path needs) with ~5% ones; and the fingerprint alone (prior).
+    const [rows, genes, bits, units] = [40, 30, 100, 20];
+    const input = Float32Array.from({ length: rows * (genes + bits) }, (_, i) =>
+      i % (genes + bits) < genes ? rng.normal() : rng.next() < 0.05 ? 1 : 0,
+    );
+    const fingerprint = Float32Array.from(
+      { length: rows * bits },
+      (_, i) => input[Math.floor(i / bits) * (genes + bits) + genes + (i % bits)] as number,
+    );
+    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    const [w, wPrior, b, r] = [random((genes + bits) * units), random(bits * units), random(units), random(rows * units)];
+    const compute = () =>
+      tf.tidy(() => {
+        const f = (x: tf.Tensor2D, ws: tf.Tensor, bs: tf.Tensor) =>
+          tf.sum(tf.mul(dense(x, ws as tf.Tensor2D, bs as tf.Tensor1D, 'relu'), tf.tensor2d(r, [rows, units])));
+        const encoder = tf.tensor2d(input, [rows, genes + bits]);
+        const prior = tf.tensor2d(fingerprint, [rows, bits]);
+        const [dw, db] = tf.grads((ws: tf.Tensor, bs: tf.Tensor) => f(encoder, ws, bs))([
+          tf.tensor2d(w, [genes + bits, units]),
+          tf.tensor1d(b),
+        ]);
+        const [dwPrior] = tf.grads((ws: tf.Tensor) => f(prior, ws, tf.tensor1d(b)))([tf.tensor2d(wPrior, [bits, units])]);
+        return [
+          tf.matMul(encoder, tf.tensor2d(w, [genes + bits, units])),
+          tf.matMul(prior, tf.tensor2d(wPrior, [bits, units])),
+          tf.matMul(encoder, tf.tensor2d(r, [rows, units]), true, false),
+          dw,
+          db,
+          dwPrior,
+        ].map((t) => Array.from((t as tf.Tensor).dataSync()));
+      });
+    await tf.setBackend('cpu');
+    const expected = compute();
+    await tf.setBackend('native-blas');
+    assertCloseToCpu(compute(), expected);
+  });
+
+  it('adamMany equals adam() per variable bit for bit, and refuses overlapping or mismatched arrays', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, () => {
+    const addon = loadAddon();
+    assert.ok(addon.ok && addon.binding.adamMany);
+    const native = addon.binding;
+    const rng = new Rng(13);
+    // Sizes that split unevenly between threads (the pool splits the concatenation, not each array).
+    const sizes = [70_001, 3, 40_000, 0, 1];
+    const inputs = sizes.map((n) =>
+      [0, 1, 2, 3].map((k) => Float32Array.from({ length: n }, () => (k === 3 ? Math.abs(rng.normal()) : rng.normal()))),
+    );
+    const scalars = [0.9, 0.1, 0.999, 0.001, 0.19, 0.002, 1e-7, -0.001] as const;
+    const one = sizes.map((n, i) => {
+      const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+      const [w, g, m, v] = inputs[i] as Float32Array[];
+      native.adam(...out, w as Float32Array, g as Float32Array, m as Float32Array, v as Float32Array, ...scalars);
+      return out;
+    });
+    const all = sizes.map((n) => [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const);
+    const column = <T>(list: readonly (readonly T[])[], k: number) => list.map((row) => row[k] as T);
+    const adamMany = native.adamMany?.bind(native) as NonNullable<typeof native.adamMany>;
+    adamMany(
+      column(all, 0),
+      column(all, 1),
+      column(all, 2),
+      column(inputs, 0),
+      column(inputs, 1),
+      column(inputs, 2),
+      column(inputs, 3),
+      ...scalars,
+    );
+    assert.deepEqual(all, one);
+    const [w, g, m, v] = inputs[0] as Float32Array[];
+    const a = w as Float32Array;
+    assert.throws(
+      () =>
+        adamMany(
+          [a],
+          [new Float32Array(a.length)],
+          [new Float32Array(a.length)],
+          [a],
+          [g as Float32Array],
+          [m as Float32Array],
+          [v as Float32Array],
+          ...scalars,
+        ),
+      /overlap/,
+    );
+    assert.throws(
+      () =>
+        adamMany(
+          [new Float32Array(2)],
+          [new Float32Array(2)],
+          [new Float32Array(2)],
+          [a],
+          [g as Float32Array],
+          [m as Float32Array],
+          [v as Float32Array],
+          ...scalars,
+        ),
+      /differ in length/,
+    );
   });
 
   it('the array pool makes room for a new size by dropping the sizes used least recently', () => {

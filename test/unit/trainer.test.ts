@@ -148,6 +148,9 @@ class SabotagedModule implements GenerativeModule {
   decode(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
     return this.inner.decode(z, e);
   }
+  decodeMeans(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+    return this.inner.decodeMeans(z, e);
+  }
   reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
     return this.inner.reconstruct(x, e);
   }

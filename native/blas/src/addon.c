@@ -27,22 +27,14 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "kernels.h"
 
-// Hot loops get AVX-512 / AVX2 copies chosen at load time (GCC on x86-64 Linux); elsewhere the
-// compiler's baseline. Vector width changes no result: every element is computed on its own.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
-#endif
+// HOT (vectorised copies of hot loops chosen at load time): kernels.h.
 
 // ---------------------------------------------------------------------------------------------
 // BLAS, loaded at run time.
 
-enum { CblasRowMajor = 101 };
-enum { CblasNoTrans = 111, CblasTrans = 112 };
-typedef void (*sgemm_fn)(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
-                         const float *b, int ldb, float beta, float *c, int ldc);
+// CBLAS constants and sgemm_fn: kernels.h.
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char *(*get_string_fn)(void);
@@ -118,8 +110,6 @@ static void load_blas(void) {
 // belong to BLAS, the garbage collector and other processes). One job at a time; a second
 // JavaScript thread arriving meanwhile runs its loop on its own thread instead of waiting.
 
-typedef void (*range_fn)(void *ctx, int64_t begin, int64_t end);
-
 #define MAX_THREADS 16
 
 static struct {
@@ -171,7 +161,7 @@ static int default_threads(void) {
 }
 
 /** Runs fn over [0, n) in up to pool.threads parts of at least `grain` elements. */
-static void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
+void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
   int parts = pool.threads;
   if (grain < 1) grain = 1;
   if (parts > n / grain) parts = (int)(n / grain);
@@ -208,9 +198,7 @@ static void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
   pthread_mutex_unlock(&pool.job);
 }
 
-// Elements per thread below which splitting a loop costs more than it saves.
-#define GRAIN_CHEAP 65536
-#define GRAIN_COSTLY 8192
+// GRAIN_CHEAP / GRAIN_COSTLY (elements per thread worth a split): kernels.h.
 
 // ---------------------------------------------------------------------------------------------
 // Argument helpers: args.h.
@@ -249,6 +237,8 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   }
   const float beta = args.argc > 11 && integer(&args, 11) == 1 ? 1.0f : 0.0f;
   if (args.failed) return NULL;
+  // A left operand ending in mostly-zero columns (fingerprints): src/sparse.c, or BLAS below.
+  if (batch == 1 && !transB && gemm_sparse(blas_sgemm, m, n, k, transA, a, b, c, beta == 1.0f)) return NULL;
   int lda = transA ? (int)m : (int)k;
   int ldb = transB ? (int)k : (int)n;
   for (int64_t i = 0; i < batch; i++) {
@@ -798,7 +788,7 @@ static napi_value AddN(napi_env env, napi_callback_info info) {
 //   w' = (m'/(1−β1ᵗ)) / (sqrt(v'/(1−β2ᵗ)) + ε) · (−lr) + w
 
 // Built with -ffp-contract=off: no fused multiply-adds, every operation rounds to float32.
-HOT static void adam_loop(float *restrict wo, float *restrict mo, float *restrict vo, const float *restrict w, const float *restrict g,
+HOT void adam_loop(float *restrict wo, float *restrict mo, float *restrict vo, const float *restrict w, const float *restrict g,
                           const float *restrict m, const float *restrict v, size_t n,
                           float b1, float c1, float b2, float c2, float d1, float d2, float eps, float neglr) {
   for (size_t i = 0; i < n; i++) {
@@ -908,6 +898,8 @@ static void pin_library(void) {
 void projection_register(napi_env env, napi_value exports);
 // LAPACK factorisations (choleskyInverse), when the loaded BLAS has them: src/factor.c.
 void factor_register(napi_env env, napi_value exports, void *blas_library);
+// Optimiser kernels over all of a model's variables in one call: src/training.c.
+void training_register(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&pin_once, pin_library);
@@ -929,6 +921,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   projection_register(env, exports);
   factor_register(env, exports, blas_library);
+  training_register(env, exports);
   return exports;
 }
 

@@ -7,11 +7,12 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LabError } from '../../shared/api/errors.js';
+import { parseResult } from '../../shared/api/protocol.js';
 import { selectBackend } from '../ml/backend.js';
 import { Store } from '../store/store.js';
 import { type AnalysisContext, analysisOperations, isAnalysisOperation } from './operations.js';
 import { TrainedModel } from './trained-model.js';
-import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit } from './worker-protocol.js';
+import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, SerializeAs } from './worker-protocol.js';
 
 const init = workerData as AnalysisWorkerInit;
 const port = parentPort;
@@ -82,7 +83,7 @@ function payloadOf(error: unknown): LabError {
   return new LabError('internal', `Analysis failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-async function handle(id: number, operation: string, params: unknown): Promise<void> {
+async function handle(id: number, operation: string, params: unknown, serializeAs: SerializeAs | undefined): Promise<void> {
   const controller = new AbortController();
   running.set(id, controller);
   const held: CachedModel[] = [];
@@ -99,7 +100,12 @@ async function handle(id: number, operation: string, params: unknown): Promise<v
     if (!isAnalysisOperation(operation)) throw new LabError('unknown_method', `No analysis operation "${operation}"`);
     const run = analysisOperations[operation] as (context: AnalysisContext, params: unknown) => Promise<unknown>;
     const result = await run(context, params);
-    post({ type: 'result', id, result });
+    if (!serializeAs) post({ type: 'result', id, result });
+    else {
+      // Validated and stringified here, where it costs the serving thread nothing.
+      const answer = serializeAs.extra ? { ...(result as object), ...serializeAs.extra } : result;
+      post({ type: 'json', id, json: JSON.stringify(parseResult(serializeAs.method, answer)) });
+    }
   } catch (error) {
     post({ type: 'error', id, error: payloadOf(error).toPayload() });
   } finally {
@@ -111,7 +117,7 @@ async function handle(id: number, operation: string, params: unknown): Promise<v
 port.on('message', (request: AnalysisRequest) => {
   switch (request.type) {
     case 'call':
-      void handle(request.id, request.operation, request.params);
+      void handle(request.id, request.operation, request.params, request.serializeAs);
       return;
     case 'cancel':
       running.get(request.id)?.abort(new LabError('cancelled', 'The analysis was cancelled'));

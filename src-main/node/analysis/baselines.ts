@@ -3,7 +3,7 @@
 // of λ, and nearest neighbours by Tanimoto similarity. Both are sized for LINCS (tens of
 // thousands of environments × 1024-bit fingerprints): ridge goes through BLAS products in row
 // chunks, and fingerprints are compared as packed bits.
-import { type Factorisation, factorisationBackend, inverseCholesky, lowerTimes, multiply } from './dense.js';
+import { type Factorisation, factorisationBackend, inverseCholesky, lowerTimes, multiply, multiply64, symmetricEigen } from './dense.js';
 
 /** A matrix given row by row, so callers need not copy their rows into one array. */
 export interface Rows {
@@ -36,7 +36,7 @@ export interface RidgeOptions {
   lambdas?: readonly number[];
   /** Rows per block in the primal form (tests use small blocks to cover the block boundaries). */
   blockRows?: number;
-  /** Where the p×p Cholesky and inverse per λ run (default: LAPACK through the addon when loaded); benches pick the reference. */
+  /** How the p×p system is solved (default: one eigendecomposition when the addon has LAPACK); benches and tests pick the reference. */
   factorisation?: Factorisation;
 }
 /** Leverage is capped below 1 so a row the fit interpolates exactly does not divide by zero. */
@@ -73,6 +73,29 @@ function looTerm(residual: number, leverage: number): number {
 }
 
 /**
+ * Leave-one-out squared error of a block of rows: targets y and fitted values (rows × g), and
+ * leverages Σₖ Mᵢₖ² (× weightₖ when given) from the rows of M (rows × p).
+ */
+function blockLooError(
+  m: Float32Array,
+  fitted: Float32Array,
+  y: Float32Array,
+  rows: number,
+  p: number,
+  g: number,
+  weight?: Float64Array,
+): number {
+  let error = 0;
+  for (let i = 0; i < rows; i++) {
+    let leverage = 0;
+    if (weight) for (let k = 0; k < p; k++) leverage += (m[i * p + k] as number) ** 2 * (weight[k] as number);
+    else for (let k = 0; k < p; k++) leverage += (m[i * p + k] as number) ** 2;
+    for (let j = 0; j < g; j++) error += looTerm((y[i * g + j] as number) - (fitted[i * g + j] as number), leverage);
+  }
+  return error;
+}
+
+/**
  * Ridge regression from features (n×p) to targets (n×g), both centred, with λ chosen by exact
  * leave-one-out error. Solves in whichever of the primal (p×p) or dual (n×n) form is smaller; the
  * two give the same predictions. Needs at least two rows.
@@ -84,18 +107,14 @@ export function fitRidge(features: Rows, targets: Rows, options: RidgeOptions = 
     throw new Error(`ridge needs at least two rows of features and targets (got ${n} and ${targets.count})`);
   const featureMean = columnMeans(features);
   const targetMean = columnMeans(targets);
+  const factorisation = options.factorisation ?? factorisationBackend();
+  const chunk = options.blockRows ?? BLOCK_ROWS;
   const fit =
     n <= features.width
-      ? fitDual(features, targets, featureMean, targetMean, lambdas, options.factorisation ?? factorisationBackend())
-      : fitPrimal(
-          features,
-          targets,
-          featureMean,
-          targetMean,
-          lambdas,
-          options.blockRows ?? BLOCK_ROWS,
-          options.factorisation ?? factorisationBackend(),
-        );
+      ? fitDual(features, targets, featureMean, targetMean, lambdas, factorisation)
+      : factorisation === 'eigen'
+        ? fitPrimalEigen(features, targets, featureMean, targetMean, lambdas, chunk)
+        : fitPrimal(features, targets, featureMean, targetMean, lambdas, chunk, factorisation);
   const { weights, lambda, looError } = fit;
   const p = features.width;
   const g = targets.width;
@@ -163,21 +182,7 @@ function fitPrimal(
   const n = features.count;
   const p = features.width;
   const g = targets.width;
-  // Uncentred products are exact in float32 for 0/1 fingerprints; centre afterwards in float64.
-  const gram = new Float64Array(p * p);
-  const cross = new Float64Array(p * g);
-  for (let start = 0; start < n; start += chunk) {
-    const end = Math.min(n, start + chunk);
-    const x = block(features, start, end);
-    const y = block(targets, start, end, targetMean);
-    const xx = multiply(x, x, p, p, end - start, true);
-    const xy = multiply(x, y, p, g, end - start, true);
-    for (let i = 0; i < xx.length; i++) gram[i] = (gram[i] as number) + (xx[i] as number);
-    for (let i = 0; i < xy.length; i++) cross[i] = (cross[i] as number) + (xy[i] as number);
-  }
-  // Σ Yc = 0, so Xᵀ Yc is already Xcᵀ Yc.
-  for (let i = 0; i < p; i++)
-    for (let j = 0; j < p; j++) gram[i * p + j] = (gram[i * p + j] as number) - n * (featureMean[i] as number) * (featureMean[j] as number);
+  const { gram, cross } = centredProducts(features, targets, featureMean, targetMean, chunk);
   let best: { lambda: number; looError: number; z: Float64Array } | null = null;
   // The fitted values are float32 products anyway, so Z XcᵀYc is one for each λ too (through BLAS:
   // in JavaScript that p×p×g product took longer than the rest of the λ); the chosen λ's weights
@@ -195,17 +200,102 @@ function fitPrimal(
       for (let i = 0; i < rows; i++) for (let k = 0; k < p; k++) m[i * p + k] = (m[i * p + k] as number) - (zMean[k] as number);
       const fitted = multiply(m, cf, rows, g, p);
       const y = block(targets, start, start + rows, targetMean);
-      for (let i = 0; i < rows; i++) {
-        let leverage = 0;
-        for (let k = 0; k < p; k++) leverage += (m[i * p + k] as number) ** 2;
-        for (let j = 0; j < g; j++) looError += looTerm((y[i * g + j] as number) - (fitted[i * g + j] as number), leverage);
-      }
+      looError += blockLooError(m, fitted, y, rows, p, g);
     }
     if (!best || looError < best.looError) best = { lambda, looError, z };
   }
   const chosen = best as NonNullable<typeof best>;
   const c = lowerTimes(chosen.z, cross, p, g);
   return { weights: Float32Array.from(lowerTimes(chosen.z, c, p, g, true)), lambda: chosen.lambda, looError: chosen.looError };
+}
+
+/** XcᵀXc (p×p) and XcᵀYc (p×g) in float64, summed over blocks of `chunk` rows. */
+function centredProducts(
+  features: Rows,
+  targets: Rows,
+  featureMean: Float64Array,
+  targetMean: Float64Array,
+  chunk: number,
+): { gram: Float64Array; cross: Float64Array } {
+  const n = features.count;
+  const p = features.width;
+  const g = targets.width;
+  // Uncentred products are exact in float32 for 0/1 fingerprints; centre afterwards in float64.
+  const gram = new Float64Array(p * p);
+  const cross = new Float64Array(p * g);
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const x = block(features, start, end);
+    const y = block(targets, start, end, targetMean);
+    const xx = multiply(x, x, p, p, end - start, true);
+    const xy = multiply(x, y, p, g, end - start, true);
+    for (let i = 0; i < xx.length; i++) gram[i] = (gram[i] as number) + (xx[i] as number);
+    for (let i = 0; i < xy.length; i++) cross[i] = (cross[i] as number) + (xy[i] as number);
+  }
+  // Σ Yc = 0, so Xᵀ Yc is already Xcᵀ Yc.
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j < p; j++) gram[i * p + j] = (gram[i * p + j] as number) - n * (featureMean[i] as number) * (featureMean[j] as number);
+  return { gram, cross };
+}
+
+/**
+ * Primal form through one eigendecomposition XcᵀXc = V diag(s) Vᵀ for every λ: with M = Xc V
+ * (computed once per block of rows) and B = Vᵀ XcᵀYc, the fitted values at λ are
+ * M diag(1/(s + λ)) B and the leverages Σₖ Mᵢₖ² / (sₖ + λ). Per λ that is one n×p×g product and
+ * O(n·p), instead of a Cholesky, an inverse and an n×p×p product besides.
+ */
+function fitPrimalEigen(
+  features: Rows,
+  targets: Rows,
+  featureMean: Float64Array,
+  targetMean: Float64Array,
+  lambdas: readonly number[],
+  chunk: number,
+): Solved {
+  const n = features.count;
+  const p = features.width;
+  const g = targets.width;
+  const { gram, cross } = centredProducts(features, targets, featureMean, targetMean, chunk);
+  const { values, vectors } = symmetricEigen(gram, p);
+  // XcᵀXc is positive semidefinite: rounding can leave its null directions slightly negative.
+  for (let k = 0; k < p; k++) values[k] = Math.max(0, values[k] as number);
+  const rotatedCross = multiply64(vectors, cross, p, g, p);
+  const rotation = Float32Array.from(vectors);
+  // Row k of `vectors` is eigenvector k, so (μᵀV)ₖ is its dot product with the feature means.
+  const rotatedMean = new Float32Array(p);
+  for (let k = 0; k < p; k++) {
+    let s = 0;
+    for (let i = 0; i < p; i++) s += (vectors[k * p + i] as number) * (featureMean[i] as number);
+    rotatedMean[k] = s;
+  }
+  const shrunk = (lambda: number) => {
+    const out = new Float64Array(p * g);
+    for (let k = 0; k < p; k++) {
+      const f = 1 / ((values[k] as number) + lambda);
+      for (let j = 0; j < g; j++) out[k * g + j] = (rotatedCross[k * g + j] as number) * f;
+    }
+    return out;
+  };
+  const shrunkCross = lambdas.map((lambda) => Float32Array.from(shrunk(lambda)));
+  const inverseShrink = lambdas.map((lambda) => Float64Array.from(values, (v) => 1 / (v + lambda)));
+  const looErrors = new Float64Array(lambdas.length);
+  const fitted = new Float32Array(Math.min(n, chunk) * g);
+  for (let start = 0; start < n; start += chunk) {
+    const rows = Math.min(n, start + chunk) - start;
+    const m = multiply(block(features, start, start + rows), rotation, rows, p, p, false, true);
+    for (let i = 0; i < rows; i++) for (let k = 0; k < p; k++) m[i * p + k] = (m[i * p + k] as number) - (rotatedMean[k] as number);
+    const y = block(targets, start, start + rows, targetMean);
+    for (let l = 0; l < lambdas.length; l++) {
+      multiply(m, shrunkCross[l] as Float32Array, rows, g, p, false, false, fitted.subarray(0, rows * g));
+      looErrors[l] = (looErrors[l] as number) + blockLooError(m, fitted, y, rows, p, g, inverseShrink[l]);
+    }
+  }
+  let chosen = 0;
+  for (let l = 1; l < lambdas.length; l++) if ((looErrors[l] as number) < (looErrors[chosen] as number)) chosen = l;
+  const lambda = lambdas[chosen] as number;
+  // W = V diag(1/(s + λ)) Vᵀ XcᵀYc, in float64 like the Cholesky path's weights.
+  const weights = multiply64(vectors, shrunk(lambda), p, g, p, true);
+  return { weights: Float32Array.from(weights), lambda, looError: looErrors[chosen] as number };
 }
 
 /**

@@ -95,12 +95,60 @@ export function invertLower(l: Float64Array, p: number): Float64Array {
   return z;
 }
 
-/** Where inverseCholesky factorises: LAPACK through the addon when it has it, or JavaScript. */
-export type Factorisation = 'native' | 'javascript';
+/**
+ * How the ridge factorises: 'eigen' decomposes the p×p matrix once for every λ (LAPACK dsyevd
+ * through the addon); 'native' and 'javascript' take a Cholesky and triangular inverse per λ,
+ * through LAPACK (dpotrf + dtrtri) or in JavaScript.
+ */
+export type Factorisation = 'eigen' | 'native' | 'javascript';
 
-/** Which implementation inverseCholesky uses by default in this thread, for benches to print. */
+/** The addon's float64 LAPACK and BLAS entry points (native/blas/src/factor.c), each present only when the loaded BLAS has it. */
+interface Float64Binding {
+  symmetricEigen?(a: Float64Array, p: number, values: Float64Array): number;
+  multiply64?(a: Float64Array, b: Float64Array, m: number, n: number, k: number, transA: boolean, transB: boolean, out: Float64Array): void;
+}
+
+function float64Binding(): Float64Binding | null {
+  return native() as Float64Binding | null;
+}
+
+/** Which factorisation the ridge uses by default in this thread, for benches to print. */
 export function factorisationBackend(): Factorisation {
+  const binding = float64Binding();
+  if (binding?.symmetricEigen && binding.multiply64) return 'eigen';
   return native()?.choleskyInverse ? 'native' : 'javascript';
+}
+
+/**
+ * Eigendecomposition of a symmetric p×p matrix through the addon's LAPACK (dsyevd): eigenvalues
+ * ascending, and the eigenvectors one per row (row k belongs to values[k]). Only where
+ * factorisationBackend() is 'eigen'.
+ */
+export function symmetricEigen(a: Float64Array, p: number): { values: Float64Array; vectors: Float64Array } {
+  const lapack = float64Binding()?.symmetricEigen;
+  if (!lapack) throw new Error('symmetricEigen needs the native addon with LAPACK (dsyevd)');
+  const vectors = Float64Array.from(a);
+  const values = new Float64Array(p);
+  const info = lapack(vectors, p, values);
+  if (info !== 0) throw new Error(`symmetricEigen: LAPACK dsyevd failed (info ${info})`);
+  return { values, vectors };
+}
+
+/** multiply() in float64 through the addon's dgemm; only where factorisationBackend() is 'eigen'. */
+export function multiply64(
+  a: Float64Array,
+  b: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+  transA = false,
+  transB = false,
+): Float64Array {
+  const dgemm = float64Binding()?.multiply64;
+  if (!dgemm) throw new Error('multiply64 needs the native addon with dgemm');
+  const out = new Float64Array(m * n);
+  dgemm(a, b, m, n, k, transA, transB, out);
+  return out;
 }
 
 /**
@@ -109,7 +157,7 @@ export function factorisationBackend(): Factorisation {
  * (same values to float64 rounding), else cholesky() and invertLower() in JavaScript.
  */
 export function inverseCholesky(a: Float64Array, p: number, using: Factorisation = factorisationBackend()): Float64Array {
-  const lapack = using === 'native' ? native()?.choleskyInverse : undefined;
+  const lapack = using === 'javascript' ? undefined : native()?.choleskyInverse;
   if (!lapack) return invertLower(cholesky(a, p), p);
   const z = Float64Array.from(a);
   const pivot = lapack(z, p);

@@ -5,6 +5,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { Rng } from '../data/random.js';
 import { scoped } from '../ml/scoped.js';
 import { coordinatesForMass } from './metrics.js';
+import { orderEnvironments } from './prior-shift-rows.js';
 import type { TrainedModel } from './trained-model.js';
 import { umapEmbedding } from './umap.js';
 
@@ -135,7 +136,7 @@ export interface PriorShiftReport {
   /** μ̄_e per environment (rows) and latent (columns). */
   mean: number[][];
   logStd: number[][] | null;
-  /** Environments ordered so that those moving the same coordinate sit together. */
+  /** Environments grouped by the coordinate each moves most, each group along its leading principal component. */
   order: number[];
   /** Coordinates carrying 90 % of each environment's |μ̄_e| (and log σ̄_e) mass. */
   sparsity: number[];
@@ -149,12 +150,12 @@ export function priorShiftReport(model: TrainedModel): PriorShiftReport | null {
   const mean = rows(shifts.mean);
   const logStd = shifts.logStd ? rows(shifts.logStd) : null;
   const combined = mean.map((m, e) => m.map((v, j) => Math.abs(v) + Math.abs(logStd?.[e]?.[j] ?? 0)));
-  const dominant = combined.map((row) => row.indexOf(Math.max(...row)));
-  const strength = combined.map((row) => Math.max(...row));
-  const order = combined
-    .map((_, e) => e)
-    .sort((a, b) => (dominant[a] as number) - (dominant[b] as number) || (strength[b] as number) - (strength[a] as number));
   const heldOut = new Set(model.data.validationEnvironments);
+  const keys = model.data.environmentKeys;
+  // The heatmaps' order (prior-shift-rows.ts), so an export of every row reads as the view does.
+  const order = Array.from(
+    orderEnvironments({ keys, heldOut: keys.map((key) => heldOut.has(key)), latentDim: d, mean: shifts.mean, logStd: shifts.logStd }),
+  );
   return {
     latentDim: d,
     environments: model.data.environmentKeys.map((key) => ({ key, heldOut: heldOut.has(key) })),

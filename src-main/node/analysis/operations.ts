@@ -6,6 +6,8 @@ import type {
   DifferentialResult,
   DrugPredictionResult,
   PriorShiftResult,
+  PriorShiftRowsParams,
+  PriorShiftRowsResult,
   ProjectionResult,
   SampleColumnResult,
   TopGenesResult,
@@ -31,6 +33,7 @@ export type { AnalysisContext } from './context.js';
 
 import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { applicabilityDomain, predictDrug } from './predict.js';
+import { priorShiftIndexOf, priorShiftWindow } from './prior-shift-rows.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
 
@@ -93,6 +96,30 @@ export const analysisOperations = {
     if (!report) return { runId, epoch: model.epoch, report: null };
     const { mean, logStd, ...rest } = report;
     return { runId, epoch: model.epoch, report: { ...rest, mean: float32Base64(mean), logStd: logStd ? float32Base64(logStd) : null } };
+  },
+
+  /** The rows of the prior-shift heatmaps the view draws (a window, a search, an overview), ordered once per model. */
+  async priorShiftRows(context: AnalysisContext, { runId, ...request }: PriorShiftRowsParams): Promise<PriorShiftRowsResult> {
+    const model = await context.model(runId);
+    const index = priorShiftIndexOf(model);
+    if (!index) return { runId, epoch: model.epoch, report: null };
+    const window = priorShiftWindow(index, request);
+    return {
+      runId,
+      epoch: model.epoch,
+      report: {
+        latentDim: model.latentDim,
+        environments: index.order.length,
+        matching: window.matching,
+        block: request.block,
+        rows: window.rows,
+        mean: base64Of(window.mean),
+        logStd: window.logStd ? base64Of(window.logStd) : null,
+        extent: index.extent,
+        sparsityMedian: index.sparsityMedian,
+        sparsitySample: index.sparsitySample,
+      },
+    };
   },
 
   async topGenes(
@@ -206,5 +233,9 @@ function float32Base64(rows: readonly (readonly number[])[]): string {
   const width = rows[0]?.length ?? 0;
   const values = new Float32Array(rows.length * width);
   for (const [r, row] of rows.entries()) values.set(row, r * width);
+  return base64Of(values);
+}
+
+function base64Of(values: Float32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }

@@ -15,8 +15,11 @@ import type { TrainingData } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
 
 const BATCH = 1024;
-/** Decoded rows per forward pass when predicting environment means (~4 MB per 1,000 genes). */
-const PREDICTION_ROWS_PER_PASS = 2048;
+/**
+ * Latent samples per forward pass when predicting environment means: the decoder's hidden layer
+ * holds them all (~16 MB at 500 hidden units); its output layer runs once per environment.
+ */
+const PREDICTION_ROWS_PER_PASS = 8192;
 
 export class TrainedModel {
   readonly run: RunSummary;
@@ -166,13 +169,18 @@ export class TrainedModel {
 
   /**
    * predictEnvironmentMean for many environments, several per forward pass (each with the same
-   * noise as when predicted alone, so the results are the same to float32 rounding).
+   * noise as when predicted alone, so the results are the same to float32 rounding). The decoder's
+   * linear output layer runs once per environment on its mean hidden activation; `decodeEverySample`
+   * decodes every sample, then averages (the path before, kept as the bench's reference).
    */
   predictEnvironmentMeans(
     environments: readonly Float32Array[],
     samples = 256,
     seed = 0,
-    { environmentsPerPass = Math.max(1, Math.floor(PREDICTION_ROWS_PER_PASS / samples)) }: { environmentsPerPass?: number } = {},
+    {
+      decodeEverySample = false,
+      environmentsPerPass = Math.max(1, Math.floor((decodeEverySample ? 2048 : PREDICTION_ROWS_PER_PASS) / samples)),
+    }: { environmentsPerPass?: number; decodeEverySample?: boolean } = {},
   ): Float32Array[] {
     const family = this.#predictableFamily(environments);
     const width = this.data.environmentWidth;
@@ -189,23 +197,49 @@ export class TrainedModel {
       for (const [k, environment] of chunk.entries()) inputs.set(environment, k * width);
       const decoded = scoped(() => {
         const unique = tf.tensor2d(inputs, [chunk.length, width]);
-        // Row k·samples + s is environment k with noise row s, exactly the rows of a lone prediction.
-        const e = tf.reshape(tf.tile(tf.reshape(unique, [chunk.length, 1, width]), [1, samples, 1]), [chunk.length * samples, width]);
-        let z: tf.Tensor = tf.reshape(tf.tile(tf.tensor2d(noise, [samples, d]), [chunk.length, 1]), [chunk.length, samples, d]);
+        if (decodeEverySample) return this.#decodeEverySample(unique, noise, samples, shifted);
         // The prior's shift depends on the environment alone: once per environment, not per sample.
         const shift = shifted ? this.module.priorShift?.(unique) : null;
-        if (shift) {
-          // env-vae: z ~ N(μ̄ₑ, σ̄ₑ²); translation-vae: z = C₀ + μ̄ₑ with C₀ ~ N(0, I).
-          if (shift.logStd) z = tf.mul(z, tf.reshape(tf.exp(shift.logStd), [chunk.length, 1, d]));
-          z = tf.add(z, tf.reshape(shift.mean, [chunk.length, 1, d]));
-        }
-        const decoded = this.module.decode(tf.reshape(z, [chunk.length * samples, d]) as tf.Tensor2D, e as tf.Tensor2D);
-        return tf.mean(tf.reshape(decoded, [chunk.length, samples, g]), 1).dataSync() as Float32Array;
+        const mean = shift ? (shift.mean.dataSync() as Float32Array) : null;
+        const scale = shift?.logStd ? (tf.exp(shift.logStd).dataSync() as Float32Array) : null;
+        // Row k·samples + s is environment k with noise row s, exactly the rows of a lone prediction
+        // (env-vae: z ~ N(μ̄ₑ, σ̄ₑ²); translation-vae: z = C₀ + μ̄ₑ with C₀ ~ N(0, I)). Built here, in
+        // float32 as tfjs would: its tile and broadcasting took longer than the decoding itself.
+        const rows = new Float32Array(chunk.length * samples * d);
+        for (let k = 0; k < chunk.length; k++)
+          for (let s = 0; s < samples; s++) {
+            const o = (k * samples + s) * d;
+            for (let j = 0; j < d; j++) {
+              let v = noise[s * d + j] as number;
+              if (scale) v = Math.fround(v * (scale[k * d + j] as number));
+              if (mean) v += mean[k * d + j] as number;
+              rows[o + j] = v;
+            }
+          }
+        return this.module.decodeMeans(tf.tensor2d(rows, [chunk.length * samples, d]), unique).dataSync() as Float32Array;
       });
       const values = this.unstandardize(decoded);
       for (let k = 0; k < chunk.length; k++) out.push(values.slice(k * g, (k + 1) * g));
     }
     return out;
+  }
+
+  /**
+   * One pass of predictEnvironmentMeans as it was before decodeMeans: latents built with tfjs's
+   * tile and broadcasting, every sample decoded to genes, then the mean. The bench's reference.
+   */
+  #decodeEverySample(unique: tf.Tensor2D, noise: Float32Array, samples: number, shifted: boolean): Float32Array {
+    const [environments, width] = unique.shape;
+    const d = this.latentDim;
+    const e = tf.reshape(tf.tile(tf.reshape(unique, [environments, 1, width]), [1, samples, 1]), [environments * samples, width]);
+    let z: tf.Tensor = tf.reshape(tf.tile(tf.tensor2d(noise, [samples, d]), [environments, 1]), [environments, samples, d]);
+    const shift = shifted ? this.module.priorShift?.(unique) : null;
+    if (shift) {
+      if (shift.logStd) z = tf.mul(z, tf.reshape(tf.exp(shift.logStd), [environments, 1, d]));
+      z = tf.add(z, tf.reshape(shift.mean, [environments, 1, d]));
+    }
+    const decoded = this.module.decode(tf.reshape(z, [environments * samples, d]) as tf.Tensor2D, e as tf.Tensor2D);
+    return tf.mean(tf.reshape(decoded, [environments, samples, this.data.nGenes]), 1).dataSync() as Float32Array;
   }
 
   /**

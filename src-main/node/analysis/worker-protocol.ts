@@ -1,6 +1,7 @@
 // Messages between the lab (serving thread) and the analysis worker. Requests carry an id; each
 // gets exactly one reply. A cancel aborts the request's signal inside the worker.
 import type { ErrorPayload } from '../../shared/api/errors.js';
+import type { MethodName } from '../../shared/api/methods.js';
 import type { BackendName } from '../ml/backend.js';
 import type { AnalysisOperationName } from './operations.js';
 
@@ -12,8 +13,18 @@ export interface AnalysisWorkerInit {
   cacheSize: number;
 }
 
+/**
+ * Asks the worker to answer with the LabApi result of `method`, validated against its schema and
+ * as JSON text (a 'json' reply), so the serving thread only forwards it; `extra` fields (computed
+ * on the lab side) are added to the operation's result before validation.
+ */
+export interface SerializeAs {
+  method: MethodName;
+  extra?: Record<string, unknown>;
+}
+
 export type AnalysisRequest =
-  | { type: 'call'; id: number; operation: AnalysisOperationName; params: unknown }
+  | { type: 'call'; id: number; operation: AnalysisOperationName; params: unknown; serializeAs?: SerializeAs }
   | { type: 'cancel'; id: number }
   | { type: 'stats'; id: number };
 
@@ -31,5 +42,6 @@ export interface AnalysisWorkerStats {
 
 export type AnalysisReply =
   | { type: 'result'; id: number; result: unknown }
+  | { type: 'json'; id: number; json: string }
   | { type: 'error'; id: number; error: ErrorPayload }
   | { type: 'stats'; id: number; stats: AnalysisWorkerStats };

@@ -1,21 +1,29 @@
-// Entry of a chemistry pool worker (see pool.ts): one RDKit wasm instance of its own, describing
-// the chunks of SMILES it is sent, in order.
+// Entry of a chemistry pool worker (see pool.ts): one RDKit wasm instance of its own, made from the
+// pool's compiled module when the pool sends one first, describing the chunks of SMILES it is
+// sent, in order.
 import { parentPort } from 'node:worker_threads';
 
 import { Chemistry } from './chemistry.js';
-import type { PoolReply, PoolRequest } from './pool.js';
+import type { PoolReply, PoolRequest, PoolSetup } from './pool.js';
+import { useCompiledRDKit } from './rdkit.js';
 
 const port = parentPort;
 if (!port) throw new Error('pool-worker.ts runs as a worker thread');
 
-const chemistry = Chemistry.load();
+/** Loaded on the first request, after the setup message (if any) has said what to load from. */
+let chemistry: Promise<Chemistry> | null = null;
 
-port.on('message', (request: PoolRequest) => {
-  void describeChunk(request).then((reply) => port.postMessage(reply));
+port.on('message', (message: PoolSetup | PoolRequest) => {
+  if ('compiledRDKit' in message) {
+    useCompiledRDKit(message.compiledRDKit);
+    return;
+  }
+  void describeChunk(message).then((reply) => port.postMessage(reply));
 });
 
 async function describeChunk(request: PoolRequest): Promise<PoolReply> {
   try {
+    chemistry ??= Chemistry.load();
     const chem = await chemistry;
     const results = [];
     for (const smiles of request.smiles) {

@@ -4,12 +4,17 @@
 // as it finishes the last one. Results come back in input order, exactly as Chemistry.describe
 // would have returned them in this thread.
 //
+// Every worker makes its RDKit instance from the main thread's compiled module (sent as its first
+// message), so the workers share one copy of RDKit's machine code and the optimising recompiles
+// of its hot functions that V8 does while the first molecules go through (see rdkit.ts).
+//
 // The pool does not start threads itself: the caller passes how (`spawn`), since where the worker
 // entry lives (sources under tsx, built dist/, a packed app) is the application's business.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 
 import type { DescribeOptions, MoleculeResult } from './chemistry.js';
+import { type CompiledRDKit, compileRDKit } from './rdkit.js';
 
 /** Module path of the worker entry, relative to src-main (or dist/main), without extension. */
 export const CHEMISTRY_WORKER_ENTRY = new URL('./pool-worker.js', import.meta.url);
@@ -18,6 +23,11 @@ export interface PoolRequest {
   id: number;
   smiles: string[];
   options: DescribeOptions;
+}
+
+/** A worker's first message: the compiled RDKit to make its instance from. */
+export interface PoolSetup {
+  compiledRDKit: CompiledRDKit;
 }
 
 export type PoolReply = { id: number; results: MoleculeResult[] } | { id: number; error: string };
@@ -46,10 +56,16 @@ export class ChemistryPool {
   readonly #waiting = new Map<number, { slot: Slot; resolve: (results: MoleculeResult[]) => void; reject: (error: Error) => void }>();
   #closed = false;
 
-  /** `workers` defaults to one per core. */
-  constructor(spawn: () => Worker, workers = availableParallelism()) {
+  readonly #shareCompiled: boolean;
+
+  /**
+   * `workers` defaults to one per core. `shareCompiled: false` lets every worker compile RDKit
+   * itself, as before the pool shared the main thread's module (bench/chemistry.ts compares the two).
+   */
+  constructor(spawn: () => Worker, workers = availableParallelism(), options: { shareCompiled?: boolean } = {}) {
     this.#spawn = spawn;
     this.size = Math.max(1, Math.floor(workers));
+    this.#shareCompiled = options.shareCompiled ?? true;
   }
 
   /**
@@ -63,7 +79,9 @@ export class ChemistryPool {
     const results = new Array<MoleculeResult>(smiles.length);
     const chunks: { start: number; smiles: string[] }[] = [];
     for (let start = 0; start < smiles.length; start += CHUNK) chunks.push({ start, smiles: smiles.slice(start, start + CHUNK) });
-    const slots = this.#start(Math.min(this.size, chunks.length));
+    // Without a compiled module here (RDKit missing), each worker loads RDKit itself and reports why it cannot.
+    const compiled = chunks.length > 0 && this.#shareCompiled ? await compileRDKit().catch(() => null) : null;
+    const slots = this.#start(Math.min(this.size, chunks.length), compiled);
     let done = 0;
     let next = 0;
     await new Promise<void>((resolve, reject) => {
@@ -103,9 +121,10 @@ export class ChemistryPool {
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
-  #start(wanted: number): Slot[] {
+  #start(wanted: number, compiled: CompiledRDKit | null): Slot[] {
     while (this.#slots.length < wanted) {
       const worker = this.#spawn();
+      if (compiled) worker.postMessage({ compiledRDKit: compiled } satisfies PoolSetup);
       const slot: Slot = { worker, busy: 0 };
       worker.unref();
       worker.on('message', (reply: PoolReply) => this.#settle(reply));

@@ -6,7 +6,14 @@
 // package's own export (`@rdkit/rdkit/RDKit_minimal.wasm`) so the binary is found wherever the
 // package ends up (hoisted node_modules, compiled dist/, Electron's app.asar whose fs is patched).
 //
+// The wasm is compiled once per process (compileRDKit) and every instance is made from that
+// WebAssembly.Module; a worker thread can be handed the main thread's module (useCompiledRDKit),
+// because V8 keeps one copy of the machine code per module, shared by every thread's instance:
+// functions one pool worker gets optimised (V8 recompiles hot wasm functions as they warm up) are
+// then optimised for the other workers too, instead of each paying that warm-up for itself.
+//
 // Nothing here is chemistry: `Chemistry` (chemistry.ts) owns the loaded runtime and all mol handling.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Log, MainModule, Mol } from '@rdkit/rdkit';
 
@@ -26,7 +33,23 @@ export interface RDKitRuntime {
   readonly loadMs: number;
 }
 
-type InitRDKitModule = (options?: { locateFile?: (path: string, scriptDirectory: string) => string }) => Promise<RDKitModule>;
+/** A compiled RDKit wasm module (a WebAssembly.Module; the project's TypeScript libs leave WebAssembly untyped). */
+export type CompiledRDKit = object;
+
+/** The two WebAssembly calls used here, typed for the same reason. */
+const wasmApi = (
+  globalThis as unknown as {
+    WebAssembly: {
+      compile(bytes: Uint8Array): Promise<CompiledRDKit>;
+      instantiate(module: CompiledRDKit, imports: object): Promise<object>;
+    };
+  }
+).WebAssembly;
+
+type InitRDKitModule = (options?: {
+  locateFile?: (path: string, scriptDirectory: string) => string;
+  instantiateWasm?: (imports: object, receive: (instance: object) => void) => object;
+}) => Promise<RDKitModule>;
 
 const require = createRequire(import.meta.url);
 
@@ -42,6 +65,31 @@ let pending: Promise<RDKitRuntime> | undefined;
 let current: RDKitRuntime | undefined;
 /** Runtimes that crashed (a trap inside the wasm) and must not be used again. */
 const discarded = new WeakSet<RDKitRuntime>();
+/** The compiled wasm every instance of this process is made from (compiled here, or handed over). */
+let compiled: Promise<CompiledRDKit> | undefined;
+
+/**
+ * The process's compiled RDKit wasm, compiled on first use. Post it to a worker thread (a
+ * WebAssembly.Module survives postMessage) and pass it to useCompiledRDKit there.
+ */
+export function compileRDKit(): Promise<CompiledRDKit> {
+  if (!compiled) {
+    const compiling = (async () => {
+      const wasmPath = rdkitWasmPath();
+      return wasmApi.compile(readFileSync(wasmPath));
+    })().catch((error: unknown) => {
+      if (compiled === compiling) compiled = undefined;
+      throw new Error(`RDKit wasm failed to compile: ${errorText(error)}`);
+    });
+    compiled = compiling;
+  }
+  return compiled;
+}
+
+/** Makes this thread's RDKit instances from a module compiled elsewhere (see compileRDKit); call before loadRDKit. */
+export function useCompiledRDKit(module: CompiledRDKit): void {
+  compiled = Promise.resolve(module);
+}
 
 /** Returns the process-wide RDKit runtime, instantiating the wasm on first use. */
 export function loadRDKit(): Promise<RDKitRuntime> {
@@ -94,7 +142,23 @@ async function instantiate(): Promise<RDKitRuntime> {
   }
   let module: RDKitModule;
   try {
-    module = await init({ locateFile: (file, scriptDirectory) => (file.endsWith('.wasm') ? wasmPath : scriptDirectory + file) });
+    const wasm = await compileRDKit();
+    // The loader waits for `receive` forever if instantiation fails: that failure ends the race instead.
+    let instantiationFailed: (error: unknown) => void = () => {};
+    const failure = new Promise<never>((_, reject) => {
+      instantiationFailed = reject;
+    });
+    module = await Promise.race([
+      init({
+        locateFile: (file, scriptDirectory) => (file.endsWith('.wasm') ? wasmPath : scriptDirectory + file),
+        // Instances come from the process's compiled module, so the loader does not compile the file again.
+        instantiateWasm: (imports, receive) => {
+          wasmApi.instantiate(wasm, imports).then(receive, instantiationFailed);
+          return {};
+        },
+      }),
+      failure,
+    ]);
   } catch (error) {
     throw new Error(`RDKit wasm failed to load from ${wasmPath}: ${errorText(error)}`);
   }

@@ -13,15 +13,18 @@ import type {
 } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
 import { FingerprintOptions } from '../../shared/api/imports.js';
+import type { MethodName, ResultOf } from '../../shared/api/methods.js';
 import { TrainingConfig } from '../../shared/api/training.js';
 import type { AnalysisContext, AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
 import { drugEnvironmentVector, takesDoseAndTime } from '../analysis/predict.js';
-import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats } from '../analysis/worker-protocol.js';
-import type { Chemistry } from '../chem/chemistry.js';
+import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats, SerializeAs } from '../analysis/worker-protocol.js';
+import type { Chemistry, DescribeOptions, MoleculeResult } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
 import type { BackendName } from '../ml/backend.js';
 import type { Store } from '../store/store.js';
+import { settlingWith } from '../threads/settle.js';
 import { startWorker } from '../threads/start-worker.js';
+import { SerializedResult } from './serialized-result.js';
 
 const CACHE_SIZE = 2;
 
@@ -33,6 +36,9 @@ export interface AnalysisServiceOptions {
   /** Heap limits of the worker: an analysis that exceeds them fails alone instead of taking the app down. */
   resourceLimits?: ResourceLimits;
 }
+
+/** RDKit's description of one SMILES, wherever it runs. */
+export type DescribeStructure = (smiles: string, options: DescribeOptions) => MoleculeResult | Promise<MoleculeResult>;
 
 export interface CallOptions {
   /** Aborting rejects the call at once (LabError 'cancelled') and stops the work at its next check. */
@@ -70,15 +76,35 @@ export class AnalysisService {
   }
 
   /**
-   * An operation that reads the dataset only (no model): in the worker, or here when the database
-   * is in memory (a worker cannot open it), so the views that list environments keep working there.
+   * Runs one entry of the analysis table as the LabApi method `method`: the worker validates the
+   * result against that method's schema and sends it as JSON text, which the carriers forward as
+   * it is (megabytes of projections and columns never parsed, validated or stringified here).
    */
-  async readDataset<N extends 'splitPreview' | 'sampleColumn' | 'environments'>(
+  serve<M extends MethodName, N extends AnalysisOperationName>(
+    method: M,
     operation: N,
     params: AnalysisParams<N>,
     options: CallOptions = {},
-  ): Promise<AnalysisResult<N>> {
-    if (this.#store.path !== ':memory:') return this.run(operation, params, options);
+    extra?: Record<string, unknown>,
+  ): Promise<SerializedResult<M>> {
+    const serializeAs: SerializeAs = { method, ...(extra ? { extra } : {}) };
+    return this.#request({ type: 'call', operation, params, serializeAs }, options).then(
+      (json) => new SerializedResult(method, json as string),
+    );
+  }
+
+  /**
+   * An operation that reads the dataset only (no model), served as the LabApi method `method`: in
+   * the worker, or here when the database is in memory (a worker cannot open it), so the views
+   * that list environments keep working there.
+   */
+  async readDataset<M extends MethodName, N extends 'splitPreview' | 'sampleColumn' | 'environments'>(
+    method: M,
+    operation: N,
+    params: AnalysisParams<N>,
+    options: CallOptions = {},
+  ): Promise<SerializedResult<M> | ResultOf<M>> {
+    if (this.#store.path !== ':memory:') return this.serve(method, operation, params, options);
     // Loaded only here: the operations table's modules (TensorFlow.js among them) stay out of the serving thread.
     const { analysisOperations } = await import('../analysis/operations.js');
     const context: AnalysisContext = {
@@ -86,8 +112,8 @@ export class AnalysisService {
       signal: options.signal ?? new AbortController().signal,
       model: () => Promise.reject(new LabError('internal', `${operation} reads no model`)),
     };
-    const run = analysisOperations[operation] as (context: AnalysisContext, params: AnalysisParams<N>) => Promise<AnalysisResult<N>>;
-    return run(context, params);
+    const run = analysisOperations[operation] as (context: AnalysisContext, params: AnalysisParams<N>) => Promise<unknown>;
+    return (await run(context, params)) as ResultOf<M>;
   }
 
   projection(runId: string, method: 'pca' | 'umap', maxPoints: number, options?: CallOptions): Promise<ProjectionResult> {
@@ -114,6 +140,32 @@ export class AnalysisService {
     chemistry: Chemistry,
     options?: CallOptions,
   ): Promise<DrugPredictionResult> {
+    const { params, described } = await this.#drugPrediction(runId, smiles, conditions, (s, o) => chemistry.describe(s, o));
+    return { ...(await this.run('predictDrug', params, options)), ...described };
+  }
+
+  /**
+   * predictDrug as the LabApi's 'predict.drug': the structure described by `describe` (the lab's
+   * chemistry pool, off this thread), the result validated and serialized in the worker.
+   */
+  async servePredictDrug(
+    runId: string,
+    smiles: string,
+    conditions: PredictConditions,
+    describe: DescribeStructure,
+    options?: CallOptions,
+  ): Promise<SerializedResult<'predict.drug'>> {
+    const { params, described } = await this.#drugPrediction(runId, smiles, conditions, describe);
+    return this.serve('predict.drug', 'predictDrug', params, options, described);
+  }
+
+  /** The worker's parameters for a new drug, and what the lab adds to the worker's answer. */
+  async #drugPrediction(
+    runId: string,
+    smiles: string,
+    conditions: PredictConditions,
+    describe: DescribeStructure,
+  ): Promise<{ params: AnalysisParams<'predictDrug'>; described: Omit<DrugPredictionResult, keyof AnalysisResult<'predictDrug'>> }> {
     const run = this.#store.runs.get(runId);
     const dataset = this.#store.datasets.get(run.datasetId);
     const { drugFeatures, cellContext } = TrainingConfig.parse(this.#store.runs.config(runId));
@@ -129,7 +181,8 @@ export class AnalysisService {
         `Run "${run.name}" was trained on the drug representation "${drugFeatures}"; predicting from a new SMILES needs a run trained on the imported fingerprint.`,
       );
     }
-    const representations = this.#store.datasets.representations(dataset.id);
+    // The layout only: every environment's vector is megabytes at LINCS size, and not needed here.
+    const representations = this.#store.datasets.representationLayout(dataset.id);
     if (!representations.kind.startsWith('morgan')) {
       throw new LabError(
         'conflict',
@@ -137,21 +190,22 @@ export class AnalysisService {
       );
     }
     const fingerprint = FingerprintOptions.parse((dataset.provenance as { fingerprint?: unknown }).fingerprint ?? {});
-    const structure = chemistry.describe(smiles, fingerprint);
+    const structure = await describe(smiles, fingerprint);
     if (!structure.ok) throw new LabError('bad_input', `Cannot read the SMILES: ${structure.reason}`);
     const environment = drugEnvironmentVector(representations.columns, fingerprint, structure.fingerprint, conditions);
     const fingerprintBits = fingerprintBitCount(representations.columns);
     const { cellLine } = conditions;
-    const prediction = await this.run('predictDrug', { runId, environment, cellLine, fingerprintBits }, options);
     const atDoseAndTime = takesDoseAndTime(representations.columns);
     return {
-      ...prediction,
-      smiles,
-      canonicalSmiles: structure.canonicalSmiles,
-      svg: structure.svg,
-      cellLine,
-      doseMicromolar: atDoseAndTime ? (conditions.doseMicromolar ?? null) : null,
-      timeHours: atDoseAndTime ? (conditions.timeHours ?? null) : null,
+      params: { runId, environment, cellLine, fingerprintBits },
+      described: {
+        smiles,
+        canonicalSmiles: structure.canonicalSmiles,
+        svg: structure.svg,
+        cellLine,
+        doseMicromolar: atDoseAndTime ? (conditions.doseMicromolar ?? null) : null,
+        timeHours: atDoseAndTime ? (conditions.timeHours ?? null) : null,
+      },
     };
   }
 
@@ -172,7 +226,7 @@ export class AnalysisService {
   }
 
   #request(
-    message: { type: 'call'; operation: AnalysisOperationName; params: unknown } | { type: 'stats' },
+    message: { type: 'call'; operation: AnalysisOperationName; params: unknown; serializeAs?: SerializeAs } | { type: 'stats' },
     options: CallOptions,
   ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new LabError('cancelled', 'The lab is closing.'));
@@ -192,16 +246,7 @@ export class AnalysisService {
         reject(new LabError('cancelled', 'The analysis was cancelled'));
       };
       const settle = () => options.signal?.removeEventListener('abort', onAbort);
-      thread.pending.set(id, {
-        resolve: (value) => {
-          settle();
-          resolve(value);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      });
+      thread.pending.set(id, settlingWith({ resolve, reject }, settle));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       // Keep the process alive while a request waits (an idle worker does not, see #idle).
       thread.worker.ref();
@@ -244,7 +289,7 @@ export class AnalysisService {
       thread.pending.delete(reply.id);
       this.#idle(thread);
       if (reply.type === 'error') pending.reject(LabError.fromPayload(reply.error));
-      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.result);
+      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.type === 'json' ? reply.json : reply.result);
     });
     worker.on('error', (error) => {
       thread.failure = error;

@@ -1,21 +1,33 @@
 // Server side of the contract, shared by both carriers: validate, call, validate the result,
-// and turn every failure into a specific error envelope. Nothing unvalidated gets through.
-import { LabError, type LabHandlers, parseRequest, parseResult, type ResponseEnvelope, requestIdOf } from '../../shared/api/index.js';
+// and turn every failure into a specific error envelope. Nothing unvalidated gets through: a
+// result a worker serialized (SerializedResult) was validated there, against the same schema.
+import { LabError, parseRequest, parseResult, type ResponseEnvelope, requestIdOf } from '../../shared/api/index.js';
+import { SerializedResult, type ServedHandlers } from './serialized-result.js';
 
 /** `signal`: aborted when the caller has gone, so long handlers can stop. */
 export type Dispatcher = (raw: unknown, signal?: AbortSignal) => Promise<ResponseEnvelope>;
 
+/** Like Dispatcher, but answers with the envelope as JSON text: what a carrier sends. */
+export type JsonDispatcher = (raw: unknown, signal?: AbortSignal) => Promise<string>;
+
+type Answer = ResponseEnvelope | { id: string | number; ok: true; result: SerializedResult };
+
 const NEVER_ABORTED = new AbortController().signal;
 
-export function createDispatcher(handlers: LabHandlers, onInternalError: (error: unknown) => void = console.error): Dispatcher {
-  return async (raw, signal = NEVER_ABORTED) => {
+function answerer(handlers: ServedHandlers, onInternalError: (error: unknown) => void) {
+  return async (raw: unknown, signal: AbortSignal): Promise<Answer> => {
     let id: ResponseEnvelope['id'] = requestIdOf(raw);
     try {
       const request = parseRequest(raw);
       id = request.id;
       const handler = handlers[request.method] as (params: unknown, context: { signal: AbortSignal }) => unknown;
-      const result = parseResult(request.method, await handler(request.params, { signal }));
-      return { id: request.id, ok: true, result };
+      const answer = await handler(request.params, { signal });
+      if (answer instanceof SerializedResult) {
+        if (answer.method !== request.method)
+          throw new LabError('invalid_result', `${request.method} answered with a result of ${answer.method}`);
+        return { id: request.id, ok: true, result: answer };
+      }
+      return { id: request.id, ok: true, result: parseResult(request.method, answer) };
     } catch (error) {
       if (error instanceof LabError) {
         if (error.code === 'invalid_result' || error.code === 'internal') onInternalError(error);
@@ -25,5 +37,29 @@ export function createDispatcher(handlers: LabHandlers, onInternalError: (error:
       const message = error instanceof Error ? error.message : String(error);
       return { id, ok: false, error: { code: 'internal', message: `Internal error: ${message}` } };
     }
+  };
+}
+
+/** For in-process callers (tests, scripts): results as objects. */
+export function createDispatcher(handlers: ServedHandlers, onInternalError: (error: unknown) => void = console.error): Dispatcher {
+  const answer = answerer(handlers, onInternalError);
+  return async (raw, signal = NEVER_ABORTED) => {
+    const envelope = await answer(raw, signal);
+    return envelope.ok && envelope.result instanceof SerializedResult ? { ...envelope, result: envelope.result.value() } : envelope;
+  };
+}
+
+/**
+ * For the carriers: the envelope as JSON text, with a worker's serialized result spliced in as it
+ * is, so the serving thread neither parses nor stringifies it.
+ */
+export function createJsonDispatcher(handlers: ServedHandlers, onInternalError: (error: unknown) => void = console.error): JsonDispatcher {
+  const answer = answerer(handlers, onInternalError);
+  return async (raw, signal = NEVER_ABORTED) => {
+    const envelope = await answer(raw, signal);
+    if (envelope.ok && envelope.result instanceof SerializedResult) {
+      return `{"id":${JSON.stringify(envelope.id)},"ok":true,"result":${envelope.result.json}}`;
+    }
+    return JSON.stringify(envelope);
   };
 }

@@ -2,7 +2,7 @@
 // does it. It names the parts it uses (LabParts) rather than the service that composes them.
 import type { AppInfo, CreateSyntheticParams } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
-import type { CallContext, LabHandlers } from '../../shared/api/methods.js';
+import type { CallContext } from '../../shared/api/methods.js';
 import type { SweepExecutor, SweepParams } from '../../shared/api/plans.js';
 import type { StudyId, StudyOptions } from '../../shared/api/studies.js';
 import type { Store } from '../store/store.js';
@@ -15,6 +15,7 @@ import type { JobRunner } from './jobs.js';
 import { type ScreeningLab, screenStructures } from './mechanism.js';
 import { collectBundle } from './plans/collect.js';
 import { bundleStatus, resubmitFailed } from './plans/slurm.js';
+import type { ServedHandlers } from './serialized-result.js';
 import type { StudyLab } from './studies/common.js';
 import type { TrainingManager } from './training.js';
 
@@ -35,11 +36,11 @@ export interface LabParts extends ScreeningLab, StudyLab {
 }
 
 /** Every handler, with failures of the machine (disk full, database busy) rethrown as specific LabErrors. */
-export function labHandlers(lab: LabParts): LabHandlers {
+export function labHandlers(lab: LabParts): ServedHandlers {
   return withDescribedFailures(handlerTable(lab), (error) => lab.describeFailure(error));
 }
 
-function handlerTable(lab: LabParts): LabHandlers {
+function handlerTable(lab: LabParts): ServedHandlers {
   const { store, training, analysis, files, imports, jobs } = lab;
   return {
     'app.info': () => lab.appInfo(),
@@ -58,10 +59,11 @@ function handlerTable(lab: LabParts): LabHandlers {
     },
     'datasets.createSynthetic': (params) => lab.createSynthetic(params),
     // These read every sample (seconds at LINCS size): in the analysis worker, off the serving thread.
-    'environments.list': (params, { signal }) => analysis.readDataset('environments', params, { signal }),
+    // Results of megabytes come back from the worker validated and serialized (analysis.serve).
+    'environments.list': (params, { signal }) => analysis.readDataset('environments.list', 'environments', params, { signal }),
     'environments.representations': ({ datasetId }) => store.datasets.representations(datasetId),
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
-    'splits.preview': (params, { signal }) => analysis.readDataset('splitPreview', params, { signal }),
+    'splits.preview': (params, { signal }) => analysis.readDataset('splits.preview', 'splitPreview', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
     'runs.start': ({ datasetId, name, config }) => training.start(datasetId, config, name),
     'runs.get': ({ id }) => training.detail(id),
@@ -72,11 +74,12 @@ function handlerTable(lab: LabParts): LabHandlers {
       training.delete(id);
       return { deleted: true as const };
     },
-    'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('sampleColumn', params, { signal }),
-    'analysis.projection': ({ runId, method, maxPoints }, { signal }) => analysis.projection(runId, method, maxPoints, { signal }),
-    'analysis.priorShift': ({ runId }, { signal }) => analysis.priorShift(runId, { signal }),
-    'analysis.topGenes': ({ runId, latent, count }, { signal }) => analysis.topGenes(runId, latent, count, { signal }),
-    'analysis.differential': (params, { signal }) => analysis.run('differential', params, { signal }),
+    'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('datasets.sampleColumn', 'sampleColumn', params, { signal }),
+    'analysis.projection': (params, { signal }) => analysis.serve('analysis.projection', 'projection', params, { signal }),
+    'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
+    'analysis.priorShiftRows': (params, { signal }) => analysis.serve('analysis.priorShiftRows', 'priorShiftRows', params, { signal }),
+    'analysis.topGenes': (params, { signal }) => analysis.serve('analysis.topGenes', 'topGenes', params, { signal }),
+    'analysis.differential': (params, { signal }) => analysis.serve('analysis.differential', 'differential', params, { signal }),
     'sessions.get': ({ view }) => store.sessions.view(view),
     'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
     'selections.list': ({ datasetId }) => store.sessions.selections(datasetId),
@@ -106,9 +109,9 @@ function handlerTable(lab: LabParts): LabHandlers {
       const { report: _report, sweep: _sweep, ...summary } = await collectBundle(lab, bundleOf(store, planId));
       return summary;
     },
-    'evaluation.unseen': ({ runId }, { signal }) => analysis.unseen(runId, { signal }),
+    'evaluation.unseen': (params, { signal }) => analysis.serve('evaluation.unseen', 'unseen', params, { signal }),
     'predict.drug': async ({ runId, smiles, cellLine, doseMicromolar, timeHours }, { signal }) =>
-      analysis.predictDrug(
+      analysis.servePredictDrug(
         runId,
         smiles,
         {
@@ -116,7 +119,7 @@ function handlerTable(lab: LabParts): LabHandlers {
           ...(doseMicromolar !== undefined ? { doseMicromolar } : {}),
           ...(timeHours !== undefined ? { timeHours } : {}),
         },
-        await lab.chemistry.load(),
+        (structure, options) => lab.chemistry.describeOffThread(structure, options),
         { signal },
       ),
     'geneSets.list': () => store.geneSets.list(),
@@ -125,11 +128,11 @@ function handlerTable(lab: LabParts): LabHandlers {
       store.geneSets.delete(id);
       return { deleted: true as const };
     },
-    'analysis.enrichment': (params, { signal }) => analysis.run('enrichment', params, { signal }),
-    'mechanism.connectivity': (params, { signal }) => analysis.run('connectivity', params, { signal }),
+    'analysis.enrichment': (params, { signal }) => analysis.serve('analysis.enrichment', 'enrichment', params, { signal }),
+    'mechanism.connectivity': (params, { signal }) => analysis.serve('mechanism.connectivity', 'connectivity', params, { signal }),
     'mechanism.screen': (params, { signal }) => screenStructures(lab, params, signal),
-    'mechanism.moaRetrieval': (params, { signal }) => analysis.run('moaRetrieval', params, { signal }),
-    'mechanism.neighbours': (params, { signal }) => analysis.run('drugNeighbours', params, { signal }),
+    'mechanism.moaRetrieval': (params, { signal }) => analysis.serve('mechanism.moaRetrieval', 'moaRetrieval', params, { signal }),
+    'mechanism.neighbours': (params, { signal }) => analysis.serve('mechanism.neighbours', 'drugNeighbours', params, { signal }),
     'jobs.cancel': ({ jobId }) => ({ cancelled: jobs.cancel(jobId) }),
   };
 }
@@ -140,7 +143,7 @@ function bundleOf(store: Store, planId: string): string {
   return plan.bundlePath;
 }
 
-function withDescribedFailures(handlers: LabHandlers, describe: (error: unknown) => LabError | null): LabHandlers {
+function withDescribedFailures(handlers: ServedHandlers, describe: (error: unknown) => LabError | null): ServedHandlers {
   const wrapped: Record<string, (params: never, context: CallContext) => unknown> = {};
   for (const [method, handler] of Object.entries(handlers) as unknown as [string, (params: never, context: CallContext) => unknown][]) {
     wrapped[method] = async (params, context) => {
@@ -151,5 +154,5 @@ function withDescribedFailures(handlers: LabHandlers, describe: (error: unknown)
       }
     };
   }
-  return wrapped as unknown as LabHandlers;
+  return wrapped as unknown as ServedHandlers;
 }

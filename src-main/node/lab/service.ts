@@ -6,7 +6,6 @@ import { platform } from 'node:os';
 import { join } from 'node:path';
 import type { AppInfo, CreateSyntheticParams, DatasetSummary } from '../../shared/api/domain.js';
 import type { LabError } from '../../shared/api/errors.js';
-import type { LabHandlers } from '../../shared/api/methods.js';
 import type { SweepExecutor, SweepParams } from '../../shared/api/plans.js';
 import type { LabEvent } from '../../shared/api/protocol.js';
 import type { StudyId, StudyOptions } from '../../shared/api/studies.js';
@@ -24,6 +23,7 @@ import { ImportWorkflow } from './import/workflow.js';
 import { JobRunner } from './jobs.js';
 import { requirePlannedStudy } from './plans/bundle.js';
 import { checkSweep, executeSweep, studyOnSlurm } from './plans/sweep.js';
+import type { ServedHandlers } from './serialized-result.js';
 import { runStudy } from './studies.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
@@ -200,14 +200,14 @@ export class LabService {
     return join(real, executor.bundleName);
   }
 
-  handlers(): LabHandlers {
+  handlers(): ServedHandlers {
     return labHandlers(this);
   }
 
   async close(): Promise<void> {
     await this.training.stopAll();
     await this.jobs.stopAll();
-    this.imports.close();
+    await this.imports.close();
     await this.files.close();
     await this.analysis.dispose();
     await this.chemistry.close();

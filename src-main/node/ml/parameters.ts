@@ -63,6 +63,13 @@ export class Dense {
   apply(x: tf.Tensor2D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
     return dense(x, this.weights, this.bias, activation);
   }
+
+  /** The mean linear output over each run of `groupSize` consecutive rows: the layer of the rows' mean. */
+  applyGroupMeans(x: tf.Tensor2D, groupSize: number): tf.Tensor2D {
+    return tf.tidy(() =>
+      this.apply(tf.mean(tf.reshape(x, [(x.shape[0] as number) / groupSize, groupSize, x.shape[1] as number]), 1) as tf.Tensor2D),
+    );
+  }
 }
 
 /** One hidden ReLU layer then a linear output: every network of the seed has this shape. */
@@ -80,6 +87,19 @@ export class OneHiddenLayer {
     return tf.tidy(() => {
       const h = this.hidden.apply(x, 'relu');
       return this.output.apply(modulate ? modulate(h) : h);
+    });
+  }
+
+  /**
+   * The mean output over each run of `groupSize` consecutive rows (groups × outputs): the output
+   * layer is linear, so it is applied once to each group's mean hidden activation instead of to
+   * every row.
+   */
+  applyGroupMeans(x: tf.Tensor2D, groupSize: number): tf.Tensor2D {
+    return tf.tidy(() => {
+      const h = this.hidden.apply(x, 'relu');
+      const groups = (x.shape[0] as number) / groupSize;
+      return this.output.apply(tf.mean(tf.reshape(h, [groups, groupSize, h.shape[1] as number]), 1) as tf.Tensor2D);
     });
   }
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { type ErrorCode, type ErrorPayload, LabError, type ResponseEnvelope, UPLOAD_PATH } from '../../shared/api/index.js';
-import { createDispatcher } from '../lab/dispatch.js';
+import { createJsonDispatcher, type JsonDispatcher } from '../lab/dispatch.js';
 import type { LabService } from '../lab/service.js';
 import { EVENTS_PROTOCOL, LoopbackGuard, newToken } from './security.js';
 
@@ -33,7 +33,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const token = options.token ?? newToken();
-  const dispatch = createDispatcher(options.service.handlers());
+  const dispatch = createJsonDispatcher(options.service.handlers());
   const serveStatic = existsSync(options.staticDir) ? sirv(options.staticDir, { single: true, dev: false, etag: true }) : null;
   let guard: LoopbackGuard | undefined;
 
@@ -116,11 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-async function handleCall(
-  request: IncomingMessage,
-  response: ServerResponse,
-  dispatch: (raw: unknown, signal: AbortSignal) => Promise<ResponseEnvelope>,
-): Promise<void> {
+async function handleCall(request: IncomingMessage, response: ServerResponse, dispatch: JsonDispatcher): Promise<void> {
   const contentType = (request.headers['content-type'] ?? '').toLowerCase();
   if (!contentType.startsWith('application/json')) {
     return sendError(response, 415, { code: 'invalid_message', message: 'Requests must be application/json' });
@@ -145,7 +141,8 @@ async function handleCall(
   response.once('close', () => {
     if (!response.writableFinished) gone.abort();
   });
-  sendJson(response, 200, await dispatch(raw, gone.signal));
+  // The envelope comes as text: a large result a worker serialized is forwarded as it is.
+  sendJsonText(response, 200, await dispatch(raw, gone.signal));
 }
 
 const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {
@@ -225,7 +222,10 @@ function sendError(response: ServerResponse, status: number, error: ErrorPayload
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendJsonText(response, status, JSON.stringify(body));
+}
+
+function sendJsonText(response: ServerResponse, status: number, text: string): void {
   response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   response.end(text);
 }

@@ -299,6 +299,22 @@ export class DatasetRepository extends Repository {
     };
   }
 
+  /**
+   * What the environment vectors are (kind and column names) without reading them: a predict for
+   * a new SMILES needs only this, and reading every representation took seconds at LINCS size.
+   */
+  representationLayout(datasetId: string): Pick<EnvironmentRepresentations, 'kind' | 'columns'> {
+    const columns = this.db.prepare('SELECT representation_columns FROM datasets WHERE id = ?').pluck().get(datasetId) as
+      | string
+      | undefined;
+    if (columns === undefined) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const kind = this.db
+      .prepare('SELECT representation_kind FROM environments WHERE dataset_id = ? ORDER BY idx LIMIT 1')
+      .pluck()
+      .get(datasetId) as string | undefined;
+    return { kind: kind ?? 'none', columns: JSON.parse(columns) as string[] };
+  }
+
   /** The whole expression matrix, samples × genes, row-major, in sample order. */
   readExpression(datasetId: string): { nSamples: number; nGenes: number; values: Float32Array } {
     const head = this.db.prepare('SELECT n_samples, n_genes FROM datasets WHERE id = ?').get(datasetId) as

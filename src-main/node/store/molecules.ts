@@ -66,8 +66,13 @@ export class MoleculeRepository extends Repository {
       );
   }
 
-  /** Keeps a depiction drawn after the fact (imports skip drawing) for every cached entry of `smiles`. */
-  setDepiction(smiles: string, svg: string): void {
-    this.db.prepare('UPDATE molecules SET svg = ? WHERE smiles = ? AND ok = 1').run(svg, smiles);
+  /**
+   * Keeps a depiction and InChIKey computed after the fact (imports skip both) for every cached
+   * entry of `smiles`; an InChIKey already stored stays.
+   */
+  setDepiction(smiles: string, svg: string, inchiKey: string | null = null): void {
+    this.db
+      .prepare('UPDATE molecules SET svg = ?, inchi_key = coalesce(inchi_key, ?) WHERE smiles = ? AND ok = 1')
+      .run(svg, inchiKey, smiles);
   }
 }

@@ -35,6 +35,49 @@ export const PriorShiftResult = z.object({
 });
 export type PriorShiftResult = z.infer<typeof PriorShiftResult>;
 
+export const PriorShiftRowsParams = z.strictObject({
+  runId: Id,
+  /** Case-insensitive part of an environment key; '' for every environment. */
+  query: z.string().max(200),
+  /** The first row (or block) of the matching rows in heatmap order, and how many. */
+  first: z.number().int().min(0),
+  count: z.number().int().min(0).max(2000),
+  /** Consecutive rows averaged into one: 1 for the rows themselves, more for a zoomed-out overview. */
+  block: z.number().int().min(1),
+});
+export type PriorShiftRowsParams = z.infer<typeof PriorShiftRowsParams>;
+
+/**
+ * A window of the prior-shift heatmaps, in the order the server gives the environments (grouped by
+ * the latent each moves most, along each group's leading principal component): at 40k+
+ * environments the view asks for the rows it draws rather than receiving every row.
+ */
+export const PriorShiftRowsResult = z.object({
+  runId: Id,
+  epoch: z.number().int(),
+  /** Null when the family has no environment prior. */
+  report: z
+    .object({
+      latentDim: z.number().int(),
+      /** Every environment, and those matching the query. */
+      environments: z.number().int(),
+      matching: z.number().int(),
+      block: z.number().int(),
+      /** Each row: its position among the matching rows, its (first) environment, how many rows it averages. */
+      rows: z.array(z.object({ position: z.number().int(), key: z.string(), heldOut: z.boolean(), size: z.number().int() })),
+      /** Float32 base64, rows × latentDim (decodeFloat32Rows). */
+      mean: z.string(),
+      logStd: z.string().nullable(),
+      /** Largest |value| of all rows of each matrix: the colour scale of every window. */
+      extent: z.object({ mean: z.number(), logStd: z.number().nullable() }),
+      /** Median over environments (an evenly spaced sample of `sparsitySample`) of the coordinates carrying 90 % of the shift. */
+      sparsityMedian: z.number().int(),
+      sparsitySample: z.number().int(),
+    })
+    .nullable(),
+});
+export type PriorShiftRowsResult = z.infer<typeof PriorShiftRowsResult>;
+
 export const TopGenesResult = z.object({
   runId: Id,
   latent: z.number().int(),

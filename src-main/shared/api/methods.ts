@@ -6,6 +6,8 @@ import {
   DifferentialResult,
   DrugPredictionResult,
   PriorShiftResult,
+  PriorShiftRowsParams,
+  PriorShiftRowsResult,
   ProjectionResult,
   SampleColumnResult,
   TopGenesResult,
@@ -91,6 +93,7 @@ export const methods = {
     result: ProjectionResult,
   },
   'analysis.priorShift': { params: z.strictObject({ runId: Id }), result: PriorShiftResult },
+  'analysis.priorShiftRows': { params: PriorShiftRowsParams, result: PriorShiftRowsResult },
   'analysis.topGenes': {
     params: z.strictObject({ runId: Id, latent: z.number().int().min(0), count: z.number().int().min(1).max(1000).default(25) }),
     result: TopGenesResult,

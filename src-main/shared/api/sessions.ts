@@ -50,6 +50,8 @@ export const LatentsDatasetState = z.object({
   method: z.enum(['pca', 'umap']).default('pca'),
   colourBy: z.string().default('environment key'),
   maxPoints: z.number().int().positive().default(20_000),
+  /** Points of a UMAP (its own choice: a UMAP of PCA's 200,000 would take minutes). */
+  umapPoints: z.number().int().positive().default(3_000),
   groupA: GroupRef.nullable().default(null),
   groupB: GroupRef.nullable().default(null),
 });

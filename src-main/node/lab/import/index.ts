@@ -23,7 +23,7 @@ export interface PreparedImport {
 }
 
 /** File problems reach the user as bad_input naming the file, place and cause. */
-function asLabError(error: unknown): unknown {
+export function asLabError(error: unknown): unknown {
   return error instanceof FormatError ? new LabError('bad_input', error.message, { code: error.code, file: error.file }) : error;
 }
 

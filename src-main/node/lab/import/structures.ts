@@ -1,6 +1,7 @@
 // Drug structures for an import: computed by chem/ once per SMILES and fingerprint setting,
-// then served from the lab's molecule cache. Imports draw no depictions: the lab draws one when a
-// structure is first shown (LabService.environmentStructure).
+// then served from the lab's molecule cache. Imports draw no depictions and compute no InChIKeys
+// (as much work again as the rest): the lab makes both when a structure is first shown
+// (LabChemistry.environmentStructure).
 import type { FingerprintOptions } from '../../../shared/api/imports.js';
 import type { Chemistry, MoleculeResult } from '../../chem/chemistry.js';
 import type { ChemistryPool } from '../../chem/pool.js';
@@ -9,6 +10,9 @@ import type { StructureInfo, StructureSource } from './representation.js';
 
 /** Fewer uncached structures than this are described in this thread: a pool's start costs more. */
 const POOL_MINIMUM = 64;
+
+/** What an import leaves to the first showing of a structure. */
+const IMPORT_DESCRIBE = { depict: false, inchiKey: false } as const;
 
 export type StructureProgress = (described: number, total: number) => void;
 
@@ -38,7 +42,7 @@ export class CachedStructures implements StructureSource {
       try {
         const results = await this.#pool.describeAll(missing, {
           ...options,
-          depict: false,
+          ...IMPORT_DESCRIBE,
           ...(progress ? { onProgress: progress } : {}),
         });
         for (const [i, result] of results.entries()) this.#store(missing[i] as string, options, result);
@@ -63,7 +67,7 @@ export class CachedStructures implements StructureSource {
     if (cached) return cached;
     // After RDKit crashed on an earlier structure, wait for the fresh instance.
     await this.#chemistry.ready();
-    const result = this.#chemistry.describe(smiles, { ...options, depict: false });
+    const result = this.#chemistry.describe(smiles, { ...options, ...IMPORT_DESCRIBE });
     return this.#store(smiles, options, result);
   }
 

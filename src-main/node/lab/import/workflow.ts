@@ -1,6 +1,7 @@
 // The import workflow the LabApi offers: files named by grants, a preview kept for the import
-// that follows it, the import as a job on its own database connection, the unpack cache of
-// .gz files, and the lab-wide compound library.
+// that follows it, the import as a job in the import worker thread on its own database connection
+// (import-thread.ts; in this thread only for an in-memory database), the unpack cache of .gz
+// files, and the lab-wide compound library.
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { LabError } from '../../../shared/api/errors.js';
@@ -22,7 +23,9 @@ import type { FileGrants } from '../files/grants.js';
 import type { JobRunner } from '../jobs.js';
 import { prepareAttach } from './attach-samples.js';
 import { readCompoundTable } from './compound-table.js';
-import { type PreparedImport, prepareImport, runImport } from './index.js';
+import { ImportThread } from './import-thread.js';
+import { runImport } from './index.js';
+import { type ImportRunner, ImportSession } from './session.js';
 import { UnpackCache } from './unpack-cache.js';
 
 /** The roles of an import's files, in the order of ImportRequest.files. */
@@ -62,7 +65,10 @@ export class ImportWorkflow {
   readonly interrupted: ImportRecord[];
   /** Unpacked copies of .gctx.gz/.h5ad.gz files, next to the database. */
   readonly unpacked: UnpackCache;
-  #lastPreview: { key: string; prepared: PreparedImport } | null = null;
+  /** Where previews and imports are prepared and stored. */
+  readonly #runner: ImportRunner;
+  /** The request the runner keeps a prepared preview of, and the unpacked copies that preview holds. */
+  #previewed: { key: string; unpacked: string[] } | null = null;
 
   constructor(options: ImportWorkflowOptions) {
     this.#options = options;
@@ -70,6 +76,14 @@ export class ImportWorkflow {
     this.#jobs = options.jobs;
     this.#files = options.files;
     this.#chemistry = options.chemistry;
+    // A worker cannot open an in-memory database: there, imports run on this thread as before.
+    this.#runner =
+      this.#store.path === ':memory:'
+        ? new ImportSession({ store: this.#store, structures: (onProgress) => this.#chemistry.structures(onProgress) })
+        : new ImportThread({
+            databasePath: this.#store.path,
+            ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+          });
     this.interrupted = this.#store.imports.markInterrupted();
     this.unpacked = new UnpackCache(
       this.#store.path === ':memory:' ? join(tmpdir(), `cellshift-unpacked-${process.pid}`) : join(dirname(this.#store.path), 'unpacked'),
@@ -120,32 +134,41 @@ export class ImportWorkflow {
   }
 
   /**
-   * The preview's prepared import is kept until the import starts (or another preview replaces
-   * it): preparing a 470k-signature file twice doubled peak memory and cost seconds.
+   * The preview's prepared import is kept (by the runner) until the import starts or another
+   * preview replaces it: preparing a 470k-signature file twice doubled peak memory and cost seconds.
    */
   async preview(request: ImportRequest): Promise<ImportPreview> {
     this.#discardPreview();
     const { resolved } = await this.resolve(request);
-    // Unpacking a 20 GB .gctx.gz takes minutes: it runs as a job, with progress and cancel.
-    const prepared = await prepareImport(resolved, await this.#chemistry.structures(), {
-      unpackGzip: (path) => this.#jobs.start('import', (context) => this.#unpack(path, context)).done,
-      library: this.#store.compounds,
-    });
-    this.#lastPreview = { key: JSON.stringify(request), prepared };
-    return prepared.preview;
+    const key = JSON.stringify(request);
+    const unpacked: string[] = [];
+    try {
+      const preview = await this.#runner.preview(key, resolved, async (path) => {
+        // Unpacking a 20 GB .gctx.gz takes minutes: it runs as a job, with progress and cancel.
+        const copy = await this.#jobs.start('import', (context) => this.#unpack(path, context)).done;
+        unpacked.push(copy);
+        return copy;
+      });
+      this.#previewed = { key, unpacked };
+      return preview;
+    } catch (error) {
+      for (const path of unpacked) this.unpacked.release(path);
+      throw error;
+    }
   }
 
-  #takePreview(request: ImportRequest): PreparedImport | null {
-    const last = this.#lastPreview;
-    if (!last || last.key !== JSON.stringify(request)) return null;
-    this.#lastPreview = null;
-    return last.prepared;
+  /** The unpacked copies held by the kept preview of this request, which its import now takes over. */
+  #takePreview(key: string): string[] {
+    const previewed = this.#previewed;
+    if (!previewed || previewed.key !== key) return [];
+    this.#previewed = null;
+    return previewed.unpacked;
   }
 
   #discardPreview(): void {
-    this.#lastPreview?.prepared.close();
-    if (this.#lastPreview) this.unpacked.release(this.#lastPreview.prepared.plan.source.path);
-    this.#lastPreview = null;
+    this.#runner.discardPreview();
+    for (const path of this.#previewed?.unpacked ?? []) this.unpacked.release(path);
+    this.#previewed = null;
   }
 
   /**
@@ -155,31 +178,19 @@ export class ImportWorkflow {
    */
   async start(request: ImportRequest): Promise<{ jobId: string; kind: 'import' }> {
     const { resolved, label, grantIds } = await this.resolve(request);
+    const key = JSON.stringify(request);
     const store = this.#store;
-    const { nativeBinding } = this.#options;
     const { jobId } = this.#jobs.start('import', async (context) => {
       const entry = store.imports.begin(label);
-      const connection = store.path === ':memory:' ? store : Store.open(store.path, nativeBinding ? { nativeBinding } : {});
-      let prepared: PreparedImport | undefined;
+      const held = this.#takePreview(key);
       try {
         context.progress(null, `Reading ${label}`);
-        prepared =
-          this.#takePreview(request) ??
-          (await prepareImport(
-            resolved,
-            await this.#chemistry.structures((done, total) => context.progress(null, `Drug structures: ${done} of ${total} described`)),
-            { unpackGzip: (path) => this.#unpack(path, context), library: store.compounds },
-          ));
-        context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
-        // The journal is marked completed in the dataset's own transaction: a kill can never
-        // leave a stored dataset whose import the journal calls interrupted, or the reverse.
-        const summary = await runImport(connection, prepared, context, (datasetId) =>
-          connection.imports.finish(entry, 'completed', datasetId, null),
-        );
+        const summary = await this.#runner.importDataset({ key, resolved, journalEntry: entry }, context, async (path) => {
+          const copy = await this.#unpack(path, context);
+          held.push(copy);
+          return copy;
+        });
         this.#options.datasetsChanged();
-        // The compound table given with the import now serves later imports without one.
-        if (prepared.compounds)
-          store.compounds.upsert(prepared.compounds.values(), resolved.fileLabels?.pertInfo ?? prepared.compounds.source);
         await this.#releaseUploads(grantIds);
         return summary;
       } catch (error) {
@@ -199,9 +210,8 @@ export class ImportWorkflow {
         }
         throw described;
       } finally {
-        if (connection !== store) connection.close();
         // Its dataset (if stored) now keeps an unpacked copy from being pruned.
-        if (prepared) this.unpacked.release(prepared.plan.source.path);
+        for (const path of held) this.unpacked.release(path);
       }
     });
     return { jobId, kind: 'import' };
@@ -306,12 +316,13 @@ export class ImportWorkflow {
   }
 
   async releaseFile(grantId: string): Promise<boolean> {
-    // A cached preview may still hold the file open.
-    if (this.#lastPreview?.key.includes(grantId)) this.#discardPreview();
+    // A kept preview may still hold the file open.
+    if (this.#previewed?.key.includes(grantId)) this.#discardPreview();
     return this.#files.release(grantId);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#discardPreview();
+    await this.#runner.close();
   }
 }

@@ -39,6 +39,10 @@ export abstract class AutoencoderModule implements GenerativeModule {
     return this.decoder.apply(z, e);
   }
 
+  decodeMeans(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+    return this.decoder.applyMeans(z, e);
+  }
+
   reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => this.decode(this.encode(x, e).mean, e));
   }

@@ -67,6 +67,21 @@ export class Decoder {
   apply(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => this.#net.apply(this.#usesEnvironment ? tf.concat([z, e], 1) : z));
   }
+
+  /**
+   * The mean decoding of each environment's latents: z holds `samples` consecutive rows per row of
+   * e (one environment each); the result has one row per environment.
+   */
+  applyMeans(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const environments = e.shape[0];
+      const samples = z.shape[0] / environments;
+      if (!this.#usesEnvironment) return this.#net.applyGroupMeans(z, samples);
+      const width = e.shape[1];
+      const perRow = tf.reshape(tf.tile(tf.reshape(e, [environments, 1, width]), [1, samples, 1]), [environments * samples, width]);
+      return this.#net.applyGroupMeans(tf.concat([z, perRow as tf.Tensor2D], 1), samples);
+    });
+  }
 }
 
 /**

@@ -84,6 +84,15 @@ export class DrugShiftVaeModule extends AutoencoderModule {
     });
   }
 
+  /** The drug's shift depends on e alone, so it adds to the mean of the context decoding unchanged. */
+  override decodeMeans(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const shifts = this.#shifts(e);
+      const shift = shifts.length === 1 ? (shifts[0] as tf.Tensor2D) : tf.div(tf.addN(shifts), shifts.length);
+      return tf.add(this.decoder.applyMeans(z, tf.mul(e, this.#contextMask) as tf.Tensor2D), shift) as tf.Tensor2D;
+    });
+  }
+
   /** The decoder's output from the latent and the context alone. */
   #base(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
     return this.decoder.apply(z, tf.mul(e, this.#contextMask) as tf.Tensor2D);

@@ -68,6 +68,12 @@ export interface GenerativeModule {
   encode(x: tf.Tensor2D, e: tf.Tensor2D): Encoding;
   /** Decodes latents in environment e into expression (standardised units). */
   decode(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * The mean of decode() over each environment's latents: z has the same number of consecutive
+   * rows for each row of e; one row per environment. Cheaper than decode() then a mean (the
+   * output layer runs once per environment), equal to float32 rounding.
+   */
+  decodeMeans(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D;
   /** Deterministic reconstruction through the posterior mean (validation, figures). */
   reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D;
   /** How environment e moves the latent distribution, for families that model it. */

@@ -1,7 +1,7 @@
 // A fused Adam update for the 'native-blas' backend. tf.train.adam's applyGradients runs ~14
-// separate tensor ops per variable (each allocating a full-size result); here one native call per
-// variable computes the same float32 steps (see adam() in native/blas/src/addon.c) into three
-// new arrays, which are assigned exactly where the original assigns its results. Optimizer state
+// separate tensor ops per variable (each allocating a full-size result); here one native call for
+// all variables (adamMany; adam() per variable with an older addon) computes the same float32
+// steps (see adam() in native/blas/src/addon.c) into three new arrays per variable, which are assigned exactly where the original assigns its results. Optimizer state
 // (moment variables, accBeta1/2, iterations) stays the stock AdamOptimizer's, so checkpoints,
 // getWeights/setWeights and switching backends mid-run keep working.
 //
@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
-import { NativeBackend } from './backend.js';
+import { outputArray } from './backend.js';
 
 interface MomentSlot {
   originalName: string;
@@ -69,12 +69,14 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
       if (slot && (slot.variable.size !== value.size || slot.variable.dtype !== 'float32' || !on(slot.variable))) return false;
     }
   }
-  const alloc = (n: number) => (backend instanceof NativeBackend ? backend.alloc(n) : new Float32Array(n));
+  const alloc = (n: number) => outputArray(backend, n);
   const read = (t: tf.Tensor) => backend.data.get(t.dataId).values as Float32Array;
   tf.tidy(() => {
     // The same float32 scalars the stock implementation builds.
     const oneMinusAccBeta1 = tf.sub(1, self.accBeta1).dataSync()[0] as number;
     const oneMinusAccBeta2 = tf.sub(1, self.accBeta2).dataSync()[0] as number;
+    const updates: { value: tf.Variable; m: tf.Variable; v: tf.Variable; g: tf.Tensor; out: [Float32Array, Float32Array, Float32Array] }[] =
+      [];
     for (const [i, name] of names.entries()) {
       const value = variables[name] as tf.Variable;
       if (self.accumulatedFirstMoment[i] == null) {
@@ -87,27 +89,37 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
       if (!g) continue;
       const m = (self.accumulatedFirstMoment[i] as MomentSlot).variable;
       const v = (self.accumulatedSecondMoment[i] as MomentSlot).variable;
-      const n = value.size;
-      const wOut = alloc(n);
-      const mOut = alloc(n);
-      const vOut = alloc(n);
-      native.adam(
-        wOut,
-        mOut,
-        vOut,
-        read(value),
-        read(g),
-        read(m),
-        read(v),
-        self.beta1,
-        1 - self.beta1,
-        self.beta2,
-        1 - self.beta2,
-        oneMinusAccBeta1,
-        oneMinusAccBeta2,
-        self.epsilon,
-        -self.learningRate,
+      updates.push({ value, m, v, g, out: [alloc(value.size), alloc(value.size), alloc(value.size)] });
+    }
+    const scalars = [
+      self.beta1,
+      1 - self.beta1,
+      self.beta2,
+      1 - self.beta2,
+      oneMinusAccBeta1,
+      oneMinusAccBeta2,
+      self.epsilon,
+      -self.learningRate,
+    ] as const;
+    // One call for all variables (one wake-up of the addon's threads), unless a variable appears
+    // twice: then the second update must see the first, as in the stock optimiser.
+    const together = native.adamMany !== undefined && new Set(updates.map((u) => u.value)).size === updates.length;
+    if (together && native.adamMany) {
+      const column = (pick: (u: (typeof updates)[number]) => Float32Array) => updates.map(pick);
+      native.adamMany(
+        column((u) => u.out[0]),
+        column((u) => u.out[1]),
+        column((u) => u.out[2]),
+        column((u) => read(u.value)),
+        column((u) => read(u.g)),
+        column((u) => read(u.m)),
+        column((u) => read(u.v)),
+        ...scalars,
       );
+    }
+    for (const { value, m, v, g, out } of updates) {
+      const [wOut, mOut, vOut] = out;
+      if (!together) native.adam(wOut, mOut, vOut, read(value), read(g), read(m), read(v), ...scalars);
       // New arrays, never in place: this backend hands out its arrays from dataSync(), so a
       // checkpoint taken earlier may still be reading the old ones.
       m.assign(tf.tensor(mOut, m.shape, 'float32'));

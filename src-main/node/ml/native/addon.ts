@@ -67,6 +67,26 @@ export interface NativeBinding {
     epsilon: number,
     negLearningRate: number,
   ): void;
+  /** adam() for every variable k (wOut[k], …, v[k]) in one call (src/training.c); absent from addons built before it. */
+  adamMany?(
+    wOut: Float32Array[],
+    mOut: Float32Array[],
+    vOut: Float32Array[],
+    w: Float32Array[],
+    g: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
+  /** out[k] = Σ arrays[k][i]² (squares rounded to float32, summed in double) (src/training.c); absent from older addons. */
+  sumSquares?(out: Float32Array, arrays: Float32Array[]): void;
   /**
    * In place: a symmetric positive definite p×p matrix (row-major) becomes L⁻¹ of its Cholesky
    * factor, zero above the diagonal; returns 0, or the 1-based pivot where a is not positive

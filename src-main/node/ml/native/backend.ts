@@ -25,6 +25,15 @@ interface Owned {
 /** Arrays kept for reuse, in bytes, by default; more than this are left to the garbage collector. */
 const MAX_POOLED_BYTES = 256 * 1024 * 1024;
 
+/**
+ * A float32 array of length n with arbitrary contents, for values that will be written in full:
+ * from the pool when `backend` is a NativeBackend (and back to it when the tensor holding it is
+ * disposed), otherwise new.
+ */
+export function outputArray(backend: unknown, n: number): Float32Array {
+  return backend instanceof NativeBackend ? backend.alloc(n) : new Float32Array(n);
+}
+
 export class NativeBackend extends MathBackendCPU {
   readonly #pool = new Map<number, Float32Array[]>();
   #pooledBytes = 0;

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
-import { NativeBackend } from './backend.js';
+import { outputArray } from './backend.js';
 import { DENSE_RELU, RELU_GRAD } from './dense.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
@@ -340,9 +340,7 @@ function asFloats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
 // ---------------------------------------------------------------------------------------------
 
 /** An output array every element of which the kernel will write (pooled on NativeBackend). */
-function alloc(backend: MathBackendCPU, n: number): Float32Array {
-  return backend instanceof NativeBackend ? backend.alloc(n) : new Float32Array(n);
-}
+const alloc = outputArray;
 
 /** True when every tensor is float32 and stored as a Float32Array. (Not always so: the cpu
  *  backend's Cast from bool or int32 to float32 keeps the original Uint8Array/Int32Array.) */

@@ -7,7 +7,11 @@ import type { RequestEnvelope } from '../../../../src-main/shared/api/protocol.j
 /** Desktop: the preload's window.cellshift bridge over Electron IPC. */
 export function ipcCarrier(bridge: CellShiftBridge): Carrier {
   return {
-    send: (request) => bridge.call(request),
+    // The main process answers with the envelope as JSON text (refusals of a foreign page as an object).
+    send: async (request) => {
+      const raw = await bridge.call(request);
+      return typeof raw === 'string' ? JSON.parse(raw) : raw;
+    },
     subscribe: (listener) => bridge.onEvent(listener),
   };
 }

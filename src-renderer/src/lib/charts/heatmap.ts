@@ -47,11 +47,15 @@ export function heatmapLayout(spec: HeatmapSpec): HeatmapLayout {
   };
 }
 
-/** t in [-1, 1] → white-to-blue below 0, white-to-red above. */
-export function divergingColour(t: number): string {
+/** t in [-1, 1] → white-to-blue below 0, white-to-red above, as [r, g, b] in 0..255. */
+export function divergingRgb(t: number): [number, number, number] {
   const clamped = Math.max(-1, Math.min(1, t));
   const fade = Math.round(255 * (1 - Math.abs(clamped)));
-  return clamped >= 0 ? `rgb(255, ${fade}, ${fade})` : `rgb(${fade}, ${fade}, 255)`;
+  return clamped >= 0 ? [255, fade, fade] : [fade, fade, 255];
+}
+
+export function divergingColour(t: number): string {
+  return `rgb(${divergingRgb(t).join(', ')})`;
 }
 
 export function cellColour(layout: HeatmapLayout, value: number): string {
@@ -60,6 +64,52 @@ export function cellColour(layout: HeatmapLayout, value: number): string {
 
 export function formatLimit(value: number): string {
   return Math.abs(value) >= 100 || Math.abs(value) < 0.01 ? value.toExponential(1) : value.toPrecision(2);
+}
+
+/** Rows of a heatmap as a window asks for them: labels and values of rows [first, first + count). */
+export interface HeatmapRows {
+  /** Rows matching the search. */
+  matching: number;
+  labels: string[];
+  values: number[][];
+}
+
+/**
+ * Where a heatmap's rows come from: at 40k+ environments the server holds them and the view asks
+ * for the rows it draws (charts below only ever see a window).
+ */
+export interface HeatmapSource {
+  /** Every row, before the search. */
+  total: number;
+  /** The colour scale of every window (the largest |value| of the whole matrix). */
+  extent: number;
+  /**
+   * Rows [first, first + count) of those whose label contains `query` (case-insensitive); with
+   * block > 1, each row the mean of `block` consecutive rows (the zoomed-out overview).
+   */
+  rows(query: string, first: number, count: number, block: number): Promise<HeatmapRows>;
+}
+
+/** A source over rows already in memory (small matrices: the synthetic ground truth). */
+export function localHeatmapSource(labels: string[], values: number[][]): HeatmapSource {
+  const extent = heatmapLayout({ title: '', rows: labels, columns: [], values }).extent;
+  return {
+    total: labels.length,
+    extent,
+    rows: async (query, first, count, block) => {
+      const q = query.trim().toLowerCase();
+      const shown = labels.flatMap((label, i) => (!q || label.toLowerCase().includes(q) ? [i] : []));
+      const picked = { matching: shown.length, labels: [] as string[], values: [] as number[][] };
+      for (let start = first * block; start < Math.min(shown.length, (first + count) * block); start += block) {
+        const members = shown.slice(start, start + block);
+        picked.labels.push(labels[members[0] as number] as string);
+        picked.values.push(
+          (values[members[0] as number] ?? []).map((_, j) => members.reduce((sum, i) => sum + (values[i]?.[j] ?? 0), 0) / members.length),
+        );
+      }
+      return picked;
+    },
+  };
 }
 
 /** Rows [first, first + count) of the matrix, drawn right under the header. */

@@ -2,6 +2,10 @@
 // (normalised, see layout.ts), colours and marks, and two draw calls (unmarked points, then
 // marked ones on top with a ring). No library: regl and its relatives compile shaders' glue
 // with new Function, which the app's Content-Security-Policy (no 'unsafe-eval') forbids.
+// Every exact frame is drawn into a texture and copied to the canvas, so that while the view is
+// being zoomed or panned a frame can be that texture moved and scaled (two triangles) instead of
+// every point again: at 200k points under SwiftShader (software WebGL) an exact frame takes
+// hundreds of milliseconds, the moved snapshot a few.
 import { PLOT_PADDING } from './layout.js';
 
 const VERTEX = `
@@ -32,6 +36,26 @@ void main() {
   v_colour = a_colour;
   if (!marked) v_colour.a *= u_dim;
   v_mark = a_mark;
+}`;
+
+/** The snapshot of the last exact frame, placed at screen = cached · scale + offset (CSS pixels). */
+const SNAPSHOT_VERTEX = `
+attribute vec2 a_unit;
+uniform vec2 u_size;
+uniform vec3 u_move;
+varying vec2 v_uv;
+void main() {
+  vec2 screen = a_unit * u_size * u_move.x + u_move.yz;
+  gl_Position = vec4(screen.x / u_size.x * 2.0 - 1.0, 1.0 - screen.y / u_size.y * 2.0, 0.0, 1.0);
+  v_uv = vec2(a_unit.x, 1.0 - a_unit.y);
+}`;
+
+const SNAPSHOT_FRAGMENT = `
+precision mediump float;
+uniform sampler2D u_snapshot;
+varying vec2 v_uv;
+void main() {
+  gl_FragColor = texture2D(u_snapshot, v_uv);
 }`;
 
 const FRAGMENT = `
@@ -72,9 +96,21 @@ export interface View {
 export const RING_A: [number, number, number] = [0.07, 0.07, 0.07];
 export const RING_B: [number, number, number] = [0.85, 0.1, 0.55];
 
+interface Snapshot {
+  framebuffer: WebGLFramebuffer;
+  texture: WebGLTexture;
+  width: number;
+  height: number;
+  /** The view it was drawn at; null until drawn, and again when the points change. */
+  view: View | null;
+}
+
 export class PointsRenderer {
   readonly #gl: WebGLRenderingContext;
   readonly #program: WebGLProgram;
+  readonly #snapshotProgram: WebGLProgram;
+  readonly #unitSquare: WebGLBuffer;
+  #snapshot: Snapshot | null = null;
   readonly #buffers: { pos: WebGLBuffer; colour: WebGLBuffer; mark: WebGLBuffer };
   readonly #attributes: { pos: number; colour: number; mark: number };
   readonly #uniforms: Record<string, WebGLUniformLocation | null>;
@@ -97,6 +133,9 @@ export class PointsRenderer {
       return b;
     };
     this.#buffers = { pos: buffer(), colour: buffer(), mark: buffer() };
+    this.#snapshotProgram = link(gl, compile(gl, gl.VERTEX_SHADER, SNAPSHOT_VERTEX), compile(gl, gl.FRAGMENT_SHADER, SNAPSHOT_FRAGMENT));
+    this.#unitSquare = buffer();
+    this.#upload(this.#unitSquare, new Float32Array([0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1]));
     this.#attributes = {
       pos: gl.getAttribLocation(this.#program, 'a_pos'),
       colour: gl.getAttribLocation(this.#program, 'a_colour'),
@@ -113,20 +152,107 @@ export class PointsRenderer {
   /** Interleaved normalised (x, y), see layout.normalise. */
   setPositions(normalised: Float32Array): void {
     this.#count = normalised.length / 2;
+    this.#forgetSnapshot();
     this.#upload(this.#buffers.pos, normalised);
   }
 
   setColours(rgba: Uint8Array): void {
+    this.#forgetSnapshot();
     this.#upload(this.#buffers.colour, rgba);
   }
 
   /** Per point: 0 none, 1 group A, 2 group B, 3 both. */
   setMarks(marks: Uint8Array): void {
     this.#anyMarked = marks.some((m) => m > 0);
+    this.#forgetSnapshot();
     this.#upload(this.#buffers.mark, marks);
   }
 
+  /** Every point at `view`: into the snapshot, then onto the canvas. */
   render(view: View): void {
+    const gl = this.#gl;
+    const snapshot = this.#snapshotFor(gl.canvas.width, gl.canvas.height);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, snapshot?.framebuffer ?? null);
+    this.#drawPoints(view);
+    if (!snapshot) return;
+    snapshot.view = view;
+    this.#drawSnapshot(snapshot, view);
+  }
+
+  /**
+   * The last exact frame moved and scaled to `view` (its edges stay empty until the next exact
+   * frame); false when there is none to move (the points, colours or canvas changed since).
+   */
+  renderMoved(view: View): boolean {
+    const snapshot = this.#snapshot;
+    if (!snapshot?.view || snapshot.width !== this.#gl.canvas.width || snapshot.height !== this.#gl.canvas.height) return false;
+    if (snapshot.view.width !== view.width || snapshot.view.height !== view.height) return false;
+    this.#drawSnapshot(snapshot, view);
+    return true;
+  }
+
+  #drawSnapshot(snapshot: Snapshot, view: View): void {
+    const gl = this.#gl;
+    const drawn = snapshot.view as View;
+    // screen = base·k + t; the snapshot's pixel p = base·k₀ + t₀ lands at (p − t₀)·k/k₀ + t.
+    const scale = view.k / drawn.k;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.viewport(0, 0, gl.canvas.width, gl.canvas.height);
+    gl.clearColor(0, 0, 0, 0);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    gl.disable(gl.BLEND);
+    gl.useProgram(this.#snapshotProgram);
+    // The points' attribute arrays would otherwise stay enabled under a program that has fewer.
+    for (const location of Object.values(this.#attributes)) if (location >= 0) gl.disableVertexAttribArray(location);
+    this.#bind(this.#unitSquare, gl.getAttribLocation(this.#snapshotProgram, 'a_unit'), 2, gl.FLOAT, false);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, snapshot.texture);
+    gl.uniform1i(gl.getUniformLocation(this.#snapshotProgram, 'u_snapshot'), 0);
+    gl.uniform2f(gl.getUniformLocation(this.#snapshotProgram, 'u_size'), view.width, view.height);
+    gl.uniform3f(gl.getUniformLocation(this.#snapshotProgram, 'u_move'), scale, view.x - drawn.x * scale, view.y - drawn.y * scale);
+    gl.drawArrays(gl.TRIANGLES, 0, 6);
+  }
+
+  /** The texture the exact frames go to, at the canvas's size; null if the context cannot make one. */
+  #snapshotFor(width: number, height: number): Snapshot | null {
+    const gl = this.#gl;
+    if (this.#snapshot && this.#snapshot.width === width && this.#snapshot.height === height) return this.#snapshot;
+    this.#dropSnapshot();
+    const texture = gl.createTexture();
+    const framebuffer = gl.createFramebuffer();
+    if (!texture || !framebuffer) return null;
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, width, height, 0, gl.RGBA, gl.UNSIGNED_BYTE, null);
+    // Not a power of two: no mipmaps, clamped edges (WebGL 1).
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
+    const complete = gl.checkFramebufferStatus(gl.FRAMEBUFFER) === gl.FRAMEBUFFER_COMPLETE;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    if (!complete) {
+      gl.deleteFramebuffer(framebuffer);
+      gl.deleteTexture(texture);
+      return null;
+    }
+    this.#snapshot = { framebuffer, texture, width, height, view: null };
+    return this.#snapshot;
+  }
+
+  #forgetSnapshot(): void {
+    if (this.#snapshot) this.#snapshot.view = null;
+  }
+
+  #dropSnapshot(): void {
+    if (!this.#snapshot) return;
+    this.#gl.deleteFramebuffer(this.#snapshot.framebuffer);
+    this.#gl.deleteTexture(this.#snapshot.texture);
+    this.#snapshot = null;
+  }
+
+  #drawPoints(view: View): void {
     const gl = this.#gl;
     const canvas = gl.canvas as HTMLCanvasElement;
     gl.viewport(0, 0, canvas.width, canvas.height);
@@ -156,8 +282,10 @@ export class PointsRenderer {
 
   dispose(): void {
     const gl = this.#gl;
-    for (const b of Object.values(this.#buffers)) gl.deleteBuffer(b);
+    this.#dropSnapshot();
+    for (const b of [...Object.values(this.#buffers), this.#unitSquare]) gl.deleteBuffer(b);
     gl.deleteProgram(this.#program);
+    gl.deleteProgram(this.#snapshotProgram);
   }
 
   #upload(buffer: WebGLBuffer, data: ArrayBufferView): void {

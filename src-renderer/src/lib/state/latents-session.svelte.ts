@@ -24,6 +24,7 @@ export class LatentsSession extends SavedView<typeof LatentsViewState> {
       method: 'pca',
       colourBy: 'environment key',
       maxPoints: 20_000,
+      umapPoints: 3_000,
       groupA: null,
       groupB: null,
     };
