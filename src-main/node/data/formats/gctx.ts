@@ -334,7 +334,8 @@ function h5jsSliceSource(path: string, matrix: H5JsDataset, View: NumericArrayCo
 function h5jsReadError(path: string, where: string, what: string, error: unknown): unknown {
   if (!(error instanceof H5JsDataError || error instanceof H5JsUnsupported)) return error;
   const code = /beyond the end of the file|ended early/.test(error.message) ? 'truncated' : 'corrupt';
-  return new FormatError(code, path, `reading ${what} failed: ${error.message}`, { where, cause: error });
+  const damage = code === 'truncated' ? 'the file is truncated' : 'the HDF5 data is corrupt';
+  return new FormatError(code, path, `${damage} (reading ${what}: ${error.message})`, { where, cause: error });
 }
 
 function h5jsGctxFile(
