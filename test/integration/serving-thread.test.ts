@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createJsonDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { createJsonDispatcher, joinParts } from '../../src-main/node/lab/dispatch.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
@@ -133,13 +133,14 @@ function jobSettled(lab: LabService): Promise<LabEvent> {
   });
 }
 
-/** Calls as a carrier does: the envelope comes back as JSON text, which is what is sent on. */
-function carrierCall(lab: LabService): (method: string, params: unknown) => Promise<string> {
+/** Calls as a carrier does: the envelope comes back as UTF-8 JSON, which is what is sent on. */
+function carrierCall(lab: LabService): (method: string, params: unknown) => Promise<Uint8Array[]> {
   const dispatch = createJsonDispatcher(lab.handlers(), () => undefined);
   return async (method, params) => {
-    const text = await dispatch({ id: 1, method, params });
-    assert.ok(text.startsWith('{"id":1,"ok":true'), `${method}: ${text.slice(0, 300)}`);
-    return text;
+    const parts = await dispatch({ id: 1, method, params });
+    const head = new TextDecoder().decode((parts[0] as Uint8Array).subarray(0, 300));
+    assert.ok(head.startsWith('{"id":1,"ok":true'), `${method}: ${head}`);
+    return parts;
   };
 }
 

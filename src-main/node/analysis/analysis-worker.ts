@@ -104,7 +104,9 @@ async function handle(id: number, operation: string, params: unknown, serializeA
     else {
       // Validated and stringified here, where it costs the serving thread nothing.
       const answer = serializeAs.extra ? { ...(result as object), ...serializeAs.extra } : result;
-      post({ type: 'json', id, json: JSON.stringify(parseResult(serializeAs.method, answer)) });
+      const bytes = new TextEncoder().encode(JSON.stringify(parseResult(serializeAs.method, answer)));
+      // Transferred, not copied: the serving thread receives the buffer as it is.
+      port?.postMessage({ type: 'json', id, bytes } satisfies AnalysisReply, [bytes.buffer]);
     }
   } catch (error) {
     post({ type: 'error', id, error: payloadOf(error).toPayload() });

@@ -15,7 +15,7 @@ export interface AnalysisWorkerInit {
 
 /**
  * Asks the worker to answer with the LabApi result of `method`, validated against its schema and
- * as JSON text (a 'json' reply), so the serving thread only forwards it; `extra` fields (computed
+ * as UTF-8 JSON bytes (a 'json' reply, its buffer transferred), so the serving thread only forwards it; `extra` fields (computed
  * on the lab side) are added to the operation's result before validation.
  */
 export interface SerializeAs {
@@ -42,6 +42,6 @@ export interface AnalysisWorkerStats {
 
 export type AnalysisReply =
   | { type: 'result'; id: number; result: unknown }
-  | { type: 'json'; id: number; json: string }
+  | { type: 'json'; id: number; bytes: Uint8Array }
   | { type: 'error'; id: number; error: ErrorPayload }
   | { type: 'stats'; id: number; stats: AnalysisWorkerStats };

@@ -89,7 +89,7 @@ export class AnalysisService {
   ): Promise<SerializedResult<M>> {
     const serializeAs: SerializeAs = { method, ...(extra ? { extra } : {}) };
     return this.#request({ type: 'call', operation, params, serializeAs }, options).then(
-      (json) => new SerializedResult(method, json as string),
+      (bytes) => new SerializedResult(method, bytes as Uint8Array),
     );
   }
 
@@ -289,7 +289,7 @@ export class AnalysisService {
       thread.pending.delete(reply.id);
       this.#idle(thread);
       if (reply.type === 'error') pending.reject(LabError.fromPayload(reply.error));
-      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.type === 'json' ? reply.json : reply.result);
+      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.type === 'json' ? reply.bytes : reply.result);
     });
     worker.on('error', (error) => {
       thread.failure = error;

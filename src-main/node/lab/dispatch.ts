@@ -7,8 +7,8 @@ import { SerializedResult, type ServedHandlers } from './serialized-result.js';
 /** `signal`: aborted when the caller has gone, so long handlers can stop. */
 export type Dispatcher = (raw: unknown, signal?: AbortSignal) => Promise<ResponseEnvelope>;
 
-/** Like Dispatcher, but answers with the envelope as JSON text: what a carrier sends. */
-export type JsonDispatcher = (raw: unknown, signal?: AbortSignal) => Promise<string>;
+/** Like Dispatcher, but answers with the envelope as UTF-8 JSON, in parts to send one after another: what a carrier sends. */
+export type JsonDispatcher = (raw: unknown, signal?: AbortSignal) => Promise<Uint8Array[]>;
 
 type Answer = ResponseEnvelope | { id: string | number; ok: true; result: SerializedResult };
 
@@ -50,16 +50,31 @@ export function createDispatcher(handlers: ServedHandlers, onInternalError: (err
 }
 
 /**
- * For the carriers: the envelope as JSON text, with a worker's serialized result spliced in as it
- * is, so the serving thread neither parses nor stringifies it.
+ * For the carriers: the envelope as UTF-8 JSON, with a worker's serialized result spliced in as
+ * it is, so the serving thread neither parses, stringifies nor encodes it.
  */
 export function createJsonDispatcher(handlers: ServedHandlers, onInternalError: (error: unknown) => void = console.error): JsonDispatcher {
   const answer = answerer(handlers, onInternalError);
   return async (raw, signal = NEVER_ABORTED) => {
     const envelope = await answer(raw, signal);
     if (envelope.ok && envelope.result instanceof SerializedResult) {
-      return `{"id":${JSON.stringify(envelope.id)},"ok":true,"result":${envelope.result.json}}`;
+      return [utf8(`{"id":${JSON.stringify(envelope.id)},"ok":true,"result":`), envelope.result.bytes, utf8('}')];
     }
-    return JSON.stringify(envelope);
+    return [utf8(JSON.stringify(envelope))];
   };
+}
+
+const encoder = new TextEncoder();
+const utf8 = (text: string) => encoder.encode(text);
+
+/** The parts of a JsonDispatcher's answer as one block (a carrier that sends one message). */
+export function joinParts(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return joined;
 }
