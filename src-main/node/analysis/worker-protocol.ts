@@ -21,6 +21,8 @@ export interface AnalysisWorkerInit {
 export interface SerializeAs {
   method: MethodName;
   extra?: Record<string, unknown>;
+  /** The params arrive unchecked (the carrier left them to the handler): checked here against `method`'s schema. */
+  checkParams?: boolean;
 }
 
 export type AnalysisRequest =

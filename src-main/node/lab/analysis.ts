@@ -85,9 +85,9 @@ export class AnalysisService {
     operation: N,
     params: AnalysisParams<N>,
     options: CallOptions = {},
-    extra?: Record<string, unknown>,
+    extra?: Pick<SerializeAs, 'extra' | 'checkParams'>,
   ): Promise<SerializedResult<M>> {
-    const serializeAs: SerializeAs = { method, ...(extra ? { extra } : {}) };
+    const serializeAs: SerializeAs = { method, ...extra };
     return this.#request({ type: 'call', operation, params, serializeAs }, options).then(
       (bytes) => new SerializedResult(method, bytes as Uint8Array),
     );
@@ -156,7 +156,7 @@ export class AnalysisService {
     options?: CallOptions,
   ): Promise<SerializedResult<'predict.drug'>> {
     const { params, described } = await this.#drugPrediction(runId, smiles, conditions, describe);
-    return this.serve('predict.drug', 'predictDrug', params, options, described);
+    return this.serve('predict.drug', 'predictDrug', params, options, { extra: described });
   }
 
   /** The worker's parameters for a new drug, and what the lab adds to the worker's answer. */

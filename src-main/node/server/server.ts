@@ -9,6 +9,7 @@ import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { type ErrorCode, type ErrorPayload, LabError, type ResponseEnvelope, UPLOAD_PATH } from '../../shared/api/index.js';
 import { createJsonDispatcher, type JsonDispatcher } from '../lab/dispatch.js';
+import { PARAMS_CHECKED_IN_WORKER } from '../lab/handlers.js';
 import type { LabService } from '../lab/service.js';
 import { EVENTS_PROTOCOL, LoopbackGuard, newToken } from './security.js';
 
@@ -33,7 +34,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const token = options.token ?? newToken();
-  const dispatch = createJsonDispatcher(options.service.handlers());
+  const dispatch = createJsonDispatcher(options.service.handlers(), console.error, PARAMS_CHECKED_IN_WORKER);
   const serveStatic = existsSync(options.staticDir) ? sirv(options.staticDir, { single: true, dev: false, etag: true }) : null;
   let guard: LoopbackGuard | undefined;
 
