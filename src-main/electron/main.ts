@@ -7,7 +7,8 @@ import { app, BrowserWindow, dialog, type IpcMainInvokeEvent, ipcMain, session, 
 import { fileAccessFromEnv } from '../node/app/electron-files.js';
 import { NATIVE_BINDING_ENV_VAR } from '../node/app/electron-native.js';
 import { handleSaveFile } from '../node/app/save-file.js';
-import { createJsonDispatcher } from '../node/lab/dispatch.js';
+import { createJsonDispatcher, joinParts } from '../node/lab/dispatch.js';
+import { PARAMS_CHECKED_IN_WORKER } from '../node/lab/handlers.js';
 import { closeLab, openLab } from '../node/lab/open.js';
 import type { LabService } from '../node/lab/service.js';
 import { resolveDatabasePath } from '../node/store/location.js';
@@ -104,14 +105,14 @@ async function main(): Promise<void> {
     return;
   }
 
-  // Envelopes cross IPC as JSON text (the preload passes it on; the renderer's carrier parses it):
-  // a large result a worker serialized is forwarded without being parsed here.
-  const dispatch = createJsonDispatcher(service.handlers());
+  // Envelopes cross IPC as UTF-8 JSON bytes (the preload passes them on; the renderer's carrier
+  // decodes and parses them): a large result a worker serialized is forwarded without being parsed here.
+  const dispatch = createJsonDispatcher(service.handlers(), console.error, PARAMS_CHECKED_IN_WORKER);
   ipcMain.handle(IPC_CALL_CHANNEL, async (event: IpcMainInvokeEvent, request: unknown) => {
     if (!isOurPage(event.senderFrame?.url)) {
       return { id: null, ok: false, error: { code: 'unauthorized', message: 'IPC from an unexpected page was refused' } };
     }
-    return dispatch(request);
+    return joinParts(await dispatch(request));
   });
   const stopFiles = handleFilesChannel(service, isOurPage);
 

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createJsonDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { createJsonDispatcher, joinParts } from '../../src-main/node/lab/dispatch.js';
+import { PARAMS_CHECKED_IN_WORKER } from '../../src-main/node/lab/handlers.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
@@ -74,10 +75,26 @@ describe('long LabApi calls stay off the serving thread', () => {
       ['splits.preview', { datasetId, split: { kind: 'held-out-drugs', fraction: 0.2, seed: 0 } }],
       ['environments.list', { datasetId }],
       ['datasets.sampleColumn', { datasetId, column: 'sample id' }],
+      // A lasso's 75k ids against the rest: its params are checked in the worker, not on this thread.
+      ['analysis.differential', { datasetId, groupA: group('lasso', 0, SAMPLES / 2), groupB: group('rest', SAMPLES / 2, SAMPLES) }],
     ];
     for (const [method, params] of calls) {
       await assertOffServingThread(t, method, () => call(method, params));
     }
+    // Checked there all the same: a bad id is refused with the schema's message, as on this thread.
+    const refused = JSON.parse(
+      new TextDecoder().decode(
+        joinParts(
+          await carrierDispatch(temp.lab)({
+            id: 2,
+            method: 'analysis.differential',
+            params: { datasetId, groupA: { name: 'a', sampleIds: ['sig1', ''] }, groupB: group('b', 0, 10) },
+          }),
+        ),
+      ),
+    ) as { ok: boolean; error?: { code: string; message: string } };
+    assert.equal(refused.error?.code, 'invalid_params', JSON.stringify(refused));
+    assert.match(refused.error?.message ?? '', /params\.groupA/);
   });
 
   it('answers while an import is previewed and stored', async (t) => {
@@ -133,13 +150,22 @@ function jobSettled(lab: LabService): Promise<LabEvent> {
   });
 }
 
-/** Calls as a carrier does: the envelope comes back as JSON text, which is what is sent on. */
-function carrierCall(lab: LabService): (method: string, params: unknown) => Promise<string> {
-  const dispatch = createJsonDispatcher(lab.handlers(), () => undefined);
+const group = (name: string, from: number, to: number) => ({
+  name,
+  sampleIds: Array.from({ length: to - from }, (_, k) => `sig${from + k}`),
+});
+
+/** The carriers' dispatcher (params of PARAMS_CHECKED_IN_WORKER left to the worker). */
+const carrierDispatch = (lab: LabService) => createJsonDispatcher(lab.handlers(), () => undefined, PARAMS_CHECKED_IN_WORKER);
+
+/** Calls as a carrier does: the envelope comes back as UTF-8 JSON, which is what is sent on. */
+function carrierCall(lab: LabService): (method: string, params: unknown) => Promise<Uint8Array[]> {
+  const dispatch = carrierDispatch(lab);
   return async (method, params) => {
-    const text = await dispatch({ id: 1, method, params });
-    assert.ok(text.startsWith('{"id":1,"ok":true'), `${method}: ${text.slice(0, 300)}`);
-    return text;
+    const parts = await dispatch({ id: 1, method, params });
+    const head = new TextDecoder().decode((parts[0] as Uint8Array).subarray(0, 300));
+    assert.ok(head.startsWith('{"id":1,"ok":true'), `${method}: ${head}`);
+    return parts;
   };
 }
 

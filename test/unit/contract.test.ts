@@ -2,7 +2,7 @@
 // turns every failure into a specific error envelope, and the typed client over a fake carrier.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createDispatcher, createJsonDispatcher } from '../../src-main/node/lab/dispatch.js';
+import { createDispatcher, createJsonDispatcher, joinParts } from '../../src-main/node/lab/dispatch.js';
 import { SerializedResult } from '../../src-main/node/lab/serialized-result.js';
 import type { Carrier } from '../../src-main/shared/api/client.js';
 import { LabClient } from '../../src-main/shared/api/client.js';
@@ -357,13 +357,14 @@ describe('createJsonDispatcher', () => {
     // Not a valid dataset list: it was validated where it was serialized, so it is not looked at again here.
     const serialized = '[{"unvalidated":true}]';
     const reported: unknown[] = [];
-    const dispatch = createJsonDispatcher(
+    const json = createJsonDispatcher(
       handlers({
-        'datasets.list': () => new SerializedResult('datasets.list', serialized),
+        'datasets.list': () => new SerializedResult('datasets.list', new TextEncoder().encode(serialized)),
         'app.info': () => ({ ...appInfo, schemaVersion: 'one' }),
       }),
       (error) => reported.push(error),
     );
+    const dispatch = async (raw: unknown) => new TextDecoder().decode(joinParts(await json(raw)));
     assert.equal(await dispatch({ id: 'a"b', method: 'datasets.list' }), `{"id":"a\\"b","ok":true,"result":${serialized}}`);
     assert.deepEqual(JSON.parse(await dispatch({ id: 3, method: 'datasets.list' })), { id: 3, ok: true, result: [{ unvalidated: true }] });
     const invalid = JSON.parse(await dispatch({ id: 4, method: 'app.info' })) as ResponseEnvelope;
@@ -373,16 +374,20 @@ describe('createJsonDispatcher', () => {
 
   test('refuses a serialized result of another method', async () => {
     const dispatch = createJsonDispatcher(
-      handlers({ 'datasets.list': () => new SerializedResult('app.info', JSON.stringify(appInfo)) }),
+      handlers({ 'datasets.list': () => new SerializedResult('app.info', new TextEncoder().encode(JSON.stringify(appInfo))) }),
       () => undefined,
     );
-    const envelope = JSON.parse(await dispatch({ id: 5, method: 'datasets.list' })) as ResponseEnvelope;
+    const envelope = JSON.parse(
+      new TextDecoder().decode(joinParts(await dispatch({ id: 5, method: 'datasets.list' }))),
+    ) as ResponseEnvelope;
     assert.equal(envelope.ok ? 'ok' : envelope.error.code, 'invalid_result');
   });
 
   test('in-process, createDispatcher hands the serialized result back as objects', async () => {
     const dispatch = createDispatcher(
-      handlers({ 'datasets.list': () => new SerializedResult('datasets.list', JSON.stringify([datasetSummary])) }),
+      handlers({
+        'datasets.list': () => new SerializedResult('datasets.list', new TextEncoder().encode(JSON.stringify([datasetSummary]))),
+      }),
     );
     assert.deepEqual(await dispatch({ id: 6, method: 'datasets.list' }), { id: 6, ok: true, result: [datasetSummary] });
   });

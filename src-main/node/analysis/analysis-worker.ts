@@ -7,7 +7,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LabError } from '../../shared/api/errors.js';
-import { parseResult } from '../../shared/api/protocol.js';
+import { parseParams, parseResult } from '../../shared/api/protocol.js';
 import { selectBackend } from '../ml/backend.js';
 import { Store } from '../store/store.js';
 import { type AnalysisContext, analysisOperations, isAnalysisOperation } from './operations.js';
@@ -99,12 +99,14 @@ async function handle(id: number, operation: string, params: unknown, serializeA
   try {
     if (!isAnalysisOperation(operation)) throw new LabError('unknown_method', `No analysis operation "${operation}"`);
     const run = analysisOperations[operation] as (context: AnalysisContext, params: unknown) => Promise<unknown>;
-    const result = await run(context, params);
+    const result = await run(context, serializeAs?.checkParams ? parseParams(serializeAs.method, params) : params);
     if (!serializeAs) post({ type: 'result', id, result });
     else {
       // Validated and stringified here, where it costs the serving thread nothing.
       const answer = serializeAs.extra ? { ...(result as object), ...serializeAs.extra } : result;
-      post({ type: 'json', id, json: JSON.stringify(parseResult(serializeAs.method, answer)) });
+      const bytes = new TextEncoder().encode(JSON.stringify(parseResult(serializeAs.method, answer)));
+      // Transferred, not copied: the serving thread receives the buffer as it is.
+      port?.postMessage({ type: 'json', id, bytes } satisfies AnalysisReply, [bytes.buffer]);
     }
   } catch (error) {
     post({ type: 'error', id, error: payloadOf(error).toPayload() });

@@ -15,12 +15,14 @@ export interface AnalysisWorkerInit {
 
 /**
  * Asks the worker to answer with the LabApi result of `method`, validated against its schema and
- * as JSON text (a 'json' reply), so the serving thread only forwards it; `extra` fields (computed
+ * as UTF-8 JSON bytes (a 'json' reply, its buffer transferred), so the serving thread only forwards it; `extra` fields (computed
  * on the lab side) are added to the operation's result before validation.
  */
 export interface SerializeAs {
   method: MethodName;
   extra?: Record<string, unknown>;
+  /** The params arrive unchecked (the carrier left them to the handler): checked here against `method`'s schema. */
+  checkParams?: boolean;
 }
 
 export type AnalysisRequest =
@@ -42,6 +44,6 @@ export interface AnalysisWorkerStats {
 
 export type AnalysisReply =
   | { type: 'result'; id: number; result: unknown }
-  | { type: 'json'; id: number; json: string }
+  | { type: 'json'; id: number; bytes: Uint8Array }
   | { type: 'error'; id: number; error: ErrorPayload }
   | { type: 'stats'; id: number; stats: AnalysisWorkerStats };

@@ -85,11 +85,11 @@ export class AnalysisService {
     operation: N,
     params: AnalysisParams<N>,
     options: CallOptions = {},
-    extra?: Record<string, unknown>,
+    extra?: Pick<SerializeAs, 'extra' | 'checkParams'>,
   ): Promise<SerializedResult<M>> {
-    const serializeAs: SerializeAs = { method, ...(extra ? { extra } : {}) };
+    const serializeAs: SerializeAs = { method, ...extra };
     return this.#request({ type: 'call', operation, params, serializeAs }, options).then(
-      (json) => new SerializedResult(method, json as string),
+      (bytes) => new SerializedResult(method, bytes as Uint8Array),
     );
   }
 
@@ -156,7 +156,7 @@ export class AnalysisService {
     options?: CallOptions,
   ): Promise<SerializedResult<'predict.drug'>> {
     const { params, described } = await this.#drugPrediction(runId, smiles, conditions, describe);
-    return this.serve('predict.drug', 'predictDrug', params, options, described);
+    return this.serve('predict.drug', 'predictDrug', params, options, { extra: described });
   }
 
   /** The worker's parameters for a new drug, and what the lab adds to the worker's answer. */
@@ -289,7 +289,7 @@ export class AnalysisService {
       thread.pending.delete(reply.id);
       this.#idle(thread);
       if (reply.type === 'error') pending.reject(LabError.fromPayload(reply.error));
-      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.type === 'json' ? reply.json : reply.result);
+      else pending.resolve(reply.type === 'stats' ? reply.stats : reply.type === 'json' ? reply.bytes : reply.result);
     });
     worker.on('error', (error) => {
       thread.failure = error;

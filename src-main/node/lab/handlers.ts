@@ -2,7 +2,7 @@
 // does it. It names the parts it uses (LabParts) rather than the service that composes them.
 import type { AppInfo, CreateSyntheticParams } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
-import type { CallContext } from '../../shared/api/methods.js';
+import type { CallContext, MethodName } from '../../shared/api/methods.js';
 import type { SweepExecutor, SweepParams } from '../../shared/api/plans.js';
 import type { StudyId, StudyOptions } from '../../shared/api/studies.js';
 import type { Store } from '../store/store.js';
@@ -18,6 +18,9 @@ import { bundleStatus, resubmitFailed } from './plans/slurm.js';
 import type { ServedHandlers } from './serialized-result.js';
 import type { StudyLab } from './studies/common.js';
 import type { TrainingManager } from './training.js';
+
+/** Handlers that check their own params in the analysis worker; the carriers leave them unchecked (createJsonDispatcher). */
+export const PARAMS_CHECKED_IN_WORKER: ReadonlySet<MethodName> = new Set(['analysis.differential']);
 
 export interface LabParts extends ScreeningLab, StudyLab {
   store: Store;
@@ -79,7 +82,9 @@ function handlerTable(lab: LabParts): ServedHandlers {
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
     'analysis.priorShiftRows': (params, { signal }) => analysis.serve('analysis.priorShiftRows', 'priorShiftRows', params, { signal }),
     'analysis.topGenes': (params, { signal }) => analysis.serve('analysis.topGenes', 'topGenes', params, { signal }),
-    'analysis.differential': (params, { signal }) => analysis.serve('analysis.differential', 'differential', params, { signal }),
+    // Its params (the lasso's sample ids: 100k strings) are checked in the worker (PARAMS_CHECKED_IN_WORKER).
+    'analysis.differential': (params, { signal }) =>
+      analysis.serve('analysis.differential', 'differential', params, { signal }, { checkParams: true }),
     'sessions.get': ({ view }) => store.sessions.view(view),
     'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
     'selections.list': ({ datasetId }) => store.sessions.selections(datasetId),

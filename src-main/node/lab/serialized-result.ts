@@ -1,18 +1,20 @@
 // A LabApi result that a worker thread has already validated against its method's result schema
-// and turned into JSON text: the serving thread forwards the text as it is, instead of receiving
-// megabytes as objects, validating them number by number and stringifying them again.
+// and encoded as UTF-8 JSON bytes (transferred, not copied): the serving thread forwards the bytes
+// as they are, instead of receiving megabytes as objects, validating them number by number,
+// stringifying them again and encoding the string for the socket (0.4-0.6 s for the Latents data
+// at 100k signatures, when the worker still sent a string).
 import type { CallContext, MethodName, ResultOf, ValidParamsOf } from '../../shared/api/methods.js';
 
 export class SerializedResult<M extends MethodName = MethodName> {
   constructor(
     readonly method: M,
-    /** `JSON.stringify` of the validated result. */
-    readonly json: string,
+    /** `JSON.stringify` of the validated result, UTF-8. */
+    readonly bytes: Uint8Array,
   ) {}
 
-  /** The result as objects, for in-process callers (tests, scripts); a carrier sends `json`. */
+  /** The result as objects, for in-process callers (tests, scripts); a carrier sends `bytes`. */
   value(): ResultOf<M> {
-    return JSON.parse(this.json) as ResultOf<M>;
+    return JSON.parse(new TextDecoder().decode(this.bytes)) as ResultOf<M>;
   }
 }
 

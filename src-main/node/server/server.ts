@@ -9,6 +9,7 @@ import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { type ErrorCode, type ErrorPayload, LabError, type ResponseEnvelope, UPLOAD_PATH } from '../../shared/api/index.js';
 import { createJsonDispatcher, type JsonDispatcher } from '../lab/dispatch.js';
+import { PARAMS_CHECKED_IN_WORKER } from '../lab/handlers.js';
 import type { LabService } from '../lab/service.js';
 import { EVENTS_PROTOCOL, LoopbackGuard, newToken } from './security.js';
 
@@ -33,7 +34,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const token = options.token ?? newToken();
-  const dispatch = createJsonDispatcher(options.service.handlers());
+  const dispatch = createJsonDispatcher(options.service.handlers(), console.error, PARAMS_CHECKED_IN_WORKER);
   const serveStatic = existsSync(options.staticDir) ? sirv(options.staticDir, { single: true, dev: false, etag: true }) : null;
   let guard: LoopbackGuard | undefined;
 
@@ -141,8 +142,8 @@ async function handleCall(request: IncomingMessage, response: ServerResponse, di
   response.once('close', () => {
     if (!response.writableFinished) gone.abort();
   });
-  // The envelope comes as text: a large result a worker serialized is forwarded as it is.
-  sendJsonText(response, 200, await dispatch(raw, gone.signal));
+  // The envelope comes as UTF-8 parts: a large result a worker serialized is forwarded as it is.
+  sendJsonParts(response, 200, await dispatch(raw, gone.signal));
 }
 
 const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {
@@ -222,10 +223,15 @@ function sendError(response: ServerResponse, status: number, error: ErrorPayload
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  sendJsonText(response, status, JSON.stringify(body));
+  sendJsonParts(response, status, [Buffer.from(JSON.stringify(body))]);
 }
 
-function sendJsonText(response: ServerResponse, status: number, text: string): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-  response.end(text);
+function sendJsonParts(response: ServerResponse, status: number, parts: Uint8Array[]): void {
+  response.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': parts.reduce((sum, part) => sum + part.byteLength, 0),
+  });
+  for (const part of parts) response.write(part);
+  response.end();
 }

@@ -84,6 +84,12 @@ function boundedIssues(prefix: string, error: z.ZodError): string {
 
 /** Checks an incoming request envelope and its params; throws LabError with a specific reason. */
 export function parseRequest(raw: unknown): ValidatedRequest {
+  const { id, method, params } = parseRequestEnvelope(raw);
+  return { id, method, params: parseParams(method, params, id) };
+}
+
+/** The envelope and method of a request, its params not yet checked (parseParams does, where they are used). */
+export function parseRequestEnvelope(raw: unknown): { id: RequestEnvelope['id']; method: MethodName; params: unknown } {
   const envelope = RequestEnvelope.safeParse(raw);
   if (!envelope.success) {
     throw new LabError('invalid_message', `Malformed request: ${boundedIssues('', envelope.error)}`);
@@ -92,7 +98,12 @@ export function parseRequest(raw: unknown): ValidatedRequest {
   if (!isMethodName(method)) {
     throw new LabError('unknown_method', `Unknown method "${method}"`, { id });
   }
-  const params = methods[method].params.safeParse(envelope.data.params ?? {});
+  return { id, method, params: envelope.data.params };
+}
+
+/** Checks a method's params; throws LabError 'invalid_params' naming the first few problems. */
+export function parseParams<M extends MethodName>(method: M, raw: unknown, id?: RequestEnvelope['id']): ValidParamsOf<M> {
+  const params = methods[method].params.safeParse(raw ?? {});
   if (!params.success) {
     throw new LabError('invalid_params', `Invalid params for ${method}: ${boundedIssues('params', params.error)}`, {
       id,
@@ -101,7 +112,7 @@ export function parseRequest(raw: unknown): ValidatedRequest {
         .map((i) => ({ path: i.path.map(String), message: i.message.slice(0, MAX_ISSUE_CHARS) })),
     });
   }
-  return { id, method, params: params.data as ValidParamsOf<MethodName> };
+  return params.data as ValidParamsOf<M>;
 }
 
 /** Checks a result against its schema before it leaves (server) or after it arrives (client). */

@@ -7,10 +7,10 @@ import type { RequestEnvelope } from '../../../../src-main/shared/api/protocol.j
 /** Desktop: the preload's window.cellshift bridge over Electron IPC. */
 export function ipcCarrier(bridge: CellShiftBridge): Carrier {
   return {
-    // The main process answers with the envelope as JSON text (refusals of a foreign page as an object).
+    // The main process answers with the envelope as UTF-8 JSON bytes (refusals of a foreign page as an object).
     send: async (request) => {
       const raw = await bridge.call(request);
-      return typeof raw === 'string' ? JSON.parse(raw) : raw;
+      return raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
     },
     subscribe: (listener) => bridge.onEvent(listener),
   };
