@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { detectFormat } from '../../src-main/node/data/formats/detect.js';
 import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
+import { type H5Dataset, loadH5, READ_SLICE_ELEMENTS, readStrings, setHdf5StepListener } from '../../src-main/node/data/formats/h5.js';
 import { openH5ad } from '../../src-main/node/data/formats/h5ad.js';
 import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
 import type { MetaValue } from '../../src-main/node/data/formats/types.js';
@@ -320,5 +321,46 @@ f.close()`,
       [path],
     );
     await rejectsWith(openH5ad(path), 'missing-dataset', (e) => assert.equal(e.where, '/X'));
+  });
+});
+
+describe('large 1-D datasets', () => {
+  test('are read in pieces, each its own step of the probe watchdog, and joined exactly', async () => {
+    const n = 2 * READ_SLICE_ELEMENTS + 1234;
+    const obsNames = Array.from({ length: n }, (_, i) => `sig_${i}`);
+    const path = join(tmp, 'many-obs.h5ad');
+    await writeH5adH5wasm(path, { obsNames, varNames: ['g1'], X: Float32Array.from({ length: n }, (_, i) => i % 7), xFormat: 'dense' });
+    const h5 = await loadH5();
+    const file = new h5.File(path, 'r');
+    // Which reads of the dataset HDF5 was asked for, and the watchdog steps between them.
+    const events: string[] = [];
+    const index = file.get('obs/_index') as H5Dataset;
+    const watched = new Proxy(index, {
+      get(target, property) {
+        if (property === 'value') events.push(`read ${n}`);
+        if (property === 'slice') {
+          return (ranges: [number, number][]) => {
+            events.push(`read ${(ranges[0] as [number, number])[1] - (ranges[0] as [number, number])[0]}`);
+            return target.slice(ranges);
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    setHdf5StepListener(() => events.push('step'));
+    try {
+      assert.deepEqual(readStrings(path, watched), obsNames);
+    } finally {
+      setHdf5StepListener(null);
+      file.close();
+    }
+    const reads = events.filter((e) => e.startsWith('read')).map((e) => Number(e.slice(5)));
+    assert.ok(reads.length >= 3, `expected the ${n} ids in at least 3 reads, saw ${events.join(', ')}`);
+    assert.ok(Math.max(...reads) <= READ_SLICE_ELEMENTS, `a read of more than ${READ_SLICE_ELEMENTS}: ${events.join(', ')}`);
+    events.forEach((e, i) => e.startsWith('read') && assert.equal(events[i - 1], 'step', 'every read follows a step'));
+    const reader = await openH5ad(path);
+    assert.deepEqual(reader.sampleIds(), obsNames);
+    reader.close();
   });
 });

@@ -189,13 +189,45 @@ export function lengthOf(path: string, dataset: H5Dataset): number {
 
 type Raw = ReturnType<H5Dataset['slice']>;
 
+/**
+ * Elements per HDF5 access when a whole 1-D dataset is read. Each access is one step of the probe's
+ * watchdog (h5-probe.ts): LINCS 2020's 720,216 ids took 5 s in one access at load 16 and passed the
+ * 10 s stall limit at load 23, so a busy machine made a sound file look damaged.
+ */
+export const READ_SLICE_ELEMENTS = 65_536;
+
 /** Reads [start, end) of a 1-D dataset (whole dataset when omitted) as raw h5wasm output. */
 export function read1d(path: string, dataset: H5Dataset, start?: number, end?: number): Raw {
-  return h5Guard(path, dataset.path, () => {
-    if (start === undefined || end === undefined) return dataset.value;
-    if (end <= start) return null;
-    return dataset.slice([[start, end]]);
-  });
+  if (start === undefined || end === undefined) {
+    const shape = h5Guard(path, dataset.path, () => dataset.shape);
+    const length = shape?.length === 1 ? (shape[0] as number) : 0;
+    if (length > READ_SLICE_ELEMENTS) return readInSlices(path, dataset, length);
+    return h5Guard(path, dataset.path, () => dataset.value);
+  }
+  if (end <= start) return null;
+  return h5Guard(path, dataset.path, () => dataset.slice([[start, end]]));
+}
+
+/** A whole 1-D dataset in READ_SLICE_ELEMENTS pieces, joined into what one read would return. */
+function readInSlices(path: string, dataset: H5Dataset, length: number): Raw {
+  const parts: Raw[] = [];
+  for (let from = 0; from < length; from += READ_SLICE_ELEMENTS) {
+    const to = Math.min(length, from + READ_SLICE_ELEMENTS);
+    parts.push(h5Guard(path, dataset.path, () => dataset.slice([[from, to]])));
+  }
+  const first = parts[0];
+  if (parts.every(Array.isArray)) return (parts as unknown[][]).flat() as Raw;
+  if (ArrayBuffer.isView(first) && !(first instanceof DataView)) {
+    const typed = first as unknown as { constructor: new (n: number) => Float64Array };
+    const joined = new typed.constructor(length);
+    let offset = 0;
+    for (const part of parts as unknown as Float64Array[]) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return joined as unknown as Raw;
+  }
+  throw new FormatError('unsupported', path, 'could not join the pieces of a 1-D dataset', { where: dataset.path });
 }
 
 /** Any numeric typed array or array of numbers/bigints → number[] (bigints converted). */
