@@ -3,13 +3,10 @@
 // (the training worker's setUpRun, which still reads the matrix) gives, to the bit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
 import { principalComponents, projectLatents, subsample } from '../../src-main/node/analysis/inspection.js';
 import { TrainedModel } from '../../src-main/node/analysis/trained-model.js';
 import { baselinePredictors, environmentMeansOf, evaluateUnseen, splitMeans, UnseenProblem } from '../../src-main/node/analysis/unseen.js';
-import { restoreParameters, unpackArrays } from '../../src-main/node/ml/checkpoint.js';
-import { setUpRun } from '../../src-main/node/ml/run-setup.js';
-import { scoped } from '../../src-main/node/ml/scoped.js';
+import { wholeMatrixModel } from '../fixtures/whole-matrix-model.js';
 import { trainSettled, useTempLab } from '../temp-lab.js';
 
 describe('a trained model streams its rows from the store', () => {
@@ -26,40 +23,6 @@ describe('a trained model streams its rows from the store', () => {
     });
     assert.equal(lab.store.runs.get(runId).status, 'completed');
     return runId;
-  }
-
-  /** The whole-matrix path: the run's data as training prepared it, and the module's posterior means of its rows. */
-  function wholeMatrixReference(id: string) {
-    const { lab } = temp;
-    const { data, module } = setUpRun(lab.store, id);
-    const arrays = unpackArrays(lab.store.runs.latestCheckpoint(id)?.weights as Uint8Array);
-    restoreParameters(module.params, 'params/', arrays);
-    const encode = (rows: readonly number[]) => {
-      const d = module.config.latentDim;
-      const out = new Float32Array(rows.length * d);
-      // Batches of 1024 rows in the order given, as TrainedModel.encodeMeans has always run them.
-      for (let start = 0; start < rows.length; start += 1024) {
-        const chunk = rows.slice(start, start + 1024);
-        const values = scoped(() => {
-          const x = new Float32Array(chunk.length * data.nGenes);
-          const e = new Float32Array(chunk.length * data.environmentWidth);
-          chunk.forEach((sample, r) => {
-            x.set(data.x.subarray(sample * data.nGenes, (sample + 1) * data.nGenes), r * data.nGenes);
-            const env = data.environmentOfSample[sample] as number;
-            e.set(
-              data.environmentInputs.subarray(env * data.environmentWidth, (env + 1) * data.environmentWidth),
-              r * data.environmentWidth,
-            );
-          });
-          const xs = tf.tensor2d(x, [chunk.length, data.nGenes]);
-          const es = tf.tensor2d(e, [chunk.length, data.environmentWidth]);
-          return module.encode(xs, es).mean.dataSync() as Float32Array;
-        });
-        out.set(values, start * d);
-      }
-      return out;
-    };
-    return { data, encode, dispose: () => module.dispose() };
   }
 
   it('loads, evaluates and projects without reading the expression matrix', async () => {
@@ -87,7 +50,7 @@ describe('a trained model streams its rows from the store', () => {
   it('gives the whole-matrix path’s environment means, evaluation, posterior means and PCA, to the bit', async () => {
     const { lab } = temp;
     const id = await trainedRun();
-    const reference = wholeMatrixReference(id);
+    const reference = wholeMatrixModel(lab.store, id);
     const model = await TrainedModel.load(lab.store, id);
     try {
       const { data } = reference;

@@ -356,7 +356,9 @@ export class TrainedModel {
     const { nGenes, environmentOfSample, environmentInputs, environmentWidth } = this.data;
     const xs = this.#store.datasets.expressionRowsAt(this.run.datasetId, indices);
     const s = this.#standardization;
-    if (s) for (let i = 0; i < xs.length; i++) xs[i] = ((xs[i] as number) - (s.mean[i % nGenes] as number)) / (s.std[i % nGenes] as number);
+    if (s)
+      for (let offset = 0; offset < xs.length; offset += nGenes)
+        for (let g = 0; g < nGenes; g++) xs[offset + g] = ((xs[offset + g] as number) - (s.mean[g] as number)) / (s.std[g] as number);
     const es = new Float32Array(indices.length * environmentWidth);
     indices.forEach((sample, row) => {
       const env = environmentOfSample[sample] as number;

@@ -329,12 +329,20 @@ export class DatasetRepository extends Repository {
 
   /**
    * Every sample's expression in sample order, one row at a time (memory O(genes), not the 1.85 GB
-   * matrix of a LINCS-size dataset). `visit` must not use this connection: the scan holds it.
+   * matrix of a LINCS-size dataset). The row given to `visit` is reused for the next one (copy what
+   * you keep), and `visit` must not use this connection: the scan holds it.
    */
   forEachExpressionRow(datasetId: string, visit: (sample: number, expression: Float32Array) => void): void {
-    this.#shape(datasetId);
+    const { nGenes } = this.#shape(datasetId);
+    const row = new Float32Array(nGenes);
+    const bytes = new Uint8Array(row.buffer);
     const rows = this.db.prepare('SELECT idx, expression FROM samples WHERE dataset_id = ? ORDER BY idx').raw().iterate(datasetId);
-    for (const [idx, expression] of rows as Iterable<[number, Buffer]>) visit(idx, blobToFloat32(expression));
+    for (const [idx, expression] of rows as Iterable<[number, Buffer]>) {
+      if (expression.byteLength !== bytes.byteLength)
+        throw new LabError('internal', `Sample #${idx} has ${expression.byteLength / 4} values, not ${nGenes}`);
+      bytes.set(expression);
+      visit(idx, row);
+    }
   }
 
   /**
@@ -353,9 +361,13 @@ export class DatasetRepository extends Repository {
       throw new LabError('bad_input', `Sample indices must be 0..${nSamples - 1}; got ${first < 0 ? first : last}`);
     }
     let k = 0;
+    const bytes = new Uint8Array(out.buffer);
+    const rowBytes = nGenes * Float32Array.BYTES_PER_ELEMENT;
+    // Copied byte for byte into place: a Buffer from SQLite may not be 4-byte aligned to view as floats.
     const place = (idx: number, expression: Buffer) => {
-      const values = blobToFloat32(expression);
-      while (k < order.length && samples[order[k] as number] === idx) out.set(values, (order[k++] as number) * nGenes);
+      if (expression.byteLength !== rowBytes)
+        throw new LabError('internal', `Sample #${idx} has ${expression.byteLength / 4} values, not ${nGenes}`);
+      while (k < order.length && samples[order[k] as number] === idx) bytes.set(expression, (order[k++] as number) * rowBytes);
     };
     // A range scan reads every sample between the first and the last: worth it while most are wanted.
     if (last - first < 4 * samples.length) {
