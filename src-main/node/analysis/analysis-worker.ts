@@ -2,8 +2,9 @@
 // database connection, so projections, evaluations and predictions never stall the thread that
 // serves the UI. Requests are handled as they arrive; long ones yield (UMAP between epochs), so a
 // quick request is answered while a long one is still running. Rebuilding a model from its
-// checkpoint costs a dataset read, so the most recently used models are kept (keyed by run and
-// checkpoint epoch, so a newer epoch reloads).
+// checkpoint reads its split and environments (not the expression, which its operations stream),
+// and it keeps what it derives (environment and posterior means, within a byte budget), so the most
+// recently used models are kept (keyed by run and checkpoint epoch, so a newer epoch reloads).
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LabError } from '../../shared/api/errors.js';
