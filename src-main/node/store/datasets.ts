@@ -369,8 +369,9 @@ export class DatasetRepository extends Repository {
         throw new LabError('internal', `Sample #${idx} has ${expression.byteLength / 4} values, not ${nGenes}`);
       while (k < order.length && samples[order[k] as number] === idx) bytes.set(expression, (order[k++] as number) * rowBytes);
     };
-    // A range scan reads every sample between the first and the last: worth it while most are wanted.
-    if (last - first < 4 * samples.length) {
+    // A range scan reads every sample between the first and the last (~25 µs a row at LINCS size
+    // and load 12), a lookup only the one wanted (~44 µs): the scan wins while over ~57% are wanted.
+    if (last - first + 1 < 1.75 * samples.length) {
       const rows = this.db
         .prepare('SELECT idx, expression FROM samples WHERE dataset_id = ? AND idx BETWEEN ? AND ? ORDER BY idx')
         .raw()
