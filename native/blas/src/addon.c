@@ -526,7 +526,7 @@ static napi_value Unary(napi_env env, napi_callback_info info) {
 // Σ row in double. Eight interleaved accumulators (instead of the cpu backend's one running sum)
 // keep the adds from waiting on each other; in double the order changes the float32 result only
 // in the rarest of ties.
-HOT static double sum_row(const float *row, int64_t n) {
+HOT double sum_row(const float *row, int64_t n) {
   double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t m = 0;
   for (; m + 8 <= n; m += 8)
@@ -908,6 +908,8 @@ void projection_register(napi_env env, napi_value exports);
 void factor_register(napi_env env, napi_value exports, void *blas_library);
 // Optimiser kernels over all of a model's variables in one call: src/training.c.
 void training_register(napi_env env, napi_value exports);
+// The Gaussian reconstruction loss and its gradient, each in one pass: src/loss.c.
+void loss_register(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&pin_once, pin_library);
@@ -930,6 +932,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   projection_register(env, exports);
   factor_register(env, exports, blas_library);
   training_register(env, exports);
+  loss_register(env, exports);
   return exports;
 }
 

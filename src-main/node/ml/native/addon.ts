@@ -87,6 +87,10 @@ export interface NativeBinding {
   ): void;
   /** out[k] = Σ arrays[k][i]² (squares rounded to float32, summed in double) (src/training.c); absent from older addons. */
   sumSquares?(out: Float32Array, arrays: Float32Array[]): void;
+  /** out[r] = ½ Σ_c (x[r, c] − y[r, c])² over [rows, cols] (src/loss.c); absent from older addons. */
+  gaussianNll?(out: Float32Array, x: Float32Array, y: Float32Array, rows: number, cols: number): void;
+  /** dx[r, c] = (dy[r]·½)·2(a[r, c] − b[r, c]): gaussianNll's gradient for a (src/loss.c); absent from older addons. */
+  gaussianNllGrad?(dx: Float32Array, dy: Float32Array, a: Float32Array, b: Float32Array, rows: number, cols: number): void;
   /**
    * In place: a symmetric positive definite p×p matrix (row-major) becomes L⁻¹ of its Cholesky
    * factor, zero above the diagonal; returns 0, or the 1-based pivot where a is not positive
