@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { gaussianNll } from '../../src-main/node/ml/math.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
-import { loadAddon } from '../../src-main/node/ml/native/addon.js';
+import { type AdamHyperparameters, loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
 import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
@@ -283,7 +283,7 @@ describe('native-blas backend', () => {
     const inputs = sizes.map((n) =>
       [0, 1, 2, 3].map((k) => Float32Array.from({ length: n }, () => (k === 3 ? Math.abs(rng.normal()) : rng.normal()))),
     );
-    const scalars = [0.9, 0.1, 0.999, 0.001, 0.19, 0.002, 1e-7, -0.001] as const;
+    const scalars: AdamHyperparameters = [0.9, 0.1, 0.999, 0.001, 0.19, 0.002, 1e-7, -0.001];
     const one = sizes.map((n, i) => {
       const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
       const [w, g, m, v] = inputs[i] as Float32Array[];
