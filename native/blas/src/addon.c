@@ -293,12 +293,28 @@ enum { OP_ADD = 0, OP_SUB, OP_MUL, OP_DIV, OP_SQDIFF, OP_MAX, OP_MIN };
 static inline double dmax(double x, double y) { return (isnan(x) || isnan(y)) ? NAN : (x > y ? x : y); }
 static inline double dmin(double x, double y) { return (isnan(x) || isnan(y)) ? NAN : (x < y ? x : y); }
 
+// One IEEE operation on two float32 values gives the same float32 whether done in float or in
+// double and rounded once (double's 53 bits are more than 2·24 + 2: no double rounding error), so
+// +, −, ×, ÷ run in float, twice as many lanes per vector as the double loops.
+#define FLOAT_LOOP(OP)                                                       \
+  if (sa == 1 && sb == 1) {                                                  \
+    for (int64_t j = 0; j < inner; j++) po[j] = pa[j] OP pb[j];              \
+  } else if (sa == 1 && sb == 0) {                                           \
+    const float y = pb[0];                                                   \
+    for (int64_t j = 0; j < inner; j++) po[j] = pa[j] OP y;                  \
+  } else if (sa == 0 && sb == 1) {                                           \
+    const float x = pa[0];                                                   \
+    for (int64_t j = 0; j < inner; j++) po[j] = x OP pb[j];                  \
+  } else {                                                                   \
+    for (int64_t j = 0; j < inner; j++) po[j] = pa[j * sa] OP pb[j * sb];    \
+  }
+
 HOT static void binary_row(int op, float *po, const float *pa, const float *pb, int64_t inner, int64_t sa, int64_t sb) {
   switch (op) {
-    case OP_ADD: BINARY_LOOP_FAST(x + y) break;
-    case OP_SUB: BINARY_LOOP_FAST(x - y) break;
-    case OP_MUL: BINARY_LOOP_FAST(x * y) break;
-    case OP_DIV: BINARY_LOOP_FAST(x / y) break;
+    case OP_ADD: FLOAT_LOOP(+) break;
+    case OP_SUB: FLOAT_LOOP(-) break;
+    case OP_MUL: FLOAT_LOOP(*) break;
+    case OP_DIV: FLOAT_LOOP(/) break;
     case OP_SQDIFF: BINARY_LOOP_FAST((x - y) * (x - y)) break;
     case OP_MAX: BINARY_LOOP_FAST(dmax(x, y)) break;
     case OP_MIN: BINARY_LOOP_FAST(dmin(x, y)) break;
