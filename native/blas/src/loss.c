@@ -58,7 +58,7 @@ static void nll_grad_rows(void *ctx, int64_t begin, int64_t end) {
   }
 }
 
-/** Reads (out, dy?, a, b, rows, cols) from `first` on; returns 0 after throwing. */
+/** Reads (out, dy?, a, b, rows, cols), a and b from argument `first` on; returns 0 after throwing. */
 static int read_nll(Args *args, size_t first, int with_dy, NllJob *job, int64_t *rows) {
   size_t lo, ldy = 0, la, lb;
   job->out = f32(args, 0, &lo);
@@ -76,26 +76,21 @@ static int read_nll(Args *args, size_t first, int with_dy, NllJob *job, int64_t 
   return !args->failed;
 }
 
-static napi_value GaussianNll(napi_env env, napi_callback_info info) {
+/** The loss (with_dy 0: out, x, y, rows, cols) or its gradient (with_dy 1: dx, dy, a, b, rows, cols). */
+static napi_value run_nll(napi_env env, napi_callback_info info, int with_dy, range_fn rows_fn) {
   Args args;
-  if (!args_init(&args, env, info, 5)) return NULL;
+  if (!args_init(&args, env, info, with_dy ? 6 : 5)) return NULL;
   NllJob job;
   int64_t rows;
-  if (!read_nll(&args, 1, 0, &job, &rows)) return NULL;
-  parallel_for(nll_rows, &job, rows, (GRAIN_CHEAP + job.cols - 1) / job.cols);
+  if (!read_nll(&args, with_dy ? 2 : 1, with_dy, &job, &rows)) return NULL;
+  parallel_for(rows_fn, &job, rows, (GRAIN_CHEAP + job.cols - 1) / job.cols);
   if (job.failed) fail(&args, "cellshift_blas: out of memory");
   return NULL;
 }
 
-static napi_value GaussianNllGrad(napi_env env, napi_callback_info info) {
-  Args args;
-  if (!args_init(&args, env, info, 6)) return NULL;
-  NllJob job;
-  int64_t rows;
-  if (!read_nll(&args, 2, 1, &job, &rows)) return NULL;
-  parallel_for(nll_grad_rows, &job, rows, (GRAIN_CHEAP + job.cols - 1) / job.cols);
-  return NULL;
-}
+static napi_value GaussianNll(napi_env env, napi_callback_info info) { return run_nll(env, info, 0, nll_rows); }
+
+static napi_value GaussianNllGrad(napi_env env, napi_callback_info info) { return run_nll(env, info, 1, nll_grad_rows); }
 
 void loss_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
