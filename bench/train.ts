@@ -13,7 +13,8 @@
 //   - glibc's allocator thresholds raised (MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_ =
 //     256 MiB) for the PyTorch process only: with glibc's defaults it trims the heap after every
 //     step and page-faults it back in, at less than half its speed;
-//   - a warm-up of 2 s (and at least 10 steps) before timing, so it is in steady state;
+//   - a warm-up of 2 s (and at least 10 steps) before timing, so it is in steady state (the tfjs
+//     engines get the same warm-up, as one-epoch runs of the same model, except cpu: it is slow);
 //   - every round run with OpenMP's default (spinning) wait policy and with OMP_WAIT_POLICY=PASSIVE,
 //     the better of the two counted: spinning wins on an idle machine, sleeping on a loaded one;
 //   - with Debian's OpenMP build of OpenBLAS when it is installed.
@@ -41,6 +42,7 @@ import { createModule } from '../src-main/node/ml/modules/index.js';
 import { registerNativeBackend } from '../src-main/node/ml/native/index.js';
 import { patchWasmTransposedMatMul } from '../src-main/node/ml/native/wasm-matmul.js';
 import { Trainer } from '../src-main/node/ml/trainer.js';
+import type { TrainingData } from '../src-main/node/ml/training-data.js';
 import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, randomTrainingData, trainingConfig } from './lib.js';
 import { median, uptime } from './stats.js';
@@ -149,10 +151,34 @@ function torchEnv(): NodeJS.ProcessEnv {
   return { LD_LIBRARY_PATH: [OPENMP_BLAS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
 }
 
+/**
+ * The same warm-up as PyTorch's (TORCH_WARMUP_SECONDS and at least 10 steps): one-epoch runs of the
+ * same model and batch size, before the measured run. Without it the measured run's own first epoch
+ * was the only warm-up, 4 steps at batch 1024: native-blas then ran at 86–107 µs CPU/sample there,
+ * a second run at the same batch size in the same process at 68–71.
+ */
+async function warmUp(family: ModelFamily, batchSize: number, data: TrainingData): Promise<void> {
+  const started = performance.now();
+  let steps = 0;
+  while (steps < 10 || performance.now() - started < TORCH_WARMUP_SECONDS * 1000) {
+    const config = trainingConfig(family, batchSize, 1);
+    const module = createModule(config.model, dims(data), new Rng(config.seed).fork('init'));
+    const trainer = new Trainer(module, data, config);
+    try {
+      await trainer.run({ onEpoch() {} });
+    } finally {
+      trainer.dispose();
+      module.dispose();
+    }
+    steps += Math.ceil(data.trainIndices.length / batchSize);
+  }
+}
+
 async function runTfjs(engine: Exclude<Engine, 'pytorch'>, family: ModelFamily, batchSize: number): Promise<Measurement> {
   await activate(engine);
   const plan = PLAN[engine];
   const data = randomTrainingData(Math.max(plan.samples, batchSize));
+  if (engine !== 'cpu') await warmUp(family, batchSize, data);
   const config = trainingConfig(family, batchSize, plan.epochs);
   const module = createModule(config.model, dims(data), new Rng(config.seed).fork('init'));
   const trainer = new Trainer(module, data, config);
