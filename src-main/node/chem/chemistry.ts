@@ -166,6 +166,11 @@ export class Chemistry {
     return this.#native ? 'native' : 'wasm';
   }
 
+  /** The engine as the user is told it in progress messages, e.g. "native RDKit 2022.09.3". */
+  get engineLabel(): string {
+    return this.#native ? `native RDKit ${this.#native.version}` : `RDKit ${this.#runtime.version} WebAssembly`;
+  }
+
   /** Release of the wasm build (features, depictions, InChIKeys); store it with its results to know when to recompute. */
   get rdkitVersion(): string {
     return this.#runtime.version;

@@ -22,6 +22,11 @@ export class CachedStructures implements StructureSource {
   readonly #pool: ChemistryPool | null;
   readonly #onProgress: StructureProgress | null;
 
+  /** Which engine describes the structures, for progress messages. */
+  get engineLabel(): string {
+    return this.#chemistry.engineLabel;
+  }
+
   constructor(chemistry: Chemistry, cache: MoleculeRepository, parallel: { pool?: ChemistryPool; onProgress?: StructureProgress } = {}) {
     this.#chemistry = chemistry;
     this.#cache = cache;
