@@ -14,7 +14,6 @@
 // parser tables are per call). Only the error log is shared: it is captured under a mutex.
 #include <node_api.h>
 
-#include <GraphMol/ChemTransforms/ChemTransforms.h>
 #include <GraphMol/Descriptors/MolDescriptors.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
@@ -137,19 +136,76 @@ bool parentOf(std::unique_ptr<RDKit::RWMol> &mol, Described &out) {
   return true;
 }
 
-// What Python's MurckoScaffold.GetScaffoldForMol + MolToSmiles does.
+// The atoms a Bemis–Murcko scaffold keeps: ring atoms, and chain atoms on a path between two
+// rings. A chain atom is in no ring, so each of its bonds is a bridge: it lies on a path between
+// rings exactly when two or more of its branches reach a ring, which is what is left after chain
+// ends (chain atoms with at most one neighbour left) are pruned repeatedly. RDKit's MurckoDecompose
+// finds the same atoms from an all-pairs shortest-path matrix (O(n³)), most of its time.
+std::vector<char> scaffoldAtoms(const RDKit::ROMol &mol) {
+  const unsigned n = mol.getNumAtoms();
+  const RDKit::RingInfo *rings = mol.getRingInfo();
+  std::vector<char> keep(n, 1);
+  std::vector<unsigned> degree(n, 0);
+  std::vector<unsigned> ends;
+  for (unsigned i = 0; i < n; i++) {
+    degree[i] = mol.getAtomWithIdx(i)->getDegree();
+    if (!rings->numAtomRings(i) && degree[i] <= 1) ends.push_back(i);
+  }
+  while (!ends.empty()) {
+    unsigned atom = ends.back();
+    ends.pop_back();
+    if (!keep[atom]) continue;
+    keep[atom] = 0;
+    for (const auto *neighbour : mol.atomNeighbors(mol.getAtomWithIdx(atom))) {
+      unsigned j = neighbour->getIdx();
+      if (keep[j] && !rings->numAtomRings(j) && --degree[j] <= 1) ends.push_back(j);
+    }
+  }
+  return keep;
+}
+
+// The scaffold's canonical SMILES as Python's MurckoScaffold.GetScaffoldForMol + MolToSmiles
+// write it: RDKit's MurckoDecompose rules for what is cut (an atom double-bonded to the scaffold
+// stays; a scaffold atom that loses a neighbour gets its hydrogens back: one on an aromatic
+// heteroatom or aromatic carbocation, else implicit ones, and loses its chirality), then the
+// same clean-up and ring perception before writing.
 bool scaffoldOf(const RDKit::ROMol &mol, std::string &out) {
   try {
-    std::unique_ptr<RDKit::ROMol> core(RDKit::MurckoDecompose(mol));
-    if (!core) return false;
-    if (core->getNumAtoms() == 0) {
-      out.clear();
+    const std::vector<char> keep = scaffoldAtoms(mol);
+    if (std::find(keep.begin(), keep.end(), 1) == keep.end()) {
+      out.clear();  // no ring: the scaffold is empty
       return true;
     }
-    core->clearComputedProps();
-    core->updatePropertyCache();
-    RDKit::MolOps::symmetrizeSSSR(*core);
-    out = RDKit::MolToSmiles(*core);
+    RDKit::RWMol core(mol);
+    std::vector<unsigned> cut;
+    for (unsigned i = 0; i < keep.size(); i++) {
+      if (keep[i]) continue;
+      RDKit::Atom *atom = core.getAtomWithIdx(i);
+      bool drop = true;
+      for (auto *neighbour : core.atomNeighbors(atom)) {
+        if (!keep[neighbour->getIdx()]) continue;
+        if (core.getBondBetweenAtoms(i, neighbour->getIdx())->getBondType() == RDKit::Bond::DOUBLE) {
+          drop = false;
+          break;
+        }
+        const bool aromatic = neighbour->getIsAromatic();
+        if (aromatic && (neighbour->getAtomicNum() != 6 || neighbour->getFormalCharge() == 1)) {
+          neighbour->setNumExplicitHs(1);
+        } else if (neighbour->getNoImplicit() || neighbour->getChiralTag() != RDKit::Atom::CHI_UNSPECIFIED) {
+          neighbour->setNoImplicit(false);
+          neighbour->setNumExplicitHs(0);
+          neighbour->setChiralTag(RDKit::Atom::CHI_UNSPECIFIED);
+        }
+      }
+      if (drop) cut.push_back(i);
+    }
+    core.beginBatchEdit();
+    for (unsigned i : cut) core.removeAtom(i);
+    core.commitBatchEdit();
+    core.clearComputedProps();
+    core.updatePropertyCache();
+    RDKit::MolOps::symmetrizeSSSR(core);
+    out = RDKit::MolToSmiles(core);
     return true;
   } catch (const std::exception &) {
     return false;
