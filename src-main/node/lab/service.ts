@@ -150,6 +150,7 @@ export class LabService {
       databasePath: this.store.path,
       schemaVersion: this.store.schemaVersion,
       platform: `${platform()}-${process.arch}`,
+      chemistryEngine: this.chemistry.engineStatement,
     };
   }
 

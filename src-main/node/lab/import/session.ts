@@ -57,13 +57,14 @@ export class ImportSession implements ImportRunner {
 
   async importDataset({ key, resolved, journalEntry }: ImportJob, context: JobContextLike, unpack: Unpack): Promise<DatasetSummary> {
     const store = this.#store;
+    const structures = async () => {
+      const source = await this.#structures((done, total) =>
+        context.progress(null, `Drug structures: ${done} of ${total} described${source.engineLabel ? ` (${source.engineLabel})` : ''}`),
+      );
+      return source;
+    };
     const prepared =
-      this.#takePreview(key) ??
-      (await prepareImport(
-        resolved,
-        await this.#structures((done, total) => context.progress(null, `Drug structures: ${done} of ${total} described`)),
-        { unpackGzip: unpack, library: store.compounds },
-      ));
+      this.#takePreview(key) ?? (await prepareImport(resolved, await structures(), { unpackGzip: unpack, library: store.compounds }));
     context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
     // The journal is marked completed in the dataset's own transaction: a kill can never leave a
     // stored dataset whose import the journal calls interrupted, or the reverse.
