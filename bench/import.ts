@@ -154,6 +154,10 @@ interface Options {
   seed: number;
   engine: ReaderEngine;
   blockRows: number;
+  /** Skip the import step (reader, raw read and h5py only). */
+  import: boolean;
+  /** An existing GCTX to read instead of a synthetic one (no write, no import, values checked against h5py only). */
+  gctx: string | null;
 }
 
 const USAGE = `usage: npm run bench:import -- [options]
@@ -176,6 +180,9 @@ const USAGE = `usage: npm run bench:import -- [options]
   --seed N           generator seed (default 1)
   --block-rows N     samples per block, the same for CellShift's reader and h5py (default: ~16 MiB
                      of landmark values in whole chunk rows, 4,192 with 262-row chunks)
+  --no-import        skip the import step (the reader, the raw read and h5py still run)
+  --gctx PATH        read this existing GCTX (e.g. bench:lincs's full-size file) instead of writing one:
+                     its samples × the first 978 genes; no import; values checked by the h5py checksum
   --reader-engine E  auto (default: as imports open files, h5js when it reads the file) or h5wasm
                      (the h5wasm GCTX reader, for comparison)`;
 
@@ -211,6 +218,8 @@ function parseOptions(argv: string[]): Options {
     'rounds',
     'reader-engine',
     'block-rows',
+    'no-import',
+    'gctx',
     'help',
   ]);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) fail(`unknown option ${arg}`);
@@ -244,6 +253,8 @@ function parseOptions(argv: string[]): Options {
     rounds: integer('rounds', 5, 0),
     engine: readerEngine(value('reader-engine') ?? 'auto'),
     blockRows: integer('block-rows', 0, 1),
+    import: !argv.includes('--no-import') && value('gctx') === undefined,
+    gctx: value('gctx') === undefined ? null : resolve(value('gctx') as string),
   };
 }
 
@@ -348,6 +359,25 @@ interface Files {
   pertInfo: string;
   geneInfo: string;
   manifest: string;
+}
+
+/**
+ * --gctx: an existing file, its sample count taken from it (o.samples is set to it); no side tables.
+ * Needs at least LANDMARKS genes (both readers read the first LANDMARKS).
+ */
+async function externalFile(o: Options, gctx: string): Promise<Files> {
+  const source = await openExpressionSource(gctx);
+  try {
+    if (source.nGenes < LANDMARKS) throw new Error(`${gctx} has ${source.nGenes} genes, fewer than the ${LANDMARKS} read`);
+    o.samples = source.nSamples;
+    const chunks = source instanceof GctxReader ? source.chunks : null;
+    if (chunks?.length === 2) o.chunks = [chunks[0] as number, chunks[1] as number];
+    log(`--gctx: ${source.nSamples} samples × ${source.nGenes} genes, chunks ${chunks?.join(' × ') ?? 'none (contiguous)'}`);
+  } finally {
+    source.close();
+  }
+  const none = join(dirname(gctx), 'none');
+  return { gctx, sigInfo: none, pertInfo: none, geneInfo: none, manifest: none };
 }
 
 function filesFor(dir: string, o: Options): Files {
@@ -488,6 +518,8 @@ interface ReaderParams {
   engine: ReaderEngine;
   /** Samples per batch (h5py reads the same blocks). */
   blockRows: number;
+  /** Compare values with the generator's (false for a file this bench did not write). */
+  verify: boolean;
 }
 
 type ReaderEngine = 'auto' | 'h5wasm';
@@ -600,7 +632,7 @@ async function childReader(p: ReaderParams): Promise<void> {
       }
     }
     // The first and last sample of every batch must be the generator's values.
-    for (const s of [batch.start, batch.end - 1]) {
+    for (const s of p.verify ? [batch.start, batch.end - 1] : []) {
       fillRow(pool, p.seed, s, expected, 0, LANDMARKS);
       const at = (s - batch.start) * LANDMARKS;
       for (let g = 0; g < LANDMARKS && verified === null; g++) {
@@ -1036,7 +1068,7 @@ async function main(o: Options): Promise<void> {
   const rows: Row[] = [];
   const notes: string[] = [];
   try {
-    const files = filesFor(dir, o);
+    const files = o.gctx === null ? filesFor(dir, o) : await externalFile(o, o.gctx);
     const matrixBytes = o.samples * GENES * 4;
     const subsetBytes = o.samples * LANDMARKS * 4;
     const geneChunkCols = Math.min(GENES, Math.ceil(LANDMARKS / o.chunks[1]) * o.chunks[1]);
@@ -1066,7 +1098,9 @@ async function main(o: Options): Promise<void> {
     const loadAt = (what: string) => `${what}, load ${load()}`;
 
     // 1. The file --------------------------------------------------------------------------
-    if (o.reuse && reusable(files, o)) {
+    if (o.gctx !== null) {
+      log(`[write] reading ${o.gctx} as it is (--gctx)`);
+    } else if (o.reuse && reusable(files, o)) {
       log(`[write] reusing ${files.gctx}`);
       rows.push({
         step: 'write GCTX + TSVs',
@@ -1125,7 +1159,7 @@ async function main(o: Options): Promise<void> {
       });
     }
     const fileBytes = statSync(files.gctx).size;
-    const sidecarBytes = [files.sigInfo, files.pertInfo, files.geneInfo].reduce((s, f) => s + statSync(f).size, 0);
+    const sidecarBytes = [files.sigInfo, files.pertInfo, files.geneInfo].reduce((s, f) => s + (existsSync(f) ? statSync(f).size : 0), 0);
     log(`  file ${(fileBytes / 1e9).toFixed(2)} GB (${fileBytes} bytes); TSVs ${(sidecarBytes / MB).toFixed(1)} MB`);
 
     const canDrop = o.caches.includes('cold') ? dropCaches() : false;
@@ -1212,6 +1246,7 @@ async function main(o: Options): Promise<void> {
               seed: o.seed,
               engine: o.engine,
               blockRows: h5pyBlockRows(o),
+              verify: o.gctx === null,
             }),
           (x) => x.result.seconds,
         );
@@ -1265,6 +1300,7 @@ async function main(o: Options): Promise<void> {
               seed: o.seed,
               engine: o.engine,
               blockRows: h5pyBlockRows(o),
+              verify: o.gctx === null,
             })
           ).result;
           if (r.verified) notes.push(`reader returned wrong values: ${r.verified}`);
@@ -1317,7 +1353,7 @@ async function main(o: Options): Promise<void> {
         for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
       }
     };
-    for (const cache of o.caches) {
+    for (const cache of o.import ? o.caches : []) {
       const { best: run, all } = await repeated(
         cache,
         'CellShift import',
@@ -1394,7 +1430,7 @@ async function main(o: Options): Promise<void> {
     }
 
     // 6. Profile (not part of the figures) -----------------------------------------------
-    if (o.profile) {
+    if (o.profile && o.import) {
       await prepareCache('warm');
       log(`[profile] ${loadAt('warm import, job profiled with the inspector')}`);
       const profilePath = join(o.keep ? dir : scratch, 'import-job.cpuprofile');

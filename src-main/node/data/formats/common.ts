@@ -124,6 +124,8 @@ export async function runReadSteps(steps: Iterable<void>, signal: AbortSignal | 
 
 /** First duplicate in a list of ids, as [firstIndex, secondIndex], or null. */
 export function findDuplicate(ids: readonly string[]): [number, number] | null {
+  // No duplicate, the usual case: one pass inside the Set constructor, no JS loop.
+  if (new Set(ids).size === ids.length) return null;
   const seen = new Map<string, number>();
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i] as string;

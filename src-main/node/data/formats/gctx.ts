@@ -24,7 +24,7 @@
 // which is what cmapPy, cmapR, cmapM, h5py and h5wasm write; otherwise, or when they are damaged, by
 // h5wasm, which names what is wrong. Both give the same ids, metadata and values.
 
-import { checkIndices, findDuplicate, type GeneSelection, selectGenes, sortRequests } from './common.js';
+import { batchSamples, checkIndices, findDuplicate, type GeneSelection, runReadSteps, selectGenes, sortRequests } from './common.js';
 import {
   checkFilters,
   type DenseLayout,
@@ -59,7 +59,15 @@ import {
   stripSpacePadding,
 } from './h5.js';
 import { H5JsDataError, type H5JsDataset, H5JsFile, type H5JsType, H5JsUnsupported } from './h5js.js';
-import { type ExpressionSource, type MetadataTable, type MetaValue, outputArray, type PreloadedMetadata } from './types.js';
+import {
+  type ExpressionSource,
+  type IterateOptions,
+  type MetadataTable,
+  type MetaValue,
+  outputArray,
+  type PreloadedMetadata,
+  type SampleBatch,
+} from './types.js';
 
 export const GCTX_MATRIX = '/0/DATA/0/matrix';
 export const GCTX_ROW_META = '/0/META/ROW';
@@ -134,8 +142,30 @@ export class GctxReader extends MatrixFileReader implements ExpressionSource {
 
   // -------------------------------------------------------------------------------------------
 
-  protected override planRead(sampleIndices: readonly number[], geneIndices: readonly number[] | null, into?: Float32Array): ReadPlan {
+  /**
+   * The request is checked once, not again for every batch: each batch is a slice of the checked
+   * sample list with the same genes (an import's 473,647 samples in ~1,800 batches re-checked
+   * each batch's samples and all 978 genes, and found the gene window anew, every time).
+   */
+  override iterateSamples(
+    sampleIndices: readonly number[],
+    geneIndices: readonly number[] | null,
+    options: IterateOptions = {},
+  ): AsyncGenerator<SampleBatch, void, undefined> {
     const genes = this.checkRequest(sampleIndices, geneIndices);
+    return batchSamples(sampleIndices, genes.count, options, async (indices, into) => {
+      this.assertOpen();
+      const { out, steps } = this.planChecked(indices, genes, into);
+      await runReadSteps(steps, options.signal);
+      return out;
+    });
+  }
+
+  protected override planRead(sampleIndices: readonly number[], geneIndices: readonly number[] | null, into?: Float32Array): ReadPlan {
+    return this.planChecked(sampleIndices, this.checkRequest(sampleIndices, geneIndices), into);
+  }
+
+  private planChecked(sampleIndices: readonly number[], genes: GeneSelection, into: Float32Array | undefined): ReadPlan {
     const out = outputArray(sampleIndices.length * genes.count, into);
     const { fileIndex, outPos } = sortRequests(sampleIndices);
     return { out, steps: this.slicer.read(fileIndex, outPos, genes, out) };

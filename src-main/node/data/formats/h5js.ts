@@ -559,11 +559,23 @@ export class H5JsFile {
       const decoder = ascii ? null : new TextDecoder(type.utf8 ? 'utf-8' : 'ascii');
       // ASCII: one string for the whole dataset, each value a slice of it.
       const text = ascii ? data.toString('latin1', 0, n * size) : '';
+      // Each value ends at its first NUL. ASCII: the next NUL at or after a value's start is found
+      // by String#indexOf (a V8 builtin) and kept until passed; a byte loop in JS cost ~10 ms per
+      // 20,000 ids, and Buffer#indexOf as much again in its argument checks.
+      let nul = -1;
       for (let i = 0; i < n; i++) {
         const start = i * size;
-        let end = start;
-        while (end < start + size && data[end] !== 0) end++;
-        out[i] = decoder ? decoder.decode(data.subarray(start, end)) : text.slice(start, end);
+        if (decoder) {
+          let end = start;
+          while (end < start + size && data[end] !== 0) end++;
+          out[i] = decoder.decode(data.subarray(start, end));
+          continue;
+        }
+        if (nul < start) {
+          nul = text.indexOf('\0', start);
+          if (nul < 0) nul = Number.POSITIVE_INFINITY;
+        }
+        out[i] = text.slice(start, Math.min(nul, start + size));
       }
       return out;
     }
@@ -793,15 +805,33 @@ export class H5JsDataset {
     const gridCols = Math.ceil(cols / cc);
     const chunkBytes = cr * cc * element;
     const target = plain(out);
+    // The columns asked for lie in one column of chunks (the landmark window of a GCTX does):
+    // unfiltered chunks are then read straight into the output, see readRawRows.
+    const oneChunkColumn = Math.floor(c0 / cc) === Math.floor((c1 - 1) / cc);
     for (let gr = Math.floor(r0 / cr); gr * cr < r1; gr++) {
       for (let gc = Math.floor(c0 / cc); gc * cc < c1; gc++) {
         const cell = gr * gridCols + gc;
-        const data = this.chunk(index, cell, chunkBytes);
         const rowLo = Math.max(r0, gr * cr);
         const rowHi = Math.min(r1, (gr + 1) * cr);
         const colLo = Math.max(c0, gc * cc);
         const colHi = Math.min(c1, (gc + 1) * cc);
         const bytes = (colHi - colLo) * element;
+        if (oneChunkColumn && this.isRaw(index, cell)) {
+          this.readRawRows(
+            index,
+            cell,
+            chunkBytes,
+            cc * element,
+            rowLo - gr * cr,
+            rowHi - rowLo,
+            (colLo - gc * cc) * element,
+            width,
+            target,
+            (rowLo - r0) * width,
+          );
+          continue;
+        }
+        const data = this.chunk(index, cell, chunkBytes);
         if (colLo === gc * cc && colHi - colLo === cc && c1 - c0 === cc) {
           // whole chunk rows landing on whole output rows: one copy
           const from = (rowLo - gr * cr) * cc * element;
@@ -815,6 +845,55 @@ export class H5JsDataset {
           target.set(source.subarray(from, from + bytes), (r - r0) * width + (colLo - c0) * element);
         }
       }
+    }
+  }
+
+  /** Whether a chunk is stored as it is (no filter, or every filter skipped for it). */
+  private isRaw(index: H5JsChunkIndex, cell: number): boolean {
+    const mask = index.filterMask[cell] as number;
+    for (let i = 0; i < this.filters.length; i++) if ((mask & (1 << i)) === 0) return false;
+    return true;
+  }
+
+  /**
+   * Rows [first, first + rows) of an unfiltered chunk, `width` bytes from byte `skip` of each
+   * chunk row, into out at `at` (output rows `width` apart). The rows are read straight into the
+   * output, chunk row stride and all, and moved down onto their places with copyWithin (a memmove:
+   * row i goes from at + i·rowBytes + skip to at + i·width, never above where it was read, so no
+   * row overwrites one not yet moved). That spills past the output rows of this chunk into rows
+   * the next chunks fill later; the rows that would spill past the end of out go through scratch.
+   */
+  private readRawRows(
+    index: H5JsChunkIndex,
+    cell: number,
+    chunkBytes: number,
+    rowBytes: number,
+    first: number,
+    rows: number,
+    skip: number,
+    width: number,
+    out: Uint8Array,
+    at: number,
+  ): void {
+    if ((index.size[cell] as number) < chunkBytes) unsupported('a chunk smaller than its shape');
+    const address = (index.address[cell] as number) + first * rowBytes + skip;
+    if (width === rowBytes) {
+      this.file.read(address, rows * width, asBuffer(out, at, rows * width));
+      return;
+    }
+    const room = out.length - at;
+    const direct = room < width ? 0 : Math.min(rows, Math.floor((room - width) / rowBytes) + 1);
+    if (direct > 0) {
+      this.file.read(address, (direct - 1) * rowBytes + width, asBuffer(out, at, (direct - 1) * rowBytes + width));
+      for (let i = 1; i < direct; i++) out.copyWithin(at + i * width, at + i * rowBytes, at + i * rowBytes + width);
+    }
+    if (direct === rows) return;
+    const rest = (rows - direct - 1) * rowBytes + width;
+    if (!this.scratch || this.scratch.length < rest) this.scratch = Buffer.allocUnsafe(Math.max(rest, chunkBytes));
+    const source = plain(this.file.read(address + direct * rowBytes, rest, this.scratch.subarray(0, rest)));
+    for (let i = direct; i < rows; i++) {
+      const from = (i - direct) * rowBytes;
+      out.set(source.subarray(from, from + width), at + i * width);
     }
   }
 
@@ -918,6 +997,10 @@ function verifyChecksum(buf: Buffer, start: number, end: number, what: string): 
 
 function plain(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+function asBuffer(bytes: Uint8Array, at: number, length: number): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + at, length);
 }
 
 function inflateChunk(data: Buffer, expected: number, where: string): Buffer {
