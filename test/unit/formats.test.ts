@@ -505,6 +505,84 @@ for path, libver, columns, filters in [(sys.argv[1], 'earliest', 1, dict(shuffle
   });
 });
 
+describe('GCTX: compressed chunks decoded ahead on the thread pool', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  // 60 samples × 9 genes in 4 × 4 chunks (15 chunk rows, 3 chunk columns), shuffle + gzip: an
+  // iteration decodes the chunks of the next batches while it copies out the current one.
+  const nS = 60;
+  const nG = 9;
+  const expected = (s: number, g: number) => Math.fround((s * nG + g) / 16);
+  let path = '';
+  before(() => {
+    path = join(tmp, 'read-ahead.gctx');
+    runPython(
+      `import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], 'w')
+f.create_dataset('/0/DATA/0/matrix', data=(np.arange(${nS} * ${nG}, dtype='<f4').reshape(${nS}, ${nG}) / 16).astype('<f4'), chunks=(4, 4), shuffle=True, compression='gzip')
+f.create_dataset('/0/META/ROW/id', data=np.array([('g%d' % g).encode() for g in range(${nG})]))
+f.create_dataset('/0/META/COL/id', data=np.array([('s%d' % s).encode() for s in range(${nS})]))
+f.close()`,
+      [path],
+    );
+  });
+
+  test('every batch holds its own samples, whatever the order, batch size and genes', async () => {
+    const reader = await openGctx(path);
+    try {
+      assert.equal(reader.engine, 'h5js');
+      const shuffled = all(nS).map((s) => (s * 37) % nS); // 37 is prime to 60: a permutation
+      const cases: [number[], number[] | null, number][] = [
+        [all(nS), null, 1],
+        [all(nS), [5, 6, 7], 3],
+        [shuffled, [8, 0, 4], 7],
+        [all(nS).reverse(), [1, 2], 16],
+      ];
+      for (const [samples, genes, perBatch] of cases) {
+        const width = genes?.length ?? nG;
+        const seen: number[] = [];
+        for await (const batch of reader.iterateSamples(samples, genes, { maxBatchBytes: perBatch * width * 4, reuseBuffer: true })) {
+          seen.push(...batch.values);
+        }
+        const want = samples.flatMap((s) => (genes ?? all(nG)).map((g) => expected(s, g)));
+        assert.deepEqual(seen, want, `batches of ${perBatch}, genes ${genes}`);
+      }
+    } finally {
+      reader.close();
+    }
+  });
+
+  test('a chunk that does not decompress fails the batch that needs it, not the ones before', async () => {
+    const bytes = readFileSync(path);
+    // Chunks are written in order: the last zlib stream in the file is sample rows 56–59's.
+    let at = -1;
+    for (let i = bytes.length - 2; i > 0 && at < 0; i--) if (bytes[i] === 0x78 && bytes.readUInt16BE(i) % 31 === 0) at = i;
+    assert.ok(at > 0, 'no zlib stream found');
+    for (let i = at + 4; i < Math.min(bytes.length, at + 24); i++) bytes[i] = 0xff;
+    const damagedPath = join(tmp, 'read-ahead-damaged.gctx');
+    writeFileSync(damagedPath, bytes);
+    const reader = await openGctx(damagedPath);
+    try {
+      assert.equal(reader.engine, 'h5js');
+      const good: number[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const batch of reader.iterateSamples(all(nS), null, { maxBatchBytes: 4 * nG * 4 })) good.push(batch.start);
+        })(),
+        (e: unknown) => e instanceof FormatError && e.code === 'corrupt' && e.where === '/0/DATA/0/matrix' && /decompress/.test(e.detail),
+      );
+      // Which chunk was damaged depends on the writer's order; every batch before it arrived, in order.
+      assert.deepEqual(
+        good,
+        all(good.length).map((b) => b * 4),
+      );
+      assert.ok(good.length < nS / 4, 'the damaged chunk was never read');
+      // The reader still reads what is sound.
+      assert.deepEqual(Array.from(reader.readColumns([0, 1], [0])), [expected(0, 0), expected(1, 0)]);
+    } finally {
+      reader.close();
+    }
+  });
+});
+
 describe('GCTX strings as other writers store them', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
   test('space-padded fixed-length ids (MATLAB-style) and variable-length UTF-8 ids', async () => {
     const path = join(tmp, 'strings.gctx');

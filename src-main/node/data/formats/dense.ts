@@ -278,7 +278,7 @@ export class DenseSlicer {
   }
 }
 
-function geneWindow(genes: GeneSelection): [number, number] {
+export function geneWindow(genes: GeneSelection): [number, number] {
   let lo = Number.POSITIVE_INFINITY;
   let hi = -1;
   for (const g of genes.indices) {

@@ -16,7 +16,7 @@
 
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
+import { inflate, inflateSync } from 'node:zlib';
 
 /** The file uses a feature this reader does not implement, or does not parse: use h5wasm. */
 export class H5JsUnsupported extends Error {
@@ -898,13 +898,103 @@ export class H5JsDataset {
   }
 
   private scratch: Buffer | null = null;
+  /** Chunks decoded ahead (readAhead), each taken once by chunk(). */
+  private readonly decoded = new Map<number, Buffer>();
+  /** Chunks being decoded on the thread pool, by cell. */
+  private readonly pending = new Map<number, Promise<Buffer>>();
+
+  /** Whether any chunk needs decoding (deflate or shuffle): only then is reading ahead worth it. */
+  get filtered(): boolean {
+    return this.layout.kind === 'chunked' && this.filters.length > 0;
+  }
+
+  /**
+   * The grid cells of a 2-D chunked dataset holding the given rows (sorted) in columns [c0, c1),
+   * in reading order.
+   */
+  chunkCells(sortedRows: ArrayLike<number>, c0: number, c1: number): number[] {
+    if (this.layout.kind !== 'chunked' || this.shape.length !== 2 || sortedRows.length === 0 || c1 <= c0) return [];
+    const [cr, cc] = this.layout.chunk as [number, number];
+    const gridCols = Math.ceil((this.shape[1] as number) / cc);
+    const cells: number[] = [];
+    let last = -1;
+    for (let i = 0; i < sortedRows.length; i++) {
+      const gr = Math.floor((sortedRows[i] as number) / cr);
+      if (gr === last) continue;
+      last = gr;
+      for (let gc = Math.floor(c0 / cc); gc * cc < c1; gc++) cells.push(gr * gridCols + gc);
+    }
+    return cells;
+  }
+
+  /**
+   * Starts decoding these chunks on libuv's thread pool (zlib's async inflate), several at once:
+   * h5py inflates one chunk after another on one thread, here both cores work while the caller
+   * uses the chunks already decoded. At most `limit` chunks are held decoded or in flight.
+   */
+  readAhead(cells: readonly number[], limit: number): void {
+    if (!this.filtered) return;
+    this.prepare();
+    const index = this.index as H5JsChunkIndex;
+    for (const cell of cells) {
+      if (this.decoded.size + this.pending.size >= limit) return;
+      if (this.decoded.has(cell) || this.pending.has(cell) || this.isRaw(index, cell)) continue;
+      const decoding = this.decodeAsync(index, cell);
+      // A failure is reported by the waitFor() of the read that needs the chunk, not here.
+      decoding.catch(() => {});
+      this.pending.set(cell, decoding);
+    }
+  }
+
+  /** Waits until these chunks, if being decoded, are ready; rejects with the first one that failed. */
+  async waitFor(cells: readonly number[]): Promise<void> {
+    for (const cell of cells) {
+      const decoding = this.pending.get(cell);
+      if (!decoding) continue;
+      try {
+        this.decoded.set(cell, await decoding);
+      } finally {
+        this.pending.delete(cell);
+      }
+    }
+  }
+
+  /** Drops chunks decoded ahead and not used (an iteration that stopped early). */
+  dropReadAhead(): void {
+    this.decoded.clear();
+    this.pending.clear();
+  }
+
+  private async decodeAsync(index: H5JsChunkIndex, cell: number): Promise<Buffer> {
+    const chunkBytes = this.chunkBytes();
+    let data: Buffer = this.file.read(index.address[cell] as number, index.size[cell] as number);
+    const active = this.activeFilters(index, cell);
+    for (let i = active.length - 1; i >= 0; i--) {
+      if ((active[i] as Filter).id === 1) data = await inflateChunkAsync(data, chunkBytes, this.where);
+      else data = unshuffle(data, this.elementSize);
+    }
+    return checkDecoded(data, chunkBytes, this.where);
+  }
+
+  private chunkBytes(): number {
+    return this.layout.chunk.reduce((a, b) => a * b, 1) * this.elementSize;
+  }
+
+  private activeFilters(index: H5JsChunkIndex, cell: number): Filter[] {
+    const mask = index.filterMask[cell] as number;
+    return this.filters.filter((_, i) => (mask & (1 << i)) === 0);
+  }
 
   /** One chunk's decoded bytes (valid until the next call). */
   private chunk(index: H5JsChunkIndex, cell: number, chunkBytes: number): Buffer {
+    const ready = this.decoded.get(cell);
+    if (ready) {
+      this.decoded.delete(cell);
+      return ready;
+    }
     const address = index.address[cell] as number;
     const stored = index.size[cell] as number;
-    const mask = index.filterMask[cell] as number;
-    const active = this.filters.filter((_, i) => (mask & (1 << i)) === 0);
+    const active = this.activeFilters(index, cell);
     if (active.length === 0) {
       if (stored < chunkBytes) unsupported('a chunk smaller than its shape');
       if (!this.scratch || this.scratch.length < chunkBytes) this.scratch = Buffer.allocUnsafe(chunkBytes);
@@ -917,9 +1007,13 @@ export class H5JsDataset {
       if (filter.id === 1) data = inflateChunk(data, chunkBytes, this.where);
       else data = unshuffle(data, this.elementSize);
     }
-    if (data.length < chunkBytes) throw new H5JsDataError(`a chunk decoded to ${data.length} bytes, expected ${chunkBytes}`, this.where);
-    return data;
+    return checkDecoded(data, chunkBytes, this.where);
   }
+}
+
+function checkDecoded(data: Buffer, chunkBytes: number, where: string): Buffer {
+  if (data.length < chunkBytes) throw new H5JsDataError(`a chunk decoded to ${data.length} bytes, expected ${chunkBytes}`, where);
+  return data;
 }
 
 /** Damaged data found while reading values (after the structure parsed): a specific read error. */
@@ -1007,8 +1101,18 @@ function inflateChunk(data: Buffer, expected: number, where: string): Buffer {
   try {
     return inflateSync(data, { maxOutputLength: Math.max(expected, 1) });
   } catch (error) {
-    throw new H5JsDataError(`a deflate-compressed chunk does not decompress (${(error as Error).message})`, where);
+    throw inflateError(error, where);
   }
+}
+
+function inflateChunkAsync(data: Buffer, expected: number, where: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    inflate(data, { maxOutputLength: Math.max(expected, 1) }, (error, out) => (error ? reject(inflateError(error, where)) : resolve(out)));
+  });
+}
+
+function inflateError(error: unknown, where: string): H5JsDataError {
+  return new H5JsDataError(`a deflate-compressed chunk does not decompress (${(error as Error).message})`, where);
 }
 
 function unshuffle(data: Buffer, element: number): Buffer {
