@@ -341,6 +341,46 @@ describe('GCTX round trip (h5wasm writer)', () => {
     });
   }
 
+  test('wide rows: a narrow gene window is read row by row, contiguous or chunked, same values', async () => {
+    // 4,500 genes = 18 kB per row: a 100-gene window skips more than 16 kB a row (per-row reads);
+    // the chunked twin keeps rows in 7 × 1000 chunks (read into the output and compacted there).
+    const wideS = 11;
+    const wideG = 4500;
+    const wide = syntheticMatrix(wideS, wideG);
+    const ids = { rowIds: all(wideG).map((g) => `g${g}`), colIds: all(wideS).map((s) => `s${s}`), values: wide };
+    for (const [file, spec] of [
+      ['wide-contig.gctx', {}],
+      ['wide-chunked.gctx', { chunks: [7, 1000] as [number, number] }],
+    ] as const) {
+      const path = join(tmp, file);
+      await writeGctxH5wasm(path, { ...ids, ...spec });
+      const reader = await openGctx(path);
+      try {
+        assert.equal(reader.engine, 'h5js');
+        const window = all(100).map((g) => 950 + g);
+        for (const [samples, genes] of [
+          [all(wideS), window],
+          [
+            [10, 3, 4, 5],
+            [4499, 0, 2000],
+          ],
+          [[6, 7], null],
+        ] as [number[], number[] | null][]) {
+          assert.deepEqual(Array.from(reader.readColumns(samples, genes)), brute(wide, wideG, samples, genes), `${file} ${samples}`);
+          const batches: number[] = [];
+          for await (const batch of reader.iterateSamples(samples, genes, {
+            maxBatchBytes: 3 * (genes?.length ?? wideG) * 4,
+            reuseBuffer: true,
+          }))
+            batches.push(...batch.values);
+          assert.deepEqual(batches, brute(wide, wideG, samples, genes), `${file} ${samples} in batches`);
+        }
+      } finally {
+        reader.close();
+      }
+    }
+  });
+
   test('spans: sorted runs become one slice each; scattered reads stay bounded', async () => {
     const path = join(tmp, 'spans.gctx');
     await writeGctxH5wasm(path, { rowIds, colIds, values });

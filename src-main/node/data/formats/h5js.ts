@@ -16,7 +16,7 @@
 
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflate, inflateSync } from 'node:zlib';
+import { inflate, inflateSync, type ZlibOptions } from 'node:zlib';
 
 /** The file uses a feature this reader does not implement, or does not parse: use h5wasm. */
 export class H5JsUnsupported extends Error {
@@ -276,13 +276,13 @@ export class H5JsFile {
     return this.closed;
   }
 
-  private readAbsolute(at: number, length: number, into?: Buffer): Buffer {
+  private readAbsolute(at: number, length: number, into?: Buffer, intoOffset = 0): Buffer {
     if (this.closed) throw new Error('file is closed');
     if (at < 0 || length < 0 || at + length > this.fileSize) unsupported(`a read beyond the end of the file (${at} + ${length})`);
     const buf = into ?? Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const n = readSync(this.fd, buf, done, length - done, at + done);
+      const n = readSync(this.fd, buf, intoOffset + done, length - done, at + done);
       if (n === 0) unsupported('the file ended early');
       done += n;
     }
@@ -293,6 +293,14 @@ export class H5JsFile {
   read(address: number, length: number, into?: Buffer): Buffer {
     if (address === UNDEFINED_ADDRESS) unsupported('an undefined address');
     return this.readAbsolute(this.base + address, length, into);
+  }
+
+  /** Reads `length` bytes at a file address into `into` from byte `offset` (no view per call). */
+  readAt(address: number, length: number, into: Buffer, offset: number): void {
+    if (address === UNDEFINED_ADDRESS) unsupported('an undefined address');
+    if (offset < 0 || offset + length > into.length)
+      throw new RangeError(`a read of ${length} bytes at ${offset} past a ${into.length}-byte buffer`);
+    this.readAbsolute(this.base + address, length, into, offset);
   }
 
   get offsetSize(): number {
@@ -679,6 +687,12 @@ export class H5JsFile {
   }
 }
 
+/**
+ * Bytes skipped per row above which a contiguous hyperslab is read row by row rather than in
+ * spans of whole rows: a positioned read costs about what copying this much from the page cache does.
+ */
+const NARROW_WINDOW_GAP = 16 * 1024;
+
 /** A dataset's type, shape, layout and filters, and whole or hyperslab reads of its data. */
 export class H5JsDataset {
   readonly type: H5JsType;
@@ -790,8 +804,16 @@ export class H5JsDataset {
         return;
       }
       const rowBytes = cols * element;
-      const span = Buffer.allocUnsafe(Math.min((r1 - r0) * rowBytes, 16 * 1024 * 1024));
-      const rowsPerRead = Math.max(1, Math.floor(span.length / rowBytes));
+      if (rowBytes - width >= NARROW_WINDOW_GAP) {
+        // A narrow window of wide rows (978 landmarks of 12,328 genes): one positioned read per
+        // row straight into its output row reads 8% of the bytes a read of whole rows would.
+        for (let r = r0; r < r1; r++) this.file.readAt(layout.address + r * rowBytes + c0 * element, width, out, (r - r0) * width);
+        return;
+      }
+      const spanBytes = Math.min((r1 - r0) * rowBytes, 16 * 1024 * 1024);
+      if (!this.scratch || this.scratch.length < spanBytes) this.scratch = Buffer.allocUnsafe(spanBytes);
+      const span = this.scratch;
+      const rowsPerRead = Math.max(1, Math.floor(spanBytes / rowBytes));
       for (let r = r0; r < r1; r += rowsPerRead) {
         const n = Math.min(rowsPerRead, r1 - r);
         this.file.read(layout.address + r * rowBytes, n * rowBytes, span.subarray(0, n * rowBytes));
@@ -1099,7 +1121,7 @@ function asBuffer(bytes: Uint8Array, at: number, length: number): Buffer {
 
 function inflateChunk(data: Buffer, expected: number, where: string): Buffer {
   try {
-    return inflateSync(data, { maxOutputLength: Math.max(expected, 1) });
+    return inflateSync(data, inflateOptions(expected));
   } catch (error) {
     throw inflateError(error, where);
   }
@@ -1107,8 +1129,16 @@ function inflateChunk(data: Buffer, expected: number, where: string): Buffer {
 
 function inflateChunkAsync(data: Buffer, expected: number, where: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    inflate(data, { maxOutputLength: Math.max(expected, 1) }, (error, out) => (error ? reject(inflateError(error, where)) : resolve(out)));
+    inflate(data, inflateOptions(expected), (error, out) => (error ? reject(inflateError(error, where)) : resolve(out)));
   });
+}
+
+/**
+ * The whole chunk in one output buffer: with zlib's default 16 KiB chunkSize a 1 MB chunk came out
+ * in 64 pieces, joined by a copy (and the JS loop around them cost as much CPU as inflating).
+ */
+function inflateOptions(expected: number): ZlibOptions {
+  return { maxOutputLength: Math.max(expected, 1), chunkSize: Math.max(64, expected) };
 }
 
 function inflateError(error: unknown, where: string): H5JsDataError {
