@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { findDuplicate } from '../../src-main/node/data/formats/common.js';
 import { detectFormat, detectFormatDetailed } from '../../src-main/node/data/formats/detect.js';
 import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
 import { openGct } from '../../src-main/node/data/formats/gct.js';
@@ -254,6 +255,18 @@ function brute(values: Float32Array, nGenes: number, samples: number[], genes: n
   return samples.flatMap((s) => gs.map((g) => values[s * nGenes + g] as number));
 }
 
+describe('findDuplicate', () => {
+  test('short and long id lists (a hash table from 65,536 ids on): the first repeat, by position', () => {
+    for (const n of [1000, 70_000]) {
+      const ids = all(n).map((i) => `CPC006_A375_6H:BRD-K${i}:10`);
+      assert.equal(findDuplicate(ids), null, `${n} distinct`);
+      ids[n - 3] = ids[17] as string;
+      ids[n - 1] = ids[5] as string;
+      assert.deepEqual(findDuplicate(ids), [17, n - 3], `${n} with repeats`);
+    }
+  });
+});
+
 describe('GCTX round trip (h5wasm writer)', () => {
   const nS = 37;
   const nG = 23;
@@ -357,6 +370,8 @@ describe('GCTX round trip (h5wasm writer)', () => {
       const reader = await openGctx(path);
       try {
         assert.equal(reader.engine, 'h5js');
+        // 4,500 distinct ids: past the 2,048 looked at before deciding not to intern them
+        assert.deepEqual(reader.geneIds(), ids.rowIds);
         const window = all(100).map((g) => 950 + g);
         for (const [samples, genes] of [
           [all(wideS), window],

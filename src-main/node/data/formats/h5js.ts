@@ -571,6 +571,10 @@ export class H5JsFile {
       // by String#indexOf (a V8 builtin) and kept until passed; a byte loop in JS cost ~10 ms per
       // 20,000 ids, and Buffer#indexOf as much again in its argument checks.
       let nul = -1;
+      // Metadata columns repeat a few values (cell lines, perturbation types, doses) hundreds of
+      // thousands of times: each value is kept once, the copies die young and the collector never
+      // moves them. Ids (mostly distinct in the first INTERN_PROBE values) are not interned.
+      let repeats: Map<string, string> | null = new Map();
       for (let i = 0; i < n; i++) {
         const start = i * size;
         if (decoder) {
@@ -583,7 +587,18 @@ export class H5JsFile {
           nul = text.indexOf('\0', start);
           if (nul < 0) nul = Number.POSITIVE_INFINITY;
         }
-        out[i] = text.slice(start, Math.min(nul, start + size));
+        const value = text.slice(start, Math.min(nul, start + size));
+        if (!repeats) {
+          out[i] = value;
+          continue;
+        }
+        const seen = repeats.get(value);
+        if (seen !== undefined) out[i] = seen;
+        else {
+          repeats.set(value, value);
+          out[i] = value;
+        }
+        if (i === INTERN_PROBE && repeats.size > INTERN_PROBE / 2) repeats = null;
       }
       return out;
     }
@@ -686,6 +701,9 @@ export class H5JsFile {
     return { address, size, filterMask };
   }
 }
+
+/** Values of a string dataset looked at before deciding whether interning its values pays. */
+const INTERN_PROBE = 2048;
 
 /**
  * Bytes skipped per row above which a contiguous hyperslab is read row by row rather than in
