@@ -10,10 +10,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { TrainedModel } from '../../src-main/node/analysis/trained-model.js';
 import { createJsonDispatcher, joinParts } from '../../src-main/node/lab/dispatch.js';
 import { PARAMS_CHECKED_IN_WORKER } from '../../src-main/node/lab/handlers.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
+import { StudyOptions } from '../../src-main/shared/api/studies.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
 import { useTempLab } from '../temp-lab.js';
 
@@ -112,6 +114,76 @@ describe('long LabApi calls stay off the serving thread', () => {
     });
     assert.equal(temp.lab.store.datasets.list().find((d) => d.name === 'import off the serving thread')?.nSamples, IMPORT_SAMPLES);
   });
+
+  it('generates a dataset in the import worker, not on the serving thread', async (t) => {
+    const serving = servingThreadWork(temp.lab);
+    try {
+      const call = carrierCall(temp.lab);
+      await assertOffServingThread(t, 'datasets.createSynthetic until stored', async () => {
+        const finished = jobSettled(temp.lab);
+        await call('datasets.createSynthetic', { preset: 'nonlinear-5', seed: 3, name: 'generated off the serving thread' });
+        const event = await finished;
+        assert.equal(event.type, 'job.finished', JSON.stringify(event));
+      });
+      assert.ok((temp.lab.store.datasets.list().find((d) => d.name === 'generated off the serving thread')?.nSamples ?? 0) > 0);
+      assert.deepEqual(serving.counts(), { datasetsWritten: 0, modelsLoaded: 0 }, 'the dataset was written on the serving thread');
+    } finally {
+      serving.restore();
+    }
+  });
+
+  it("runs a study's body in a study worker: its data, models and report are made there", async (t) => {
+    const serving = servingThreadWork(temp.lab);
+    try {
+      const studiesBefore = temp.lab.store.artifacts.list('study').length;
+      const call = carrierCall(temp.lab);
+      await assertOffServingThread(t, 'studies.start until stored', async () => {
+        const finished = jobSettled(temp.lab);
+        await call('studies.start', { id: 'linear-independent', options: { quick: true } });
+        const event = await finished;
+        assert.equal(event.type, 'job.finished', JSON.stringify(event));
+      });
+      assert.equal(temp.lab.store.artifacts.list('study').length, studiesBefore + 1);
+      // Its run trained in a training worker started by this side; the study loaded the model in its own thread.
+      assert.deepEqual(serving.counts(), { datasetsWritten: 0, modelsLoaded: 0 }, 'the study body ran on the serving thread');
+    } finally {
+      serving.restore();
+    }
+  });
+
+  it('keeps what a cancelled or failed study made, and stores no report for it', async () => {
+    const lab = temp.lab;
+    const studiesBefore = lab.store.artifacts.list('study').length;
+    const runsBefore = lab.store.runs.list().length;
+    const failed = jobSettled(lab);
+    await lab.startStudy('moa-retrieval', StudyOptions.parse({ quick: true }));
+    const failure = await failed;
+    assert.equal(failure.type, 'job.failed');
+    assert.match(failure.type === 'job.failed' ? failure.error.message : '', /needs --dataset ID/);
+
+    // Cancelled while its first run trains: that run is cancelled (checkpoints kept), the study stops.
+    const firstRun = new Promise<string>((resolve) => {
+      const unsubscribe = lab.onEvent((event) => {
+        if (event.type !== 'run.status' || !event.run.name.startsWith('study ·') || event.run.status !== 'running') return;
+        unsubscribe();
+        resolve(event.run.id);
+      });
+    });
+    const cancelled = jobSettled(lab);
+    const { jobId } = await lab.startStudy('nonlinear-5', StudyOptions.parse({ quick: true, epochs: 50 }));
+    const runId = await firstRun;
+    assert.ok(lab.jobs.cancel(jobId));
+    const end = await cancelled;
+    assert.equal(end.type === 'job.failed' ? end.error.code : end.type, 'cancelled');
+    await lab.training.settled(runId);
+    assert.equal(lab.store.runs.get(runId).status, 'cancelled');
+    assert.equal(lab.store.runs.list().length, runsBefore + 1, 'the study started no run after it was cancelled');
+    assert.ok(
+      lab.store.datasets.list().some((d) => d.name.startsWith('Study data: nonlinear 5 latents')),
+      'its dataset is kept',
+    );
+    assert.equal(lab.store.artifacts.list('study').length, studiesBefore, 'no report for a study that did not finish');
+  });
 });
 
 const IMPORT_SAMPLES = 60_000;
@@ -137,6 +209,34 @@ async function writeImportFiles(lab: LabService, dir: string): Promise<unknown> 
     environmentKey: 'drug+cell',
     filter: { landmarkOnly: false },
     name: 'import off the serving thread',
+  };
+}
+
+/**
+ * Counts work a study body or a generator does when it runs on this thread: datasets written
+ * through the serving connection, models loaded here. Workers have their own module instances
+ * and connections, so work there is not counted.
+ */
+function servingThreadWork(lab: LabService): { counts(): { datasetsWritten: number; modelsLoaded: number }; restore(): void } {
+  const datasets = lab.store.datasets;
+  const begin = datasets.begin;
+  const load = TrainedModel.load;
+  let datasetsWritten = 0;
+  let modelsLoaded = 0;
+  datasets.begin = (...args) => {
+    datasetsWritten++;
+    return begin.apply(datasets, args);
+  };
+  TrainedModel.load = (...args) => {
+    modelsLoaded++;
+    return load.apply(TrainedModel, args);
+  };
+  return {
+    counts: () => ({ datasetsWritten, modelsLoaded }),
+    restore: () => {
+      datasets.begin = begin;
+      TrainedModel.load = load;
+    },
   };
 }
 
