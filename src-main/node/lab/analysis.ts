@@ -18,7 +18,7 @@ import { TrainingConfig } from '../../shared/api/training.js';
 import type { AnalysisContext, AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
 import { drugEnvironmentVector, takesDoseAndTime } from '../analysis/predict.js';
 import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats, SerializeAs } from '../analysis/worker-protocol.js';
-import type { Chemistry, DescribeOptions, MoleculeResult } from '../chem/chemistry.js';
+import type { DescribeOptions, MoleculeResult } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
 import type { BackendName } from '../ml/backend.js';
 import type { Store } from '../store/store.js';
@@ -137,7 +137,7 @@ export class AnalysisService {
     runId: string,
     smiles: string,
     conditions: PredictConditions,
-    chemistry: Chemistry,
+    chemistry: { describe: DescribeStructure },
     options?: CallOptions,
   ): Promise<DrugPredictionResult> {
     const { params, described } = await this.#drugPrediction(runId, smiles, conditions, (s, o) => chemistry.describe(s, o));
