@@ -123,14 +123,17 @@ try {
     const now = rendererRss();
     peak = { sum: Math.max(peak.sum, now.sum), largest: Math.max(peak.largest, now.largest), all: Math.max(peak.all, now.all) };
   }, 200);
-  const memory = (label: string) => {
+  const devtools = await page.context().newCDPSession(page);
+  const memory = async (label: string) => {
     const now = rendererRss();
+    // The page's JavaScript heap, live and reserved: what of the renderer's RSS is the view's objects.
+    const heap = (await devtools.send('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number };
     note(
       label,
-      `renderers ${mb(now.sum)} (largest ${mb(now.largest)}), all Chromium ${mb(now.all)}; peak so far ${mb(peak.sum)} (largest ${mb(peak.largest)}), all ${mb(peak.all)}`,
+      `renderers ${mb(now.sum)} (largest ${mb(now.largest)}), all Chromium ${mb(now.all)}; peak so far ${mb(peak.sum)} (largest ${mb(peak.largest)}), all ${mb(peak.all)}; page JS heap ${mb(heap.usedSize)} used of ${mb(heap.totalSize)}`,
     );
   };
-  memory('Chromium RSS before opening Latents');
+  await memory('Chromium RSS before opening Latents');
   /** The scatter's first frame and both prior-shift heatmaps with rows. */
   const latentsDrawn = () =>
     page.waitForFunction(
@@ -194,19 +197,27 @@ try {
   );
   note('… and the heatmap overview drawn', ms(t0));
   noteCalls();
-  memory('Chromium RSS with Latents open');
+  await memory('Chromium RSS with Latents open');
   // Again, with the analysis worker started and the model in its cache (the first open pays both).
   await page.click('nav a[data-view="datasets"]');
   await page.getByTestId('dataset-row').first().waitFor();
   t0 = performance.now();
   await page.click('nav a[data-view="latents"]');
   await latentsDrawn();
-  note('open Latents again (analysis worker running, model cached)', ms(t0));
+  note('open Latents again (model cached, the projection kept in the page)', ms(t0));
   await page.waitForTimeout(500); // the last answers' bodies
+  noteCalls();
+  await memory('Chromium RSS with Latents open again');
+  // Again after a reload of the page, which comes back to Latents: the model still cached in the
+  // worker, but no projection kept in the page (the open above drew the one kept from the first).
+  t0 = performance.now();
+  await page.reload();
+  await latentsDrawn();
+  note('reload the page on Latents (model cached, no projection kept: computed again)', ms(t0));
+  await page.waitForTimeout(500);
   noteCalls();
   page.removeAllListeners('request');
   page.removeAllListeners('requestfinished');
-  memory('Chromium RSS with Latents open again');
   const overview = page.getByTestId('heatmap-overview').first();
   if ((await overview.count()) > 0) {
     const bounds = await overview.boundingBox();
@@ -255,7 +266,7 @@ try {
     { timeout: 300_000 },
   );
   note(`projection of ${expected.toLocaleString()} points to first frame`, ms(t0));
-  memory('Chromium RSS with 200,000 points');
+  await memory('Chromium RSS with 200,000 points');
 
   // Back to the scatter (the heatmap's overview scrolled the page).
   await page.evaluate('window.scrollTo(0, 0)');
@@ -419,7 +430,7 @@ try {
   await page.getByTestId('run-differential').click();
   await page.getByTestId('de-row').first().waitFor({ timeout: 300_000 });
   note('differential expression (two selections, 200 genes)', ms(t0));
-  memory('Chromium RSS at the end');
+  await memory('Chromium RSS at the end');
   clearInterval(poll);
   await browser.close();
 
