@@ -128,9 +128,12 @@ try {
     const now = rendererRss();
     // The page's JavaScript heap, live and reserved: what of the renderer's RSS is the view's objects.
     const heap = (await devtools.send('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number };
+    // Then what of it is live: a full collection (after the RSS was read; later peaks may be lower for it).
+    await devtools.send('HeapProfiler.collectGarbage');
+    const live = (await devtools.send('Runtime.getHeapUsage')) as { usedSize: number };
     note(
       label,
-      `renderers ${mb(now.sum)} (largest ${mb(now.largest)}), all Chromium ${mb(now.all)}; peak so far ${mb(peak.sum)} (largest ${mb(peak.largest)}), all ${mb(peak.all)}; page JS heap ${mb(heap.usedSize)} used of ${mb(heap.totalSize)}`,
+      `renderers ${mb(now.sum)} (largest ${mb(now.largest)}), all Chromium ${mb(now.all)}; peak so far ${mb(peak.sum)} (largest ${mb(peak.largest)}), all ${mb(peak.all)}; page JS heap ${mb(heap.usedSize)} used of ${mb(heap.totalSize)}, ${mb(live.usedSize)} live after a collection`,
     );
   };
   await memory('Chromium RSS before opening Latents');
