@@ -359,9 +359,13 @@ try {
       const exactBefore = Number(plot.dataset.exactFrames);
       const start = performance.now();
       let steps = 0;
+      let lastEvent = start;
+      let exactAtLastEvent = exactBefore;
       while (performance.now() - start < 3000) {
         const deltaY = steps++ % 20 < 10 ? -60 : 60;
         const drawn = Number(plot.dataset.frames);
+        lastEvent = performance.now();
+        exactAtLastEvent = Number(plot.dataset.exactFrames);
         canvas.dispatchEvent(new WheelEvent('wheel', { deltaY, clientX: rect.x + rect.width / 2, clientY: rect.y + rect.height / 2, bubbles: true, cancelable: true }));
         // The next event only once this one is drawn (an earlier one would cancel its frame).
         while (Number(plot.dataset.frames) === drawn && performance.now() - start < 10000) await new Promise((resolve) => requestAnimationFrame(resolve));
@@ -369,9 +373,10 @@ try {
       const elapsed = performance.now() - start;
       const frames = Number(plot.dataset.frames) - before;
       const exactFrames = Number(plot.dataset.exactFrames) - exactBefore;
-      const lastEvent = performance.now();
-      const settled = Number(plot.dataset.exactFrames);
-      while (!(plot.dataset.exact === 'true' && Number(plot.dataset.exactFrames) > settled) && performance.now() - lastEvent < 10000)
+      // The gesture's closing exact frame: after the last event's own frame (itself exact when every
+      // frame is), counted from the last event, since it may come before this loop ended.
+      const closing = exactAtLastEvent + (${exact} ? 2 : 1);
+      while (!(plot.dataset.exact === 'true' && Number(plot.dataset.exactFrames) >= closing) && performance.now() - lastEvent < 10000)
         await new Promise((resolve) => requestAnimationFrame(resolve));
       await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
       return { frames, exactFrames, elapsed, steps, settle: performance.now() - lastEvent };
