@@ -6,7 +6,7 @@ import { createDispatcher, createJsonDispatcher, joinParts } from '../../src-mai
 import { SerializedResult } from '../../src-main/node/lab/serialized-result.js';
 import type { Carrier } from '../../src-main/shared/api/client.js';
 import { LabClient } from '../../src-main/shared/api/client.js';
-import type { DatasetSummary } from '../../src-main/shared/api/domain.js';
+import type { AppInfo, DatasetSummary } from '../../src-main/shared/api/domain.js';
 import { type ErrorCode, LabError } from '../../src-main/shared/api/errors.js';
 import { type LabHandlers, methodNames } from '../../src-main/shared/api/methods.js';
 import { type LabEvent, parseRequest, type RequestEnvelope, type ResponseEnvelope } from '../../src-main/shared/api/protocol.js';
@@ -47,13 +47,15 @@ async function assertRejectsLabError(promise: Promise<unknown>, code: ErrorCode,
   return caught;
 }
 
-const appInfo = {
+// Typed, so a field the contract adds fails to compile here rather than at run time.
+const appInfo: AppInfo = {
   name: 'CellShift',
   version: '0.1.0',
-  carrier: 'cli' as const,
+  carrier: 'cli',
   databasePath: '/tmp/x.db',
   schemaVersion: 1,
   platform: 'linux-x64',
+  chemistryEngine: 'native RDKit 2022.09.3 (cellshift_rdkit addon)',
 };
 
 const datasetSummary: DatasetSummary = {
