@@ -373,9 +373,10 @@ try {
       const elapsed = performance.now() - start;
       const frames = Number(plot.dataset.frames) - before;
       const exactFrames = Number(plot.dataset.exactFrames) - exactBefore;
-      // The gesture's closing exact frame: after the last event's own frame (itself exact when every
-      // frame is), counted from the last event, since it may come before this loop ended.
-      const closing = exactAtLastEvent + (${exact} ? 2 : 1);
+      // The first exact frame after the last event: the gesture's closing one with moved snapshots,
+      // the event's own when every frame is exact (there the closing frame can merge with it when a
+      // frame takes longer than d3-zoom's 150 ms wheel end, and waiting for another timed out).
+      const closing = exactAtLastEvent + 1;
       while (!(plot.dataset.exact === 'true' && Number(plot.dataset.exactFrames) >= closing) && performance.now() - lastEvent < 10000)
         await new Promise((resolve) => requestAnimationFrame(resolve));
       await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
