@@ -154,6 +154,14 @@ interface Options {
   seed: number;
   engine: ReaderEngine;
   blockRows: number;
+  /** Skip the import step (reader, raw read and h5py only). */
+  import: boolean;
+  /** gzip level of the written matrix (0: uncompressed, as GEO's LINCS files; cmapPy writes 6). */
+  deflate: number;
+  /** Genes in the file (12,328 written; --gctx: what the file has). */
+  genes: number;
+  /** An existing GCTX to read instead of a synthetic one (no write, no import, values checked against h5py only). */
+  gctx: string | null;
 }
 
 const USAGE = `usage: npm run bench:import -- [options]
@@ -176,6 +184,11 @@ const USAGE = `usage: npm run bench:import -- [options]
   --seed N           generator seed (default 1)
   --block-rows N     samples per block, the same for CellShift's reader and h5py (default: ~16 MiB
                      of landmark values in whole chunk rows, 4,192 with 262-row chunks)
+  --deflate N        write the matrix gzip-compressed at level N (1–9; cmapPy's default is 6; default 0:
+                     uncompressed, as GEO's and CLUE's LINCS files are)
+  --no-import        skip the import step (the reader, the raw read and h5py still run)
+  --gctx PATH        read this existing GCTX (e.g. bench:lincs's full-size file) instead of writing one:
+                     its samples × the first 978 genes; no import; values checked by the h5py checksum
   --reader-engine E  auto (default: as imports open files, h5js when it reads the file) or h5wasm
                      (the h5wasm GCTX reader, for comparison)`;
 
@@ -211,6 +224,9 @@ function parseOptions(argv: string[]): Options {
     'rounds',
     'reader-engine',
     'block-rows',
+    'no-import',
+    'gctx',
+    'deflate',
     'help',
   ]);
   for (const arg of argv) if (arg.startsWith('--') && !known.has(arg.slice(2))) fail(`unknown option ${arg}`);
@@ -244,6 +260,10 @@ function parseOptions(argv: string[]): Options {
     rounds: integer('rounds', 5, 0),
     engine: readerEngine(value('reader-engine') ?? 'auto'),
     blockRows: integer('block-rows', 0, 1),
+    deflate: Math.min(9, integer('deflate', 0, 0)),
+    genes: GENES,
+    import: !argv.includes('--no-import') && value('gctx') === undefined,
+    gctx: value('gctx') === undefined ? null : resolve(value('gctx') as string),
   };
 }
 
@@ -350,8 +370,28 @@ interface Files {
   manifest: string;
 }
 
+/**
+ * --gctx: an existing file, its sample count taken from it (o.samples is set to it); no side tables.
+ * Needs at least LANDMARKS genes (both readers read the first LANDMARKS).
+ */
+async function externalFile(o: Options, gctx: string): Promise<Files> {
+  const source = await openExpressionSource(gctx);
+  try {
+    if (source.nGenes < LANDMARKS) throw new Error(`${gctx} has ${source.nGenes} genes, fewer than the ${LANDMARKS} read`);
+    o.samples = source.nSamples;
+    o.genes = source.nGenes;
+    const chunks = source instanceof GctxReader ? source.chunks : null;
+    if (chunks?.length === 2) o.chunks = [chunks[0] as number, chunks[1] as number];
+    log(`--gctx: ${source.nSamples} samples × ${source.nGenes} genes, chunks ${chunks?.join(' × ') ?? 'none (contiguous)'}`);
+  } finally {
+    source.close();
+  }
+  const none = join(dirname(gctx), 'none');
+  return { gctx, sigInfo: none, pertInfo: none, geneInfo: none, manifest: none };
+}
+
 function filesFor(dir: string, o: Options): Files {
-  const stem = `lincs-n${o.samples}-c${o.chunks[0]}x${o.chunks[1]}-s${o.seed}`;
+  const stem = `lincs-n${o.samples}-c${o.chunks[0]}x${o.chunks[1]}-s${o.seed}${o.deflate > 0 ? `-z${o.deflate}` : ''}`;
   return {
     gctx: join(dir, `${stem}.gctx`),
     sigInfo: join(dir, `${stem}.sig_info.txt`),
@@ -371,6 +411,7 @@ function reusable(files: Files, o: Options): boolean {
       m.samples === o.samples &&
       m.seed === o.seed &&
       JSON.stringify(m.chunks) === JSON.stringify(o.chunks) &&
+      (m.deflate ?? 0) === o.deflate &&
       m.bytes === statSync(files.gctx).size &&
       [files.sigInfo, files.pertInfo, files.geneInfo].every((p) => existsSync(p))
     );
@@ -421,6 +462,7 @@ async function writeGctx(path: string, o: Options, pool: Float32Array, cancelled
       maxshape: [null, GENES],
       chunks: o.chunks,
       dtype: '<f',
+      ...(o.deflate > 0 ? { compression: 'gzip' as const, compression_opts: o.deflate } : {}),
     });
     matrix.resize([o.samples, GENES]);
     // Whole chunks per write (≈ 48 MB a block), so HDF5 never reads a chunk back to fill it.
@@ -488,6 +530,8 @@ interface ReaderParams {
   engine: ReaderEngine;
   /** Samples per batch (h5py reads the same blocks). */
   blockRows: number;
+  /** Compare values with the generator's (false for a file this bench did not write). */
+  verify: boolean;
 }
 
 type ReaderEngine = 'auto' | 'h5wasm';
@@ -600,7 +644,7 @@ async function childReader(p: ReaderParams): Promise<void> {
       }
     }
     // The first and last sample of every batch must be the generator's values.
-    for (const s of [batch.start, batch.end - 1]) {
+    for (const s of p.verify ? [batch.start, batch.end - 1] : []) {
       fillRow(pool, p.seed, s, expected, 0, LANDMARKS);
       const at = (s - batch.start) * LANDMARKS;
       for (let g = 0; g < LANDMARKS && verified === null; g++) {
@@ -1036,13 +1080,13 @@ async function main(o: Options): Promise<void> {
   const rows: Row[] = [];
   const notes: string[] = [];
   try {
-    const files = filesFor(dir, o);
-    const matrixBytes = o.samples * GENES * 4;
+    const files = o.gctx === null ? filesFor(dir, o) : await externalFile(o, o.gctx);
+    const matrixBytes = o.samples * o.genes * 4;
     const subsetBytes = o.samples * LANDMARKS * 4;
-    const geneChunkCols = Math.min(GENES, Math.ceil(LANDMARKS / o.chunks[1]) * o.chunks[1]);
+    const geneChunkCols = Math.min(o.genes, Math.ceil(LANDMARKS / o.chunks[1]) * o.chunks[1]);
     const touchedBytes = o.samples * geneChunkCols * 4;
     log(
-      `CellShift GCTX import benchmark — ${o.samples} samples × ${GENES} genes float32 (${(matrixBytes / 1e9).toFixed(2)} GB matrix), ` +
+      `CellShift GCTX import benchmark — ${o.samples} samples × ${o.genes} genes float32 (${(matrixBytes / 1e9).toFixed(2)} GB matrix), ` +
         `landmark subset ${LANDMARKS} genes (${(subsetBytes / 1e9).toFixed(3)} GB)`,
     );
     log(
@@ -1052,7 +1096,7 @@ async function main(o: Options): Promise<void> {
           .join(' ')}; node ${process.version}`,
     );
     log(
-      `chunks ${o.chunks[0]} × ${o.chunks[1]} (samples × genes, ${((o.chunks[0] * o.chunks[1] * 4) / MB).toFixed(2)} MB); ` +
+      `chunks ${o.chunks[0]} × ${o.chunks[1]} (samples × genes, ${((o.chunks[0] * o.chunks[1] * 4) / MB).toFixed(2)} MB${o.gctx === null ? (o.deflate > 0 ? `, gzip level ${o.deflate}` : ', uncompressed') : ''}); ` +
         `landmark reads touch chunks holding ${(touchedBytes / 1e9).toFixed(2)} GB (${((100 * touchedBytes) / matrixBytes).toFixed(0)}% of the matrix)`,
     );
     if (!o.tsx) {
@@ -1066,7 +1110,9 @@ async function main(o: Options): Promise<void> {
     const loadAt = (what: string) => `${what}, load ${load()}`;
 
     // 1. The file --------------------------------------------------------------------------
-    if (o.reuse && reusable(files, o)) {
+    if (o.gctx !== null) {
+      log(`[write] reading ${o.gctx} as it is (--gctx)`);
+    } else if (o.reuse && reusable(files, o)) {
       log(`[write] reusing ${files.gctx}`);
       rows.push({
         step: 'write GCTX + TSVs',
@@ -1107,7 +1153,7 @@ async function main(o: Options): Promise<void> {
       const bytes = statSync(files.gctx).size;
       writeFileSync(
         files.manifest,
-        JSON.stringify({ version: MANIFEST_VERSION, samples: o.samples, seed: o.seed, chunks: o.chunks, bytes }),
+        JSON.stringify({ version: MANIFEST_VERSION, samples: o.samples, seed: o.seed, chunks: o.chunks, deflate: o.deflate, bytes }),
       );
       log(
         `  TSVs ${fmtS(t1 - t0)} s; GCTX ${(bytes / 1e9).toFixed(2)} GB in ${fmtS(t2 - t1)} s (${mbs(bytes, t2 - t1).toFixed(0)} MB/s), sync ${fmtS(t3 - t2)} s`,
@@ -1125,7 +1171,7 @@ async function main(o: Options): Promise<void> {
       });
     }
     const fileBytes = statSync(files.gctx).size;
-    const sidecarBytes = [files.sigInfo, files.pertInfo, files.geneInfo].reduce((s, f) => s + statSync(f).size, 0);
+    const sidecarBytes = [files.sigInfo, files.pertInfo, files.geneInfo].reduce((s, f) => s + (existsSync(f) ? statSync(f).size : 0), 0);
     log(`  file ${(fileBytes / 1e9).toFixed(2)} GB (${fileBytes} bytes); TSVs ${(sidecarBytes / MB).toFixed(1)} MB`);
 
     const canDrop = o.caches.includes('cold') ? dropCaches() : false;
@@ -1212,6 +1258,7 @@ async function main(o: Options): Promise<void> {
               seed: o.seed,
               engine: o.engine,
               blockRows: h5pyBlockRows(o),
+              verify: o.gctx === null,
             }),
           (x) => x.result.seconds,
         );
@@ -1245,7 +1292,7 @@ async function main(o: Options): Promise<void> {
         log(`[reader vs h5py] warm, ${o.rounds} alternated rounds; ${py.version}, blocks of ${block} rows; ${uptime()}`);
         log(
           '  h5py at its best: page cache warm, `import h5py` outside its timing, read_direct into one reused numpy ' +
-            "buffer (numpy asks for huge pages), HDF5's default chunk cache (holds one 262×1000 float32 chunk)",
+            `buffer (numpy asks for huge pages), HDF5's default 1 MiB chunk cache (holds one ${o.chunks.join('×')} float32 chunk)`,
         );
         await prepareCache('warm');
         const times = {
@@ -1265,6 +1312,7 @@ async function main(o: Options): Promise<void> {
               seed: o.seed,
               engine: o.engine,
               blockRows: h5pyBlockRows(o),
+              verify: o.gctx === null,
             })
           ).result;
           if (r.verified) notes.push(`reader returned wrong values: ${r.verified}`);
@@ -1317,7 +1365,7 @@ async function main(o: Options): Promise<void> {
         for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
       }
     };
-    for (const cache of o.caches) {
+    for (const cache of o.import ? o.caches : []) {
       const { best: run, all } = await repeated(
         cache,
         'CellShift import',
@@ -1394,7 +1442,7 @@ async function main(o: Options): Promise<void> {
     }
 
     // 6. Profile (not part of the figures) -----------------------------------------------
-    if (o.profile) {
+    if (o.profile && o.import) {
       await prepareCache('warm');
       log(`[profile] ${loadAt('warm import, job profiled with the inspector')}`);
       const profilePath = join(o.keep ? dir : scratch, 'import-job.cpuprofile');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { findDuplicate } from '../../src-main/node/data/formats/common.js';
 import { detectFormat, detectFormatDetailed } from '../../src-main/node/data/formats/detect.js';
 import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
 import { openGct } from '../../src-main/node/data/formats/gct.js';
@@ -254,6 +255,18 @@ function brute(values: Float32Array, nGenes: number, samples: number[], genes: n
   return samples.flatMap((s) => gs.map((g) => values[s * nGenes + g] as number));
 }
 
+describe('findDuplicate', () => {
+  test('short and long id lists (a hash table from 65,536 ids on): the first repeat, by position', () => {
+    for (const n of [1000, 70_000]) {
+      const ids = all(n).map((i) => `CPC006_A375_6H:BRD-K${i}:10`);
+      assert.equal(findDuplicate(ids), null, `${n} distinct`);
+      ids[n - 3] = ids[17] as string;
+      ids[n - 1] = ids[5] as string;
+      assert.deepEqual(findDuplicate(ids), [17, n - 3], `${n} with repeats`);
+    }
+  });
+});
+
 describe('GCTX round trip (h5wasm writer)', () => {
   const nS = 37;
   const nG = 23;
@@ -340,6 +353,48 @@ describe('GCTX round trip (h5wasm writer)', () => {
       }
     });
   }
+
+  test('wide rows: a narrow gene window is read row by row, contiguous or chunked, same values', async () => {
+    // 4,500 genes = 18 kB per row: a 100-gene window skips more than 16 kB a row (per-row reads);
+    // the chunked twin keeps rows in 7 × 1000 chunks (read into the output and compacted there).
+    const wideS = 11;
+    const wideG = 4500;
+    const wide = syntheticMatrix(wideS, wideG);
+    const ids = { rowIds: all(wideG).map((g) => `g${g}`), colIds: all(wideS).map((s) => `s${s}`), values: wide };
+    for (const [file, spec] of [
+      ['wide-contig.gctx', {}],
+      ['wide-chunked.gctx', { chunks: [7, 1000] as [number, number] }],
+    ] as const) {
+      const path = join(tmp, file);
+      await writeGctxH5wasm(path, { ...ids, ...spec });
+      const reader = await openGctx(path);
+      try {
+        assert.equal(reader.engine, 'h5js');
+        // 4,500 distinct ids: past the 2,048 looked at before deciding not to intern them
+        assert.deepEqual(reader.geneIds(), ids.rowIds);
+        const window = all(100).map((g) => 950 + g);
+        for (const [samples, genes] of [
+          [all(wideS), window],
+          [
+            [10, 3, 4, 5],
+            [4499, 0, 2000],
+          ],
+          [[6, 7], null],
+        ] as [number[], number[] | null][]) {
+          assert.deepEqual(Array.from(reader.readColumns(samples, genes)), brute(wide, wideG, samples, genes), `${file} ${samples}`);
+          const batches: number[] = [];
+          for await (const batch of reader.iterateSamples(samples, genes, {
+            maxBatchBytes: 3 * (genes?.length ?? wideG) * 4,
+            reuseBuffer: true,
+          }))
+            batches.push(...batch.values);
+          assert.deepEqual(batches, brute(wide, wideG, samples, genes), `${file} ${samples} in batches`);
+        }
+      } finally {
+        reader.close();
+      }
+    }
+  });
 
   test('spans: sorted runs become one slice each; scattered reads stay bounded', async () => {
     const path = join(tmp, 'spans.gctx');
@@ -502,6 +557,84 @@ for path, libver, columns, filters in [(sys.argv[1], 'earliest', 1, dict(shuffle
       (e: unknown) => e instanceof FormatError && e.code === 'corrupt' && e.where === '/0/DATA/0/matrix' && /decompress/.test(e.detail),
     );
     damaged.close();
+  });
+});
+
+describe('GCTX: compressed chunks decoded ahead on the thread pool', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  // 60 samples × 9 genes in 4 × 4 chunks (15 chunk rows, 3 chunk columns), shuffle + gzip: an
+  // iteration decodes the chunks of the next batches while it copies out the current one.
+  const nS = 60;
+  const nG = 9;
+  const expected = (s: number, g: number) => Math.fround((s * nG + g) / 16);
+  let path = '';
+  before(() => {
+    path = join(tmp, 'read-ahead.gctx');
+    runPython(
+      `import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], 'w')
+f.create_dataset('/0/DATA/0/matrix', data=(np.arange(${nS} * ${nG}, dtype='<f4').reshape(${nS}, ${nG}) / 16).astype('<f4'), chunks=(4, 4), shuffle=True, compression='gzip')
+f.create_dataset('/0/META/ROW/id', data=np.array([('g%d' % g).encode() for g in range(${nG})]))
+f.create_dataset('/0/META/COL/id', data=np.array([('s%d' % s).encode() for s in range(${nS})]))
+f.close()`,
+      [path],
+    );
+  });
+
+  test('every batch holds its own samples, whatever the order, batch size and genes', async () => {
+    const reader = await openGctx(path);
+    try {
+      assert.equal(reader.engine, 'h5js');
+      const shuffled = all(nS).map((s) => (s * 37) % nS); // 37 is prime to 60: a permutation
+      const cases: [number[], number[] | null, number][] = [
+        [all(nS), null, 1],
+        [all(nS), [5, 6, 7], 3],
+        [shuffled, [8, 0, 4], 7],
+        [all(nS).reverse(), [1, 2], 16],
+      ];
+      for (const [samples, genes, perBatch] of cases) {
+        const width = genes?.length ?? nG;
+        const seen: number[] = [];
+        for await (const batch of reader.iterateSamples(samples, genes, { maxBatchBytes: perBatch * width * 4, reuseBuffer: true })) {
+          seen.push(...batch.values);
+        }
+        const want = samples.flatMap((s) => (genes ?? all(nG)).map((g) => expected(s, g)));
+        assert.deepEqual(seen, want, `batches of ${perBatch}, genes ${genes}`);
+      }
+    } finally {
+      reader.close();
+    }
+  });
+
+  test('a chunk that does not decompress fails the batch that needs it, not the ones before', async () => {
+    const bytes = readFileSync(path);
+    // Chunks are written in order: the last zlib stream in the file is sample rows 56–59's.
+    let at = -1;
+    for (let i = bytes.length - 2; i > 0 && at < 0; i--) if (bytes[i] === 0x78 && bytes.readUInt16BE(i) % 31 === 0) at = i;
+    assert.ok(at > 0, 'no zlib stream found');
+    for (let i = at + 4; i < Math.min(bytes.length, at + 24); i++) bytes[i] = 0xff;
+    const damagedPath = join(tmp, 'read-ahead-damaged.gctx');
+    writeFileSync(damagedPath, bytes);
+    const reader = await openGctx(damagedPath);
+    try {
+      assert.equal(reader.engine, 'h5js');
+      const good: number[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const batch of reader.iterateSamples(all(nS), null, { maxBatchBytes: 4 * nG * 4 })) good.push(batch.start);
+        })(),
+        (e: unknown) => e instanceof FormatError && e.code === 'corrupt' && e.where === '/0/DATA/0/matrix' && /decompress/.test(e.detail),
+      );
+      // Which chunk was damaged depends on the writer's order; every batch before it arrived, in order.
+      assert.deepEqual(
+        good,
+        all(good.length).map((b) => b * 4),
+      );
+      assert.ok(good.length < nS / 4, 'the damaged chunk was never read');
+      // The reader still reads what is sound.
+      assert.deepEqual(Array.from(reader.readColumns([0, 1], [0])), [expected(0, 0), expected(1, 0)]);
+    } finally {
+      reader.close();
+    }
   });
 });
 

@@ -130,6 +130,8 @@ export class DenseSlicer {
   private readonly bytesPerCell: number;
   private readonly maxSliceBytes: number;
   private readonly maxGapBytes: number;
+  private lastSelection: GeneSelection | null = null;
+  private lastWindow: [number, number] = [0, 0];
 
   constructor(
     private readonly source: SliceSource,
@@ -147,7 +149,12 @@ export class DenseSlicer {
   /** Sorted requests (file index, output position) → values written to out (sample-major). */
   *read(fileIndex: Int32Array, outPos: Int32Array, genes: GeneSelection, out: Float32Array): Generator<void, void, undefined> {
     if (fileIndex.length === 0 || genes.count === 0) return;
-    const window = geneWindow(genes);
+    // Batches of one iteration share their selection: its window is found once.
+    if (this.lastSelection !== genes) {
+      this.lastSelection = genes;
+      this.lastWindow = geneWindow(genes);
+    }
+    const window = this.lastWindow;
     for (const span of this.plan(fileIndex, window)) {
       this.readSpan(span, fileIndex, outPos, genes, window, out);
       yield;
@@ -271,7 +278,7 @@ export class DenseSlicer {
   }
 }
 
-function geneWindow(genes: GeneSelection): [number, number] {
+export function geneWindow(genes: GeneSelection): [number, number] {
   let lo = Number.POSITIVE_INFINITY;
   let hi = -1;
   for (const g of genes.indices) {

@@ -282,9 +282,16 @@ export function readMetaColumn(path: string, dataset: H5Dataset, options: { cmap
   throw new FormatError('unsupported', path, `metadata of HDF5 type class ${meta.type} is not supported`, { where: dataset.path });
 }
 
-/** A string metadata column's values; with cmap, "" and the CMap marker "-666" are missing. */
+/**
+ * A string metadata column's values; with cmap, "" and the CMap marker "-666" are missing. The
+ * array is changed in place (callers pass one they just decoded): a column of a LINCS file has
+ * hundreds of thousands of values, and a copy of each is garbage for the collector.
+ */
 export function metaFromStrings(values: string[], cmap: boolean): MetaValue[] {
-  return cmap ? values.map((v) => (v === '' || v === '-666' ? null : v)) : values;
+  if (!cmap) return values;
+  const meta: MetaValue[] = values;
+  for (let i = 0; i < meta.length; i++) if (meta[i] === '' || meta[i] === '-666') meta[i] = null;
+  return meta;
 }
 
 /** A numeric metadata column's values; NaN is missing, and with cmap the CMap marker -666 too. */

@@ -16,7 +16,7 @@
 
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
+import { inflate, inflateSync, type ZlibOptions } from 'node:zlib';
 
 /** The file uses a feature this reader does not implement, or does not parse: use h5wasm. */
 export class H5JsUnsupported extends Error {
@@ -276,13 +276,13 @@ export class H5JsFile {
     return this.closed;
   }
 
-  private readAbsolute(at: number, length: number, into?: Buffer): Buffer {
+  private readAbsolute(at: number, length: number, into?: Buffer, intoOffset = 0): Buffer {
     if (this.closed) throw new Error('file is closed');
     if (at < 0 || length < 0 || at + length > this.fileSize) unsupported(`a read beyond the end of the file (${at} + ${length})`);
     const buf = into ?? Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const n = readSync(this.fd, buf, done, length - done, at + done);
+      const n = readSync(this.fd, buf, intoOffset + done, length - done, at + done);
       if (n === 0) unsupported('the file ended early');
       done += n;
     }
@@ -293,6 +293,14 @@ export class H5JsFile {
   read(address: number, length: number, into?: Buffer): Buffer {
     if (address === UNDEFINED_ADDRESS) unsupported('an undefined address');
     return this.readAbsolute(this.base + address, length, into);
+  }
+
+  /** Reads `length` bytes at a file address into `into` from byte `offset` (no view per call). */
+  readAt(address: number, length: number, into: Buffer, offset: number): void {
+    if (address === UNDEFINED_ADDRESS) unsupported('an undefined address');
+    if (offset < 0 || offset + length > into.length)
+      throw new RangeError(`a read of ${length} bytes at ${offset} past a ${into.length}-byte buffer`);
+    this.readAbsolute(this.base + address, length, into, offset);
   }
 
   get offsetSize(): number {
@@ -559,11 +567,38 @@ export class H5JsFile {
       const decoder = ascii ? null : new TextDecoder(type.utf8 ? 'utf-8' : 'ascii');
       // ASCII: one string for the whole dataset, each value a slice of it.
       const text = ascii ? data.toString('latin1', 0, n * size) : '';
+      // Each value ends at its first NUL. ASCII: the next NUL at or after a value's start is found
+      // by String#indexOf (a V8 builtin) and kept until passed; a byte loop in JS cost ~10 ms per
+      // 20,000 ids, and Buffer#indexOf as much again in its argument checks.
+      let nul = -1;
+      // Metadata columns repeat a few values (cell lines, perturbation types, doses) hundreds of
+      // thousands of times: each value is kept once, the copies die young and the collector never
+      // moves them. Ids (mostly distinct in the first INTERN_PROBE values) are not interned.
+      let repeats: Map<string, string> | null = new Map();
       for (let i = 0; i < n; i++) {
         const start = i * size;
-        let end = start;
-        while (end < start + size && data[end] !== 0) end++;
-        out[i] = decoder ? decoder.decode(data.subarray(start, end)) : text.slice(start, end);
+        if (decoder) {
+          let end = start;
+          while (end < start + size && data[end] !== 0) end++;
+          out[i] = decoder.decode(data.subarray(start, end));
+          continue;
+        }
+        if (nul < start) {
+          nul = text.indexOf('\0', start);
+          if (nul < 0) nul = Number.POSITIVE_INFINITY;
+        }
+        const value = text.slice(start, Math.min(nul, start + size));
+        if (!repeats) {
+          out[i] = value;
+          continue;
+        }
+        const seen = repeats.get(value);
+        if (seen !== undefined) out[i] = seen;
+        else {
+          repeats.set(value, value);
+          out[i] = value;
+        }
+        if (i === INTERN_PROBE && repeats.size > INTERN_PROBE / 2) repeats = null;
       }
       return out;
     }
@@ -666,6 +701,15 @@ export class H5JsFile {
     return { address, size, filterMask };
   }
 }
+
+/** Values of a string dataset looked at before deciding whether interning its values pays. */
+const INTERN_PROBE = 2048;
+
+/**
+ * Bytes skipped per row above which a contiguous hyperslab is read row by row rather than in
+ * spans of whole rows: a positioned read costs about what copying this much from the page cache does.
+ */
+const NARROW_WINDOW_GAP = 16 * 1024;
 
 /** A dataset's type, shape, layout and filters, and whole or hyperslab reads of its data. */
 export class H5JsDataset {
@@ -778,8 +822,16 @@ export class H5JsDataset {
         return;
       }
       const rowBytes = cols * element;
-      const span = Buffer.allocUnsafe(Math.min((r1 - r0) * rowBytes, 16 * 1024 * 1024));
-      const rowsPerRead = Math.max(1, Math.floor(span.length / rowBytes));
+      if (rowBytes - width >= NARROW_WINDOW_GAP) {
+        // A narrow window of wide rows (978 landmarks of 12,328 genes): one positioned read per
+        // row straight into its output row reads 8% of the bytes a read of whole rows would.
+        for (let r = r0; r < r1; r++) this.file.readAt(layout.address + r * rowBytes + c0 * element, width, out, (r - r0) * width);
+        return;
+      }
+      const spanBytes = Math.min((r1 - r0) * rowBytes, 16 * 1024 * 1024);
+      if (!this.scratch || this.scratch.length < spanBytes) this.scratch = Buffer.allocUnsafe(spanBytes);
+      const span = this.scratch;
+      const rowsPerRead = Math.max(1, Math.floor(spanBytes / rowBytes));
       for (let r = r0; r < r1; r += rowsPerRead) {
         const n = Math.min(rowsPerRead, r1 - r);
         this.file.read(layout.address + r * rowBytes, n * rowBytes, span.subarray(0, n * rowBytes));
@@ -793,15 +845,33 @@ export class H5JsDataset {
     const gridCols = Math.ceil(cols / cc);
     const chunkBytes = cr * cc * element;
     const target = plain(out);
+    // The columns asked for lie in one column of chunks (the landmark window of a GCTX does):
+    // unfiltered chunks are then read straight into the output, see readRawRows.
+    const oneChunkColumn = Math.floor(c0 / cc) === Math.floor((c1 - 1) / cc);
     for (let gr = Math.floor(r0 / cr); gr * cr < r1; gr++) {
       for (let gc = Math.floor(c0 / cc); gc * cc < c1; gc++) {
         const cell = gr * gridCols + gc;
-        const data = this.chunk(index, cell, chunkBytes);
         const rowLo = Math.max(r0, gr * cr);
         const rowHi = Math.min(r1, (gr + 1) * cr);
         const colLo = Math.max(c0, gc * cc);
         const colHi = Math.min(c1, (gc + 1) * cc);
         const bytes = (colHi - colLo) * element;
+        if (oneChunkColumn && this.isRaw(index, cell)) {
+          this.readRawRows(
+            index,
+            cell,
+            chunkBytes,
+            cc * element,
+            rowLo - gr * cr,
+            rowHi - rowLo,
+            (colLo - gc * cc) * element,
+            width,
+            target,
+            (rowLo - r0) * width,
+          );
+          continue;
+        }
+        const data = this.chunk(index, cell, chunkBytes);
         if (colLo === gc * cc && colHi - colLo === cc && c1 - c0 === cc) {
           // whole chunk rows landing on whole output rows: one copy
           const from = (rowLo - gr * cr) * cc * element;
@@ -818,14 +888,153 @@ export class H5JsDataset {
     }
   }
 
+  /** Whether a chunk is stored as it is (no filter, or every filter skipped for it). */
+  private isRaw(index: H5JsChunkIndex, cell: number): boolean {
+    const mask = index.filterMask[cell] as number;
+    for (let i = 0; i < this.filters.length; i++) if ((mask & (1 << i)) === 0) return false;
+    return true;
+  }
+
+  /**
+   * Rows [first, first + rows) of an unfiltered chunk, `width` bytes from byte `skip` of each
+   * chunk row, into out at `at` (output rows `width` apart). The rows are read straight into the
+   * output, chunk row stride and all, and moved down onto their places with copyWithin (a memmove:
+   * row i goes from at + i·rowBytes + skip to at + i·width, never above where it was read, so no
+   * row overwrites one not yet moved). That spills past the output rows of this chunk into rows
+   * the next chunks fill later; the rows that would spill past the end of out go through scratch.
+   */
+  private readRawRows(
+    index: H5JsChunkIndex,
+    cell: number,
+    chunkBytes: number,
+    rowBytes: number,
+    first: number,
+    rows: number,
+    skip: number,
+    width: number,
+    out: Uint8Array,
+    at: number,
+  ): void {
+    if ((index.size[cell] as number) < chunkBytes) unsupported('a chunk smaller than its shape');
+    const address = (index.address[cell] as number) + first * rowBytes + skip;
+    if (width === rowBytes) {
+      this.file.read(address, rows * width, asBuffer(out, at, rows * width));
+      return;
+    }
+    const room = out.length - at;
+    const direct = room < width ? 0 : Math.min(rows, Math.floor((room - width) / rowBytes) + 1);
+    if (direct > 0) {
+      this.file.read(address, (direct - 1) * rowBytes + width, asBuffer(out, at, (direct - 1) * rowBytes + width));
+      for (let i = 1; i < direct; i++) out.copyWithin(at + i * width, at + i * rowBytes, at + i * rowBytes + width);
+    }
+    if (direct === rows) return;
+    const rest = (rows - direct - 1) * rowBytes + width;
+    if (!this.scratch || this.scratch.length < rest) this.scratch = Buffer.allocUnsafe(Math.max(rest, chunkBytes));
+    const source = plain(this.file.read(address + direct * rowBytes, rest, this.scratch.subarray(0, rest)));
+    for (let i = direct; i < rows; i++) {
+      const from = (i - direct) * rowBytes;
+      out.set(source.subarray(from, from + width), at + i * width);
+    }
+  }
+
   private scratch: Buffer | null = null;
+  /** Chunks decoded ahead (readAhead), each taken once by chunk(). */
+  private readonly decoded = new Map<number, Buffer>();
+  /** Chunks being decoded on the thread pool, by cell. */
+  private readonly pending = new Map<number, Promise<Buffer>>();
+
+  /** Whether any chunk needs decoding (deflate or shuffle): only then is reading ahead worth it. */
+  get filtered(): boolean {
+    return this.layout.kind === 'chunked' && this.filters.length > 0;
+  }
+
+  /**
+   * The grid cells of a 2-D chunked dataset holding the given rows (sorted) in columns [c0, c1),
+   * in reading order.
+   */
+  chunkCells(sortedRows: ArrayLike<number>, c0: number, c1: number): number[] {
+    if (this.layout.kind !== 'chunked' || this.shape.length !== 2 || sortedRows.length === 0 || c1 <= c0) return [];
+    const [cr, cc] = this.layout.chunk as [number, number];
+    const gridCols = Math.ceil((this.shape[1] as number) / cc);
+    const cells: number[] = [];
+    let last = -1;
+    for (let i = 0; i < sortedRows.length; i++) {
+      const gr = Math.floor((sortedRows[i] as number) / cr);
+      if (gr === last) continue;
+      last = gr;
+      for (let gc = Math.floor(c0 / cc); gc * cc < c1; gc++) cells.push(gr * gridCols + gc);
+    }
+    return cells;
+  }
+
+  /**
+   * Starts decoding these chunks on libuv's thread pool (zlib's async inflate), several at once:
+   * h5py inflates one chunk after another on one thread, here both cores work while the caller
+   * uses the chunks already decoded. At most `limit` chunks are held decoded or in flight.
+   */
+  readAhead(cells: readonly number[], limit: number): void {
+    if (!this.filtered) return;
+    this.prepare();
+    const index = this.index as H5JsChunkIndex;
+    for (const cell of cells) {
+      if (this.decoded.size + this.pending.size >= limit) return;
+      if (this.decoded.has(cell) || this.pending.has(cell) || this.isRaw(index, cell)) continue;
+      const decoding = this.decodeAsync(index, cell);
+      // A failure is reported by the waitFor() of the read that needs the chunk, not here.
+      decoding.catch(() => {});
+      this.pending.set(cell, decoding);
+    }
+  }
+
+  /** Waits until these chunks, if being decoded, are ready; rejects with the first one that failed. */
+  async waitFor(cells: readonly number[]): Promise<void> {
+    for (const cell of cells) {
+      const decoding = this.pending.get(cell);
+      if (!decoding) continue;
+      try {
+        this.decoded.set(cell, await decoding);
+      } finally {
+        this.pending.delete(cell);
+      }
+    }
+  }
+
+  /** Drops chunks decoded ahead and not used (an iteration that stopped early). */
+  dropReadAhead(): void {
+    this.decoded.clear();
+    this.pending.clear();
+  }
+
+  private async decodeAsync(index: H5JsChunkIndex, cell: number): Promise<Buffer> {
+    const chunkBytes = this.chunkBytes();
+    let data: Buffer = this.file.read(index.address[cell] as number, index.size[cell] as number);
+    const active = this.activeFilters(index, cell);
+    for (let i = active.length - 1; i >= 0; i--) {
+      if ((active[i] as Filter).id === 1) data = await inflateChunkAsync(data, chunkBytes, this.where);
+      else data = unshuffle(data, this.elementSize);
+    }
+    return checkDecoded(data, chunkBytes, this.where);
+  }
+
+  private chunkBytes(): number {
+    return this.layout.chunk.reduce((a, b) => a * b, 1) * this.elementSize;
+  }
+
+  private activeFilters(index: H5JsChunkIndex, cell: number): Filter[] {
+    const mask = index.filterMask[cell] as number;
+    return this.filters.filter((_, i) => (mask & (1 << i)) === 0);
+  }
 
   /** One chunk's decoded bytes (valid until the next call). */
   private chunk(index: H5JsChunkIndex, cell: number, chunkBytes: number): Buffer {
+    const ready = this.decoded.get(cell);
+    if (ready) {
+      this.decoded.delete(cell);
+      return ready;
+    }
     const address = index.address[cell] as number;
     const stored = index.size[cell] as number;
-    const mask = index.filterMask[cell] as number;
-    const active = this.filters.filter((_, i) => (mask & (1 << i)) === 0);
+    const active = this.activeFilters(index, cell);
     if (active.length === 0) {
       if (stored < chunkBytes) unsupported('a chunk smaller than its shape');
       if (!this.scratch || this.scratch.length < chunkBytes) this.scratch = Buffer.allocUnsafe(chunkBytes);
@@ -838,9 +1047,13 @@ export class H5JsDataset {
       if (filter.id === 1) data = inflateChunk(data, chunkBytes, this.where);
       else data = unshuffle(data, this.elementSize);
     }
-    if (data.length < chunkBytes) throw new H5JsDataError(`a chunk decoded to ${data.length} bytes, expected ${chunkBytes}`, this.where);
-    return data;
+    return checkDecoded(data, chunkBytes, this.where);
   }
+}
+
+function checkDecoded(data: Buffer, chunkBytes: number, where: string): Buffer {
+  if (data.length < chunkBytes) throw new H5JsDataError(`a chunk decoded to ${data.length} bytes, expected ${chunkBytes}`, where);
+  return data;
 }
 
 /** Damaged data found while reading values (after the structure parsed): a specific read error. */
@@ -920,12 +1133,34 @@ function plain(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }
 
+function asBuffer(bytes: Uint8Array, at: number, length: number): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + at, length);
+}
+
 function inflateChunk(data: Buffer, expected: number, where: string): Buffer {
   try {
-    return inflateSync(data, { maxOutputLength: Math.max(expected, 1) });
+    return inflateSync(data, inflateOptions(expected));
   } catch (error) {
-    throw new H5JsDataError(`a deflate-compressed chunk does not decompress (${(error as Error).message})`, where);
+    throw inflateError(error, where);
   }
+}
+
+function inflateChunkAsync(data: Buffer, expected: number, where: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    inflate(data, inflateOptions(expected), (error, out) => (error ? reject(inflateError(error, where)) : resolve(out)));
+  });
+}
+
+/**
+ * The whole chunk in one output buffer: with zlib's default 16 KiB chunkSize a 1 MB chunk came out
+ * in 64 pieces, joined by a copy (and the JS loop around them cost as much CPU as inflating).
+ */
+function inflateOptions(expected: number): ZlibOptions {
+  return { maxOutputLength: Math.max(expected, 1), chunkSize: Math.max(64, expected) };
+}
+
+function inflateError(error: unknown, where: string): H5JsDataError {
+  return new H5JsDataError(`a deflate-compressed chunk does not decompress (${(error as Error).message})`, where);
 }
 
 function unshuffle(data: Buffer, element: number): Buffer {
