@@ -317,7 +317,15 @@ async function main(): Promise<void> {
 }
 
 function printTable(phases: Phase[], o: Options, cache: string, hwm: number): void {
-  const header = ['step', 'time', 'server RSS peak', 'analysis heap peak', 'app.info max / p99', 'notes'];
+  const header = [
+    'step',
+    'time',
+    'server RSS peak',
+    'analysis heap peak',
+    'app.info max / p99',
+    'serving loop delay / GC max / heap',
+    'notes',
+  ];
   const over = (p: Phase) => (p.probeMs > 50 ? ' (over 50 ms)' : '');
   const rows = phases.map((p) => [
     p.name,
@@ -325,6 +333,7 @@ function printTable(phases: Phase[], o: Options, cache: string, hwm: number): vo
     mb(p.serverRss),
     mb(p.analysisHeap),
     `${p.probeMs.toFixed(0)} / ${probeP99(p).toFixed(0)} ms${over(p)}${p.probeFailures > 0 ? `, ${p.probeFailures} failed` : ''}`,
+    `${p.loopDelayMs.toFixed(0)} / ${p.gcPauseMs.toFixed(0)} ms / ${mb(p.mainHeap)}`,
     p.note,
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
@@ -334,6 +343,9 @@ function printTable(phases: Phase[], o: Options, cache: string, hwm: number): vo
     `bench:lincs: ${o.signatures} signatures × ${LANDMARKS} landmarks, ${o.compounds} compounds, ${CELL_LINES} cell lines; data in ${cache}`,
   );
   console.log('Server RSS = the server process (main thread + its worker threads, which share it), polled every 100 ms.');
+  console.log(
+    "Serving loop delay / GC max = the server main thread's longest event-loop delay (perf_hooks, 10 ms resolution), GC pause and JS heap peak.",
+  );
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const row of rows) console.log(line(row));

@@ -297,6 +297,12 @@ export async function writeDataset(dir: string, layout: DatasetLayout): Promise<
 /** What `cellshift serve` runs (lab/open + server/server from dist/), plus heap figures on stdout. */
 const SERVER_CHILD = `
 import { pathToFileURL } from 'node:url';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+// The serving thread's own view of its stalls: the longest event-loop delay and GC pause since the last report.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let gcMaxMs = 0;
+new PerformanceObserver((list) => { for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration); }).observe({ entryTypes: ['gc'] });
 const dist = process.env.BENCH_DIST;
 const { openLab, closeLab } = await import(pathToFileURL(dist + '/main/node/lab/open.js').href);
 const { startServer } = await import(pathToFileURL(dist + '/main/node/server/server.js').href);
@@ -310,7 +316,10 @@ const timer = setInterval(async () => {
   const analysis = await lab.analysis.workerStats().catch(() => null);
   asking = false;
   const m = process.memoryUsage();
-  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis }));
+  const loopDelayMaxMs = loopDelay.max / 1e6;
+  loopDelay.reset();
+  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis, loopDelayMaxMs, gcMaxMs }));
+  gcMaxMs = 0;
 }, 250);
 process.on('SIGTERM', async () => {
   clearInterval(timer);
@@ -326,7 +335,9 @@ export interface Server {
   origin: string;
   token: string;
   /** Latest heap figures the child printed. */
-  stats: { heapUsed: number; arrayBuffers: number; analysis: AnalysisWorkerStats | null } | null;
+  stats: { heapUsed: number; arrayBuffers: number; analysis: AnalysisWorkerStats | null; loopDelayMaxMs: number; gcMaxMs: number } | null;
+  /** Called with each stats report (every 250 ms) as it arrives. */
+  onStats?: (stats: NonNullable<Server['stats']>) => void;
 }
 
 /** The server keeps its database and script in `dir`; it may read files under `dataDir` (default: `dir`). */
@@ -353,7 +364,8 @@ export async function startServerChild(dir: string, dataDir = dir): Promise<Serv
           server = { child, stats: null, ...(JSON.parse(line.slice(8)) as { url: string; origin: string; token: string }) };
           resolveServer(server);
         } else if (line.startsWith('@@stats ') && server) {
-          server.stats = JSON.parse(line.slice(8)) as Server['stats'];
+          server.stats = JSON.parse(line.slice(8)) as NonNullable<Server['stats']>;
+          server.onStats?.(server.stats);
         } else if (line.trim() !== '') {
           log(`  server: ${line}`);
         }
@@ -425,6 +437,9 @@ export interface Phase {
   /** Every app.info round trip while the phase ran (ms). */
   probes: number[];
   probeFailures: number;
+  /** The serving thread's longest event-loop delay and GC pause in the reports received while the phase ran (ms). */
+  loopDelayMs: number;
+  gcPauseMs: number;
   note: string;
   /** When it ran (performance.timeOrigin + performance.now(), ms); end is Infinity while it runs. */
   startedAt: number;
@@ -494,6 +509,17 @@ export class Recorder {
     this.#timer = setInterval(() => this.#sample(), 100);
     this.#prober = new Worker(PROBER, { eval: true, workerData: { origin: this.#server.origin, token: this.#server.token } });
     this.#prober.on('message', (probe: Probe) => this.#record(probe));
+    // Each report covers the 250 ms before it: one arriving just after a step ends still counts in that step.
+    this.#server.onStats = (stats) => {
+      const at = absoluteNow();
+      const last = this.phases.at(-1);
+      const phases = [this.#current, last && at - last.endedAt < 250 ? last : null];
+      for (const p of phases) {
+        if (!p) continue;
+        p.loopDelayMs = Math.max(p.loopDelayMs, stats.loopDelayMaxMs ?? 0);
+        p.gcPauseMs = Math.max(p.gcPauseMs, stats.gcMaxMs ?? 0);
+      }
+    };
   }
 
   stop(): void {
@@ -515,6 +541,8 @@ export class Recorder {
       probeMs: 0,
       probes: [],
       probeFailures: 0,
+      loopDelayMs: 0,
+      gcPauseMs: 0,
       note: '',
       startedAt: absoluteNow(),
       endedAt: Number.POSITIVE_INFINITY,

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainedModel } from '../src-main/node/analysis/trained-model.js';
-import { type MethodScore, UnseenProblem } from '../src-main/node/analysis/unseen.js';
+import { type MethodScore, unseenProblemOf } from '../src-main/node/analysis/unseen.js';
 import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import { TrainingConfig } from '../src-main/shared/api/training.js';
 import { missingShared, sharedFile } from '../test/fixtures/shared.js';
@@ -48,7 +48,7 @@ try {
   const run = lab.training.start(datasetId, config);
   await lab.training.settled(run.id);
   const model = await TrainedModel.load(lab.store, run.id);
-  const problem = new UnseenProblem(model.data);
+  const problem = unseenProblemOf(model);
   const held = problem.heldOut;
   const inputs = held.map((e) => problem.input(e));
   const position = new Map(held.map((e, k) => [e, k]));

@@ -1,8 +1,10 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps]
-// native-unfused: native-blas without the fused dense-ReLU backward (ml/native/dense.ts), as before it.
-// With --ab (native only) it then alternates fused and unfused rounds (ABBA) of `steps` steps and prints
-// both medians and their ratio, measured under the same load.
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|nll]]
+// native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
+// and the Gaussian loss, ml/native/nll.ts), as before them.
+// With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
+// and off — relu-grad (default) or nll — and prints both medians of wall and CPU time per step and
+// their ratios, measured under the same load.
 // Runs the product's module (createModule) with a step shaped like Trainer#trainStep
 // (variableGrads → clipByGlobalNorm → adam.applyGradients), times the phases, and lists
 // tf.profile()'s kernels grouped by name and shape.
@@ -10,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src-main/node/data/random.js';
 import { selectBackend } from '../src-main/node/ml/backend.js';
 import { type Batch, createModule } from '../src-main/node/ml/modules/index.js';
+import { NativeBackend, outputArray } from '../src-main/node/ml/native/backend.js';
 import { clipByGlobalNorm } from '../src-main/node/ml/trainer.js';
 import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, ENV_WIDTH, GENES, modelConfig, randomTrainingData } from './lib.js';
@@ -20,22 +23,32 @@ const family = (process.argv[3] ?? 'vae') as ModelFamily;
 const batchSize = Number(process.argv[4] ?? 256);
 const steps = Number(process.argv[5] ?? (backend === 'cpu' ? 3 : 10));
 
-const reluGrad = { on: () => {}, off: () => {} };
+/** A fused kernel that can be switched off (its callers then run tfjs's unfused ops). */
+type Switch = { on: () => void; off: () => void };
+const switches = new Map<string, Switch>();
 if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
   const { RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
+  const { GAUSSIAN_NLL } = await import('../src-main/node/ml/native/nll.js');
   const status = registerNativeBackend();
   if (!status.ok) throw new Error(status.why);
   await tf.setBackend(status.name);
-  const config = tf.getKernel(RELU_GRAD, status.name);
-  if (!config) throw new Error(`${RELU_GRAD} is not registered`);
-  reluGrad.off = () => {
-    if (tf.getKernel(RELU_GRAD, status.name)) tf.unregisterKernel(RELU_GRAD, status.name);
-  };
-  reluGrad.on = () => {
-    if (!tf.getKernel(RELU_GRAD, status.name)) tf.registerKernel(config);
-  };
-  if (backend === 'native-unfused') reluGrad.off();
+  for (const [name, kernel] of [
+    ['relu-grad', RELU_GRAD],
+    ['nll', GAUSSIAN_NLL],
+  ] as const) {
+    const config = tf.getKernel(kernel, status.name);
+    if (!config) throw new Error(`${kernel} is not registered`);
+    switches.set(name, {
+      off: () => {
+        if (tf.getKernel(kernel, status.name)) tf.unregisterKernel(kernel, status.name);
+      },
+      on: () => {
+        if (!tf.getKernel(kernel, status.name)) tf.registerKernel(config);
+      },
+    });
+  }
+  if (backend === 'native-unfused') for (const s of switches.values()) s.off();
 } else if (backend === 'wasm-patched') {
   await selectBackend({ prefer: 'wasm' });
   const { patchWasmTransposedMatMul } = await import('../src-main/node/ml/native/wasm-matmul.js');
@@ -48,17 +61,21 @@ const data = randomTrainingData(batchSize);
 const module = createModule(modelConfig(family), dims(data), new Rng(0));
 const optimizer: tf.Optimizer = tf.train.adam(1e-3);
 const rng = new Rng(2);
+// Batch and noise arrays from the backend's pool, as the Trainer takes them (fresh 4 MB arrays per
+// step would add page faults the Trainer does not have).
 const noise = (rows: number, cols: number) => {
-  const v = new Float32Array(rows * cols);
+  const v = outputArray(tf.backend(), rows * cols);
   rng.fillNormal(v);
   return tf.tensor2d(v, [rows, cols]);
 };
 function makeBatch(): Batch {
-  const es = new Float32Array(batchSize * ENV_WIDTH);
+  const xs = outputArray(tf.backend(), batchSize * GENES);
+  xs.set(data.x.subarray(0, batchSize * GENES));
+  const es = outputArray(tf.backend(), batchSize * ENV_WIDTH);
   for (let r = 0; r < batchSize; r++)
     es.set(data.environmentInputs.subarray((r % 64) * ENV_WIDTH, ((r % 64) + 1) * ENV_WIDTH), r * ENV_WIDTH);
   return {
-    x: tf.tensor2d(data.x.subarray(0, batchSize * GENES), [batchSize, GENES]),
+    x: tf.tensor2d(xs, [batchSize, GENES]),
     e: tf.tensor2d(es, [batchSize, ENV_WIDTH]),
     environmentClass: tf.tensor1d(new Int32Array(batchSize), 'int32'),
   };
@@ -88,32 +105,64 @@ function step(time: boolean): number {
 }
 
 for (let i = 0; i < 2; i++) step(false);
+const pool = tf.backend() instanceof NativeBackend ? (tf.backend() as NativeBackend) : null;
+pool?.takeAllocCounts();
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 for (let i = 0; i < steps; i++) step(true);
 const ms = (performance.now() - started) / steps;
-console.log(`${backend} ${family} batch ${batchSize}: ${ms.toFixed(1)} ms/step = ${((batchSize * 1000) / ms).toFixed(0)} samples/s`);
+// CPU time of all the process's threads per step: the work done, which the machine's load moves
+// far less than the wall time (at load 15 a step mostly waits for a core).
+const cpu = process.cpuUsage(cpuBefore);
+const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
+console.log(
+  `${backend} ${family} batch ${batchSize}: ${ms.toFixed(1)} ms/step = ${((batchSize * 1000) / ms).toFixed(0)} samples/s; ` +
+    `CPU ${cpuMs.toFixed(1)} ms/step (system ${(cpu.system / 1000 / steps).toFixed(1)}), ${((cpuMs * 1000) / batchSize).toFixed(1)} µs CPU/sample; ${uptime()}`,
+);
 const AB_ROUNDS = 8;
-if (process.argv.includes('--ab') && backend === 'native') {
-  const rounds: Record<'fused' | 'unfused', number[]> = { fused: [], unfused: [] };
+if (pool) {
+  const { hits, misses } = pool.takeAllocCounts();
+  const missedMb = misses.reduce((sum, n) => sum + n * 4, 0) / 2 ** 20;
+  console.log(
+    `  array pool: ${(hits / steps).toFixed(1)} hits and ${(misses.length / steps).toFixed(1)} misses per step (${(missedMb / steps).toFixed(2)} MB/step new arrays; ` +
+      `largest missed lengths ${
+        [...new Set(misses)]
+          .sort((a, b) => b - a)
+          .slice(0, 6)
+          .join(', ') || 'none'
+      })`,
+  );
+}
+const abAt = process.argv.indexOf('--ab');
+if (abAt >= 0 && backend === 'native') {
+  const name = process.argv[abAt + 1]?.startsWith('-') === false ? (process.argv[abAt + 1] as string) : 'relu-grad';
+  const kernel = switches.get(name);
+  if (!kernel) throw new Error(`--ab ${name}: no such fused kernel (${[...switches.keys()].join(', ')})`);
+  const wall: Record<'fused' | 'unfused', number[]> = { fused: [], unfused: [] };
+  const cpuTime: Record<'fused' | 'unfused', number[]> = { fused: [], unfused: [] };
   for (let round = 0; round < AB_ROUNDS; round++) {
     // ABBA: neither variant always runs first.
     for (const variant of round % 2 === 0 ? (['fused', 'unfused'] as const) : (['unfused', 'fused'] as const)) {
-      if (variant === 'fused') reluGrad.on();
-      else reluGrad.off();
+      if (variant === 'fused') kernel.on();
+      else kernel.off();
       step(false);
       const t = performance.now();
+      const c = process.cpuUsage();
       for (let i = 0; i < steps; i++) step(false);
-      rounds[variant].push((performance.now() - t) / steps);
+      wall[variant].push((performance.now() - t) / steps);
+      const used = process.cpuUsage(c);
+      cpuTime[variant].push((used.user + used.system) / 1000 / steps);
     }
   }
-  reluGrad.on();
+  kernel.on();
   const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
   const best = (v: number[]) => Math.min(...v);
-  console.log(
-    `  A/B over ${AB_ROUNDS} alternated rounds of ${steps} steps: fused dense-ReLU ${med(rounds.fused).toFixed(1)} ms/step median (best ${best(rounds.fused).toFixed(1)}), ` +
-      `unfused ${med(rounds.unfused).toFixed(1)} (best ${best(rounds.unfused).toFixed(1)}): unfused/fused ${(med(rounds.unfused) / med(rounds.fused)).toFixed(3)}× median, ` +
-      `${(best(rounds.unfused) / best(rounds.fused)).toFixed(3)}× best; ${uptime()}`,
-  );
+  const line = (what: string, v: Record<'fused' | 'unfused', number[]>) =>
+    `${what}: fused ${med(v.fused).toFixed(1)} ms/step median (best ${best(v.fused).toFixed(1)}), unfused ${med(v.unfused).toFixed(1)} ` +
+    `(best ${best(v.unfused).toFixed(1)}), unfused/fused ${(med(v.unfused) / med(v.fused)).toFixed(3)}× median, ${(best(v.unfused) / best(v.fused)).toFixed(3)}× best`;
+  console.log(`  A/B of ${name} over ${AB_ROUNDS} alternated rounds of ${steps} steps; ${uptime()}`);
+  console.log(`    ${line('wall', wall)}`);
+  console.log(`    ${line('CPU', cpuTime)}`);
 }
 console.log(
   `  phases (ms/step): ${Object.entries(phases)
@@ -180,7 +229,7 @@ for (const { phase, kernels: all } of profiles) {
       .map(([name, g]) => `${name}×${g.n} ${g.ms.toFixed(2)}`)
       .join(', ')}`,
   );
-  for (const [key, g] of [...groups.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)) {
+  for (const [key, g] of [...groups.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(process.env.PROFILE_ROWS ?? 14))) {
     console.log(`    ${g.ms.toFixed(2).padStart(8)} ms  ×${g.n}  ${key}`);
   }
 }

@@ -1,8 +1,8 @@
 """PyTorch reference for bench/train.ts: the same VAE / Environment VAE (seed L1000 sizes) and the
 same loss, step and optimiser as src-main/ml (createModule + Trainer), timed in samples/s.
 
-  python3 bench/torch_train.py --family vae --batch 256 --seconds 10 [--threads 2] [--warmup-seconds 2]
-prints one JSON line: {"family", "batch", "threads", "samples_per_s", "steps", "loss",
+  python3 bench/torch_train.py --family vae --batch 256 --seconds 10 [--threads 2] [--warmup-seconds 2] [--profile-steps N]
+prints one JSON line: {"family", "batch", "threads", "samples_per_s", "cpu_us_per_sample", "steps", "loss",
 "warmup_steps", "config"}; "config" says how this process ran (allocator thresholds, OpenBLAS
 variables, the BLAS library and kernel in use), so the reference's configuration is printed with
 its number.
@@ -125,6 +125,22 @@ def configuration():
     return ", ".join(parts)
 
 
+def profile(run_step, steps, batch):
+    """Per-op self CPU time of `steps` steps, per step, to stderr (stdout keeps its one JSON line)."""
+    import sys
+
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    started = time.perf_counter()
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            run_step()
+    wall = (time.perf_counter() - started) / steps * 1000
+    print(f"torch.profiler, batch {batch}: {wall:.1f} ms/step over {steps} profiled steps (profiler overhead included)", file=sys.stderr)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30), file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--family", choices=["vae", "env-vae"], default="vae")
@@ -133,6 +149,9 @@ def main():
     parser.add_argument("--samples", type=int, default=15000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warmup-seconds", type=float, default=2.0)
+    # After the warm-up: N steps under torch.profiler, per-op self CPU times printed to stderr (to set
+    # beside bench/profile-step.ts's per-kernel times for the same step), then the timed run as usual.
+    parser.add_argument("--profile-steps", type=int, default=0)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -175,14 +194,18 @@ def main():
     while warmup_steps < 10 or time.perf_counter() - warmup_started < args.warmup_seconds:
         step(next_indices())
         warmup_steps += 1
+    if args.profile_steps > 0:
+        profile(lambda: step(next_indices()), args.profile_steps, args.batch)
     steps, loss = 0, float("nan")
     started = time.perf_counter()
+    cpu_started = time.process_time()
     while True:
         loss = step(next_indices())
         steps += 1
         elapsed = time.perf_counter() - started
         if elapsed >= args.seconds and steps >= 3:
             break
+    cpu_seconds = time.process_time() - cpu_started
     print(
         json.dumps(
             {
@@ -190,6 +213,9 @@ def main():
                 "batch": args.batch,
                 "threads": torch.get_num_threads(),
                 "samples_per_s": steps * args.batch / elapsed,
+                # CPU time of all threads per sample (spinning OpenMP threads count too): the work
+                # done, which the machine's load moves far less than samples/s.
+                "cpu_us_per_sample": cpu_seconds * 1e6 / (steps * args.batch),
                 "steps": steps,
                 "loss": loss,
                 "warmup_steps": warmup_steps,

@@ -13,7 +13,8 @@
 //   - glibc's allocator thresholds raised (MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_ =
 //     256 MiB) for the PyTorch process only: with glibc's defaults it trims the heap after every
 //     step and page-faults it back in, at less than half its speed;
-//   - a warm-up of 2 s (and at least 10 steps) before timing, so it is in steady state;
+//   - a warm-up of 2 s (and at least 10 steps) before timing, so it is in steady state (the tfjs
+//     engines get the same warm-up, as one-epoch runs of the same model, except cpu: it is slow);
 //   - every round run with OpenMP's default (spinning) wait policy and with OMP_WAIT_POLICY=PASSIVE,
 //     the better of the two counted: spinning wins on an idle machine, sleeping on a loaded one;
 //   - with Debian's OpenMP build of OpenBLAS when it is installed.
@@ -24,6 +25,8 @@
 // median and the best round are shown: on a shared 2-core machine PyTorch's spinning OpenMP
 // threads lose up to 95% of their speed whenever another process runs, so the best round is the
 // better estimate of each engine's speed on an idle machine, and best/best the fairer ratio.
+// Each run also reports its CPU time (all threads) per sample, a measure of the work done that the
+// load moves far less than samples/s (PyTorch: the wait policy that used less).
 // Samples/s is the Trainer's own per-epoch figure (the first epoch of each run is a warm-up and
 // not counted); live tensor counts after every epoch show whether memory stays flat.
 import { spawnSync } from 'node:child_process';
@@ -39,6 +42,7 @@ import { createModule } from '../src-main/node/ml/modules/index.js';
 import { registerNativeBackend } from '../src-main/node/ml/native/index.js';
 import { patchWasmTransposedMatMul } from '../src-main/node/ml/native/wasm-matmul.js';
 import { Trainer } from '../src-main/node/ml/trainer.js';
+import type { TrainingData } from '../src-main/node/ml/training-data.js';
 import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, randomTrainingData, trainingConfig } from './lib.js';
 import { median, uptime } from './stats.js';
@@ -47,6 +51,8 @@ type Engine = 'tensorflow' | 'native-blas' | 'wasm-fixed' | 'wasm' | 'cpu' | 'py
 
 interface Measurement {
   samplesPerSecond: number;
+  /** CPU time of all the engine's threads per sample, in µs (timed epochs or the timed run only). */
+  cpuMicrosPerSample: number;
   numTensors: number[];
   loss: number;
   /** How the figure was obtained, when there is more to say (PyTorch: each wait policy's). */
@@ -145,19 +151,52 @@ function torchEnv(): NodeJS.ProcessEnv {
   return { LD_LIBRARY_PATH: [OPENMP_BLAS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
 }
 
+/**
+ * The same warm-up as PyTorch's (TORCH_WARMUP_SECONDS and at least 10 steps): one-epoch runs of the
+ * same model and batch size, before the measured run. Without it the measured run's own first epoch
+ * was the only warm-up, 4 steps at batch 1024: native-blas then ran at 86–107 µs CPU/sample there,
+ * a second run at the same batch size in the same process at 68–71.
+ */
+async function warmUp(family: ModelFamily, batchSize: number, data: TrainingData): Promise<void> {
+  const started = performance.now();
+  let steps = 0;
+  while (steps < 10 || performance.now() - started < TORCH_WARMUP_SECONDS * 1000) {
+    const config = trainingConfig(family, batchSize, 1);
+    const module = createModule(config.model, dims(data), new Rng(config.seed).fork('init'));
+    const trainer = new Trainer(module, data, config);
+    try {
+      await trainer.run({ onEpoch() {} });
+    } finally {
+      trainer.dispose();
+      module.dispose();
+    }
+    steps += Math.ceil(data.trainIndices.length / batchSize);
+  }
+}
+
 async function runTfjs(engine: Exclude<Engine, 'pytorch'>, family: ModelFamily, batchSize: number): Promise<Measurement> {
   await activate(engine);
   const plan = PLAN[engine];
   const data = randomTrainingData(Math.max(plan.samples, batchSize));
+  if (engine !== 'cpu') await warmUp(family, batchSize, data);
   const config = trainingConfig(family, batchSize, plan.epochs);
   const module = createModule(config.model, dims(data), new Rng(config.seed).fork('init'));
   const trainer = new Trainer(module, data, config);
   const rates: number[] = [];
   const numTensors: number[] = [];
   let loss = Number.NaN;
+  // CPU time from the end of the first (warm-up) epoch to the end of the last.
+  let cpuAfterWarmUp: NodeJS.CpuUsage | null = null;
+  let timedSamples = 0;
+  let cpuMicros = Number.NaN;
   try {
     const outcome = await trainer.run({
       onEpoch(report) {
+        if (cpuAfterWarmUp) {
+          const used = process.cpuUsage(cpuAfterWarmUp);
+          cpuMicros = used.user + used.system;
+          timedSamples += data.trainIndices.length;
+        } else cpuAfterWarmUp = process.cpuUsage();
         rates.push(report.samplesPerSecond);
         numTensors.push(report.numTensors);
         loss = report.train.loss ?? Number.NaN;
@@ -168,7 +207,7 @@ async function runTfjs(engine: Exclude<Engine, 'pytorch'>, family: ModelFamily, 
     trainer.dispose();
     module.dispose();
   }
-  return { samplesPerSecond: median(rates.slice(1)), numTensors, loss };
+  return { samplesPerSecond: median(rates.slice(1)), cpuMicrosPerSample: cpuMicros / timedSamples, numTensors, loss };
 }
 
 /** What PyTorch said about its own configuration, per wait policy (each printed once). */
@@ -180,37 +219,47 @@ const torchConfigurations = new Map<string, string>();
  * speed: 208 vs 2,935 samples/s at load 20 here). Every round runs both, and the better one is
  * PyTorch's figure for that round: the reference at its best under the load of the moment.
  */
-const TORCH_WAIT_POLICIES: { name: string; env: Record<string, string> }[] = [
-  { name: 'spin (OpenMP default)', env: {} },
-  { name: 'OMP_WAIT_POLICY=PASSIVE', env: { OMP_WAIT_POLICY: 'PASSIVE' } },
+const TORCH_WAIT_POLICIES: { name: string; waitPolicy: string | undefined }[] = [
+  { name: 'spin (OpenMP default)', waitPolicy: undefined },
+  { name: 'OMP_WAIT_POLICY=PASSIVE', waitPolicy: 'PASSIVE' },
 ];
 
 function runTorch(family: ModelFamily, batchSize: number): Measurement {
-  const runs = TORCH_WAIT_POLICIES.map((policy) => ({ policy: policy.name, ...runTorchOnce(family, batchSize, policy.env) }));
+  const runs = TORCH_WAIT_POLICIES.map((policy) => ({ policy: policy.name, ...runTorchOnce(family, batchSize, policy.waitPolicy) }));
   const best = runs.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a));
   for (const run of runs) {
     if (torchConfigurations.has(run.policy)) continue;
     torchConfigurations.set(run.policy, run.config);
     console.log(`  pytorch configuration (${run.policy}): ${run.config}`);
   }
-  const detail = `best of ${runs.map((r) => `${r.policy} ${fmt(r.samplesPerSecond)}`).join(', ')}`;
-  return { samplesPerSecond: best.samplesPerSecond, numTensors: [], loss: best.loss, detail };
+  const detail = `best of ${runs.map((r) => `${r.policy} ${fmt(r.samplesPerSecond)} (${fmt(r.cpuMicrosPerSample)} µs CPU/sample)`).join(', ')}`;
+  // CPU per sample: the policy that used less (spinning threads burn CPU waiting).
+  const cpuMicrosPerSample = Math.min(...runs.map((r) => r.cpuMicrosPerSample));
+  return { samplesPerSecond: best.samplesPerSecond, cpuMicrosPerSample, numTensors: [], loss: best.loss, detail };
 }
 
-function runTorchOnce(family: ModelFamily, batchSize: number, extraEnv: Record<string, string>): Measurement & { config: string } {
+function runTorchOnce(family: ModelFamily, batchSize: number, waitPolicy: string | undefined): Measurement & { config: string } {
   const args = [join(here, 'torch_train.py'), '--family', family, '--batch', String(batchSize), '--threads', '2'];
   args.push('--seconds', String(TORCH_SECONDS), '--warmup-seconds', String(TORCH_WARMUP_SECONDS));
-  const result = spawnSync(PYTHON, args, {
-    encoding: 'utf8',
-    env: { ...process.env, ...torchEnv(), ...TORCH_MALLOC, OMP_NUM_THREADS: '2', ...extraEnv },
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, ...torchEnv(), ...TORCH_MALLOC, OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: waitPolicy };
+  // Removed, not inherited, for the spinning run: loading the addon sets OMP_WAIT_POLICY=PASSIVE in
+  // this process (native/blas/src/addon.c), so "spin" runs used to sleep as well.
+  if (waitPolicy === undefined) delete env.OMP_WAIT_POLICY;
+  const result = spawnSync(PYTHON, args, { encoding: 'utf8', env });
   if (result.status !== 0) throw new Error(`torch_train.py failed: ${result.stderr.trim().split('\n').slice(-1)[0]}`);
   const line = JSON.parse(result.stdout.trim().split('\n').slice(-1)[0] as string) as {
     samples_per_s: number;
+    cpu_us_per_sample: number;
     loss: number;
     config: string;
   };
-  return { samplesPerSecond: line.samples_per_s, numTensors: [], loss: line.loss, config: line.config };
+  return {
+    samplesPerSecond: line.samples_per_s,
+    cpuMicrosPerSample: line.cpu_us_per_sample,
+    numTensors: [],
+    loss: line.loss,
+    config: line.config,
+  };
 }
 
 function fmt(n: number): string {
@@ -245,6 +294,8 @@ const rows: {
   ratio: number;
   best: number;
   bestRatio: number;
+  cpu: number;
+  cpuRatio: number;
   tensors: string;
 }[] = [];
 for (const family of families) {
@@ -258,19 +309,23 @@ for (const family of families) {
         const tensors = m.numTensors.length ? `, tensors/epoch ${m.numTensors.join(',')}` : m.detail ? ` (${m.detail})` : '';
         const load = loadavg()[0]?.toFixed(1);
         console.log(
-          `  ${family} batch ${batch} round ${round + 1} ${engine}: ${fmt(m.samplesPerSecond)} samples/s${tensors} (load ${load})`,
+          `  ${family} batch ${batch} round ${round + 1} ${engine}: ${fmt(m.samplesPerSecond)} samples/s, ${fmt(m.cpuMicrosPerSample)} µs CPU/sample${tensors} (load ${load})`,
         );
       }
     }
     const torchRates = (results.get('pytorch') ?? []).map((m) => m.samplesPerSecond);
     const torch = median(torchRates);
     const torchBest = torchRates.length ? Math.max(...torchRates) : Number.NaN;
+    const torchCpu = median((results.get('pytorch') ?? []).map((m) => m.cpuMicrosPerSample));
     for (const [engine, list] of results) {
       const rates = list.map((m) => m.samplesPerSecond);
       const rate = median(rates);
       const best = Math.max(...rates);
       const tensors = list.flatMap((m) => m.numTensors);
+      const cpu = median(list.map((m) => m.cpuMicrosPerSample));
       rows.push({
+        cpu,
+        cpuRatio: torchCpu / cpu,
         family,
         batch,
         engine,
@@ -286,13 +341,15 @@ for (const family of families) {
 
 const ratioText = (x: number) => (Number.isFinite(x) ? x.toFixed(x < 0.1 ? 3 : 2) : '—');
 console.log(`\nsamples/s over ${rounds} round(s) (cpu: one run, batch 256 only)`);
+// CPU µs per sample (all threads, median of rounds) is the work each side does: the machine's load
+// moves it far less than samples/s. PyTorch CPU ÷ engine CPU above 1 means the engine does less.
 console.log(
-  '| model | batch | engine | median samples/s | × PyTorch (median) | best samples/s | × PyTorch (best/best) | live tensors after each epoch |',
+  '| model | batch | engine | median samples/s | × PyTorch (median) | best samples/s | × PyTorch (best/best) | CPU µs/sample | PyTorch CPU ÷ this | live tensors after each epoch |',
 );
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.family} | ${r.batch} | ${r.engine} | ${fmt(r.rate)} | ${ratioText(r.ratio)} | ${fmt(r.best)} | ${ratioText(r.bestRatio)} | ${r.tensors || '—'} |`,
+    `| ${r.family} | ${r.batch} | ${r.engine} | ${fmt(r.rate)} | ${ratioText(r.ratio)} | ${fmt(r.best)} | ${ratioText(r.bestRatio)} | ${r.cpu.toFixed(1)} | ${ratioText(r.cpuRatio)} | ${r.tensors || '—'} |`,
   );
 }
 console.log(`\nat the end: ${uptime()}; took ${((performance.now() - started) / 1000).toFixed(0)} s`);

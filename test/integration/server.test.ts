@@ -179,6 +179,7 @@ describe('POST /api/call authentication', () => {
     assert.equal(info.carrier, 'browser');
     assert.equal(info.databasePath, databasePath);
     assert.equal(info.schemaVersion, latestSchemaVersion);
+    assert.match(String(info.chemistryEngine), /RDKit/);
   });
 
   test('with the right token: datasets.list has the demo dataset, the drug panel with structures', async () => {

@@ -2,7 +2,9 @@
 // the split preview and the environment list each took seconds at LINCS size and stalled app.info
 // for all of it when they ran on that thread; a per-sample column of 150k ids stalled it while its
 // result was received, validated and stringified there (now the worker sends JSON text, which the
-// carriers forward); an import's preview and storing ran there too (now in the import worker).
+// carriers forward); an import's preview and storing ran there too (now in the import worker),
+// and so did generated datasets and every study body (now in the import worker and a study worker:
+// those tests count datasets written and models loaded on this thread, which must stay 0).
 // Calls go through the carriers' dispatcher (JSON text out). Not a speed test: each call's longest
 // event-loop stall is compared with the call's own duration, so a call that runs on the serving
 // thread (stall ≈ duration) fails at any machine load, and one in a worker passes.
@@ -10,10 +12,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { TrainedModel } from '../../src-main/node/analysis/trained-model.js';
 import { createJsonDispatcher, joinParts } from '../../src-main/node/lab/dispatch.js';
 import { PARAMS_CHECKED_IN_WORKER } from '../../src-main/node/lab/handlers.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
+import { StudyOptions } from '../../src-main/shared/api/studies.js';
 import { writeGctxH5wasm } from '../fixtures/formats/writers.js';
 import { useTempLab } from '../temp-lab.js';
 
@@ -112,6 +116,73 @@ describe('long LabApi calls stay off the serving thread', () => {
     });
     assert.equal(temp.lab.store.datasets.list().find((d) => d.name === 'import off the serving thread')?.nSamples, IMPORT_SAMPLES);
   });
+
+  it('generates a dataset in the import worker, not on the serving thread', async (t) => {
+    const serving = servingThreadWork(temp.lab);
+    try {
+      const call = carrierCall(temp.lab);
+      await assertOffServingThread(t, 'datasets.createSynthetic until stored', async () => {
+        const finished = jobSettled(temp.lab);
+        await call('datasets.createSynthetic', { preset: 'nonlinear-5', seed: 3, name: 'generated off the serving thread' });
+        const event = await finished;
+        assert.equal(event.type, 'job.finished', JSON.stringify(event));
+      });
+      assert.ok((temp.lab.store.datasets.list().find((d) => d.name === 'generated off the serving thread')?.nSamples ?? 0) > 0);
+      assert.deepEqual(serving.counts(), { datasetsWritten: 0, modelsLoaded: 0 }, 'the dataset was written on the serving thread');
+    } finally {
+      serving.restore();
+    }
+  });
+
+  it('runs a study in a study worker; what a failed or cancelled study made is kept, and no report is stored', async () => {
+    const lab = temp.lab;
+    const serving = servingThreadWork(lab);
+    try {
+      const studiesBefore = lab.store.artifacts.list('study').length;
+      const generated = lab.store.datasets.list().find((d) => d.name === 'generated off the serving thread');
+      assert.ok(generated, 'the dataset of the test before');
+
+      // Fails after its run trained (asked of this side) and its analysis ran (asked of the analysis worker): no drug has a MoA.
+      const failed = jobSettled(lab);
+      await lab.startStudy('moa-retrieval', StudyOptions.parse({ quick: true, trials: 1, epochs: 1, datasetId: generated.id }));
+      const failure = await failed;
+      assert.equal(failure.type, 'job.failed', JSON.stringify(failure));
+      const trained = lab.store.runs.list(generated.id);
+      assert.deepEqual(
+        trained.map((r) => [r.name, r.status]),
+        [['study · MoA retrieval · env-vae · trial 1', 'completed']],
+        'the run it trained is kept',
+      );
+
+      // Cancelled while its first run trains: that run is cancelled (checkpoints kept), the study stops.
+      const firstRun = new Promise<string>((resolve) => {
+        const unsubscribe = lab.onEvent((event) => {
+          if (event.type !== 'run.status' || !event.run.name.startsWith('study ·') || event.run.status !== 'running') return;
+          unsubscribe();
+          resolve(event.run.id);
+        });
+      });
+      const runsBefore = lab.store.runs.list().length;
+      const cancelled = jobSettled(lab);
+      const { jobId } = await lab.startStudy('nonlinear-5', StudyOptions.parse({ quick: true, epochs: 50 }));
+      const runId = await firstRun;
+      assert.ok(lab.jobs.cancel(jobId));
+      const end = await cancelled;
+      assert.equal(end.type === 'job.failed' ? end.error.code : end.type, 'cancelled');
+      await lab.training.settled(runId);
+      assert.equal(lab.store.runs.get(runId).status, 'cancelled');
+      assert.equal(lab.store.runs.list().length, runsBefore + 1, 'the study started no run after it was cancelled');
+      assert.ok(
+        lab.store.datasets.list().some((d) => d.name.startsWith('Study data: nonlinear 5 latents')),
+        'its dataset is kept',
+      );
+      assert.equal(lab.store.artifacts.list('study').length, studiesBefore, 'no report for a study that did not finish');
+      // Its data was generated and written in the study worker, its models loaded there.
+      assert.deepEqual(serving.counts(), { datasetsWritten: 0, modelsLoaded: 0 }, 'a study body ran on the serving thread');
+    } finally {
+      serving.restore();
+    }
+  });
 });
 
 const IMPORT_SAMPLES = 60_000;
@@ -137,6 +208,34 @@ async function writeImportFiles(lab: LabService, dir: string): Promise<unknown> 
     environmentKey: 'drug+cell',
     filter: { landmarkOnly: false },
     name: 'import off the serving thread',
+  };
+}
+
+/**
+ * Counts work a study body or a generator does when it runs on this thread: datasets written
+ * through the serving connection, models loaded here. Workers have their own module instances
+ * and connections, so work there is not counted.
+ */
+function servingThreadWork(lab: LabService): { counts(): { datasetsWritten: number; modelsLoaded: number }; restore(): void } {
+  const datasets = lab.store.datasets;
+  const begin = datasets.begin;
+  const load = TrainedModel.load;
+  let datasetsWritten = 0;
+  let modelsLoaded = 0;
+  datasets.begin = (...args) => {
+    datasetsWritten++;
+    return begin.apply(datasets, args);
+  };
+  TrainedModel.load = (...args) => {
+    modelsLoaded++;
+    return load.apply(TrainedModel, args);
+  };
+  return {
+    counts: () => ({ datasetsWritten, modelsLoaded }),
+    restore: () => {
+      datasets.begin = begin;
+      TrainedModel.load = load;
+    },
   };
 }
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cellColumn, fingerprintColumn } from '../../src-main/node/data/representation-columns.js';
-import { prepareTrainingData, withBasalProfiles } from '../../src-main/node/ml/training-data.js';
+import { prepareModelData, prepareTrainingData, withBasalProfiles } from '../../src-main/node/ml/training-data.js';
 import type { TrainingView } from '../../src-main/node/store/datasets.js';
 import { LabError } from '../../src-main/shared/api/errors.js';
 import { TrainingConfig } from '../../src-main/shared/api/training.js';
@@ -105,6 +105,31 @@ describe('basal profiles as the cell line input', () => {
     assert.deepEqual(data.environmentColumns, basal.representationColumns);
     const pc3 = data.environmentKeys.indexOf('d1|PC3');
     assert.deepEqual(Array.from(data.environmentInputs.subarray(pc3 * 4, pc3 * 4 + 4)), [1, 0, 6, 0]);
+  });
+
+  it('a trained model gets the same inputs from rows streamed one at a time, without the matrix', () => {
+    const { expression, ...layout } = view();
+    const config = TrainingConfig.parse({
+      model: { family: 'cvae', environmentEncoding: 'representation' },
+      cellContext: 'basal',
+      validation: { kind: 'held-out-cell-lines', cellLines: ['PC3'] },
+    });
+    const reused = new Float32Array(layout.nGenes);
+    // As the store streams them: in sample order, through one reused row.
+    const streamed = prepareModelData(
+      layout,
+      config,
+      () => [],
+      undefined,
+      (visit) => {
+        for (let i = 0; i < layout.nSamples; i++) {
+          reused.set(expression.subarray(i * layout.nGenes, (i + 1) * layout.nGenes));
+          visit(i, reused);
+        }
+      },
+    );
+    const { x, standardization, ...inMemory } = prepareTrainingData({ ...layout, expression }, config, () => []);
+    assert.deepEqual(streamed, inMemory);
   });
 
   it('refuses, naming the cell line, when a cell line has no controls', () => {

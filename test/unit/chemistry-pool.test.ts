@@ -49,14 +49,18 @@ test('an empty list needs no worker; a closed pool says so', async () => {
 });
 
 test('an import whose pool cannot start its workers describes its structures in this thread', async () => {
-  const broken = new ChemistryPool(() => new Worker('throw new Error("no worker entry in this bundle")', { eval: true }), 2);
+  // The wasm engine's pool needs its workers (a native one runs without any).
+  const broken = new ChemistryPool(() => new Worker('throw new Error("no worker entry in this bundle")', { eval: true }), 2, {
+    engine: 'wasm',
+  });
+  const wasmChemistry = await Chemistry.load({ engine: 'wasm' });
   const stored = new Map<string, MoleculeRecord>();
   const cache = {
     get: (smiles: string) => stored.get(smiles) ?? null,
     put: (smiles: string, _key: unknown, r: MoleculeRecord) => stored.set(smiles, r),
   };
   const counts: [number, number][] = [];
-  const structures = new CachedStructures(chemistry, cache as unknown as MoleculeRepository, {
+  const structures = new CachedStructures(wasmChemistry, cache as unknown as MoleculeRepository, {
     pool: broken,
     onProgress: (done, total) => counts.push([done, total]),
   });

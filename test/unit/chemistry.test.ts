@@ -1,4 +1,5 @@
-// Chemistry (RDKit MinimalLib wasm) checked against Python RDKit.
+// Chemistry on its wasm engine (RDKit MinimalLib) checked against Python RDKit, whether or not the
+// native addon is built (test/unit/chemistry-native.test.ts compares the two engines).
 //
 // Reference values come from scripts/make-rdkit-reference.py. When a Python with RDKit is present
 // (Debian: apt-get install python3-rdkit; libinchi-bin for InChIKeys) the script runs now and its
@@ -124,7 +125,7 @@ const { reference, fixture, live } = loadReference();
 let chem: Chemistry;
 
 before(async () => {
-  chem = await Chemistry.load();
+  chem = await Chemistry.load({ engine: 'wasm' });
 });
 
 describe(`RDKit reference: ${live ? 'live' : 'recorded'} Python RDKit ${reference.rdkitVersion}, InChIKey via ${reference.inchiSource ?? 'none'}`, () => {
@@ -198,7 +199,7 @@ describe(`RDKit reference: ${live ? 'live' : 'recorded'} Python RDKit ${referenc
 describe('Chemistry', () => {
   test('loads RDKit once per process and reports version and timings', async (t) => {
     const started = performance.now();
-    const again = await Chemistry.load();
+    const again = await Chemistry.load({ engine: 'wasm' });
     assert.ok(performance.now() - started < 50, 'second load should reuse the instance');
     assert.equal(await loadRDKit(), await loadRDKit());
     assert.match(again.rdkitVersion, /^\d{4}\.\d{2}\.\d+/);

@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
+import { gaussianNll } from '../../src-main/node/ml/math.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
-import { loadAddon } from '../../src-main/node/ml/native/addon.js';
+import { type AdamHyperparameters, loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
 import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
+import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from '../../src-main/node/ml/native/nll.js';
 import { clipByGlobalNorm, Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
 import { type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
@@ -154,6 +156,40 @@ describe('native-blas backend', () => {
     for (const unfused of ['Relu', 'Step']) assert.ok(!kernels.has(unfused), `${unfused} ran: ${[...kernels].join(', ')}`);
   });
 
+  it('the Gaussian reconstruction loss runs as one fused kernel each way, to the unfused ops’ values bit for bit', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(13);
+    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    // 70 rows of 1,003 columns: split between the threads, and a row length that is no multiple of 8.
+    const [rows, cols] = [70, 1003];
+    const [x, y, weights] = [random(rows * cols), random(rows * cols), random(rows)];
+    const compute = () =>
+      tf.tidy(() => {
+        const f = (xs: tf.Tensor, ys: tf.Tensor) => tf.sum(tf.mul(gaussianNll(xs as tf.Tensor2D, ys as tf.Tensor2D), tf.tensor1d(weights)));
+        const inputs = [tf.tensor2d(x, [rows, cols]), tf.tensor2d(y, [rows, cols])] as const;
+        const perRow = gaussianNll(...inputs);
+        return [perRow, f(...inputs), ...tf.grads(f)([...inputs])].map((t) => Array.from(t.dataSync()));
+      });
+    await tf.setBackend('cpu');
+    const cpu = compute();
+    await tf.setBackend('native-blas');
+    const fused = compute();
+    const profile = await tf.profile(() => void compute());
+    const kernels = new Set(profile.kernelNames);
+    for (const name of [GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD]) assert.ok(kernels.has(name), `${name} did not run: ${[...kernels].join(', ')}`);
+    assert.ok(!kernels.has('SquaredDifference'), `the unfused loss ran: ${[...kernels].join(', ')}`);
+    // The same ops unfused on native-blas: equal bit for bit.
+    const config = tf.getKernel(GAUSSIAN_NLL, 'native-blas') as tf.KernelConfig;
+    tf.unregisterKernel(GAUSSIAN_NLL, 'native-blas');
+    try {
+      assert.deepEqual(fused, compute());
+    } finally {
+      tf.registerKernel(config);
+    }
+    assertCloseToCpu(fused, cpu);
+  });
+
   it('global-norm clipping and the Adam update of all variables in one call give the cpu backend’s numbers', {
     skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
   }, async () => {
@@ -247,7 +283,7 @@ describe('native-blas backend', () => {
     const inputs = sizes.map((n) =>
       [0, 1, 2, 3].map((k) => Float32Array.from({ length: n }, () => (k === 3 ? Math.abs(rng.normal()) : rng.normal()))),
     );
-    const scalars = [0.9, 0.1, 0.999, 0.001, 0.19, 0.002, 1e-7, -0.001] as const;
+    const scalars: AdamHyperparameters = [0.9, 0.1, 0.999, 0.001, 0.19, 0.002, 1e-7, -0.001];
     const one = sizes.map((n, i) => {
       const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
       const [w, g, m, v] = inputs[i] as Float32Array[];

@@ -1,4 +1,4 @@
-// What addon.c shares with the other kernel files: its thread pool and the Adam loop.
+// What addon.c shares with the other kernel files: its thread pool, row sums and the Adam loop.
 #ifndef CELLSHIFT_KERNELS_H
 #define CELLSHIFT_KERNELS_H
 
@@ -11,13 +11,6 @@
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define HOT
-/**
- * c = op(a)·b for a left operand whose last columns (as stored) are mostly zeros: dense columns
- * through BLAS, the rest from their nonzeros; returns 0, having done nothing, when a has no such
- * columns (sparse.c).
- */
-int gemm_sparse(sgemm_fn sgemm, int64_t m, int64_t n, int64_t k, int transA, const float *a, const float *b, float *c, int accumulate);
-
 #endif
 
 // Elements per thread below which splitting a loop costs more than it saves.
@@ -33,6 +26,9 @@ typedef void (*range_fn)(void *ctx, int64_t begin, int64_t end);
 
 /** Runs fn over [0, n) on the addon's threads, in parts of at least `grain` (addon.c). */
 void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain);
+
+/** Σ row[0..n) in double, in reduce()'s order for whole-row sums (addon.c). */
+double sum_row(const float *row, int64_t n);
 
 /** One Adam step over n elements into new arrays, every operation rounded to float32 (addon.c). */
 void adam_loop(float *restrict wo, float *restrict mo, float *restrict vo, const float *restrict w, const float *restrict g,

@@ -2,17 +2,18 @@
 // database connection, so projections, evaluations and predictions never stall the thread that
 // serves the UI. Requests are handled as they arrive; long ones yield (UMAP between epochs), so a
 // quick request is answered while a long one is still running. Rebuilding a model from its
-// checkpoint costs a dataset read, so the most recently used models are kept (keyed by run and
-// checkpoint epoch, so a newer epoch reloads).
+// checkpoint reads its split and environments (not the expression, which its operations stream),
+// and it keeps what it derives (environment and posterior means, within a byte budget), so the most
+// recently used models are kept (keyed by run and checkpoint epoch, so a newer epoch reloads).
 import { getHeapStatistics } from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { LabError } from '../../shared/api/errors.js';
-import { parseParams, parseResult } from '../../shared/api/protocol.js';
 import { selectBackend } from '../ml/backend.js';
 import { Store } from '../store/store.js';
 import { type AnalysisContext, analysisOperations, isAnalysisOperation } from './operations.js';
 import { TrainedModel } from './trained-model.js';
 import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, SerializeAs } from './worker-protocol.js';
+import { answerRequest } from './worker-reply.js';
 
 const init = workerData as AnalysisWorkerInit;
 const port = parentPort;
@@ -72,17 +73,6 @@ async function acquire(runId: string): Promise<{ entry: CachedModel; model: Trai
   }
 }
 
-function post(reply: AnalysisReply): void {
-  port?.postMessage(reply);
-}
-
-function payloadOf(error: unknown): LabError {
-  if (error instanceof LabError) return error;
-  // An unexpected failure: keep the stack for whoever reads the app's log.
-  console.error('Analysis failed:', error);
-  return new LabError('internal', `Analysis failed: ${error instanceof Error ? error.message : String(error)}`);
-}
-
 async function handle(id: number, operation: string, params: unknown, serializeAs: SerializeAs | undefined): Promise<void> {
   const controller = new AbortController();
   running.set(id, controller);
@@ -97,19 +87,11 @@ async function handle(id: number, operation: string, params: unknown, serializeA
     },
   };
   try {
-    if (!isAnalysisOperation(operation)) throw new LabError('unknown_method', `No analysis operation "${operation}"`);
-    const run = analysisOperations[operation] as (context: AnalysisContext, params: unknown) => Promise<unknown>;
-    const result = await run(context, serializeAs?.checkParams ? parseParams(serializeAs.method, params) : params);
-    if (!serializeAs) post({ type: 'result', id, result });
-    else {
-      // Validated and stringified here, where it costs the serving thread nothing.
-      const answer = serializeAs.extra ? { ...(result as object), ...serializeAs.extra } : result;
-      const bytes = new TextEncoder().encode(JSON.stringify(parseResult(serializeAs.method, answer)));
-      // Transferred, not copied: the serving thread receives the buffer as it is.
-      port?.postMessage({ type: 'json', id, bytes } satisfies AnalysisReply, [bytes.buffer]);
-    }
-  } catch (error) {
-    post({ type: 'error', id, error: payloadOf(error).toPayload() });
+    await answerRequest(port as MessagePort, id, params, serializeAs, (checked) => {
+      if (!isAnalysisOperation(operation)) throw new LabError('unknown_method', `No analysis operation "${operation}"`);
+      const run = analysisOperations[operation] as (context: AnalysisContext, params: unknown) => Promise<unknown>;
+      return run(context, checked);
+    });
   } finally {
     running.delete(id);
     for (const entry of held) release(entry);
@@ -126,7 +108,7 @@ port.on('message', (request: AnalysisRequest) => {
       return;
     case 'stats': {
       const heap = getHeapStatistics();
-      post({
+      port.postMessage({
         type: 'stats',
         id: request.id,
         stats: {
@@ -137,7 +119,7 @@ port.on('message', (request: AnalysisRequest) => {
           running: running.size,
           cachedModels: [...cache.keys()],
         },
-      });
+      } satisfies AnalysisReply);
       return;
     }
   }

@@ -76,21 +76,22 @@ export interface DrugVectors {
 /** Each non-control environment's three descriptions and known biology. */
 export function drugVectors(store: Store, model: TrainedModel | null, datasetId: string): DrugVectors {
   const view = store.datasets.environmentView(datasetId);
-  const { nGenes, values } = store.datasets.readExpression(datasetId);
+  const nGenes = store.datasets.get(datasetId).nGenes;
   const biology = metadataDrugBiology(store).ofSamples(datasetId);
   const nEnv = view.environments.length;
   const sums = Array.from({ length: nEnv }, () => new Float64Array(nGenes));
   const counts = new Int32Array(nEnv);
   const known = Array.from({ length: nEnv }, () => ({ moa: new Set<string>(), targets: new Set<string>() }));
-  for (let s = 0; s < view.nSamples; s++) {
+  // Streamed: every environment's sum is all this needs of the expression matrix.
+  store.datasets.forEachExpressionRow(datasetId, (s, values) => {
     const e = view.environmentIndex[s] as number;
-    if (e < 0) continue;
+    if (e < 0) return;
     counts[e] = (counts[e] as number) + 1;
     const sum = sums[e] as Float64Array;
-    for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (values[s * nGenes + g] as number);
+    for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (values[g] as number);
     for (const m of (biology[s] as DrugBiology).moa) known[e]?.moa.add(m);
     for (const t of (biology[s] as DrugBiology).targets) known[e]?.targets.add(t);
-  }
+  });
   const means = sums.map((sum, e) => sum.map((v) => v / Math.max(1, counts[e] as number)));
   // The control of the same cell line when environments carry one, else all controls.
   const controlOf = (cell: string | null): Float64Array => {

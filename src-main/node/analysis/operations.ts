@@ -9,11 +9,9 @@ import type {
   PriorShiftRowsParams,
   PriorShiftRowsResult,
   ProjectionResult,
-  SampleColumnResult,
   TopGenesResult,
   UnseenEvaluationResult,
 } from '../../shared/api/analysis.js';
-import type { EnvironmentSummary } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
 import type {
   ConnectivityResult,
@@ -22,10 +20,9 @@ import type {
   EnrichmentResult,
   MoaRetrievalResult,
 } from '../../shared/api/mechanism.js';
-import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js';
-import { previewSplit } from '../ml/training-data.js';
 import { queryDataset } from './connectivity-query.js';
 import type { AnalysisContext } from './context.js';
+import { datasetReads } from './dataset-reads.js';
 import { compareGroups } from './differential.js';
 import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
 
@@ -49,33 +46,7 @@ export interface DrugPredictionParams {
 export type DrugPredictionGenes = Pick<DrugPredictionResult, 'runId' | 'epoch' | 'seenInTraining' | 'genes' | 'applicability'>;
 
 export const analysisOperations = {
-  /**
-   * Reads every sample's environment (hundreds of thousands of rows at LINCS size): seconds that
-   * stalled the serving thread when it ran there.
-   */
-  async splitPreview(context: AnalysisContext, { datasetId, split }: { datasetId: string; split: ValidationSplit }): Promise<SplitPreview> {
-    const { datasets } = context.store;
-    return previewSplit(datasets.environmentView(datasetId, { representations: false }), split, (column) =>
-      datasets.sampleColumn(datasetId, column),
-    );
-  },
-
-  /** Counts every environment's samples and cell lines: a scan of the samples, so off the serving thread. */
-  async environments(context: AnalysisContext, { datasetId }: { datasetId: string }): Promise<EnvironmentSummary[]> {
-    return context.store.datasets.environments(datasetId);
-  },
-
-  /** One value per sample (the Latents view's colours and ids): a full scan of the samples, so off the serving thread. */
-  async sampleColumn(context: AnalysisContext, { datasetId, column }: { datasetId: string; column: string }): Promise<SampleColumnResult> {
-    const { datasets } = context.store;
-    const values =
-      column === 'environment key'
-        ? datasets.sampleEnvironmentKeys(datasetId)
-        : column === 'sample id'
-          ? datasets.sampleIds(datasetId)
-          : datasets.sampleColumn(datasetId, column);
-    return { column, values };
-  },
+  ...datasetReads,
 
   /** Reads every sample of both groups: at 50k vs 50k samples seconds of work, so off the serving thread. */
   async differential(context: AnalysisContext, params: Parameters<typeof compareGroups>[1]): Promise<DifferentialResult> {

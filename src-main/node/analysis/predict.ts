@@ -9,7 +9,7 @@ import { cellLineOfColumn, DOSE_COLUMN, fingerprintBitCount, TIME_COLUMN } from 
 import { MemoPerOwner } from './memo.js';
 import { nearestTrainingDrug, SIMILARITY_BINS } from './structure.js';
 import type { TrainedModel } from './trained-model.js';
-import { environmentMeans, scoreEnvironment, UnseenProblem } from './unseen.js';
+import { scoreEnvironment, splitMeans, type UnseenProblem, unseenProblemOf } from './unseen.js';
 
 export interface StructureDescriber {
   describe(smiles: string, options: FingerprintOptions): { ok: true; fingerprint: Uint8Array } | { ok: false; reason: string };
@@ -72,7 +72,7 @@ export function takesDoseAndTime(columns: readonly string[]): boolean {
 
 export function predictDrug(model: TrainedModel, environment: Float32Array, cellLine: string | null): DrugPrediction {
   const predicted = model.predictEnvironmentMean(environment);
-  const means = environmentMeans(model, model.data.trainIndices);
+  const means = splitMeans(model).train;
   const controls = model.data.environmentKeys.flatMap((key, e) => {
     if (!key.startsWith('control') || !means[e]) return [];
     // With cell lines in the key, compare with that cell line's own controls.
@@ -113,7 +113,7 @@ const domains = new MemoPerOwner<TrainedModel, number, DomainOfRun>();
 
 function domainOfRun(model: TrainedModel, fingerprintBits: number): DomainOfRun {
   return domains.get(model, fingerprintBits, () => {
-    const problem = new UnseenProblem(model.data);
+    const problem = unseenProblemOf(model);
     const heldOutSimilarity = Float64Array.from(
       problem.heldOut,
       (e) => nearestTrainingDrug(problem, fingerprintBits, problem.input(e)).similarity,

@@ -1,5 +1,6 @@
 // A finished (or running) run's model, rebuilt from its stored config and newest checkpoint,
 // for inspection: encode samples, read each environment's prior shift, decode latents to genes.
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { RunSummary } from '../../shared/api/domain.js';
 import { LabError } from '../../shared/api/errors.js';
@@ -7,12 +8,13 @@ import { isEnvironmentAware, modelFamilyRow } from '../../shared/api/model-famil
 import type { TrainingConfig } from '../../shared/api/training.js';
 import { Rng } from '../data/random.js';
 import { selectBackend } from '../ml/backend.js';
-import { type NamedArray, restoreParameters, unpackArrays } from '../ml/checkpoint.js';
+import { restoreParameters, unpackArrays } from '../ml/checkpoint.js';
 import type { GenerativeModule } from '../ml/modules/index.js';
-import { prepareRunFeatures, setUpRun } from '../ml/run-setup.js';
+import { prepareRunFeatures, setUpModel } from '../ml/run-setup.js';
 import { scoped } from '../ml/scoped.js';
-import type { TrainingData } from '../ml/training-data.js';
+import { type ModelData, type Standardization, standardizationOf } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
+import { BoundedCache } from './memo.js';
 
 const BATCH = 1024;
 /**
@@ -20,44 +22,90 @@ const BATCH = 1024;
  * holds them all (~16 MB at 500 hidden units); its output layer runs once per environment.
  */
 const PREDICTION_ROWS_PER_PASS = 8192;
+/**
+ * What one model keeps of what it derives from its dataset (environment means, posterior means):
+ * at LINCS size ~200 MB of environment means (50k environments × 978 genes) and 160 MB for PCA's
+ * 200,000 posterior means of 200 latents. The analysis worker keeps two models, so at most 1 GB.
+ */
+export const DERIVED_CACHE_BYTES = 512 * 1024 * 1024;
 
 export class TrainedModel {
   readonly run: RunSummary;
   readonly config: TrainingConfig;
   readonly module: GenerativeModule;
-  readonly data: TrainingData;
+  /** The run's split, environments and their inputs: no expression (rows are read from the store when needed). */
+  readonly data: ModelData;
   readonly epoch: number;
-  readonly #standardization: { mean: Float32Array; std: Float32Array } | null;
+  /** What this model derived from its dataset, kept up to a budget in bytes. */
+  readonly derived: BoundedCache<unknown>;
+  readonly #store: Store;
+  readonly #standardization: Standardization | null;
 
   private constructor(
-    run: RunSummary,
-    config: TrainingConfig,
-    module: GenerativeModule,
-    data: TrainingData,
+    store: Store,
+    setup: { run: RunSummary; config: TrainingConfig; module: GenerativeModule; data: ModelData },
     epoch: number,
-    arrays: NamedArray[],
+    standardization: Standardization | null,
+    cacheBytes: number,
   ) {
-    this.run = run;
-    this.config = config;
-    this.module = module;
-    this.data = data;
+    this.#store = store;
+    this.run = setup.run;
+    this.config = setup.config;
+    this.module = setup.module;
+    this.data = setup.data;
     this.epoch = epoch;
-    const mean = arrays.find((a) => a.name === 'standardize/mean');
-    const std = arrays.find((a) => a.name === 'standardize/std');
-    this.#standardization = mean && std ? { mean: mean.values, std: std.values } : null;
+    this.#standardization = standardization;
+    this.derived = new BoundedCache(cacheBytes);
   }
 
-  static async load(store: Store, runId: string): Promise<TrainedModel> {
+  /**
+   * Rebuilds the run's model from its newest checkpoint without reading the expression matrix:
+   * the standardisation comes from the checkpoint (training stores it), the split and environments
+   * from the store; rows are read when an operation needs them.
+   */
+  static async load(
+    store: Store,
+    runId: string,
+    { cacheBytes = DERIVED_CACHE_BYTES }: { cacheBytes?: number } = {},
+  ): Promise<TrainedModel> {
     await selectBackend();
     const checkpoint = store.runs.latestCheckpoint(runId);
     if (!checkpoint)
       throw new LabError('conflict', `Run "${store.runs.get(runId).name}" has no checkpoint yet: let it finish at least one epoch.`);
     await prepareRunFeatures(store, runId);
-    const { run, config, data, module } = setUpRun(store, runId);
+    const setup = setUpModel(store, runId);
     const arrays = unpackArrays(checkpoint.weights);
-    restoreParameters(module.params, 'params/', arrays);
-    if (module.adversary) restoreParameters(module.adversary, 'adversary/', arrays);
-    return new TrainedModel(run, config, module, data, checkpoint.epoch, arrays);
+    restoreParameters(setup.module.params, 'params/', arrays);
+    if (setup.module.adversary) restoreParameters(setup.module.adversary, 'adversary/', arrays);
+    const mean = arrays.find((a) => a.name === 'standardize/mean');
+    const std = arrays.find((a) => a.name === 'standardize/std');
+    const standardization =
+      mean && std
+        ? { mean: mean.values, std: std.values }
+        : setup.config.standardize
+          ? trainingStandardization(store, setup.run.datasetId, setup.data)
+          : null;
+    return new TrainedModel(store, setup, checkpoint.epoch, standardization, cacheBytes);
+  }
+
+  /** The per-gene statistics the model's inputs are z-scored with (null when the run did not standardise). */
+  get standardization(): Standardization | null {
+    return this.#standardization;
+  }
+
+  /**
+   * Every sample's row as the model sees it (standardised as in training), in sample order,
+   * streamed from the store. `visit` must not use the store: the scan holds its connection.
+   */
+  forEachModelRow(visit: (sample: number, values: Float32Array) => void): void {
+    const s = this.#standardization;
+    const g = this.data.nGenes;
+    const row = new Float32Array(g);
+    this.#store.datasets.forEachExpressionRow(this.run.datasetId, (sample, values) => {
+      if (!s) return visit(sample, values);
+      for (let k = 0; k < g; k++) row[k] = ((values[k] as number) - (s.mean[k] as number)) / (s.std[k] as number);
+      visit(sample, row);
+    });
   }
 
   get latentDim(): number {
@@ -68,18 +116,28 @@ export class TrainedModel {
     return this.data.environmentOfSample.length;
   }
 
-  /** Posterior means of the given samples (default all), samples × latentDim. */
+  /**
+   * Posterior means of the given samples (default all), samples × latentDim. Kept per set of
+   * samples (within the derived cache's budget), so a repeated projection or Latents view does not
+   * encode again. Only the same set is served from it: a sample's mean depends on the batch it was
+   * encoded in by float32 rounding, and the results stay exactly those of a fresh encoding.
+   */
   encodeMeans(indices?: ArrayLike<number>): Float32Array {
-    const rows = indices ? Array.from(indices) : Array.from({ length: this.nSamples }, (_, i) => i);
-    const out = new Float32Array(rows.length * this.latentDim);
+    const rows = indices ? Int32Array.from(indices) : Int32Array.from({ length: this.nSamples }, (_, i) => i);
+    const key = `posterior:${createHash('sha256').update(new Uint8Array(rows.buffer)).digest('base64')}`;
+    const kept = this.derived.get(key) as { samples: Int32Array; means: Float32Array } | undefined;
+    if (kept && kept.samples.length === rows.length && kept.samples.every((v, k) => v === rows[k])) return kept.means.slice();
+    const d = this.latentDim;
+    const out = new Float32Array(rows.length * d);
     for (let start = 0; start < rows.length; start += BATCH) {
-      const chunk = rows.slice(start, start + BATCH);
+      const chunk = rows.subarray(start, start + BATCH);
       const values = scoped(() => {
         const { x, e } = this.#inputs(chunk);
         return this.module.encode(x, e).mean.dataSync() as Float32Array;
       });
-      out.set(values, start * this.latentDim);
+      out.set(values, start * d);
     }
+    this.derived.set(key, { samples: rows, means: out.slice() }, out.byteLength + rows.byteLength);
     return out;
   }
 
@@ -290,18 +348,34 @@ export class TrainedModel {
   }
 
   dispose(): void {
+    this.derived.clear();
     this.module.dispose();
   }
 
-  #inputs(indices: number[]): { x: tf.Tensor2D; e: tf.Tensor2D } {
-    const { nGenes, x, environmentOfSample, environmentInputs, environmentWidth } = this.data;
-    const xs = new Float32Array(indices.length * nGenes);
+  /** The samples' rows (read from the store, standardised as in training) and their environments' inputs. */
+  #inputs(indices: Int32Array): { x: tf.Tensor2D; e: tf.Tensor2D } {
+    const { nGenes, environmentOfSample, environmentInputs, environmentWidth } = this.data;
+    const xs = this.#store.datasets.expressionRowsAt(this.run.datasetId, indices);
+    const s = this.#standardization;
+    if (s)
+      for (let offset = 0; offset < xs.length; offset += nGenes)
+        for (let g = 0; g < nGenes; g++) xs[offset + g] = ((xs[offset + g] as number) - (s.mean[g] as number)) / (s.std[g] as number);
     const es = new Float32Array(indices.length * environmentWidth);
     indices.forEach((sample, row) => {
-      xs.set(x.subarray(sample * nGenes, (sample + 1) * nGenes), row * nGenes);
       const env = environmentOfSample[sample] as number;
       es.set(environmentInputs.subarray(env * environmentWidth, (env + 1) * environmentWidth), row * environmentWidth);
     });
     return { x: tf.tensor2d(xs, [indices.length, nGenes]), e: tf.tensor2d(es, [indices.length, environmentWidth]) };
   }
+}
+
+/** The training rows' per-gene statistics, streamed: for a checkpoint that did not store them. */
+function trainingStandardization(store: Store, datasetId: string, data: ModelData): Standardization {
+  const training = new Uint8Array(data.environmentOfSample.length);
+  for (const i of data.trainIndices) training[i] = 1;
+  return standardizationOf(data.nGenes, data.trainIndices.length, (visit) =>
+    store.datasets.forEachExpressionRow(datasetId, (sample, values) => {
+      if (training[sample]) visit(sample, values);
+    }),
+  );
 }

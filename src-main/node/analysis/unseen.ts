@@ -2,7 +2,7 @@
 // held-out environment against what was measured, next to four baselines a sceptical reviewer
 // would try first — independent benchmarks found deep perturbation models often lose to them.
 import { isEnvironmentAware } from '../../shared/api/model-families.js';
-import type { TrainingData } from '../ml/training-data.js';
+import type { ModelData, Standardization, TrainingData } from '../ml/training-data.js';
 import { fitRidge, inBlocks, SimilarityIndex } from './baselines.js';
 import { pearson, rSquared } from './metrics.js';
 import type { TrainedModel } from './trained-model.js';
@@ -36,13 +36,64 @@ export interface UnseenEvaluation {
 
 const TOP_GENES = 50;
 
-/** Mean expression of every environment (data units), or null where it has no samples. */
-export function environmentMeans(model: TrainedModel, indices: ArrayLike<number>): (Float32Array | null)[] {
-  return environmentMeansOf(model.data, indices);
+/** Mean expression (data units) of each environment's training and held-out samples; null where it has none. */
+export interface SplitMeans {
+  train: (Float32Array | null)[];
+  held: (Float32Array | null)[];
 }
 
 /**
- * Same from prepared training data alone (undoing its standardisation), no model needed. Samples
+ * The model's split means, from one streamed pass over the dataset's rows (never the whole matrix),
+ * kept in the model's derived cache: evaluation, predict and its applicability domain share them.
+ * Each environment's samples are summed in sample order in float64, exactly as environmentMeansOf
+ * sums the rows of the matrix in memory, so the means are the same to the bit.
+ */
+export function splitMeans(model: TrainedModel): SplitMeans {
+  const kept = model.derived.get('split-means') as SplitMeans | undefined;
+  if (kept) return kept;
+  const { nGenes, environmentOfSample, environmentKeys, validationIndices } = model.data;
+  const environments = environmentKeys.length;
+  const held = new Uint8Array(environmentOfSample.length);
+  for (const i of validationIndices) held[i] = 1;
+  // Slot 2e is environment e's training samples, 2e + 1 its held-out ones.
+  const sums: (Float64Array | null)[] = new Array(2 * environments).fill(null);
+  const counts = new Int32Array(2 * environments);
+  model.forEachModelRow((sample, values) => {
+    const slot = 2 * (environmentOfSample[sample] as number) + (held[sample] as number);
+    let sum = sums[slot];
+    if (!sum) {
+      sum = new Float64Array(nGenes);
+      sums[slot] = sum;
+    }
+    counts[slot] = (counts[slot] as number) + 1;
+    for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (values[g] as number);
+  });
+  const meanOfSlot = (slot: number) => {
+    const sum = sums[slot];
+    sums[slot] = null; // freed as the means are made
+    return sum ? unstandardizedMean(sum, counts[slot] as number, model.standardization) : null;
+  };
+  const means: SplitMeans = {
+    train: Array.from({ length: environments }, (_, e) => meanOfSlot(2 * e)),
+    held: Array.from({ length: environments }, (_, e) => meanOfSlot(2 * e + 1)),
+  };
+  const stored = [...means.train, ...means.held].filter((m) => m !== null).length;
+  model.derived.set('split-means', means, stored * nGenes * 4);
+  return means;
+}
+
+/** A sum of n standardised rows as the mean in the data's units. */
+function unstandardizedMean(sum: Float64Array, n: number, standardization: Standardization | null): Float32Array {
+  const mean = new Float32Array(sum.length);
+  for (let g = 0; g < sum.length; g++) {
+    const v = (sum[g] as number) / n;
+    mean[g] = standardization ? v * (standardization.std[g] as number) + (standardization.mean[g] as number) : v;
+  }
+  return mean;
+}
+
+/**
+ * Same from prepared training data in memory (undoing its standardisation), no model needed. Samples
  * are visited environment by environment through one float64 accumulator, so memory is the means
  * returned, not a float64 sum for every environment (tens of thousands at LINCS size).
  */
@@ -75,13 +126,7 @@ export function environmentMeansOf(data: TrainingData, indices: ArrayLike<number
       const offset = (sorted[k] as number) * nGenes;
       for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (x[offset + g] as number);
     }
-    const n = to - from;
-    const mean = new Float32Array(nGenes);
-    for (let g = 0; g < nGenes; g++) {
-      const v = (sum[g] as number) / n;
-      mean[g] = standardization ? v * (standardization.std[g] as number) + (standardization.mean[g] as number) : v;
-    }
-    means[e] = mean;
+    means[e] = unstandardizedMean(sum, to - from, standardization);
   }
   return means;
 }
@@ -171,7 +216,7 @@ export type Predictor = (environment: number) => Float32Array;
  * carry one (a drug's change in MCF7 is relative to MCF7's controls), else all controls.
  */
 export class UnseenProblem {
-  readonly data: TrainingData;
+  readonly data: ModelData;
   readonly trainMeans: (Float32Array | null)[];
   readonly heldMeans: (Float32Array | null)[];
   /** Held-out environments (with samples), in environment order. */
@@ -181,10 +226,17 @@ export class UnseenProblem {
   readonly #controls: Map<string | null, Float32Array>;
   readonly #allControls: Float32Array;
 
-  constructor(data: TrainingData) {
+  /** From prepared data in memory, or from a model's data and its streamed split means. */
+  constructor(data: TrainingData);
+  constructor(data: ModelData, means: SplitMeans);
+  constructor(data: ModelData, streamed?: SplitMeans) {
     this.data = data;
-    this.trainMeans = environmentMeansOf(data, data.trainIndices);
-    this.heldMeans = environmentMeansOf(data, data.validationIndices);
+    const split = streamed ?? {
+      train: environmentMeansOf(data as TrainingData, data.trainIndices),
+      held: environmentMeansOf(data as TrainingData, data.validationIndices),
+    };
+    this.trainMeans = split.train;
+    this.heldMeans = split.held;
     this.heldOut = this.heldMeans.flatMap((m, e) => (m ? [e] : []));
     const isControl = (e: number) => (data.environmentKeys[e] as string).startsWith('control');
     const controls = this.trainMeans.flatMap((m, e) => (m && isControl(e) ? [e] : []));
@@ -315,8 +367,13 @@ function modelPredictor(model: TrainedModel, problem: UnseenProblem): Predictor 
   return inBlocks(problem.heldOut, problem.data.nGenes, predictMany, (e) => model.predictEnvironmentMean(problem.input(e)), 64);
 }
 
+/** The held-out environments of a trained model's run, with its split means streamed from the store. */
+export function unseenProblemOf(model: TrainedModel): UnseenProblem {
+  return new UnseenProblem(model.data, splitMeans(model));
+}
+
 export function evaluateUnseen(model: TrainedModel): UnseenEvaluation {
-  const problem = new UnseenProblem(model.data);
+  const problem = unseenProblemOf(model);
   if (problem.heldOut.length === 0) {
     return {
       environments: [],

@@ -1,7 +1,10 @@
 // Structure facts for one drug from its SMILES: canonical form, InChIKey, Morgan fingerprint (the
 // environment representation the models see), Bemis–Murcko scaffold (for scaffold splits) and a 2-D
-// SVG depiction. Everything is computed by RDKit MinimalLib (wasm), checked against Python RDKit by
-// test/unit/chemistry.test.ts.
+// SVG depiction. Computed by RDKit MinimalLib (wasm), checked against Python RDKit by
+// test/unit/chemistry.test.ts; or, when the optional cellshift_rdkit addon loads (native.ts), the
+// parent, canonical SMILES, scaffold and Morgan bits come from native RDKit (the same release as
+// Python's on Debian) and only the depiction and InChIKey from the wasm build, drawn from the
+// native canonical SMILES. One engine decides every stored fact (see MoleculeRecord's engine).
 //
 // Salts and mixtures: a SMILES with several '.'-separated components (e.g. "imatinib mesylate",
 // "CS(=O)(=O)O.Cc1ccc(...)") is reduced to its parent, the fragment with the most heavy atoms (ties:
@@ -21,6 +24,7 @@
 // is reported invalid like any other.
 
 import { murckoScaffoldDocument, murckoScaffoldFromSmiles, type RdJsonDocument } from './murcko.js';
+import { loadNativeRDKit, type NativeDescribed, type NativeRDKitBinding } from './native.js';
 import type { RDKitModule, RDKitMol, RDKitRuntime } from './rdkit.js';
 import { discardRDKit, isDiscarded, loadRDKit } from './rdkit.js';
 
@@ -96,10 +100,40 @@ export interface InvalidMolecule {
 
 export type MoleculeResult = MoleculeInfo | InvalidMolecule;
 
+/** Who computes the parent, canonical SMILES, scaffold and Morgan bits. */
+export type ChemistryEngineName = 'native' | 'wasm';
+
+export interface ChemistryEngineInfo {
+  name: ChemistryEngineName;
+  /** What the user is told, e.g. "native RDKit 2022.09.3 (cellshift_rdkit addon)". */
+  label: string;
+  /** Why this engine: the native addon's version, or why it did not load. */
+  reason: string;
+}
+
+/**
+ * The engine this thread uses: native when the cellshift_rdkit addon loads, else the wasm build.
+ * `prefer: 'wasm'` asks for the wasm build even when native is there.
+ */
+export function chemistryEngine(prefer?: ChemistryEngineName): ChemistryEngineInfo {
+  if (prefer === 'wasm') return { name: 'wasm', label: 'RDKit WebAssembly build', reason: 'asked for the WebAssembly build' };
+  const native = loadNativeRDKit();
+  if (native.ok)
+    return { name: 'native', label: `native RDKit ${native.version} (cellshift_rdkit addon)`, reason: `loaded ${native.path}` };
+  return { name: 'wasm', label: 'RDKit WebAssembly build', reason: native.why };
+}
+
+/** The engine's tag stored with cached structure facts, e.g. "native 2022.09.3" or "wasm 2026.09.1". */
+export function engineTag(name: ChemistryEngineName, version: string): string {
+  return `${name} ${version}`;
+}
+
 /** What `Chemistry.features` computes: Morgan bits at a radius, or RDKit's 2-D descriptors. */
 export type FeatureSpec = { kind: 'morgan'; radius: number; nBits: number } | { kind: 'descriptors' };
 
 export class Chemistry {
+  /** Native RDKit for parent, canonical SMILES, scaffold and Morgan bits; null: the wasm build does all. */
+  readonly #native: { binding: NativeRDKitBinding; version: string } | null;
   #rdkit: RDKitModule;
   #runtime: RDKitRuntime;
   /** Loading a fresh RDKit after a crash inside the old one. */
@@ -107,19 +141,47 @@ export class Chemistry {
   /** Why the last restart failed, if it did (every describe then reports it). */
   #restartFailure: string | null = null;
 
-  private constructor(runtime: RDKitRuntime) {
+  private constructor(runtime: RDKitRuntime, native: { binding: NativeRDKitBinding; version: string } | null) {
     this.#runtime = runtime;
     this.#rdkit = runtime.module;
+    this.#native = native;
   }
 
-  /** Loads RDKit (once per process; later calls reuse the same wasm instance). */
-  static async load(): Promise<Chemistry> {
-    return new Chemistry(await loadRDKit());
+  /**
+   * Loads RDKit (once per process; later calls reuse the same wasm instance) and the native addon
+   * when it loads (`engine: 'wasm'` leaves it out; `engine: 'native'` fails without it).
+   */
+  static async load(options: { engine?: ChemistryEngineName } = {}): Promise<Chemistry> {
+    let native: { binding: NativeRDKitBinding; version: string } | null = null;
+    if (options.engine !== 'wasm') {
+      const loaded = loadNativeRDKit();
+      if (loaded.ok) native = loaded;
+      else if (options.engine === 'native') throw new Error(`native RDKit is not available: ${loaded.why}`);
+    }
+    return new Chemistry(await loadRDKit(), native);
   }
 
-  /** RDKit release doing the work; store it with cached results to know when to recompute. */
+  /** Which engine computes the stored facts. */
+  get engine(): ChemistryEngineName {
+    return this.#native ? 'native' : 'wasm';
+  }
+
+  /** The engine as the user is told it in progress messages, e.g. "native RDKit 2022.09.3". */
+  get engineLabel(): string {
+    return this.#native ? `native RDKit ${this.#native.version}` : `RDKit ${this.#runtime.version} WebAssembly`;
+  }
+
+  /** Release of the wasm build (features, depictions, InChIKeys); store it with its results to know when to recompute. */
   get rdkitVersion(): string {
     return this.#runtime.version;
+  }
+
+  /**
+   * Engine and release computing describe()'s facts, e.g. "native 2022.09.3": stored with cached
+   * facts, which are recomputed under another tag (releases write some SMILES differently).
+   */
+  get engineTag(): string {
+    return engineTag(this.engine, this.#native?.version ?? this.#runtime.version);
   }
 
   /** Milliseconds the wasm took to load (shared by every Chemistry of the process). */
@@ -142,23 +204,17 @@ export class Chemistry {
    */
   describe(smiles: string, options: DescribeOptions = {}): MoleculeResult {
     const params = fingerprintParams(options);
-    if (typeof smiles !== 'string') return invalid('SMILES is not a string');
-    if (smiles.length > MAX_SMILES_LENGTH) {
-      return invalid(`SMILES is ${smiles.length} characters long; the limit is ${MAX_SMILES_LENGTH} (drug-like molecules need far fewer)`);
-    }
-    const input = smiles.trim();
-    if (input === '') return invalid('empty SMILES');
-    if (MISSING_MARKERS.has(input.toLowerCase())) return invalid(`no structure: "${input}" is a missing-value placeholder`);
-    const maxAtoms = options.maxAtoms ?? MAX_ATOMS;
-    const atoms = countAtoms(input);
-    if (atoms > maxAtoms) {
-      return invalid(`SMILES has about ${atoms} atoms; the limit is ${maxAtoms} (RDKit's WebAssembly build fails on larger molecules)`);
-    }
+    const input = screenSmiles(smiles, options.maxAtoms);
+    if (typeof input !== 'string') return input;
+    const factsOnly = options.depict === false && options.inchiKey === false;
+    if (this.#native && factsOnly)
+      return describedNatively(this.#native.binding.describe([input], params.radius, params.nBits, params.chirality)[0], params);
     if (!this.#restart && isDiscarded(this.#runtime)) this.#replaceRuntime();
     if (this.#restart) {
       return { ok: false, reason: 'the chemistry engine is restarting after RDKit crashed on an earlier structure', retry: true };
     }
     if (this.#restartFailure) return invalid(this.#restartFailure);
+    if (this.#native) return this.#describeNativelyWithDrawing(input, params, options);
 
     const owned: RDKitMol[] = [];
     try {
@@ -210,6 +266,34 @@ export class Chemistry {
       // A crashed instance may fail to free too; it is being replaced anyway.
       try {
         for (const m of owned) m.delete();
+        this.#runtime.log?.clear_buffer();
+      } catch (error) {
+        if (isWasmFailure(error)) this.#crashed();
+      }
+    }
+  }
+
+  /**
+   * Native facts, and the depiction and InChIKey from the wasm build, drawn from the native
+   * canonical SMILES (so the stored facts are the native engine's whatever is drawn).
+   */
+  #describeNativelyWithDrawing(input: string, params: FingerprintParams, options: DescribeOptions): MoleculeResult {
+    const facts = describedNatively(this.#native?.binding.describe([input], params.radius, params.nBits, params.chirality)[0], params);
+    if (!facts.ok) return facts;
+    const parsed = this.#parse(facts.canonicalSmiles);
+    if (!parsed.ok) return invalid(`the WebAssembly build could not read ${facts.canonicalSmiles} to draw it: ${parsed.reason}`);
+    try {
+      return {
+        ...facts,
+        inchiKey: options.inchiKey === false ? null : this.#inchiKey(parsed.mol),
+        svg: options.depict === false ? null : parsed.mol.get_svg(),
+      };
+    } catch (error) {
+      if (isWasmFailure(error)) this.#crashed();
+      return invalid(`RDKit failed on this structure: ${describeError(error)}`);
+    } finally {
+      try {
+        parsed.mol.delete();
         this.#runtime.log?.clear_buffer();
       } catch (error) {
         if (isWasmFailure(error)) this.#crashed();
@@ -389,6 +473,43 @@ export class Chemistry {
   }
 }
 
+/**
+ * The SMILES to hand RDKit (trimmed), or why it is refused before any engine sees it: not a
+ * string, too long, empty, a missing-value placeholder, too many atoms. Both engines share it, so
+ * they refuse the same input with the same words.
+ */
+export function screenSmiles(smiles: unknown, maxAtoms = MAX_ATOMS): string | InvalidMolecule {
+  if (typeof smiles !== 'string') return invalid('SMILES is not a string');
+  if (smiles.length > MAX_SMILES_LENGTH) {
+    return invalid(`SMILES is ${smiles.length} characters long; the limit is ${MAX_SMILES_LENGTH} (drug-like molecules need far fewer)`);
+  }
+  const input = smiles.trim();
+  if (input === '') return invalid('empty SMILES');
+  if (MISSING_MARKERS.has(input.toLowerCase())) return invalid(`no structure: "${input}" is a missing-value placeholder`);
+  const atoms = countAtoms(input);
+  if (atoms > maxAtoms) {
+    return invalid(`SMILES has about ${atoms} atoms; the limit is ${maxAtoms} (RDKit's WebAssembly build fails on larger molecules)`);
+  }
+  return input;
+}
+
+/** The addon's answer for one SMILES as describe() returns it (no depiction, no InChIKey). */
+export function describedNatively(described: NativeDescribed | undefined, params: FingerprintParams): MoleculeResult {
+  if (!described) return invalid('native RDKit returned no result');
+  if (described.error !== undefined) return invalid(described.error);
+  return {
+    ok: true,
+    canonicalSmiles: described.canonicalSmiles,
+    removedFragments: described.removedFragments,
+    inchiKey: null,
+    fingerprint: described.fingerprint,
+    onBits: countOnBits(described.fingerprint),
+    params,
+    scaffoldSmiles: described.scaffoldSmiles,
+    svg: null,
+  };
+}
+
 // --- Fingerprint helpers -------------------------------------------------------------------------
 
 /** Model input: the 0/1 fingerprint as float32. */
@@ -422,7 +543,7 @@ export function tanimoto(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return either === 0 ? 1 : both / either;
 }
 
-function fingerprintParams(options: DescribeOptions): FingerprintParams {
+export function fingerprintParams(options: DescribeOptions): FingerprintParams {
   const radius = options.radius ?? DEFAULT_RADIUS;
   const nBits = options.nBits ?? DEFAULT_N_BITS;
   if (!Number.isInteger(radius) || radius < 0 || radius > MAX_RADIUS) {

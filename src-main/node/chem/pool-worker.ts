@@ -1,9 +1,9 @@
 // Entry of a chemistry pool worker (see pool.ts): one RDKit wasm instance of its own, made from the
-// pool's compiled module when the pool sends one first, describing the chunks of SMILES it is
-// sent, in order.
+// pool's compiled module when the pool sends one first, and the pool's engine (native RDKit for
+// the facts when the pool uses it), describing the chunks of SMILES it is sent, in order.
 import { parentPort } from 'node:worker_threads';
 
-import { Chemistry } from './chemistry.js';
+import { Chemistry, type ChemistryEngineName } from './chemistry.js';
 import type { PoolReply, PoolRequest, PoolSetup } from './pool.js';
 import { useCompiledRDKit } from './rdkit.js';
 
@@ -12,10 +12,12 @@ if (!port) throw new Error('pool-worker.ts runs as a worker thread');
 
 /** Loaded on the first request, after the setup message (if any) has said what to load from. */
 let chemistry: Promise<Chemistry> | null = null;
+let engine: ChemistryEngineName | undefined;
 
 port.on('message', (message: PoolSetup | PoolRequest) => {
-  if ('compiledRDKit' in message) {
-    useCompiledRDKit(message.compiledRDKit);
+  if ('engine' in message) {
+    if (message.compiledRDKit) useCompiledRDKit(message.compiledRDKit);
+    engine = message.engine;
     return;
   }
   void describeChunk(message).then((reply) => port.postMessage(reply));
@@ -23,7 +25,7 @@ port.on('message', (message: PoolSetup | PoolRequest) => {
 
 async function describeChunk(request: PoolRequest): Promise<PoolReply> {
   try {
-    chemistry ??= Chemistry.load();
+    chemistry ??= Chemistry.load(engine ? { engine } : {});
     const chem = await chemistry;
     const results = [];
     for (const smiles of request.smiles) {

@@ -8,12 +8,24 @@
 // message), so the workers share one copy of RDKit's machine code and the optimising recompiles
 // of its hot functions that V8 does while the first molecules go through (see rdkit.ts).
 //
+// With the native RDKit addon (native.ts), the import's work (no depiction, no InChIKey) runs on
+// libuv threads instead, `size` batches at a time: no worker threads, no RDKit heaps to load, the
+// results made once; depictions and InChIKeys still go to the workers.
+//
 // The pool does not start threads itself: the caller passes how (`spawn`), since where the worker
 // entry lives (sources under tsx, built dist/, a packed app) is the application's business.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 
-import type { DescribeOptions, MoleculeResult } from './chemistry.js';
+import {
+  type ChemistryEngineName,
+  type DescribeOptions,
+  describedNatively,
+  fingerprintParams,
+  type MoleculeResult,
+  screenSmiles,
+} from './chemistry.js';
+import { loadNativeRDKit, type NativeRDKitBinding } from './native.js';
 import { type CompiledRDKit, compileRDKit } from './rdkit.js';
 
 /** Module path of the worker entry, relative to src-main (or dist/main), without extension. */
@@ -25,9 +37,10 @@ export interface PoolRequest {
   options: DescribeOptions;
 }
 
-/** A worker's first message: the compiled RDKit to make its instance from. */
+/** A worker's first message: its engine, and the compiled RDKit to make its wasm instance from (null: compile it). */
 export interface PoolSetup {
-  compiledRDKit: CompiledRDKit;
+  compiledRDKit: CompiledRDKit | null;
+  engine: ChemistryEngineName;
 }
 
 export type PoolReply = { id: number; results: MoleculeResult[] } | { id: number; error: string };
@@ -42,6 +55,8 @@ export interface DescribeAllOptions extends DescribeOptions {
 const CHUNK = 32;
 /** Chunks queued per worker, so a worker never waits for the main thread between chunks. */
 const IN_FLIGHT = 2;
+/** SMILES per native batch: each is one libuv task, and progress is reported per batch. */
+const NATIVE_CHUNK = 128;
 
 interface Slot {
   worker: Worker;
@@ -57,15 +72,30 @@ export class ChemistryPool {
   #closed = false;
 
   readonly #shareCompiled: boolean;
+  readonly #native: NativeRDKitBinding | null;
 
   /**
    * `workers` defaults to one per core. `shareCompiled: false` lets every worker compile RDKit
    * itself, as before the pool shared the main thread's module (bench/chemistry.ts compares the two).
+   * `engine: 'wasm'` keeps the import's work on the wasm workers even when native RDKit loads.
    */
-  constructor(spawn: () => Worker, workers = availableParallelism(), options: { shareCompiled?: boolean } = {}) {
+  constructor(
+    spawn: () => Worker,
+    workers = availableParallelism(),
+    options: { shareCompiled?: boolean; engine?: ChemistryEngineName } = {},
+  ) {
     this.#spawn = spawn;
     this.size = Math.max(1, Math.floor(workers));
     this.#shareCompiled = options.shareCompiled ?? true;
+    const native = options.engine === 'wasm' ? null : loadNativeRDKit();
+    if (options.engine === 'native' && !native?.ok)
+      throw new Error(`native RDKit is not available: ${native?.ok === false ? native.why : ''}`);
+    this.#native = native?.ok ? native.binding : null;
+  }
+
+  /** Which engine describes an import's structures. */
+  get engine(): ChemistryEngineName {
+    return this.#native ? 'native' : 'wasm';
   }
 
   /**
@@ -76,6 +106,9 @@ export class ChemistryPool {
   async describeAll(smiles: readonly string[], options: DescribeAllOptions = {}): Promise<MoleculeResult[]> {
     if (this.#closed) throw new Error('the chemistry pool is closed');
     const { onProgress, signal, ...describe } = options;
+    if (this.#native && describe.depict === false && describe.inchiKey === false) {
+      return this.#describeNatively(this.#native, smiles, options);
+    }
     const results = new Array<MoleculeResult>(smiles.length);
     const chunks: { start: number; smiles: string[] }[] = [];
     for (let start = 0; start < smiles.length; start += CHUNK) chunks.push({ start, smiles: smiles.slice(start, start + CHUNK) });
@@ -113,6 +146,40 @@ export class ChemistryPool {
     return results;
   }
 
+  /** The import's work on native RDKit, `size` batches at a time on libuv threads, in input order. */
+  async #describeNatively(native: NativeRDKitBinding, smiles: readonly string[], options: DescribeAllOptions): Promise<MoleculeResult[]> {
+    const params = fingerprintParams(options);
+    const results = new Array<MoleculeResult>(smiles.length);
+    // Refused before RDKit (empty, placeholders, too large) as Chemistry.describe refuses them.
+    const accepted: { index: number; smiles: string }[] = [];
+    for (const [index, s] of smiles.entries()) {
+      const screened = screenSmiles(s, options.maxAtoms);
+      if (typeof screened === 'string') accepted.push({ index, smiles: screened });
+      else results[index] = screened;
+    }
+    let done = smiles.length - accepted.length;
+    let next = 0;
+    const runBatches = async () => {
+      while (next < accepted.length) {
+        if (options.signal?.aborted || this.#closed) throw new Error('describing structures was cancelled');
+        const batch = accepted.slice(next, next + NATIVE_CHUNK);
+        next += batch.length;
+        const described = await native.describeAsync(
+          batch.map((b) => b.smiles),
+          params.radius,
+          params.nBits,
+          params.chirality,
+        );
+        for (const [i, item] of batch.entries()) results[item.index] = describedNatively(described[i], params);
+        done += batch.length;
+        options.onProgress?.(done, smiles.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.size, Math.ceil(accepted.length / NATIVE_CHUNK)) }, runBatches));
+    if (accepted.length === 0) options.onProgress?.(done, smiles.length);
+    return results;
+  }
+
   /** Ends the worker threads (pending calls reject). */
   async close(): Promise<void> {
     this.#closed = true;
@@ -124,7 +191,7 @@ export class ChemistryPool {
   #start(wanted: number, compiled: CompiledRDKit | null): Slot[] {
     while (this.#slots.length < wanted) {
       const worker = this.#spawn();
-      if (compiled) worker.postMessage({ compiledRDKit: compiled } satisfies PoolSetup);
+      worker.postMessage({ compiledRDKit: compiled, engine: this.engine } satisfies PoolSetup);
       const slot: Slot = { worker, busy: 0 };
       worker.unref();
       worker.on('message', (reply: PoolReply) => this.#settle(reply));

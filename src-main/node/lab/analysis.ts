@@ -1,7 +1,9 @@
 // Serves model inspection from a worker thread (src-main/node/analysis/analysis-worker.ts), so a UMAP or an
-// evaluation never blocks the requests and events of the thread that serves the UI. The worker
-// starts with the first request and keeps its model cache; if it dies (out of memory, a crash),
-// the requests it held fail with a clear error and the next request starts a new one.
+// evaluation never blocks the requests and events of the thread that serves the UI, and reads of a
+// dataset that need no model from a second one (analysis/dataset-read-worker.ts), so they never
+// queue behind a model load. Each worker starts with its first request (the analysis worker keeps
+// its model cache); if one dies (out of memory, a crash), the requests it held fail with a clear
+// error and the next request starts a new one.
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import type {
   DrugPredictionResult,
@@ -15,10 +17,11 @@ import { LabError } from '../../shared/api/errors.js';
 import { FingerprintOptions } from '../../shared/api/imports.js';
 import type { MethodName, ResultOf } from '../../shared/api/methods.js';
 import { TrainingConfig } from '../../shared/api/training.js';
-import type { AnalysisContext, AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
+import { type DatasetReadName, datasetReads } from '../analysis/dataset-reads.js';
+import type { AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
 import { drugEnvironmentVector, takesDoseAndTime } from '../analysis/predict.js';
 import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats, SerializeAs } from '../analysis/worker-protocol.js';
-import type { Chemistry, DescribeOptions, MoleculeResult } from '../chem/chemistry.js';
+import type { DescribeOptions, MoleculeResult } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
 import type { BackendName } from '../ml/backend.js';
 import type { Store } from '../store/store.js';
@@ -27,6 +30,13 @@ import { startWorker } from '../threads/start-worker.js';
 import { SerializedResult } from './serialized-result.js';
 
 const CACHE_SIZE = 2;
+
+/** The two worker threads: models (loads, projections, evaluations) and dataset reads (no model). */
+type Lane = 'model' | 'dataset';
+const WORKER_ENTRIES: Record<Lane, URL> = {
+  model: new URL('../analysis/analysis-worker.js', import.meta.url),
+  dataset: new URL('../analysis/dataset-read-worker.js', import.meta.url),
+};
 
 export interface AnalysisServiceOptions {
   store: Store;
@@ -61,7 +71,7 @@ interface AnalysisThread {
 export class AnalysisService {
   readonly #store: Store;
   readonly #options: AnalysisServiceOptions;
-  #thread: AnalysisThread | null = null;
+  readonly #threads: Record<Lane, AnalysisThread | null> = { model: null, dataset: null };
   #nextId = 1;
   #closed = false;
 
@@ -87,33 +97,37 @@ export class AnalysisService {
     options: CallOptions = {},
     extra?: Pick<SerializeAs, 'extra' | 'checkParams'>,
   ): Promise<SerializedResult<M>> {
+    return this.#serve('model', method, operation, params, options, extra);
+  }
+
+  #serve<M extends MethodName>(
+    lane: Lane,
+    method: M,
+    operation: AnalysisOperationName,
+    params: unknown,
+    options: CallOptions,
+    extra?: Pick<SerializeAs, 'extra' | 'checkParams'>,
+  ): Promise<SerializedResult<M>> {
     const serializeAs: SerializeAs = { method, ...extra };
-    return this.#request({ type: 'call', operation, params, serializeAs }, options).then(
+    return this.#request({ type: 'call', operation, params, serializeAs }, options, lane).then(
       (bytes) => new SerializedResult(method, bytes as Uint8Array),
     );
   }
 
   /**
-   * An operation that reads the dataset only (no model), served as the LabApi method `method`: in
-   * the worker, or here when the database is in memory (a worker cannot open it), so the views
-   * that list environments keep working there.
+   * A read of the dataset only (no model), served as the LabApi method `method`: in the
+   * dataset-read worker, never queued behind a model load, or here when the database is in memory
+   * (a worker cannot open it), so the views that list environments keep working there.
    */
-  async readDataset<M extends MethodName, N extends 'splitPreview' | 'sampleColumn' | 'environments'>(
+  async readDataset<M extends MethodName, N extends DatasetReadName>(
     method: M,
     operation: N,
     params: AnalysisParams<N>,
     options: CallOptions = {},
   ): Promise<SerializedResult<M> | ResultOf<M>> {
-    if (this.#store.path !== ':memory:') return this.serve(method, operation, params, options);
-    // Loaded only here: the operations table's modules (TensorFlow.js among them) stay out of the serving thread.
-    const { analysisOperations } = await import('../analysis/operations.js');
-    const context: AnalysisContext = {
-      store: this.#store,
-      signal: options.signal ?? new AbortController().signal,
-      model: () => Promise.reject(new LabError('internal', `${operation} reads no model`)),
-    };
-    const run = analysisOperations[operation] as (context: AnalysisContext, params: AnalysisParams<N>) => Promise<unknown>;
-    return (await run(context, params)) as ResultOf<M>;
+    if (this.#store.path !== ':memory:') return this.#serve('dataset', method, operation, params, options);
+    const read = datasetReads[operation] as (context: { store: Store; signal: AbortSignal }, params: AnalysisParams<N>) => Promise<unknown>;
+    return (await read({ store: this.#store, signal: options.signal ?? new AbortController().signal }, params)) as ResultOf<M>;
   }
 
   projection(runId: string, method: 'pca' | 'umap', maxPoints: number, options?: CallOptions): Promise<ProjectionResult> {
@@ -137,7 +151,7 @@ export class AnalysisService {
     runId: string,
     smiles: string,
     conditions: PredictConditions,
-    chemistry: Chemistry,
+    chemistry: { describe: DescribeStructure },
     options?: CallOptions,
   ): Promise<DrugPredictionResult> {
     const { params, described } = await this.#drugPrediction(runId, smiles, conditions, (s, o) => chemistry.describe(s, o));
@@ -211,29 +225,31 @@ export class AnalysisService {
 
   /** The worker's heap (null when no worker is running); for benchmarks and diagnostics. */
   async workerStats(): Promise<AnalysisWorkerStats | null> {
-    if (!this.#thread) return null;
-    return (await this.#request({ type: 'stats' }, {})) as AnalysisWorkerStats;
+    if (!this.#threads.model) return null;
+    return (await this.#request({ type: 'stats' }, {}, 'model')) as AnalysisWorkerStats;
   }
 
-  /** Stops the worker; requests still waiting fail as cancelled. */
+  /** Stops the workers; requests still waiting fail as cancelled. */
   async dispose(): Promise<void> {
     this.#closed = true;
-    const thread = this.#thread;
-    if (!thread) return;
-    this.#rejectAll(thread, new LabError('cancelled', 'The lab is closing; the analysis was stopped.'));
-    await thread.worker.terminate();
-    await thread.exited;
+    for (const thread of Object.values(this.#threads)) {
+      if (!thread) continue;
+      this.#rejectAll(thread, new LabError('cancelled', 'The lab is closing; the analysis was stopped.'));
+      await thread.worker.terminate();
+      await thread.exited;
+    }
   }
 
   #request(
     message: { type: 'call'; operation: AnalysisOperationName; params: unknown; serializeAs?: SerializeAs } | { type: 'stats' },
     options: CallOptions,
+    lane: Lane = 'model',
   ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new LabError('cancelled', 'The lab is closing.'));
     if (options.signal?.aborted) return Promise.reject(new LabError('cancelled', 'The analysis was cancelled'));
     let thread: AnalysisThread;
     try {
-      thread = this.#ensureThread();
+      thread = this.#ensureThread(lane);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -262,8 +278,9 @@ export class AnalysisService {
     if (thread.pending.size === 0) thread.worker.unref();
   }
 
-  #ensureThread(): AnalysisThread {
-    if (this.#thread) return this.#thread;
+  #ensureThread(lane: Lane): AnalysisThread {
+    const running = this.#threads[lane];
+    if (running) return running;
     if (this.#store.path === ':memory:') {
       throw new LabError('conflict', 'Analysis needs a database file (its worker opens its own connection).');
     }
@@ -273,7 +290,7 @@ export class AnalysisService {
       ...(this.#options.nativeBinding ? { nativeBinding: this.#options.nativeBinding } : {}),
       ...(this.#options.preferBackend ? { preferBackend: this.#options.preferBackend } : {}),
     };
-    const worker = startWorker(new URL('../analysis/analysis-worker.js', import.meta.url), {
+    const worker = startWorker(WORKER_ENTRIES[lane], {
       workerData: init,
       ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
     });
@@ -295,10 +312,10 @@ export class AnalysisService {
       thread.failure = error;
     });
     worker.once('exit', (code) => {
-      if (this.#thread === thread) this.#thread = null;
+      if (this.#threads[lane] === thread) this.#threads[lane] = null;
       this.#rejectAll(thread, this.#crashError(thread.failure, code));
     });
-    this.#thread = thread;
+    this.#threads[lane] = thread;
     return thread;
   }
 

@@ -1,7 +1,7 @@
 // The lab's chemistry: RDKit loaded once on first use, a pool of RDKit workers for large imports,
 // and depictions and InChIKeys made when a structure is first shown (imports cache the rest only).
 import type { EnvironmentStructure } from '../../shared/api/domain.js';
-import { Chemistry, type DescribeOptions, type MoleculeResult } from '../chem/chemistry.js';
+import { Chemistry, chemistryEngine, type DescribeOptions, type MoleculeResult } from '../chem/chemistry.js';
 import { CHEMISTRY_WORKER_ENTRY, ChemistryPool } from '../chem/pool.js';
 import type { Store } from '../store/store.js';
 import { startWorker } from '../threads/start-worker.js';
@@ -15,6 +15,12 @@ export class LabChemistry {
 
   constructor(store: Store) {
     this.#store = store;
+  }
+
+  /** Which engine describes structures, and why when it is the fallback (app.info says it). */
+  get engineStatement(): string {
+    const engine = chemistryEngine();
+    return engine.name === 'native' ? engine.label : `${engine.label} (${engine.reason})`;
   }
 
   /** RDKit loads once, on the first call that needs structures. */

@@ -64,7 +64,8 @@ function handlerTable(lab: LabParts): ServedHandlers {
     // These read every sample (seconds at LINCS size): in the analysis worker, off the serving thread.
     // Results of megabytes come back from the worker validated and serialized (analysis.serve).
     'environments.list': (params, { signal }) => analysis.readDataset('environments.list', 'environments', params, { signal }),
-    'environments.representations': ({ datasetId }) => store.datasets.representations(datasetId),
+    'environments.representations': (params, { signal }) =>
+      analysis.readDataset('environments.representations', 'representations', params, { signal }),
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
     'splits.preview': (params, { signal }) => analysis.readDataset('splits.preview', 'splitPreview', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
@@ -78,6 +79,7 @@ function handlerTable(lab: LabParts): ServedHandlers {
       return { deleted: true as const };
     },
     'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('datasets.sampleColumn', 'sampleColumn', params, { signal }),
+    'datasets.sampleColumns': (params, { signal }) => analysis.readDataset('datasets.sampleColumns', 'sampleColumns', params, { signal }),
     'analysis.projection': (params, { signal }) => analysis.serve('analysis.projection', 'projection', params, { signal }),
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
     'analysis.priorShiftRows': (params, { signal }) => analysis.serve('analysis.priorShiftRows', 'priorShiftRows', params, { signal }),

@@ -6,7 +6,7 @@ import { FingerprintOptions } from '../../shared/api/imports.js';
 import type { ConnectivityResult, ConnectivityRow } from '../../shared/api/mechanism.js';
 import { scoreConnectivity } from '../analysis/connectivity.js';
 import { connectivityRows, resolveQueryGenes, tauNote } from '../analysis/connectivity-query.js';
-import { tanimoto } from '../chem/chemistry.js';
+import { type DescribeOptions, tanimoto } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
 import type { Store } from '../store/store.js';
 import type { AnalysisService } from './analysis.js';
@@ -16,7 +16,8 @@ import type { LabChemistry } from './chemistry.js';
 export interface ScreeningLab {
   store: Store;
   analysis: Pick<AnalysisService, 'predictDrug'>;
-  chemistry: Pick<LabChemistry, 'load'>;
+  /** Structures are described on the chemistry pool: RDKit neither loads nor runs on the serving thread. */
+  chemistry: Pick<LabChemistry, 'describeOffThread'>;
 }
 
 /** Tanimoto on Morgan bits: ≥ 0.7 is a close analogue; below 0.4 the structure is new to the model. */
@@ -46,7 +47,7 @@ export async function screenStructures(
   const dataset = lab.store.datasets.get(run.datasetId);
   const genes = lab.store.datasets.genes(dataset.id);
   const query = resolveQueryGenes(genes, params.up, params.down);
-  const chemistry = await lab.chemistry.load();
+  const chemistry = { describe: (smiles: string, options: DescribeOptions) => lab.chemistry.describeOffThread(smiles, options) };
   const fingerprint = FingerprintOptions.parse((dataset.provenance as { fingerprint?: unknown }).fingerprint ?? {});
   const representations = lab.store.datasets.representations(dataset.id);
   const nBits = fingerprintBitCount(representations.columns);
@@ -60,7 +61,7 @@ export async function screenStructures(
   const values = new Float64Array(library.length * genes.length);
   const applicability: ConnectivityRow['applicability'][] = [];
   for (const [s, smiles] of library.entries()) {
-    const structure = chemistry.describe(smiles, fingerprint);
+    const structure = await chemistry.describe(smiles, fingerprint);
     if (!structure.ok) throw new LabError('bad_input', `Cannot read SMILES ${s + 1} ("${smiles.slice(0, 80)}"): ${structure.reason}`);
     const prediction = await lab.analysis.predictDrug(
       params.runId,

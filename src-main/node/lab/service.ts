@@ -24,7 +24,7 @@ import { JobRunner } from './jobs.js';
 import { requirePlannedStudy } from './plans/bundle.js';
 import { checkSweep, executeSweep, studyOnSlurm } from './plans/sweep.js';
 import type { ServedHandlers } from './serialized-result.js';
-import { runStudy } from './studies.js';
+import { runStudyOffThread } from './studies/study-thread.js';
 import { TrainingManager } from './training.js';
 import { appVersion } from './version.js';
 
@@ -52,6 +52,8 @@ export interface LabServiceOptions {
 
 export class LabService {
   readonly store: Store;
+  /** better_sqlite3.node for another ABI, for the connections of worker threads. */
+  readonly nativeBinding?: string;
   readonly #carrier: Carrier;
   readonly #listeners = new Set<(event: LabEvent) => void>();
   readonly jobs: JobRunner;
@@ -64,6 +66,7 @@ export class LabService {
   constructor(options: LabServiceOptions) {
     this.store = options.store;
     this.#carrier = options.carrier;
+    if (options.nativeBinding) this.nativeBinding = options.nativeBinding;
     const engine = {
       ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
       ...(options.preferBackend ? { preferBackend: options.preferBackend } : {}),
@@ -150,22 +153,12 @@ export class LabService {
       databasePath: this.store.path,
       schemaVersion: this.store.schemaVersion,
       platform: `${platform()}-${process.arch}`,
+      chemistryEngine: this.chemistry.engineStatement,
     };
   }
 
   createSynthetic(params: CreateSyntheticParams & { seed: number }): { jobId: string; kind: 'synthetic' } {
-    const { jobId } = this.jobs.start('synthetic', async (context) => {
-      context.progress(0, `Generating ${params.preset} data (seed ${params.seed})`);
-      const summary = importSyntheticPreset(
-        this.store,
-        { preset: params.preset, seed: params.seed, ...(params.name ? { name: params.name } : {}) },
-        context,
-      );
-      context.progress(1, `Stored ${summary.nSamples} samples × ${summary.nGenes} genes`);
-      this.datasetsChanged();
-      return summary;
-    });
-    return { jobId, kind: 'synthetic' };
+    return this.imports.createSynthetic({ preset: params.preset, seed: params.seed, ...(params.name ? { name: params.name } : {}) });
   }
 
   /** A study as a job, trained here or written as a Slurm bundle; a study that cannot be bundled, or a folder not allowed, is refused first. */
@@ -175,7 +168,9 @@ export class LabService {
     executor: SweepExecutor = { kind: 'local', workers: 1 },
   ): Promise<{ jobId: string; kind: 'study' }> {
     if (executor.kind === 'local') {
-      const { jobId } = this.jobs.start('study', (context) => runStudy(this, id, options, context, { workers: executor.workers }));
+      const { jobId } = this.jobs.start('study', (context) =>
+        runStudyOffThread(this, { id, options, execution: { workers: executor.workers } }, context),
+      );
       return { jobId, kind: 'study' };
     }
     requirePlannedStudy(id);

@@ -143,6 +143,25 @@ export class TrainingManager {
     return this.#active.has(id);
   }
 
+  /**
+   * Starts a run and resolves with its final summary once its worker has exited (what a study
+   * waits for); an abort (the study cancelled) cancels the run, which keeps its checkpoints.
+   */
+  async trainToEnd(datasetId: string, config: TrainingConfig, name?: string, signal?: AbortSignal): Promise<RunSummary> {
+    const run = this.start(datasetId, config, name);
+    const cancel = () => {
+      if (this.isActive(run.id)) this.control(run.id, 'cancel');
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      await this.settled(run.id);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+    if (this.isActive(run.id)) throw new LabError('internal', `Run ${run.id} did not settle`);
+    return this.#get(run.id);
+  }
+
   /** Resolves when the run's worker has exited (immediately if none is running). */
   async settled(id: string): Promise<void> {
     await this.#active.get(id)?.exited;

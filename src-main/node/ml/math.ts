@@ -1,5 +1,6 @@
 // The probabilistic pieces shared by the model families (seed §4.5, §4.8 and appendix A).
 import * as tf from '@tensorflow/tfjs';
+import { fusedGaussianNll } from './native/nll.js';
 
 /**
  * Sparsification of an environment's prior parameter: v ⊙ softmax(|v| / T) along the latent axis.
@@ -32,9 +33,12 @@ export function klStandardNormal(mean: tf.Tensor2D, logVar: tf.Tensor2D): tf.Ten
   return tf.tidy(() => tf.mul(tf.sum(tf.sub(tf.add(tf.exp(logVar), tf.square(mean)), tf.add(logVar, 1)), -1), 0.5) as tf.Tensor1D);
 }
 
-/** Negative log-likelihood of x under N(x̂, I) without its constant: ½ Σ_g (x − x̂)², per sample. */
+/** Negative log-likelihood of x under N(x̂, I) without its constant: ½ Σ_g (x − x̂)², per sample.
+ *  One fused kernel each way on native-blas (native/nll.ts), the same values. */
 export function gaussianNll(x: tf.Tensor2D, reconstruction: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => tf.mul(tf.sum(tf.squaredDifference(x, reconstruction), -1), 0.5) as tf.Tensor1D);
+  return (
+    fusedGaussianNll(x, reconstruction) ?? tf.tidy(() => tf.mul(tf.sum(tf.squaredDifference(x, reconstruction), -1), 0.5) as tf.Tensor1D)
+  );
 }
 
 /** z = μ + σ ⊙ ε with ε supplied by the caller (seeded), so gradients flow through μ and logVar. */

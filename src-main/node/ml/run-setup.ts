@@ -5,9 +5,10 @@ import { TrainingConfig } from '../../shared/api/training.js';
 import { drugFeatureTable, ensureDrugFeatures } from '../data/drug-features.js';
 import { Rng } from '../data/random.js';
 import { isDoseColumn, isDrugColumn } from '../data/representation-columns.js';
+import type { EnvironmentView } from '../store/datasets.js';
 import type { Store } from '../store/store.js';
 import { createModule, type GenerativeModule, type ModuleDimensions } from './modules/index.js';
-import { prepareTrainingData, type TrainingData } from './training-data.js';
+import { type ModelData, prepareModelData, prepareTrainingData, type TrainingData } from './training-data.js';
 
 export interface RunSetup {
   run: RunSummary;
@@ -16,17 +17,41 @@ export interface RunSetup {
   module: GenerativeModule;
 }
 
+export interface ModelSetup extends Omit<RunSetup, 'data'> {
+  data: ModelData;
+}
+
 /** `datasets` is where the run's dataset lives when not beside the run (a plan task's snapshot). */
 export function setUpRun(store: Store, runId: string, datasets: Store = store): RunSetup {
+  const { run, config, sampleColumn, featuresOf } = runInputs(store, runId, datasets);
+  const view = datasets.datasets.trainingView(run.datasetId);
+  const data = prepareTrainingData(view, config, sampleColumn, featuresOf(view), { consumeExpression: true });
+  return { run, config, data, module: createModule(config.model, moduleDimensions(data), new Rng(config.seed).fork('init')) };
+}
+
+/**
+ * setUpRun for a trained model: the same split, inputs and freshly initialised module, without
+ * reading the expression matrix (basal profiles stream the controls' rows from the store).
+ */
+export function setUpModel(store: Store, runId: string, datasets: Store = store): ModelSetup {
+  const { run, config, sampleColumn, featuresOf } = runInputs(store, runId, datasets);
+  const layout = datasets.datasets.trainingLayout(run.datasetId);
+  const data = prepareModelData(layout, config, sampleColumn, featuresOf(layout), (visit) =>
+    datasets.datasets.forEachExpressionRow(run.datasetId, visit),
+  );
+  return { run, config, data, module: createModule(config.model, moduleDimensions(data), new Rng(config.seed).fork('init')) };
+}
+
+function runInputs(store: Store, runId: string, datasets: Store) {
   const run = store.runs.get(runId);
   const config = TrainingConfig.parse(store.runs.config(runId));
-  const view = datasets.datasets.trainingView(run.datasetId);
-  const features = config.drugFeatures === 'stored' ? undefined : drugFeatureTable(store, view, config.drugFeatures);
-  const data = prepareTrainingData(view, config, (column) => datasets.datasets.sampleColumn(run.datasetId, column), features, {
-    consumeExpression: true,
-  });
-  const module = createModule(config.model, moduleDimensions(data), new Rng(config.seed).fork('init'));
-  return { run, config, data, module };
+  return {
+    run,
+    config,
+    sampleColumn: (column: string) => datasets.datasets.sampleColumn(run.datasetId, column),
+    featuresOf: (view: EnvironmentView) =>
+      config.drugFeatures === 'stored' ? undefined : drugFeatureTable(store, view, config.drugFeatures),
+  };
 }
 
 /** Computes (RDKit, async) the drug features the run's representation needs and the cache lacks; call before setUpRun. */
@@ -37,7 +62,7 @@ export async function prepareRunFeatures(store: Store, runId: string, datasets: 
 }
 
 /** What a module is built for: sizes, and which environment coordinates are the drug and its dose. */
-export function moduleDimensions(data: TrainingData): ModuleDimensions {
+export function moduleDimensions(data: ModelData): ModuleDimensions {
   const columns = data.environmentColumns ?? [];
   const dose = columns.findIndex(isDoseColumn);
   return {

@@ -6,13 +6,12 @@ import type { SplitPreview, TrainingConfig, ValidationSplit } from '../../shared
 import type { DrugFeatureTable } from '../data/drug-features.js';
 import { Rng } from '../data/random.js';
 import { basalColumn, cellLineOfColumn, isDescriptorColumn, isDrugColumn, isFingerprintColumn } from '../data/representation-columns.js';
-import type { EnvironmentView, TrainingView } from '../store/datasets.js';
+import type { EnvironmentView, TrainingLayout, TrainingView } from '../store/datasets.js';
 
-export interface TrainingData {
+/** What a run's model is built from, without the expression itself (a trained model needs no more). */
+export interface ModelData {
   nGenes: number;
   geneIds: string[];
-  /** nSamples × nGenes, standardised when configured. */
-  x: Float32Array;
   environmentOfSample: Int32Array;
   environmentKeys: string[];
   /** nEnvironments × environmentWidth: what the networks receive as e. */
@@ -26,7 +25,23 @@ export interface TrainingData {
   trainIndices: Int32Array;
   validationIndices: Int32Array;
   validationEnvironments: string[];
-  standardization: { mean: Float32Array; std: Float32Array } | null;
+}
+
+export type Standardization = { mean: Float32Array; std: Float32Array };
+
+export interface TrainingData extends ModelData {
+  /** nSamples × nGenes, standardised when configured. */
+  x: Float32Array;
+  standardization: Standardization | null;
+}
+
+/** Expression rows in sample order, each given to `visit` (from memory or streamed from the store). */
+export type ExpressionRows = (visit: (sample: number, expression: Float32Array) => void) => void;
+
+function rowsOfMatrix(expression: Float32Array, nGenes: number): ExpressionRows {
+  return (visit) => {
+    for (let i = 0; i < expression.length / nGenes; i++) visit(i, expression.subarray(i * nGenes, (i + 1) * nGenes));
+  };
 }
 
 /** Which samples are held out. Environments, not samples, are held out: validation is out of distribution. */
@@ -101,6 +116,30 @@ export function prepareTrainingData(
   drugFeatures?: DrugFeatureTable,
   { consumeExpression = false }: { consumeExpression?: boolean } = {},
 ): TrainingData {
+  const { nGenes } = stored;
+  const data = prepareModelData(stored, config, sampleColumn, drugFeatures, rowsOfMatrix(stored.expression, nGenes));
+  const x = consumeExpression ? stored.expression : new Float32Array(stored.expression);
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i] as number)) {
+      throw new LabError('bad_input', `Expression of sample #${Math.floor(i / nGenes)}, gene ${stored.geneIds[i % nGenes]} is not finite.`);
+    }
+  }
+  const standardization = config.standardize ? standardize(x, nGenes, data.trainIndices) : null;
+  return { ...data, x, standardization };
+}
+
+/**
+ * Everything of prepareTrainingData but the expression matrix and its standardisation: the split,
+ * the environment inputs and the adversary's classes. `rows` is read only for basal profiles (the
+ * controls' means), so a trained model is rebuilt without holding the matrix.
+ */
+export function prepareModelData(
+  stored: TrainingLayout,
+  config: TrainingConfig,
+  sampleColumn: (column: string) => (string | null)[],
+  drugFeatures: DrugFeatureTable | undefined,
+  rows: ExpressionRows,
+): ModelData {
   const { nSamples, nGenes } = stored;
   const { validation, validationEnvironments } = splitSamples(stored, config.validation, sampleColumn);
   const train: number[] = [];
@@ -113,18 +152,10 @@ export function prepareTrainingData(
     if (!drugFeatures) throw new LabError('internal', `drugFeatures "${config.drugFeatures}" asked for without its feature table`);
     view = withDrugFeatures(stored, drugFeatures, trainEnvironments);
   }
-  if (config.cellContext === 'basal') view = withBasalProfiles(view, trainEnvironments);
+  if (config.cellContext === 'basal') view = withBasalProfiles(view, trainEnvironments, rows);
   for (let i = 0; i < nSamples; i++) {
     if ((view.environmentIndex[i] as number) < 0) throw new LabError('bad_input', `Sample #${i} has no environment.`);
   }
-
-  const x = consumeExpression ? view.expression : new Float32Array(view.expression);
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i] as number)) {
-      throw new LabError('bad_input', `Expression of sample #${Math.floor(i / nGenes)}, gene ${view.geneIds[i % nGenes]} is not finite.`);
-    }
-  }
-  const standardization = config.standardize ? standardize(x, nGenes, train) : null;
 
   const nEnvironments = view.environments.length;
   const encoding = config.model.environmentEncoding;
@@ -157,7 +188,6 @@ export function prepareTrainingData(
   return {
     nGenes,
     geneIds: view.geneIds,
-    x,
     environmentOfSample: view.environmentIndex,
     environmentKeys: view.environments.map((e) => e.key),
     environmentInputs,
@@ -168,7 +198,6 @@ export function prepareTrainingData(
     trainIndices: Int32Array.from(train),
     validationIndices: Int32Array.from(held),
     validationEnvironments,
-    standardization,
   };
 }
 
@@ -179,7 +208,7 @@ export function prepareTrainingData(
  * fingerprint across its cell lines and doses). Held-out environments keep theirs.
  */
 function applyDrugControl(
-  view: TrainingView,
+  view: TrainingLayout,
   inputs: Float32Array,
   width: number,
   trainEnvironments: Set<number>,
@@ -218,7 +247,7 @@ function applyDrugControl(
  * line, dose and time stay. Descriptors are z-scored with the training drugs' statistics.
  * Controls and drugs RDKit could not describe get zeros.
  */
-function withDrugFeatures(view: TrainingView, table: DrugFeatureTable, trainEnvironments: Set<number>): TrainingView {
+function withDrugFeatures<View extends TrainingLayout>(view: View, table: DrugFeatureTable, trainEnvironments: Set<number>): View {
   const stored = view.representationColumns ?? [];
   if (!stored.some(isFingerprintColumn)) {
     throw new LabError(
@@ -266,7 +295,11 @@ function withDrugFeatures(view: TrainingView, table: DrugFeatureTable, trainEnvi
  * lines of the training environments. A held-out cell line is described by how it looks untreated
  * (measured, like a held-out drug's structure), so what a model learns can carry to it.
  */
-export function withBasalProfiles(view: TrainingView, trainEnvironments: Set<number>): TrainingView {
+export function withBasalProfiles<View extends TrainingLayout>(
+  view: View,
+  trainEnvironments: Set<number>,
+  rows: ExpressionRows = rowsOfMatrix((view as TrainingLayout & Partial<TrainingView>).expression ?? new Float32Array(0), view.nGenes),
+): View {
   const stored = view.representationColumns ?? [];
   const cellColumns = stored.flatMap((name, j) => {
     const cell = cellLineOfColumn(name);
@@ -282,18 +315,17 @@ export function withBasalProfiles(view: TrainingView, trainEnvironments: Set<num
     const representation = view.environments[e]?.representation;
     return cellColumns.findIndex(({ j }) => (representation?.[j] ?? 0) > 0.5);
   };
-  const { nGenes, expression } = view;
+  const { nGenes } = view;
   const sums = cellColumns.map(() => new Float64Array(nGenes));
   const counts = new Int32Array(cellColumns.length);
-  for (let i = 0; i < view.nSamples; i++) {
-    const e = view.environmentIndex[i] as number;
-    if (!view.environments[e]?.isControl) continue;
-    const c = cellOf(e);
-    if (c < 0) continue;
+  const cellOfEnvironment = view.environments.map((e, i) => (e.isControl ? cellOf(i) : -1));
+  rows((i, expression) => {
+    const c = cellOfEnvironment[view.environmentIndex[i] as number] ?? -1;
+    if (c < 0) return;
     counts[c] = (counts[c] as number) + 1;
     const sum = sums[c] as Float64Array;
-    for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (expression[i * nGenes + g] as number);
-  }
+    for (let g = 0; g < nGenes; g++) sum[g] = (sum[g] as number) + (expression[g] as number);
+  });
   const unmeasured = cellColumns.filter((_, c) => counts[c] === 0).map(({ cell }) => cell);
   if (unmeasured.length > 0) {
     throw new LabError(
@@ -334,28 +366,39 @@ export function withBasalProfiles(view: TrainingView, trainEnvironments: Set<num
   };
 }
 
-/** Per-gene z-scores with training statistics; constant genes keep scale 1. */
-function standardize(x: Float32Array, nGenes: number, train: number[]): { mean: Float32Array; std: Float32Array } {
+/** Per-gene z-scores with training statistics, in place; constant genes keep scale 1. */
+function standardize(x: Float32Array, nGenes: number, train: ArrayLike<number>): Standardization {
+  const statistics = standardizationOf(nGenes, train.length, (visit) => {
+    for (let k = 0; k < train.length; k++) {
+      const i = train[k] as number;
+      visit(i, x.subarray(i * nGenes, (i + 1) * nGenes));
+    }
+  });
+  for (let i = 0; i < x.length; i++) {
+    const g = i % nGenes;
+    x[i] = ((x[i] as number) - (statistics.mean[g] as number)) / (statistics.std[g] as number);
+  }
+  return statistics;
+}
+
+/** The per-gene mean and standard deviation of the `count` training rows `rows` visits (in sample order). */
+export function standardizationOf(nGenes: number, count: number, rows: ExpressionRows): Standardization {
   const mean = new Float64Array(nGenes);
   const square = new Float64Array(nGenes);
-  for (const i of train) {
+  rows((_, values) => {
     for (let g = 0; g < nGenes; g++) {
-      const v = x[i * nGenes + g] as number;
+      const v = values[g] as number;
       mean[g] = (mean[g] as number) + v;
       square[g] = (square[g] as number) + v * v;
     }
-  }
+  });
   const meanOut = new Float32Array(nGenes);
   const stdOut = new Float32Array(nGenes);
   for (let g = 0; g < nGenes; g++) {
-    const m = (mean[g] as number) / train.length;
-    const variance = Math.max(0, (square[g] as number) / train.length - m * m);
+    const m = (mean[g] as number) / count;
+    const variance = Math.max(0, (square[g] as number) / count - m * m);
     meanOut[g] = m;
     stdOut[g] = variance > 1e-12 ? Math.sqrt(variance) : 1;
-  }
-  for (let i = 0; i < x.length; i++) {
-    const g = i % nGenes;
-    x[i] = ((x[i] as number) - (meanOut[g] as number)) / (stdOut[g] as number);
   }
   return { mean: meanOut, std: stdOut };
 }

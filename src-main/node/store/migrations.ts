@@ -286,6 +286,14 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: 'molecules.engine: which chemistry engine and RDKit release computed a cached structure',
+    up(db) {
+      // NULL for rows cached before: they are recomputed on next use, as rows of another engine are.
+      db.exec('ALTER TABLE molecules ADD COLUMN engine TEXT');
+    },
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

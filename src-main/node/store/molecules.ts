@@ -30,9 +30,14 @@ interface Row {
 }
 
 export class MoleculeRepository extends Repository {
-  get(smiles: string, key: FingerprintKey): MoleculeRecord | null {
-    const sql = 'SELECT * FROM molecules WHERE smiles = ? AND radius = ? AND n_bits = ? AND chirality = ?';
-    const row = this.firstRow<Row>(sql, smiles, key.radius, key.nBits, key.chirality ? 1 : 0);
+  /**
+   * The cached facts of `smiles`, if computed by `engine` (the chemistry engine and RDKit release,
+   * e.g. "native 2022.09.3"): two releases write some canonical SMILES and scaffolds differently,
+   * so a machine that switched engines recomputes rather than mixing the two.
+   */
+  get(smiles: string, key: FingerprintKey, engine: string): MoleculeRecord | null {
+    const sql = 'SELECT * FROM molecules WHERE smiles = ? AND radius = ? AND n_bits = ? AND chirality = ? AND engine = ?';
+    const row = this.firstRow<Row>(sql, smiles, key.radius, key.nBits, key.chirality ? 1 : 0, engine);
     if (!row) return null;
     if (row.ok !== 1) return { ok: false, reason: row.error ?? 'invalid structure' };
     return {
@@ -45,11 +50,11 @@ export class MoleculeRepository extends Repository {
     };
   }
 
-  put(smiles: string, key: FingerprintKey, record: MoleculeRecord): void {
+  put(smiles: string, key: FingerprintKey, record: MoleculeRecord, engine: string): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO molecules (smiles, radius, n_bits, chirality, ok, canonical_smiles, inchi_key, scaffold_smiles, fingerprint, svg, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO molecules (smiles, radius, n_bits, chirality, ok, canonical_smiles, inchi_key, scaffold_smiles, fingerprint, svg, error, engine)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         smiles,
@@ -63,6 +68,7 @@ export class MoleculeRepository extends Repository {
         record.ok ? Buffer.from(record.fingerprint) : null,
         record.ok ? record.svg : null,
         record.ok ? null : record.reason,
+        engine,
       );
   }
 

@@ -182,6 +182,8 @@ export const AppInfo = z.object({
   databasePath: z.string(),
   schemaVersion: z.number().int(),
   platform: z.string(),
+  /** Who describes drug structures, e.g. "native RDKit 2022.09.3 (cellshift_rdkit addon)", or the WebAssembly build and why. */
+  chemistryEngine: z.string(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 

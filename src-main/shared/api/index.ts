@@ -6,6 +6,7 @@ export * from './files.js';
 export * from './imports.js';
 export * from './mechanism.js';
 export * from './methods.js';
+export * from './packed.js';
 export * from './protocol.js';
 export * from './sessions.js';
 export * from './studies.js';

@@ -43,6 +43,7 @@ import {
   MoaRetrievalResult,
   ScreenParams,
 } from './mechanism.js';
+import { SampleColumnsParams, SampleColumnsResult } from './packed.js';
 import { BundleStatus, CollectSummary, PlanSummary, Submission, SweepExecutor, SweepParams } from './plans.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
@@ -84,6 +85,8 @@ export const methods = {
     params: z.strictObject({ datasetId: Id, column: z.string().min(1).max(200) }),
     result: SampleColumnResult,
   },
+  /** Several columns of every sample in one answer, dictionary-encoded (packed.ts): what the Latents view colours and groups by. */
+  'datasets.sampleColumns': { params: SampleColumnsParams, result: SampleColumnsResult },
   'analysis.projection': {
     params: z.strictObject({
       runId: Id,

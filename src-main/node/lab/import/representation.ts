@@ -13,6 +13,8 @@ export interface StructureSource {
   describe(smiles: string, options: FingerprintOptions): StructureInfo | Promise<StructureInfo>;
   /** Optionally describes many structures at once (in parallel) before describe() asks for each. */
   prefetch?(smiles: readonly string[], options: FingerprintOptions): Promise<void>;
+  /** Which chemistry engine describes them (progress messages say it). */
+  readonly engineLabel?: string;
 }
 
 export interface EnvironmentEncoding {

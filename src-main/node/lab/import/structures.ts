@@ -22,6 +22,11 @@ export class CachedStructures implements StructureSource {
   readonly #pool: ChemistryPool | null;
   readonly #onProgress: StructureProgress | null;
 
+  /** Which engine describes the structures, for progress messages. */
+  get engineLabel(): string {
+    return this.#chemistry.engineLabel;
+  }
+
   constructor(chemistry: Chemistry, cache: MoleculeRepository, parallel: { pool?: ChemistryPool; onProgress?: StructureProgress } = {}) {
     this.#chemistry = chemistry;
     this.#cache = cache;
@@ -34,11 +39,12 @@ export class CachedStructures implements StructureSource {
    * caches the results; describe() then finds them all in the cache.
    */
   async prefetch(smiles: readonly string[], options: FingerprintOptions): Promise<void> {
-    const missing = [...new Set(smiles)].filter((s) => !this.#cache.get(s, options));
+    const missing = [...new Set(smiles)].filter((s) => !this.#cache.get(s, options, this.#chemistry.engineTag));
     if (missing.length === 0) return;
     const progress = this.#onProgress;
     progress?.(0, missing.length);
-    if (this.#pool && missing.length >= POOL_MINIMUM) {
+    // The pool's results are cached under this Chemistry's engine tag: only a pool of the same engine may make them.
+    if (this.#pool && this.#pool.engine === this.#chemistry.engine && missing.length >= POOL_MINIMUM) {
       try {
         const results = await this.#pool.describeAll(missing, {
           ...options,
@@ -63,7 +69,7 @@ export class CachedStructures implements StructureSource {
   }
 
   async describe(smiles: string, options: FingerprintOptions): Promise<StructureInfo> {
-    const cached = this.#cache.get(smiles, options);
+    const cached = this.#cache.get(smiles, options, this.#chemistry.engineTag);
     if (cached) return cached;
     // After RDKit crashed on an earlier structure, wait for the fresh instance.
     await this.#chemistry.ready();
@@ -81,15 +87,15 @@ export class CachedStructures implements StructureSource {
         fingerprint: result.fingerprint,
         svg: result.svg,
       };
-      this.#cache.put(smiles, options, record);
+      this.#cache.put(smiles, options, record, this.#chemistry.engineTag);
       // Datasets store a drug's canonical SMILES, and the scaffold split finds the scaffold by
       // that string: without this row every drug written differently in pert_info (most of
       // them) lost its scaffold and a scaffold split silently became a per-drug split.
-      if (result.canonicalSmiles !== smiles) this.#cache.put(result.canonicalSmiles, options, record);
+      if (result.canonicalSmiles !== smiles) this.#cache.put(result.canonicalSmiles, options, record, this.#chemistry.engineTag);
       return result;
     }
     // A structure is refused for good, unless the engine was only restarting.
-    if (!result.retry) this.#cache.put(smiles, options, { ok: false, reason: result.reason });
+    if (!result.retry) this.#cache.put(smiles, options, { ok: false, reason: result.reason }, this.#chemistry.engineTag);
     return { ok: false, reason: result.reason };
   }
 }

@@ -17,15 +17,13 @@ import {
 import { FormatError } from '../../data/formats/index.js';
 import type { JobContextLike } from '../../data/progress.js';
 import type { ImportRecord } from '../../store/imports.js';
-import { Store } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
 import type { LabChemistry } from '../chemistry.js';
 import type { FileGrants } from '../files/grants.js';
 import type { JobRunner } from '../jobs.js';
-import { prepareAttach } from './attach-samples.js';
 import { readCompoundTable } from './compound-table.js';
 import { ImportThread } from './import-thread.js';
-import { runImport } from './index.js';
-import { type ImportRunner, ImportSession } from './session.js';
+import { type ImportRunner, ImportSession, type SyntheticJob } from './session.js';
 import { UnpackCache } from './unpack-cache.js';
 
 /** The roles of an import's files, in the order of ImportRequest.files. */
@@ -194,21 +192,7 @@ export class ImportWorkflow {
         await this.#releaseUploads(grantIds);
         return summary;
       } catch (error) {
-        const cancelled = context.signal.aborted;
-        const described = this.#options.describeFailure(error) ?? error;
-        try {
-          store.imports.finish(
-            entry,
-            cancelled ? 'cancelled' : 'failed',
-            null,
-            described instanceof Error ? described.message : String(described),
-          );
-        } catch (journalError) {
-          // The journal could not be updated either (the disk is still full): the entry stays
-          // "running" until this process ends, then reads as interrupted. The import's own error matters more.
-          console.error('Could not record the failed import in the journal:', journalError);
-        }
-        throw described;
+        throw this.#journalFailure(entry, error, context.signal.aborted);
       } finally {
         // Its dataset (if stored) now keeps an unpacked copy from being pruned.
         for (const path of held) this.unpacked.release(path);
@@ -218,46 +202,62 @@ export class ImportWorkflow {
   }
 
   /**
-   * A sample table joined to a stored dataset, as a job: a new dataset on its own connection (one
-   * commit), the original untouched. The dataset and grant are checked before the job starts.
+   * A sample table joined to a stored dataset, as a job: a new dataset on the import worker's
+   * connection (one commit), the original untouched. The dataset and grant are checked before the job starts.
    */
   async attachSamples(request: AttachSamplesRequest): Promise<{ jobId: string; kind: 'import' }> {
     const file = await this.#files.resolve(request.table);
     const original = this.#store.datasets.get(request.datasetId);
     const label = file.source === 'upload' ? `${file.name} (uploaded)` : file.path;
-    const store = this.#store;
-    const { nativeBinding } = this.#options;
     const { jobId } = this.#jobs.start('import', async (context): Promise<AttachSamplesResult> => {
-      const entry = store.imports.begin(`${label} → ${original.name}`);
-      const connection = store.path === ':memory:' ? store : Store.open(store.path, nativeBinding ? { nativeBinding } : {});
+      const entry = this.#store.imports.begin(`${label} → ${original.name}`);
       try {
-        context.progress(null, `Reading ${basename(file.name)}`);
-        const prepared = await prepareAttach(connection, request.datasetId, file.path, await this.#chemistry.structures(), {
-          dropUnmatched: request.dropUnmatched,
-          tableLabel: file.source === 'upload' ? file.name : basename(file.path),
-          library: store.compounds,
-        });
-        context.progress(0, `${prepared.preview.samples} samples, ${prepared.preview.environments} environments: storing`);
-        const dataset = await runImport(connection, prepared, context, (datasetId) =>
-          connection.imports.finish(entry, 'completed', datasetId, null),
+        const attached = await this.#runner.attachSamples(
+          {
+            datasetId: request.datasetId,
+            path: file.path,
+            tableLabel: file.source === 'upload' ? file.name : basename(file.path),
+            dropUnmatched: request.dropUnmatched,
+            journalEntry: entry,
+          },
+          context,
         );
         this.#options.datasetsChanged();
         await this.#releaseUploads([request.table]);
-        return { dataset, from: request.datasetId, unmatchedDropped: prepared.unmatched, warnings: prepared.preview.warnings };
+        return { ...attached, from: request.datasetId };
       } catch (error) {
-        const described = this.#options.describeFailure(error) ?? error;
-        store.imports.finish(
-          entry,
-          context.signal.aborted ? 'cancelled' : 'failed',
-          null,
-          described instanceof Error ? described.message : String(described),
-        );
-        throw described;
-      } finally {
-        if (connection !== store) connection.close();
+        throw this.#journalFailure(entry, error, context.signal.aborted);
       }
     });
     return { jobId, kind: 'import' };
+  }
+
+  /** A generated dataset, as a job in the import worker (generating 100k samples took the serving thread for seconds). */
+  createSynthetic(job: SyntheticJob): { jobId: string; kind: 'synthetic' } {
+    const { jobId } = this.#jobs.start('synthetic', async (context) => {
+      const summary = await this.#runner.createSynthetic(job, context);
+      this.#options.datasetsChanged();
+      return summary;
+    });
+    return { jobId, kind: 'synthetic' };
+  }
+
+  /** The failed or cancelled import recorded in the journal; the error to rethrow (described when it can be). */
+  #journalFailure(entry: string, error: unknown, cancelled: boolean): unknown {
+    const described = this.#options.describeFailure(error) ?? error;
+    try {
+      this.#store.imports.finish(
+        entry,
+        cancelled ? 'cancelled' : 'failed',
+        null,
+        described instanceof Error ? described.message : String(described),
+      );
+    } catch (journalError) {
+      // The journal could not be updated either (the disk is still full): the entry stays
+      // "running" until this process ends, then reads as interrupted. The import's own error matters more.
+      console.error('Could not record the failed import in the journal:', journalError);
+    }
+    return described;
   }
 
   async #unpack(path: string, context: JobContextLike): Promise<string> {

@@ -22,7 +22,8 @@ export const ALL_FAMILIES: ModelFamily[] = modelFamilyIds();
  */
 export interface StudyLab {
   store: Store;
-  training: Pick<TrainingManager, 'start' | 'settled' | 'isActive'>;
+  /** Runs train in training workers owned by the serving side: a study starts one and waits for its end. */
+  training: Pick<TrainingManager, 'trainToEnd'>;
   chemistry: Pick<LabChemistry, 'load'>;
   /** Model inspection in the analysis worker, off the serving thread. */
   analysis: Pick<AnalysisService, 'run'>;
@@ -146,10 +147,7 @@ async function trainOnly(
   prefix: string,
   trial: number,
 ): Promise<RunSummary> {
-  const run = context.lab.training.start(datasetId, config, studyRunName(prefix, config, trial));
-  await context.lab.training.settled(run.id);
-  if (context.lab.training.isActive(run.id)) throw new LabError('internal', `Run ${run.id} did not settle`);
-  return context.lab.store.runs.get(run.id);
+  return context.lab.training.trainToEnd(datasetId, config, studyRunName(prefix, config, trial));
 }
 
 export function format(x: number, digits = 3): string {

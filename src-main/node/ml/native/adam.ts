@@ -9,7 +9,7 @@
 // backend, or for anything the fast path does not cover, the original method runs unchanged.
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type { NativeBinding } from './addon.js';
+import type { AdamHyperparameters, NativeBinding } from './addon.js';
 import { outputArray } from './backend.js';
 
 interface MomentSlot {
@@ -91,7 +91,7 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
       const v = (self.accumulatedSecondMoment[i] as MomentSlot).variable;
       updates.push({ value, m, v, g, out: [alloc(value.size), alloc(value.size), alloc(value.size)] });
     }
-    const scalars = [
+    const scalars: AdamHyperparameters = [
       self.beta1,
       1 - self.beta1,
       self.beta2,
@@ -100,7 +100,7 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
       oneMinusAccBeta2,
       self.epsilon,
       -self.learningRate,
-    ] as const;
+    ];
     // One call for all variables (one wake-up of the addon's threads), unless a variable appears
     // twice: then the second update must see the first, as in the stock optimiser.
     const together = native.adamMany !== undefined && new Set(updates.map((u) => u.value)).size === updates.length;

@@ -9,6 +9,18 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Adam's scalars as adam() and adamMany() take them, after the arrays (the same float32 steps as tf.train.adam). */
+export type AdamHyperparameters = [
+  beta1: number,
+  oneMinusBeta1: number,
+  beta2: number,
+  oneMinusBeta2: number,
+  oneMinusAccBeta1: number,
+  oneMinusAccBeta2: number,
+  epsilon: number,
+  negLearningRate: number,
+];
+
 /** The functions src/addon.c exports (all arrays are the cpu backend's own, never copied). */
 export interface NativeBinding {
   gemm(
@@ -58,14 +70,7 @@ export interface NativeBinding {
     g: Float32Array,
     m: Float32Array,
     v: Float32Array,
-    beta1: number,
-    oneMinusBeta1: number,
-    beta2: number,
-    oneMinusBeta2: number,
-    oneMinusAccBeta1: number,
-    oneMinusAccBeta2: number,
-    epsilon: number,
-    negLearningRate: number,
+    ...hyperparameters: AdamHyperparameters
   ): void;
   /** adam() for every variable k (wOut[k], …, v[k]) in one call (src/training.c); absent from addons built before it. */
   adamMany?(
@@ -76,17 +81,14 @@ export interface NativeBinding {
     g: Float32Array[],
     m: Float32Array[],
     v: Float32Array[],
-    beta1: number,
-    oneMinusBeta1: number,
-    beta2: number,
-    oneMinusBeta2: number,
-    oneMinusAccBeta1: number,
-    oneMinusAccBeta2: number,
-    epsilon: number,
-    negLearningRate: number,
+    ...hyperparameters: AdamHyperparameters
   ): void;
   /** out[k] = Σ arrays[k][i]² (squares rounded to float32, summed in double) (src/training.c); absent from older addons. */
   sumSquares?(out: Float32Array, arrays: Float32Array[]): void;
+  /** out[r] = ½ Σ_c (x[r, c] − y[r, c])² over [rows, cols] (src/loss.c); absent from older addons. */
+  gaussianNll?(out: Float32Array, x: Float32Array, y: Float32Array, rows: number, cols: number): void;
+  /** dx[r, c] = (dy[r]·½)·2(a[r, c] − b[r, c]): gaussianNll's gradient for a (src/loss.c); absent from older addons. */
+  gaussianNllGrad?(dx: Float32Array, dy: Float32Array, a: Float32Array, b: Float32Array, rows: number, cols: number): void;
   /**
    * In place: a symmetric positive definite p×p matrix (row-major) becomes L⁻¹ of its Cholesky
    * factor, zero above the diagonal; returns 0, or the 1-based pivot where a is not positive

@@ -24,6 +24,8 @@ interface Owned {
 
 /** Arrays kept for reuse, in bytes, by default; more than this are left to the garbage collector. */
 const MAX_POOLED_BYTES = 256 * 1024 * 1024;
+/** Miss lengths remembered between takeAllocCounts() calls (a bound, not a budget). */
+const MAX_MISSES_KEPT = 4096;
 
 /**
  * A float32 array of length n with arbitrary contents, for values that will be written in full:
@@ -41,6 +43,9 @@ export class NativeBackend extends MathBackendCPU {
   readonly #ownerOf = new WeakMap<ArrayBufferLike, Float32Array>();
 
   readonly #maxPooledBytes: number;
+  /** alloc() calls the pool answered, and those that made a new array (lengths of the latter). */
+  #hits = 0;
+  readonly #misses: number[] = [];
 
   /** @param maxPooledBytes how many bytes of arrays the pool keeps (tests use a small one). */
   constructor(maxPooledBytes = MAX_POOLED_BYTES) {
@@ -60,8 +65,10 @@ export class NativeBackend extends MathBackendCPU {
       this.#pooledBytes -= reused.byteLength;
       array = reused;
       this.#touch(n, list);
+      this.#hits++;
     } else {
       array = new Float32Array(n);
+      if (this.#misses.length < MAX_MISSES_KEPT) this.#misses.push(n);
       this.#ownerOf.set(array.buffer, array);
     }
     this.#owned.set(array, { held: false, recyclable: true });
@@ -73,6 +80,15 @@ export class NativeBackend extends MathBackendCPU {
     let arrays = 0;
     for (const list of this.#pool.values()) arrays += list.length;
     return { arrays, bytes: this.#pooledBytes };
+  }
+
+  /** alloc() calls answered from the pool and the lengths of those that were not, since the last
+   *  call (for benchmarks: a miss in a steady training step is a fresh array, zeroed and
+   *  page-faulted in). */
+  takeAllocCounts(): { hits: number; misses: number[] } {
+    const counts = { hits: this.#hits, misses: this.#misses.splice(0) };
+    this.#hits = 0;
+    return counts;
   }
 
   override write(values: BackendValues, shape: number[], dtype: DataType): DataId {

@@ -14,7 +14,8 @@ import { loadAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { DENSE_RELU, RELU_GRAD, registerDenseReluGradient } from './dense.js';
 import { registerBroadcastGradients } from './gradients.js';
-import { denseReluKernel, nativeKernels, reluGradKernel } from './kernels.js';
+import { denseReluKernel, gaussianNllGradKernel, gaussianNllKernel, nativeKernels, reluGradKernel } from './kernels.js';
+import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD, registerGaussianNllGradient } from './nll.js';
 
 export const NATIVE_BACKEND = 'native-blas';
 
@@ -53,6 +54,21 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
       kernelFunc: reluGradKernel(addon.binding) as unknown as tf.KernelFunc,
     });
     registerDenseReluGradient();
+    // Addons built before src/loss.c lack these: the loss then stays tfjs's composite.
+    const { gaussianNll, gaussianNllGrad } = addon.binding;
+    if (gaussianNll && gaussianNllGrad) {
+      tf.registerKernel({
+        kernelName: GAUSSIAN_NLL,
+        backendName: NATIVE_BACKEND,
+        kernelFunc: gaussianNllKernel(gaussianNll) as unknown as tf.KernelFunc,
+      });
+      tf.registerKernel({
+        kernelName: GAUSSIAN_NLL_GRAD,
+        backendName: NATIVE_BACKEND,
+        kernelFunc: gaussianNllGradKernel(gaussianNllGrad) as unknown as tf.KernelFunc,
+      });
+      registerGaussianNllGradient();
+    }
     installFusedAdam(NATIVE_BACKEND, addon.binding);
     registerBroadcastGradients();
   } catch (error) {

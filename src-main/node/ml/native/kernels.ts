@@ -12,6 +12,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
 import { outputArray } from './backend.js';
 import { DENSE_RELU, RELU_GRAD } from './dense.js';
+import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from './nll.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
 type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
@@ -328,6 +329,37 @@ export function reluGradKernel(native: NativeBinding): Kernel {
     const dbias = alloc(backend, cols);
     if (cols > 0) native.reluGrad(dx, dbias, asFloats(backend, dy), asFloats(backend, y), rows, cols);
     return [backend.makeTensorInfo([rows, cols], 'float32', dx), backend.makeTensorInfo([cols], 'float32', dbias)];
+  };
+}
+
+/** The fused Gaussian reconstruction loss (nll.ts): inputs {x, reconstruction} → ½ Σ_c (x − x̂)² per row. */
+export function gaussianNllKernel(gaussianNll: NonNullable<NativeBinding['gaussianNll']>): Kernel {
+  return ({ inputs, backend }) => {
+    const { x, reconstruction } = inputs as { x: tf.TensorInfo; reconstruction: tf.TensorInfo };
+    if (x.shape.length !== 2 || !sameShape(x.shape, reconstruction.shape)) {
+      throw new Error(`${GAUSSIAN_NLL}: x [${x.shape}] and reconstruction [${reconstruction.shape}] must be the same 2-D shape`);
+    }
+    const [rows, cols] = x.shape as [number, number];
+    const out = alloc(backend, rows);
+    if (cols > 0) gaussianNll(out, asFloats(backend, x), asFloats(backend, reconstruction), rows, cols);
+    else out.fill(0);
+    return backend.makeTensorInfo([rows], 'float32', out);
+  };
+}
+
+/** Its gradient for one input (nll.ts): inputs {dy, a, b} → (dy·½)·2(a − b) row by row. */
+export function gaussianNllGradKernel(gaussianNllGrad: NonNullable<NativeBinding['gaussianNllGrad']>): Kernel {
+  return ({ inputs, backend }) => {
+    const { dy, a, b } = inputs as { dy: tf.TensorInfo; a: tf.TensorInfo; b: tf.TensorInfo };
+    if (a.shape.length !== 2 || !sameShape(a.shape, b.shape) || !sameShape(dy.shape, [a.shape[0] as number])) {
+      throw new Error(
+        `${GAUSSIAN_NLL_GRAD}: a [${a.shape}] and b [${b.shape}] must be the same 2-D shape and dy [${dy.shape}] one value per row`,
+      );
+    }
+    const [rows, cols] = a.shape as [number, number];
+    const dx = alloc(backend, rows * cols);
+    if (dx.length > 0) gaussianNllGrad(dx, asFloats(backend, dy), asFloats(backend, a), asFloats(backend, b), rows, cols);
+    return backend.makeTensorInfo([rows, cols], 'float32', dx);
   };
 }
 

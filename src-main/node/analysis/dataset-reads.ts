@@ -1,0 +1,107 @@
+// Reads of a stored dataset that need no model: served by their own worker thread
+// (dataset-read-worker.ts), so a view's sample columns and environment list never wait behind a
+// model load or a projection in the analysis worker, nor stall the serving thread with a scan of
+// every sample. Also part of the analysis worker's table (operations.ts).
+import type { SampleColumnResult } from '../../shared/api/analysis.js';
+import type { EnvironmentRepresentations, EnvironmentSummary } from '../../shared/api/domain.js';
+import type { CodedColumn, SampleColumnsParams, SampleColumnsResult } from '../../shared/api/packed.js';
+import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js';
+import { previewSplit } from '../ml/training-data.js';
+import type { Store } from '../store/store.js';
+
+/** What a dataset read is given: the worker's read-only connection and its request's cancel signal. */
+export interface DatasetReadContext {
+  readonly store: Store;
+  readonly signal: AbortSignal;
+}
+
+/** Every sample's value of `column` (a metadata column, or 'sample id' / 'environment key'), in sample order. */
+function columnValues(store: Store, datasetId: string, column: string): (string | null)[] {
+  const { datasets } = store;
+  if (column === 'environment key') return datasets.sampleEnvironmentKeys(datasetId);
+  if (column === 'sample id') return datasets.sampleIds(datasetId);
+  return datasets.sampleColumn(datasetId, column);
+}
+
+/** A column dictionary-encoded for the wire (decodeCodedColumn in packed.ts reads it). */
+export function encodeCodedColumn(column: string, values: readonly (string | null)[]): CodedColumn {
+  const levelOf = new Map<string, number>();
+  const levels: string[] = [];
+  const codes = new Int32Array(values.length);
+  for (let s = 0; s < values.length; s++) {
+    const value = values[s];
+    if (value === null || value === undefined) {
+      codes[s] = -1;
+      continue;
+    }
+    let code = levelOf.get(value);
+    if (code === undefined) {
+      code = levels.length;
+      levelOf.set(value, code);
+      levels.push(value);
+    }
+    codes[s] = code;
+  }
+  const levelEnds = new Uint32Array(levels.length);
+  let end = 0;
+  for (const [i, level] of levels.entries()) {
+    end += level.length;
+    levelEnds[i] = end;
+  }
+  return { column, levels: levels.join(''), levelEnds: base64Of(levelEnds), codes: base64Of(codes) };
+}
+
+function base64Of(values: Int32Array | Uint32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+export const datasetReads = {
+  /**
+   * Reads every sample's environment (hundreds of thousands of rows at LINCS size): seconds that
+   * stalled the serving thread when it ran there.
+   */
+  async splitPreview(
+    context: DatasetReadContext,
+    { datasetId, split }: { datasetId: string; split: ValidationSplit },
+  ): Promise<SplitPreview> {
+    const { datasets } = context.store;
+    return previewSplit(datasets.environmentView(datasetId, { representations: false }), split, (column) =>
+      datasets.sampleColumn(datasetId, column),
+    );
+  },
+
+  /** Counts every environment's samples and cell lines: a scan of the samples, so off the serving thread. */
+  async environments(context: DatasetReadContext, { datasetId }: { datasetId: string }): Promise<EnvironmentSummary[]> {
+    return context.store.datasets.environments(datasetId);
+  },
+
+  /** Every environment's representation vector: 40k × 1,024 values for a LINCS import. */
+  async representations(context: DatasetReadContext, { datasetId }: { datasetId: string }): Promise<EnvironmentRepresentations> {
+    return context.store.datasets.representations(datasetId);
+  },
+
+  /** One value per sample, as a JSON array (scripts, the other views); the Latents view asks for sampleColumns. */
+  async sampleColumn(
+    context: DatasetReadContext,
+    { datasetId, column }: { datasetId: string; column: string },
+  ): Promise<SampleColumnResult> {
+    return { column, values: columnValues(context.store, datasetId, column) };
+  },
+
+  /** Several columns of every sample, dictionary-encoded in one answer. */
+  async sampleColumns(context: DatasetReadContext, { datasetId, columns }: SampleColumnsParams): Promise<SampleColumnsResult> {
+    const nSamples = context.store.datasets.get(datasetId).nSamples;
+    const coded = columns.map((column) => {
+      context.signal.throwIfAborted();
+      return encodeCodedColumn(column, columnValues(context.store, datasetId, column));
+    });
+    return { datasetId, nSamples, columns: coded };
+  },
+} satisfies Record<string, (context: DatasetReadContext, params: never) => Promise<unknown>>;
+
+export type DatasetReads = typeof datasetReads;
+export type DatasetReadName = keyof DatasetReads;
+
+export function isDatasetRead(name: string): name is DatasetReadName {
+  return Object.hasOwn(datasetReads, name);
+}

@@ -1,0 +1,102 @@
+// Compact wire forms of per-sample columns: at 200,000 samples a JSON array of strings (one per
+// sample) cost seconds to validate, stringify, parse and validate again; a dictionary of the
+// distinct values packed into one string, and an Int32 code per sample as base64, cost milliseconds.
+// Typed arrays travel little-endian, as on every platform the app runs on.
+import { z } from 'zod';
+import { Id } from './domain.js';
+
+export const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+/**
+ * One column of every sample, dictionary-encoded: the distinct values joined in `levels`, each
+ * one's end offset (UTF-16 units) in `levelEnds` (Uint32), and per sample the index of its value
+ * (Int32; −1 where the sample has none) in `codes`.
+ */
+export const CodedColumn = z.object({
+  column: z.string(),
+  levels: z.string(),
+  levelEnds: Base64,
+  codes: Base64,
+});
+export type CodedColumn = z.infer<typeof CodedColumn>;
+
+export interface DecodedColumn {
+  column: string;
+  levels: string[];
+  /** Per sample, an index into `levels`, or −1 for a missing value. */
+  codes: Int32Array;
+}
+
+export function bytesOfBase64(base64: string): Uint8Array {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function wordsOf(base64: string, what: string): ArrayBuffer {
+  const bytes = bytesOfBase64(base64);
+  if (bytes.length % 4 !== 0) throw new RangeError(`${what}: ${bytes.length} bytes are not whole 32-bit values`);
+  return bytes.buffer as ArrayBuffer;
+}
+
+/**
+ * The column's values, checked: every end within the text and in order, one code per sample, every
+ * code a level or −1. Throws a RangeError saying what is wrong (the schema reports it as an issue).
+ */
+export function decodeCodedColumn(packed: CodedColumn, nSamples: number): DecodedColumn {
+  const ends = new Uint32Array(wordsOf(packed.levelEnds, `levelEnds of "${packed.column}"`));
+  const levels = new Array<string>(ends.length);
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i] as number;
+    if (end < start || end > packed.levels.length) {
+      throw new RangeError(`levelEnds of "${packed.column}": end ${end} of level ${i} is outside ${start}..${packed.levels.length}`);
+    }
+    levels[i] = packed.levels.slice(start, end);
+    start = end;
+  }
+  if (start !== packed.levels.length)
+    throw new RangeError(`levels of "${packed.column}": ${packed.levels.length - start} characters after the last level`);
+  const codes = new Int32Array(wordsOf(packed.codes, `codes of "${packed.column}"`));
+  if (codes.length !== nSamples) throw new RangeError(`codes of "${packed.column}": ${codes.length} codes for ${nSamples} samples`);
+  for (let s = 0; s < codes.length; s++) {
+    const code = codes[s] as number;
+    if (code < -1 || code >= levels.length)
+      throw new RangeError(`codes of "${packed.column}": sample ${s} has code ${code}, not −1..${levels.length - 1}`);
+  }
+  return { column: packed.column, levels, codes };
+}
+
+/** Each sample's value of a decoded column (null where missing). */
+export function valuesOf(column: DecodedColumn): (string | null)[] {
+  return Array.from(column.codes, (code) => (code < 0 ? null : (column.levels[code] as string)));
+}
+
+export const SampleColumnsParams = z.strictObject({
+  datasetId: Id,
+  /** Metadata columns, or 'sample id' / 'environment key'; each once. */
+  columns: z
+    .array(z.string().min(1).max(200))
+    .min(1)
+    .max(8)
+    .refine((c) => new Set(c).size === c.length, 'each column at most once'),
+});
+export type SampleColumnsParams = z.infer<typeof SampleColumnsParams>;
+
+export const SampleColumnsResult = z
+  .object({
+    datasetId: Id,
+    nSamples: z.number().int().nonnegative(),
+    columns: z.array(CodedColumn),
+  })
+  .superRefine((result, context) => {
+    for (const [i, column] of result.columns.entries()) {
+      try {
+        decodeCodedColumn(column, result.nSamples);
+      } catch (error) {
+        context.addIssue({ code: 'custom', path: ['columns', i], message: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  });
+export type SampleColumnsResult = z.infer<typeof SampleColumnsResult>;
