@@ -159,8 +159,8 @@ export class GctxReader extends MatrixFileReader implements ExpressionSource {
 
   /**
    * The request is checked once, not again for every batch: each batch is a slice of the checked
-   * sample list with the same genes (an import's 473,647 samples in ~1,800 batches re-checked
-   * each batch's samples and all 978 genes, and found the gene window anew, every time).
+   * sample list with the same genes (before, every batch re-checked its samples and all the genes
+   * and found the gene window anew: cold JS that h5py does not run).
    */
   override iterateSamples(
     sampleIndices: readonly number[],
