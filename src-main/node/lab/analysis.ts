@@ -223,6 +223,13 @@ export class AnalysisService {
     };
   }
 
+  /** Starts the dataset-read worker ahead of its first read (a served lab's start), so a view's first read does not wait for it. */
+  startDatasetReads(): void {
+    if (this.#store.path === ':memory:' || this.#closed) return;
+    const thread = this.#ensureThread('dataset');
+    this.#idle(thread); // an idle worker does not keep the process alive
+  }
+
   /** The worker's heap (null when no worker is running); for benchmarks and diagnostics. */
   async workerStats(): Promise<AnalysisWorkerStats | null> {
     if (!this.#threads.model) return null;

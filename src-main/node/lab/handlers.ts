@@ -12,6 +12,7 @@ import type { FileGrants } from './files/grants.js';
 import { importGeneSets } from './gene-sets.js';
 import type { ImportWorkflow } from './import/workflow.js';
 import type { JobRunner } from './jobs.js';
+import type { LatentsPrecompute } from './latents-precompute.js';
 import { type ScreeningLab, screenStructures } from './mechanism.js';
 import { collectBundle } from './plans/collect.js';
 import { bundleStatus, resubmitFailed } from './plans/slurm.js';
@@ -30,6 +31,7 @@ export interface LabParts extends ScreeningLab, StudyLab {
   files: FileGrants;
   chemistry: LabChemistry;
   imports: ImportWorkflow;
+  latents: LatentsPrecompute;
   appInfo(): AppInfo;
   createSynthetic(params: CreateSyntheticParams & { seed: number }): { jobId: string; kind: 'synthetic' };
   startStudy(id: StudyId, options: StudyOptions, executor?: SweepExecutor): Promise<{ jobId: string; kind: 'study' }>;
@@ -69,10 +71,17 @@ function handlerTable(lab: LabParts): ServedHandlers {
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
     'splits.preview': (params, { signal }) => analysis.readDataset('splits.preview', 'splitPreview', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
-    'runs.start': ({ datasetId, name, config }) => training.start(datasetId, config, name),
+    'runs.start': ({ datasetId, name, config }) => {
+      const run = training.start(datasetId, config, name);
+      lab.latents.watch(run.id); // what Latents opens with, computed when it completes
+      return run;
+    },
     'runs.get': ({ id }) => training.detail(id),
     'runs.metrics': ({ id }) => training.metrics(id),
-    'runs.control': ({ id, action }) => training.control(id, action),
+    'runs.control': ({ id, action }) => {
+      if (action === 'resume') lab.latents.watch(id);
+      return training.control(id, action);
+    },
     'runs.rename': ({ id, name }) => store.runs.rename(id, name),
     'runs.delete': ({ id }) => {
       training.delete(id);
