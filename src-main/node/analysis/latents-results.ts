@@ -7,7 +7,7 @@
 // view asking while the background computes it waits for that one instead of starting another.
 import type { ProjectionResult } from '../../shared/api/analysis.js';
 import { packArrays, unpackArrays } from '../ml/checkpoint.js';
-import type { CheckpointStamp, LatentsResult, LatentsResultKey, LatentsResultRepository } from '../store/latents-results.js';
+import type { CheckpointStamp, LatentsResult, LatentsResultKey } from '../store/latents-results.js';
 import type { AnalysisContext } from './context.js';
 import { type Projection, projectLatents } from './inspection.js';
 import { type PriorShiftIndex, priorShiftIndexOf } from './prior-shift-rows.js';
