@@ -4,9 +4,13 @@
 // checkpoint and a failed or cancelled precompute leave nothing behind.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import type { AnalysisContext } from '../../src-main/node/analysis/context.js';
+import { precomputeLatents } from '../../src-main/node/analysis/latents-results.js';
+import { TrainedModel } from '../../src-main/node/analysis/trained-model.js';
 import { AnalysisService } from '../../src-main/node/lab/analysis.js';
 import { importSyntheticPreset } from '../../src-main/node/lab/import/synthetic.js';
 import { decodeFloat32Rows } from '../../src-main/shared/api/analysis.js';
+import { LabError } from '../../src-main/shared/api/errors.js';
 import { trainSettled, useTempLab } from '../temp-lab.js';
 
 const rowsParams = (runId: string) => ({ runId, query: '', first: 0, count: 10, block: 1 });
@@ -14,7 +18,7 @@ const rowsParams = (runId: string) => ({ runId, query: '', first: 0, count: 10, 
 describe('stored Latents results', () => {
   const temp = useTempLab('latents-results');
   let runId = '';
-  /** A second analysis service: its worker never loaded the model (until the last test). */
+  /** A second analysis service, whose workers never loaded the model. */
   let fresh: AnalysisService | undefined;
   after(async () => fresh?.dispose());
 
@@ -37,12 +41,19 @@ describe('stored Latents results', () => {
     ]);
   });
 
-  it('answers the view from the store in a fresh worker, without loading the model, as the model computes them', async () => {
+  it('answers the view from the store without the analysis worker, as the model computes them', async () => {
     const { lab } = temp;
     fresh = new AnalysisService({ store: lab.store });
     {
-      const projection = await fresh.projection(runId, 'pca', 20_000);
-      const rows = await fresh.run('priorShiftRows', rowsParams(runId));
+      const projection = (
+        await fresh.serveLatents('analysis.projection', 'storedProjection', 'projection', { runId, method: 'pca', maxPoints: 20_000 })
+      ).value();
+      const rows = (
+        await fresh.serveLatents('analysis.priorShiftRows', 'storedPriorShiftRows', 'priorShiftRows', rowsParams(runId))
+      ).value();
+      assert.equal(await fresh.workerStats(), null, 'the analysis worker (models) was not even started');
+      // The analysis worker's own path reads the same stored results without loading the model.
+      assert.deepEqual(await fresh.projection(runId, 'pca', 20_000), projection);
       assert.deepEqual((await fresh.workerStats())?.cachedModels, [], 'no model was loaded');
       // The same from the model (the lab's worker keeps it from the precompute): equal up to float32.
       await lab.analysis.run('topGenes', { runId, latent: 0, count: 1 });
@@ -97,17 +108,27 @@ describe('stored Latents results', () => {
   });
 
   it('stores nothing when the precompute is cancelled', async () => {
-    assert.ok(fresh);
-    {
-      const controller = new AbortController();
-      const cancelled = fresh.run('precomputeLatents', { runId }, { signal: controller.signal });
-      controller.abort(); // arrives while the worker loads the model
-      await assert.rejects(cancelled, { code: 'cancelled' });
-      // The worker finishes the abandoned request (the model load) before it checks the signal.
-      while (((await fresh.workerStats())?.running ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    const { lab } = temp;
+    const loaded: TrainedModel[] = [];
+    const context = (signal: AbortSignal): AnalysisContext => ({
+      store: lab.store,
+      signal,
+      results: lab.store.latentsResults,
+      model: async (id) => {
+        const model = await TrainedModel.load(lab.store, id);
+        loaded.push(model);
+        return model;
+      },
+    });
+    try {
+      const cancelled = new AbortController();
+      cancelled.abort(new LabError('cancelled', 'The analysis was cancelled'));
+      await assert.rejects(precomputeLatents(context(cancelled.signal), runId), { code: 'cancelled' });
       assert.deepEqual(storedKinds(), []);
-      assert.deepEqual(await fresh.run('precomputeLatents', { runId }), { stored: true });
+      assert.deepEqual(await precomputeLatents(context(new AbortController().signal), runId), { stored: true });
       assert.equal(storedKinds().length, 2);
+    } finally {
+      for (const model of loaded) model.dispose();
     }
   });
 });

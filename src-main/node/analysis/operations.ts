@@ -31,7 +31,7 @@ export type { AnalysisContext } from './context.js';
 
 import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { applicabilityDomain, predictDrug } from './predict.js';
-import { priorShiftWindow } from './prior-shift-rows.js';
+import { priorShiftRowsOf } from './stored-latents.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
 
@@ -79,24 +79,7 @@ export const analysisOperations = {
   async priorShiftRows(context: AnalysisContext, { runId, ...request }: PriorShiftRowsParams): Promise<PriorShiftRowsResult> {
     // From the stored index when there is one: no model load for the heatmaps.
     const { epoch, index } = await priorShiftIndexFor(context, runId);
-    if (!index) return { runId, epoch, report: null };
-    const window = priorShiftWindow(index, request);
-    return {
-      runId,
-      epoch,
-      report: {
-        latentDim: index.matrix.latentDim,
-        environments: index.order.length,
-        matching: window.matching,
-        block: request.block,
-        rows: window.rows,
-        mean: base64Of(window.mean),
-        logStd: window.logStd ? base64Of(window.logStd) : null,
-        extent: index.extent,
-        sparsityMedian: index.sparsityMedian,
-        sparsitySample: index.sparsitySample,
-      },
-    };
+    return priorShiftRowsOf(runId, epoch, index, request);
   },
 
   async topGenes(

@@ -89,9 +89,11 @@ function handlerTable(lab: LabParts): ServedHandlers {
     },
     'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('datasets.sampleColumn', 'sampleColumn', params, { signal }),
     'datasets.sampleColumns': (params, { signal }) => analysis.readDataset('datasets.sampleColumns', 'sampleColumns', params, { signal }),
-    'analysis.projection': (params, { signal }) => analysis.serve('analysis.projection', 'projection', params, { signal }),
+    'analysis.projection': (params, { signal }) =>
+      analysis.serveLatents('analysis.projection', 'storedProjection', 'projection', params, { signal }),
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
-    'analysis.priorShiftRows': (params, { signal }) => analysis.serve('analysis.priorShiftRows', 'priorShiftRows', params, { signal }),
+    'analysis.priorShiftRows': (params, { signal }) =>
+      analysis.serveLatents('analysis.priorShiftRows', 'storedPriorShiftRows', 'priorShiftRows', params, { signal }),
     'analysis.topGenes': (params, { signal }) => analysis.serve('analysis.topGenes', 'topGenes', params, { signal }),
     // Its params (the lasso's sample ids: 100k strings) are checked in the worker (PARAMS_CHECKED_IN_WORKER).
     'analysis.differential': (params, { signal }) =>

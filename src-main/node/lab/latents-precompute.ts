@@ -13,6 +13,7 @@ import type { AnalysisService } from './analysis.js';
 /** The saved state of the Latents view (the renderer's LATENTS_VIEW). */
 const LATENTS_VIEW = 'latents';
 const STILL_TRAINING: readonly string[] = ['running', 'queued', 'paused'];
+const WARMED = 2;
 
 export class LatentsPrecompute {
   readonly #store: Store;
@@ -21,6 +22,8 @@ export class LatentsPrecompute {
   readonly #queued: string[] = [];
   /** Runs the user started: precomputed when they complete. */
   readonly #watched = new Set<string>();
+  /** Runs whose stored prior shifts are read into the 'latents' worker once stored. */
+  readonly #warm = new Set<string>();
   #enabled = false;
   #draining: Promise<void> | null = null;
 
@@ -33,7 +36,14 @@ export class LatentsPrecompute {
   start(): void {
     if (this.#enabled || this.#store.path === ':memory:') return;
     this.#enabled = true;
-    for (const runId of this.#store.latentsResults.runsMissing(this.runsTheViewOpens())) this.#enqueue(runId);
+    const opened = this.runsTheViewOpens();
+    // The 'latents' worker keeps two runs' prior shifts: those of the datasets last looked at.
+    for (const runId of opened.slice(0, WARMED)) this.#warm.add(runId);
+    const missing = new Set(this.#store.latentsResults.runsMissing(opened));
+    for (const runId of opened) {
+      if (missing.has(runId)) this.#enqueue(runId);
+      else if (this.#warm.delete(runId)) void this.#warmUp(runId);
+    }
   }
 
   /** A run the user started or resumed: its results are computed once it completes. */
@@ -56,13 +66,24 @@ export class LatentsPrecompute {
     this.#abort.abort();
   }
 
-  /** Per dataset, the run the Latents view opens on: the one it last showed, else the newest with a checkpoint. */
+  async #warmUp(runId: string): Promise<void> {
+    try {
+      await this.#analysis.warmStoredLatents(runId, { signal: this.#abort.signal });
+    } catch (error) {
+      if (!this.#abort.signal.aborted)
+        console.error(`Could not read the stored Latents results of run ${runId}:`, error instanceof Error ? error.message : error);
+    }
+  }
+
+  /** Per dataset (the one the view last showed first), the run it opens on: the one it last showed, else the newest with a checkpoint. */
   runsTheViewOpens(): string[] {
     const saved = LatentsViewState.safeParse(this.#store.sessions.view(LATENTS_VIEW).state ?? {});
     const remembered = saved.success ? saved.data.datasets : {};
     const runs = this.#store.runs.list().filter((r) => r.epochsDone > 0 && !STILL_TRAINING.includes(r.status));
     const chosen: string[] = [];
-    for (const dataset of new Set(runs.map((r) => r.datasetId))) {
+    const lastShown = saved.success ? saved.data.datasetId : null;
+    const datasets = [...new Set(runs.map((r) => r.datasetId))].sort((a, b) => Number(b === lastShown) - Number(a === lastShown));
+    for (const dataset of datasets) {
       const ofDataset = runs.filter((r) => r.datasetId === dataset);
       const savedRun = remembered[dataset]?.runId;
       const run = ofDataset.find((r) => r.id === savedRun) ?? ofDataset[0];
@@ -84,6 +105,7 @@ export class LatentsPrecompute {
     for (let runId = this.#queued.shift(); runId !== undefined; runId = this.#queued.shift()) {
       try {
         await this.#analysis.run('precomputeLatents', { runId }, { signal: this.#abort.signal });
+        if (this.#warm.delete(runId)) await this.#warmUp(runId);
       } catch (error) {
         if (this.#abort.signal.aborted) return;
         // The view computes on open as before; the reason goes to the log.

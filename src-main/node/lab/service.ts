@@ -207,11 +207,12 @@ export class LabService {
   }
 
   /**
-   * What a lab serving a window does beyond answering: the dataset-read worker started now rather
-   * than on the view's first read, and the Latents view's opening precomputed for the runs it shows.
+   * What a lab serving a window does beyond answering: the model-free read workers started now
+   * rather than on a view's first read, and the Latents view's opening precomputed (and read into
+   * its worker) for the runs it shows.
    */
   startBackgroundWork(): void {
-    this.analysis.startDatasetReads();
+    this.analysis.startReadWorkers();
     this.latents.start();
   }
 
