@@ -38,6 +38,7 @@ describe('stored Latents results', () => {
     assert.deepEqual(storedKinds(), [
       { method: 'pca', points: 20_000 },
       { method: 'prior-shifts', points: 0 },
+      { method: 'top-genes', points: 25 },
     ]);
   });
 
@@ -51,6 +52,7 @@ describe('stored Latents results', () => {
       const rows = (
         await fresh.serveLatents('analysis.priorShiftRows', 'storedPriorShiftRows', 'priorShiftRows', rowsParams(runId))
       ).value();
+      const genes = (await fresh.serveLatents('analysis.topGenes', 'storedTopGenes', 'topGenes', { runId, latent: 3, count: 5 })).value();
       assert.equal(await fresh.workerStats(), null, 'the analysis worker (models) was not even started');
       // The analysis worker's own path reads the same stored results without loading the model.
       assert.deepEqual(await fresh.projection(runId, 'pca', 20_000), projection);
@@ -64,6 +66,7 @@ describe('stored Latents results', () => {
       assert.ok(rows.report && computedRows.report);
       assert.deepEqual(rows.report.rows, computedRows.report.rows);
       assert.deepEqual(decodeFloat32Rows(rows.report.mean, 4), decodeFloat32Rows(computedRows.report.mean, 4));
+      assert.deepEqual(genes, await lab.analysis.topGenes(runId, 3, 5));
       assert.equal(rows.epoch, computedRows.epoch);
     }
     // The projection computed on demand was stored again, and the index of this checkpoint too.
@@ -73,7 +76,7 @@ describe('stored Latents results', () => {
   it('drops a run’s results when it records a new checkpoint, and refuses results of a superseded one', async () => {
     const { lab } = temp;
     await lab.analysis.run('precomputeLatents', { runId });
-    assert.equal(storedKinds().length, 2);
+    assert.equal(storedKinds().length, 3);
     const stamp = lab.store.latentsResults.newestCheckpoint(runId);
     assert.ok(stamp);
     // Training on records the checkpoint of the epoch it reached (here the same epoch, written again).
@@ -126,7 +129,7 @@ describe('stored Latents results', () => {
       await assert.rejects(precomputeLatents(context(cancelled.signal), runId), { code: 'cancelled' });
       assert.deepEqual(storedKinds(), []);
       assert.deepEqual(await precomputeLatents(context(new AbortController().signal), runId), { stored: true });
-      assert.equal(storedKinds().length, 2);
+      assert.equal(storedKinds().length, 3);
     } finally {
       for (const model of loaded) model.dispose();
     }

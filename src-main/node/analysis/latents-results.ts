@@ -9,9 +9,10 @@
 import type { ProjectionResult } from '../../shared/api/analysis.js';
 import type { CheckpointStamp } from '../store/latents-results.js';
 import type { AnalysisContext } from './context.js';
-import { type Projection, projectLatents } from './inspection.js';
+import { type Projection, projectLatents, topGenes } from './inspection.js';
 import { type PriorShiftIndex, priorShiftIndexOf } from './prior-shift-rows.js';
 import {
+  DEFAULT_PROJECTION,
   keepIndex,
   type ProjectionMethod,
   priorShiftRecord,
@@ -21,10 +22,9 @@ import {
   stampKey,
   storedPriorShifts,
   storedProjection,
+  TOP_GENES_KEPT,
+  topGenesRecord,
 } from './stored-latents.js';
-
-/** The projection the view opens with (LatentsSession's defaults): PCA of up to 20,000 points. */
-export const DEFAULT_PROJECTION = { method: 'pca', maxPoints: 20_000 } as const;
 
 /** Results being computed, by run, checkpoint and kind: one computation each however many ask. */
 const inFlight = new Map<string, Promise<unknown>>();
@@ -104,7 +104,7 @@ export async function priorShiftIndexFor(
 
 /**
  * Computes and stores what the Latents view opens with for the run's newest checkpoint — the
- * ordered prior shifts and the default projection — in one transaction (a cancelled or failed
+ * ordered prior shifts, the default projection and every latent's top genes — in one transaction (a cancelled or failed
  * precompute stores nothing). Returns whether anything was written (false when already stored,
  * or when the run trained on meanwhile).
  */
@@ -115,12 +115,25 @@ export async function precomputeLatents(context: AnalysisContext, runId: string)
   const results = context.store.latentsResults;
   const needShifts = !results.has({ runId, epoch: stamp.epoch, method: 'prior-shifts', points: 0 });
   const needProjection = !results.has({ runId, epoch: stamp.epoch, method, points: maxPoints });
-  if (!needShifts && !needProjection) return { stored: false };
+  const needGenes = !results.has({ runId, epoch: stamp.epoch, method: 'top-genes', points: TOP_GENES_KEPT });
+  if (!needShifts && !needProjection && !needGenes) return { stored: false };
   const records: StoredRecord[] = [];
   if (needShifts) {
     const model = await context.model(runId);
     context.signal.throwIfAborted();
     records.push(priorShiftRecord(priorShiftIndexOf(model)));
+  }
+  if (needGenes) {
+    // Every latent's genes: the list under the heatmaps then opens without the model (64 samples
+    // decoded twice per latent, seconds for 200 latents).
+    const model = await context.model(runId);
+    const latents: { gene: number; effect: number }[][] = [];
+    for (let latent = 0; latent < model.latentDim; latent++) {
+      context.signal.throwIfAborted();
+      latents.push(topGenes(model, latent, TOP_GENES_KEPT));
+      if (latent % 16 === 15) await new Promise((resolve) => setImmediate(resolve)); // the worker keeps answering
+    }
+    records.push(topGenesRecord(latents));
   }
   if (needProjection) {
     // Shared with a view asking for the same projection meanwhile; stored below with the shifts.

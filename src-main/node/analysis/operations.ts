@@ -31,7 +31,7 @@ export type { AnalysisContext } from './context.js';
 
 import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { applicabilityDomain, predictDrug } from './predict.js';
-import { priorShiftRowsOf } from './stored-latents.js';
+import { namedGenes, priorShiftRowsOf, storedTopGenes } from './stored-latents.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
 
@@ -86,20 +86,13 @@ export const analysisOperations = {
     context: AnalysisContext,
     { runId, latent, count }: { runId: string; latent: number; count: number },
   ): Promise<TopGenesResult> {
+    const stored = storedTopGenes(context.store, runId, latent, count);
+    if (stored) return stored;
     const model = await context.model(runId);
     if (latent >= model.latentDim) {
       throw new LabError('invalid_params', `This model has latents 0..${model.latentDim - 1}; there is no latent ${latent}.`);
     }
-    const genes = context.store.datasets.genes(model.run.datasetId);
-    return {
-      runId,
-      latent,
-      genes: topGenes(model, latent, count).map((g) => ({
-        id: genes[g.gene]?.id ?? String(g.gene),
-        symbol: genes[g.gene]?.symbol ?? String(g.gene),
-        effect: g.effect,
-      })),
-    };
+    return { runId, latent, genes: namedGenes(context.store, runId, topGenes(model, latent, count)) };
   },
 
   async unseen(context: AnalysisContext, { runId }: { runId: string }): Promise<UnseenEvaluationResult> {

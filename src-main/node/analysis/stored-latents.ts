@@ -4,7 +4,7 @@
 // 'latents' lane of lab/analysis.ts, dataset-read-worker.ts with the table below), so opening the
 // view never waits behind a model load — 26–65 s at 473,647 samples on a loaded machine — nor
 // behind a scan of every sample for the view's columns.
-import type { PriorShiftRowsParams, PriorShiftRowsResult, ProjectionResult } from '../../shared/api/analysis.js';
+import type { PriorShiftRowsParams, PriorShiftRowsResult, ProjectionResult, TopGenesResult } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
 import { packArrays, unpackArrays } from '../ml/packed-arrays.js';
 import type { CheckpointStamp, LatentsResult, LatentsResultKey } from '../store/latents-results.js';
@@ -13,6 +13,9 @@ import type { Projection } from './inspection.js';
 import { type PriorShiftIndex, priorShiftWindow } from './prior-shift-rows.js';
 
 export type ProjectionMethod = 'pca' | 'umap';
+
+/** The projection the view opens with (LatentsSession's defaults): PCA of up to 20,000 points. */
+export const DEFAULT_PROJECTION = { method: 'pca', maxPoints: 20_000 } as const;
 export type StoredRecord = Omit<LatentsResultKey, 'runId' | 'epoch'> & LatentsResult;
 
 interface ProjectionFacts {
@@ -55,6 +58,49 @@ export function projectionOf(result: LatentsResult, method: ProjectionMethod): P
     explainedVariance: (result.facts as ProjectionFacts).explainedVariance,
   };
 }
+
+/** The genes the view lists per latent ("Genes driven by latent"): each latent's top TOP_GENES_KEPT are stored. */
+export const TOP_GENES_KEPT = 25;
+
+interface TopGenesFacts {
+  /** Per latent, its genes (indices) and their effects, strongest first. */
+  latents: { gene: number; effect: number }[][];
+}
+
+export function topGenesRecord(latents: { gene: number; effect: number }[][]): StoredRecord {
+  return { method: 'top-genes', points: TOP_GENES_KEPT, facts: { latents } satisfies TopGenesFacts, arrays: packArrays([]) };
+}
+
+/** The run's stored top genes of `latent` (at most TOP_GENES_KEPT), or null when none are stored or more are asked. */
+export function storedTopGenes(store: Store, runId: string, latent: number, count: number): TopGenesResult | null {
+  if (count > TOP_GENES_KEPT) return null;
+  const stamp = store.latentsResults.newestCheckpoint(runId);
+  const stored = stamp && store.latentsResults.get({ runId, epoch: stamp.epoch, method: 'top-genes', points: TOP_GENES_KEPT });
+  if (!stored) return null;
+  const { latents } = stored.facts as TopGenesFacts;
+  const ofLatent = latents[latent];
+  if (!ofLatent) {
+    throw new LabError('invalid_params', `This model has latents 0..${latents.length - 1}; there is no latent ${latent}.`);
+  }
+  return { runId, latent, genes: namedGenes(store, runId, ofLatent.slice(0, count)) };
+}
+
+/** Gene indices of the run's dataset as the view shows them (id, symbol). */
+export function namedGenes(store: Store, runId: string, effects: readonly { gene: number; effect: number }[]): TopGenesResult['genes'] {
+  const genes = store.datasets.genes(store.runs.get(runId).datasetId);
+  return effects.map((g) => ({
+    id: genes[g.gene]?.id ?? String(g.gene),
+    symbol: genes[g.gene]?.symbol ?? String(g.gene),
+    effect: g.effect,
+  }));
+}
+
+/** The kinds of result a run's precompute stores (latents-results.ts): what the view asks for when it opens. */
+export const PRECOMPUTED = [
+  { method: 'prior-shifts', points: 0 },
+  { method: DEFAULT_PROJECTION.method, points: DEFAULT_PROJECTION.maxPoints },
+  { method: 'top-genes', points: TOP_GENES_KEPT },
+] as const;
 
 export function priorShiftRecord(index: PriorShiftIndex | null): StoredRecord {
   if (!index) return { method: 'prior-shifts', points: 0, facts: { present: false } satisfies PriorShiftFacts, arrays: packArrays([]) };
@@ -188,6 +234,15 @@ export const storedLatentsReads = {
     const found = storedPriorShifts(context.store, runId);
     if (!found) throw notStored('prior shifts');
     return priorShiftRowsOf(runId, found.epoch, found.index, request);
+  },
+
+  async storedTopGenes(
+    context: { store: Store },
+    { runId, latent, count }: { runId: string; latent: number; count: number },
+  ): Promise<TopGenesResult> {
+    const found = storedTopGenes(context.store, runId, latent, count);
+    if (!found) throw notStored('top genes');
+    return found;
   },
 
   /** Reads the run's stored prior shifts into this thread ahead of the view (a served lab's start). */

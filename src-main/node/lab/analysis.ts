@@ -136,11 +136,11 @@ export class AnalysisService {
   }
 
   /**
-   * A read of the Latents view (its projection, its heatmaps' rows) served as `method`: from the
+   * A read of the Latents view (its projection, its heatmaps' rows, a latent's genes) served as `method`: from the
    * results stored for the run's newest checkpoint, in the 'latents' worker (no model load, never
    * behind one), else computed — and stored — by the analysis worker.
    */
-  async serveLatents<M extends 'analysis.projection' | 'analysis.priorShiftRows'>(
+  async serveLatents<M extends 'analysis.projection' | 'analysis.priorShiftRows' | 'analysis.topGenes'>(
     method: M,
     stored: StoredLatentsReadName,
     computed: AnalysisOperationName,

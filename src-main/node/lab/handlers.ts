@@ -94,7 +94,8 @@ function handlerTable(lab: LabParts): ServedHandlers {
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
     'analysis.priorShiftRows': (params, { signal }) =>
       analysis.serveLatents('analysis.priorShiftRows', 'storedPriorShiftRows', 'priorShiftRows', params, { signal }),
-    'analysis.topGenes': (params, { signal }) => analysis.serve('analysis.topGenes', 'topGenes', params, { signal }),
+    'analysis.topGenes': (params, { signal }) =>
+      analysis.serveLatents('analysis.topGenes', 'storedTopGenes', 'topGenes', params, { signal }),
     // Its params (the lasso's sample ids: 100k strings) are checked in the worker (PARAMS_CHECKED_IN_WORKER).
     'analysis.differential': (params, { signal }) =>
       analysis.serve('analysis.differential', 'differential', params, { signal }, { checkParams: true }),

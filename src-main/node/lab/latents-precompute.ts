@@ -7,6 +7,7 @@
 
 import type { RunSummary } from '../../shared/api/domain.js';
 import { LatentsViewState } from '../../shared/api/sessions.js';
+import { PRECOMPUTED } from '../analysis/stored-latents.js';
 import type { Store } from '../store/store.js';
 import type { AnalysisService } from './analysis.js';
 
@@ -39,7 +40,7 @@ export class LatentsPrecompute {
     const opened = this.runsTheViewOpens();
     // The 'latents' worker keeps two runs' prior shifts: those of the datasets last looked at.
     for (const runId of opened.slice(0, WARMED)) this.#warm.add(runId);
-    const missing = new Set(this.#store.latentsResults.runsMissing(opened));
+    const missing = new Set(this.#store.latentsResults.runsMissing(opened, PRECOMPUTED));
     for (const runId of opened) {
       if (missing.has(runId)) this.#enqueue(runId);
       else if (this.#warm.delete(runId)) void this.#warmUp(runId);

@@ -5,13 +5,13 @@
 // them (the trigger of migration 10), and a write checks that the checkpoint is still the newest.
 import { Repository } from './repository.js';
 
-export type LatentsResultMethod = 'pca' | 'umap' | 'prior-shifts';
+export type LatentsResultMethod = 'pca' | 'umap' | 'prior-shifts' | 'top-genes';
 
 export interface LatentsResultKey {
   runId: string;
   epoch: number;
   method: LatentsResultMethod;
-  /** The projection's point budget (maxPoints); 0 for the prior shifts. */
+  /** The projection's point budget (maxPoints), the genes kept per latent (top genes); 0 for the prior shifts. */
   points: number;
 }
 
@@ -82,11 +82,11 @@ export class LatentsResultRepository extends Repository {
       .immediate();
   }
 
-  /** Completed runs with a checkpoint and no stored prior shifts for it (the view's default opening not yet computed). */
-  runsMissing(runIds: readonly string[]): string[] {
+  /** The runs (of those given) with a checkpoint that lack one of `required` for it. */
+  runsMissing(runIds: readonly string[], required: readonly Omit<LatentsResultKey, 'runId' | 'epoch'>[]): string[] {
     return runIds.filter((runId) => {
       const newest = this.newestCheckpoint(runId);
-      return newest !== null && !this.has({ runId, epoch: newest.epoch, method: 'prior-shifts', points: 0 });
+      return newest !== null && required.some((kind) => !this.has({ runId, epoch: newest.epoch, ...kind }));
     });
   }
 }
