@@ -96,7 +96,8 @@ describe('analysis worker', () => {
   it('cancelling a UMAP rejects at once and stops the work in the worker', async () => {
     const controller = new AbortController();
     const started = performance.now();
-    const projection = lab.analysis.projection(runId, 'umap', UMAP_POINTS, { signal: controller.signal });
+    // A projection once computed is stored and answered at once: ask for one not computed before.
+    const projection = lab.analysis.projection(runId, 'umap', UMAP_POINTS - 1, { signal: controller.signal });
     while (((await lab.analysis.workerStats())?.running ?? 0) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort();
     await assert.rejects(projection, (error: LabError) => error.code === 'cancelled' && /cancelled/.test(error.message));
@@ -116,7 +117,7 @@ describe('analysis worker', () => {
     const request = fetch(`${server.origin}/api/call`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
-      body: JSON.stringify({ id: 1, method: 'analysis.projection', params: { runId, method: 'umap', maxPoints: UMAP_POINTS } }),
+      body: JSON.stringify({ id: 1, method: 'analysis.projection', params: { runId, method: 'umap', maxPoints: UMAP_POINTS - 2 } }),
       signal: client.signal,
     });
     while (((await lab.analysis.workerStats())?.running ?? 0) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
