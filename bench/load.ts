@@ -303,6 +303,33 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 let gcMaxMs = 0;
 new PerformanceObserver((list) => { for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration); }).observe({ entryTypes: ['gc'] });
+// Load-independent: between two turns of the serving thread's event loop (a 2 ms timer), its own
+// CPU time, and its time off the CPU other than waiting for a core (schedstat: ns on the CPU, ns
+// runnable in the run queue): blocking calls (a SQLite lock, a synchronous read) count, load does not.
+import { readFileSync } from 'node:fs';
+import { subscribe } from 'node:diagnostics_channel';
+const schedstat = '/proc/' + process.pid + '/task/' + process.pid + '/schedstat';
+const TURN_MS = 2;
+const threadTimes = () => {
+  try {
+    const [cpu, queued] = readFileSync(schedstat, 'utf8').split(' ').map(Number);
+    return { at: performance.now(), cpu: cpu / 1e6, queued: queued / 1e6 };
+  } catch { return { at: performance.now(), cpu: 0, queued: 0 }; }
+};
+let lastTurn = threadTimes();
+let cpuTaskMaxMs = 0;
+let heldMaxMs = 0;
+setInterval(() => {
+  const turn = threadTimes();
+  cpuTaskMaxMs = Math.max(cpuTaskMaxMs, turn.cpu - lastTurn.cpu);
+  heldMaxMs = Math.max(heldMaxMs, turn.at - lastTurn.at - (turn.queued - lastTurn.queued) - TURN_MS);
+  lastTurn = turn;
+}, TURN_MS);
+// What held it: the dispatcher's and carriers' named synchronous tasks (src-main/node/threads/serving-tasks.ts).
+let longestTask = null;
+// Ranked by their CPU time where the platform gives it (wall time otherwise): load stretches wall time.
+const cost = (task) => task.cpuMs ?? task.ms;
+subscribe('cellshift:serving-task', (task) => { if (!longestTask || cost(task) > cost(longestTask)) longestTask = task; });
 const dist = process.env.BENCH_DIST;
 const { openLab, closeLab } = await import(pathToFileURL(dist + '/main/node/lab/open.js').href);
 const { startServer } = await import(pathToFileURL(dist + '/main/node/server/server.js').href);
@@ -318,8 +345,11 @@ const timer = setInterval(async () => {
   const m = process.memoryUsage();
   const loopDelayMaxMs = loopDelay.max / 1e6;
   loopDelay.reset();
-  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis, loopDelayMaxMs, gcMaxMs }));
+  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis, loopDelayMaxMs, gcMaxMs, cpuTaskMaxMs, heldMaxMs, longestTask }));
   gcMaxMs = 0;
+  cpuTaskMaxMs = 0;
+  heldMaxMs = 0;
+  longestTask = null;
 }, 250);
 process.on('SIGTERM', async () => {
   clearInterval(timer);
@@ -335,7 +365,19 @@ export interface Server {
   origin: string;
   token: string;
   /** Latest heap figures the child printed. */
-  stats: { heapUsed: number; arrayBuffers: number; analysis: AnalysisWorkerStats | null; loopDelayMaxMs: number; gcMaxMs: number } | null;
+  stats: {
+    heapUsed: number;
+    arrayBuffers: number;
+    analysis: AnalysisWorkerStats | null;
+    loopDelayMaxMs: number;
+    gcMaxMs: number;
+    /** The serving thread's most CPU time between two turns of its event loop. */
+    cpuTaskMaxMs?: number;
+    /** The same stretch's wall time less its time waiting for a core: CPU plus blocking calls. */
+    heldMaxMs?: number;
+    /** The longest named synchronous task on the serving thread (wall time). */
+    longestTask?: ServingTaskReport | null;
+  } | null;
   /** Called with each stats report (every 250 ms) as it arrives. */
   onStats?: (stats: NonNullable<Server['stats']>) => void;
 }
@@ -423,6 +465,15 @@ export function rendererRss(): { sum: number; largest: number; all: number } {
   return { sum, largest, all };
 }
 
+export interface ServingTaskReport {
+  label: string;
+  ms: number;
+  cpuMs?: number;
+  bytes?: number;
+}
+
+export const servingTaskCost = (task: ServingTaskReport) => task.cpuMs ?? task.ms;
+
 export interface Phase {
   name: string;
   ms: number;
@@ -440,6 +491,12 @@ export interface Phase {
   /** The serving thread's longest event-loop delay and GC pause in the reports received while the phase ran (ms). */
   loopDelayMs: number;
   gcPauseMs: number;
+  /** The serving thread's most CPU time without turning its event loop (ms; load does not stretch it). */
+  cpuTaskMs: number;
+  /** The same, counting blocking calls too (wall time less time waiting for a core). */
+  heldMs: number;
+  /** Its longest named synchronous task (dispatcher, carriers). */
+  longestTask: ServingTaskReport | null;
   note: string;
   /** When it ran (performance.timeOrigin + performance.now(), ms); end is Infinity while it runs. */
   startedAt: number;
@@ -490,6 +547,13 @@ function once() {
 })();
 `;
 
+/** "label 12 ms CPU (40 ms wall, 3 MB)". */
+export function describeServingTask(task: ServingTaskReport | null): string {
+  if (!task) return '—';
+  const cpu = task.cpuMs === undefined ? `${task.ms.toFixed(0)} ms wall` : `${task.cpuMs.toFixed(0)} ms CPU (${task.ms.toFixed(0)} ms wall`;
+  return `${task.label} ${cpu}${task.bytes === undefined ? '' : `, ${mb(task.bytes)}`}${task.cpuMs === undefined ? '' : ')'}`;
+}
+
 const absoluteNow = () => performance.timeOrigin + performance.now();
 
 export class Recorder {
@@ -518,6 +582,10 @@ export class Recorder {
         if (!p) continue;
         p.loopDelayMs = Math.max(p.loopDelayMs, stats.loopDelayMaxMs ?? 0);
         p.gcPauseMs = Math.max(p.gcPauseMs, stats.gcMaxMs ?? 0);
+        p.cpuTaskMs = Math.max(p.cpuTaskMs, stats.cpuTaskMaxMs ?? 0);
+        p.heldMs = Math.max(p.heldMs, stats.heldMaxMs ?? 0);
+        const task = stats.longestTask;
+        if (task && (!p.longestTask || servingTaskCost(task) > servingTaskCost(p.longestTask))) p.longestTask = task;
       }
     };
   }
@@ -543,6 +611,9 @@ export class Recorder {
       probeFailures: 0,
       loopDelayMs: 0,
       gcPauseMs: 0,
+      cpuTaskMs: 0,
+      heldMs: 0,
+      longestTask: null,
       note: '',
       startedAt: absoluteNow(),
       endedAt: Number.POSITIVE_INFINITY,
@@ -560,7 +631,7 @@ export class Recorder {
     this.phases.push(phase);
     await this.#probeSentAfter(phase.endedAt);
     log(
-      `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms${phase.note ? `; ${phase.note}` : ''}`,
+      `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms, serving thread held ${phase.cpuTaskMs.toFixed(0)} ms CPU / ${phase.heldMs.toFixed(0)} ms with blocking${phase.longestTask ? ` (longest task: ${describeServingTask(phase.longestTask)})` : ''}${phase.note ? `; ${phase.note}` : ''}`,
     );
     return result;
   }
