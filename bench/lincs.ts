@@ -15,8 +15,8 @@
 // Steps (LabApi over HTTP, as the renderer calls it): import with structures (preview + job), split
 // preview, one Env-VAE epoch, unseen-environment evaluation with every baseline, PCA and UMAP
 // projections, the Latents view's data as it asks on opening (the heatmaps' first rows, packed
-// sample columns, selections, top genes), a lasso of 100k points (sample indices, as the renderer
-// sends them) with differential expression, predict for a new SMILES, and export of each figure's
+// sample columns, selections, top genes), a lasso of 100k points saved as a selection (sample
+// indices, as the renderer sends them) with differential expression, predict for a new SMILES, and export of each figure's
 // data as CSV (the whole prior shift fetched as the heatmap's export does; the renderer's toCsv).
 // Per step: time, server RSS, analysis worker heap, app.info round trips sampled every 100 ms (max
 // and p99; target < 50 ms), and the serving thread's longest stretch without turning its event loop
@@ -271,18 +271,28 @@ async function main(): Promise<void> {
       (l) => `${l.environments} environments, ${mb(l.bytes)} of JSON`,
     );
     // The lasso: the 100k points leftmost on the PCA scatter against every other projected point,
-    // sent as the renderer sends a lasso: sample indices, packed.
+    // as the Latents view does it: each lasso saved as a named selection (its points' sample
+    // indices, packed), then the two selections compared.
     const byX = pca.sample.map((s, i) => ({ s, x: pca.x[i] as number })).sort((a, b) => a.x - b.x);
     const lassoCount = Math.min(LASSO_POINTS, Math.floor(byX.length / 2));
     const idOf = (s: number) => latents.ids[s] ?? String(s);
     const differential = await rec.phase(
       `lasso of ${lassoCount} points → differential expression`,
-      async () =>
-        call<{ genes: Record<string, unknown>[] }>(live, 'analysis.differential', {
+      async () => {
+        const lasso = async (name: string, points: { s: number }[]) =>
+          call<{ id: string }>(live, 'selections.save', {
+            datasetId: dataset.id,
+            name,
+            sampleIndices: encodeSampleIndices(points.map((p) => p.s)),
+          });
+        const a = await lasso('lasso', byX.slice(0, lassoCount));
+        const b = await lasso('rest', byX.slice(lassoCount));
+        return call<{ genes: Record<string, unknown>[] }>(live, 'analysis.differential', {
           datasetId: dataset.id,
-          groupA: { name: 'lasso', sampleIndices: encodeSampleIndices(byX.slice(0, lassoCount).map((p) => p.s)) },
-          groupB: { name: 'rest', sampleIndices: encodeSampleIndices(byX.slice(lassoCount).map((p) => p.s)) },
-        }),
+          groupA: { selectionId: a.id },
+          groupB: { selectionId: b.id },
+        });
+      },
       (d) => `${d.genes.length} genes`,
     );
     await rec.phase('predict for a new SMILES', async () =>

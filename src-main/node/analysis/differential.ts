@@ -249,7 +249,7 @@ function resolveGroup(store: Store, datasetId: string, group: SampleGroup, label
   } else if ('environmentKey' in group) {
     resolved = { name: group.environmentKey, sampleIds: store.datasets.sampleIdsOfEnvironment(datasetId, group.environmentKey) };
   } else if ('sampleIndices' in group) {
-    resolved = { name: group.name, sampleIds: idsAtIndices(store, datasetId, group.sampleIndices, label) };
+    resolved = { name: group.name, sampleIds: idsAtIndices(store, datasetId, group.sampleIndices, `Group ${label}`) };
   } else {
     resolved = { name: group.name, sampleIds: [...new Set(group.sampleIds)] };
   }
@@ -262,19 +262,19 @@ function resolveGroup(store: Store, datasetId: string, group: SampleGroup, label
   return resolved;
 }
 
-/** The ids of a group given as sample indices (each once, in sample order); an index outside the dataset is an error naming it. */
-function idsAtIndices(store: Store, datasetId: string, packed: string, label: string): string[] {
+/** The ids of samples given by index (each once, in sample order); an index outside the dataset is an error naming it. */
+export function idsAtIndices(store: Store, datasetId: string, packed: string, what: string): string[] {
   let indices: Int32Array;
   try {
     indices = decodeSampleIndices(packed);
   } catch (error) {
-    throw new LabError('bad_input', `Group ${label}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new LabError('bad_input', `${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const ids = store.datasets.sampleIds(datasetId);
   const chosen = new Uint8Array(ids.length);
   for (const index of indices) {
     if (index < 0 || index >= ids.length) {
-      throw new LabError('bad_input', `Group ${label}: sample index ${index} is outside this dataset's 0..${ids.length - 1}`);
+      throw new LabError('bad_input', `${what}: sample index ${index} is outside this dataset's 0..${ids.length - 1}`);
     }
     chosen[index] = 1;
   }

@@ -475,6 +475,19 @@ export class DatasetRepository extends Repository {
     return this.db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
   }
 
+  /**
+   * Whether any environment is a control or names a perturbagen: one probe that stops at the first,
+   * where listing the environments to ask this read 40k rows (14 MB of JSON) at LINCS size.
+   */
+  hasLabelledEnvironments(datasetId: string): boolean {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return (
+      this.db
+        .prepare('SELECT 1 FROM environments WHERE dataset_id = ? AND (is_control = 1 OR perturbagen_id IS NOT NULL) LIMIT 1')
+        .get(datasetId) !== undefined
+    );
+  }
+
   /** The ids of the samples measured in one environment (by its key), in sample order. */
   sampleIdsOfEnvironment(datasetId: string, key: string): string[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
