@@ -39,6 +39,7 @@ import {
   call,
   type DatasetLayout,
   DIST,
+  describeHeldTurn,
   describeServingTask,
   events,
   type Files,
@@ -360,7 +361,7 @@ function printTable(phases: Phase[], o: Options, cache: string, hwm: number): vo
     mb(p.analysisHeap),
     `${p.probeMs.toFixed(0)} / ${probeP99(p).toFixed(0)} ms${over(p)}${p.probeFailures > 0 ? `, ${p.probeFailures} failed` : ''}`,
     `${p.loopDelayMs.toFixed(0)} / ${p.gcPauseMs.toFixed(0)} ms / ${mb(p.mainHeap)}`,
-    `${p.cpuTaskMs.toFixed(0)} / ${p.heldMs.toFixed(0)} ms${Math.max(p.cpuTaskMs, p.heldMs) > 50 ? ' (over 50 ms)' : ''}; ${describeServingTask(p.longestTask)}`,
+    `${p.cpuTaskMs.toFixed(0)} / ${p.heldMs.toFixed(0)} ms${Math.max(p.cpuTaskMs, p.heldMs) > 50 ? ' (over 50 ms)' : ''}${p.heldTurn ? ` (${describeHeldTurn(p.heldTurn)})` : ''}; ${describeServingTask(p.longestTask)}`,
     p.note,
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));

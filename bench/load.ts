@@ -319,17 +319,32 @@ const threadTimes = () => {
 let lastTurn = threadTimes();
 let cpuTaskMaxMs = 0;
 let heldMaxMs = 0;
+// The named tasks of the current turn, and of the turn that took the most CPU: a turn can be one
+// long task or a backlog of many short ones (worker messages queued while the thread waited for a core).
+let turnTasks = { count: 0, cpuMs: 0, labels: new Map() };
+let heldTurn = null;
 setInterval(() => {
   const turn = threadTimes();
-  cpuTaskMaxMs = Math.max(cpuTaskMaxMs, turn.cpu - lastTurn.cpu);
+  const cpu = turn.cpu - lastTurn.cpu;
+  if (cpu > cpuTaskMaxMs) {
+    const top = [...turnTasks.labels].sort((a, b) => b[1] - a[1])[0];
+    heldTurn = { cpuMs: cpu, tasks: turnTasks.count, taskCpuMs: turnTasks.cpuMs, top: top ? top[0] + ' ×' + top[1] : null };
+  }
+  cpuTaskMaxMs = Math.max(cpuTaskMaxMs, cpu);
   heldMaxMs = Math.max(heldMaxMs, turn.at - lastTurn.at - (turn.queued - lastTurn.queued) - TURN_MS);
   lastTurn = turn;
+  turnTasks = { count: 0, cpuMs: 0, labels: new Map() };
 }, TURN_MS);
 // What held it: the dispatcher's and carriers' named synchronous tasks (src-main/node/threads/serving-tasks.ts).
 let longestTask = null;
 // Ranked by their CPU time where the platform gives it (wall time otherwise): load stretches wall time.
 const cost = (task) => task.cpuMs ?? task.ms;
-subscribe('cellshift:serving-task', (task) => { if (!longestTask || cost(task) > cost(longestTask)) longestTask = task; });
+subscribe('cellshift:serving-task', (task) => {
+  if (!longestTask || cost(task) > cost(longestTask)) longestTask = task;
+  turnTasks.count++;
+  turnTasks.cpuMs += cost(task);
+  turnTasks.labels.set(task.label, (turnTasks.labels.get(task.label) ?? 0) + 1);
+});
 const dist = process.env.BENCH_DIST;
 const { openLab, closeLab } = await import(pathToFileURL(dist + '/main/node/lab/open.js').href);
 const { startServer } = await import(pathToFileURL(dist + '/main/node/server/server.js').href);
@@ -345,10 +360,11 @@ const timer = setInterval(async () => {
   const m = process.memoryUsage();
   const loopDelayMaxMs = loopDelay.max / 1e6;
   loopDelay.reset();
-  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis, loopDelayMaxMs, gcMaxMs, cpuTaskMaxMs, heldMaxMs, longestTask }));
+  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis, loopDelayMaxMs, gcMaxMs, cpuTaskMaxMs, heldMaxMs, heldTurn, longestTask }));
   gcMaxMs = 0;
   cpuTaskMaxMs = 0;
   heldMaxMs = 0;
+  heldTurn = null;
   longestTask = null;
 }, 250);
 process.on('SIGTERM', async () => {
@@ -375,6 +391,8 @@ export interface Server {
     cpuTaskMaxMs?: number;
     /** The same stretch's wall time less its time waiting for a core: CPU plus blocking calls. */
     heldMaxMs?: number;
+    /** The turn with the most CPU: how many named tasks it ran, their CPU, the most frequent. */
+    heldTurn?: HeldTurn | null;
     /** The longest named synchronous task on the serving thread (wall time). */
     longestTask?: ServingTaskReport | null;
   } | null;
@@ -472,6 +490,13 @@ export interface ServingTaskReport {
   bytes?: number;
 }
 
+export interface HeldTurn {
+  cpuMs: number;
+  tasks: number;
+  taskCpuMs: number;
+  top: string | null;
+}
+
 export const servingTaskCost = (task: ServingTaskReport) => task.cpuMs ?? task.ms;
 
 export interface Phase {
@@ -495,6 +520,8 @@ export interface Phase {
   cpuTaskMs: number;
   /** The same, counting blocking calls too (wall time less time waiting for a core). */
   heldMs: number;
+  /** What ran in the turn that took the most CPU. */
+  heldTurn: HeldTurn | null;
   /** Its longest named synchronous task (dispatcher, carriers). */
   longestTask: ServingTaskReport | null;
   note: string;
@@ -547,6 +574,11 @@ function once() {
 })();
 `;
 
+/** "3 named tasks, 2 ms CPU of them, most: event run.progress ×2". */
+export function describeHeldTurn(turn: HeldTurn): string {
+  return `${turn.tasks} named task${turn.tasks === 1 ? '' : 's'}, ${turn.taskCpuMs.toFixed(0)} ms CPU of them${turn.top ? `, most: ${turn.top}` : ''}`;
+}
+
 /** "label 12 ms CPU (40 ms wall, 3 MB)". */
 export function describeServingTask(task: ServingTaskReport | null): string {
   if (!task) return '—';
@@ -584,6 +616,7 @@ export class Recorder {
         p.gcPauseMs = Math.max(p.gcPauseMs, stats.gcMaxMs ?? 0);
         p.cpuTaskMs = Math.max(p.cpuTaskMs, stats.cpuTaskMaxMs ?? 0);
         p.heldMs = Math.max(p.heldMs, stats.heldMaxMs ?? 0);
+        if (stats.heldTurn && (!p.heldTurn || stats.heldTurn.cpuMs > p.heldTurn.cpuMs)) p.heldTurn = stats.heldTurn;
         const task = stats.longestTask;
         if (task && (!p.longestTask || servingTaskCost(task) > servingTaskCost(p.longestTask))) p.longestTask = task;
       }
@@ -613,6 +646,7 @@ export class Recorder {
       gcPauseMs: 0,
       cpuTaskMs: 0,
       heldMs: 0,
+      heldTurn: null,
       longestTask: null,
       note: '',
       startedAt: absoluteNow(),
@@ -631,7 +665,7 @@ export class Recorder {
     this.phases.push(phase);
     await this.#probeSentAfter(phase.endedAt);
     log(
-      `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms, serving thread held ${phase.cpuTaskMs.toFixed(0)} ms CPU / ${phase.heldMs.toFixed(0)} ms with blocking${phase.longestTask ? ` (longest task: ${describeServingTask(phase.longestTask)})` : ''}${phase.note ? `; ${phase.note}` : ''}`,
+      `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms, serving thread held ${phase.cpuTaskMs.toFixed(0)} ms CPU / ${phase.heldMs.toFixed(0)} ms with blocking${phase.heldTurn ? ` (that turn: ${describeHeldTurn(phase.heldTurn)})` : ''}${phase.longestTask ? ` (longest task: ${describeServingTask(phase.longestTask)})` : ''}${phase.note ? `; ${phase.note}` : ''}`,
     );
     return result;
   }
