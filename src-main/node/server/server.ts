@@ -144,7 +144,8 @@ async function handleCall(request: IncomingMessage, response: ServerResponse, di
     if (!response.writableFinished) gone.abort();
   });
   // The envelope comes as UTF-8 parts: a large result a worker serialized is forwarded as it is.
-  sendJsonParts(response, 200, await dispatch(raw, gone.signal));
+  const parts = await dispatch(raw, gone.signal);
+  timedServingTask('POST /api/call: send', () => sendJsonParts(response, 200, parts));
 }
 
 const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {
