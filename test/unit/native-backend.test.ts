@@ -7,12 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { gaussianNll } from '../../src-main/node/ml/math.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
+import { applyScaledGradients } from '../../src-main/node/ml/native/adam.js';
 import { type AdamHyperparameters, loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
 import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from '../../src-main/node/ml/native/nll.js';
-import { clipByGlobalNorm, Trainer } from '../../src-main/node/ml/trainer.js';
+import { clipByGlobalNorm, clippingScale, Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
 import { type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
 
@@ -199,13 +200,20 @@ describe('native-blas backend', () => {
     const sizes = [20_000, 300, 7];
     const initial = sizes.map((n) => random(n));
     const gradients = [0, 1].map(() => sizes.map((n) => random(n, 0.2)));
-    const compute = () => {
-      const variables = initial.map((values, i) => tf.variable(tf.tensor1d(values), true, `clip-adam-${tf.getBackend()}-${i}`));
+    /** scaled: the rescale inside the update (the Trainer's way), else a scaled copy first. */
+    const compute = (scaled = false) => {
+      const variables = initial.map((values, i) => tf.variable(tf.tensor1d(values), true, `clip-adam-${tf.getBackend()}-${scaled}-${i}`));
       const optimizer: tf.Optimizer = tf.train.adam(0.01);
       const norms: number[] = [];
       for (const step of gradients) {
         tf.tidy(() => {
           const grads = Object.fromEntries(variables.map((v, i) => [v.name, tf.tensor1d(step[i] as Float32Array)]));
+          if (scaled) {
+            const { norm, scale } = clippingScale(grads, 5);
+            norms.push(norm);
+            applyScaledGradients(optimizer, grads, scale);
+            return;
+          }
           const clipped = clipByGlobalNorm(grads, 5); // the gradients' norm is ~29: clipped
           norms.push(clipped.norm);
           optimizer.applyGradients(clipped.grads);
@@ -222,6 +230,14 @@ describe('native-blas backend', () => {
     const got = compute();
     assertCloseToCpu(got, expected);
     assert.ok((expected[0]?.[0] as number) > 5, 'the test gradients are large enough to be clipped');
+    // The rescale folded into adamMany: the scaled copy's numbers bit for bit, with no Multiply.
+    let scaled: number[][] = [];
+    const { kernels } = await tf.profile(() => {
+      scaled = compute(true);
+    });
+    assert.deepEqual(scaled, got);
+    const gradientMultiplies = kernels.filter((k) => k.name === 'Multiply' && k.outputShapes.some((shape) => (shape?.[0] ?? 1) > 1));
+    assert.equal(gradientMultiplies.length, 0, 'no scaled copy of a gradient');
     // The norm took no Square kernel (no squared copy of every gradient).
     const profile = await tf.profile(() => {
       tf.tidy(() => clipByGlobalNorm({ g: tf.tensor1d(gradients[0]?.[0] as Float32Array) }, 5));

@@ -81,8 +81,10 @@ export interface NativeBinding {
     g: Float32Array[],
     m: Float32Array[],
     v: Float32Array[],
-    ...hyperparameters: AdamHyperparameters
+    ...hyperparametersAndScale: [...AdamHyperparameters, gradScale?: number]
   ): void;
+  /** True when adamMany reads a trailing gradScale (every g multiplied by it first); absent from older addons. */
+  adamManyScales?: boolean;
   /** out[k] = Σ arrays[k][i]² (squares rounded to float32, summed in double) (src/training.c); absent from older addons. */
   sumSquares?(out: Float32Array, arrays: Float32Array[]): void;
   /** out[r] = ½ Σ_c (x[r, c] − y[r, c])² over [rows, cols] (src/loss.c); absent from older addons. */
