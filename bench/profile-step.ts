@@ -1,9 +1,11 @@
 // Where one training step's time goes:
 //   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|nll]]
 // native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
-// and the Gaussian loss, ml/native/nll.ts), as before them.
+// the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
+// Adam), as before them.
 // With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
-// and off — relu-grad (default), nll or clip-in-adam (clipping's rescale inside Adam) — and prints both medians of wall and CPU time per step and
+// and off — relu-grad (default), nll, latent (the posterior sample and KL, ml/native/latent.ts) or
+// clip-in-adam (clipping's rescale inside Adam) — and prints both medians of wall and CPU time per step and
 // their ratios, measured under the same load.
 // Runs the product's module (createModule) with a step shaped like Trainer#trainStep
 // (variableGrads → clipByGlobalNorm → adam.applyGradients), times the phases, and lists
@@ -41,12 +43,14 @@ if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
   const { RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
   const { GAUSSIAN_NLL } = await import('../src-main/node/ml/native/nll.js');
+  const { GAUSSIAN_LATENT } = await import('../src-main/node/ml/native/latent.js');
   const status = registerNativeBackend();
   if (!status.ok) throw new Error(status.why);
   await tf.setBackend(status.name);
   for (const [name, kernel] of [
     ['relu-grad', RELU_GRAD],
     ['nll', GAUSSIAN_NLL],
+    ['latent', GAUSSIAN_LATENT],
   ] as const) {
     const config = tf.getKernel(kernel, status.name);
     if (!config) throw new Error(`${kernel} is not registered`);

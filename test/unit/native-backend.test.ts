@@ -6,16 +6,18 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { gaussianNll } from '../../src-main/node/ml/math.js';
+import { sampleLatent } from '../../src-main/node/ml/modules/blocks.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
 import { applyScaledGradients } from '../../src-main/node/ml/native/adam.js';
 import { type AdamHyperparameters, loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
 import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
+import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD } from '../../src-main/node/ml/native/latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from '../../src-main/node/ml/native/nll.js';
 import { clipByGlobalNorm, clippingScale, Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
-import { type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
+import { ModelConfig, type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
 
 function syntheticData(samples: number, genes: number, environments: number): TrainingData {
   const rng = new Rng(7);
@@ -189,6 +191,60 @@ describe('native-blas backend', () => {
       tf.registerKernel(config);
     }
     assertCloseToCpu(fused, cpu);
+  });
+
+  it('the latent block (posterior sample and KL to N(0, I) or a learnt prior) runs as one fused kernel each way, to the composite’s values', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(19);
+    const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());
+    // 70 rows (split between the threads), raw values up to ~±9 so the tanh bounds bend them.
+    const [rows, latent] = [70, 13];
+    const config = ModelConfig.parse({ family: 'env-vae', latentDim: latent, logVarBound: 4, temperature: 0.7 });
+    const [posterior, prior] = [random(rows * 2 * latent, 3), random(rows * 2 * latent, 3)];
+    const [noise, zWeights, klWeights] = [random(rows * latent), random(rows * latent), random(rows)];
+    const compute = () =>
+      tf.tidy(() =>
+        [true, false].flatMap((withPrior) => {
+          const eps = tf.tensor2d(noise, [rows, latent]);
+          const block = (p: tf.Tensor, q: tf.Tensor | null) => sampleLatent(p as tf.Tensor2D, eps, q as tf.Tensor2D | null, config);
+          const inputs = [tf.tensor2d(posterior, [rows, 2 * latent]), tf.tensor2d(prior, [rows, 2 * latent])];
+          // Through both outputs, and through each alone (the other output then gets no gradient).
+          const both = (p: tf.Tensor, q: tf.Tensor) => {
+            const { z, kl } = block(p, withPrior ? q : null);
+            return tf.add(tf.sum(tf.mul(z, tf.tensor2d(zWeights, [rows, latent]))), tf.sum(tf.mul(kl, tf.tensor1d(klWeights))));
+          };
+          const zOnly = (p: tf.Tensor, q: tf.Tensor) =>
+            tf.sum(tf.mul(block(p, withPrior ? q : null).z, tf.tensor2d(zWeights, [rows, latent])));
+          const klOnly = (p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(block(p, withPrior ? q : null).kl, tf.tensor1d(klWeights)));
+          const { z, kl } = block(inputs[0] as tf.Tensor, withPrior ? (inputs[1] as tf.Tensor) : null);
+          // z does not depend on the prior: its gradient only for the posterior.
+          const withBoth = (withPrior ? inputs : inputs.slice(0, 1)) as tf.Tensor[];
+          const gradients = [
+            ...[both, klOnly].flatMap((f) => tf.grads((p: tf.Tensor, q?: tf.Tensor) => f(p, q ?? p))(withBoth)),
+            ...tf.grads((p: tf.Tensor) => zOnly(p, inputs[1] as tf.Tensor))([inputs[0] as tf.Tensor]),
+          ];
+          return [z, kl, ...gradients].map((t) => Array.from(t.dataSync()));
+        }),
+      );
+    await tf.setBackend('cpu');
+    const cpu = compute();
+    await tf.setBackend('native-blas');
+    const fused = compute();
+    const profile = await tf.profile(() => void compute());
+    const kernels = new Set(profile.kernelNames);
+    for (const name of [GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD])
+      assert.ok(kernels.has(name), `${name} did not run: ${[...kernels].join(', ')}`);
+    for (const name of ['Softmax', 'Tanh', 'Exp']) assert.ok(!kernels.has(name), `the composite ran (${name}): ${[...kernels].join(', ')}`);
+    assertCloseToCpu(fused, cpu);
+    // And the composite on native-blas, which the fused kernel replaces.
+    const nativeKernel = tf.getKernel(GAUSSIAN_LATENT, 'native-blas') as tf.KernelConfig;
+    tf.unregisterKernel(GAUSSIAN_LATENT, 'native-blas');
+    try {
+      assertCloseToCpu(fused, compute());
+    } finally {
+      tf.registerKernel(nativeKernel);
+    }
   });
 
   it('global-norm clipping and the Adam update of all variables in one call give the cpu backend’s numbers', {

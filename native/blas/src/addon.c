@@ -926,6 +926,8 @@ void factor_register(napi_env env, napi_value exports, void *blas_library);
 void training_register(napi_env env, napi_value exports);
 // The Gaussian reconstruction loss and its gradient, each in one pass: src/loss.c.
 void loss_register(napi_env env, napi_value exports);
+// A VAE's latent block (posterior sample and KL) and its gradient, each in one call: src/latent.c.
+void latent_register(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&pin_once, pin_library);
@@ -949,6 +951,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   factor_register(env, exports, blas_library);
   training_register(env, exports);
   loss_register(env, exports);
+  latent_register(env, exports);
   return exports;
 }
 
