@@ -69,6 +69,13 @@ function assertCloseToCpu(got: number[][], expected: number[][]): void {
   }
 }
 
+/** compute() ran the fused kernels and none of the composite's (`absent`). */
+async function assertFusedKernels(compute: () => unknown, fused: string[], absent: string[]): Promise<void> {
+  const kernels = new Set((await tf.profile(() => void compute())).kernelNames);
+  for (const name of fused) assert.ok(kernels.has(name), `${name} did not run: ${[...kernels].join(', ')}`);
+  for (const name of absent) assert.ok(!kernels.has(name), `the composite ran (${name}): ${[...kernels].join(', ')}`);
+}
+
 /** tfjs's own gradients, before the native backend registers its broadcasting ones. */
 const tfjsGradients = ['Sum', 'Mean'].map((name) => tf.getGradient(name));
 
@@ -178,10 +185,7 @@ describe('native-blas backend', () => {
     const cpu = compute();
     await tf.setBackend('native-blas');
     const fused = compute();
-    const profile = await tf.profile(() => void compute());
-    const kernels = new Set(profile.kernelNames);
-    for (const name of [GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD]) assert.ok(kernels.has(name), `${name} did not run: ${[...kernels].join(', ')}`);
-    assert.ok(!kernels.has('SquaredDifference'), `the unfused loss ran: ${[...kernels].join(', ')}`);
+    await assertFusedKernels(compute, [GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD], ['SquaredDifference']);
     // The same ops unfused on native-blas: equal bit for bit.
     const config = tf.getKernel(GAUSSIAN_NLL, 'native-blas') as tf.KernelConfig;
     tf.unregisterKernel(GAUSSIAN_NLL, 'native-blas');
@@ -231,11 +235,7 @@ describe('native-blas backend', () => {
     const cpu = compute();
     await tf.setBackend('native-blas');
     const fused = compute();
-    const profile = await tf.profile(() => void compute());
-    const kernels = new Set(profile.kernelNames);
-    for (const name of [GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD])
-      assert.ok(kernels.has(name), `${name} did not run: ${[...kernels].join(', ')}`);
-    for (const name of ['Softmax', 'Tanh', 'Exp']) assert.ok(!kernels.has(name), `the composite ran (${name}): ${[...kernels].join(', ')}`);
+    await assertFusedKernels(compute, [GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD], ['Softmax', 'Tanh', 'Exp']);
     assertCloseToCpu(fused, cpu);
     // And the composite on native-blas, which the fused kernel replaces.
     const nativeKernel = tf.getKernel(GAUSSIAN_LATENT, 'native-blas') as tf.KernelConfig;

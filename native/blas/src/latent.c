@@ -201,40 +201,36 @@ static int read_common(Args *args, size_t first, LatentJob *job, int64_t *rows) 
   return !args->failed;
 }
 
-static napi_value GaussianLatent(napi_env env, napi_callback_info info) {
+/** The block (backward 0: z, kl, then the inputs) or its gradient (backward 1: dPosterior, dPrior, dz, dkl, then the inputs). */
+static napi_value run_latent(napi_env env, napi_callback_info info, int backward) {
   Args args;
-  if (!args_init(&args, env, info, 10)) return NULL;
+  if (!args_init(&args, env, info, backward ? 12 : 10)) return NULL;
   LatentJob job = {0};
   int64_t rows;
-  size_t lz, lk;
-  job.z = f32(&args, 0, &lz);
-  job.kl = f32(&args, 1, &lk);
-  if (!read_common(&args, 2, &job, &rows)) return NULL;
-  need(&args, lz >= (size_t)(rows * job.latent) && lk >= (size_t)rows, "gaussianLatent: output too short");
+  size_t l0, l1;
+  float *out0 = f32(&args, 0, &l0), *out1 = f32(&args, 1, &l1);
+  if (!read_common(&args, backward ? 4 : 2, &job, &rows)) return NULL;
+  const size_t block = (size_t)(rows * job.latent);
+  if (backward) {
+    job.dpost = out0;
+    job.dprior = out1;
+    job.dz = optional(&args, 2, block, "gaussianLatentGrad: dz too short");
+    job.dkl = optional(&args, 3, (size_t)rows, "gaussianLatentGrad: dkl too short");
+    need(&args, l0 >= 2 * block && (job.prior == NULL || l1 >= 2 * block), "gaussianLatentGrad: output too short");
+  } else {
+    job.z = out0;
+    job.kl = out1;
+    need(&args, l0 >= block && l1 >= (size_t)rows, "gaussianLatent: output too short");
+  }
   if (args.failed) return NULL;
-  parallel_for(forward_rows, &job, rows, (GRAIN_COSTLY + job.latent - 1) / job.latent);
+  parallel_for(backward ? backward_rows : forward_rows, &job, rows, (GRAIN_COSTLY + job.latent - 1) / job.latent);
   if (job.failed) fail(&args, "cellshift_blas: out of memory");
   return NULL;
 }
 
-static napi_value GaussianLatentGrad(napi_env env, napi_callback_info info) {
-  Args args;
-  if (!args_init(&args, env, info, 12)) return NULL;
-  LatentJob job = {0};
-  int64_t rows;
-  size_t lp, lq;
-  job.dpost = f32(&args, 0, &lp);
-  job.dprior = f32(&args, 1, &lq);
-  if (!read_common(&args, 4, &job, &rows)) return NULL;
-  job.dz = optional(&args, 2, (size_t)(rows * job.latent), "gaussianLatentGrad: dz too short");
-  job.dkl = optional(&args, 3, (size_t)rows, "gaussianLatentGrad: dkl too short");
-  need(&args, lp >= (size_t)(rows * 2 * job.latent), "gaussianLatentGrad: dPosterior too short");
-  need(&args, job.prior == NULL || lq >= (size_t)(rows * 2 * job.latent), "gaussianLatentGrad: dPrior too short");
-  if (args.failed) return NULL;
-  parallel_for(backward_rows, &job, rows, (GRAIN_COSTLY + job.latent - 1) / job.latent);
-  if (job.failed) fail(&args, "cellshift_blas: out of memory");
-  return NULL;
-}
+static napi_value GaussianLatent(napi_env env, napi_callback_info info) { return run_latent(env, info, 0); }
+
+static napi_value GaussianLatentGrad(napi_env env, napi_callback_info info) { return run_latent(env, info, 1); }
 
 void latent_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
