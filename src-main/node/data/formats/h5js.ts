@@ -73,6 +73,21 @@ class Cursor {
   /** Unsigned integer of n bytes (1–8); all ones → UNDEFINED_ADDRESS; beyond 2^53 → unsupported. */
   uint(n: number): number {
     this.need(n);
+    // Addresses, lengths and chunk offsets are 8 or 4 bytes: two or one 32-bit reads, not a
+    // byte loop (a chunk B-tree has three such fields per chunk).
+    if (n === 8) {
+      const lo = this.buf.readUInt32LE(this.pos);
+      const hi = this.buf.readUInt32LE(this.pos + 4);
+      this.pos += 8;
+      if (lo === 0xffffffff && hi === 0xffffffff) return UNDEFINED_ADDRESS;
+      if (hi >= 0x200000) unsupported('an integer field beyond 2^53');
+      return hi * 0x100000000 + lo;
+    }
+    if (n === 4) {
+      const v = this.buf.readUInt32LE(this.pos);
+      this.pos += 4;
+      return v === 0xffffffff ? UNDEFINED_ADDRESS : v;
+    }
     let allOnes = true;
     let v = 0;
     for (let i = n - 1; i >= 0; i--) {
