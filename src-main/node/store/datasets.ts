@@ -366,7 +366,9 @@ export class DatasetRepository extends Repository {
     const bytes = new Uint8Array(out.buffer, out.byteOffset, samples.length * nGenes * Float32Array.BYTES_PER_ELEMENT);
     const rowBytes = nGenes * Float32Array.BYTES_PER_ELEMENT;
     // Copied byte for byte into place: a Buffer from SQLite may not be 4-byte aligned to view as floats.
-    const place = (idx: number, expression: Buffer) => {
+    const place = (idx: number, expression: Buffer | undefined) => {
+      // Training reads its batches as it goes: say so if the rows went away meanwhile.
+      if (!expression) throw new LabError('not_found', `Sample #${idx} of dataset "${datasetId}" is no longer stored`);
       if (expression.byteLength !== rowBytes)
         throw new LabError('internal', `Sample #${idx} has ${expression.byteLength / 4} values, not ${nGenes}`);
       while (k < order.length && samples[order[k] as number] === idx) bytes.set(expression, (order[k++] as number) * rowBytes);
@@ -383,7 +385,7 @@ export class DatasetRepository extends Repository {
       const read = this.db.prepare('SELECT expression FROM samples WHERE dataset_id = ? AND idx = ?').pluck();
       while (k < order.length) {
         const idx = samples[order[k] as number] as number;
-        place(idx, read.get(datasetId, idx) as Buffer);
+        place(idx, read.get(datasetId, idx) as Buffer | undefined);
       }
     }
     return out;
