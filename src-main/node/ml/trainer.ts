@@ -9,7 +9,7 @@ import type { Batch, GenerativeModule, LossContext } from './modules/index.js';
 import { applyScaledGradients } from './native/adam.js';
 import { outputArray } from './native/backend.js';
 import { nativeGlobalNorm } from './native/norm.js';
-import type { TrainingData } from './training-data.js';
+import type { StreamedTrainingData, TrainingData } from './training-data.js';
 
 export interface StepReport {
   epoch: number;
@@ -62,7 +62,9 @@ const ADVERSARY_OPTIMIZER = 'adversary-optimizer/';
 
 export class Trainer {
   readonly #module: GenerativeModule;
-  readonly #data: TrainingData;
+  readonly #data: TrainingData | StreamedTrainingData;
+  /** Writes the given samples' rows into a batch: from the matrix in memory, or read from the store. */
+  readonly #readRows: StreamedTrainingData['readRows'];
   readonly #config: TrainingConfig;
   readonly #optimizer: tf.Optimizer;
   readonly #adversaryOptimizer: tf.Optimizer | null;
@@ -71,9 +73,10 @@ export class Trainer {
   #step = 0;
   #bestEpochLoss = Number.POSITIVE_INFINITY;
 
-  constructor(module: GenerativeModule, data: TrainingData, config: TrainingConfig) {
+  constructor(module: GenerativeModule, data: TrainingData | StreamedTrainingData, config: TrainingConfig) {
     this.#module = module;
     this.#data = data;
+    this.#readRows = 'x' in data ? matrixRows(data.x, data.nGenes) : data.readRows;
     this.#config = config;
     this.#optimizer = tf.train.adam(config.learningRate);
     this.#adversaryOptimizer = module.adversary ? tf.train.adam(config.learningRate) : null;
@@ -216,15 +219,15 @@ export class Trainer {
   }
 
   #batch(indices: number[]): Batch {
-    const { nGenes, x, environmentOfSample, environmentInputs, environmentWidth, environmentClass } = this.#data;
+    const { nGenes, environmentOfSample, environmentInputs, environmentWidth, environmentClass } = this.#data;
     // Every element is written below. On native-blas these come from the backend's pool and go
     // back to it with the step's tensors: fresh multi-MB arrays each step (page faults, zeroing,
     // garbage collection) cost a batch-1024 step ~10–20 ms.
     const xs = outputArray(tf.backend(), indices.length * nGenes);
     const es = outputArray(tf.backend(), indices.length * environmentWidth);
     const classes = new Int32Array(indices.length);
+    this.#readRows(indices, xs);
     indices.forEach((sample, row) => {
-      xs.set(x.subarray(sample * nGenes, (sample + 1) * nGenes), row * nGenes);
       const env = environmentOfSample[sample] as number;
       es.set(environmentInputs.subarray(env * environmentWidth, (env + 1) * environmentWidth), row * environmentWidth);
       classes[row] = Math.max(0, environmentClass[env] as number);
@@ -267,6 +270,15 @@ export class Trainer {
       return metrics;
     });
   }
+}
+
+function matrixRows(x: Float32Array, nGenes: number): StreamedTrainingData['readRows'] {
+  return (samples, out) => {
+    for (let r = 0; r < samples.length; r++) {
+      const sample = samples[r] as number;
+      out.set(x.subarray(sample * nGenes, (sample + 1) * nGenes), r * nGenes);
+    }
+  };
 }
 
 /** The gradients' global L2 norm and the factor that brings it down to at most maxNorm (1 when it is within, or not finite). */
