@@ -131,8 +131,26 @@ export class AnalysisService {
     options: CallOptions = {},
   ): Promise<SerializedResult<M> | ResultOf<M>> {
     if (this.#store.path !== ':memory:') return this.#serve('dataset', method, operation, params, options);
+    return (await this.#readInProcess(operation, params, options)) as ResultOf<M>;
+  }
+
+  /** A read of the dataset only, answered as its value (in the dataset-read worker unless the database is in memory). */
+  async datasetValue<N extends DatasetReadName>(
+    operation: N,
+    params: AnalysisParams<N>,
+    options: CallOptions = {},
+  ): Promise<AnalysisResult<N>> {
+    const value =
+      this.#store.path !== ':memory:'
+        ? this.#request({ type: 'call', operation, params }, options, 'dataset')
+        : this.#readInProcess(operation, params, options);
+    return (await value) as AnalysisResult<N>;
+  }
+
+  /** A dataset read on this thread: only for a database in memory, which a worker cannot open. */
+  #readInProcess<N extends DatasetReadName>(operation: N, params: AnalysisParams<N>, options: CallOptions): Promise<unknown> {
     const read = datasetReads[operation] as (context: { store: Store; signal: AbortSignal }, params: AnalysisParams<N>) => Promise<unknown>;
-    return (await read({ store: this.#store, signal: options.signal ?? new AbortController().signal }, params)) as ResultOf<M>;
+    return read({ store: this.#store, signal: options.signal ?? new AbortController().signal }, params);
   }
 
   /**

@@ -16,6 +16,7 @@ import type { LatentsPrecompute } from './latents-precompute.js';
 import { type ScreeningLab, screenStructures } from './mechanism.js';
 import { collectBundle } from './plans/collect.js';
 import { bundleStatus, resubmitFailed } from './plans/slurm.js';
+import { listSelections, saveSelection } from './selections.js';
 import type { ServedHandlers } from './serialized-result.js';
 import type { StudyLab } from './studies/common.js';
 import type { TrainingManager } from './training.js';
@@ -66,6 +67,7 @@ function handlerTable(lab: LabParts): ServedHandlers {
     // These read every sample (seconds at LINCS size): in the analysis worker, off the serving thread.
     // Results of megabytes come back from the worker validated and serialized (analysis.serve).
     'environments.list': (params, { signal }) => analysis.readDataset('environments.list', 'environments', params, { signal }),
+    'environments.labelled': ({ datasetId }) => ({ labelled: store.datasets.hasLabelledEnvironments(datasetId) }),
     'environments.representations': (params, { signal }) =>
       analysis.readDataset('environments.representations', 'representations', params, { signal }),
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
@@ -101,8 +103,8 @@ function handlerTable(lab: LabParts): ServedHandlers {
       analysis.serve('analysis.differential', 'differential', params, { signal }, { checkParams: true }),
     'sessions.get': ({ view }) => store.sessions.view(view),
     'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
-    'selections.list': ({ datasetId }) => store.sessions.selections(datasetId),
-    'selections.save': (params) => store.sessions.saveSelection(params),
+    'selections.list': ({ datasetId }) => listSelections(store, datasetId),
+    'selections.save': (params, context) => saveSelection(store, analysis, params, context),
     'selections.delete': ({ id }) => {
       store.sessions.deleteSelection(id);
       return { deleted: true as const };
