@@ -1,7 +1,10 @@
 // Full-LINCS bench (issue 13): every step a user takes, at GSE92742 size, through the running server.
 //   npm run build && npm run bench:lincs -- [--signatures 473647] [--compounds 20000] [--umap-points 20000]
-//                                           [--cache DIR] [--keep-db]
+//                                           [--cache DIR] [--keep-db] [--reuse-lab DIR [--retrain]]
 //   --signatures 720216 for LINCS 2020's level5_beta_trt_cp; a small N (e.g. 20000) for a quick run.
+//   --reuse-lab DIR starts the server on DIR/lab.db (a lab an earlier --keep-db run left, or a copy
+//   of one) and skips the import when it holds the bench's dataset, and training when it also holds
+//   a completed Env-VAE run of it (--retrain trains a new run anyway); DIR is kept.
 //
 // Data: a LINCS-layout Level-5 GCTX of N signatures × 978 landmark genes (float32, written with
 // bench/load.ts's writer), 71 cell lines, `--compounds` compounds whose structures are the real
@@ -16,11 +19,13 @@
 // preview, one Env-VAE epoch, unseen-environment evaluation with every baseline, PCA and UMAP
 // projections, the Latents view's data as it asks on opening (the heatmaps' first rows, packed
 // sample columns, selections, top genes), a lasso of 100k points saved as a selection (sample
-// indices, as the renderer sends them) with differential expression, predict for a new SMILES, and export of each figure's
-// data as CSV (the whole prior shift fetched as the heatmap's export does; the renderer's toCsv).
-// Per step: time, server RSS, analysis worker heap, app.info round trips sampled every 100 ms (max
-// and p99; target < 50 ms), and the serving thread's longest stretch without turning its event loop
-// by its own CPU time (load does not stretch it) with its longest named task. No browser: the renderer's figures are bench:load's and bench:scatter's.
+// indices, as the renderer sends them) with differential expression, predict for a new SMILES, and
+// export of each figure's data as CSV (the whole prior shift fetched as the heatmap's export does;
+// the renderer's toCsv). Per step: time, server RSS (and its anonymous and file-backed parts, and
+// the thread count, at the peak), analysis worker heap, app.info round trips sampled every 100 ms
+// (max and p99; target < 50 ms), and the serving thread's longest stretch without turning its
+// event loop by its own CPU time (load does not stretch it) with its longest named task. No
+// browser: the renderer's figures are bench:load's and bench:scatter's.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -71,6 +76,8 @@ interface Options {
   umapPoints: number;
   cache: string | null;
   keepDb: boolean;
+  reuseLab: string | null;
+  retrain: boolean;
 }
 
 function fail(message: string): never {
@@ -78,7 +85,15 @@ function fail(message: string): never {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { signatures: GSE92742_SIGNATURES, compounds: 20_000, umapPoints: 20_000, cache: null, keepDb: false };
+  const o: Options = {
+    signatures: GSE92742_SIGNATURES,
+    compounds: 20_000,
+    umapPoints: 20_000,
+    cache: null,
+    keepDb: false,
+    reuseLab: null,
+    retrain: false,
+  };
   const integer = (flag: string, value: string | undefined, min: number) => integerOption('lincs', flag, value, min);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -87,8 +102,12 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--umap-points') o.umapPoints = integer(flag, argv[++i], 0);
     else if (flag === '--cache') o.cache = resolve(argv[++i] ?? fail('--cache needs a path'));
     else if (flag === '--keep-db') o.keepDb = true;
+    else if (flag === '--reuse-lab') o.reuseLab = resolve(argv[++i] ?? fail('--reuse-lab needs the folder of a lab.db'));
+    else if (flag === '--retrain') o.retrain = true;
     else fail(`unknown option ${flag}`);
   }
+  if (o.reuseLab && !existsSync(join(o.reuseLab, 'lab.db'))) fail(`${join(o.reuseLab, 'lab.db')} does not exist`);
+  if (o.retrain && !o.reuseLab) fail('--retrain goes with --reuse-lab');
   return o;
 }
 
@@ -165,15 +184,24 @@ async function main(): Promise<void> {
   log(
     `${data.writtenMs === null ? 'reused' : `wrote (${seconds(data.writtenMs)} s)`} ${data.files.gctx} (${mb(statSync(data.files.gctx).size)})`,
   );
-  const labDir = mkdtempSync(join(tmpdir(), 'cellshift-lincs-'));
+  const labDir = o.reuseLab ?? mkdtempSync(join(tmpdir(), 'cellshift-lincs-'));
   let server: Server | null = null;
   let recorder: Recorder | null = null;
+  let memory: MemoryWatch | null = null;
   try {
     server = await startServerChild(labDir, data.dir);
     const live = server;
     recorder = new Recorder(live);
-    const rec = recorder;
-    rec.start();
+    memory = new MemoryWatch(live.child.pid as number);
+    const watch = memory;
+    const recorded = recorder;
+    // Each step's memory is watched alongside the recorder's figures.
+    const rec = {
+      phase: <T>(name: string, work: () => Promise<T>, note?: (result: T) => string) =>
+        watch.during(name, () => recorded.phase(name, work, note)),
+    };
+    recorded.start();
+    watch.start();
     const feed = await events(live);
     const job = async <T>(jobId: string): Promise<T> => {
       const done = await feed.next((e) => (e.type === 'job.finished' || e.type === 'job.failed') && e.jobId === jobId);
@@ -195,15 +223,19 @@ async function main(): Promise<void> {
       environmentKey: 'drug+cell',
       name: `LINCS-size bench: ${o.signatures} signatures`,
     };
-    const dataset = await rec.phase(
-      'import with structures (preview + import)',
-      async () => {
-        const preview = await call<{ samples: number; environments: number }>(live, 'imports.preview', { request });
-        const { jobId } = await call<{ jobId: string }>(live, 'imports.start', { request });
-        return { ...(await job<{ id: string }>(jobId)), preview };
-      },
-      (d) => `${d.preview.samples} samples, ${d.preview.environments} environments`,
-    );
+    const reused = await reusedDataset(live, request.name);
+    if (reused) log(`reusing dataset ${reused.id} (${reused.nSamples} samples) of ${join(labDir, 'lab.db')}: no import`);
+    const dataset =
+      reused ??
+      (await rec.phase(
+        'import with structures (preview + import)',
+        async () => {
+          const preview = await call<{ samples: number; environments: number }>(live, 'imports.preview', { request });
+          const { jobId } = await call<{ jobId: string }>(live, 'imports.start', { request });
+          return { ...(await job<{ id: string }>(jobId)), preview };
+        },
+        (d) => `${d.preview.samples} samples, ${d.preview.environments} environments`,
+      ));
     await rec.phase(
       'split preview (held-out drugs)',
       async () =>
@@ -213,23 +245,27 @@ async function main(): Promise<void> {
         }),
       (p) => `${p.trainSamples} train, ${p.heldOutSamples} held out`,
     );
-    const run = await rec.phase(
-      'train Env-VAE 978→500→200, 1 epoch',
-      async () => {
-        const started = await call<{ id: string }>(live, 'runs.start', {
-          datasetId: dataset.id,
-          config: { model: { family: 'env-vae' }, epochs: 1 },
-        });
-        const final = await feed.next(
-          (e) =>
-            e.type === 'run.status' && e.run.id === started.id && ['completed', 'failed', 'diverged', 'cancelled'].includes(e.run.status),
-        );
-        if (final.type === 'run.status' && final.run.status !== 'completed')
-          throw new Error(`training ${final.run.status}: ${final.run.message}`);
-        return (await call<{ id: string; backend: string | null }>(live, 'runs.get', { id: started.id })) ?? { id: started.id };
-      },
-      (r) => `${r.backend}`,
-    );
+    const trained = o.retrain ? null : await reusedRun(live, dataset.id);
+    if (trained) log(`reusing run ${trained.id}: no training`);
+    const run =
+      trained ??
+      (await rec.phase(
+        'train Env-VAE 978→500→200, 1 epoch',
+        async () => {
+          const started = await call<{ id: string }>(live, 'runs.start', {
+            datasetId: dataset.id,
+            config: { model: { family: 'env-vae' }, epochs: 1 },
+          });
+          const final = await feed.next(
+            (e) =>
+              e.type === 'run.status' && e.run.id === started.id && ['completed', 'failed', 'diverged', 'cancelled'].includes(e.run.status),
+          );
+          if (final.type === 'run.status' && final.run.status !== 'completed')
+            throw new Error(`training ${final.run.status}: ${final.run.message}`);
+          return (await call<{ id: string; backend: string | null }>(live, 'runs.get', { id: started.id })) ?? { id: started.id };
+        },
+        (r) => `${r.backend}`,
+      ));
     const evaluation = await rec.phase(
       'unseen-environment evaluation, all baselines',
       async () => call<{ environments: string[]; scores: Record<string, unknown>[] }>(live, 'evaluation.unseen', { runId: run.id }),
@@ -322,23 +358,124 @@ async function main(): Promise<void> {
       },
       (bytes) => `${mb(bytes)} of CSV (prior-shift heatmap with its data, PCA scatter, DE table, evaluation scores)`,
     );
-    rec.stop();
+    recorded.stop();
+    watch.stop();
     feed.close();
     const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${live.child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    printTable(rec.phases, o, data.dir, hwm);
+    printTable(recorded.phases, o, data.dir, hwm);
+    watch.print();
   } catch (error) {
     // What ran before the failure is still worth seeing.
     if (recorder) printTable(recorder.phases, o, data.dir, 0);
+    memory?.print();
     throw error;
   } finally {
     recorder?.stop();
+    memory?.stop();
     if (server) {
       const child = server.child;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
     }
-    if (!o.keepDb) rmSync(labDir, { recursive: true, force: true });
+    if (!o.keepDb && !o.reuseLab) rmSync(labDir, { recursive: true, force: true });
+  }
+}
+
+/** The bench's dataset in a reused lab (by its name), if there. */
+async function reusedDataset(server: Server, name: string): Promise<{ id: string; nSamples: number } | null> {
+  const datasets = await call<{ id: string; name: string; nSamples: number }[]>(server, 'datasets.list', {});
+  return datasets.find((d) => d.name === name) ?? null;
+}
+
+/** A completed Env-VAE run of the dataset in a reused lab, if there. */
+async function reusedRun(server: Server, datasetId: string): Promise<{ id: string } | null> {
+  const runs = await call<{ id: string; model: string; status: string }[]>(server, 'runs.list', { datasetId });
+  return runs.find((r) => r.model === 'env-vae' && r.status === 'completed') ?? null;
+}
+
+interface StepMemory {
+  name: string;
+  /** At the step's highest RSS: the anonymous and file-backed parts and the number of threads (MB, MB, count). */
+  rss: number;
+  anon: number;
+  file: number;
+  threads: number;
+  /** The process's VmHWM when the step ended. */
+  hwmAfter: number;
+}
+
+/**
+ * /proc/<pid>/status every 100 ms: where the server's memory is at each step's peak. Anonymous is
+ * heap (JS, ArrayBuffers, malloc, SQLite's page cache); file-backed is code and mapped files (SQLite
+ * maps nothing: mmap_size is 0).
+ */
+class MemoryWatch {
+  readonly steps: StepMemory[] = [];
+  readonly #pid: number;
+  #current: StepMemory | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.#sample(), 100);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  async during<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const step: StepMemory = { name, rss: 0, anon: 0, file: 0, threads: 0, hwmAfter: 0 };
+    this.#current = step;
+    this.#sample();
+    try {
+      return await work();
+    } finally {
+      this.#sample();
+      step.hwmAfter = this.#status().VmHWM ?? 0;
+      this.#current = null;
+      this.steps.push(step);
+    }
+  }
+
+  print(): void {
+    if (this.steps.length === 0) return;
+    console.log();
+    console.log('Server memory at each step’s RSS peak (anonymous = heaps, buffers, malloc; file = code, mapped files):');
+    console.log('| step | RSS peak | anonymous | file-backed | threads | VmHWM after |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    for (const s of this.steps) {
+      console.log(`| ${s.name} | ${mb(s.rss)} | ${mb(s.anon)} | ${mb(s.file)} | ${s.threads} | ${mb(s.hwmAfter)} |`);
+    }
+  }
+
+  #status(): Record<string, number> {
+    const fields: Record<string, number> = {};
+    try {
+      for (const line of readFileSync(`/proc/${this.#pid}/status`, 'utf8').split('\n')) {
+        const m = /^(\w+):\s+(\d+)( kB)?$/.exec(line);
+        if (m) fields[m[1] as string] = Number(m[2]) * (m[3] ? 1024 : 1);
+      }
+    } catch {
+      // the server has exited
+    }
+    return fields;
+  }
+
+  #sample(): void {
+    const step = this.#current;
+    if (!step) return;
+    const s = this.#status();
+    if ((s.VmRSS ?? 0) <= step.rss) return;
+    step.rss = s.VmRSS ?? 0;
+    step.anon = s.RssAnon ?? 0;
+    step.file = s.RssFile ?? 0;
+    step.threads = s.Threads ?? 0;
   }
 }
 

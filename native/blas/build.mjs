@@ -56,6 +56,8 @@ function buildWithCompiler(dir) {
     join(here, 'src', 'factor.c'),
     join(here, 'src', 'training.c'),
     join(here, 'src', 'sparse.c'),
+    join(here, 'src', 'loss.c'),
+    join(here, 'src', 'latent.c'),
     '-o',
     output,
     ...link,

@@ -12,6 +12,7 @@ import type { FileGrants } from './files/grants.js';
 import { importGeneSets } from './gene-sets.js';
 import type { ImportWorkflow } from './import/workflow.js';
 import type { JobRunner } from './jobs.js';
+import type { LatentsPrecompute } from './latents-precompute.js';
 import { type ScreeningLab, screenStructures } from './mechanism.js';
 import { collectBundle } from './plans/collect.js';
 import { bundleStatus, resubmitFailed } from './plans/slurm.js';
@@ -31,6 +32,7 @@ export interface LabParts extends ScreeningLab, StudyLab {
   files: FileGrants;
   chemistry: LabChemistry;
   imports: ImportWorkflow;
+  latents: LatentsPrecompute;
   appInfo(): AppInfo;
   createSynthetic(params: CreateSyntheticParams & { seed: number }): { jobId: string; kind: 'synthetic' };
   startStudy(id: StudyId, options: StudyOptions, executor?: SweepExecutor): Promise<{ jobId: string; kind: 'study' }>;
@@ -71,10 +73,17 @@ function handlerTable(lab: LabParts): ServedHandlers {
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
     'splits.preview': (params, { signal }) => analysis.readDataset('splits.preview', 'splitPreview', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
-    'runs.start': ({ datasetId, name, config }) => training.start(datasetId, config, name),
+    'runs.start': ({ datasetId, name, config }) => {
+      const run = training.start(datasetId, config, name);
+      lab.latents.watch(run.id); // what Latents opens with, computed when it completes
+      return run;
+    },
     'runs.get': ({ id }) => training.detail(id),
     'runs.metrics': ({ id }) => training.metrics(id),
-    'runs.control': ({ id, action }) => training.control(id, action),
+    'runs.control': ({ id, action }) => {
+      if (action === 'resume') lab.latents.watch(id);
+      return training.control(id, action);
+    },
     'runs.rename': ({ id, name }) => store.runs.rename(id, name),
     'runs.delete': ({ id }) => {
       training.delete(id);
@@ -82,10 +91,13 @@ function handlerTable(lab: LabParts): ServedHandlers {
     },
     'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('datasets.sampleColumn', 'sampleColumn', params, { signal }),
     'datasets.sampleColumns': (params, { signal }) => analysis.readDataset('datasets.sampleColumns', 'sampleColumns', params, { signal }),
-    'analysis.projection': (params, { signal }) => analysis.serve('analysis.projection', 'projection', params, { signal }),
+    'analysis.projection': (params, { signal }) =>
+      analysis.serveLatents('analysis.projection', 'storedProjection', 'projection', params, { signal }),
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
-    'analysis.priorShiftRows': (params, { signal }) => analysis.serve('analysis.priorShiftRows', 'priorShiftRows', params, { signal }),
-    'analysis.topGenes': (params, { signal }) => analysis.serve('analysis.topGenes', 'topGenes', params, { signal }),
+    'analysis.priorShiftRows': (params, { signal }) =>
+      analysis.serveLatents('analysis.priorShiftRows', 'storedPriorShiftRows', 'priorShiftRows', params, { signal }),
+    'analysis.topGenes': (params, { signal }) =>
+      analysis.serveLatents('analysis.topGenes', 'storedTopGenes', 'topGenes', params, { signal }),
     // Its params (the lasso's sample ids: 100k strings) are checked in the worker (PARAMS_CHECKED_IN_WORKER).
     'analysis.differential': (params, { signal }) =>
       analysis.serve('analysis.differential', 'differential', params, { signal }, { checkParams: true }),

@@ -6,9 +6,10 @@ import type { TrainingConfig } from '../../shared/api/training.js';
 import { Rng } from '../data/random.js';
 import { type NamedArray, restoreOptimizer, restoreParameters, snapshotOptimizer, snapshotParameters } from './checkpoint.js';
 import type { Batch, GenerativeModule, LossContext } from './modules/index.js';
+import { applyScaledGradients } from './native/adam.js';
 import { outputArray } from './native/backend.js';
 import { nativeGlobalNorm } from './native/norm.js';
-import type { TrainingData } from './training-data.js';
+import type { StreamedTrainingData, TrainingData } from './training-data.js';
 
 export interface StepReport {
   epoch: number;
@@ -61,7 +62,9 @@ const ADVERSARY_OPTIMIZER = 'adversary-optimizer/';
 
 export class Trainer {
   readonly #module: GenerativeModule;
-  readonly #data: TrainingData;
+  readonly #data: TrainingData | StreamedTrainingData;
+  /** Writes the given samples' rows into a batch: from the matrix in memory, or read from the store. */
+  readonly #readRows: StreamedTrainingData['readRows'];
   readonly #config: TrainingConfig;
   readonly #optimizer: tf.Optimizer;
   readonly #adversaryOptimizer: tf.Optimizer | null;
@@ -70,9 +73,10 @@ export class Trainer {
   #step = 0;
   #bestEpochLoss = Number.POSITIVE_INFINITY;
 
-  constructor(module: GenerativeModule, data: TrainingData, config: TrainingConfig) {
+  constructor(module: GenerativeModule, data: TrainingData | StreamedTrainingData, config: TrainingConfig) {
     this.#module = module;
     this.#data = data;
+    this.#readRows = 'x' in data ? matrixRows(data.x, data.nGenes) : data.readRows;
     this.#config = config;
     this.#optimizer = tf.train.adam(config.learningRate);
     this.#adversaryOptimizer = module.adversary ? tf.train.adam(config.learningRate) : null;
@@ -215,15 +219,15 @@ export class Trainer {
   }
 
   #batch(indices: number[]): Batch {
-    const { nGenes, x, environmentOfSample, environmentInputs, environmentWidth, environmentClass } = this.#data;
+    const { nGenes, environmentOfSample, environmentInputs, environmentWidth, environmentClass } = this.#data;
     // Every element is written below. On native-blas these come from the backend's pool and go
     // back to it with the step's tensors: fresh multi-MB arrays each step (page faults, zeroing,
     // garbage collection) cost a batch-1024 step ~10–20 ms.
     const xs = outputArray(tf.backend(), indices.length * nGenes);
     const es = outputArray(tf.backend(), indices.length * environmentWidth);
     const classes = new Int32Array(indices.length);
+    this.#readRows(indices, xs);
     indices.forEach((sample, row) => {
-      xs.set(x.subarray(sample * nGenes, (sample + 1) * nGenes), row * nGenes);
       const env = environmentOfSample[sample] as number;
       es.set(environmentInputs.subarray(env * environmentWidth, (env + 1) * environmentWidth), row * environmentWidth);
       classes[row] = Math.max(0, environmentClass[env] as number);
@@ -243,8 +247,8 @@ export class Trainer {
       const adversary = this.#module.adversary;
       if (adversary && this.#adversaryOptimizer && this.#module.adversaryLoss) {
         const { value, grads } = tf.variableGrads(() => this.#module.adversaryLoss?.(batch, context) as tf.Scalar, adversary.list());
-        const clipped = clipByGlobalNorm(grads, this.#config.gradientClipNorm);
-        if (Number.isFinite(clipped.norm)) this.#adversaryOptimizer.applyGradients(clipped.grads);
+        const { norm, scale } = clippingScale(grads, this.#config.gradientClipNorm);
+        if (Number.isFinite(norm)) applyScaledGradients(this.#adversaryOptimizer, grads, scale);
         metrics.discriminator = value.dataSync()[0] as number;
       }
       const captured: Record<string, tf.Scalar> = {};
@@ -253,11 +257,12 @@ export class Trainer {
         for (const [name, term] of Object.entries(terms)) captured[name] = tf.keep(term);
         return total;
       }, this.#module.params.list());
-      const clipped = clipByGlobalNorm(grads, this.#config.gradientClipNorm);
+      // Clipping's rescale happens inside the optimiser's update where it can (native-blas).
+      const { norm, scale } = clippingScale(grads, this.#config.gradientClipNorm);
       // A non-finite gradient is not applied: the guard stops the run and the parameters stay usable.
-      if (Number.isFinite(clipped.norm)) this.#optimizer.applyGradients(clipped.grads);
+      if (Number.isFinite(norm)) applyScaledGradients(this.#optimizer, grads, scale);
       metrics.loss = value.dataSync()[0] as number;
-      metrics.grad_norm = clipped.norm;
+      metrics.grad_norm = norm;
       for (const [name, term] of Object.entries(captured)) {
         metrics[name] = term.dataSync()[0] as number;
         term.dispose();
@@ -267,12 +272,26 @@ export class Trainer {
   }
 }
 
-/** Rescales all gradients together so their global L2 norm is at most maxNorm. */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
+function matrixRows(x: Float32Array, nGenes: number): StreamedTrainingData['readRows'] {
+  return (samples, out) => {
+    for (let r = 0; r < samples.length; r++) {
+      const sample = samples[r] as number;
+      out.set(x.subarray(sample * nGenes, (sample + 1) * nGenes), r * nGenes);
+    }
+  };
+}
+
+/** The gradients' global L2 norm and the factor that brings it down to at most maxNorm (1 when it is within, or not finite). */
+export function clippingScale(grads: tf.NamedTensorMap, maxNorm: number): { norm: number; scale: number } {
   const tensors = Object.values(grads);
   const norm =
     nativeGlobalNorm(tensors) ?? tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0] as number);
-  if (!(norm > maxNorm) || !Number.isFinite(norm)) return { grads, norm };
-  const scale = maxNorm / norm;
+  return { norm, scale: norm > maxNorm && Number.isFinite(norm) ? maxNorm / norm : 1 };
+}
+
+/** Rescales all gradients together so their global L2 norm is at most maxNorm. */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
+  const { norm, scale } = clippingScale(grads, maxNorm);
+  if (scale === 1) return { grads, norm };
   return { grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)])), norm };
 }

@@ -6,7 +6,7 @@ import { databaseFailure } from '../store/errors.js';
 import { Store } from '../store/store.js';
 import { selectBackend } from './backend.js';
 import { type NamedArray, packArrays, unpackArrays } from './checkpoint.js';
-import { prepareRunFeatures, setUpRun } from './run-setup.js';
+import { prepareRunFeatures, setUpTraining } from './run-setup.js';
 import { type Checkpoint, type Control, Trainer } from './trainer.js';
 import { ControlWord, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     : store;
   try {
     await prepareRunFeatures(store, init.runId, datasets);
-    const { config, data, module } = setUpRun(store, init.runId, datasets);
+    const { config, data, module } = setUpTraining(store, init.runId, datasets);
     const trainer = new Trainer(module, data, config);
     const standardization: NamedArray[] = data.standardization
       ? [

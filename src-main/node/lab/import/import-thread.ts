@@ -1,7 +1,8 @@
 // The serving side of the import worker (import-worker.ts): previews, imports, generated datasets
 // and sample tables attached to stored datasets are sent there; progress, and requests for
 // unpacked copies of .gz matrices (the unpack cache and its jobs live on this side), come back.
-// The worker keeps the preview's prepared import for the import that follows it.
+// The worker keeps the preview's prepared import for the import that follows it, and is ended
+// after each stored dataset (see #thenStop).
 import type { DatasetSummary } from '../../../shared/api/domain.js';
 import { LabError } from '../../../shared/api/errors.js';
 import type { AttachSamplesResult, ImportPreview, ResolvedImport } from '../../../shared/api/imports.js';
@@ -40,15 +41,20 @@ export class ImportThread implements ImportRunner {
   }
 
   importDataset(job: ImportJob, context: JobContextLike, unpack: Unpack): Promise<DatasetSummary> {
-    return this.#thread.run('import', job, { context, answer: unpacking(unpack) });
+    return this.#thenStop(this.#thread.run('import', job, { context, answer: unpacking(unpack) }));
   }
 
   createSynthetic(job: SyntheticJob, context: JobContextLike): Promise<DatasetSummary> {
-    return this.#thread.run('synthetic', job, { context });
+    return this.#thenStop(this.#thread.run('synthetic', job, { context }));
   }
 
   attachSamples(job: AttachJob, context: JobContextLike): Promise<Omit<AttachSamplesResult, 'from'>> {
-    return this.#thread.run('attach', job, { context });
+    return this.#thenStop(this.#thread.run('attach', job, { context }));
+  }
+
+  /** Whether the worker thread is running: it is between a preview and its import, not after. */
+  get running(): boolean {
+    return this.#thread.running;
   }
 
   discardPreview(): void {
@@ -57,6 +63,19 @@ export class ImportThread implements ImportRunner {
 
   close(): Promise<void> {
     return this.#thread.close();
+  }
+
+  /**
+   * Once a dataset is stored, the worker keeps nothing the next job needs (a preview is taken by
+   * its import), yet its heap and buffers stayed allocated beside the training that typically
+   * follows: the worker is ended, and the next preview or import starts a new one.
+   */
+  async #thenStop<T>(job: Promise<T>): Promise<T> {
+    try {
+      return await job;
+    } finally {
+      await this.#thread.stopIfIdle();
+    }
   }
 }
 

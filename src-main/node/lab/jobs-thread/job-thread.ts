@@ -68,6 +68,23 @@ export class JobThread {
     this.#worker?.postMessage({ type: 'notify', name } satisfies ToJobWorker);
   }
 
+  /** Whether a worker thread is running (one starts with the next job). */
+  get running(): boolean {
+    return this.#worker !== null;
+  }
+
+  /**
+   * Ends the worker if no job is waiting, and with it whatever it kept (its heap, buffers and
+   * threads); the next job starts a new one. An import's worker held ~0.5–0.8 GB at 473,647
+   * signatures until its next garbage collection, which an idle thread may never run.
+   */
+  async stopIfIdle(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker || this.#pending.size > 0) return;
+    this.#worker = null;
+    await worker.terminate();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const worker = this.#worker;
@@ -85,7 +102,9 @@ export class JobThread {
       failure = error;
     });
     worker.once('exit', (code) => {
-      if (this.#worker === worker) this.#worker = null;
+      // A worker ended on purpose (stopIfIdle, close) held no job; jobs pending now are another worker's.
+      if (this.#worker !== worker) return;
+      this.#worker = null;
       const why = failure ? `it failed: ${failure.message}` : `it exited with code ${code}`;
       this.#rejectAll(new LabError('internal', `The ${this.#options.label} stopped before finishing (${why}); ${this.#options.lostJob}.`));
     });

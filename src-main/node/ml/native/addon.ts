@@ -79,14 +79,48 @@ export interface NativeBinding {
     g: Float32Array[],
     m: Float32Array[],
     v: Float32Array[],
-    ...hyperparameters: AdamHyperparameters
+    ...hyperparametersAndScale: [...AdamHyperparameters, gradScale?: number]
   ): void;
+  /** True when adamMany reads a trailing gradScale (every g multiplied by it first); absent from older addons. */
+  adamManyScales?: boolean;
   /** out[k] = Σ arrays[k][i]² (squares rounded to float32, summed in double) (src/training.c); absent from older addons. */
   sumSquares?(out: Float32Array, arrays: Float32Array[]): void;
   /** out[r] = ½ Σ_c (x[r, c] − y[r, c])² over [rows, cols] (src/loss.c); absent from older addons. */
   gaussianNll?(out: Float32Array, x: Float32Array, y: Float32Array, rows: number, cols: number): void;
   /** dx[r, c] = (dy[r]·½)·2(a[r, c] − b[r, c]): gaussianNll's gradient for a (src/loss.c); absent from older addons. */
   gaussianNllGrad?(dx: Float32Array, dy: Float32Array, a: Float32Array, b: Float32Array, rows: number, cols: number): void;
+  /**
+   * A VAE's latent block (src/latent.c): z = μ + e^{logVar/2}·ε and the KL of q to the prior per
+   * row, from the encoder's raw [μ | a] ([rows, 2·latent]) and, for a learnt prior, the prior
+   * net's raw [p | s] (empty: N(0, I)). Absent from older addons.
+   */
+  gaussianLatent?(
+    z: Float32Array,
+    kl: Float32Array,
+    posterior: Float32Array,
+    noise: Float32Array,
+    prior: Float32Array,
+    rows: number,
+    latent: number,
+    logVarBound: number,
+    priorBound: number,
+    temperature: number,
+  ): void;
+  /** gaussianLatent's gradients for posterior and prior from dz and dkl (each may be empty: no gradient). */
+  gaussianLatentGrad?(
+    dPosterior: Float32Array,
+    dPrior: Float32Array,
+    dz: Float32Array,
+    dkl: Float32Array,
+    posterior: Float32Array,
+    noise: Float32Array,
+    prior: Float32Array,
+    rows: number,
+    latent: number,
+    logVarBound: number,
+    priorBound: number,
+    temperature: number,
+  ): void;
   /**
    * In place: a symmetric positive definite p×p matrix (row-major) becomes L⁻¹ of its Cholesky
    * factor, zero above the diagonal; returns 0, or the 1-based pivot where a is not positive
