@@ -1294,6 +1294,12 @@ async function main(o: Options): Promise<void> {
           '  h5py at its best: page cache warm, `import h5py` outside its timing, read_direct into one reused numpy ' +
             `buffer (numpy asks for huge pages), HDF5's default 1 MiB chunk cache (holds one ${o.chunks.join('×')} float32 chunk)`,
         );
+        log(
+          '  the same work on both sides, timed from opening the file: every dataset under /0/META/ROW and /0/META/COL ' +
+            '(the ids included) decoded to strings or numbers, then all samples × the first 978 genes in the same blocks into ' +
+            `one reused buffer, squares summed over every ${CHECKSUM_STRIDE}th sample; CellShift's side also checks the ids for ` +
+            'duplicates and parses the chunk index whole at open (h5py does neither)',
+        );
         await prepareCache('warm');
         const times = {
           cellshift: [] as number[],

@@ -303,6 +303,48 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 let gcMaxMs = 0;
 new PerformanceObserver((list) => { for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration); }).observe({ entryTypes: ['gc'] });
+// Load-independent: between two turns of the serving thread's event loop (a 2 ms timer), its own
+// CPU time, and its time off the CPU other than waiting for a core (schedstat: ns on the CPU, ns
+// runnable in the run queue): blocking calls (a SQLite lock, a synchronous read) count, load does not.
+import { readFileSync } from 'node:fs';
+import { subscribe } from 'node:diagnostics_channel';
+const schedstat = '/proc/' + process.pid + '/task/' + process.pid + '/schedstat';
+const TURN_MS = 2;
+const threadTimes = () => {
+  try {
+    const [cpu, queued] = readFileSync(schedstat, 'utf8').split(' ').map(Number);
+    return { at: performance.now(), cpu: cpu / 1e6, queued: queued / 1e6 };
+  } catch { return { at: performance.now(), cpu: 0, queued: 0 }; }
+};
+let lastTurn = threadTimes();
+let cpuTaskMaxMs = 0;
+let heldMaxMs = 0;
+// The named tasks of the current turn, and of the turn that took the most CPU: a turn can be one
+// long task or a backlog of many short ones (worker messages queued while the thread waited for a core).
+let turnTasks = { count: 0, cpuMs: 0, labels: new Map() };
+let heldTurn = null;
+setInterval(() => {
+  const turn = threadTimes();
+  const cpu = turn.cpu - lastTurn.cpu;
+  if (cpu > cpuTaskMaxMs) {
+    const top = [...turnTasks.labels].sort((a, b) => b[1] - a[1])[0];
+    heldTurn = { cpuMs: cpu, tasks: turnTasks.count, taskCpuMs: turnTasks.cpuMs, top: top ? top[0] + ' ×' + top[1] : null };
+  }
+  cpuTaskMaxMs = Math.max(cpuTaskMaxMs, cpu);
+  heldMaxMs = Math.max(heldMaxMs, turn.at - lastTurn.at - (turn.queued - lastTurn.queued) - TURN_MS);
+  lastTurn = turn;
+  turnTasks = { count: 0, cpuMs: 0, labels: new Map() };
+}, TURN_MS);
+// What held it: the dispatcher's and carriers' named synchronous tasks (src-main/node/threads/serving-tasks.ts).
+let longestTask = null;
+// Ranked by their CPU time where the platform gives it (wall time otherwise): load stretches wall time.
+const cost = (task) => task.cpuMs ?? task.ms;
+subscribe('cellshift:serving-task', (task) => {
+  if (!longestTask || cost(task) > cost(longestTask)) longestTask = task;
+  turnTasks.count++;
+  turnTasks.cpuMs += cost(task);
+  turnTasks.labels.set(task.label, (turnTasks.labels.get(task.label) ?? 0) + 1);
+});
 const dist = process.env.BENCH_DIST;
 const { openLab, closeLab } = await import(pathToFileURL(dist + '/main/node/lab/open.js').href);
 const { startServer } = await import(pathToFileURL(dist + '/main/node/server/server.js').href);
@@ -318,8 +360,12 @@ const timer = setInterval(async () => {
   const m = process.memoryUsage();
   const loopDelayMaxMs = loopDelay.max / 1e6;
   loopDelay.reset();
-  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis, loopDelayMaxMs, gcMaxMs }));
+  console.log('@@stats ' + JSON.stringify({ heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, analysis, loopDelayMaxMs, gcMaxMs, cpuTaskMaxMs, heldMaxMs, heldTurn, longestTask }));
   gcMaxMs = 0;
+  cpuTaskMaxMs = 0;
+  heldMaxMs = 0;
+  heldTurn = null;
+  longestTask = null;
 }, 250);
 process.on('SIGTERM', async () => {
   clearInterval(timer);
@@ -335,7 +381,21 @@ export interface Server {
   origin: string;
   token: string;
   /** Latest heap figures the child printed. */
-  stats: { heapUsed: number; arrayBuffers: number; analysis: AnalysisWorkerStats | null; loopDelayMaxMs: number; gcMaxMs: number } | null;
+  stats: {
+    heapUsed: number;
+    arrayBuffers: number;
+    analysis: AnalysisWorkerStats | null;
+    loopDelayMaxMs: number;
+    gcMaxMs: number;
+    /** The serving thread's most CPU time between two turns of its event loop. */
+    cpuTaskMaxMs?: number;
+    /** The same stretch's wall time less its time waiting for a core: CPU plus blocking calls. */
+    heldMaxMs?: number;
+    /** The turn with the most CPU: how many named tasks it ran, their CPU, the most frequent. */
+    heldTurn?: HeldTurn | null;
+    /** The longest named synchronous task on the serving thread (wall time). */
+    longestTask?: ServingTaskReport | null;
+  } | null;
   /** Called with each stats report (every 250 ms) as it arrives. */
   onStats?: (stats: NonNullable<Server['stats']>) => void;
 }
@@ -423,6 +483,22 @@ export function rendererRss(): { sum: number; largest: number; all: number } {
   return { sum, largest, all };
 }
 
+export interface ServingTaskReport {
+  label: string;
+  ms: number;
+  cpuMs?: number;
+  bytes?: number;
+}
+
+export interface HeldTurn {
+  cpuMs: number;
+  tasks: number;
+  taskCpuMs: number;
+  top: string | null;
+}
+
+export const servingTaskCost = (task: ServingTaskReport) => task.cpuMs ?? task.ms;
+
 export interface Phase {
   name: string;
   ms: number;
@@ -440,6 +516,14 @@ export interface Phase {
   /** The serving thread's longest event-loop delay and GC pause in the reports received while the phase ran (ms). */
   loopDelayMs: number;
   gcPauseMs: number;
+  /** The serving thread's most CPU time without turning its event loop (ms; load does not stretch it). */
+  cpuTaskMs: number;
+  /** The same, counting blocking calls too (wall time less time waiting for a core). */
+  heldMs: number;
+  /** What ran in the turn that took the most CPU. */
+  heldTurn: HeldTurn | null;
+  /** Its longest named synchronous task (dispatcher, carriers). */
+  longestTask: ServingTaskReport | null;
   note: string;
   /** When it ran (performance.timeOrigin + performance.now(), ms); end is Infinity while it runs. */
   startedAt: number;
@@ -490,6 +574,18 @@ function once() {
 })();
 `;
 
+/** "3 named tasks, 2 ms CPU of them, most: event run.progress ×2". */
+export function describeHeldTurn(turn: HeldTurn): string {
+  return `${turn.tasks} named task${turn.tasks === 1 ? '' : 's'}, ${turn.taskCpuMs.toFixed(0)} ms CPU of them${turn.top ? `, most: ${turn.top}` : ''}`;
+}
+
+/** "label 12 ms CPU (40 ms wall, 3 MB)". */
+export function describeServingTask(task: ServingTaskReport | null): string {
+  if (!task) return '—';
+  const cpu = task.cpuMs === undefined ? `${task.ms.toFixed(0)} ms wall` : `${task.cpuMs.toFixed(0)} ms CPU (${task.ms.toFixed(0)} ms wall`;
+  return `${task.label} ${cpu}${task.bytes === undefined ? '' : `, ${mb(task.bytes)}`}${task.cpuMs === undefined ? '' : ')'}`;
+}
+
 const absoluteNow = () => performance.timeOrigin + performance.now();
 
 export class Recorder {
@@ -518,6 +614,11 @@ export class Recorder {
         if (!p) continue;
         p.loopDelayMs = Math.max(p.loopDelayMs, stats.loopDelayMaxMs ?? 0);
         p.gcPauseMs = Math.max(p.gcPauseMs, stats.gcMaxMs ?? 0);
+        p.cpuTaskMs = Math.max(p.cpuTaskMs, stats.cpuTaskMaxMs ?? 0);
+        p.heldMs = Math.max(p.heldMs, stats.heldMaxMs ?? 0);
+        if (stats.heldTurn && (!p.heldTurn || stats.heldTurn.cpuMs > p.heldTurn.cpuMs)) p.heldTurn = stats.heldTurn;
+        const task = stats.longestTask;
+        if (task && (!p.longestTask || servingTaskCost(task) > servingTaskCost(p.longestTask))) p.longestTask = task;
       }
     };
   }
@@ -543,6 +644,10 @@ export class Recorder {
       probeFailures: 0,
       loopDelayMs: 0,
       gcPauseMs: 0,
+      cpuTaskMs: 0,
+      heldMs: 0,
+      heldTurn: null,
+      longestTask: null,
       note: '',
       startedAt: absoluteNow(),
       endedAt: Number.POSITIVE_INFINITY,
@@ -560,7 +665,7 @@ export class Recorder {
     this.phases.push(phase);
     await this.#probeSentAfter(phase.endedAt);
     log(
-      `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms${phase.note ? `; ${phase.note}` : ''}`,
+      `${name}: ${seconds(phase.ms)} s, server ${mb(phase.serverRss)}, app.info max ${phase.probeMs.toFixed(0)} ms, serving thread held ${phase.cpuTaskMs.toFixed(0)} ms CPU / ${phase.heldMs.toFixed(0)} ms with blocking${phase.heldTurn ? ` (that turn: ${describeHeldTurn(phase.heldTurn)})` : ''}${phase.longestTask ? ` (longest task: ${describeServingTask(phase.longestTask)})` : ''}${phase.note ? `; ${phase.note}` : ''}`,
     );
     return result;
   }

@@ -1,9 +1,11 @@
 // Where one training step's time goes:
 //   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|nll]]
 // native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
-// and the Gaussian loss, ml/native/nll.ts), as before them.
+// the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
+// Adam), as before them.
 // With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
-// and off — relu-grad (default) or nll — and prints both medians of wall and CPU time per step and
+// and off — relu-grad (default), nll, latent (the posterior sample and KL, ml/native/latent.ts) or
+// clip-in-adam (clipping's rescale inside Adam) — and prints both medians of wall and CPU time per step and
 // their ratios, measured under the same load.
 // Runs the product's module (createModule) with a step shaped like Trainer#trainStep
 // (variableGrads → clipByGlobalNorm → adam.applyGradients), times the phases, and lists
@@ -12,8 +14,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src-main/node/data/random.js';
 import { selectBackend } from '../src-main/node/ml/backend.js';
 import { type Batch, createModule } from '../src-main/node/ml/modules/index.js';
+import { applyScaledGradients } from '../src-main/node/ml/native/adam.js';
 import { NativeBackend, outputArray } from '../src-main/node/ml/native/backend.js';
-import { clipByGlobalNorm } from '../src-main/node/ml/trainer.js';
+import { clipByGlobalNorm, clippingScale } from '../src-main/node/ml/trainer.js';
 import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, ENV_WIDTH, GENES, modelConfig, randomTrainingData } from './lib.js';
 import { uptime } from './stats.js';
@@ -26,16 +29,28 @@ const steps = Number(process.argv[5] ?? (backend === 'cpu' ? 3 : 10));
 /** A fused kernel that can be switched off (its callers then run tfjs's unfused ops). */
 type Switch = { on: () => void; off: () => void };
 const switches = new Map<string, Switch>();
+/** Clipping's rescale folded into the Adam update (the Trainer's way) or as a scaled copy first. */
+let clipInAdam = true;
+switches.set('clip-in-adam', {
+  on: () => {
+    clipInAdam = true;
+  },
+  off: () => {
+    clipInAdam = false;
+  },
+});
 if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
   const { RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
   const { GAUSSIAN_NLL } = await import('../src-main/node/ml/native/nll.js');
+  const { GAUSSIAN_LATENT } = await import('../src-main/node/ml/native/latent.js');
   const status = registerNativeBackend();
   if (!status.ok) throw new Error(status.why);
   await tf.setBackend(status.name);
   for (const [name, kernel] of [
     ['relu-grad', RELU_GRAD],
     ['nll', GAUSSIAN_NLL],
+    ['latent', GAUSSIAN_LATENT],
   ] as const) {
     const config = tf.getKernel(kernel, status.name);
     if (!config) throw new Error(`${kernel} is not registered`);
@@ -94,9 +109,16 @@ function step(time: boolean): number {
     mark('batch');
     const { value, grads } = tf.variableGrads(() => module.loss(batch, { klWeight: 0.5, noise }).total, module.params.list());
     mark('grads');
-    const clipped = clipByGlobalNorm(grads, 10);
-    mark('clip');
-    optimizer.applyGradients(clipped.grads);
+    if (clipInAdam) {
+      // As the Trainer does: the rescale inside the Adam update (native-blas), the norm alone here.
+      const { scale } = clippingScale(grads, 10);
+      mark('clip');
+      applyScaledGradients(optimizer, grads, scale);
+    } else {
+      const clipped = clipByGlobalNorm(grads, 10);
+      mark('clip');
+      optimizer.applyGradients(clipped.grads);
+    }
     mark('adam');
     const loss = value.dataSync()[0] as number;
     mark('sync');

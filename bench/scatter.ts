@@ -1,6 +1,9 @@
 // Latents scatter at 100k points, in headless Chromium (WebGL through SwiftShader, i.e. on the
 // CPU: a GPU only makes drawing faster):
 //   node --import tsx bench/scatter.ts [--samples 100000] [--environments 24] [--latent 8] [--rounds 2] [--keep]
+//   node --import tsx bench/scatter.ts --lab DIR [--open-only]      (an existing lab: DIR/lab.db, e.g. a copy of bench:lincs --keep-db's)
+// --no-precompute leaves the Latents results unstored before the server starts (the previous
+// cold open, for reference); --open-only stops after opening, opening again and reloading.
 // 1. Stores the demo's synthetic design with --samples samples (200 genes, 24 environments, or
 //    --environments drawn as the demo draws its own) and trains a small Environment VAE
 //    (--latent latents) for one epoch, in-process, on a temporary database.
@@ -28,9 +31,9 @@ import { closeLab, openLab } from '../src-main/node/lab/open.js';
 import { TrainingConfig } from '../src-main/shared/api/training.js';
 import { launchBrowser } from '../test/e2e/harness.js';
 import { rendererRss } from './load.js';
-import { flagOptions } from './options.js';
+import { flagOptions, usageError } from './options.js';
 
-const { args, int } = flagOptions('scatter');
+const { args, int, value } = flagOptions('scatter');
 const samples = int('--samples', 100_000);
 const environmentCount = int('--environments', 24, 2);
 const latentDim = int('--latent', 8);
@@ -41,11 +44,17 @@ const umapSizes = (args[args.indexOf('--umap') + 1] ?? '')
   .filter(() => args.includes('--umap'))
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0);
-const keep = args.includes('--keep');
-const dir = mkdtempSync(join(tmpdir(), 'cellshift-bench-scatter-'));
+/** An existing lab to open instead of generating one (its newest run with a checkpoint is inspected); never deleted. */
+const labDir = value('--lab');
+const precompute = !args.includes('--no-precompute');
+const openOnly = args.includes('--open-only');
+const keep = args.includes('--keep') || labDir !== undefined;
+const dir = labDir ?? mkdtempSync(join(tmpdir(), 'cellshift-bench-scatter-'));
 const databasePath = join(dir, 'lab.db');
+if (labDir !== undefined && !existsSync(databasePath)) usageError('scatter', `--lab ${labDir}: there is no lab.db in it`);
 const results: [string, string][] = [];
 const note = (what: string, value: string) => {
+  step = `after ${what}`;
   results.push([what, value]);
   console.log(`${what}: ${value}`);
 };
@@ -56,44 +65,98 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 console.log(`load average at the start: ${load()}`);
+// A run that stops without finishing says so (an earlier run exited with code 0 and no word after
+// one of its steps): where it was, and why when a promise failed with nobody awaiting it.
+let step = 'starting';
+let finished = false;
+process.on('unhandledRejection', (reason) => {
+  console.error(`bench:scatter: a promise failed unhandled during "${step}":`, reason);
+  process.exitCode = 1;
+});
+process.on('exit', (code) => {
+  if (!finished) console.error(`bench:scatter: exited (code ${code}) before finishing, during "${step}"`);
+});
+
+function printTable(): void {
+  console.log('\n| step | result |\n| --- | --- |');
+  for (const [what, value] of results) console.log(`| ${what} | ${value} |`);
+  console.log(`load average at the end: ${load()}`);
+}
 
 let server: ChildProcess | null = null;
 try {
-  // 1. data and a model
+  // 1. data and a model (or those of --lab)
   let t0 = performance.now();
   const service = await openLab({ databasePath, carrier: 'browser', seedDemo: false });
-  const perEnvironment = Math.ceil(samples / environmentCount);
-  const demo = presetDemo(0);
-  // More environments drawn as the demo draws its 23 (a random latent each, offsets and noise).
-  const environments =
-    environmentCount === 24
-      ? demo.environments
-      : [
-          { name: 'control', interventions: [] },
-          ...randomEnvironments(new Rng(0).fork('bench-environments'), environmentCount - 1, demo.nLatents, {
-            offsetStd: 5,
-            noiseFraction: 0.35,
-            noiseStdRange: [0.25, 4],
-            noiseMeanStd: 1,
-            namePrefix: 'drug',
-          }),
-        ];
-  const dataset = importSyntheticConfig(
-    service.store,
-    { ...demo, environments, samplesPerEnvironment: perEnvironment },
-    { name: `Bench: ${perEnvironment * environmentCount} samples`, description: 'bench/scatter.ts', preset: 'demo' },
-  );
-  note('dataset', `${dataset.nSamples.toLocaleString()} samples × ${dataset.nGenes} genes, stored in ${ms(t0)}`);
-  t0 = performance.now();
-  const run = service.training.start(
-    dataset.id,
-    TrainingConfig.parse({ model: { family: 'env-vae', hiddenUnits: 32, latentDim }, epochs: 1, batchSize: 1024 }),
-    'bench',
-  );
-  while (!['completed', 'failed', 'diverged', 'cancelled'].includes(service.store.runs.get(run.id).status)) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  let nSamples: number;
+  let nGenes: number;
+  if (labDir === undefined) {
+    const perEnvironment = Math.ceil(samples / environmentCount);
+    const demo = presetDemo(0);
+    // More environments drawn as the demo draws its 23 (a random latent each, offsets and noise).
+    const environments =
+      environmentCount === 24
+        ? demo.environments
+        : [
+            { name: 'control', interventions: [] },
+            ...randomEnvironments(new Rng(0).fork('bench-environments'), environmentCount - 1, demo.nLatents, {
+              offsetStd: 5,
+              noiseFraction: 0.35,
+              noiseStdRange: [0.25, 4],
+              noiseMeanStd: 1,
+              namePrefix: 'drug',
+            }),
+          ];
+    const dataset = importSyntheticConfig(
+      service.store,
+      { ...demo, environments, samplesPerEnvironment: perEnvironment },
+      { name: `Bench: ${perEnvironment * environmentCount} samples`, description: 'bench/scatter.ts', preset: 'demo' },
+    );
+    note('dataset', `${dataset.nSamples.toLocaleString()} samples × ${dataset.nGenes} genes, stored in ${ms(t0)}`);
+    t0 = performance.now();
+    const run = service.training.start(
+      dataset.id,
+      TrainingConfig.parse({ model: { family: 'env-vae', hiddenUnits: 32, latentDim }, epochs: 1, batchSize: 1024 }),
+      'bench',
+    );
+    while (!['completed', 'failed', 'diverged', 'cancelled'].includes(service.store.runs.get(run.id).status)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    note(`training (Environment VAE, ${latentDim} latents, 1 epoch)`, `${service.store.runs.get(run.id).status} in ${ms(t0)}`);
+    nSamples = dataset.nSamples;
+    nGenes = dataset.nGenes;
+  } else {
+    const run = service.store.runs.list().find((r) => r.epochsDone > 0);
+    if (!run) usageError('scatter', `--lab ${labDir}: its lab has no run with a checkpoint to inspect`);
+    const dataset = service.store.datasets.get(run.datasetId);
+    nSamples = dataset.nSamples;
+    nGenes = dataset.nGenes;
+    const config = service.store.runs.config(run.id) as { model?: { latentDim?: number } };
+    const environments = service.store.db.prepare('SELECT count(*) FROM environments WHERE dataset_id = ?').pluck().get(dataset.id);
+    note(
+      'lab',
+      `${databasePath}: ${nSamples.toLocaleString()} samples × ${nGenes} genes, ${Number(environments).toLocaleString()} environments; run "${run.name}" (${run.model}, ${config.model?.latentDim ?? '?'} latents, ${run.epochsDone} epochs)`,
+    );
   }
-  note(`training (Environment VAE, ${latentDim} latents, 1 epoch)`, `${service.store.runs.get(run.id).status} in ${ms(t0)}`);
+  // What the Latents view opens with, computed as a served lab does in the background once a run
+  // completes (so the open below is cold: a new server, the model never loaded, the results stored).
+  if (precompute) {
+    t0 = performance.now();
+    service.latents.start();
+    await service.latents.idle();
+    const stored = service.store.db.prepare('SELECT method, points, length(arrays) AS bytes FROM latents_results').all() as {
+      method: string;
+      points: number;
+      bytes: number;
+    }[];
+    note(
+      'precompute of the Latents opening (in-process, as the served lab does in the background)',
+      `${ms(t0)}; stored ${stored.map((r) => `${r.method}${r.points ? ` ${r.points}` : ''} ${mb(r.bytes)}`).join(', ') || 'nothing'}`,
+    );
+  } else {
+    service.store.db.exec('DELETE FROM latents_results');
+    note('precompute', 'skipped (--no-precompute): the served lab computes the opening in the background as the view asks');
+  }
   await closeLab(service);
 
   // 2. the app in Chromium
@@ -188,7 +251,7 @@ try {
   await latentsDrawn();
   const heatmap = page.getByTestId('prior-shift').getByTestId('heatmap').first();
   note(
-    `open Latents (PCA of up to 20,000 points, ${await heatmap.getAttribute('data-rows')} heatmap rows, ${await heatmap.getAttribute('data-held-rows')} held)`,
+    `open Latents cold: a new server, the model not loaded, ${precompute ? 'the opening stored' : 'nothing stored'} (PCA of up to 20,000 points, ${await heatmap.getAttribute('data-rows')} heatmap rows, ${await heatmap.getAttribute('data-held-rows')} held)`,
     `${ms(t0)} (heatmaps with rows ${Math.round(await heatmapsDrawn)} ms, scatter's first frame ${Math.round(await scatterDrawn)} ms)`,
   );
   await page.waitForFunction(
@@ -207,7 +270,7 @@ try {
   t0 = performance.now();
   await page.click('nav a[data-view="latents"]');
   await latentsDrawn();
-  note('open Latents again (model cached, the projection kept in the page)', ms(t0));
+  note('open Latents again (the projection kept in the page)', ms(t0));
   await page.waitForTimeout(500); // the last answers' bodies
   noteCalls();
   await memory('Chromium RSS with Latents open again');
@@ -216,11 +279,20 @@ try {
   t0 = performance.now();
   await page.reload();
   await latentsDrawn();
-  note('reload the page on Latents (model cached, no projection kept: computed again)', ms(t0));
+  note('reload the page on Latents (no projection kept in the page: read from the store, or computed again)', ms(t0));
   await page.waitForTimeout(500);
   noteCalls();
   page.removeAllListeners('request');
   page.removeAllListeners('requestfinished');
+  if (openOnly) {
+    await memory('Chromium RSS at the end (--open-only)');
+    clearInterval(poll);
+    await browser.close();
+    printTable();
+    finished = true;
+    cleanUp();
+    process.exit(0);
+  }
   const overview = page.getByTestId('heatmap-overview').first();
   if ((await overview.count()) > 0) {
     const bounds = await overview.boundingBox();
@@ -245,7 +317,7 @@ try {
     t0 = performance.now();
     await page.getByTestId('projection-method').selectOption('umap');
     await page.getByTestId('umap-points').selectOption(String(size));
-    const points = Math.min(size, perEnvironment * environmentCount);
+    const points = Math.min(size, nSamples);
     await page.waitForFunction(
       (n) => {
         const el = document.querySelector('[data-testid="latent-scatter"]') as HTMLElement | null;
@@ -257,7 +329,7 @@ try {
     note(`UMAP of ${points.toLocaleString()} points (${latentDim} latents) to first frame`, ms(t0));
   }
   if (umapSizes.length > 0) await page.getByTestId('projection-method').selectOption('pca');
-  const expected = Math.min(200_000, perEnvironment * environmentCount);
+  const expected = Math.min(200_000, nSamples);
   t0 = performance.now();
   await page.getByTestId('projection-points').selectOption('200000');
   await page.waitForFunction(
@@ -438,16 +510,20 @@ try {
   t0 = performance.now();
   await page.getByTestId('run-differential').click();
   await page.getByTestId('de-row').first().waitFor({ timeout: 300_000 });
-  note('differential expression (two selections, 200 genes)', ms(t0));
+  note(`differential expression (two selections, ${nGenes} genes)`, ms(t0));
   await memory('Chromium RSS at the end');
   clearInterval(poll);
   await browser.close();
 
-  console.log('\n| step | result |\n| --- | --- |');
-  for (const [what, value] of results) console.log(`| ${what} | ${value} |`);
-  console.log(`load average at the end: ${load()}`);
+  printTable();
+  finished = true;
 } finally {
+  cleanUp();
+}
+
+function cleanUp(): void {
   server?.kill('SIGTERM');
+  server = null;
   if (!keep) rmSync(dir, { recursive: true, force: true });
   else console.log(`kept ${dir}`);
 }

@@ -1,9 +1,11 @@
 // The layer rule, as data, and its check: which folder may import which. Layers import only
-// downward (api ← store ← data/chem ← ml ← analysis ← lab ← server/cli/app), the contract (api)
-// imports only zod, the renderer only the contract, and Electron is loaded only by the app.
+// downward (api ← store ← data/chem ← ml ← analysis ← lab ← server/cli/app, with platform and
+// threads below all Node layers), the contract (api) imports only zod, the renderer only the
+// contract, and Electron is loaded only by the app.
 // Run: node scripts/check-layers.mjs (exit 1 and one line per violation); test/unit/layers.test.ts
-// runs it in `npm test`, with the check that no files import each other in a circle. Folders are repo-relative; a file under no layer is itself a violation,
-// so a new folder gets a place in this table.
+// runs it in `npm test`, with the check that no files import each other in a circle. Folders are
+// repo-relative; a file under no layer is itself a violation, so a new folder gets a place in this
+// table.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,24 +13,33 @@ import { fileURLToPath } from 'node:url';
 /** Each layer: its folders, the layers it may import, and (when listed) the only packages it may import. */
 export const layers = [
   { name: 'api', folders: ['src-main/shared/api'], may: [], packages: ['zod'] },
+  { name: 'platform', folders: ['src-main/node/platform'], may: [] },
   { name: 'threads', folders: ['src-main/node/threads'], may: [] },
-  { name: 'store', folders: ['src-main/node/store'], may: ['api', 'threads'] },
-  { name: 'chem', folders: ['src-main/node/chem'], may: ['api', 'threads'] },
-  { name: 'data', folders: ['src-main/node/data'], may: ['api', 'threads', 'store', 'chem'] },
-  { name: 'ml', folders: ['src-main/node/ml'], may: ['api', 'threads', 'store', 'chem', 'data'] },
-  { name: 'analysis', folders: ['src-main/node/analysis'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml'] },
-  { name: 'lab', folders: ['src-main/node/lab'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis'] },
-  { name: 'server', folders: ['src-main/node/server'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'] },
-  { name: 'app', folders: ['src-main/node/app'], may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'] },
+  { name: 'store', folders: ['src-main/node/store'], may: ['api', 'platform', 'threads'] },
+  { name: 'chem', folders: ['src-main/node/chem'], may: ['api', 'platform', 'threads'] },
+  { name: 'data', folders: ['src-main/node/data'], may: ['api', 'platform', 'threads', 'store', 'chem'] },
+  { name: 'ml', folders: ['src-main/node/ml'], may: ['api', 'platform', 'threads', 'store', 'chem', 'data'] },
+  { name: 'analysis', folders: ['src-main/node/analysis'], may: ['api', 'platform', 'threads', 'store', 'chem', 'data', 'ml'] },
+  { name: 'lab', folders: ['src-main/node/lab'], may: ['api', 'platform', 'threads', 'store', 'chem', 'data', 'ml', 'analysis'] },
+  {
+    name: 'server',
+    folders: ['src-main/node/server'],
+    may: ['api', 'platform', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab'],
+  },
+  {
+    name: 'app',
+    folders: ['src-main/node/app'],
+    may: ['api', 'platform', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server'],
+  },
   {
     name: 'electron',
     folders: ['src-main/electron'],
-    may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'],
+    may: ['api', 'platform', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'],
   },
   {
     name: 'cli',
     folders: ['src-main/node/cli'],
-    may: ['api', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'],
+    may: ['api', 'platform', 'threads', 'store', 'chem', 'data', 'ml', 'analysis', 'lab', 'server', 'app'],
   },
   { name: 'renderer', folders: ['src-renderer'], may: ['api'] },
 ];

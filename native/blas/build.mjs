@@ -8,25 +8,14 @@
 // --nodedir pointing at the running Node's own headers, so node-gyp never tries to download
 // them; without node-gyp it calls the C compiler directly. No BLAS is needed to build: the addon
 // finds the system BLAS (libopenblas0 / Accelerate) when it is loaded.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonBuild } from '../addon-build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const optional = process.argv.includes('--optional');
-const output = join(here, 'build', 'Release', 'cellshift_blas.node');
-
-function log(message) {
-  console.log(`[cellshift_blas] ${message}`);
-}
-
-/** The prefix whose include/node holds this Node's headers (e.g. /usr for /usr/bin/node). */
-function nodeDir() {
-  const candidates = [process.env.npm_config_nodedir, dirname(dirname(process.execPath))].filter(Boolean);
-  return candidates.find((dir) => existsSync(join(dir, 'include', 'node', 'node_api.h'))) ?? null;
-}
+const { log, output, nodeDir, run, loads, exit } = addonBuild('cellshift_blas', here);
 
 function nodeGyp() {
   const require = createRequire(import.meta.url);
@@ -41,12 +30,6 @@ function nodeGyp() {
   }
   candidates.push(join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   return candidates.find((path) => existsSync(path)) ?? null;
-}
-
-function run(command, args) {
-  log(`${command} ${args.join(' ')}`);
-  const result = spawnSync(command, args, { cwd: here, stdio: 'inherit' });
-  return result.status === 0;
 }
 
 function buildWithNodeGyp(dir) {
@@ -73,27 +56,12 @@ function buildWithCompiler(dir) {
     join(here, 'src', 'factor.c'),
     join(here, 'src', 'training.c'),
     join(here, 'src', 'sparse.c'),
+    join(here, 'src', 'loss.c'),
+    join(here, 'src', 'latent.c'),
     '-o',
     output,
     ...link,
   ]);
-}
-
-function check() {
-  const result = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `const b = require(${JSON.stringify(output)}); const i = b.info(); console.log(i.blas ? 'BLAS: ' + (i.config || i.blas) + (i.corename ? ' (' + i.corename + ')' : '') + ', ' + i.threads + ' threads' : 'built, but no BLAS library found at run time: ' + i.error)`,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (result.status !== 0) {
-    log(`built, but it does not load: ${(result.stderr || '').trim().split('\n')[0]}`);
-    return false;
-  }
-  log(result.stdout.trim());
-  return true;
 }
 
 function main() {
@@ -109,8 +77,11 @@ function main() {
     log('build failed; training will use the WebAssembly backend');
     return false;
   }
-  return check();
+  return loads((i) =>
+    i.blas
+      ? `BLAS: ${i.config || i.blas}${i.corename ? ` (${i.corename})` : ''}, ${i.threads} threads`
+      : `built, but no BLAS library found at run time: ${i.error}`,
+  );
 }
 
-const ok = main();
-process.exit(ok || optional ? 0 : 1);
+exit(main());

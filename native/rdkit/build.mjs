@@ -9,14 +9,13 @@
 // (Debian/Ubuntu: apt install librdkit-dev; elsewhere set RDKIT_PREFIX to a prefix with
 // include/rdkit and lib, e.g. a conda environment). Without them the app describes structures
 // with RDKit's WebAssembly build instead, so --optional skips with a one-line reason.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonBuild } from '../addon-build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const optional = process.argv.includes('--optional');
-const output = join(here, 'build', 'Release', 'cellshift_rdkit.node');
+const { log, output, nodeDir, run, loads, exit } = addonBuild('cellshift_rdkit', here);
 const LIBRARIES = [
   'ChemTransforms',
   'Fingerprints',
@@ -28,37 +27,10 @@ const LIBRARIES = [
   'RDGeneral',
 ];
 
-function log(message) {
-  console.log(`[cellshift_rdkit] ${message}`);
-}
-
-/** The prefix whose include/node holds this Node's headers (e.g. /usr for /usr/bin/node). */
-function nodeDir() {
-  const candidates = [process.env.npm_config_nodedir, dirname(dirname(process.execPath))].filter(Boolean);
-  return candidates.find((dir) => existsSync(join(dir, 'include', 'node', 'node_api.h'))) ?? null;
-}
-
 /** The prefix holding include/rdkit/GraphMol/GraphMol.h and RDKit's libraries. */
 function rdkitPrefix() {
   const candidates = [process.env.RDKIT_PREFIX, process.env.CONDA_PREFIX, '/usr', '/usr/local', '/opt/homebrew'].filter(Boolean);
   return candidates.find((dir) => existsSync(join(dir, 'include', 'rdkit', 'GraphMol', 'GraphMol.h'))) ?? null;
-}
-
-function run(command, args) {
-  log(`${command} ${args.join(' ')}`);
-  return spawnSync(command, args, { cwd: here, stdio: 'inherit' }).status === 0;
-}
-
-function check() {
-  const result = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(output)}).info()))`], {
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) {
-    log(`built, but it does not load: ${(result.stderr || '').trim().split('\n')[0]}`);
-    return false;
-  }
-  log(`RDKit ${JSON.parse(result.stdout).rdkit}: structures will be described natively`);
-  return true;
 }
 
 function main() {
@@ -100,8 +72,7 @@ function main() {
     log('build failed; structures use the WebAssembly build');
     return false;
   }
-  return check();
+  return loads((i) => `RDKit ${i.rdkit}: structures will be described natively`);
 }
 
-const ok = main();
-process.exit(ok || optional ? 0 : 1);
+exit(main());

@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     return joinParts(await dispatch(request));
   });
   const stopFiles = handleFilesChannel(service, isOurPage);
+  service.startBackgroundWork();
 
   // Exports: the renderer sends bytes and a suggested name; only the path the user picks in the
   // native dialog is written (the renderer never names a path).

@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
@@ -21,15 +21,19 @@ export interface App {
   origin: string;
   token: string;
   dbPath: string;
-  stop(): Promise<void>;
+  /** Stops the server and deletes its database's folder, unless `keepDatabase`. */
+  stop(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
-/** `args` are extra `cellshift serve` options, e.g. ['--allow-dir', DIR]. */
-export async function startApp(options: { args?: string[] } = {}): Promise<App> {
+/**
+ * `args` are extra `cellshift serve` options, e.g. ['--allow-dir', DIR]; `dbPath` serves the
+ * database another App left behind (its stop({ keepDatabase: true })), as a restarted app does.
+ */
+export async function startApp(options: { args?: string[]; dbPath?: string } = {}): Promise<App> {
   const cli = join(process.cwd(), 'dist', 'main', 'node', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error('dist/ is missing: run "npm run build" first (npm run test:e2e does)');
-  const dir = mkdtempSync(join(tmpdir(), 'cellshift-e2e-'));
-  const dbPath = join(dir, 'lab.db');
+  const dir = options.dbPath ? dirname(options.dbPath) : mkdtempSync(join(tmpdir(), 'cellshift-e2e-'));
+  const dbPath = options.dbPath ?? join(dir, 'lab.db');
   const child: ChildProcess = spawn(process.execPath, [cli, 'serve', '--json', '--port', '0', '--db', dbPath, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CI: '1' },
@@ -61,11 +65,13 @@ export async function startApp(options: { args?: string[] } = {}): Promise<App> 
     origin: parsed.origin,
     token: parsed.searchParams.get('token') ?? '',
     dbPath,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
+    stop: async ({ keepDatabase = false } = {}) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (!keepDatabase) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -114,9 +120,9 @@ export const SPARSE_DEMO = ['--demo', 'sparse'];
 export async function openAppPage(
   consoleErrors: string[],
   pageOptions: BrowserContextOptions,
-  options: { waitForDemo?: boolean; args?: string[] } = {},
+  options: { waitForDemo?: boolean; args?: string[]; dbPath?: string } = {},
 ): Promise<AppPage> {
-  const app = await startApp(options.args ? { args: options.args } : {});
+  const app = await startApp({ ...(options.args ? { args: options.args } : {}), ...(options.dbPath ? { dbPath: options.dbPath } : {}) });
   const browser = await launchBrowser();
   const page = await browser.newPage(pageOptions);
   page.on('console', (message) => {

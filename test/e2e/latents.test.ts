@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type { Browser, Download, Page } from 'playwright-core';
 import { type App, closeAppPage, openAppPage, openView as openViewOf, SPARSE_DEMO, screenshot } from './harness.js';
 
@@ -397,6 +398,39 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
 
   it('logged no errors in the browser', () => {
     assert.deepEqual(consoleErrors, []);
+  });
+
+  it('opens from the results stored when the run completed, on a new server that cannot load the model', async () => {
+    const { dbPath } = app;
+    await closeAppPage({ browser });
+    await app.stop({ keepDatabase: true });
+    const db = new Database(dbPath);
+    try {
+      const stored = db.prepare('SELECT method, points FROM latents_results ORDER BY method, points').all();
+      assert.ok(
+        stored.some((r) => JSON.stringify(r) === '{"method":"prior-shifts","points":0}') &&
+          stored.some((r) => JSON.stringify(r) === '{"method":"pca","points":20000}'),
+        `stored: ${JSON.stringify(stored)}`,
+      );
+      // Unreadable weights (an UPDATE, which leaves the stored results in place): whatever the
+      // view draws now comes from the store, not from a model.
+      db.prepare("UPDATE checkpoints SET weights = x'00'").run();
+    } finally {
+      db.close();
+    }
+    ({ app, browser, page } = await openAppPage([], { viewport: { width: 1400, height: 1000 } }, { args: SPARSE_DEMO, dbPath }));
+    await openView('latents');
+    await page.waitForFunction(() => {
+      const plot = document.querySelector('[data-testid="latent-scatter"]') as HTMLElement | null;
+      const maps = Array.from(document.querySelectorAll('[data-testid="prior-shift"] [data-testid="heatmap"]')) as HTMLElement[];
+      return (
+        plot?.dataset.points === '1920' &&
+        Number(plot.dataset.frames ?? 0) > 0 &&
+        maps.length === 2 &&
+        maps.every((m) => Number(m.dataset.heldRows) > 0)
+      );
+    });
+    assert.ok((await paintedPixels(page, '[data-testid="scatter-canvas"]')) > 2000);
   });
 });
 

@@ -32,10 +32,13 @@ describe('attaching a sample table to a dataset imported without one', () => {
       temp.lab.store.datasets.environments(bare.id).map((e) => e.key),
       ['unlabelled'],
     );
+    // What the Datasets view asks before offering to attach a table (environments.labelled).
+    assert.equal(temp.lab.store.datasets.hasLabelledEnvironments(bare.id), false);
 
     const attached = await attach(bare.id, f.siginfo);
     assert.ok(attached.ok, attached.message);
     const result = attached.result as AttachSamplesResult;
+    assert.equal(temp.lab.store.datasets.hasLabelledEnvironments(result.dataset.id), true);
     assert.equal(result.from, bare.id);
     assert.equal(result.dataset.nSamples, f.sampleIds.length);
     const environments = temp.lab.store.datasets.environments(result.dataset.id);

@@ -12,6 +12,7 @@ import type { LabService } from '../../src-main/node/lab/service.js';
 import { schemaVersion } from '../../src-main/node/store/database.js';
 import { latestSchemaVersion } from '../../src-main/node/store/migrations.js';
 import type { DifferentialResult, ResponseEnvelope, Selection, StoredViewState } from '../../src-main/shared/api/index.js';
+import { encodeSampleIndices } from '../../src-main/shared/api/packed.js';
 import { LatentsViewState } from '../../src-main/shared/api/sessions.js';
 
 let dir = '';
@@ -129,6 +130,37 @@ describe('named selections', () => {
     );
     await call('selections.delete', { id: kept.id });
     await call('selections.delete', { id: renameClash.id });
+  });
+});
+
+describe('a lasso saved as sample indices', () => {
+  test('resolves them to ids (each once, in sample order), keeps them on a rename, and refuses what does not fit', async () => {
+    const lasso = await call<Selection>('selections.save', { datasetId, name: 'lasso', sampleIndices: encodeSampleIndices([7, 3, 3, 5]) });
+    assert.deepEqual(lasso.sampleIds, [sampleIds[3], sampleIds[5], sampleIds[7]]);
+    const renamed = await call<Selection>('selections.save', { datasetId, id: lasso.id, name: 'lasso, renamed', note: 'no samples sent' });
+    assert.deepEqual([renamed.name, renamed.note, renamed.sampleIds], ['lasso, renamed', 'no samples sent', lasso.sampleIds]);
+    assert.deepEqual(await call<Selection[]>('selections.list', { datasetId }), [renamed]);
+    const outside = await failure('selections.save', {
+      datasetId,
+      name: 'outside',
+      sampleIndices: encodeSampleIndices([0, sampleIds.length]),
+    });
+    assert.equal(outside.code, 'bad_input');
+    assert.match(outside.message, new RegExp(`sample index ${sampleIds.length} is outside this dataset's 0\\.\\.${sampleIds.length - 1}`));
+    const both = await failure('selections.save', {
+      datasetId,
+      name: 'both',
+      sampleIds: sampleIds.slice(0, 2),
+      sampleIndices: encodeSampleIndices([0]),
+    });
+    assert.equal(both.code, 'invalid_params');
+    assert.equal((await failure('selections.save', { datasetId, name: 'none' })).code, 'invalid_params');
+    assert.deepEqual(
+      (await call<Selection[]>('selections.list', { datasetId })).map((s) => s.name),
+      ['lasso, renamed'],
+      'nothing stored by the refused saves',
+    );
+    await call('selections.delete', { id: lasso.id });
   });
 });
 

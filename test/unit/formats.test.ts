@@ -15,6 +15,7 @@ import { detectFormat, detectFormatDetailed } from '../../src-main/node/data/for
 import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
 import { openGct } from '../../src-main/node/data/formats/gct.js';
 import { type GctxReader, openGctx, openGctxH5wasm } from '../../src-main/node/data/formats/gctx.js';
+import { decodeAsciiRecords } from '../../src-main/node/data/formats/h5js.js';
 import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
 import type { MetadataTable, MetaValue } from '../../src-main/node/data/formats/types.js';
 import { expectedMeta, PYTHON, pythonHas, runPython, writeGctxH5wasm } from '../fixtures/formats/writers.js';
@@ -570,6 +571,113 @@ for path, chunks in [(sys.argv[1], None), (sys.argv[2], (7, 1000))]:
         reader.close();
       }
     }
+  });
+});
+
+describe('GCTX: matrix reads half on the thread pool', { skip: HAS_H5PY ? false : `${PYTHON} has no h5py` }, () => {
+  // 300 samples × 1,200 genes: chunks of 64 × 1,000 (a 978-gene window inside the first chunk
+  // column, rows 4,000 bytes apart), chunks of 64 whole rows, and contiguous rows (gaps of 888
+  // bytes). poolReadMinBytes 0 sends every direct hyperslab through planRows2d and readVectors.
+  const nS = 300;
+  const nG = 1200;
+  const expected = (s: number, g: number) => Math.fround((s * nG + g) / 16);
+  const layouts = { narrow: '(64, 1000)', whole: '(64, 1200)', contiguous: 'None' };
+  const paths: Record<string, string> = {};
+  before(() => {
+    for (const name of Object.keys(layouts)) paths[name] = join(tmp, `pool-${name}.gctx`);
+    runPython(
+      `import h5py, numpy as np, sys
+m = (np.arange(${nS} * ${nG}, dtype='<f4').reshape(${nS}, ${nG}) / 16).astype('<f4')
+for path, chunks in zip(sys.argv[1:], [${Object.values(layouts).join(', ')}]):
+    f = h5py.File(path, 'w')
+    f.create_dataset('/0/DATA/0/matrix', data=m, chunks=chunks)
+    f.create_dataset('/0/META/ROW/id', data=np.array([('g%d' % g).encode() for g in range(${nG})]))
+    f.create_dataset('/0/META/COL/id', data=np.array([('s%d' % s).encode() for s in range(${nS})]))
+    f.close()`,
+      Object.values(paths),
+    );
+  });
+
+  test('every batch holds its own samples, in order, on every layout', async () => {
+    const landmarks = all(978);
+    const shuffled = all(nS).map((s) => (s * 7) % nS); // 7 is prime to 300: a permutation
+    for (const [name, path] of Object.entries(paths)) {
+      const reader = await openGctx(path as string, { poolReadMinBytes: 0 });
+      try {
+        assert.equal(reader.engine, 'h5js');
+        for (const [samples, genes, perBatch] of [
+          [all(nS), landmarks, 150],
+          [all(nS), landmarks, 7],
+          [shuffled, landmarks, 40],
+          [all(nS), null, 100],
+        ] as [number[], number[] | null, number][]) {
+          const width = genes?.length ?? nG;
+          const seen: number[] = [];
+          for await (const batch of reader.iterateSamples(samples, genes, { maxBatchBytes: perBatch * width * 4, reuseBuffer: true })) {
+            for (let i = 0; i < batch.values.length; i += width)
+              seen.push(batch.values[i] as number, batch.values[i + width - 1] as number);
+          }
+          const want = samples.flatMap((s) => [expected(s, genes ? 0 : 0), expected(s, (genes?.length ?? nG) - 1)]);
+          assert.deepEqual(seen, want, `${name}: batches of ${perBatch}, ${genes ? 'landmarks' : 'all genes'}`);
+        }
+      } finally {
+        reader.close();
+      }
+    }
+  });
+
+  test('a file cut short after opening fails the read that meets its end, as truncated, after every part settles', async () => {
+    const path = join(tmp, 'pool-cut.gctx');
+    copyFileSync(paths.narrow as string, path);
+    const reader = await openGctx(path, { poolReadMinBytes: 0 });
+    try {
+      // The last chunks written hold samples 256–299: cut into them.
+      truncateSync(path, readFileSync(path).length - 400_000);
+      const starts: number[] = [];
+      await rejectsWith(
+        (async () => {
+          for await (const batch of reader.iterateSamples(all(nS), all(978), { maxBatchBytes: 64 * 978 * 4 })) starts.push(batch.start);
+        })(),
+        'truncated',
+        (e) => assert.equal(e.where, '/0/DATA/0/matrix'),
+      );
+      assert.ok(starts.length < nS / 64, 'the cut part was never read');
+      assert.deepEqual(
+        starts,
+        all(starts.length).map((b) => b * 64),
+      );
+    } finally {
+      reader.close();
+    }
+  });
+});
+
+describe('fixed-length ASCII ids and metadata decoded by their bytes', () => {
+  test('values cut at the first NUL, repeats sharing one string, the first duplicate by position', () => {
+    const size = 6;
+    const records = ['ab', 'abcdef', '', 'ab', 'x\0y', 'abcdef', 'zz', 'ab'];
+    const bytes = Buffer.alloc(records.length * size);
+    records.forEach((r, i) => {
+      bytes.write(r, i * size, 'latin1');
+    });
+    const want = records.map((r) => r.split('\0')[0]);
+    const repeats = decodeAsciiRecords(bytes, records.length, size, false);
+    assert.deepEqual(repeats.values, want);
+    assert.equal(repeats.duplicate, null);
+    const unique = decodeAsciiRecords(bytes, records.length, size, true);
+    assert.deepEqual(unique.values, want);
+    assert.deepEqual(unique.duplicate, [0, 3]);
+    // Many records: the same answers as the string-based check, past the interning probe.
+    const n = 5000;
+    const many = Buffer.alloc(n * 8);
+    for (let i = 0; i < n; i++) many.write(`k${(i * 7919) % 4999}`, i * 8, 'latin1');
+    const decoded = decodeAsciiRecords(many, n, 8, true);
+    assert.deepEqual(
+      decoded.values,
+      all(n).map((i) => `k${(i * 7919) % 4999}`),
+    );
+    assert.deepEqual(decoded.duplicate, findDuplicate(decoded.values));
+    assert.deepEqual(decodeAsciiRecords(many, n, 8, false).values, decoded.values);
   });
 });
 

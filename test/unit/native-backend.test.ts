@@ -6,15 +6,18 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src-main/node/data/random.js';
 import { gaussianNll } from '../../src-main/node/ml/math.js';
+import { sampleLatent } from '../../src-main/node/ml/modules/blocks.js';
 import { createModule } from '../../src-main/node/ml/modules/index.js';
+import { applyScaledGradients } from '../../src-main/node/ml/native/adam.js';
 import { type AdamHyperparameters, loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
 import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
+import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD } from '../../src-main/node/ml/native/latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from '../../src-main/node/ml/native/nll.js';
-import { clipByGlobalNorm, Trainer } from '../../src-main/node/ml/trainer.js';
+import { clipByGlobalNorm, clippingScale, Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
-import { type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
+import { ModelConfig, type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
 
 function syntheticData(samples: number, genes: number, environments: number): TrainingData {
   const rng = new Rng(7);
@@ -64,6 +67,13 @@ function assertCloseToCpu(got: number[][], expected: number[][]): void {
       assert.ok(Math.abs(v - (want[j] as number)) <= tolerance, `output ${i}[${j}]: ${v} vs cpu ${want[j]}`);
     }
   }
+}
+
+/** compute() ran the fused kernels and none of the composite's (`absent`). */
+async function assertFusedKernels(compute: () => unknown, fused: string[], absent: string[]): Promise<void> {
+  const kernels = new Set((await tf.profile(() => void compute())).kernelNames);
+  for (const name of fused) assert.ok(kernels.has(name), `${name} did not run: ${[...kernels].join(', ')}`);
+  for (const name of absent) assert.ok(!kernels.has(name), `the composite ran (${name}): ${[...kernels].join(', ')}`);
 }
 
 /** tfjs's own gradients, before the native backend registers its broadcasting ones. */
@@ -175,10 +185,7 @@ describe('native-blas backend', () => {
     const cpu = compute();
     await tf.setBackend('native-blas');
     const fused = compute();
-    const profile = await tf.profile(() => void compute());
-    const kernels = new Set(profile.kernelNames);
-    for (const name of [GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD]) assert.ok(kernels.has(name), `${name} did not run: ${[...kernels].join(', ')}`);
-    assert.ok(!kernels.has('SquaredDifference'), `the unfused loss ran: ${[...kernels].join(', ')}`);
+    await assertFusedKernels(compute, [GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD], ['SquaredDifference']);
     // The same ops unfused on native-blas: equal bit for bit.
     const config = tf.getKernel(GAUSSIAN_NLL, 'native-blas') as tf.KernelConfig;
     tf.unregisterKernel(GAUSSIAN_NLL, 'native-blas');
@@ -190,6 +197,56 @@ describe('native-blas backend', () => {
     assertCloseToCpu(fused, cpu);
   });
 
+  it('the latent block (posterior sample and KL to N(0, I) or a learnt prior) runs as one fused kernel each way, to the composite’s values', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(19);
+    const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * rng.normal());
+    // 70 rows (split between the threads), raw values up to ~±9 so the tanh bounds bend them.
+    const [rows, latent] = [70, 13];
+    const config = ModelConfig.parse({ family: 'env-vae', latentDim: latent, logVarBound: 4, temperature: 0.7 });
+    const [posterior, prior] = [random(rows * 2 * latent, 3), random(rows * 2 * latent, 3)];
+    const [noise, zWeights, klWeights] = [random(rows * latent), random(rows * latent), random(rows)];
+    const compute = () =>
+      tf.tidy(() =>
+        [true, false].flatMap((withPrior) => {
+          const eps = tf.tensor2d(noise, [rows, latent]);
+          const block = (p: tf.Tensor, q: tf.Tensor | null) => sampleLatent(p as tf.Tensor2D, eps, q as tf.Tensor2D | null, config);
+          const inputs = [tf.tensor2d(posterior, [rows, 2 * latent]), tf.tensor2d(prior, [rows, 2 * latent])];
+          // Through both outputs, and through each alone (the other output then gets no gradient).
+          const both = (p: tf.Tensor, q: tf.Tensor) => {
+            const { z, kl } = block(p, withPrior ? q : null);
+            return tf.add(tf.sum(tf.mul(z, tf.tensor2d(zWeights, [rows, latent]))), tf.sum(tf.mul(kl, tf.tensor1d(klWeights))));
+          };
+          const zOnly = (p: tf.Tensor, q: tf.Tensor) =>
+            tf.sum(tf.mul(block(p, withPrior ? q : null).z, tf.tensor2d(zWeights, [rows, latent])));
+          const klOnly = (p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(block(p, withPrior ? q : null).kl, tf.tensor1d(klWeights)));
+          const { z, kl } = block(inputs[0] as tf.Tensor, withPrior ? (inputs[1] as tf.Tensor) : null);
+          // z does not depend on the prior: its gradient only for the posterior.
+          const withBoth = (withPrior ? inputs : inputs.slice(0, 1)) as tf.Tensor[];
+          const gradients = [
+            ...[both, klOnly].flatMap((f) => tf.grads((p: tf.Tensor, q?: tf.Tensor) => f(p, q ?? p))(withBoth)),
+            ...tf.grads((p: tf.Tensor) => zOnly(p, inputs[1] as tf.Tensor))([inputs[0] as tf.Tensor]),
+          ];
+          return [z, kl, ...gradients].map((t) => Array.from(t.dataSync()));
+        }),
+      );
+    await tf.setBackend('cpu');
+    const cpu = compute();
+    await tf.setBackend('native-blas');
+    const fused = compute();
+    await assertFusedKernels(compute, [GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD], ['Softmax', 'Tanh', 'Exp']);
+    assertCloseToCpu(fused, cpu);
+    // And the composite on native-blas, which the fused kernel replaces.
+    const nativeKernel = tf.getKernel(GAUSSIAN_LATENT, 'native-blas') as tf.KernelConfig;
+    tf.unregisterKernel(GAUSSIAN_LATENT, 'native-blas');
+    try {
+      assertCloseToCpu(fused, compute());
+    } finally {
+      tf.registerKernel(nativeKernel);
+    }
+  });
+
   it('global-norm clipping and the Adam update of all variables in one call give the cpu backend’s numbers', {
     skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
   }, async () => {
@@ -199,13 +256,20 @@ describe('native-blas backend', () => {
     const sizes = [20_000, 300, 7];
     const initial = sizes.map((n) => random(n));
     const gradients = [0, 1].map(() => sizes.map((n) => random(n, 0.2)));
-    const compute = () => {
-      const variables = initial.map((values, i) => tf.variable(tf.tensor1d(values), true, `clip-adam-${tf.getBackend()}-${i}`));
+    /** scaled: the rescale inside the update (the Trainer's way), else a scaled copy first. */
+    const compute = (scaled = false) => {
+      const variables = initial.map((values, i) => tf.variable(tf.tensor1d(values), true, `clip-adam-${tf.getBackend()}-${scaled}-${i}`));
       const optimizer: tf.Optimizer = tf.train.adam(0.01);
       const norms: number[] = [];
       for (const step of gradients) {
         tf.tidy(() => {
           const grads = Object.fromEntries(variables.map((v, i) => [v.name, tf.tensor1d(step[i] as Float32Array)]));
+          if (scaled) {
+            const { norm, scale } = clippingScale(grads, 5);
+            norms.push(norm);
+            applyScaledGradients(optimizer, grads, scale);
+            return;
+          }
           const clipped = clipByGlobalNorm(grads, 5); // the gradients' norm is ~29: clipped
           norms.push(clipped.norm);
           optimizer.applyGradients(clipped.grads);
@@ -222,6 +286,14 @@ describe('native-blas backend', () => {
     const got = compute();
     assertCloseToCpu(got, expected);
     assert.ok((expected[0]?.[0] as number) > 5, 'the test gradients are large enough to be clipped');
+    // The rescale folded into adamMany: the scaled copy's numbers bit for bit, with no Multiply.
+    let scaled: number[][] = [];
+    const { kernels } = await tf.profile(() => {
+      scaled = compute(true);
+    });
+    assert.deepEqual(scaled, got);
+    const gradientMultiplies = kernels.filter((k) => k.name === 'Multiply' && k.outputShapes.some((shape) => (shape?.[0] ?? 1) > 1));
+    assert.equal(gradientMultiplies.length, 0, 'no scaled copy of a gradient');
     // The norm took no Square kernel (no squared copy of every gradient).
     const profile = await tf.profile(() => {
       tf.tidy(() => clipByGlobalNorm({ g: tf.tensor1d(gradients[0]?.[0] as Float32Array) }, 5));

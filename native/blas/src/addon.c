@@ -814,9 +814,9 @@ static napi_value AddN(napi_env env, napi_callback_info info) {
 // Built with -ffp-contract=off: no fused multiply-adds, every operation rounds to float32.
 HOT void adam_loop(float *restrict wo, float *restrict mo, float *restrict vo, const float *restrict w, const float *restrict g,
                           const float *restrict m, const float *restrict v, size_t n,
-                          float b1, float c1, float b2, float c2, float d1, float d2, float eps, float neglr) {
+                          float b1, float c1, float b2, float c2, float d1, float d2, float eps, float neglr, float gscale) {
   for (size_t i = 0; i < n; i++) {
-    const float gi = g[i];
+    const float gi = g[i] * gscale;
     const float mn = m[i] * b1 + gi * c1;
     const float vn = v[i] * b2 + (gi * gi) * c2;
     const float mh = mn / d1;
@@ -837,7 +837,7 @@ typedef struct {
 static void adam_range(void *ctx, int64_t begin, int64_t end) {
   const AdamJob *j = (const AdamJob *)ctx;
   adam_loop(j->wo + begin, j->mo + begin, j->vo + begin, j->w + begin, j->g + begin, j->m + begin, j->v + begin, (size_t)(end - begin),
-            j->b1, j->c1, j->b2, j->c2, j->d1, j->d2, j->eps, j->neglr);
+            j->b1, j->c1, j->b2, j->c2, j->d1, j->d2, j->eps, j->neglr, 1.0f);
 }
 
 static napi_value Adam(napi_env env, napi_callback_info info) {
@@ -926,6 +926,8 @@ void factor_register(napi_env env, napi_value exports, void *blas_library);
 void training_register(napi_env env, napi_value exports);
 // The Gaussian reconstruction loss and its gradient, each in one pass: src/loss.c.
 void loss_register(napi_env env, napi_value exports);
+// A VAE's latent block (posterior sample and KL) and its gradient, each in one call: src/latent.c.
+void latent_register(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&pin_once, pin_library);
@@ -949,6 +951,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   factor_register(env, exports, blas_library);
   training_register(env, exports);
   loss_register(env, exports);
+  latent_register(env, exports);
   return exports;
 }
 

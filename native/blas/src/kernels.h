@@ -30,10 +30,10 @@ void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain);
 /** Σ row[0..n) in double, in reduce()'s order for whole-row sums (addon.c). */
 double sum_row(const float *row, int64_t n);
 
-/** One Adam step over n elements into new arrays, every operation rounded to float32 (addon.c). */
+/** One Adam step over n elements into new arrays, the gradient first multiplied by gscale, every operation rounded to float32 (addon.c). */
 void adam_loop(float *restrict wo, float *restrict mo, float *restrict vo, const float *restrict w, const float *restrict g,
                const float *restrict m, const float *restrict v, size_t n, float b1, float c1, float b2, float c2, float d1, float d2,
-               float eps, float neglr);
+               float eps, float neglr, float gscale);
 
 /**
  * c = op(a)·b for a left operand whose last columns (as stored) are mostly zeros: dense columns

@@ -11,6 +11,7 @@
 // differ from BLAS's only by float32 rounding (BLAS sums in its own order too), and where a
 // skipped zero meets an infinite weight (0·∞ is NaN in BLAS, nothing here).
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -19,18 +20,35 @@
 #define MAX_COLUMN_DENSITY 2   // a sparse column has at most rows / this nonzeros
 #define MAX_BLOCK_DENSITY 8    // and the whole block at most rows · columns / this
 
+/** Nonzeros of each of x's columns ([rows, cols], row-major) added to counts, one row-major pass. */
+HOT static void count_nonzeros(const float *x, int64_t rows, int64_t cols, uint32_t *counts) {
+  for (int64_t i = 0; i < rows; i++) {
+    const float *row = x + i * cols;
+    for (int64_t j = 0; j < cols; j++) counts[j] += row[j] != 0.0f;
+  }
+}
+
 /** First column of the sparse block at the end of x ([rows, cols], row-major), or cols if none. */
 static int64_t sparse_suffix(const float *x, int64_t rows, int64_t cols) {
   if (cols < MIN_SPARSE_COLUMNS || rows < 1) return cols;
+  // The last column alone first: a dense operand (most matmuls) is recognised at that cost.
+  int64_t last = 0;
+  for (int64_t i = 0; i < rows; i++) last += x[i * cols + cols - 1] != 0.0f;
+  if (last * MAX_COLUMN_DENSITY > rows || last * MAX_BLOCK_DENSITY > rows) return cols;
+  // Then every column's count in one row-major pass (a column at a time strides the whole
+  // matrix once per column: ~2.5% of an Environment VAE step's CPU in cache misses).
+  uint32_t *counts = (uint32_t *)calloc((size_t)cols, sizeof(uint32_t));
+  if (counts == NULL) return cols;  // BLAS alone: the same product
+  count_nonzeros(x, rows, cols, counts);
   int64_t nonzero = 0, start = cols;
-  // Right to left, a column at a time: a dense operand is recognised after one column.
+  // Right to left: the longest suffix whose every column and whose whole block are sparse enough.
   for (int64_t j = cols - 1; j >= 0; j--) {
-    int64_t count = 0;
-    for (int64_t i = 0; i < rows; i++) count += x[i * cols + j] != 0.0f;
+    const int64_t count = counts[j];
     if (count * MAX_COLUMN_DENSITY > rows || (nonzero + count) * MAX_BLOCK_DENSITY > rows * (cols - j)) break;
     nonzero += count;
     start = j;
   }
+  free(counts);
   return cols - start >= MIN_SPARSE_COLUMNS ? start : cols;
 }
 
@@ -39,6 +57,11 @@ typedef struct {
   float *c;
   int64_t rows, cols, n, split;
 } SparseJob;
+
+/** c[0..n) += v · b[0..n): one nonzero's row, vectorised (each element's sum in the same order). */
+HOT static void add_scaled(float *restrict c, float v, const float *restrict b, int64_t n) {
+  for (int64_t q = 0; q < n; q++) c[q] += v * b[q];
+}
 
 // c[i, :] += Σ_{j ≥ split} x[i, j] · b[j, :], rows [begin, end).
 static void sparse_rows(void *ctx, int64_t begin, int64_t end) {
@@ -49,8 +72,7 @@ static void sparse_rows(void *ctx, int64_t begin, int64_t end) {
     for (int64_t j = s->split; j < s->cols; j++) {
       const float v = xi[j];
       if (v == 0.0f) continue;
-      const float *bj = s->b + j * s->n;
-      for (int64_t q = 0; q < s->n; q++) ci[q] += v * bj[q];
+      add_scaled(ci, v, s->b + j * s->n, s->n);
     }
   }
 }
@@ -65,8 +87,7 @@ static void sparse_transposed(void *ctx, int64_t begin, int64_t end) {
     for (int64_t j = s->split; j < s->cols; j++) {
       const float v = xi[j];
       if (v == 0.0f) continue;
-      float *cj = s->c + (j - s->split) * s->n;
-      for (int64_t q = begin; q < end; q++) cj[q] += v * bi[q];
+      add_scaled(s->c + (j - s->split) * s->n + begin, v, bi + begin, end - begin);
     }
   }
 }

@@ -6,8 +6,11 @@
 //   Square) and summed in double (tfjs Sum), rounded to float32 once per array. The global norm
 //   for gradient clipping, without a squared copy of every gradient.
 // - adamMany(wOut[], mOut[], vOut[], w[], g[], m[], v[], beta1, oneMinusBeta1, beta2,
-//   oneMinusBeta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon, negLearningRate): addon.c's
-//   adam() for every variable, with one pass of the thread pool over all of them.
+//   oneMinusBeta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon, negLearningRate[, gradScale]):
+//   addon.c's adam() for every variable, with one pass of the thread pool over all of them. With
+//   gradScale each gradient is first multiplied by it (rounded to float32, as tfjs's Mul by a
+//   scalar): gradient clipping's rescale without a scaled copy of every gradient. The export
+//   adamManyScales says this addon reads it.
 //
 // Each element is computed by one thread with the same arithmetic, and sums are taken over fixed
 // blocks combined in order, so results do not depend on the thread count.
@@ -153,6 +156,7 @@ typedef struct {
   ArrayList *lists;       // LISTS of them, each `count` long
   const int64_t *start;   // per variable, its first element in the concatenation; [count] = total
   float b1, c1, b2, c2, d1, d2, eps, neglr;
+  float gscale;
 } AdamManyJob;
 
 static void adam_many_range(void *ctx, int64_t begin, int64_t end) {
@@ -165,7 +169,7 @@ static void adam_many_range(void *ctx, int64_t begin, int64_t end) {
     float **d[LISTS];
     for (int l = 0; l < LISTS; l++) d[l] = job->lists[l].data;
     adam_loop(d[W_OUT][k] + from, d[M_OUT][k] + from, d[V_OUT][k] + from, d[W][k] + from, d[G][k] + from, d[M][k] + from, d[V][k] + from,
-              (size_t)(to - from), job->b1, job->c1, job->b2, job->c2, job->d1, job->d2, job->eps, job->neglr);
+              (size_t)(to - from), job->b1, job->c1, job->b2, job->c2, job->d1, job->d2, job->eps, job->neglr, job->gscale);
     at = job->start[k] + to;
   }
 }
@@ -182,6 +186,8 @@ static napi_value AdamMany(napi_env env, napi_callback_info info) {
     if (!read_list(&args, (size_t)read, read == 0 ? 0 : lists[0].count, &lists[read], what)) break;
   const float b1 = (float)num(&args, 7), c1 = (float)num(&args, 8), b2 = (float)num(&args, 9), c2 = (float)num(&args, 10);
   const float d1 = (float)num(&args, 11), d2 = (float)num(&args, 12), eps = (float)num(&args, 13), neglr = (float)num(&args, 14);
+  // g·1 = g exactly, so no scale and a scale of 1 give the same steps.
+  const float gscale = args.argc > LISTS + 8 ? (float)num(&args, LISTS + 8) : 1.0f;
   const uint32_t count = read == LISTS ? lists[0].count : 0;
   int64_t *start = args.failed ? NULL : (int64_t *)malloc(sizeof(int64_t) * (count + 1));
   need(&args, args.failed || start != NULL, "cellshift_blas: out of memory");
@@ -203,7 +209,7 @@ static napi_value AdamMany(napi_env env, napi_callback_info info) {
           }
   }
   if (!args.failed && start[count] > 0) {
-    AdamManyJob job = {lists, start, b1, c1, b2, c2, d1, d2, eps, neglr};
+    AdamManyJob job = {lists, start, b1, c1, b2, c2, d1, d2, eps, neglr, gscale};
     parallel_for(adam_many_range, &job, start[count], GRAIN_CHEAP / 2);
   }
   free(start);
@@ -217,4 +223,6 @@ void training_register(napi_env env, napi_value exports) {
       {"adamMany", NULL, AdamMany, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  napi_value yes;
+  if (napi_get_boolean(env, true, &yes) == napi_ok) napi_set_named_property(env, exports, "adamManyScales", yes);
 }

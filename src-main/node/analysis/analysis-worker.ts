@@ -9,6 +9,8 @@ import { getHeapStatistics } from 'node:v8';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { LabError } from '../../shared/api/errors.js';
 import { selectBackend } from '../ml/backend.js';
+import { openDatabase } from '../store/database.js';
+import { LatentsResultRepository } from '../store/latents-results.js';
 import { Store } from '../store/store.js';
 import { type AnalysisContext, analysisOperations, isAnalysisOperation } from './operations.js';
 import { TrainedModel } from './trained-model.js';
@@ -21,6 +23,22 @@ if (!port) throw new Error('src-main/node/analysis/analysis-worker.ts runs as a 
 
 const store = Store.open(init.databasePath, { readonly: true, ...(init.nativeBinding ? { nativeBinding: init.nativeBinding } : {}) });
 let backend: Promise<unknown> | null = null;
+/** A writable connection for the Latents results it computes (latents-results.ts), opened on first need; null when the lab is read-only. */
+let results: LatentsResultRepository | null | undefined;
+
+function resultsRepository(): LatentsResultRepository | undefined {
+  if (results === undefined) {
+    try {
+      results = new LatentsResultRepository(
+        openDatabase(init.databasePath, init.nativeBinding ? { nativeBinding: init.nativeBinding } : {}),
+      );
+    } catch (error) {
+      console.error('The analysis worker cannot store Latents results (they are computed on each open):', (error as Error).message);
+      results = null;
+    }
+  }
+  return results ?? undefined;
+}
 
 interface CachedModel {
   model: Promise<TrainedModel>;
@@ -80,6 +98,9 @@ async function handle(id: number, operation: string, params: unknown, serializeA
   const context: AnalysisContext = {
     store,
     signal: controller.signal,
+    get results() {
+      return resultsRepository();
+    },
     model: async (runId) => {
       const { entry, model } = await acquire(runId);
       held.push(entry);

@@ -1,4 +1,5 @@
 // What every analysis operation is given by the analysis worker.
+import type { LatentsResultRepository } from '../store/latents-results.js';
 import type { Store } from '../store/store.js';
 import type { TrainedModel } from './trained-model.js';
 
@@ -9,4 +10,6 @@ export interface AnalysisContext {
   model(runId: string): Promise<TrainedModel>;
   /** Aborted (with a LabError 'cancelled') when the caller gives up; long work stops at its next check. */
   readonly signal: AbortSignal;
+  /** Where computed Latents results are stored (a writable connection); absent, they are only returned. */
+  readonly results?: LatentsResultRepository;
 }

@@ -1,11 +1,14 @@
-// Entry of the dataset-read worker thread: the reads of datasets.ts (sample columns, environment
-// lists, split previews) on its own read-only connection. Apart from the analysis worker, whose
-// model loads and projections take seconds to minutes while its thread is busy, so a view's cheap
-// reads are answered at once; and it loads no model code (TensorFlow.js), so it starts quickly.
+// Entry of the read-only worker threads that load no model: the reads of dataset-reads.ts (sample
+// columns, environment lists, split previews) or, started with `reads: 'latents'`, the stored
+// Latents results of stored-latents.ts, each on its own read-only connection. Apart from the
+// analysis worker, whose model loads and projections take seconds to minutes while its thread is
+// busy, so a view's cheap reads are answered at once; and no TensorFlow.js, so they start quickly.
+// Two threads rather than one: a scan of every sample for a column would hold up the heatmaps.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { LabError } from '../../shared/api/errors.js';
 import { Store } from '../store/store.js';
-import { type DatasetReadContext, datasetReads, isDatasetRead } from './dataset-reads.js';
+import { type DatasetReadContext, datasetReads } from './dataset-reads.js';
+import { storedLatentsReads } from './stored-latents.js';
 import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit } from './worker-protocol.js';
 import { answerRequest } from './worker-reply.js';
 
@@ -15,6 +18,11 @@ if (!port) throw new Error('src-main/node/analysis/dataset-read-worker.ts runs a
 
 const store = Store.open(init.databasePath, { readonly: true, ...(init.nativeBinding ? { nativeBinding: init.nativeBinding } : {}) });
 const running = new Map<number, AbortController>();
+// The params were checked against their LabApi method's schema by the carrier on the lab side.
+const reads = (init.reads === 'latents' ? storedLatentsReads : datasetReads) as unknown as Record<
+  string,
+  (context: DatasetReadContext, params: unknown) => Promise<unknown>
+>;
 
 port.on('message', (request: AnalysisRequest) => {
   switch (request.type) {
@@ -23,8 +31,8 @@ port.on('message', (request: AnalysisRequest) => {
       running.set(request.id, controller);
       const context: DatasetReadContext = { store, signal: controller.signal };
       void answerRequest(port, request.id, request.params, request.serializeAs, (params) => {
-        if (!isDatasetRead(request.operation)) throw new LabError('unknown_method', `No dataset read "${request.operation}"`);
-        const read = datasetReads[request.operation] as (context: DatasetReadContext, params: unknown) => Promise<unknown>;
+        const read = Object.hasOwn(reads, request.operation) ? reads[request.operation] : undefined;
+        if (!read) throw new LabError('unknown_method', `No read "${request.operation}" in this worker`);
         return read(context, params);
       }).finally(() => running.delete(request.id));
       return;

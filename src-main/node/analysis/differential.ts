@@ -6,6 +6,7 @@
 import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import type { DifferentialResult, SampleGroup } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
+import { decodeSampleIndices } from '../../shared/api/packed.js';
 import type { Store } from '../store/store.js';
 
 /** Running mean and sum of squared deviations per gene (Welford: stable for large groups). */
@@ -247,6 +248,8 @@ function resolveGroup(store: Store, datasetId: string, group: SampleGroup, label
     resolved = { name: selection.name, sampleIds: selection.sampleIds };
   } else if ('environmentKey' in group) {
     resolved = { name: group.environmentKey, sampleIds: store.datasets.sampleIdsOfEnvironment(datasetId, group.environmentKey) };
+  } else if ('sampleIndices' in group) {
+    resolved = { name: group.name, sampleIds: idsAtIndices(store, datasetId, group.sampleIndices, `Group ${label}`) };
   } else {
     resolved = { name: group.name, sampleIds: [...new Set(group.sampleIds)] };
   }
@@ -257,4 +260,25 @@ function resolveGroup(store: Store, datasetId: string, group: SampleGroup, label
     );
   }
   return resolved;
+}
+
+/** The ids of samples given by index (each once, in sample order); an index outside the dataset is an error naming it. */
+export function idsAtIndices(store: Store, datasetId: string, packed: string, what: string): string[] {
+  let indices: Int32Array;
+  try {
+    indices = decodeSampleIndices(packed);
+  } catch (error) {
+    throw new LabError('bad_input', `${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const ids = store.datasets.sampleIds(datasetId);
+  const chosen = new Uint8Array(ids.length);
+  for (const index of indices) {
+    if (index < 0 || index >= ids.length) {
+      throw new LabError('bad_input', `${what}: sample index ${index} is outside this dataset's 0..${ids.length - 1}`);
+    }
+    chosen[index] = 1;
+  }
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; i++) if (chosen[i] === 1) out.push(ids[i] as string);
+  return out;
 }

@@ -24,13 +24,14 @@ import { queryDataset } from './connectivity-query.js';
 import type { AnalysisContext } from './context.js';
 import { datasetReads } from './dataset-reads.js';
 import { compareGroups } from './differential.js';
-import { priorShiftReport, projectLatents, topGenes } from './inspection.js';
+import { priorShiftReport, topGenes } from './inspection.js';
+import { precomputeLatents, priorShiftIndexFor, projectionFor } from './latents-results.js';
 
 export type { AnalysisContext } from './context.js';
 
 import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { applicabilityDomain, predictDrug } from './predict.js';
-import { priorShiftIndexOf, priorShiftWindow } from './prior-shift-rows.js';
+import { namedGenes, priorShiftRowsOf, storedTopGenes } from './stored-latents.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
 
@@ -53,12 +54,17 @@ export const analysisOperations = {
     return compareGroups(context.store, params);
   },
 
+  /** Stored for the run's newest checkpoint when it can be (latents-results.ts), so the next open reads it. */
   async projection(
     context: AnalysisContext,
     { runId, method, maxPoints }: { runId: string; method: 'pca' | 'umap'; maxPoints: number },
   ): Promise<ProjectionResult> {
-    const model = await context.model(runId);
-    return { runId, epoch: model.epoch, ...(await projectLatents(model, method, maxPoints, context.signal)) };
+    return projectionFor(context, runId, method, maxPoints);
+  },
+
+  /** What the Latents view opens with, computed and stored in the background (lowest priority, one run at a time). */
+  async precomputeLatents(context: AnalysisContext, { runId }: { runId: string }): Promise<{ stored: boolean }> {
+    return precomputeLatents(context, runId);
   },
 
   async priorShift(context: AnalysisContext, { runId }: { runId: string }): Promise<PriorShiftResult> {
@@ -71,46 +77,22 @@ export const analysisOperations = {
 
   /** The rows of the prior-shift heatmaps the view draws (a window, a search, an overview), ordered once per model. */
   async priorShiftRows(context: AnalysisContext, { runId, ...request }: PriorShiftRowsParams): Promise<PriorShiftRowsResult> {
-    const model = await context.model(runId);
-    const index = priorShiftIndexOf(model);
-    if (!index) return { runId, epoch: model.epoch, report: null };
-    const window = priorShiftWindow(index, request);
-    return {
-      runId,
-      epoch: model.epoch,
-      report: {
-        latentDim: model.latentDim,
-        environments: index.order.length,
-        matching: window.matching,
-        block: request.block,
-        rows: window.rows,
-        mean: base64Of(window.mean),
-        logStd: window.logStd ? base64Of(window.logStd) : null,
-        extent: index.extent,
-        sparsityMedian: index.sparsityMedian,
-        sparsitySample: index.sparsitySample,
-      },
-    };
+    // From the stored index when there is one: no model load for the heatmaps.
+    const { epoch, index } = await priorShiftIndexFor(context, runId);
+    return priorShiftRowsOf(runId, epoch, index, request);
   },
 
   async topGenes(
     context: AnalysisContext,
     { runId, latent, count }: { runId: string; latent: number; count: number },
   ): Promise<TopGenesResult> {
+    const stored = storedTopGenes(context.store, runId, latent, count);
+    if (stored) return stored;
     const model = await context.model(runId);
     if (latent >= model.latentDim) {
       throw new LabError('invalid_params', `This model has latents 0..${model.latentDim - 1}; there is no latent ${latent}.`);
     }
-    const genes = context.store.datasets.genes(model.run.datasetId);
-    return {
-      runId,
-      latent,
-      genes: topGenes(model, latent, count).map((g) => ({
-        id: genes[g.gene]?.id ?? String(g.gene),
-        symbol: genes[g.gene]?.symbol ?? String(g.gene),
-        effect: g.effect,
-      })),
-    };
+    return { runId, latent, genes: namedGenes(context.store, runId, topGenes(model, latent, count)) };
   },
 
   async unseen(context: AnalysisContext, { runId }: { runId: string }): Promise<UnseenEvaluationResult> {

@@ -4,6 +4,7 @@ import type { ErrorPayload } from '../../shared/api/errors.js';
 import type { MethodName } from '../../shared/api/methods.js';
 import type { BackendName } from '../ml/backend.js';
 import type { AnalysisOperationName } from './operations.js';
+import type { StoredLatentsReadName } from './stored-latents.js';
 
 export interface AnalysisWorkerInit {
   databasePath: string;
@@ -11,6 +12,8 @@ export interface AnalysisWorkerInit {
   preferBackend?: BackendName;
   /** Models kept in memory (each holds its dataset's expression matrix). */
   cacheSize: number;
+  /** Which table a model-free read worker serves (dataset-read-worker.ts): dataset reads (the default) or stored Latents results. */
+  reads?: 'dataset' | 'latents';
 }
 
 /**
@@ -26,7 +29,7 @@ export interface SerializeAs {
 }
 
 export type AnalysisRequest =
-  | { type: 'call'; id: number; operation: AnalysisOperationName; params: unknown; serializeAs?: SerializeAs }
+  | { type: 'call'; id: number; operation: AnalysisOperationName | StoredLatentsReadName; params: unknown; serializeAs?: SerializeAs }
   | { type: 'cancel'; id: number }
   | { type: 'stats'; id: number };
 

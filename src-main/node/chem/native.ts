@@ -2,10 +2,8 @@
 // against the system's librdkit-dev), or says why it cannot. When it loads, the import's structure
 // work (parent, canonical SMILES, scaffold, Morgan bits) runs natively; everything else RDKit does
 // here (depictions, InChIKeys, descriptors) stays with the WebAssembly build.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findAddonFile, requireAddon } from '../platform/native-addon.js';
 
 /** One SMILES as the addon describes it; `error` when RDKit refuses it. */
 export type NativeDescribed =
@@ -36,32 +34,12 @@ export function loadNativeRDKit(): NativeRDKitLoad {
 
 function load(): NativeRDKitLoad {
   if (process.env.CELLSHIFT_CHEMISTRY === 'wasm') return { ok: false, why: 'turned off by CELLSHIFT_CHEMISTRY=wasm' };
-  const path = findAddon();
+  const path = findAddonFile(import.meta.url, ADDON, process.env.CELLSHIFT_RDKIT_ADDON);
   if (!path)
     return {
       ok: false,
       why: `the cellshift_rdkit addon is not built (no ${ADDON}; it needs librdkit-dev, then npm run build:native-rdkit)`,
     };
-  try {
-    const binding = createRequire(import.meta.url)(path) as NativeRDKitBinding;
-    return { ok: true, binding, path, version: binding.info().rdkit };
-  } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    return { ok: false, why: `the cellshift_rdkit addon at ${path} failed to load: ${text.split('\n')[0]?.slice(0, 300)}` };
-  }
-}
-
-function findAddon(): string | null {
-  const override = process.env.CELLSHIFT_RDKIT_ADDON;
-  if (override) return existsSync(override) ? override : null;
-  // Up from src-main/node/chem (tsx) or dist/main/node/chem (built); in a packed Electron app the
-  // addon lives in app.asar.unpacked.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 6; depth++) {
-    for (const root of [dir, dir.replace(/app\.asar(?=[\\/]|$)/, 'app.asar.unpacked')]) {
-      if (existsSync(join(root, ADDON))) return join(root, ADDON);
-    }
-    dir = dirname(dir);
-  }
-  return null;
+  const loaded = requireAddon<NativeRDKitBinding>('cellshift_rdkit', path);
+  return loaded.ok ? { ok: true, binding: loaded.binding, path, version: loaded.binding.info().rdkit } : loaded;
 }

@@ -13,7 +13,7 @@
 // then optimised for the other workers too, instead of each paying that warm-up for itself.
 //
 // Nothing here is chemistry: `Chemistry` (chemistry.ts) owns the loaded runtime and all mol handling.
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Log, MainModule, Mol } from '@rdkit/rdkit';
 
@@ -76,7 +76,9 @@ export function compileRDKit(): Promise<CompiledRDKit> {
   if (!compiled) {
     const compiling = (async () => {
       const wasmPath = rdkitWasmPath();
-      return wasmApi.compile(readFileSync(wasmPath));
+      // Read without blocking: the serving thread compiles it for the chemistry pool on a first
+      // prediction, and reading the wasm synchronously held it ~30 ms (bench:lincs profile).
+      return wasmApi.compile(await readFile(wasmPath));
     })().catch((error: unknown) => {
       if (compiled === compiling) compiled = undefined;
       throw new Error(`RDKit wasm failed to compile: ${errorText(error)}`);

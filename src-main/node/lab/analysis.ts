@@ -15,11 +15,12 @@ import type {
 } from '../../shared/api/analysis.js';
 import { LabError } from '../../shared/api/errors.js';
 import { FingerprintOptions } from '../../shared/api/imports.js';
-import type { MethodName, ResultOf } from '../../shared/api/methods.js';
+import type { MethodName, ParamsOf, ResultOf } from '../../shared/api/methods.js';
 import { TrainingConfig } from '../../shared/api/training.js';
 import { type DatasetReadName, datasetReads } from '../analysis/dataset-reads.js';
 import type { AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
 import { drugEnvironmentVector, takesDoseAndTime } from '../analysis/predict.js';
+import type { StoredLatentsReadName } from '../analysis/stored-latents.js';
 import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats, SerializeAs } from '../analysis/worker-protocol.js';
 import type { DescribeOptions, MoleculeResult } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
@@ -31,11 +32,15 @@ import { SerializedResult } from './serialized-result.js';
 
 const CACHE_SIZE = 2;
 
-/** The two worker threads: models (loads, projections, evaluations) and dataset reads (no model). */
-type Lane = 'model' | 'dataset';
+/**
+ * The worker threads: models (loads, projections, evaluations), dataset reads (no model) and
+ * stored Latents results (no model, no scan of the samples: the view's opening never waits behind either).
+ */
+type Lane = 'model' | 'dataset' | 'latents';
 const WORKER_ENTRIES: Record<Lane, URL> = {
   model: new URL('../analysis/analysis-worker.js', import.meta.url),
   dataset: new URL('../analysis/dataset-read-worker.js', import.meta.url),
+  latents: new URL('../analysis/dataset-read-worker.js', import.meta.url),
 };
 
 export interface AnalysisServiceOptions {
@@ -71,7 +76,7 @@ interface AnalysisThread {
 export class AnalysisService {
   readonly #store: Store;
   readonly #options: AnalysisServiceOptions;
-  readonly #threads: Record<Lane, AnalysisThread | null> = { model: null, dataset: null };
+  readonly #threads: Record<Lane, AnalysisThread | null> = { model: null, dataset: null, latents: null };
   #nextId = 1;
   #closed = false;
 
@@ -103,7 +108,7 @@ export class AnalysisService {
   #serve<M extends MethodName>(
     lane: Lane,
     method: M,
-    operation: AnalysisOperationName,
+    operation: AnalysisOperationName | StoredLatentsReadName,
     params: unknown,
     options: CallOptions,
     extra?: Pick<SerializeAs, 'extra' | 'checkParams'>,
@@ -126,8 +131,56 @@ export class AnalysisService {
     options: CallOptions = {},
   ): Promise<SerializedResult<M> | ResultOf<M>> {
     if (this.#store.path !== ':memory:') return this.#serve('dataset', method, operation, params, options);
+    return (await this.#readInProcess(operation, params, options)) as ResultOf<M>;
+  }
+
+  /** A read of the dataset only, answered as its value (in the dataset-read worker unless the database is in memory). */
+  async datasetValue<N extends DatasetReadName>(
+    operation: N,
+    params: AnalysisParams<N>,
+    options: CallOptions = {},
+  ): Promise<AnalysisResult<N>> {
+    const value =
+      this.#store.path !== ':memory:'
+        ? this.#request({ type: 'call', operation, params }, options, 'dataset')
+        : this.#readInProcess(operation, params, options);
+    return (await value) as AnalysisResult<N>;
+  }
+
+  /** A dataset read on this thread: only for a database in memory, which a worker cannot open. */
+  #readInProcess<N extends DatasetReadName>(operation: N, params: AnalysisParams<N>, options: CallOptions): Promise<unknown> {
     const read = datasetReads[operation] as (context: { store: Store; signal: AbortSignal }, params: AnalysisParams<N>) => Promise<unknown>;
-    return (await read({ store: this.#store, signal: options.signal ?? new AbortController().signal }, params)) as ResultOf<M>;
+    return read({ store: this.#store, signal: options.signal ?? new AbortController().signal }, params);
+  }
+
+  /**
+   * A read of the Latents view (its projection, its heatmaps' rows, a latent's genes) served as `method`: from the
+   * results stored for the run's newest checkpoint, in the 'latents' worker (no model load, never
+   * behind one), else computed — and stored — by the analysis worker.
+   */
+  async serveLatents<M extends 'analysis.projection' | 'analysis.priorShiftRows' | 'analysis.topGenes'>(
+    method: M,
+    stored: StoredLatentsReadName,
+    computed: AnalysisOperationName,
+    params: ParamsOf<M>,
+    options: CallOptions = {},
+  ): Promise<SerializedResult<M>> {
+    if (this.#store.path !== ':memory:') {
+      try {
+        return await this.#serve('latents', method, stored, params, options);
+      } catch (error) {
+        if (!(error instanceof LabError && error.code === 'not_found')) throw error;
+      }
+    }
+    return this.#serve('model', method, computed, params, options);
+  }
+
+  /** Reads the run's stored prior shifts into the 'latents' worker ahead of the view; false when none are stored. */
+  async warmStoredLatents(runId: string, options: CallOptions = {}): Promise<boolean> {
+    const { warm } = (await this.#request({ type: 'call', operation: 'warmPriorShifts', params: { runId } }, options, 'latents')) as {
+      warm: boolean;
+    };
+    return warm;
   }
 
   projection(runId: string, method: 'pca' | 'umap', maxPoints: number, options?: CallOptions): Promise<ProjectionResult> {
@@ -223,6 +276,12 @@ export class AnalysisService {
     };
   }
 
+  /** Starts the model-free read workers ahead of their first reads (a served lab's start), so a view's first read does not wait for them. */
+  startReadWorkers(): void {
+    if (this.#store.path === ':memory:' || this.#closed) return;
+    for (const lane of ['dataset', 'latents'] as const) this.#idle(this.#ensureThread(lane)); // idle: not keeping the process alive
+  }
+
   /** The worker's heap (null when no worker is running); for benchmarks and diagnostics. */
   async workerStats(): Promise<AnalysisWorkerStats | null> {
     if (!this.#threads.model) return null;
@@ -241,7 +300,9 @@ export class AnalysisService {
   }
 
   #request(
-    message: { type: 'call'; operation: AnalysisOperationName; params: unknown; serializeAs?: SerializeAs } | { type: 'stats' },
+    message:
+      | { type: 'call'; operation: AnalysisOperationName | StoredLatentsReadName; params: unknown; serializeAs?: SerializeAs }
+      | { type: 'stats' },
     options: CallOptions,
     lane: Lane = 'model',
   ): Promise<unknown> {
@@ -287,6 +348,7 @@ export class AnalysisService {
     const init: AnalysisWorkerInit = {
       databasePath: this.#store.path,
       cacheSize: CACHE_SIZE,
+      ...(lane === 'latents' ? { reads: 'latents' as const } : {}),
       ...(this.#options.nativeBinding ? { nativeBinding: this.#options.nativeBinding } : {}),
       ...(this.#options.preferBackend ? { preferBackend: this.#options.preferBackend } : {}),
     };

@@ -10,6 +10,7 @@ import {
   type ResponseEnvelope,
   requestIdOf,
 } from '../../shared/api/index.js';
+import { timedServingTask } from '../threads/serving-tasks.js';
 import { SerializedResult, type ServedHandlers } from './serialized-result.js';
 
 /** `signal`: aborted when the caller has gone, so long handlers can stop. */
@@ -34,15 +35,18 @@ function answerer(handlers: ServedHandlers, onInternalError: (error: unknown) =>
     try {
       const request = parseRequestEnvelope(raw);
       id = request.id;
-      const params = checkedByHandler.has(request.method) ? request.params : parseParams(request.method, request.params, request.id);
-      const handler = handlers[request.method] as (params: unknown, context: { signal: AbortSignal }) => unknown;
-      const answer = await handler(params, { signal });
+      const { method } = request;
+      const params = checkedByHandler.has(method)
+        ? request.params
+        : timedServingTask(`${method}: params`, () => parseParams(method, request.params, request.id));
+      const handler = handlers[method] as (params: unknown, context: { signal: AbortSignal }) => unknown;
+      // The handler's synchronous part (store reads, bookkeeping) runs on this thread before its first await.
+      const answer = await timedServingTask(`${method}: handler`, () => handler(params, { signal }));
       if (answer instanceof SerializedResult) {
-        if (answer.method !== request.method)
-          throw new LabError('invalid_result', `${request.method} answered with a result of ${answer.method}`);
+        if (answer.method !== method) throw new LabError('invalid_result', `${method} answered with a result of ${answer.method}`);
         return { id: request.id, ok: true, result: answer };
       }
-      return { id: request.id, ok: true, result: parseResult(request.method, answer) };
+      return { id: request.id, ok: true, result: timedServingTask(`${method}: result`, () => parseResult(method, answer)) };
     } catch (error) {
       if (error instanceof LabError) {
         if (error.code === 'invalid_result' || error.code === 'internal') onInternalError(error);
@@ -79,7 +83,8 @@ export function createJsonDispatcher(
     if (envelope.ok && envelope.result instanceof SerializedResult) {
       return [utf8(`{"id":${JSON.stringify(envelope.id)},"ok":true,"result":`), envelope.result.bytes, utf8('}')];
     }
-    return [utf8(JSON.stringify(envelope))];
+    const method = typeof raw === 'object' && raw !== null ? String((raw as { method?: unknown }).method) : '?';
+    return [timedServingTask(`${method}: encode`, () => utf8(JSON.stringify(envelope)))];
   };
 }
 

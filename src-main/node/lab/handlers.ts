@@ -12,9 +12,11 @@ import type { FileGrants } from './files/grants.js';
 import { importGeneSets } from './gene-sets.js';
 import type { ImportWorkflow } from './import/workflow.js';
 import type { JobRunner } from './jobs.js';
+import type { LatentsPrecompute } from './latents-precompute.js';
 import { type ScreeningLab, screenStructures } from './mechanism.js';
 import { collectBundle } from './plans/collect.js';
 import { bundleStatus, resubmitFailed } from './plans/slurm.js';
+import { listSelections, saveSelection } from './selections.js';
 import type { ServedHandlers } from './serialized-result.js';
 import type { StudyLab } from './studies/common.js';
 import type { TrainingManager } from './training.js';
@@ -30,6 +32,7 @@ export interface LabParts extends ScreeningLab, StudyLab {
   files: FileGrants;
   chemistry: LabChemistry;
   imports: ImportWorkflow;
+  latents: LatentsPrecompute;
   appInfo(): AppInfo;
   createSynthetic(params: CreateSyntheticParams & { seed: number }): { jobId: string; kind: 'synthetic' };
   startStudy(id: StudyId, options: StudyOptions, executor?: SweepExecutor): Promise<{ jobId: string; kind: 'study' }>;
@@ -64,15 +67,23 @@ function handlerTable(lab: LabParts): ServedHandlers {
     // These read every sample (seconds at LINCS size): in the analysis worker, off the serving thread.
     // Results of megabytes come back from the worker validated and serialized (analysis.serve).
     'environments.list': (params, { signal }) => analysis.readDataset('environments.list', 'environments', params, { signal }),
+    'environments.labelled': ({ datasetId }) => ({ labelled: store.datasets.hasLabelledEnvironments(datasetId) }),
     'environments.representations': (params, { signal }) =>
       analysis.readDataset('environments.representations', 'representations', params, { signal }),
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
     'splits.preview': (params, { signal }) => analysis.readDataset('splits.preview', 'splitPreview', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
-    'runs.start': ({ datasetId, name, config }) => training.start(datasetId, config, name),
+    'runs.start': ({ datasetId, name, config }) => {
+      const run = training.start(datasetId, config, name);
+      lab.latents.watch(run.id); // what Latents opens with, computed when it completes
+      return run;
+    },
     'runs.get': ({ id }) => training.detail(id),
     'runs.metrics': ({ id }) => training.metrics(id),
-    'runs.control': ({ id, action }) => training.control(id, action),
+    'runs.control': ({ id, action }) => {
+      if (action === 'resume') lab.latents.watch(id);
+      return training.control(id, action);
+    },
     'runs.rename': ({ id, name }) => store.runs.rename(id, name),
     'runs.delete': ({ id }) => {
       training.delete(id);
@@ -80,17 +91,20 @@ function handlerTable(lab: LabParts): ServedHandlers {
     },
     'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('datasets.sampleColumn', 'sampleColumn', params, { signal }),
     'datasets.sampleColumns': (params, { signal }) => analysis.readDataset('datasets.sampleColumns', 'sampleColumns', params, { signal }),
-    'analysis.projection': (params, { signal }) => analysis.serve('analysis.projection', 'projection', params, { signal }),
+    'analysis.projection': (params, { signal }) =>
+      analysis.serveLatents('analysis.projection', 'storedProjection', 'projection', params, { signal }),
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),
-    'analysis.priorShiftRows': (params, { signal }) => analysis.serve('analysis.priorShiftRows', 'priorShiftRows', params, { signal }),
-    'analysis.topGenes': (params, { signal }) => analysis.serve('analysis.topGenes', 'topGenes', params, { signal }),
+    'analysis.priorShiftRows': (params, { signal }) =>
+      analysis.serveLatents('analysis.priorShiftRows', 'storedPriorShiftRows', 'priorShiftRows', params, { signal }),
+    'analysis.topGenes': (params, { signal }) =>
+      analysis.serveLatents('analysis.topGenes', 'storedTopGenes', 'topGenes', params, { signal }),
     // Its params (the lasso's sample ids: 100k strings) are checked in the worker (PARAMS_CHECKED_IN_WORKER).
     'analysis.differential': (params, { signal }) =>
       analysis.serve('analysis.differential', 'differential', params, { signal }, { checkParams: true }),
     'sessions.get': ({ view }) => store.sessions.view(view),
     'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
-    'selections.list': ({ datasetId }) => store.sessions.selections(datasetId),
-    'selections.save': (params) => store.sessions.saveSelection(params),
+    'selections.list': ({ datasetId }) => listSelections(store, datasetId),
+    'selections.save': (params, context) => saveSelection(store, analysis, params, context),
     'selections.delete': ({ id }) => {
       store.sessions.deleteSelection(id);
       return { deleted: true as const };

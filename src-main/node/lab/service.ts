@@ -21,6 +21,7 @@ import { importSyntheticPreset } from './import/synthetic.js';
 import { demoDrugPanel, drugPanelDescription, importDrugPanel } from './import/synthetic-drugs.js';
 import { ImportWorkflow } from './import/workflow.js';
 import { JobRunner } from './jobs.js';
+import { LatentsPrecompute } from './latents-precompute.js';
 import { requirePlannedStudy } from './plans/bundle.js';
 import { checkSweep, executeSweep, studyOnSlurm } from './plans/sweep.js';
 import type { ServedHandlers } from './serialized-result.js';
@@ -59,6 +60,8 @@ export class LabService {
   readonly jobs: JobRunner;
   readonly training: TrainingManager;
   readonly analysis: AnalysisService;
+  /** What the Latents view opens with, computed in the background (startBackgroundWork). */
+  readonly latents: LatentsPrecompute;
   readonly files: FileGrants;
   readonly chemistry: LabChemistry;
   readonly imports: ImportWorkflow;
@@ -77,6 +80,10 @@ export class LabService {
     );
     this.training = new TrainingManager({ store: options.store, emit: (event) => this.#emit(event), ...engine });
     this.analysis = new AnalysisService({ store: options.store, ...engine });
+    this.latents = new LatentsPrecompute(options.store, this.analysis);
+    this.onEvent((event) => {
+      if (event.type === 'run.status') this.latents.runStatusChanged(event.run);
+    });
     this.files = options.files ?? new FileGrants();
     this.chemistry = new LabChemistry(options.store);
     this.imports = new ImportWorkflow({
@@ -199,7 +206,18 @@ export class LabService {
     return labHandlers(this);
   }
 
+  /**
+   * What a lab serving a window does beyond answering: the model-free read workers started now
+   * rather than on a view's first read, and the Latents view's opening precomputed (and read into
+   * its worker) for the runs it shows.
+   */
+  startBackgroundWork(): void {
+    this.analysis.startReadWorkers();
+    this.latents.start();
+  }
+
   async close(): Promise<void> {
+    this.latents.close();
     await this.training.stopAll();
     await this.jobs.stopAll();
     await this.imports.close();

@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs';
+import { unpackedPath } from '../platform/native-addon.js';
 import { NATIVE_BACKEND, registerNativeBackend } from './native/index.js';
 import { patchWasmTransposedMatMul } from './native/wasm-matmul.js';
 
@@ -265,7 +266,7 @@ function wasmDistDir(): string {
   const require = createRequire(import.meta.url);
   let dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   // Packaged Electron app: electron-builder unpacks the .wasm files next to app.asar.
-  const unpacked = dir.replace(/app\.asar(?=[\\/])/, 'app.asar.unpacked');
+  const unpacked = unpackedPath(dir);
   if (unpacked !== dir && existsSync(unpacked)) dir = unpacked;
   return dir.endsWith(sep) ? dir : dir + sep;
 }

@@ -6,6 +6,7 @@ import type { TrainingConfig } from '../../shared/api/training.js';
 import { Rng } from '../data/random.js';
 import { type NamedArray, restoreOptimizer, restoreParameters, snapshotOptimizer, snapshotParameters } from './checkpoint.js';
 import type { Batch, GenerativeModule, LossContext } from './modules/index.js';
+import { applyScaledGradients } from './native/adam.js';
 import { outputArray } from './native/backend.js';
 import { nativeGlobalNorm } from './native/norm.js';
 import type { StreamedTrainingData, TrainingData } from './training-data.js';
@@ -246,8 +247,8 @@ export class Trainer {
       const adversary = this.#module.adversary;
       if (adversary && this.#adversaryOptimizer && this.#module.adversaryLoss) {
         const { value, grads } = tf.variableGrads(() => this.#module.adversaryLoss?.(batch, context) as tf.Scalar, adversary.list());
-        const clipped = clipByGlobalNorm(grads, this.#config.gradientClipNorm);
-        if (Number.isFinite(clipped.norm)) this.#adversaryOptimizer.applyGradients(clipped.grads);
+        const { norm, scale } = clippingScale(grads, this.#config.gradientClipNorm);
+        if (Number.isFinite(norm)) applyScaledGradients(this.#adversaryOptimizer, grads, scale);
         metrics.discriminator = value.dataSync()[0] as number;
       }
       const captured: Record<string, tf.Scalar> = {};
@@ -256,11 +257,12 @@ export class Trainer {
         for (const [name, term] of Object.entries(terms)) captured[name] = tf.keep(term);
         return total;
       }, this.#module.params.list());
-      const clipped = clipByGlobalNorm(grads, this.#config.gradientClipNorm);
+      // Clipping's rescale happens inside the optimiser's update where it can (native-blas).
+      const { norm, scale } = clippingScale(grads, this.#config.gradientClipNorm);
       // A non-finite gradient is not applied: the guard stops the run and the parameters stay usable.
-      if (Number.isFinite(clipped.norm)) this.#optimizer.applyGradients(clipped.grads);
+      if (Number.isFinite(norm)) applyScaledGradients(this.#optimizer, grads, scale);
       metrics.loss = value.dataSync()[0] as number;
-      metrics.grad_norm = clipped.norm;
+      metrics.grad_norm = norm;
       for (const [name, term] of Object.entries(captured)) {
         metrics[name] = term.dataSync()[0] as number;
         term.dispose();
@@ -279,12 +281,17 @@ function matrixRows(x: Float32Array, nGenes: number): StreamedTrainingData['read
   };
 }
 
-/** Rescales all gradients together so their global L2 norm is at most maxNorm. */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
+/** The gradients' global L2 norm and the factor that brings it down to at most maxNorm (1 when it is within, or not finite). */
+export function clippingScale(grads: tf.NamedTensorMap, maxNorm: number): { norm: number; scale: number } {
   const tensors = Object.values(grads);
   const norm =
     nativeGlobalNorm(tensors) ?? tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0] as number);
-  if (!(norm > maxNorm) || !Number.isFinite(norm)) return { grads, norm };
-  const scale = maxNorm / norm;
+  return { norm, scale: norm > maxNorm && Number.isFinite(norm) ? maxNorm / norm : 1 };
+}
+
+/** Rescales all gradients together so their global L2 norm is at most maxNorm. */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: number } {
+  const { norm, scale } = clippingScale(grads, maxNorm);
+  if (scale === 1) return { grads, norm };
   return { grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)])), norm };
 }

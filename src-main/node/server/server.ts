@@ -11,6 +11,7 @@ import { type ErrorCode, type ErrorPayload, LabError, type ResponseEnvelope, UPL
 import { createJsonDispatcher, type JsonDispatcher } from '../lab/dispatch.js';
 import { PARAMS_CHECKED_IN_WORKER } from '../lab/handlers.js';
 import type { LabService } from '../lab/service.js';
+import { timedServingTask } from '../threads/serving-tasks.js';
 import { EVENTS_PROTOCOL, LoopbackGuard, newToken } from './security.js';
 
 export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
@@ -87,7 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     events.handleUpgrade(request, socket, head, (ws) => {
-      const unsubscribe = options.service.onEvent((event) => ws.send(JSON.stringify(event)));
+      const unsubscribe = options.service.onEvent((event) => timedServingTask(`event ${event.type}`, () => ws.send(JSON.stringify(event))));
       ws.on('close', unsubscribe);
       ws.on('error', unsubscribe);
       // Events flow one way; anything the page sends is ignored.
@@ -133,7 +134,7 @@ async function handleCall(request: IncomingMessage, response: ServerResponse, di
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(body);
+    raw = timedServingTask('POST /api/call: JSON.parse', () => JSON.parse(body), body.length);
   } catch (error) {
     return sendError(response, 400, { code: 'invalid_message', message: `Request body is not valid JSON: ${(error as Error).message}` });
   }
@@ -143,7 +144,8 @@ async function handleCall(request: IncomingMessage, response: ServerResponse, di
     if (!response.writableFinished) gone.abort();
   });
   // The envelope comes as UTF-8 parts: a large result a worker serialized is forwarded as it is.
-  sendJsonParts(response, 200, await dispatch(raw, gone.signal));
+  const parts = await dispatch(raw, gone.signal);
+  timedServingTask('POST /api/call: send', () => sendJsonParts(response, 200, parts));
 }
 
 const UPLOAD_STATUS: Partial<Record<ErrorCode, number>> = {

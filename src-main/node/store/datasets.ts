@@ -480,10 +480,25 @@ export class DatasetRepository extends Repository {
   /** The environment key of every sample, in sample order (to colour plots by environment). */
   sampleEnvironmentKeys(datasetId: string): string[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    return this.db
-      .prepare('SELECT e.key FROM samples s JOIN environments e ON e.id = s.environment_id WHERE s.dataset_id = ? ORDER BY s.idx')
-      .pluck()
-      .all(datasetId) as string[];
+    // Two scans, not a join: looking up each sample's environment row took 6.4 s at 473,647
+    // samples (each row read with its representation), against ~1.5 s for the samples' ids and
+    // one pass over the environments.
+    const keyOf = new Map(
+      (this.db.prepare('SELECT id, key FROM environments WHERE dataset_id = ?').all(datasetId) as { id: string; key: string }[]).map(
+        (e) => [e.id, e.key],
+      ),
+    );
+    const ids = this.db.prepare('SELECT environment_id FROM samples WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as (
+      | string
+      | null
+    )[];
+    // Samples without an environment were left out by the join: so they are here.
+    const keys: string[] = [];
+    for (const id of ids) {
+      const key = id === null ? undefined : keyOf.get(id);
+      if (key !== undefined) keys.push(key);
+    }
+    return keys;
   }
 
   /** One metadata column of every sample, in sample order (null where missing). */
@@ -500,6 +515,19 @@ export class DatasetRepository extends Repository {
   sampleIds(datasetId: string): string[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     return this.db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? ORDER BY idx').pluck().all(datasetId) as string[];
+  }
+
+  /**
+   * Whether any environment is a control or names a perturbagen: one probe that stops at the first,
+   * where listing the environments to ask this read 40k rows (14 MB of JSON) at LINCS size.
+   */
+  hasLabelledEnvironments(datasetId: string): boolean {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return (
+      this.db
+        .prepare('SELECT 1 FROM environments WHERE dataset_id = ? AND (is_control = 1 OR perturbagen_id IS NOT NULL) LIMIT 1')
+        .get(datasetId) !== undefined
+    );
   }
 
   /** The ids of the samples measured in one environment (by its key), in sample order. */

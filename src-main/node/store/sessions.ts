@@ -24,6 +24,12 @@ export interface SelectionInput {
   sampleIds: readonly string[];
 }
 
+/** A selection as stored: its ids as the JSON text written (a lasso's 100k are megabytes, never parsed to be sent on). */
+export interface StoredSelection {
+  selection: Omit<Selection, 'sampleIds'>;
+  sampleIdsJson: string;
+}
+
 export class SessionRepository extends Repository {
   view(view: string): StoredViewState {
     const row = this.db.prepare('SELECT state, updated_at FROM view_states WHERE view = ?').get(view) as
@@ -44,13 +50,14 @@ export class SessionRepository extends Repository {
   }
 
   selections(datasetId: string): Selection[] {
+    return this.#selectionRows(datasetId).map(toSelection);
+  }
+
+  #selectionRows(datasetId: string): SelectionRow[] {
     if (!this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId)) {
       throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     }
-    const rows = this.db
-      .prepare('SELECT * FROM selections WHERE dataset_id = ? ORDER BY created_at, rowid')
-      .all(datasetId) as SelectionRow[];
-    return rows.map(toSelection);
+    return this.db.prepare('SELECT * FROM selections WHERE dataset_id = ? ORDER BY created_at, rowid').all(datasetId) as SelectionRow[];
   }
 
   selection(id: string): Selection {
@@ -77,30 +84,61 @@ export class SessionRepository extends Repository {
           `${unknown.length} sample id${unknown.length === 1 ? ' is' : 's are'} not in this dataset: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
         );
       }
-      const clash = this.db
-        .prepare('SELECT id FROM selections WHERE dataset_id = ? AND name = ?')
-        .pluck()
-        .get(input.datasetId, input.name) as string | undefined;
-      if (clash !== undefined && clash !== input.id) {
-        throw new LabError('conflict', `This dataset already has a selection named "${input.name}"`);
-      }
-      const now = new Date().toISOString();
-      if (input.id !== undefined) {
-        const existing = this.selection(input.id);
-        if (existing.datasetId !== input.datasetId) {
-          throw new LabError('bad_input', `Selection "${existing.name}" belongs to another dataset`);
-        }
-        this.db
-          .prepare('UPDATE selections SET name = ?, note = ?, sample_ids = ?, updated_at = ? WHERE id = ?')
-          .run(input.name, input.note, JSON.stringify(sampleIds), now, input.id);
-        return this.selection(input.id);
-      }
-      const id = `sel_${randomUUID().slice(0, 8)}`;
-      this.db
-        .prepare('INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(id, input.datasetId, input.name, input.note, JSON.stringify(sampleIds), now, now);
-      return this.selection(id);
+      return this.selection(this.#writeSelection(input, JSON.stringify(sampleIds)));
     })();
+  }
+
+  /**
+   * saveSelection for samples already checked by a reader of the dataset (their ids as JSON text,
+   * each once), or, with null, an update that keeps the selection's samples: nothing here reads
+   * every sample of the dataset or parses the ids.
+   */
+  saveCheckedSelection(input: Omit<SelectionInput, 'sampleIds'>, sampleIdsJson: string | null): StoredSelection {
+    return this.db.transaction(() => {
+      if (!this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(input.datasetId)) {
+        throw new LabError('not_found', `No dataset with id "${input.datasetId}"`);
+      }
+      if (sampleIdsJson === null && input.id === undefined) throw new LabError('bad_input', 'A new selection needs its samples');
+      return this.storedSelection(this.#writeSelection(input, sampleIdsJson));
+    })();
+  }
+
+  /** The selection with its ids as stored text. */
+  storedSelection(id: string): StoredSelection {
+    const row = this.db.prepare('SELECT * FROM selections WHERE id = ?').get(id) as SelectionRow | undefined;
+    if (!row) throw new LabError('not_found', `No selection with id "${id}"`);
+    return storedOf(row);
+  }
+
+  /** Every selection of a dataset with its ids as stored text. */
+  storedSelections(datasetId: string): StoredSelection[] {
+    return this.#selectionRows(datasetId).map(storedOf);
+  }
+
+  /** Inserts or updates (null ids: keeps the samples); returns the selection's id. Runs inside the caller's transaction. */
+  #writeSelection(input: Omit<SelectionInput, 'sampleIds'>, sampleIdsJson: string | null): string {
+    const clash = this.db.prepare('SELECT id FROM selections WHERE dataset_id = ? AND name = ?').pluck().get(input.datasetId, input.name) as
+      | string
+      | undefined;
+    if (clash !== undefined && clash !== input.id) {
+      throw new LabError('conflict', `This dataset already has a selection named "${input.name}"`);
+    }
+    const now = new Date().toISOString();
+    if (input.id !== undefined) {
+      const existing = this.storedSelection(input.id).selection;
+      if (existing.datasetId !== input.datasetId) {
+        throw new LabError('bad_input', `Selection "${existing.name}" belongs to another dataset`);
+      }
+      this.db
+        .prepare('UPDATE selections SET name = ?, note = ?, sample_ids = coalesce(?, sample_ids), updated_at = ? WHERE id = ?')
+        .run(input.name, input.note, sampleIdsJson, now, input.id);
+      return input.id;
+    }
+    const id = `sel_${randomUUID().slice(0, 8)}`;
+    this.db
+      .prepare('INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, input.datasetId, input.name, input.note, sampleIdsJson, now, now);
+    return id;
   }
 
   deleteSelection(id: string): void {
@@ -108,6 +146,10 @@ export class SessionRepository extends Repository {
       throw new LabError('not_found', `No selection with id "${id}"`);
     }
   }
+}
+
+function storedOf(row: SelectionRow): StoredSelection {
+  return { selection: camelFields(row, ['id', 'dataset_id', 'name', 'note', 'created_at', 'updated_at']), sampleIdsJson: row.sample_ids };
 }
 
 function toSelection(row: SelectionRow): Selection {

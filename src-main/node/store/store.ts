@@ -7,6 +7,7 @@ import { DatasetRepository } from './datasets.js';
 import { DrugFeatureRepository } from './drug-features.js';
 import { GeneSetRepository } from './gene-sets.js';
 import { ImportJournal } from './imports.js';
+import { LatentsResultRepository } from './latents-results.js';
 import { MoleculeRepository } from './molecules.js';
 import { PlanRepository } from './plans.js';
 import { RunRepository } from './runs.js';
@@ -27,6 +28,8 @@ export class Store {
   readonly compounds: CompoundRepository;
   /** Drug features per canonical SMILES and representation (see data/drug-features.ts). */
   readonly drugFeatures: DrugFeatureRepository;
+  /** What the Latents view opens with, per run and checkpoint (see latents-results.ts). */
+  readonly latentsResults: LatentsResultRepository;
 
   private constructor(path: string, db: Database) {
     this.path = path;
@@ -41,6 +44,7 @@ export class Store {
     this.plans = new PlanRepository(db);
     this.compounds = new CompoundRepository(db);
     this.drugFeatures = new DrugFeatureRepository(db);
+    this.latentsResults = new LatentsResultRepository(db);
   }
 
   static open(path: string, options?: OpenOptions): Store {

@@ -62,6 +62,8 @@ export const methods = {
   'datasets.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
   'datasets.createSynthetic': { params: CreateSyntheticParams, result: JobStarted },
   'environments.list': { params: z.strictObject({ datasetId: Id }), result: z.array(EnvironmentSummary) },
+  /** Whether any environment is a control or names a perturbagen (false: a table of sample labels would help). */
+  'environments.labelled': { params: z.strictObject({ datasetId: Id }), result: z.strictObject({ labelled: z.boolean() }) },
   'environments.representations': {
     params: z.strictObject({ datasetId: Id }),
     result: EnvironmentRepresentations,

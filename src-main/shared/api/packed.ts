@@ -34,6 +34,25 @@ export function bytesOfBase64(base64: string): Uint8Array {
   return bytes;
 }
 
+/** Bytes as base64, without Node's Buffer (the renderer uses it too); in pieces, as btoa takes a string. */
+export function base64OfBytes(bytes: Uint8Array): string {
+  const PIECE = 0x8000;
+  const parts: string[] = [];
+  for (let i = 0; i < bytes.length; i += PIECE) parts.push(String.fromCharCode(...bytes.subarray(i, i + PIECE)));
+  return btoa(parts.join(''));
+}
+
+/** Sample indices (positions in a dataset's sample order) as a group's `sampleIndices`. */
+export function encodeSampleIndices(indices: ArrayLike<number>): string {
+  const words = Int32Array.from(indices);
+  return base64OfBytes(new Uint8Array(words.buffer));
+}
+
+/** A group's `sampleIndices` as numbers (unchecked against any dataset: the reader does that). */
+export function decodeSampleIndices(base64: string): Int32Array {
+  return new Int32Array(wordsOf(base64, 'sampleIndices'));
+}
+
 function wordsOf(base64: string, what: string): ArrayBuffer {
   const bytes = bytesOfBase64(base64);
   if (bytes.length % 4 !== 0) throw new RangeError(`${what}: ${bytes.length} bytes are not whole 32-bit values`);

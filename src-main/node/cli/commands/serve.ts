@@ -76,6 +76,7 @@ export async function serveLab(
     try {
       const server = await startServer({ service, staticDir: rendererDir, ...(port === undefined ? {} : { port }) });
       lock?.publish(server.url);
+      service.startBackgroundWork();
       return {
         kind: 'started',
         url: server.url,

@@ -109,16 +109,29 @@ export abstract class BatchedReader {
   }
 }
 
-/** Runs synchronous read steps, checking the signal between steps and yielding to the event loop every 50 ms. */
-export async function runReadSteps(steps: Iterable<void>, signal: AbortSignal | undefined): Promise<void> {
+/**
+ * Runs read steps, checking the signal between steps and yielding to the event loop every 50 ms.
+ * A step may be a read already running off this thread (a promise): all of them settle before
+ * this returns or throws (they write into the caller's buffer), and the first failure is thrown.
+ */
+export async function runReadSteps(steps: Iterable<Promise<void> | undefined | void>, signal: AbortSignal | undefined): Promise<void> {
   let lastYield = performance.now();
-  for (const _ of steps) {
-    throwIfAborted(signal);
-    if (performance.now() - lastYield > 50) {
-      await new Promise((resolveYield) => setImmediate(resolveYield));
-      lastYield = performance.now();
+  const running: Promise<void>[] = [];
+  let failure: { error: unknown } | null = null;
+  try {
+    for (const step of steps) {
+      if (step) running.push(step);
+      throwIfAborted(signal);
+      if (performance.now() - lastYield > 50) {
+        await new Promise((resolveYield) => setImmediate(resolveYield));
+        lastYield = performance.now();
+      }
     }
+  } catch (error) {
+    failure = { error };
   }
+  for (const settled of await Promise.allSettled(running)) if (settled.status === 'rejected') failure ??= { error: settled.reason };
+  if (failure) throw failure.error;
   throwIfAborted(signal);
 }
 

@@ -42,6 +42,11 @@ export interface SliceSource {
   read(ranges: [number, number][], cells: number, use: (data: NumericArray) => void): void;
   /** For float32 data: reads the hyperslab straight into out from cell `at`. */
   readInto?(ranges: [number, number][], out: Float32Array, at: number): void;
+  /**
+   * readInto off this thread (h5js: on libuv's thread pool), started now; null when this source
+   * reads that hyperslab only synchronously. The promise settles once nothing more is written.
+   */
+  readIntoAsync?(ranges: [number, number][], out: Float32Array, at: number): Promise<void> | null;
 }
 
 interface Span {
@@ -146,8 +151,18 @@ export class DenseSlicer {
     this.maxGapBytes = Math.max(0, options.maxGapBytes ?? DEFAULT_MAX_GAP_BYTES);
   }
 
-  /** Sorted requests (file index, output position) → values written to out (sample-major). */
-  *read(fileIndex: Int32Array, outPos: Int32Array, genes: GeneSelection, out: Float32Array): Generator<void, void, undefined> {
+  /**
+   * Sorted requests (file index, output position) → values written to out (sample-major). One
+   * step per span; with `concurrent`, a span the source reads off this thread is a promise,
+   * already started (runReadSteps waits for them all).
+   */
+  *read(
+    fileIndex: Int32Array,
+    outPos: Int32Array,
+    genes: GeneSelection,
+    out: Float32Array,
+    concurrent = false,
+  ): Generator<Promise<void> | undefined, void, undefined> {
     if (fileIndex.length === 0 || genes.count === 0) return;
     // Batches of one iteration share their selection: its window is found once.
     if (this.lastSelection !== genes) {
@@ -155,10 +170,7 @@ export class DenseSlicer {
       this.lastWindow = geneWindow(genes);
     }
     const window = this.lastWindow;
-    for (const span of this.plan(fileIndex, window)) {
-      this.readSpan(span, fileIndex, outPos, genes, window, out);
-      yield;
-    }
+    for (const span of this.plan(fileIndex, window)) yield this.readSpan(span, fileIndex, outPos, genes, window, out, concurrent);
   }
 
   private *plan(fileIndex: Int32Array, [g0, g1]: [number, number]): Generator<Span> {
@@ -197,7 +209,8 @@ export class DenseSlicer {
     genes: GeneSelection,
     [g0, g1]: [number, number],
     out: Float32Array,
-  ): void {
+    concurrent: boolean,
+  ): Promise<void> | undefined {
     const width = g1 - g0;
     const rows = span.end - span.first;
     const ranges: [number, number][] =
@@ -214,10 +227,14 @@ export class DenseSlicer {
     this.stats.cellsRead += rows * width;
     if (this.source.readInto && this.isDirect(span, fileIndex, outPos, genes, width)) {
       // The span is exactly the output's next rows: read straight into them, no copy in between.
-      this.source.readInto(ranges, out, (outPos[span.from] as number) * width);
+      const at = (outPos[span.from] as number) * width;
+      const reading = concurrent ? this.source.readIntoAsync?.(ranges, out, at) : null;
+      if (reading) return reading;
+      this.source.readInto(ranges, out, at);
       return;
     }
     this.source.read(ranges, rows * width, (data) => this.scatter(data, span, fileIndex, outPos, genes, g0, width, rows, out));
+    return;
   }
 
   /** Every row of the span, once, in file order, landing on consecutive output rows, all genes of the window. */

@@ -59,7 +59,7 @@ import {
   shapeOf,
   stripSpacePadding,
 } from './h5.js';
-import { H5JsDataError, type H5JsDataset, H5JsFile, type H5JsType, H5JsUnsupported } from './h5js.js';
+import { H5JsDataError, type H5JsDataset, H5JsFile, type H5JsReadOp, type H5JsType, H5JsUnsupported } from './h5js.js';
 import {
   type ExpressionSource,
   type IterateOptions,
@@ -79,6 +79,11 @@ export type GctxLayout = DenseLayout;
 export interface GctxOpenOptions extends DenseSlicerOptions {
   /** Ids and metadata already read (by the probe worker): not read again. */
   preloaded?: PreloadedMetadata;
+  /**
+   * h5js: hyperslabs of at least this many bytes are read half on libuv's thread pool (default
+   * POOL_READ_MIN_BYTES, 2 MiB); tests set 0 to take that path on small files.
+   */
+  poolReadMinBytes?: number;
 }
 
 /** What a GctxReader needs from the open file, whichever library reads it. */
@@ -173,7 +178,7 @@ export class GctxReader extends MatrixFileReader implements ExpressionSource {
     let position = 0;
     const batches = batchSamples(sampleIndices, genes.count, options, async (indices, into) => {
       this.assertOpen();
-      const { out, steps, fileIndex } = this.planChecked(indices, genes, into);
+      const { out, steps, fileIndex } = this.planChecked(indices, genes, into, true);
       if (ahead) {
         // This batch's chunks, then those of the samples after it (at least four chunk rows, so
         // both cores have work while this batch is copied out and used).
@@ -204,18 +209,24 @@ export class GctxReader extends MatrixFileReader implements ExpressionSource {
     })();
   }
 
-  protected override planRead(sampleIndices: readonly number[], geneIndices: readonly number[] | null, into?: Float32Array): ReadPlan {
-    return this.planChecked(sampleIndices, this.checkRequest(sampleIndices, geneIndices), into);
+  protected override planRead(
+    sampleIndices: readonly number[],
+    geneIndices: readonly number[] | null,
+    into?: Float32Array,
+    concurrent = false,
+  ): ReadPlan {
+    return this.planChecked(sampleIndices, this.checkRequest(sampleIndices, geneIndices), into, concurrent);
   }
 
   private planChecked(
     sampleIndices: readonly number[],
     genes: GeneSelection,
     into: Float32Array | undefined,
+    concurrent: boolean,
   ): ReadPlan & { fileIndex: Int32Array } {
     const out = outputArray(sampleIndices.length * genes.count, into);
     const { fileIndex, outPos } = sortRequests(sampleIndices);
-    return { out, steps: this.slicer.read(fileIndex, outPos, genes, out), fileIndex };
+    return { out, steps: this.slicer.read(fileIndex, outPos, genes, out, concurrent), fileIndex };
   }
 
   protected override checkRequest(sampleIndices: readonly number[], geneIndices: readonly number[] | null): GeneSelection {
@@ -300,8 +311,8 @@ export async function openGctxH5wasm(path: string, options: GctxOpenOptions = {}
     const rowIds = options.preloaded?.geneIds ?? readStrings(path, rowIdDs);
     const colIds = options.preloaded?.sampleIds ?? readStrings(path, colIdDs);
     const layout = layoutOf(path, shape, rowIds.length, colIds.length);
-    checkIds(path, rowIds, `${GCTX_ROW_META}/id`, 'row');
-    checkIds(path, colIds, `${GCTX_COL_META}/id`, 'column');
+    checkIds(path, checkedIds(rowIds), `${GCTX_ROW_META}/id`, 'row');
+    checkIds(path, checkedIds(colIds), `${GCTX_COL_META}/id`, 'column');
     return new GctxReader({ path, file: h5wasmGctxFile(path, lib, file, matrix), rowIds, colIds, layout, options });
   } catch (error) {
     try {
@@ -374,8 +385,14 @@ function h5jsMetaColumn(file: H5JsFile, dataset: H5JsDataset): MetaValue[] {
   return metaFromNumbers(h5jsNumbers(dataset), true);
 }
 
+/**
+ * Hyperslabs smaller than this are read on this thread: a thread-pool round trip costs two
+ * wake-ups, which on a busy machine take longer than copying a 1 MB chunk.
+ */
+const POOL_READ_MIN_BYTES = 2 * 1024 * 1024;
+
 /** Hyperslabs of the matrix by positional reads, into one reused aligned buffer or straight into the output. */
-function h5jsSliceSource(path: string, matrix: H5JsDataset, View: NumericArrayConstructor): SliceSource {
+function h5jsSliceSource(path: string, matrix: H5JsDataset, View: NumericArrayConstructor, poolReadMinBytes: number): SliceSource {
   let buffer = Buffer.alloc(0);
   const element = matrix.elementSize;
   const readRows = (ranges: [number, number][], into: Buffer) => {
@@ -402,6 +419,21 @@ function h5jsSliceSource(path: string, matrix: H5JsDataset, View: NumericArrayCo
             const cells = ranges.reduce((n, [a, b]) => n * (b - a), 1);
             readRows(ranges, Buffer.from(out.buffer, out.byteOffset + at * 4, cells * 4));
           },
+          readIntoAsync(ranges: [number, number][], out: Float32Array, at: number) {
+            const [[r0, r1], [c0, c1]] = ranges as [[number, number], [number, number]];
+            const target = new Uint8Array(out.buffer, out.byteOffset + at * 4, (r1 - r0) * (c1 - c0) * 4);
+            if (target.length < poolReadMinBytes) return null;
+            let reads: H5JsReadOp[] | null;
+            try {
+              reads = matrix.planRows2d(r0, r1, c0, c1, target);
+            } catch (error) {
+              throw h5jsReadError(path, GCTX_MATRIX, 'the matrix', error);
+            }
+            if (!reads) return null;
+            return matrix.file.readVectors(reads).catch((error: unknown) => {
+              throw h5jsReadError(path, GCTX_MATRIX, 'the matrix', error);
+            });
+          },
         }
       : {}),
   };
@@ -421,10 +453,11 @@ function h5jsGctxFile(
   matrix: H5JsDataset,
   View: NumericArrayConstructor,
   columns: Map<string, Map<string, H5JsDataset>>,
+  poolReadMinBytes: number,
 ): GctxFile {
   return {
     engine: 'h5js',
-    matrix: h5jsSliceSource(path, matrix, View),
+    matrix: h5jsSliceSource(path, matrix, View, poolReadMinBytes),
     matrixDtype: dtypeString(matrix.type),
     version: file.stringAttribute(file.resolve('/') as number, 'version'),
     readMetadataGroup(where, expected) {
@@ -508,13 +541,21 @@ export async function openGctxJs(path: string, options: GctxOpenOptions = {}): P
       }
       columns.set(group, members);
     }
-    const rowIds = options.preloaded?.geneIds ?? h5jsStrings(file, rowIdDs);
-    const colIds = options.preloaded?.sampleIds ?? h5jsStrings(file, colIdDs);
-    const layout = layoutOf(path, matrix.shape, rowIds.length, colIds.length);
-    checkIds(path, rowIds, `${GCTX_ROW_META}/id`, 'row');
-    checkIds(path, colIds, `${GCTX_COL_META}/id`, 'column');
+    const rows = options.preloaded ? checkedIds(options.preloaded.geneIds) : h5jsIds(file, rowIdDs);
+    const cols = options.preloaded ? checkedIds(options.preloaded.sampleIds) : h5jsIds(file, colIdDs);
+    const layout = layoutOf(path, matrix.shape, rows.ids.length, cols.ids.length);
+    checkIds(path, rows, `${GCTX_ROW_META}/id`, 'row');
+    checkIds(path, cols, `${GCTX_COL_META}/id`, 'column');
+    const [rowIds, colIds] = [rows.ids, cols.ids];
     matrix.prepare();
-    return new GctxReader({ path, file: h5jsGctxFile(path, file, matrix, View, columns), rowIds, colIds, layout, options });
+    return new GctxReader({
+      path,
+      file: h5jsGctxFile(path, file, matrix, View, columns, options.poolReadMinBytes ?? POOL_READ_MIN_BYTES),
+      rowIds,
+      colIds,
+      layout,
+      options,
+    });
   } catch {
     // h5wasm reads it, or reports what is wrong with it in its own words.
     file?.close();
@@ -527,8 +568,23 @@ export async function openGctx(path: string, options: GctxOpenOptions = {}): Pro
   return (await openGctxJs(path, options)) ?? openGctxH5wasm(path, options);
 }
 
-function checkIds(path: string, ids: string[], where: string, what: string): void {
-  const dup = findDuplicate(ids);
+/** Ids and their first duplicate (positions), or null. */
+interface CheckedIds {
+  ids: string[];
+  duplicate: [number, number] | null;
+}
+
+function checkedIds(ids: string[]): CheckedIds {
+  return { ids, duplicate: findDuplicate(ids) };
+}
+
+/** An id dataset's strings, its duplicates found on the bytes when they decide it (decodeUniqueStrings). */
+function h5jsIds(file: H5JsFile, dataset: H5JsDataset): CheckedIds {
+  const decoded = dataset.type.kind === 'string' ? file.decodeUniqueStrings(dataset.type, dataset.readAll(), dataset.count) : null;
+  return decoded ? { ids: decoded.values, duplicate: decoded.duplicate } : checkedIds(h5jsStrings(file, dataset));
+}
+
+function checkIds(path: string, { ids, duplicate: dup }: CheckedIds, where: string, what: string): void {
   if (dup) {
     throw new FormatError('duplicate-id', path, `duplicate ${what} id "${ids[dup[0]]}" at positions ${dup[0]} and ${dup[1]}`, { where });
   }

@@ -338,7 +338,8 @@ export function readStringAttribute(entity: H5Dataset | H5Group, name: string): 
 /** The output array of a read and the lazy steps (one slice each) that fill it. */
 export interface ReadPlan {
   out: Float32Array;
-  steps: Iterable<void>;
+  /** One per hyperslab; a promise for one read off this thread (planned with `concurrent`). */
+  steps: Iterable<Promise<void> | undefined | void>;
 }
 
 /**
@@ -391,13 +392,19 @@ export abstract class MatrixFileReader extends BatchedReader {
     geneIndices: readonly number[] | null,
     options: ReadIntoOptions = {},
   ): Promise<Float32Array> {
-    const { out, steps } = this.planRead(sampleIndices, geneIndices, options.into);
+    const { out, steps } = this.planRead(sampleIndices, geneIndices, options.into, true);
     await runReadSteps(steps, options.signal);
     return out;
   }
 
   /** Validates a request and plans its read into `into` (checked) or a new array. */
-  protected abstract planRead(sampleIndices: readonly number[], geneIndices: readonly number[] | null, into?: Float32Array): ReadPlan;
+  /** With `concurrent`, steps may be reads already running off this thread (runReadSteps waits for them). */
+  protected abstract planRead(
+    sampleIndices: readonly number[],
+    geneIndices: readonly number[] | null,
+    into?: Float32Array,
+    concurrent?: boolean,
+  ): ReadPlan;
 
   /** readSamples in one synchronous call. */
   protected readSync(sampleIndices: readonly number[], geneIndices: readonly number[] | null): Float32Array {

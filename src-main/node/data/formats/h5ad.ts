@@ -143,7 +143,12 @@ export class H5adReader extends H5FileReader implements ExpressionSource {
     return { genes, out, fileIndex, outPos };
   }
 
-  private steps(fileIndex: Int32Array, outPos: Int32Array, genes: GeneSelection, out: Float32Array): Generator<void, void, undefined> {
+  private steps(
+    fileIndex: Int32Array,
+    outPos: Int32Array,
+    genes: GeneSelection,
+    out: Float32Array,
+  ): Iterable<Promise<void> | undefined | void> {
     if (this.dense) return this.denseSteps(fileIndex, outPos, genes, out);
     if (this.xEncoding === 'csr') return this.csrSteps(fileIndex, outPos, genes, out);
     return this.cscSteps(fileIndex, outPos, genes, out);
@@ -154,7 +159,7 @@ export class H5adReader extends H5FileReader implements ExpressionSource {
     outPos: Int32Array,
     genes: GeneSelection,
     out: Float32Array,
-  ): Generator<void, void, undefined> {
+  ): Generator<Promise<void> | undefined, void, undefined> {
     const dense = this.dense as DenseSlicer;
     const before = { ...dense.stats };
     yield* dense.read(fileIndex, outPos, genes, out);

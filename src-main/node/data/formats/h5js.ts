@@ -15,7 +15,7 @@
 // size and every structure walk against the nodes already visited.
 
 import { isAscii } from 'node:buffer';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readv, readvSync } from 'node:fs';
 import { inflate, inflateSync, type ZlibOptions } from 'node:zlib';
 
 /** The file uses a feature this reader does not implement, or does not parse: use h5wasm. */
@@ -73,6 +73,21 @@ class Cursor {
   /** Unsigned integer of n bytes (1–8); all ones → UNDEFINED_ADDRESS; beyond 2^53 → unsupported. */
   uint(n: number): number {
     this.need(n);
+    // Addresses, lengths and chunk offsets are 8 or 4 bytes: two or one 32-bit reads, not a
+    // byte loop (a chunk B-tree has three such fields per chunk).
+    if (n === 8) {
+      const lo = this.buf.readUInt32LE(this.pos);
+      const hi = this.buf.readUInt32LE(this.pos + 4);
+      this.pos += 8;
+      if (lo === 0xffffffff && hi === 0xffffffff) return UNDEFINED_ADDRESS;
+      if (hi >= 0x200000) unsupported('an integer field beyond 2^53');
+      return hi * 0x100000000 + lo;
+    }
+    if (n === 4) {
+      const v = this.buf.readUInt32LE(this.pos);
+      this.pos += 4;
+      return v === 0xffffffff ? UNDEFINED_ADDRESS : v;
+    }
     let allOnes = true;
     let v = 0;
     for (let i = n - 1; i >= 0; i--) {
@@ -201,6 +216,23 @@ export interface H5JsChunkIndex {
   filterMask: Uint32Array;
 }
 
+/** One vectored read: `bytes` bytes from a file address, filling `views` in order. */
+export interface H5JsReadOp {
+  address: number;
+  views: Uint8Array[];
+  bytes: number;
+}
+
+/** The views left once the first n bytes have been read (a short vectored read). */
+function dropBytes(views: Uint8Array[], n: number): Uint8Array[] {
+  let skip = n;
+  let i = 0;
+  while (i < views.length && skip >= (views[i] as Uint8Array).length) skip -= (views[i++] as Uint8Array).length;
+  const rest = views.slice(i);
+  if (skip > 0 && rest.length > 0) rest[0] = (rest[0] as Uint8Array).subarray(skip);
+  return rest;
+}
+
 /** An open HDF5 file: synchronous positional reads, parsed object headers cached by address. */
 export class H5JsFile {
   readonly fd: number;
@@ -210,6 +242,8 @@ export class H5JsFile {
   private readonly rootAddress: number;
   private readonly headers = new Map<number, Message[]>();
   private closed = false;
+  /** Vectored reads on the thread pool not yet finished: the descriptor is closed after the last. */
+  private inFlight = 0;
 
   private constructor(fd: number, fileSize: number, superblockAt: number) {
     this.fd = fd;
@@ -269,7 +303,9 @@ export class H5JsFile {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
+    // A read still running on the thread pool would otherwise fill its buffers from whatever file
+    // reuses the descriptor number.
+    if (this.inFlight === 0) closeSync(this.fd);
   }
 
   get isClosed(): boolean {
@@ -287,6 +323,75 @@ export class H5JsFile {
       done += n;
     }
     return buf;
+  }
+
+  /**
+   * Runs vectored positional reads, half of them on libuv's thread pool (all queued at once, so
+   * the pool's threads go from one to the next without waking this thread) and the other half on
+   * this thread meanwhile: on two free cores the kernel's copies from the page cache run on both,
+   * and on a busy machine this thread still does its half at its own pace instead of waiting for
+   * wake-ups. Every read settles before the promise does (the buffers are the caller's); the
+   * first failure is then thrown.
+   */
+  async readVectors(ops: readonly H5JsReadOp[]): Promise<void> {
+    const pooled = Math.ceil(ops.length / 2);
+    const onPool = ops.slice(0, pooled).map((op) => this.readVector(op));
+    let failure: { error: unknown } | null = null;
+    for (let i = pooled; i < ops.length && failure === null; i++) {
+      const op = ops[i] as H5JsReadOp;
+      try {
+        this.readv(op);
+      } catch (error) {
+        failure = { error };
+      }
+    }
+    for (const settled of await Promise.allSettled(onPool)) if (settled.status === 'rejected') failure ??= { error: settled.reason };
+    if (failure !== null) throw failure.error;
+  }
+
+  /** One vectored read on this thread. */
+  private readv(op: H5JsReadOp): void {
+    let views = op.views;
+    let position = this.vectorStart(op);
+    let left = op.bytes;
+    while (left > 0) {
+      const n = readvSync(this.fd, views, position);
+      if (n === 0) unsupported('the file ended early');
+      left -= n;
+      position += n;
+      if (left > 0) views = dropBytes(views, n);
+    }
+  }
+
+  /** Where a vectored read starts in the file, checked to lie inside it. */
+  private vectorStart(op: H5JsReadOp): number {
+    if (this.closed) throw new Error('file is closed');
+    const at = this.base + op.address;
+    if (op.address === UNDEFINED_ADDRESS || at + op.bytes > this.fileSize)
+      unsupported(`a read beyond the end of the file (${at} + ${op.bytes})`);
+    return at;
+  }
+
+  private async readVector(op: H5JsReadOp): Promise<void> {
+    const at = this.vectorStart(op);
+    let views = op.views;
+    let position = at;
+    let left = op.bytes;
+    this.inFlight++;
+    try {
+      while (left > 0) {
+        const n = await new Promise<number>((resolve, reject) =>
+          readv(this.fd, views, position, (error, bytes) => (error ? reject(error) : resolve(bytes))),
+        );
+        if (n === 0) unsupported('the file ended early');
+        left -= n;
+        position += n;
+        if (left > 0) views = dropBytes(views, n);
+      }
+    } finally {
+      this.inFlight--;
+      if (this.closed && this.inFlight === 0) closeSync(this.fd);
+    }
   }
 
   /** Reads `length` bytes at a file address (relative to the base address). */
@@ -557,51 +662,24 @@ export class H5JsFile {
 
   /** Decodes n strings of a string type from raw dataset or attribute bytes (as h5wasm does). */
   decodeStrings(type: H5JsType, data: Buffer, n: number): string[] {
-    const out: string[] = new Array(n);
     if (type.kind === 'string') {
-      // h5wasm: TextDecoder('ascii' | 'utf-8'), cut at the first NUL. Bytes below 0x80 read the same
-      // in every one of these encodings, so plain ASCII takes Node's faster latin1 path.
+      if (data.length < n * type.size) unsupported('string data shorter than its dataspace');
+      // Bytes below 0x80 read the same in ASCII and UTF-8 (h5wasm's TextDecoders): plain ASCII
+      // takes the latin1 path, where equal bytes are equal strings.
+      if (isAscii(data.subarray(0, n * type.size))) return decodeAsciiRecords(data, n, type.size, false).values;
+      // h5wasm: TextDecoder('ascii' | 'utf-8'), cut at the first NUL.
+      const out: string[] = new Array(n);
       const size = type.size;
-      if (data.length < n * size) unsupported('string data shorter than its dataspace');
-      const ascii = isAscii(data.subarray(0, n * size));
-      const decoder = ascii ? null : new TextDecoder(type.utf8 ? 'utf-8' : 'ascii');
-      // ASCII: one string for the whole dataset, each value a slice of it.
-      const text = ascii ? data.toString('latin1', 0, n * size) : '';
-      // Each value ends at its first NUL. ASCII: the next NUL at or after a value's start is found
-      // by String#indexOf (a V8 builtin) and kept until passed; a byte loop in JS cost ~10 ms per
-      // 20,000 ids, and Buffer#indexOf as much again in its argument checks.
-      let nul = -1;
-      // Metadata columns repeat a few values (cell lines, perturbation types, doses) hundreds of
-      // thousands of times: each value is kept once, the copies die young and the collector never
-      // moves them. Ids (mostly distinct in the first INTERN_PROBE values) are not interned.
-      let repeats: Map<string, string> | null = new Map();
+      const decoder = new TextDecoder(type.utf8 ? 'utf-8' : 'ascii');
       for (let i = 0; i < n; i++) {
         const start = i * size;
-        if (decoder) {
-          let end = start;
-          while (end < start + size && data[end] !== 0) end++;
-          out[i] = decoder.decode(data.subarray(start, end));
-          continue;
-        }
-        if (nul < start) {
-          nul = text.indexOf('\0', start);
-          if (nul < 0) nul = Number.POSITIVE_INFINITY;
-        }
-        const value = text.slice(start, Math.min(nul, start + size));
-        if (!repeats) {
-          out[i] = value;
-          continue;
-        }
-        const seen = repeats.get(value);
-        if (seen !== undefined) out[i] = seen;
-        else {
-          repeats.set(value, value);
-          out[i] = value;
-        }
-        if (i === INTERN_PROBE && repeats.size > INTERN_PROBE / 2) repeats = null;
+        let end = start;
+        while (end < start + size && data[end] !== 0) end++;
+        out[i] = decoder.decode(data.subarray(start, end));
       }
       return out;
     }
+    const out: string[] = new Array(n);
     if (type.kind !== 'vlen-string') unsupported('not strings');
     // Each element: length (4), global heap collection address, object index (4).
     const c = new Cursor(data, this.sizes);
@@ -627,6 +705,18 @@ export class H5JsFile {
       out[i] = type.utf8 ? text.toString('utf8') : text.toString('latin1');
     }
     return out;
+  }
+
+  /**
+   * Ids: decodeStrings, and the first two records holding the same id, found by their bytes in the
+   * same pass (no second pass hashing the strings). Null when the bytes do not decide it (not
+   * plain ASCII fixed-length strings, or space-padded ones, whose padding is stripped later).
+   */
+  decodeUniqueStrings(type: H5JsType, data: Buffer, n: number): { values: string[]; duplicate: [number, number] | null } | null {
+    if (type.kind !== 'string' || type.pad === 2) return null;
+    if (data.length < n * type.size) unsupported('string data shorter than its dataspace');
+    if (!isAscii(data.subarray(0, n * type.size))) return null;
+    return decodeAsciiRecords(data, n, type.size, true);
   }
 
   private globalHeap(address: number): Map<number, Buffer> {
@@ -706,10 +796,98 @@ export class H5JsFile {
 const INTERN_PROBE = 2048;
 
 /**
+ * n fixed-length ASCII records of `size` bytes, each cut at its first NUL, as strings: one latin1
+ * decode of the whole dataset, each value a slice of it. Records are hashed by their bytes
+ * (FNV-1a, computed while looking for the NUL) into an open-addressing table of [record, hash]
+ * pairs in one Int32Array, and equal bytes are found there, before any string is made:
+ * - unique (ids): the first two records holding the same value are reported (every record keeps its own string);
+ * - otherwise (metadata columns, which repeat a few values — cell lines, perturbation types —
+ *   hundreds of thousands of times): a repeat gets the string of the value's first record, so
+ *   no string is made for it and the collector has nothing to copy. A column whose first
+ *   INTERN_PROBE values are mostly distinct, or that fills the table, is sliced without hashing.
+ * Before, each value was sliced, then looked up in a Map (repeats) or hashed again by its
+ * characters (ids); at 473,647 ids the duplicate check alone took about as long as the decoding.
+ */
+export function decodeAsciiRecords(
+  data: Uint8Array,
+  n: number,
+  size: number,
+  unique: boolean,
+): { values: string[]; duplicate: [number, number] | null } {
+  const values: string[] = new Array(n);
+  const text = Buffer.from(data.buffer, data.byteOffset, n * size).toString('latin1');
+  let capacity = 16;
+  while (capacity < 2 * (unique ? n : INTERN_PROBE)) capacity *= 2;
+  const mask = capacity - 1;
+  const table = new Int32Array(2 * capacity).fill(-1);
+  const lengths = new Int32Array(n);
+  let hashing = n > 1;
+  let distinct = 0;
+  let duplicate: [number, number] | null = null;
+  let nul = -1;
+  for (let i = 0; i < n; i++) {
+    const start = i * size;
+    const limit = start + size;
+    if (!hashing) {
+      // Past the hashed part: the next NUL at or after a value's start, found by String#indexOf (a
+      // V8 builtin) and kept until passed.
+      if (nul < start) {
+        nul = text.indexOf('\0', start);
+        if (nul < 0) nul = Number.POSITIVE_INFINITY;
+      }
+      values[i] = text.slice(start, Math.min(nul, limit));
+      continue;
+    }
+    let hash = 0x811c9dc5;
+    let end = start;
+    for (; end < limit; end++) {
+      const byte = data[end] as number;
+      if (byte === 0) break;
+      hash = Math.imul(hash ^ byte, 0x01000193);
+    }
+    const length = end - start;
+    lengths[i] = length;
+    let slot = hash & mask;
+    let same = -1;
+    for (let j = table[2 * slot] as number; j >= 0; slot = (slot + 1) & mask, j = table[2 * slot] as number) {
+      if (table[2 * slot + 1] !== hash || lengths[j] !== length) continue;
+      const other = j * size;
+      let k = 0;
+      while (k < length && data[other + k] === data[start + k]) k++;
+      if (k === length) {
+        same = j;
+        break;
+      }
+    }
+    if (same >= 0 && !unique) {
+      values[i] = values[same] as string;
+      continue;
+    }
+    values[i] = text.slice(start, end);
+    if (same >= 0) {
+      duplicate = [same, i];
+      hashing = false;
+      continue;
+    }
+    table[2 * slot] = i;
+    table[2 * slot + 1] = hash;
+    distinct++;
+    if (!unique && ((i === INTERN_PROBE && distinct > INTERN_PROBE / 2) || 2 * distinct >= capacity)) hashing = false;
+  }
+  return { values, duplicate };
+}
+
+/**
  * Bytes skipped per row above which a contiguous hyperslab is read row by row rather than in
  * spans of whole rows: a positioned read costs about what copying this much from the page cache does.
  */
 const NARROW_WINDOW_GAP = 16 * 1024;
+
+/** Bytes per vectored read of a hyperslab (a 1 MB chunk is read as two pieces, one per core). */
+const READ_PIECE_BYTES = 512 * 1024;
+
+/** Vectors per read (Linux's IOV_MAX is 1024; libuv caps a longer list and reads it short). */
+const MAX_READ_VECTORS = 1022;
 
 /** A dataset's type, shape, layout and filters, and whole or hyperslab reads of its data. */
 export class H5JsDataset {
@@ -801,6 +979,76 @@ export class H5JsDataset {
     this.readRows2d(0, this.shape[0] as number, 0, this.shape[1] as number, out, false);
     return out;
   }
+
+  /**
+   * The hyperslab [r0, r1) × [c0, c1) of a 2-D dataset as vectored reads straight into out
+   * (row-major, as readRows2d writes it), for H5JsFile.readVectors; null when it is not read that
+   * way (compact data, compressed chunks, a window across chunk columns, or a narrow window of
+   * wide contiguous rows, which readRows2d reads row by row). Each output row is one read vector
+   * and the bytes between rows go to a scratch vector, so the kernel puts every value in its
+   * place (no compaction afterwards) and the reads write disjoint parts of out.
+   */
+  planRows2d(r0: number, r1: number, c0: number, c1: number, out: Uint8Array): H5JsReadOp[] | null {
+    if (this.shape.length !== 2 || r1 <= r0 || c1 <= c0) return null;
+    const element = this.elementSize;
+    const cols = this.shape[1] as number;
+    const width = (c1 - c0) * element;
+    if (out.length < (r1 - r0) * width) throw new RangeError(`a ${(r1 - r0) * width}-byte hyperslab into a ${out.length}-byte buffer`);
+    const layout = this.layout;
+    const ops: H5JsReadOp[] = [];
+    if (layout.kind === 'contiguous') {
+      const rowBytes = cols * element;
+      if (layout.address === UNDEFINED_ADDRESS || rowBytes - width >= NARROW_WINDOW_GAP) return null;
+      this.stridedReads(layout.address + r0 * rowBytes + c0 * element, rowBytes, width, r1 - r0, out, 0, ops);
+      return ops;
+    }
+    if (layout.kind !== 'chunked') return null;
+    this.prepare();
+    const index = this.index as H5JsChunkIndex;
+    const [cr, cc] = layout.chunk as [number, number];
+    const gc = Math.floor(c0 / cc);
+    if (gc !== Math.floor((c1 - 1) / cc)) return null;
+    const chunkRowBytes = cc * element;
+    const chunkBytes = cr * chunkRowBytes;
+    const gridCols = Math.ceil(cols / cc);
+    for (let gr = Math.floor(r0 / cr); gr * cr < r1; gr++) {
+      const cell = gr * gridCols + gc;
+      if (!this.isRaw(index, cell)) return null;
+      if ((index.size[cell] as number) < chunkBytes) unsupported('a chunk smaller than its shape');
+      const rowLo = Math.max(r0, gr * cr);
+      const rowHi = Math.min(r1, (gr + 1) * cr);
+      const address = (index.address[cell] as number) + (rowLo - gr * cr) * chunkRowBytes + (c0 - gc * cc) * element;
+      this.stridedReads(address, chunkRowBytes, width, rowHi - rowLo, out, (rowLo - r0) * width, ops);
+    }
+    return ops;
+  }
+
+  /** Reads of `rows` rows of `width` bytes, `stride` bytes apart in the file, onto consecutive rows of out from `at`. */
+  private stridedReads(address: number, stride: number, width: number, rows: number, out: Uint8Array, at: number, ops: H5JsReadOp[]): void {
+    const gap = stride - width;
+    // Pieces of about READ_PIECE_BYTES, so a chunk's rows are shared among the pool's threads;
+    // at most MAX_READ_VECTORS vectors each (Linux's IOV_MAX is 1024).
+    const perPiece = Math.max(1, Math.min(gap === 0 ? rows : MAX_READ_VECTORS >> 1, Math.floor(READ_PIECE_BYTES / stride)));
+    if (gap > 0 && (!this.gapSink || this.gapSink.length < gap)) this.gapSink = new Uint8Array(gap);
+    const sink = gap > 0 ? (this.gapSink as Uint8Array).subarray(0, gap) : null;
+    for (let r = 0; r < rows; r += perPiece) {
+      const n = Math.min(perPiece, rows - r);
+      const base = out.byteOffset + at + r * width;
+      if (!sink) {
+        ops.push({ address: address + r * stride, views: [new Uint8Array(out.buffer, base, n * width)], bytes: n * width });
+        continue;
+      }
+      const views: Uint8Array[] = new Array(2 * n - 1);
+      for (let i = 0; i < n; i++) {
+        views[2 * i] = new Uint8Array(out.buffer, base + i * width, width);
+        if (i < n - 1) views[2 * i + 1] = sink;
+      }
+      ops.push({ address: address + r * stride, views, bytes: n * stride - gap });
+    }
+  }
+
+  /** Where the bytes between the rows of a vectored read go (every read may share it: never read back). */
+  private gapSink: Uint8Array | null = null;
 
   /**
    * Copies the hyperslab [r0, r1) × [c0, c1) of a 2-D dataset (or [r0, r1) of a 1-D one, with

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig, ModelFamily } from '../../../shared/api/training.js';
 import type { ParameterSet } from '../parameters.js';
-import { Decoder, Encoder } from './blocks.js';
+import { Decoder, Encoder, sampleLatent } from './blocks.js';
 import type { Batch, Encoding, GenerativeModule, LossContext, LossTerms, ModuleDimensions } from './module.js';
 
 export interface AutoencoderShape {
@@ -41,6 +41,18 @@ export abstract class AutoencoderModule implements GenerativeModule {
 
   decodeMeans(z: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
     return this.decoder.applyMeans(z, e);
+  }
+
+  /**
+   * One reparameterised sample z of the batch's Gaussian posterior and the KL of the posterior to
+   * the prior, per sample: N(0, I) without priorRaw, else the one the prior net's raw output sets
+   * (blocks.ts sampleLatent). Stochastic encoders only.
+   */
+  sampleLatent(batch: Batch, context: LossContext, priorRaw: tf.Tensor2D | null = null): { z: tf.Tensor2D; kl: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const raw = this.encoder.raw(batch.x, batch.e);
+      return sampleLatent(raw, context.noise(raw.shape[0], this.config.latentDim), priorRaw, this.config);
+    });
   }
 
   reconstruct(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {

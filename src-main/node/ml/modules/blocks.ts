@@ -1,7 +1,8 @@
 // Networks the families are assembled from. Every one is a one-hidden-layer MLP (seed §6.5).
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/api/training.js';
-import { boundLog, sparsify } from '../math.js';
+import { boundLog, klDiagonal, klStandardNormal, reparameterize, sparsify } from '../math.js';
+import { fusedGaussianLatent } from '../native/latent.js';
 import { type Dense, OneHiddenLayer, type ParameterSet } from '../parameters.js';
 import type { Encoding, PriorShift } from './module.js';
 
@@ -29,8 +30,9 @@ export class Encoder {
     this.#film = film ? params.dense('encoder/film', dims.environment, 2 * config.hiddenUnits) : null;
   }
 
-  apply(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
-    const out = tf.tidy(() => {
+  /** The network's output before the posterior is read from it: [μ | raw log σ²] when stochastic. */
+  raw(x: tf.Tensor2D, e: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
       const film = this.#film;
       const input = this.#usesEnvironment && !film ? tf.concat([x, e], 1) : x;
       const modulate = film
@@ -42,13 +44,48 @@ export class Encoder {
         : undefined;
       return this.#net.apply(input, modulate);
     });
-    if (!this.#stochastic) return { mean: out, logVar: null };
-    return splitPair(
-      out,
-      (raw) => boundLog(raw, this.#config.logVarBound),
-      (mean, logVar) => ({ mean, logVar }),
-    );
   }
+
+  apply(x: tf.Tensor2D, e: tf.Tensor2D): Encoding {
+    const out = this.raw(x, e);
+    return this.#stochastic ? posteriorFromRaw(out, this.#config) : { mean: out, logVar: null };
+  }
+}
+
+/** [μ | raw log σ²] → the posterior's mean and its log-variance, bounded to ±logVarBound. */
+function posteriorFromRaw(raw: tf.Tensor2D, config: ModelConfig): { mean: tf.Tensor2D; logVar: tf.Tensor2D } {
+  return splitPair(
+    raw,
+    (rawLogVar) => boundLog(rawLogVar, config.logVarBound),
+    (mean, logVar) => ({ mean, logVar }),
+  );
+}
+
+/**
+ * One reparameterised sample of the Gaussian posterior q(C|x, e) = N(μ, e^{logVar}) read from the
+ * encoder's raw output, and the KL of q to the prior, per sample: N(0, I) without priorRaw, else
+ * the Environment VAE's N(μ̄_e, σ̄_e²) read from the prior net's raw output. One fused kernel each
+ * way on native-blas (native/latent.ts); this composite everywhere else, and the definition.
+ */
+export function sampleLatent(
+  posteriorRaw: tf.Tensor2D,
+  noise: tf.Tensor2D,
+  priorRaw: tf.Tensor2D | null,
+  config: ModelConfig,
+): { z: tf.Tensor2D; kl: tf.Tensor1D } {
+  const fused = fusedGaussianLatent(posteriorRaw, noise, priorRaw, {
+    logVarBound: config.logVarBound,
+    priorBound: priorLogStdBound(config),
+    temperature: config.temperature,
+  });
+  if (fused) return fused;
+  return tf.tidy(() => {
+    const { mean, logVar } = posteriorFromRaw(tf.clone(posteriorRaw), config);
+    const z = reparameterize(mean, logVar, noise);
+    if (!priorRaw) return { z, kl: klStandardNormal(mean, logVar) };
+    const prior = priorShiftFromRaw(tf.clone(priorRaw), config);
+    return { z, kl: klDiagonal(mean, logVar, prior.mean, tf.mul(prior.logStd, 2)) };
+  });
 }
 
 export class Decoder {
@@ -99,26 +136,37 @@ export class EnvironmentPrior {
     this.#net = new OneHiddenLayer(params, 'prior', environmentWidth, config.hiddenUnits, config.latentDim * (withScale ? 2 : 1));
   }
 
-  apply(e: tf.Tensor2D): PriorShift {
-    const out = this.#net.apply(e);
-    const temperature = this.#config.temperature;
-    if (!this.#withScale) {
-      const mean = sparsify(out, temperature);
-      out.dispose();
-      return { mean, logStd: null };
-    }
-    // log σ is bounded before sparsifying, so the prior variance stays within e^{±logVarBound}.
-    const bound = this.#config.logVarBound / 2;
-    return splitPair(
-      out,
-      (raw) => tf.tidy(() => sparsify(boundLog(raw, bound), temperature)),
-      (rawMean, logStd) => {
-        const mean = sparsify(rawMean, temperature);
-        rawMean.dispose();
-        return { mean, logStd };
-      },
-    );
+  /** The network's output before the shift is read from it: [raw μ̄ | raw log σ̄] with scale, else raw μ̄. */
+  raw(e: tf.Tensor2D): tf.Tensor2D {
+    return this.#net.apply(e);
   }
+
+  apply(e: tf.Tensor2D): PriorShift {
+    const out = this.raw(e);
+    if (this.#withScale) return priorShiftFromRaw(out, this.#config);
+    const mean = sparsify(out, this.#config.temperature);
+    out.dispose();
+    return { mean, logStd: null };
+  }
+}
+
+/** log σ̄ is bounded before sparsifying, so the prior variance stays within e^{±logVarBound}. */
+function priorLogStdBound(config: ModelConfig): number {
+  return config.logVarBound / 2;
+}
+
+/** [raw μ̄ | raw log σ̄] → the sparsified shift of an environment's prior (disposes raw). */
+function priorShiftFromRaw(raw: tf.Tensor2D, config: ModelConfig): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
+  const temperature = config.temperature;
+  return splitPair(
+    raw,
+    (rawLogStd) => tf.tidy(() => sparsify(boundLog(rawLogStd, priorLogStdBound(config)), temperature)),
+    (rawMean, logStd) => {
+      const mean = sparsify(rawMean, temperature);
+      rawMean.dispose();
+      return { mean, logStd };
+    },
+  );
 }
 
 /** Splits [a | b] column-wise, maps b, disposes the intermediates, and builds the result. */

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/api/training.js';
 import type { Rng } from '../../data/random.js';
-import { gaussianNll, klStandardNormal, reparameterize } from '../math.js';
+import { gaussianNll } from '../math.js';
 import { type Dense, OneHiddenLayer, ParameterSet } from '../parameters.js';
 import { AutoencoderModule } from './autoencoder.js';
 import type { Batch, LossContext, LossTerms, ModuleDimensions } from './module.js';
@@ -65,13 +65,12 @@ export class DrugShiftVaeModule extends AutoencoderModule {
   loss(batch: Batch, context: LossContext): LossTerms {
     if (this.#heads.length === 1) return standardNormalVaeLoss(this, batch, context);
     return tf.tidy(() => {
-      const { mean, logVar } = this.encode(batch.x, batch.e) as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
-      const z = reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1]));
+      const { z, kl: klPerSample } = this.sampleLatent(batch, context);
       const base = this.#base(z, batch.e);
       // Each head fits the data on its own: the mean of the heads' losses, not the loss of their mean.
       const losses = this.#shifts(batch.e).map((shift) => tf.mean(gaussianNll(batch.x, tf.add(base, shift) as tf.Tensor2D)));
       const reconstruction = tf.div(tf.addN(losses), losses.length) as tf.Scalar;
-      const kl = tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar;
+      const kl = tf.mean(klPerSample) as tf.Scalar;
       return { total: tf.add(reconstruction, tf.mul(kl, context.klWeight)) as tf.Scalar, terms: { reconstruction, kl } };
     });
   }

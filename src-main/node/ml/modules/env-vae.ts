@@ -4,9 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/api/training.js';
 import type { Rng } from '../../data/random.js';
-import { klDiagonal } from '../math.js';
 import type { Batch, LossContext, LossTerms, ModuleDimensions } from './module.js';
-import { PriorShiftVae, samplePosterior, vaeObjective } from './vae.js';
+import { PriorShiftVae, vaeObjective } from './vae.js';
 
 export class EnvironmentVaeModule extends PriorShiftVae {
   readonly family = 'env-vae' as const;
@@ -16,9 +15,8 @@ export class EnvironmentVaeModule extends PriorShiftVae {
 
   loss(batch: Batch, context: LossContext): LossTerms {
     return tf.tidy(() => {
-      const { mean, logVar, z } = samplePosterior(this.encode(batch.x, batch.e), context);
-      const prior = this.priorShift(batch.e) as { mean: tf.Tensor2D; logStd: tf.Tensor2D };
-      return vaeObjective(this, batch, z, tf.mean(klDiagonal(mean, logVar, prior.mean, tf.mul(prior.logStd, 2))) as tf.Scalar, context);
+      const { z, kl } = this.sampleLatent(batch, context, this.prior.raw(batch.e));
+      return vaeObjective(this, batch, z, tf.mean(kl) as tf.Scalar, context);
     });
   }
 }

@@ -3,9 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/api/training.js';
 import type { Rng } from '../../data/random.js';
-import { klStandardNormal } from '../math.js';
 import type { Batch, Encoding, LossContext, LossTerms, ModuleDimensions } from './module.js';
-import { PriorShiftVae, samplePosterior, vaeObjective } from './vae.js';
+import { PriorShiftVae, vaeObjective } from './vae.js';
 
 export class TranslationVaeModule extends PriorShiftVae {
   readonly family = 'translation-vae' as const;
@@ -15,9 +14,9 @@ export class TranslationVaeModule extends PriorShiftVae {
 
   loss(batch: Batch, context: LossContext): LossTerms {
     return tf.tidy(() => {
-      const { mean, logVar, z: c0 } = samplePosterior(this.encoder.apply(batch.x, batch.e), context);
+      const { z: c0, kl } = this.sampleLatent(batch, context);
       const z = tf.add(c0, this.prior.apply(batch.e).mean) as tf.Tensor2D;
-      return vaeObjective(this, batch, z, tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar, context);
+      return vaeObjective(this, batch, z, tf.mean(kl) as tf.Scalar, context);
     });
   }
 

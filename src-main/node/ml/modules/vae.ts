@@ -3,11 +3,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../../shared/api/training.js';
 import type { Rng } from '../../data/random.js';
-import { gaussianNll, klStandardNormal, reparameterize } from '../math.js';
+import { gaussianNll } from '../math.js';
 import { ParameterSet } from '../parameters.js';
 import { AutoencoderModule } from './autoencoder.js';
 import { EnvironmentPrior } from './blocks.js';
-import type { Batch, Encoding, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
+import type { Batch, LossContext, LossTerms, ModuleDimensions, PriorShift } from './module.js';
 
 export class VaeModule extends AutoencoderModule {
   readonly family: 'vae' | 'cvae';
@@ -30,15 +30,9 @@ export class VaeModule extends AutoencoderModule {
 /** The VAE objective with a N(0, I) prior: Gaussian reconstruction through a sampled latent, plus weighted KL. */
 export function standardNormalVaeLoss(module: AutoencoderModule, batch: Batch, context: LossContext): LossTerms {
   return tf.tidy(() => {
-    const { mean, logVar, z } = samplePosterior(module.encode(batch.x, batch.e), context);
-    return vaeObjective(module, batch, z, tf.mean(klStandardNormal(mean, logVar)) as tf.Scalar, context);
+    const { z, kl } = module.sampleLatent(batch, context);
+    return vaeObjective(module, batch, z, tf.mean(kl) as tf.Scalar, context);
   });
-}
-
-/** A batch's Gaussian posterior q(C|x, e) and one reparameterised sample of it. */
-export function samplePosterior(posterior: Encoding, context: LossContext) {
-  const { mean, logVar } = posterior as { mean: tf.Tensor2D; logVar: tf.Tensor2D };
-  return { mean, logVar, z: reparameterize(mean, logVar, context.noise(mean.shape[0], mean.shape[1])) };
 }
 
 /** Every VAE's objective: Gaussian reconstruction of x from the latent z the decoder reads, plus the KL at its schedule's weight. */

@@ -7,6 +7,9 @@
 //
 // Installed by patching AdamOptimizer.prototype.applyGradients once per thread: on any other
 // backend, or for anything the fast path does not cover, the original method runs unchanged.
+// applyScaledGradients folds gradient clipping's rescale into the same call (adamMany multiplies
+// each gradient by the scale as it reads it): a clipped step used to write a scaled copy of every
+// gradient first, a pass over all parameters (~7 ms of a 60 ms Environment VAE step at batch 256).
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { AdamHyperparameters, NativeBinding } from './addon.js';
@@ -41,15 +44,35 @@ export function installFusedAdam(backendName: string, native: NativeBinding): vo
   if (proto[INSTALLED]) return;
   const original = proto.applyGradients;
   proto.applyGradients = function applyGradients(this: tf.AdamOptimizer, gradients: Gradients): void {
-    if (tf.getBackend() !== backendName || !fusedApply(this as unknown as AdamInternals, gradients, native)) {
+    if (tf.getBackend() !== backendName || !fusedApply(this as unknown as AdamInternals, gradients, native, 1)) {
       original.call(this, gradients);
     }
   };
   proto[INSTALLED] = true;
+  fusedScaled = (optimizer, gradients, scale) =>
+    tf.getBackend() === backendName && fusedApply(optimizer as unknown as AdamInternals, gradients, native, scale);
+}
+
+let fusedScaled: ((optimizer: tf.Optimizer, gradients: tf.NamedTensorMap, scale: number) => boolean) | null = null;
+
+/**
+ * optimizer.applyGradients(gradients · scale): for tf.train.adam on native-blas one addon call that
+ * scales as it reads; anywhere else the scaled gradients are computed first, as tfjs would.
+ */
+export function applyScaledGradients(optimizer: tf.Optimizer, gradients: tf.NamedTensorMap, scale: number): void {
+  if (scale === 1) {
+    optimizer.applyGradients(gradients);
+    return;
+  }
+  if (optimizer instanceof tf.AdamOptimizer && fusedScaled?.(optimizer, gradients, scale)) return;
+  tf.tidy(() => optimizer.applyGradients(Object.fromEntries(Object.entries(gradients).map(([name, g]) => [name, tf.mul(g, scale)]))));
 }
 
 /** Runs the fused update and returns true, or returns false having changed nothing. */
-function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBinding): boolean {
+function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBinding, gradScale: number): boolean {
+  // A scale needs adamMany's gradScale argument (addons built before it have none), and adamMany
+  // runs only when no variable appears twice.
+  if (gradScale !== 1 && (!native.adamManyScales || !native.adamMany)) return false;
   const backend = tf.backend() as MathBackendCPU;
   const names = Array.isArray(gradients) ? gradients.map((g) => g.name) : Object.keys(gradients);
   const variables = tf.engine().registeredVariables;
@@ -59,6 +82,9 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
   const grads: (tf.Tensor | null)[] = names.map((name, i) =>
     Array.isArray(gradients) ? ((gradients[i] as NamedTensor).tensor ?? null) : (gradients[name] ?? null),
   );
+  if (gradScale !== 1 && new Set(names.filter((_, i) => grads[i]).map((name) => variables[name])).size !== grads.filter(Boolean).length) {
+    return false;
+  }
   // Check everything first, so a fallback never follows a partial update.
   for (const [i, name] of names.entries()) {
     const value = variables[name];
@@ -115,6 +141,7 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
         column((u) => read(u.m)),
         column((u) => read(u.v)),
         ...scalars,
+        gradScale,
       );
     }
     for (const { value, m, v, g, out } of updates) {

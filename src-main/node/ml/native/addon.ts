@@ -4,10 +4,8 @@
 // C compiler and Node's headers) and needs a BLAS library at run time (libopenblas0 on Debian,
 // Accelerate on macOS). Whatever is missing, loadAddon() returns a reason instead of throwing,
 // and backend selection moves on to the WebAssembly backend.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findAddonFile, requireAddon } from '../../platform/native-addon.js';
 
 /** Adam's scalars as adam() and adamMany() take them, after the arrays (the same float32 steps as tf.train.adam). */
 export type AdamHyperparameters = [
@@ -81,14 +79,48 @@ export interface NativeBinding {
     g: Float32Array[],
     m: Float32Array[],
     v: Float32Array[],
-    ...hyperparameters: AdamHyperparameters
+    ...hyperparametersAndScale: [...AdamHyperparameters, gradScale?: number]
   ): void;
+  /** True when adamMany reads a trailing gradScale (every g multiplied by it first); absent from older addons. */
+  adamManyScales?: boolean;
   /** out[k] = Σ arrays[k][i]² (squares rounded to float32, summed in double) (src/training.c); absent from older addons. */
   sumSquares?(out: Float32Array, arrays: Float32Array[]): void;
   /** out[r] = ½ Σ_c (x[r, c] − y[r, c])² over [rows, cols] (src/loss.c); absent from older addons. */
   gaussianNll?(out: Float32Array, x: Float32Array, y: Float32Array, rows: number, cols: number): void;
   /** dx[r, c] = (dy[r]·½)·2(a[r, c] − b[r, c]): gaussianNll's gradient for a (src/loss.c); absent from older addons. */
   gaussianNllGrad?(dx: Float32Array, dy: Float32Array, a: Float32Array, b: Float32Array, rows: number, cols: number): void;
+  /**
+   * A VAE's latent block (src/latent.c): z = μ + e^{logVar/2}·ε and the KL of q to the prior per
+   * row, from the encoder's raw [μ | a] ([rows, 2·latent]) and, for a learnt prior, the prior
+   * net's raw [p | s] (empty: N(0, I)). Absent from older addons.
+   */
+  gaussianLatent?(
+    z: Float32Array,
+    kl: Float32Array,
+    posterior: Float32Array,
+    noise: Float32Array,
+    prior: Float32Array,
+    rows: number,
+    latent: number,
+    logVarBound: number,
+    priorBound: number,
+    temperature: number,
+  ): void;
+  /** gaussianLatent's gradients for posterior and prior from dz and dkl (each may be empty: no gradient). */
+  gaussianLatentGrad?(
+    dPosterior: Float32Array,
+    dPrior: Float32Array,
+    dz: Float32Array,
+    dkl: Float32Array,
+    posterior: Float32Array,
+    noise: Float32Array,
+    prior: Float32Array,
+    rows: number,
+    latent: number,
+    logVarBound: number,
+    priorBound: number,
+    temperature: number,
+  ): void;
   /**
    * In place: a symmetric positive definite p×p matrix (row-major) becomes L⁻¹ of its Cholesky
    * factor, zero above the diagonal; returns 0, or the 1-based pivot where a is not positive
@@ -157,35 +189,13 @@ export function loadAddon(): AddonLoad {
 
 function load(): AddonLoad {
   if (process.env.CELLSHIFT_NATIVE === '0') return { ok: false, why: 'turned off by CELLSHIFT_NATIVE=0' };
-  const path = findAddon();
+  const path = findAddonFile(import.meta.url, ADDON, process.env.CELLSHIFT_NATIVE_ADDON);
   if (!path) return { ok: false, why: `the cellshift_blas addon is not built: no ${ADDON}, run npm run build:native` };
-  let binding: NativeBinding;
-  try {
-    binding = createRequire(import.meta.url)(path) as NativeBinding;
-  } catch (error) {
-    return { ok: false, why: `the cellshift_blas addon at ${path} failed to load: ${firstLine(error)}` };
-  }
-  const info = binding.info();
+  const loaded = requireAddon<NativeBinding>('cellshift_blas', path);
+  if (!loaded.ok) return loaded;
+  const info = loaded.binding.info();
   if (!info.blas) return { ok: false, why: `the cellshift_blas addon found no BLAS library: ${info.error || 'none tried'}` };
-  return { ok: true, binding, path, blas: describeBlas(info) };
-}
-
-function findAddon(): string | null {
-  const override = process.env.CELLSHIFT_NATIVE_ADDON;
-  if (override) return existsSync(override) ? override : null;
-  // Walk up from this file: src-main/node/ml/native (tsx), dist/main/node/ml/native (built), and inside a
-  // packed Electron app, where native files live in app.asar.unpacked.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    for (const root of [dir, dir.replace(/app\.asar(?=[\\/]|$)/, 'app.asar.unpacked')]) {
-      const candidate = join(root, ADDON);
-      if (existsSync(candidate)) return candidate;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return null;
+  return { ok: true, binding: loaded.binding, path, blas: describeBlas(info) };
 }
 
 /** e.g. "OpenBLAS 0.3.21, OpenMP build (SkylakeX)", or the library's file name for other BLAS builds. */
@@ -193,9 +203,4 @@ function describeBlas(info: ReturnType<NativeBinding['info']>): string {
   const build = / USE_OPENMP\b/.test(info.config) ? ', OpenMP build' : '';
   const name = info.config ? `${info.config.split(' ').slice(0, 2).join(' ')}${build}` : info.blas;
   return info.corename ? `${name} (${info.corename})` : name;
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim().slice(0, 300);
 }

@@ -15,6 +15,7 @@ import { NativeBackend } from './backend.js';
 import { DENSE_RELU, RELU_GRAD, registerDenseReluGradient } from './dense.js';
 import { registerBroadcastGradients } from './gradients.js';
 import { denseReluKernel, gaussianNllGradKernel, gaussianNllKernel, nativeKernels, reluGradKernel } from './kernels.js';
+import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD, latentKernels, registerGaussianLatentGradient } from './latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD, registerGaussianNllGradient } from './nll.js';
 
 export const NATIVE_BACKEND = 'native-blas';
@@ -68,6 +69,21 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
         kernelFunc: gaussianNllGradKernel(gaussianNllGrad) as unknown as tf.KernelFunc,
       });
       registerGaussianNllGradient();
+    }
+    // Addons built before src/latent.c lack these: the latent block then stays tfjs's composite.
+    const latent = latentKernels(addon.binding);
+    if (latent) {
+      tf.registerKernel({
+        kernelName: GAUSSIAN_LATENT,
+        backendName: NATIVE_BACKEND,
+        kernelFunc: latent.forward as unknown as tf.KernelFunc,
+      });
+      tf.registerKernel({
+        kernelName: GAUSSIAN_LATENT_GRAD,
+        backendName: NATIVE_BACKEND,
+        kernelFunc: latent.gradient as unknown as tf.KernelFunc,
+      });
+      registerGaussianLatentGradient();
     }
     installFusedAdam(NATIVE_BACKEND, addon.binding);
     registerBroadcastGradients();

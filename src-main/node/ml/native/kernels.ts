@@ -15,7 +15,7 @@ import { DENSE_RELU, RELU_GRAD } from './dense.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from './nll.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
-type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+export type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
 const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
 const UNARY_OPS = {
@@ -364,7 +364,7 @@ export function gaussianNllGradKernel(gaussianNllGrad: NonNullable<NativeBinding
 }
 
 /** A float32 tensor's values as a Float32Array (a copy only when the cpu backend kept another array type). */
-function asFloats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
+export function asFloats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array {
   const stored = backend.data.get(t.dataId).values;
   return stored instanceof Float32Array ? stored : Float32Array.from(stored as ArrayLike<number>);
 }

@@ -2,6 +2,7 @@
 // compared groups, plus the dataset's named selections. Loaded from the lab when the view
 // opens; every change is saved (debounced) so the next start shows the same thing.
 import type { LabClient } from '../../../../src-main/shared/api/client.js';
+import { encodeSampleIndices } from '../../../../src-main/shared/api/packed.js';
 import { type LatentsDatasetState, LatentsViewState, type Selection } from '../../../../src-main/shared/api/sessions.js';
 import type { LabState } from './lab.svelte.js';
 import { SavedView } from './saved-view.svelte.js';
@@ -39,13 +40,16 @@ export class LatentsSession extends SavedView<typeof LatentsViewState> {
     }
   }
 
-  /** A new selection named "Selection N" (the first free N). */
-  async createSelection(datasetId: string, sampleIds: string[]): Promise<Selection | undefined> {
+  /**
+   * A new selection named "Selection N" (the first free N) of the samples at these positions in the
+   * dataset's sample order, sent packed: a lasso of 100k points is one string, not 100k ids.
+   */
+  async createSelection(datasetId: string, sampleIndices: ArrayLike<number>): Promise<Selection | undefined> {
     const taken = new Set(this.selections.map((s) => s.name));
     let n = this.selections.length + 1;
     while (taken.has(`Selection ${n}`)) n++;
     const created = await this.lab.attempt('Could not save the selection', () =>
-      this.client.call('selections.save', { datasetId, name: `Selection ${n}`, sampleIds }),
+      this.client.call('selections.save', { datasetId, name: `Selection ${n}`, sampleIndices: encodeSampleIndices(sampleIndices) }),
     );
     if (created) this.selections = [...this.selections, created];
     return created;
@@ -58,7 +62,6 @@ export class LatentsSession extends SavedView<typeof LatentsViewState> {
         id: selection.id,
         name: change.name ?? selection.name,
         note: change.note ?? selection.note,
-        sampleIds: selection.sampleIds,
       }),
     );
     if (!updated) return false;

@@ -1,0 +1,44 @@
+// Named selections, saved and listed without their sample ids passing through the serving thread
+// as values: a lasso's 100k ids cost it a read of every sample id of the dataset (473k at LINCS
+// size) to check them, and parsing, validating and stringifying them again for each answer. A
+// lasso's samples come as indices, resolved to ids in the dataset-read worker; the ids are stored
+// and sent as the JSON text they are, spliced into the answer.
+import { LabError } from '../../shared/api/errors.js';
+import type { CallContext, ResultOf, ValidParamsOf } from '../../shared/api/methods.js';
+import { Selection } from '../../shared/api/sessions.js';
+import type { StoredSelection } from '../store/sessions.js';
+import type { Store } from '../store/store.js';
+import type { AnalysisService } from './analysis.js';
+import { SerializedResult } from './serialized-result.js';
+
+const SelectionWithoutIds = Selection.omit({ sampleIds: true });
+const encoder = new TextEncoder();
+
+/** `{...selection, "sampleIds": <stored text>}`: the ids were written by JSON.stringify of strings checked against the dataset. */
+function selectionJson(stored: StoredSelection): string {
+  const head = JSON.stringify(SelectionWithoutIds.parse(stored.selection));
+  if (!head.endsWith('}')) throw new LabError('internal', 'A selection did not serialize as an object');
+  return `${head.slice(0, -1)},"sampleIds":${stored.sampleIdsJson}}`;
+}
+
+export async function saveSelection(
+  store: Store,
+  analysis: AnalysisService,
+  params: ValidParamsOf<'selections.save'>,
+  context: CallContext,
+): Promise<ResultOf<'selections.save'> | SerializedResult<'selections.save'>> {
+  const { sampleIds, sampleIndices, ...input } = params;
+  // Ids (the command line, scripts, small groups): checked here against the dataset, as before.
+  if (sampleIds !== undefined) return store.sessions.saveSelection({ ...input, sampleIds });
+  const resolved =
+    sampleIndices === undefined
+      ? null
+      : await analysis.datasetValue('sampleIdsAt', { datasetId: input.datasetId, sampleIndices }, { signal: context.signal });
+  const stored = store.sessions.saveCheckedSelection(input, resolved?.json ?? null);
+  return new SerializedResult('selections.save', encoder.encode(selectionJson(stored)));
+}
+
+export function listSelections(store: Store, datasetId: string): SerializedResult<'selections.list'> {
+  const text = `[${store.sessions.storedSelections(datasetId).map(selectionJson).join(',')}]`;
+  return new SerializedResult('selections.list', encoder.encode(text));
+}
