@@ -322,8 +322,10 @@ async function main(): Promise<void> {
             name,
             sampleIndices: encodeSampleIndices(points.map((p) => p.s)),
           });
-        const a = await lasso('lasso', byX.slice(0, lassoCount));
-        const b = await lasso('rest', byX.slice(lassoCount));
+        // A reused lab keeps the selections of earlier runs, and names are unique per dataset.
+        const suffix = o.reuseLab ? ` ${new Date().toISOString()}` : '';
+        const a = await lasso(`lasso${suffix}`, byX.slice(0, lassoCount));
+        const b = await lasso(`rest${suffix}`, byX.slice(lassoCount));
         return call<{ genes: Record<string, unknown>[] }>(live, 'analysis.differential', {
           datasetId: dataset.id,
           groupA: { selectionId: a.id },
