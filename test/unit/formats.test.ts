@@ -678,6 +678,13 @@ describe('fixed-length ASCII ids and metadata decoded by their bytes', () => {
     );
     assert.deepEqual(decoded.duplicate, findDuplicate(decoded.values));
     assert.deepEqual(decodeAsciiRecords(many, n, 8, false).values, decoded.values);
+    // Repeating columns of 65,536 records and more are interned by their bytes, smaller ones by their strings: the same values.
+    const large = 70_000;
+    const column = Buffer.alloc(large * 8);
+    for (let i = 0; i < large; i++) column.write(i % 11 === 0 ? `v${i}` : `c${i % 13}`, i * 8, 'latin1');
+    const want70k = all(large).map((i) => (i % 11 === 0 ? `v${i}` : `c${i % 13}`));
+    assert.deepEqual(decodeAsciiRecords(column, large, 8, false).values, want70k);
+    assert.deepEqual(decodeAsciiRecords(column, 60_000, 8, false).values, want70k.slice(0, 60_000));
   });
 });
 

@@ -758,20 +758,26 @@ export class H5JsFile {
       if (head.u8() !== 1) unsupported('a chunk B-tree of another type');
       const level = head.u8();
       const entries = head.u16();
-      const body = this.cursor(node, 8 + 2 * this.sizes.offset + entries * (keySize + this.sizes.offset) + keySize);
-      body.pos = 8 + 2 * this.sizes.offset;
+      const offsetSize = this.sizes.offset;
+      const body = this.cursor(node, 8 + 2 * offsetSize + entries * (keySize + offsetSize) + keySize);
+      body.need(8 + 2 * offsetSize + entries * (keySize + offsetSize) + keySize);
+      // The node's bounds are checked once above; entries are read through a DataView (builtins
+      // even in cold code) rather than six Cursor calls per chunk.
+      const view = new DataView(body.buf.buffer, body.buf.byteOffset, body.buf.length);
+      let at = 8 + 2 * offsetSize;
       for (let i = 0; i < entries; i++) {
-        const chunkSize = body.u32();
-        const mask = body.u32();
+        const chunkSize = view.getUint32(at, true);
+        const mask = view.getUint32(at + 4, true);
         let cell = 0;
-        for (let d = 0; d <= rank; d++) {
-          const offset = body.uint(8);
-          if (d === rank) break;
+        for (let d = 0; d < rank; d++) {
+          const offset = uint64At(view, at + 8 + 8 * d);
           const dimChunk = chunk[d] as number;
           if (offset % dimChunk !== 0 || offset >= (shape[d] as number)) unsupported('a chunk at an unaligned or outside offset');
           cell = cell * (gridDims[d] as number) + offset / dimChunk;
         }
-        const child = body.offset();
+        at += keySize;
+        const child = offsetAt(view, at, offsetSize);
+        at += offsetSize;
         if (level > 0) visit(child, depth + 1);
         else {
           if (present[cell]) unsupported('a chunk listed twice');
@@ -792,8 +798,60 @@ export class H5JsFile {
   }
 }
 
+/** An 8-byte little-endian unsigned field; all ones → UNDEFINED_ADDRESS; beyond 2^53 → unsupported. */
+function uint64At(view: DataView, at: number): number {
+  const lo = view.getUint32(at, true);
+  const hi = view.getUint32(at + 4, true);
+  if (lo === 0xffffffff && hi === 0xffffffff) return UNDEFINED_ADDRESS;
+  if (hi >= 0x200000) unsupported('an integer field beyond 2^53');
+  return hi * 0x100000000 + lo;
+}
+
+/** A file address of `size` bytes (2, 4 or 8, checked at open), as Cursor.offset reads it. */
+function offsetAt(view: DataView, at: number, size: number): number {
+  if (size === 8) return uint64At(view, at);
+  const v = size === 4 ? view.getUint32(at, true) : view.getUint16(at, true);
+  return v === (size === 4 ? 0xffffffff : 0xffff) ? UNDEFINED_ADDRESS : v;
+}
+
 /** Values of a string dataset looked at before deciding whether interning its values pays. */
 const INTERN_PROBE = 2048;
+
+/**
+ * Repeating columns with fewer records than this are interned by their strings (internSlices):
+ * the byte loop below pays once V8 has optimised it, which takes tens of thousands of records; at
+ * 20,000 it ran mostly unoptimised (~0.5 µs a record) and was compiled again on a background thread.
+ */
+const BYTE_INTERN_MIN_RECORDS = 65_536;
+
+/**
+ * Records of `size` characters of text, each cut at its first NUL; a value seen before gets the
+ * string of its first occurrence (one Map lookup of the slice, a V8 builtin hashing it), unless the
+ * first INTERN_PROBE values are mostly distinct.
+ */
+function internSlices(text: string, n: number, size: number): string[] {
+  const values: string[] = new Array(n);
+  const first = new Map<string, string>();
+  let interning = true;
+  let nul = -1;
+  for (let i = 0, start = 0; i < n; i++, start += size) {
+    // The next NUL at or after a value's start, kept until passed.
+    if (nul < start) {
+      nul = text.indexOf('\0', start);
+      if (nul < 0) nul = Number.POSITIVE_INFINITY;
+    }
+    const value = text.slice(start, Math.min(nul, start + size));
+    if (!interning) {
+      values[i] = value;
+      continue;
+    }
+    const seen = first.get(value);
+    if (seen === undefined) first.set(value, value);
+    values[i] = seen ?? value;
+    if (i === INTERN_PROBE && first.size > INTERN_PROBE / 2) interning = false;
+  }
+  return values;
+}
 
 /**
  * n fixed-length ASCII records of `size` bytes, each cut at its first NUL, as strings: one latin1
@@ -814,8 +872,9 @@ export function decodeAsciiRecords(
   size: number,
   unique: boolean,
 ): { values: string[]; duplicate: [number, number] | null } {
-  const values: string[] = new Array(n);
   const text = Buffer.from(data.buffer, data.byteOffset, n * size).toString('latin1');
+  if (!unique && n < BYTE_INTERN_MIN_RECORDS) return { values: internSlices(text, n, size), duplicate: null };
+  const values: string[] = new Array(n);
   let capacity = 16;
   while (capacity < 2 * (unique ? n : INTERN_PROBE)) capacity *= 2;
   const mask = capacity - 1;
