@@ -14,7 +14,7 @@ import { findDuplicate } from '../../src-main/node/data/formats/common.js';
 import { detectFormat, detectFormatDetailed } from '../../src-main/node/data/formats/detect.js';
 import { FormatError, type FormatErrorCode } from '../../src-main/node/data/formats/errors.js';
 import { openGct } from '../../src-main/node/data/formats/gct.js';
-import { type GctxReader, openGctx, openGctxH5wasm } from '../../src-main/node/data/formats/gctx.js';
+import { type GctxReader, openGctx, openGctxH5wasm, openGctxJs } from '../../src-main/node/data/formats/gctx.js';
 import { decodeAsciiRecords } from '../../src-main/node/data/formats/h5js.js';
 import { openExpressionSource } from '../../src-main/node/data/formats/index.js';
 import type { MetadataTable, MetaValue } from '../../src-main/node/data/formats/types.js';
@@ -372,6 +372,31 @@ describe('GCTX round trip (h5wasm writer)', () => {
     r2.readColumns([0, 9, 10, 19, 35], null);
     assert.equal(r2.stats.slices, 5);
     r2.close();
+  });
+
+  test('a damaged chunk B-tree leaf is refused by h5js (read through a DataView, bounds checked per node)', async () => {
+    const path = join(tmp, 'btree.gctx');
+    await writeGctxH5wasm(path, { rowIds, colIds, values, chunks: [10, nG] });
+    const bytes = readFileSync(path);
+    // The matrix's chunk B-tree leaf: "TREE", node type 1 (raw data chunks), level 0.
+    let leaf = -1;
+    for (let at = bytes.indexOf('TREE'); at >= 0 && leaf < 0; at = bytes.indexOf('TREE', at + 1)) {
+      if (bytes[at + 4] === 1 && bytes[at + 5] === 0) leaf = at;
+    }
+    assert.ok(leaf >= 0, 'the chunk B-tree leaf');
+    const intact = await openGctxJs(path);
+    assert.equal(intact?.engine, 'h5js');
+    intact?.close();
+    // The first chunk's sample offset off its chunk grid (24-byte node header, then size and filter mask).
+    const unaligned = Buffer.from(bytes);
+    unaligned.writeUInt32LE(1, leaf + 24 + 8);
+    writeFileSync(path, unaligned);
+    assert.equal(await openGctxJs(path), null);
+    // More entries than the node holds before the end of the file.
+    const overrun = Buffer.from(bytes);
+    overrun.writeUInt16LE(0xffff, leaf + 6);
+    writeFileSync(path, overrun);
+    assert.equal(await openGctxJs(path), null);
   });
 
   test('bad indices are rejected, and an aborted read stops', async () => {
