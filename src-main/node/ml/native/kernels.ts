@@ -13,25 +13,11 @@ import type { NativeBinding } from './addon.js';
 import { outputArray } from './backend.js';
 import { DENSE_RELU, RELU_GRAD } from './dense.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from './nll.js';
+import { BINARY_OPS, UNARY_OPS } from './ops.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
 export type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
-const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
-const UNARY_OPS = {
-  Relu: 0,
-  Step: 1,
-  Exp: 2,
-  Tanh: 3,
-  Sqrt: 4,
-  Square: 5,
-  Neg: 6,
-  Abs: 7,
-  Log: 8,
-  Sigmoid: 9,
-  Reciprocal: 10,
-  Rsqrt: 11,
-} as const;
 const REDUCE_SUM = 0;
 const REDUCE_MAX = 1;
 const REDUCE_MIN = 2;
