@@ -34,26 +34,23 @@ const steps = Number(process.argv[5] ?? (backend === 'cpu' ? 3 : 10));
 /** A fused kernel that can be switched off (its callers then run tfjs's unfused ops). */
 type Switch = { on: () => void; off: () => void };
 const switches = new Map<string, Switch>();
-/** Clipping's rescale folded into the Adam update (the Trainer's way) or as a scaled copy first. */
-let clipInAdam = true;
-switches.set('clip-in-adam', {
-  on: () => {
-    clipInAdam = true;
-  },
-  off: () => {
-    clipInAdam = false;
-  },
-});
-/** Noise drawn by the addon on both cores (the Trainer's way on native-blas) or by Rng in JavaScript. */
-let nativeNoise = true;
-switches.set('native-noise', {
-  on: () => {
-    nativeNoise = true;
-  },
-  off: () => {
-    nativeNoise = false;
-  },
-});
+/** Switches of the step's own code, on by default (the Trainer's way); `on` reads the current setting. */
+const stepSwitches = {
+  /** Clipping's rescale folded into the Adam update, or as a scaled copy first. */
+  'clip-in-adam': true,
+  /** Noise drawn by the addon on both cores (native-blas), or by Rng in JavaScript. */
+  'native-noise': true,
+};
+for (const name of Object.keys(stepSwitches) as (keyof typeof stepSwitches)[]) {
+  switches.set(name, {
+    on: () => {
+      stepSwitches[name] = true;
+    },
+    off: () => {
+      stepSwitches[name] = false;
+    },
+  });
+}
 if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
   const { RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
@@ -95,7 +92,7 @@ const rng = new Rng(2);
 // step would add page faults the Trainer does not have).
 const noise = (rows: number, cols: number) => {
   const v = outputArray(tf.backend(), rows * cols);
-  rng.fillNormal(v, nativeNoise ? nativeNormalFiller() : undefined);
+  rng.fillNormal(v, stepSwitches['native-noise'] ? nativeNormalFiller() : undefined);
   return tf.tensor2d(v, [rows, cols]);
 };
 function makeBatch(): Batch {
@@ -124,7 +121,7 @@ function step(time: boolean): number {
     mark('batch');
     const { value, grads } = tf.variableGrads(() => module.loss(batch, { klWeight: 0.5, noise }).total, module.params.list());
     mark('grads');
-    if (clipInAdam) {
+    if (stepSwitches['clip-in-adam']) {
       // As the Trainer does: the rescale inside the Adam update (native-blas), the norm alone here.
       const { scale } = clippingScale(grads, 10);
       mark('clip');
