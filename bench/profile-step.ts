@@ -1,10 +1,10 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|nll|latent|clip-in-adam|native-noise]]
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise]]
 // native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
 // the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
 // Adam), as before them.
 // With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
-// and off — relu-grad (default), nll, latent (the posterior sample and KL, ml/native/latent.ts),
+// and off — relu-grad (default), dense-linear (a linear layer as one kernel, ml/native/dense.ts), nll, latent (the posterior sample and KL, ml/native/latent.ts),
 // clip-in-adam (clipping's rescale inside Adam) or native-noise (the noise drawn by the addon) — and prints both medians of wall and CPU time per step and
 // their ratios, measured under the same load.
 // With CELLSHIFT_KERNEL_TIMES=1 (native only) it also lists every addon call of the timed steps:
@@ -53,7 +53,7 @@ for (const name of Object.keys(stepSwitches) as (keyof typeof stepSwitches)[]) {
 }
 if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
-  const { RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
+  const { DENSE_LINEAR, RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
   const { GAUSSIAN_NLL } = await import('../src-main/node/ml/native/nll.js');
   const { GAUSSIAN_LATENT } = await import('../src-main/node/ml/native/latent.js');
   const status = registerNativeBackend();
@@ -61,6 +61,7 @@ if (backend === 'native' || backend === 'native-unfused') {
   await tf.setBackend(status.name);
   for (const [name, kernel] of [
     ['relu-grad', RELU_GRAD],
+    ['dense-linear', DENSE_LINEAR],
     ['nll', GAUSSIAN_NLL],
     ['latent', GAUSSIAN_LATENT],
   ] as const) {
