@@ -1,12 +1,15 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|nll]]
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise]]
 // native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
 // the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
 // Adam), as before them.
 // With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
-// and off — relu-grad (default), nll, latent (the posterior sample and KL, ml/native/latent.ts) or
-// clip-in-adam (clipping's rescale inside Adam) — and prints both medians of wall and CPU time per step and
+// and off — relu-grad (default), dense-linear (a linear layer as one kernel, ml/native/dense.ts), nll, latent (the posterior sample and KL, ml/native/latent.ts),
+// clip-in-adam (clipping's rescale inside Adam) or native-noise (the noise drawn by the addon) — and prints both medians of wall and CPU time per step and
 // their ratios, measured under the same load.
+// With CELLSHIFT_KERNEL_TIMES=1 (native only) it also lists every addon call of the timed steps:
+// wall and CPU (all threads) per step, CPU ÷ wall (≈ 1: one thread), and the step's time outside
+// the addon (JavaScript, tfjs's tape and dispatch).
 // Runs the product's module (createModule) with a step shaped like Trainer#trainStep
 // (variableGrads → clipByGlobalNorm → adam.applyGradients), times the phases, and lists
 // tf.profile()'s kernels grouped by name and shape.
@@ -15,7 +18,9 @@ import { Rng } from '../src-main/node/data/random.js';
 import { selectBackend } from '../src-main/node/ml/backend.js';
 import { type Batch, createModule } from '../src-main/node/ml/modules/index.js';
 import { applyScaledGradients } from '../src-main/node/ml/native/adam.js';
+import { addonTimesEnabled, takeAddonTimes } from '../src-main/node/ml/native/addon-times.js';
 import { NativeBackend, outputArray } from '../src-main/node/ml/native/backend.js';
+import { nativeNormalFiller } from '../src-main/node/ml/native/normal.js';
 import { clipByGlobalNorm, clippingScale } from '../src-main/node/ml/trainer.js';
 import type { ModelFamily } from '../src-main/shared/api/training.js';
 import { dims, ENV_WIDTH, GENES, modelConfig, randomTrainingData } from './lib.js';
@@ -29,19 +34,26 @@ const steps = Number(process.argv[5] ?? (backend === 'cpu' ? 3 : 10));
 /** A fused kernel that can be switched off (its callers then run tfjs's unfused ops). */
 type Switch = { on: () => void; off: () => void };
 const switches = new Map<string, Switch>();
-/** Clipping's rescale folded into the Adam update (the Trainer's way) or as a scaled copy first. */
-let clipInAdam = true;
-switches.set('clip-in-adam', {
-  on: () => {
-    clipInAdam = true;
-  },
-  off: () => {
-    clipInAdam = false;
-  },
-});
+/** Switches of the step's own code, on by default (the Trainer's way); `on` reads the current setting. */
+const stepSwitches = {
+  /** Clipping's rescale folded into the Adam update, or as a scaled copy first. */
+  'clip-in-adam': true,
+  /** Noise drawn by the addon on both cores (native-blas), or by Rng in JavaScript. */
+  'native-noise': true,
+};
+for (const name of Object.keys(stepSwitches) as (keyof typeof stepSwitches)[]) {
+  switches.set(name, {
+    on: () => {
+      stepSwitches[name] = true;
+    },
+    off: () => {
+      stepSwitches[name] = false;
+    },
+  });
+}
 if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
-  const { RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
+  const { DENSE_LINEAR, RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
   const { GAUSSIAN_NLL } = await import('../src-main/node/ml/native/nll.js');
   const { GAUSSIAN_LATENT } = await import('../src-main/node/ml/native/latent.js');
   const status = registerNativeBackend();
@@ -49,6 +61,7 @@ if (backend === 'native' || backend === 'native-unfused') {
   await tf.setBackend(status.name);
   for (const [name, kernel] of [
     ['relu-grad', RELU_GRAD],
+    ['dense-linear', DENSE_LINEAR],
     ['nll', GAUSSIAN_NLL],
     ['latent', GAUSSIAN_LATENT],
   ] as const) {
@@ -80,7 +93,7 @@ const rng = new Rng(2);
 // step would add page faults the Trainer does not have).
 const noise = (rows: number, cols: number) => {
   const v = outputArray(tf.backend(), rows * cols);
-  rng.fillNormal(v);
+  rng.fillNormal(v, stepSwitches['native-noise'] ? nativeNormalFiller() : undefined);
   return tf.tensor2d(v, [rows, cols]);
 };
 function makeBatch(): Batch {
@@ -109,7 +122,7 @@ function step(time: boolean): number {
     mark('batch');
     const { value, grads } = tf.variableGrads(() => module.loss(batch, { klWeight: 0.5, noise }).total, module.params.list());
     mark('grads');
-    if (clipInAdam) {
+    if (stepSwitches['clip-in-adam']) {
       // As the Trainer does: the rescale inside the Adam update (native-blas), the norm alone here.
       const { scale } = clippingScale(grads, 10);
       mark('clip');
@@ -129,6 +142,7 @@ function step(time: boolean): number {
 for (let i = 0; i < 2; i++) step(false);
 const pool = tf.backend() instanceof NativeBackend ? (tf.backend() as NativeBackend) : null;
 pool?.takeAllocCounts();
+takeAddonTimes();
 const started = performance.now();
 const cpuBefore = process.cpuUsage();
 for (let i = 0; i < steps; i++) step(true);
@@ -141,6 +155,7 @@ console.log(
   `${backend} ${family} batch ${batchSize}: ${ms.toFixed(1)} ms/step = ${((batchSize * 1000) / ms).toFixed(0)} samples/s; ` +
     `CPU ${cpuMs.toFixed(1)} ms/step (system ${(cpu.system / 1000 / steps).toFixed(1)}), ${((cpuMs * 1000) / batchSize).toFixed(1)} µs CPU/sample; ${uptime()}`,
 );
+if (addonTimesEnabled()) printAddonTimes(ms, cpuMs);
 const AB_ROUNDS = 8;
 if (pool) {
   const { hits, misses } = pool.takeAllocCounts();
@@ -256,3 +271,23 @@ for (const { phase, kernels: all } of profiles) {
   }
 }
 console.log(`\n  live tensors: ${tf.memory().numTensors}`);
+
+/** The addon's share of a timed step, and each addon call's wall and CPU (CELLSHIFT_KERNEL_TIMES=1). */
+function printAddonTimes(stepMs: number, stepCpuMs: number): void {
+  const times = takeAddonTimes();
+  const wall = times.reduce((sum, t) => sum + t.wallMs, 0) / steps;
+  const cpu = times.reduce((sum, t) => sum + t.cpuMs, 0) / steps;
+  const serial = times.filter((t) => t.cpuMs < 1.25 * t.wallMs).reduce((sum, t) => sum + t.wallMs, 0) / steps;
+  console.log(
+    `  addon calls (CELLSHIFT_KERNEL_TIMES=1): ${(times.reduce((sum, t) => sum + t.calls, 0) / steps).toFixed(0)} per step, ` +
+      `${wall.toFixed(1)} ms wall (${((100 * wall) / stepMs).toFixed(0)}% of the step) and ${cpu.toFixed(1)} ms CPU ` +
+      `(${((100 * cpu) / stepCpuMs).toFixed(0)}%); outside the addon ${(stepMs - wall).toFixed(1)} ms wall, ${(stepCpuMs - cpu).toFixed(1)} ms CPU; ` +
+      `calls at CPU/wall < 1.25 (one thread busy) ${serial.toFixed(1)} ms wall`,
+  );
+  for (const t of times.slice(0, Number(process.env.PROFILE_ROWS ?? 24))) {
+    console.log(
+      `    ${(t.wallMs / steps).toFixed(2).padStart(7)} ms wall ${(t.cpuMs / steps).toFixed(2).padStart(7)} ms CPU ` +
+        `${(t.cpuMs / Math.max(t.wallMs, 1e-9)).toFixed(2)} CPU/wall ×${(t.calls / steps).toFixed(0)}  ${t.label}`,
+    );
+  }
+}

@@ -58,6 +58,7 @@ function buildWithCompiler(dir) {
     join(here, 'src', 'sparse.c'),
     join(here, 'src', 'loss.c'),
     join(here, 'src', 'latent.c'),
+    join(here, 'src', 'normal.c'),
     '-o',
     output,
     ...link,

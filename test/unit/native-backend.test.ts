@@ -11,7 +11,7 @@ import { createModule } from '../../src-main/node/ml/modules/index.js';
 import { applyScaledGradients } from '../../src-main/node/ml/native/adam.js';
 import { type AdamHyperparameters, loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
-import { dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
+import { DENSE_LINEAR, DENSE_RELU, dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
 import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD } from '../../src-main/node/ml/native/latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from '../../src-main/node/ml/native/nll.js';
@@ -136,7 +136,7 @@ describe('native-blas backend', () => {
     assertCloseToCpu(got, expected);
   });
 
-  it('a dense ReLU layer differentiates in one fused kernel to the cpu backend’s gradients', {
+  it('a dense layer, ReLU or linear, differentiates as one kernel to the cpu backend’s gradients', {
     skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
   }, async () => {
     const rng = new Rng(5);
@@ -144,26 +144,26 @@ describe('native-blas backend', () => {
     // 300 columns: more than one 256-column block of the kernel, split between the threads.
     const [rows, inner, cols] = [9, 6, 300];
     const [x, w, b, r] = [random(rows * inner), random(inner * cols), random(cols), random(rows * cols)];
-    const compute = () =>
-      tf.tidy(() => {
-        const f = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
-          tf.sum(tf.mul(dense(xs as tf.Tensor2D, ws as tf.Tensor2D, bs as tf.Tensor1D, 'relu'), tf.tensor2d(r, [rows, cols])));
-        const inputs = [tf.tensor2d(x, [rows, inner]), tf.tensor2d(w, [inner, cols]), tf.tensor1d(b)];
-        const grads = tf.grads(f)(inputs);
-        return [f(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor])), ...grads].map((t) => Array.from(t.dataSync()));
-      });
-    await tf.setBackend('cpu');
-    const expected = compute();
-    await tf.setBackend('native-blas');
-    const got = compute();
-    assertCloseToCpu(got, expected);
-    // The fused path ran: its gradient kernel, and none of the unfused ReLU's.
-    const profile = await tf.profile(() => {
-      compute();
-    });
-    const kernels = new Set(profile.kernelNames);
-    assert.ok(kernels.has(RELU_GRAD), `kernels: ${[...kernels].join(', ')}`);
-    for (const unfused of ['Relu', 'Step']) assert.ok(!kernels.has(unfused), `${unfused} ran: ${[...kernels].join(', ')}`);
+    for (const [activation, fused, unfusedKernels] of [
+      ['relu', [DENSE_RELU, RELU_GRAD], ['Relu', 'Step', '_FusedMatMul']],
+      ['linear', [DENSE_LINEAR], ['_FusedMatMul']],
+    ] as const) {
+      const compute = () =>
+        tf.tidy(() => {
+          const f = (xs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) =>
+            tf.sum(tf.mul(dense(xs as tf.Tensor2D, ws as tf.Tensor2D, bs as tf.Tensor1D, activation), tf.tensor2d(r, [rows, cols])));
+          const inputs = [tf.tensor2d(x, [rows, inner]), tf.tensor2d(w, [inner, cols]), tf.tensor1d(b)];
+          const grads = tf.grads(f)(inputs);
+          return [f(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor])), ...grads].map((t) => Array.from(t.dataSync()));
+        });
+      await tf.setBackend('cpu');
+      const expected = compute();
+      await tf.setBackend('native-blas');
+      const got = compute();
+      assertCloseToCpu(got, expected);
+      // The fused path ran, and none of the unfused layer's kernels.
+      await assertFusedKernels(compute, [...fused], [...unfusedKernels]);
+    }
   });
 
   it('the Gaussian reconstruction loss runs as one fused kernel each way, to the unfused ops’ values bit for bit', {

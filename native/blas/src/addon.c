@@ -928,6 +928,8 @@ void training_register(napi_env env, napi_value exports);
 void loss_register(napi_env env, napi_value exports);
 // A VAE's latent block (posterior sample and KL) and its gradient, each in one call: src/latent.c.
 void latent_register(napi_env env, napi_value exports);
+// Normal draws as Rng.fillNormal makes them, on both cores: src/normal.c.
+void normal_register(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&pin_once, pin_library);
@@ -952,6 +954,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   training_register(env, exports);
   loss_register(env, exports);
   latent_register(env, exports);
+  normal_register(env, exports);
   return exports;
 }
 

@@ -38,6 +38,13 @@ function keyFromSeed(seed: number): number {
   return mix32(low ^ mix32(high + 0x9e3779b9));
 }
 
+/**
+ * Draws out.length normals exactly as Rng.fillNormal does, from the sfc32 words [a, b, c, d]
+ * (advanced in place); returns the last pair's unused second normal (the spare), if any. The
+ * native-blas addon has one (normalFill) that runs on both cores.
+ */
+export type NormalFiller = (out: Float32Array, state: Int32Array) => number | undefined;
+
 export class Rng {
   /** 32-bit key this generator was seeded from; forks derive their keys from it, not from the state. */
   private key = 0;
@@ -116,13 +123,20 @@ export class Rng {
    * Fills `out` with the next out.length normal() draws, the same numbers in the same order, ~4×
    * faster: the generator's state lives in locals for the whole loop (a training step draws
    * 50,000–200,000 normals, which took longer than some of its matmuls one call at a time).
+   * `bulk` draws the same numbers faster (the native addon's, on both cores) into a Float32Array.
    */
-  fillNormal(out: Float32Array | Float64Array): void {
+  fillNormal(out: Float32Array | Float64Array, bulk?: NormalFiller): void {
     let i = 0;
     if (out.length === 0) return;
     if (this.spareNormal !== undefined) {
       out[i++] = this.spareNormal;
       this.spareNormal = undefined;
+    }
+    if (bulk && out instanceof Float32Array && i < out.length) {
+      const state = Int32Array.of(this.a, this.b, this.c, this.d);
+      this.spareNormal = bulk(out.subarray(i), state);
+      [this.a, this.b, this.c, this.d] = state as unknown as [number, number, number, number];
+      return;
     }
     let { a, b, c, d } = this;
     while (i < out.length) {

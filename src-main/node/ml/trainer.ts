@@ -9,6 +9,7 @@ import type { Batch, GenerativeModule, LossContext } from './modules/index.js';
 import { applyScaledGradients } from './native/adam.js';
 import { outputArray } from './native/backend.js';
 import { nativeGlobalNorm } from './native/norm.js';
+import { nativeNormalFiller } from './native/normal.js';
 import type { StreamedTrainingData, TrainingData } from './training-data.js';
 
 export interface StepReport {
@@ -213,7 +214,7 @@ export class Trainer {
     const rng = this.#rng.fork(`noise:${label}`);
     return (rows: number, cols: number): tf.Tensor2D => {
       const values = outputArray(tf.backend(), rows * cols);
-      rng.fillNormal(values);
+      rng.fillNormal(values, nativeNormalFiller());
       return tf.tensor2d(values, [rows, cols]);
     };
   }

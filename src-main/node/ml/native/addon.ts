@@ -6,6 +6,7 @@
 // and backend selection moves on to the WebAssembly backend.
 import { join } from 'node:path';
 import { findAddonFile, requireAddon } from '../../platform/native-addon.js';
+import { addonTimesEnabled, timedBinding } from './addon-times.js';
 
 /** Adam's scalars as adam() and adamMany() take them, after the arrays (the same float32 steps as tf.train.adam). */
 export type AdamHyperparameters = [
@@ -122,6 +123,11 @@ export interface NativeBinding {
     temperature: number,
   ): void;
   /**
+   * Rng.fillNormal's next out.length normals from the sfc32 words in `state` (advanced in place),
+   * bit for bit (src/normal.c); returns the spare of an odd length. Absent from older addons.
+   */
+  normalFill?(out: Float32Array, state: Int32Array): number | undefined;
+  /**
    * In place: a symmetric positive definite p×p matrix (row-major) becomes L⁻¹ of its Cholesky
    * factor, zero above the diagonal; returns 0, or the 1-based pivot where a is not positive
    * definite (src/factor.c). Absent when the BLAS has no LAPACK or the addon predates it.
@@ -180,7 +186,7 @@ const ADDON = join('native', 'blas', 'build', 'Release', 'cellshift_blas.node');
 let cached: AddonLoad | null = null;
 
 /** Loads the addon once per thread; CELLSHIFT_NATIVE_ADDON=path overrides where it is looked for,
- *  CELLSHIFT_NATIVE=0 turns it off. */
+ *  CELLSHIFT_NATIVE=0 turns it off, CELLSHIFT_KERNEL_TIMES=1 times every call (addon-times.ts). */
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
   cached = load();
@@ -195,7 +201,8 @@ function load(): AddonLoad {
   if (!loaded.ok) return loaded;
   const info = loaded.binding.info();
   if (!info.blas) return { ok: false, why: `the cellshift_blas addon found no BLAS library: ${info.error || 'none tried'}` };
-  return { ok: true, binding: loaded.binding, path, blas: describeBlas(info) };
+  const binding = addonTimesEnabled() ? timedBinding(loaded.binding) : loaded.binding;
+  return { ok: true, binding, path, blas: describeBlas(info) };
 }
 
 /** e.g. "OpenBLAS 0.3.21, OpenMP build (SkylakeX)", or the library's file name for other BLAS builds. */

@@ -12,9 +12,9 @@ import * as tf from '@tensorflow/tfjs';
 import { installFusedAdam } from './adam.js';
 import { loadAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
-import { DENSE_RELU, RELU_GRAD, registerDenseReluGradient } from './dense.js';
+import { DENSE_LINEAR, DENSE_RELU, RELU_GRAD, registerDenseGradients } from './dense.js';
 import { registerBroadcastGradients } from './gradients.js';
-import { denseReluKernel, gaussianNllGradKernel, gaussianNllKernel, nativeKernels, reluGradKernel } from './kernels.js';
+import { denseKernel, gaussianNllGradKernel, gaussianNllKernel, nativeKernels, reluGradKernel } from './kernels.js';
 import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD, latentKernels, registerGaussianLatentGradient } from './latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD, registerGaussianNllGradient } from './nll.js';
 
@@ -47,14 +47,19 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
     tf.registerKernel({
       kernelName: DENSE_RELU,
       backendName: NATIVE_BACKEND,
-      kernelFunc: denseReluKernel(fusedMatMul) as unknown as tf.KernelFunc,
+      kernelFunc: denseKernel(DENSE_RELU, fusedMatMul, 'relu') as unknown as tf.KernelFunc,
+    });
+    tf.registerKernel({
+      kernelName: DENSE_LINEAR,
+      backendName: NATIVE_BACKEND,
+      kernelFunc: denseKernel(DENSE_LINEAR, fusedMatMul, 'linear') as unknown as tf.KernelFunc,
     });
     tf.registerKernel({
       kernelName: RELU_GRAD,
       backendName: NATIVE_BACKEND,
       kernelFunc: reluGradKernel(addon.binding) as unknown as tf.KernelFunc,
     });
-    registerDenseReluGradient();
+    registerDenseGradients();
     // Addons built before src/loss.c lack these: the loss then stays tfjs's composite.
     const { gaussianNll, gaussianNllGrad } = addon.binding;
     if (gaussianNll && gaussianNllGrad) {

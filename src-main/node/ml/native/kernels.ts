@@ -11,27 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
 import { outputArray } from './backend.js';
-import { DENSE_RELU, RELU_GRAD } from './dense.js';
+import { RELU_GRAD } from './dense.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from './nll.js';
+import { BINARY_OPS, UNARY_OPS } from './ops.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: tf.NamedAttrMap };
 export type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
-const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
-const UNARY_OPS = {
-  Relu: 0,
-  Step: 1,
-  Exp: 2,
-  Tanh: 3,
-  Sqrt: 4,
-  Square: 5,
-  Neg: 6,
-  Abs: 7,
-  Log: 8,
-  Sigmoid: 9,
-  Reciprocal: 10,
-  Rsqrt: 11,
-} as const;
 const REDUCE_SUM = 0;
 const REDUCE_MAX = 1;
 const REDUCE_MIN = 2;
@@ -302,17 +288,17 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
   return kernels;
 }
 
-/** The fused forward of a dense ReLU layer (dense.ts): inputs {x, weights, bias} → relu(x·weights + bias). */
-export function denseReluKernel(fusedMatMul: Kernel): Kernel {
+/** A dense layer's forward as one kernel (dense.ts): inputs {x, weights, bias} → activation(x·weights + bias). */
+export function denseKernel(kernelName: string, fusedMatMul: Kernel, activation: 'relu' | 'linear'): Kernel {
   return ({ inputs, backend }) => {
     const { x, weights, bias } = inputs as { x: tf.TensorInfo; weights: tf.TensorInfo; bias: tf.TensorInfo };
     if (x.shape.length !== 2 || weights.shape.length !== 2 || bias.shape.length !== 1) {
-      throw new Error(`${DENSE_RELU}: x [${x.shape}], weights [${weights.shape}] and bias [${bias.shape}] must be 2-D, 2-D and 1-D`);
+      throw new Error(`${kernelName}: x [${x.shape}], weights [${weights.shape}] and bias [${bias.shape}] must be 2-D, 2-D and 1-D`);
     }
     return fusedMatMul({
       inputs: { a: x, b: weights, bias },
       backend,
-      attrs: { transposeA: false, transposeB: false, activation: 'relu' },
+      attrs: { transposeA: false, transposeB: false, activation },
     });
   };
 }
