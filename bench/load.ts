@@ -310,6 +310,7 @@ import { readFileSync } from 'node:fs';
 import { subscribe } from 'node:diagnostics_channel';
 const schedstat = '/proc/' + process.pid + '/task/' + process.pid + '/schedstat';
 const TURN_MS = 2;
+const longTurnMs = Number(process.env.BENCH_LONG_TURN_MS ?? 0);
 const threadTimes = () => {
   try {
     const [cpu, queued] = readFileSync(schedstat, 'utf8').split(' ').map(Number);
@@ -326,6 +327,11 @@ let heldTurn = null;
 setInterval(() => {
   const turn = threadTimes();
   const cpu = turn.cpu - lastTurn.cpu;
+  // BENCH_LONG_TURN_MS: print each turn over that much CPU with its end on the monotonic clock
+  // (µs, the clock of a --cpu-prof profile's timestamps), to find it in a profile of the server.
+  if (longTurnMs > 0 && cpu >= longTurnMs) {
+    console.log('long turn: ' + cpu.toFixed(1) + ' ms CPU, ' + (turn.at - lastTurn.at).toFixed(1) + ' ms wall, ended at ' + (process.hrtime.bigint() / 1000n) + ' µs monotonic; named tasks: ' + ([...turnTasks.labels].map(([label, n]) => label + ' ×' + n).join(', ') || 'none'));
+  }
   if (cpu > cpuTaskMaxMs) {
     const top = [...turnTasks.labels].sort((a, b) => b[1] - a[1])[0];
     heldTurn = { cpuMs: cpu, tasks: turnTasks.count, taskCpuMs: turnTasks.cpuMs, top: top ? top[0] + ' ×' + top[1] : null };
