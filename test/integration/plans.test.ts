@@ -15,8 +15,8 @@ import { type PlanFile, readPlan, SHARD_INFO_KEY, shardPath } from '../../src-ma
 import { runTask } from '../../src-main/node/lab/plans/task.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import { StudyOptions, StudyResult } from '../../src-main/shared/api/studies.js';
-import { labCaller } from '../lab-call.js';
 import { environmentAwareFamilies } from '../../src-main/shared/api/training.js';
+import { labCaller } from '../lab-call.js';
 
 process.env.CELLSHIFT_THREADS ??= '1';
 
