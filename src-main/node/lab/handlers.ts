@@ -103,7 +103,7 @@ function handlerTable(lab: LabParts): ServedHandlers {
       analysis.serve('analysis.differential', 'differential', params, { signal }, { checkParams: true }),
     'sessions.get': ({ view }) => store.sessions.view(view),
     'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
-    'selections.list': ({ datasetId }) => listSelections(store, datasetId),
+    'selections.list': ({ datasetId }, context) => listSelections(analysis, datasetId, context),
     'selections.save': (params, context) => saveSelection(store, analysis, params, context),
     'selections.delete': ({ id }) => {
       store.sessions.deleteSelection(id);
