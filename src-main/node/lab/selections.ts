@@ -4,7 +4,7 @@
 // lasso's samples come as indices, resolved to ids in the dataset-read worker; the ids are stored
 // and sent as the JSON text they are, spliced into the answer.
 import type { CallContext, ResultOf, ValidParamsOf } from '../../shared/api/methods.js';
-import { selectionJson } from '../analysis/selections-json.js';
+import { selectionJson, selectionJsonBytes } from '../analysis/selections-json.js';
 import type { Store } from '../store/store.js';
 import { timedServingTask } from '../threads/serving-tasks.js';
 import type { AnalysisService } from './analysis.js';
@@ -28,7 +28,8 @@ export async function saveSelection(
   // Named for the benches: writing 100k ids' text and encoding the answer is this thread's work.
   return timedServingTask('selections.save: store', () => {
     const stored = store.sessions.saveCheckedSelection(input, resolved?.json ?? null);
-    return new SerializedResult('selections.save', encoder.encode(selectionJson(stored)));
+    const answer = resolved ? selectionJsonBytes(stored.selection, resolved.utf8) : encoder.encode(selectionJson(stored));
+    return new SerializedResult('selections.save', answer);
   });
 }
 
