@@ -44,7 +44,10 @@ serveJobs(
     collect: (input, job) => collectBundle(workerLab(job), (input as CollectJob).bundle),
   },
   {
-    cancelled: () => 'The study was cancelled; its runs so far are kept and no report was stored.',
+    cancelled: (name) =>
+      name === 'collect'
+        ? 'Collecting was cancelled; the shards merged so far are kept and no report was stored.'
+        : 'The study was cancelled; its runs so far are kept and no report was stored.',
     describe: (error) => databaseFailure(error, store.path, { db: store.db }),
   },
 );
