@@ -89,14 +89,33 @@ describe('MoA retrieval on a LINCS 2020-layout dataset', () => {
   });
 
   it('screens structures never profiled through the run, each with its nearest training drug', async () => {
-    const result = await call<ConnectivityResult>('mechanism.screen', {
-      runId,
-      smiles: ['ONC(=O)CCCCCCC(=O)Nc1ccccc1', 'CCCCCCCCCCCCCCCC(=O)O'],
-      cellLine: 'A375',
-      up: ['5000', '5001', '5002', '5003', '5004'],
-      down: ['5010', '5011', '5012', '5013', '5014'],
-      randomQueries: 100,
-    });
+    // Every environment's fingerprint (~50k at LINCS size) is read in the analysis worker, not on the serving thread.
+    const datasets = lab.store.datasets;
+    const readHere: string[] = [];
+    const { representations, environments } = datasets;
+    datasets.representations = (id) => {
+      readHere.push('representations');
+      return representations.call(datasets, id);
+    };
+    datasets.environments = (id) => {
+      readHere.push('environments');
+      return environments.call(datasets, id);
+    };
+    let result: ConnectivityResult;
+    try {
+      result = await call<ConnectivityResult>('mechanism.screen', {
+        runId,
+        smiles: ['ONC(=O)CCCCCCC(=O)Nc1ccccc1', 'CCCCCCCCCCCCCCCC(=O)O'],
+        cellLine: 'A375',
+        up: ['5000', '5001', '5002', '5003', '5004'],
+        down: ['5010', '5011', '5012', '5013', '5014'],
+        randomQueries: 100,
+      });
+    } finally {
+      datasets.representations = representations;
+      datasets.environments = environments;
+    }
+    assert.deepEqual(readHere, [], 'read on the serving thread');
     assert.equal(result.rows.length, 2);
     assert.equal(result.runId, runId);
     const vorinostat = result.rows.find((r) => r.signature.startsWith('ONC'));

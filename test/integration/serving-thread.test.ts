@@ -17,6 +17,7 @@ import { TrainedModel } from '../../src-main/node/analysis/trained-model.js';
 import { createJsonDispatcher, joinParts } from '../../src-main/node/lab/dispatch.js';
 import { PARAMS_CHECKED_IN_WORKER } from '../../src-main/node/lab/handlers.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
+import { SEND_SLICE_BYTES, startServer } from '../../src-main/node/server/server.js';
 import { SERVING_TASK_CHANNEL, type ServingTask } from '../../src-main/node/threads/serving-tasks.js';
 import { encodeSampleIndices } from '../../src-main/shared/api/packed.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
@@ -154,6 +155,52 @@ describe('long LabApi calls stay off the serving thread', () => {
       }),
       new RegExp(`Group A: sample index ${SAMPLES} is outside this dataset's 0..${SAMPLES - 1}`),
     );
+  });
+
+  it('writes a large answer over HTTP a slice per turn of the event loop, not in one write', async () => {
+    const datasetId = largeDataset();
+    const server = await startServer({ service: temp.lab, staticDir: join(temp.dir, 'no-renderer') });
+    const tasks = servingTasks();
+    // Counts turns of the event loop: a send in a turn of its own sees a new count.
+    let turn = 0;
+    let turning = true;
+    const tick = () => {
+      turn++;
+      if (turning) setImmediate(tick);
+    };
+    tick();
+    const turnOfSend: number[] = [];
+    const record = (task: unknown) => {
+      if ((task as ServingTask).label === 'POST /api/call: send') turnOfSend.push(turn);
+    };
+    subscribe(SERVING_TASK_CHANNEL, record);
+    try {
+      const response = await fetch(`${server.origin}/api/call`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
+        body: JSON.stringify({ id: 1, method: 'datasets.sampleColumn', params: { datasetId, column: 'sample id' } }),
+      });
+      const body = new Uint8Array(await response.arrayBuffer());
+      const answer = JSON.parse(new TextDecoder().decode(body)) as { ok: boolean };
+      assert.equal(answer.ok, true);
+      assert.ok(body.byteLength > 2 * SEND_SLICE_BYTES, `the answer (${body.byteLength} bytes) is not large enough to test`);
+      const sends = tasks.seen().filter((task) => task.label === 'POST /api/call: send');
+      assert.equal(
+        sends.reduce((sum, task) => sum + (task.bytes ?? Number.POSITIVE_INFINITY), 0),
+        body.byteLength,
+        'every byte of the answer is written by a named send that says how much it wrote',
+      );
+      assert.ok(
+        sends.every((task) => (task.bytes ?? Number.POSITIVE_INFINITY) <= SEND_SLICE_BYTES),
+        `a send wrote more than ${SEND_SLICE_BYTES} bytes: ${sends.map((task) => task.bytes).join(', ')}`,
+      );
+      assert.equal(new Set(turnOfSend).size, turnOfSend.length, `two slices were written in one turn: turns ${turnOfSend.join(', ')}`);
+    } finally {
+      turning = false;
+      unsubscribe(SERVING_TASK_CHANNEL, record);
+      tasks.stop();
+      await server.close();
+    }
   });
 
   it('answers while an import is previewed and stored', async (t) => {

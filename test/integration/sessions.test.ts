@@ -92,7 +92,21 @@ describe('named selections', () => {
     });
     assert.equal(updated.name, 'left cluster');
     assert.deepEqual(updated.sampleIds, sampleIds.slice(0, 5), 'duplicates dropped');
-    const list = await call<Selection[]>('selections.list', { datasetId });
+    // Listed in the dataset-read worker: a few lassos are megabytes of ids, never read on the serving connection.
+    const sessions = service.store.sessions;
+    const { storedSelections } = sessions;
+    let readHere = 0;
+    sessions.storedSelections = (id) => {
+      readHere++;
+      return storedSelections.call(sessions, id);
+    };
+    let list: Selection[];
+    try {
+      list = await call<Selection[]>('selections.list', { datasetId });
+    } finally {
+      sessions.storedSelections = storedSelections;
+    }
+    assert.equal(readHere, 0, 'selections read on the serving thread');
     assert.deepEqual(
       list.map((s) => [s.name, s.note]),
       [['left cluster', 'Looks like the drug-7 responders, "tight" group']],

@@ -31,6 +31,7 @@ export type { AnalysisContext } from './context.js';
 
 import { drugNeighboursOf, enrichmentOf, moaRetrievalOf } from './mechanism-operations.js';
 import { applicabilityDomain, predictDrug } from './predict.js';
+import { type ScreenScoresParams, scoreScreen } from './screen.js';
 import { namedGenes, priorShiftRowsOf, storedTopGenes } from './stored-latents.js';
 import type { TrainedModel } from './trained-model.js';
 import { evaluateUnseen } from './unseen.js';
@@ -159,6 +160,11 @@ export const analysisOperations = {
 
   async connectivity(context: AnalysisContext, params: Parameters<typeof queryDataset>[1]): Promise<ConnectivityResult> {
     return queryDataset(context.store, params, () => context.signal.throwIfAborted());
+  },
+
+  /** A virtual screen's nearest training drugs (every environment's fingerprint) and scores. */
+  async screenScores(context: AnalysisContext, params: ScreenScoresParams): Promise<ConnectivityResult> {
+    return scoreScreen(context.store, params, () => context.signal.throwIfAborted());
   },
 } satisfies Record<string, (context: AnalysisContext, params: never) => Promise<unknown>>;
 

@@ -14,11 +14,11 @@ import type { ImportWorkflow } from './import/workflow.js';
 import type { JobRunner } from './jobs.js';
 import type { LatentsPrecompute } from './latents-precompute.js';
 import { type ScreeningLab, screenStructures } from './mechanism.js';
-import { collectBundle } from './plans/collect.js';
 import { bundleStatus, resubmitFailed } from './plans/slurm.js';
 import { listSelections, saveSelection } from './selections.js';
 import type { ServedHandlers } from './serialized-result.js';
 import type { StudyLab } from './studies/common.js';
+import { collectOffThread } from './studies/study-thread.js';
 import type { TrainingManager } from './training.js';
 
 /** Handlers that check their own params in the analysis worker; the carriers leave them unchecked (createJsonDispatcher). */
@@ -103,7 +103,7 @@ function handlerTable(lab: LabParts): ServedHandlers {
       analysis.serve('analysis.differential', 'differential', params, { signal }, { checkParams: true }),
     'sessions.get': ({ view }) => store.sessions.view(view),
     'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
-    'selections.list': ({ datasetId }) => listSelections(store, datasetId),
+    'selections.list': ({ datasetId }, context) => listSelections(analysis, datasetId, context),
     'selections.save': (params, context) => saveSelection(store, analysis, params, context),
     'selections.delete': ({ id }) => {
       store.sessions.deleteSelection(id);
@@ -126,8 +126,8 @@ function handlerTable(lab: LabParts): ServedHandlers {
     'plans.sweep': (params) => lab.startSweep(params),
     'plans.status': ({ planId }) => bundleStatus(bundleOf(store, planId)),
     'plans.resubmit': ({ planId }) => ({ submission: resubmitFailed(bundleOf(store, planId)) }),
-    'plans.collect': async ({ planId }) => {
-      const { report: _report, sweep: _sweep, ...summary } = await collectBundle(lab, bundleOf(store, planId));
+    'plans.collect': async ({ planId }, { signal }) => {
+      const { report: _report, sweep: _sweep, ...summary } = await collectOffThread(lab, bundleOf(store, planId), signal);
       return summary;
     },
     'evaluation.unseen': (params, { signal }) => analysis.serve('evaluation.unseen', 'unseen', params, { signal }),

@@ -99,7 +99,9 @@ export class SessionRepository extends Repository {
         throw new LabError('not_found', `No dataset with id "${input.datasetId}"`);
       }
       if (sampleIdsJson === null && input.id === undefined) throw new LabError('bad_input', 'A new selection needs its samples');
-      return this.storedSelection(this.#writeSelection(input, sampleIdsJson));
+      const id = this.#writeSelection(input, sampleIdsJson);
+      // The ids just written are not read back: 100k of them are ~1.5 MB of text.
+      return sampleIdsJson === null ? this.storedSelection(id) : { selection: this.#selectionWithoutIds(id), sampleIdsJson };
     })();
   }
 
@@ -108,6 +110,14 @@ export class SessionRepository extends Repository {
     const row = this.db.prepare('SELECT * FROM selections WHERE id = ?').get(id) as SelectionRow | undefined;
     if (!row) throw new LabError('not_found', `No selection with id "${id}"`);
     return storedOf(row);
+  }
+
+  #selectionWithoutIds(id: string): StoredSelection['selection'] {
+    const row = this.db.prepare('SELECT id, dataset_id, name, note, created_at, updated_at FROM selections WHERE id = ?').get(id) as
+      | Omit<SelectionRow, 'sample_ids'>
+      | undefined;
+    if (!row) throw new LabError('not_found', `No selection with id "${id}"`);
+    return camelFields(row, ['id', 'dataset_id', 'name', 'note', 'created_at', 'updated_at']);
   }
 
   /** Every selection of a dataset with its ids as stored text. */
@@ -125,7 +135,7 @@ export class SessionRepository extends Repository {
     }
     const now = new Date().toISOString();
     if (input.id !== undefined) {
-      const existing = this.storedSelection(input.id).selection;
+      const existing = this.#selectionWithoutIds(input.id);
       if (existing.datasetId !== input.datasetId) {
         throw new LabError('bad_input', `Selection "${existing.name}" belongs to another dataset`);
       }

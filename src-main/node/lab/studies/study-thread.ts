@@ -10,6 +10,7 @@ import type { TrainingConfig } from '../../../shared/api/training.js';
 import type { AnalysisOperationName, AnalysisParams } from '../../analysis/operations.js';
 import type { JobContextLike } from '../../data/progress.js';
 import { type Answer, JobThread } from '../jobs-thread/job-thread.js';
+import { type CollectResult, collectBundle } from '../plans/collect.js';
 import { runStudy, type StudyExecution } from '../studies.js';
 import type { StudyLab } from './common.js';
 
@@ -48,15 +49,41 @@ export async function runStudyOffThread(
   context: JobContextLike,
 ): Promise<StudyResult> {
   if (lab.store.path === ':memory:') return runStudy(lab, job.id, job.options, context, job.execution);
+  return inStudyWorker(lab, 'study', job, 'its runs so far are kept; no report was stored', context);
+}
+
+/** A Slurm bundle to collect (plans/collect.ts). */
+export interface CollectJob {
+  bundle: string;
+}
+
+/**
+ * Collects a bundle in a study worker: merging its shards writes their runs and checkpoints, and
+ * the last collect evaluates the study (models loaded, baselines fitted), which held the serving
+ * thread for all of it when it ran there. In memory it runs here, as before.
+ */
+export async function collectOffThread(
+  lab: StudyLab & { nativeBinding?: string },
+  bundle: string,
+  signal?: AbortSignal,
+): Promise<CollectResult> {
+  if (lab.store.path === ':memory:') return collectBundle(lab, bundle);
+  const context: JobContextLike | undefined = signal ? { signal, progress: () => undefined } : undefined;
+  return inStudyWorker(lab, 'collect', { bundle } satisfies CollectJob, 'shards merged so far are kept; no report was stored', context);
+}
+
+/** One job in a study worker of its own, closed when the job ends. */
+async function inStudyWorker<T>(
+  lab: StudyLab & { nativeBinding?: string },
+  name: 'study' | 'collect',
+  input: StudyJob | CollectJob,
+  lostJob: string,
+  context: JobContextLike | undefined,
+): Promise<T> {
   const init: StudyWorkerInit = { databasePath: lab.store.path, ...(lab.nativeBinding ? { nativeBinding: lab.nativeBinding } : {}) };
-  const thread = new JobThread({
-    entry: new URL('./study-worker.js', import.meta.url),
-    workerData: init,
-    label: 'study worker',
-    lostJob: 'its runs so far are kept; no report was stored',
-  });
+  const thread = new JobThread({ entry: new URL('./study-worker.js', import.meta.url), workerData: init, label: 'study worker', lostJob });
   try {
-    return await thread.run<StudyResult>('study', job, { context, answer: answering(lab, context.signal) });
+    return await thread.run<T>(name, input, { ...(context ? { context } : {}), answer: answering(lab, context?.signal) });
   } finally {
     await thread.close();
   }
