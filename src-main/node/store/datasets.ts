@@ -518,6 +518,22 @@ export class DatasetRepository extends Repository {
   }
 
   /**
+   * The ids of the samples at these positions in sample order, in the order given (a projection's
+   * points): one lookup each in the (dataset, idx, …, sample id) index rather than reading every id.
+   */
+  sampleIdsAtPositions(datasetId: string, positions: Int32Array): string[] {
+    const nSamples = this.db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number | undefined;
+    if (nSamples === undefined) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const read = this.db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? AND idx = ?').pluck();
+    return Array.from(positions, (position) => {
+      if (position < 0 || position >= nSamples) {
+        throw new LabError('bad_input', `Sample index ${position} is outside this dataset's 0..${nSamples - 1}`);
+      }
+      return read.get(datasetId, position) as string;
+    });
+  }
+
+  /**
    * Whether any environment is a control or names a perturbagen: one probe that stops at the first,
    * where listing the environments to ask this read 40k rows (14 MB of JSON) at LINCS size.
    */
