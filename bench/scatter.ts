@@ -304,11 +304,14 @@ try {
   );
   await memory('Chromium RSS with Latents open again');
   // Switching the dataset (and the run, when the lab has two runs of it) and back, in the view.
-  const datasetPicker = page.getByTestId('dataset-picker');
-  const shownDataset = await datasetPicker.inputValue();
-  const otherDataset = (await datasetPicker.locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value))).find(
-    (v) => v !== shownDataset,
-  );
+  /** A picker's shown value and another of its options (undefined when it has one). */
+  const pickerChoices = async (testId: string) => {
+    const picker = page.getByTestId(testId);
+    const shown = await picker.inputValue();
+    const values = await picker.locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    return { picker, shown, other: values.find((v) => v !== shown) };
+  };
+  const { picker: datasetPicker, shown: shownDataset, other: otherDataset } = await pickerChoices('dataset-picker');
   if (otherDataset) {
     await datasetPicker.selectOption(otherDataset);
     await page.waitForTimeout(1000);
@@ -318,11 +321,7 @@ try {
     note('switch to another dataset (1 s) and back: scatter and heatmaps drawn', ms(t0));
     await noteCalls();
   } else note('switch dataset and back', 'not measured: the lab has one dataset');
-  const runPicker = page.getByTestId('latents-run');
-  const shownRun = await runPicker.inputValue();
-  const otherRun = (await runPicker.locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value))).find(
-    (v) => v !== shownRun,
-  );
+  const { picker: runPicker, shown: shownRun, other: otherRun } = await pickerChoices('latents-run');
   if (otherRun) {
     t0 = performance.now();
     await runPicker.selectOption(otherRun);
