@@ -177,7 +177,8 @@ try {
   });
   const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(url);
+  // On Datasets whatever view the lab remembers (a lab kept by an earlier run was left on Latents).
+  await page.goto(`${url.replace(/#.*$/, '')}#/datasets`);
   await page.getByTestId('dataset-row').first().waitFor();
 
   // Opening the Latents view: the scatter's first frame and both heatmaps with rows drawn.
