@@ -33,9 +33,10 @@ import { decodeFloat32Rows, type PriorShiftResult } from '../src-main/shared/api
 import {
   type CodedColumn,
   decodeCodedColumn,
+  decodePackedStrings,
   encodeSampleIndices,
   type SampleColumnsResult,
-  valuesOf,
+  type SampleIdsAtResult,
 } from '../src-main/shared/api/packed.js';
 import { toCsv } from '../src-renderer/src/lib/csv.js';
 import { REAL_L1000_DIR } from '../test/fixtures/shared.js';
@@ -289,21 +290,22 @@ async function main(): Promise<void> {
       );
     }
     // What the Latents view asks for as it opens (besides the projection, timed above): the heatmaps'
-    // first rows, each sample's environment and id as packed columns, the named selections, the top
-    // genes of a latent. The whole prior shift is asked for only when its heatmap is exported (below).
+    // first rows, each sample's environment as a packed column, the named selections, the top genes
+    // of a latent, and the ids of the drawn points only (here the PCA's, packed). The whole prior shift is asked for only when its heatmap is exported (below).
     const latents = await rec.phase(
       'Latents data (first heatmap rows, sample columns, selections, top genes)',
       async () => {
         const [rows, columns, ids, selections, top] = await Promise.all([
           call<unknown>(live, 'analysis.priorShiftRows', { runId: run.id, query: '', first: 0, count: 400, block: 1 }),
           call<SampleColumnsResult>(live, 'datasets.sampleColumns', { datasetId: dataset.id, columns: ['environment key'] }),
-          call<SampleColumnsResult>(live, 'datasets.sampleColumns', { datasetId: dataset.id, columns: ['sample id'] }),
+          call<SampleIdsAtResult>(live, 'datasets.sampleIdsAt', { datasetId: dataset.id, sampleIndices: encodeSampleIndices(pca.sample) }),
           call<unknown[]>(live, 'selections.list', { datasetId: dataset.id }),
           call<unknown>(live, 'analysis.topGenes', { runId: run.id, latent: 0, count: 25 }),
         ]);
         const environments = decodeCodedColumn(columns.columns[0] as CodedColumn, columns.nSamples).levels.length;
         const bytes = JSON.stringify([rows, columns, ids, selections, top]).length;
-        return { ids: valuesOf(decodeCodedColumn(ids.columns[0] as CodedColumn, ids.nSamples)), bytes, environments };
+        const pointIds = decodePackedStrings(ids.ids, 'sample ids');
+        return { ids: new Map(pca.sample.map((s, i) => [s, pointIds[i] as string])), bytes, environments };
       },
       (l) => `${l.environments} environments, ${mb(l.bytes)} of JSON`,
     );
@@ -312,7 +314,7 @@ async function main(): Promise<void> {
     // indices, packed), then the two selections compared.
     const byX = pca.sample.map((s, i) => ({ s, x: pca.x[i] as number })).sort((a, b) => a.x - b.x);
     const lassoCount = Math.min(LASSO_POINTS, Math.floor(byX.length / 2));
-    const idOf = (s: number) => latents.ids[s] ?? String(s);
+    const idOf = (s: number) => latents.ids.get(s) ?? String(s);
     const differential = await rec.phase(
       `lasso of ${lassoCount} points → differential expression`,
       async () => {

@@ -177,7 +177,8 @@ try {
   });
   const browser = await launchBrowser();
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  await page.goto(url);
+  // On Datasets whatever view the lab remembers (a lab kept by an earlier run was left on Latents).
+  await page.goto(`${url.replace(/#.*$/, '')}#/datasets`);
   await page.getByTestId('dataset-row').first().waitFor();
 
   // Opening the Latents view: the scatter's first frame and both heatmaps with rows drawn.
@@ -211,24 +212,44 @@ try {
       null,
       { timeout: 300_000 },
     );
-  // Each LabApi call the view makes while opening: method, when it was sent and how long it took.
+  // Each LabApi call the view makes while opening: method, when it was sent and how long it took,
+  // and the bytes of its answer; calls still unanswered when a step's calls are listed are waited
+  // for (60 s at most), so a bulk download that outlives the first frame is counted in its step.
   let calls: { method: string; sent: number; ms: number; bytes: number }[] = [];
-  const started = new Map<unknown, number>();
+  const started = new Map<unknown, { at: number; t0: number }>();
+  let unanswered = 0;
   page.on('request', (request) => {
-    if (request.url().includes('/api/call')) started.set(request, performance.now());
+    if (!request.url().includes('/api/call')) return;
+    started.set(request, { at: performance.now(), t0 });
+    unanswered++;
   });
-  page.on('requestfinished', (request) => {
+  const answered = (request: { postData(): string | null; response(): Promise<{ body(): Promise<Buffer> } | null> }, failed: boolean) => {
     const sent = started.get(request);
     if (sent === undefined) return;
+    started.delete(request);
     const method = (/"method":"([^"]+)"/.exec(request.postData() ?? '') ?? [])[1] ?? '?';
-    void request.response().then(async (response) => {
-      calls.push({ method, sent: sent - t0, ms: performance.now() - sent, bytes: (await response?.body().catch(() => null))?.length ?? 0 });
-    });
-  });
-  const noteCalls = () => {
+    const ms = performance.now() - sent.at;
+    void (failed ? Promise.resolve(null) : request.response().then((response) => response?.body().catch(() => null) ?? null)).then(
+      (body) => {
+        calls.push({ method: failed ? `${method} (failed)` : method, sent: sent.at - sent.t0, ms, bytes: body?.length ?? 0 });
+        unanswered--;
+      },
+    );
+  };
+  page.on('requestfinished', (request) => answered(request, false));
+  page.on('requestfailed', (request) => answered(request, true));
+  const noteCalls = async () => {
+    const waitFrom = performance.now();
+    while (unanswered > 0 && performance.now() - waitFrom < 60_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    let bytes = 0;
     for (const c of calls.sort((a, b) => a.sent - b.sent)) {
+      bytes += c.bytes;
       note(`  call ${c.method}`, `sent at ${Math.round(c.sent)} ms, answered in ${Math.round(c.ms)} ms, ${(c.bytes / 1e6).toFixed(2)} MB`);
     }
+    note(
+      '  calls of the step',
+      `${calls.length} calls, ${(bytes / 1e6).toFixed(2)} MB answered${unanswered > 0 ? `, ${unanswered} unanswered after 60 s` : ''}`,
+    );
     calls = [];
   };
   t0 = performance.now();
@@ -262,28 +283,67 @@ try {
     },
   );
   note('… and the heatmap overview drawn', ms(t0));
-  noteCalls();
+  await noteCalls();
   await memory('Chromium RSS with Latents open');
-  // Again, with the analysis worker started and the model in its cache (the first open pays both).
-  await page.click('nav a[data-view="datasets"]');
-  await page.getByTestId('dataset-row').first().waitFor();
-  t0 = performance.now();
-  await page.click('nav a[data-view="latents"]');
-  await latentsDrawn();
-  note('open Latents again (the projection kept in the page)', ms(t0));
-  await page.waitForTimeout(500); // the last answers' bodies
-  noteCalls();
+  // Back from another view, as a user comes back: each other view's own calls are made (and
+  // answered, or not) first, so they are in the lab's queues when Latents opens again.
+  const backFrom = async (view: string, label: string, shown: () => Promise<unknown>) => {
+    t0 = performance.now();
+    await page.click(`nav a[data-view="${view}"]`);
+    await shown();
+    note(`${label} shown`, ms(t0));
+    t0 = performance.now();
+    await page.click('nav a[data-view="latents"]');
+    await latentsDrawn();
+    note(`back from ${label} to Latents: scatter and heatmaps drawn`, ms(t0));
+    await noteCalls();
+  };
+  await backFrom('datasets', 'Datasets', () => page.getByTestId('dataset-row').first().waitFor());
+  await backFrom('runs', 'Runs', () => page.getByTestId('run-row').first().waitFor());
+  await backFrom('environments', 'Environments (its list of every environment)', () =>
+    page.getByTestId('environments-table').waitFor({ timeout: 300_000 }),
+  );
   await memory('Chromium RSS with Latents open again');
+  // Switching the dataset (and the run, when the lab has two runs of it) and back, in the view.
+  /** A picker's shown value and another of its options (undefined when it has one). */
+  const pickerChoices = async (testId: string) => {
+    const picker = page.getByTestId(testId);
+    const shown = await picker.inputValue();
+    const values = await picker.locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    return { picker, shown, other: values.find((v) => v !== shown) };
+  };
+  const { picker: datasetPicker, shown: shownDataset, other: otherDataset } = await pickerChoices('dataset-picker');
+  if (otherDataset) {
+    await datasetPicker.selectOption(otherDataset);
+    await page.waitForTimeout(1000);
+    t0 = performance.now();
+    await datasetPicker.selectOption(shownDataset);
+    await latentsDrawn();
+    note('switch to another dataset (1 s) and back: scatter and heatmaps drawn', ms(t0));
+    await noteCalls();
+  } else note('switch dataset and back', 'not measured: the lab has one dataset');
+  const { picker: runPicker, shown: shownRun, other: otherRun } = await pickerChoices('latents-run');
+  if (otherRun) {
+    t0 = performance.now();
+    await runPicker.selectOption(otherRun);
+    await latentsDrawn();
+    note('switch to another run: scatter and heatmaps drawn', ms(t0));
+    t0 = performance.now();
+    await runPicker.selectOption(shownRun);
+    await latentsDrawn();
+    note('… and back', ms(t0));
+    await noteCalls();
+  } else note('switch run and back', 'not measured: the dataset has one run with a checkpoint');
   // Again after a reload of the page, which comes back to Latents: the model still cached in the
   // worker, but no projection kept in the page (the open above drew the one kept from the first).
   t0 = performance.now();
   await page.reload();
   await latentsDrawn();
   note('reload the page on Latents (no projection kept in the page: read from the store, or computed again)', ms(t0));
-  await page.waitForTimeout(500);
-  noteCalls();
+  await noteCalls();
   page.removeAllListeners('request');
   page.removeAllListeners('requestfinished');
+  page.removeAllListeners('requestfailed');
   if (openOnly) {
     await memory('Chromium RSS at the end (--open-only)');
     clearInterval(poll);

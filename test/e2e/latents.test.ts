@@ -119,8 +119,12 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
     await page.mouse.move(point.x, point.y);
     const tooltip = page.getByTestId('scatter-tooltip');
     await tooltip.waitFor();
-    // Demo sample ids look like "control-0001"; the colouring column is the environment key.
+    // The colouring column is the environment key; the point is named by its sample id (asked for the
+    // drawn points once they are drawn), not by its position.
     assert.match(await tooltip.innerText(), /\S+\s+environment key: \S+/);
+    await page.waitForFunction(
+      () => !/^point \d/.test(document.querySelector('[data-testid="scatter-tooltip"]')?.textContent?.trim() ?? ''),
+    );
     await screenshot(page, 'latents-1-webgl-hover');
 
     // Wheel zoom redraws (more frames) and keeps points on screen.
@@ -372,6 +376,35 @@ describe('Latents: WebGL scatter, selections, differential expression, sessions'
       /^control \(\d+ samples\)/.test(document.querySelector('[data-testid="de-summary"]')?.textContent?.trim() ?? ''),
     );
     assert.ok((await page.getByTestId('de-row').count()) > 0);
+  });
+
+  it('comes back from another view at once, asking the lab for nothing it showed before', async () => {
+    const drawn = () =>
+      page.waitForFunction(() => {
+        const plot = document.querySelector('[data-testid="latent-scatter"]') as HTMLElement | null;
+        const maps = Array.from(document.querySelectorAll('[data-testid="prior-shift"] [data-testid="heatmap"]')) as HTMLElement[];
+        return Number(plot?.dataset.frames ?? 0) > 0 && maps.length === 2 && maps.every((m) => Number(m.dataset.heldRows) > 0);
+      });
+    await drawn();
+    await page.waitForTimeout(500); // answers of this visit still arriving
+    const asked: string[] = [];
+    const onRequest = (request: { url(): string; postData(): string | null }) => {
+      if (request.url().includes('/api/call')) asked.push(/"method":"([^"]+)"/.exec(request.postData() ?? '')?.[1] ?? '?');
+    };
+    page.on('request', onRequest);
+    try {
+      for (const other of ['datasets', 'runs']) {
+        await openView(other);
+        await openView('latents');
+        await drawn();
+        await page.locator('[data-testid="selection"][data-name="Selection 1"]').waitFor();
+      }
+      await page.waitForTimeout(500);
+    } finally {
+      page.off('request', onRequest);
+    }
+    const latentsCalls = asked.filter((m) => /^(analysis\.|datasets\.sample|selections\.list|sessions\.get)/.test(m));
+    assert.deepEqual(latentsCalls, [], `asked again: ${asked.join(', ')}`);
   });
 
   it('says so instead of drawing when the browser has no WebGL', async () => {

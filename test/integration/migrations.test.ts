@@ -270,6 +270,9 @@ describe('upgrading a populated database from every earlier schema version', { c
           assert.deepEqual(lab.store.datasets.get(id), reference.datasets.get(id), `${label}: dataset ${id}`);
           assert.deepEqual(lab.store.datasets.readExpression(id), reference.datasets.readExpression(id), `${label}: expression of ${id}`);
           assert.deepEqual(lab.store.datasets.representations(id), reference.datasets.representations(id), `${label}: fingerprints`);
+          // Each environment's samples per cell line: counted by the migration as the import stores them.
+          const counts = (store: Store) => store.datasets.environments(id).map((e) => [e.key, e.nSamples, e.cellLines]);
+          assert.deepEqual(counts(lab.store), counts(reference), `${label}: environments' sample counts`);
         }
         for (const id of [expected.completedRun, expected.cancelledRun]) {
           const run = lab.training.detail(id);

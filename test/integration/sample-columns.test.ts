@@ -1,15 +1,20 @@
 // The Latents view's compact per-sample columns (datasets.sampleColumns, shared/api/packed.ts):
 // a round trip of the dictionary encoding, the schema refusing damaged answers and bad params,
 // and the method on the demo dataset agreeing with the JSON one, answered by the dataset-read
-// worker without starting (or queueing behind) the analysis worker.
+// worker without starting (or queueing behind) the analysis worker. Also the drawn points' sample
+// ids, packed (datasets.sampleIdsAt), in the order asked.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeCodedColumn } from '../../src-main/node/analysis/dataset-reads.js';
 import {
   type CodedColumn,
   decodeCodedColumn,
+  decodePackedStrings,
+  encodePackedStrings,
+  encodeSampleIndices,
   SampleColumnsParams,
   SampleColumnsResult,
+  SampleIdsAtResult,
   valuesOf,
 } from '../../src-main/shared/api/packed.js';
 import { labCaller } from '../lab-call.js';
@@ -59,6 +64,37 @@ describe('coded columns', () => {
   });
 });
 
+describe('packed strings', () => {
+  test('round-trip in order, with repeats, empty strings and characters outside the BMP', () => {
+    const strings = ['CPC004_A375_6H:BRD-A0635:10', '', 'β-catenin 𝛼', 'x', 'x'];
+    const packed = encodePackedStrings(strings);
+    assert.equal(packed.values, strings.join(''));
+    assert.deepEqual(decodePackedStrings(packed, 'ids'), strings);
+    assert.deepEqual(decodePackedStrings(encodePackedStrings([]), 'ids'), []);
+    const result = { datasetId: 'ds_1', ids: packed };
+    assert.deepEqual(SampleIdsAtResult.parse(result), result);
+  });
+
+  test('damaged ones give an error naming what and where', () => {
+    const packed = encodePackedStrings(['ab', 'cde']);
+    assert.throws(
+      () => decodePackedStrings({ ...packed, values: 'abcdef' }, 'sample ids'),
+      /^RangeError: sample ids: 1 characters after the last string$/,
+    );
+    assert.throws(
+      () => decodePackedStrings({ ...packed, ends: base64(Uint32Array.of(3, 2)) }, 'sample ids'),
+      /sample ids: end 2 of string 1 is outside 3\.\.5/,
+    );
+    assert.throws(
+      () => decodePackedStrings({ ...packed, ends: Buffer.from([1, 2]).toString('base64') }, 'sample ids'),
+      /2 bytes are not whole/,
+    );
+    const refused = SampleIdsAtResult.safeParse({ datasetId: 'ds_1', ids: { ...packed, ends: base64(Uint32Array.of(2, 9)) } });
+    assert.equal(refused.success, false);
+    assert.match(refused.error?.issues[0]?.message ?? '', /end 9 of string 1 is outside 2\.\.5/);
+  });
+});
+
 describe('datasets.sampleColumns on the demo dataset', () => {
   const temp = useTempLab('sample-columns', { seedDemo: true });
 
@@ -85,5 +121,26 @@ describe('datasets.sampleColumns on the demo dataset', () => {
       call('datasets.sampleColumns', { datasetId, columns: ['sample id', 'sample id'] }),
       /^Error: invalid_params: .*at most once/,
     );
+  });
+
+  test('datasets.sampleIdsAt: the ids at given positions, in the order asked, and a clear error for a bad position', async () => {
+    const call = labCaller(temp.lab);
+    const datasetId = temp.lab.store.datasets.list()[0]?.id ?? '';
+    const all = temp.lab.store.datasets.sampleIds(datasetId);
+    const positions = [all.length - 1, 0, 5, 5, 2];
+    const answer = await call<SampleIdsAtResult>('datasets.sampleIdsAt', { datasetId, sampleIndices: encodeSampleIndices(positions) });
+    assert.deepEqual(
+      decodePackedStrings(answer.ids, 'ids'),
+      positions.map((p) => all[p]),
+    );
+    await assert.rejects(
+      call('datasets.sampleIdsAt', { datasetId, sampleIndices: encodeSampleIndices([0, all.length]) }),
+      new RegExp(`^Error: bad_input: Sample index ${all.length} is outside this dataset's 0\\.\\.${all.length - 1}`),
+    );
+    await assert.rejects(
+      call('datasets.sampleIdsAt', { datasetId, sampleIndices: Buffer.from([1, 2, 3]).toString('base64') }),
+      /^Error: bad_input: sampleIndices: 3 bytes are not whole 32-bit values/,
+    );
+    await assert.rejects(call('datasets.sampleIdsAt', { datasetId: 'ds_nope', sampleIndices: '' }), /^Error: not_found: .*ds_nope/);
   });
 });

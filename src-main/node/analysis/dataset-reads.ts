@@ -4,7 +4,16 @@
 // every sample. Also part of the analysis worker's table (operations.ts).
 import type { SampleColumnResult } from '../../shared/api/analysis.js';
 import type { EnvironmentRepresentations, EnvironmentSummary } from '../../shared/api/domain.js';
-import type { CodedColumn, SampleColumnsParams, SampleColumnsResult } from '../../shared/api/packed.js';
+import { LabError } from '../../shared/api/errors.js';
+import {
+  type CodedColumn,
+  decodeSampleIndices,
+  encodePackedStrings,
+  type SampleColumnsParams,
+  type SampleColumnsResult,
+  type SampleIdsAtParams,
+  type SampleIdsAtResult,
+} from '../../shared/api/packed.js';
 import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js';
 import { previewSplit } from '../ml/training-data.js';
 import type { Store } from '../store/store.js';
@@ -44,16 +53,11 @@ export function encodeCodedColumn(column: string, values: readonly (string | nul
     }
     codes[s] = code;
   }
-  const levelEnds = new Uint32Array(levels.length);
-  let end = 0;
-  for (const [i, level] of levels.entries()) {
-    end += level.length;
-    levelEnds[i] = end;
-  }
-  return { column, levels: levels.join(''), levelEnds: base64Of(levelEnds), codes: base64Of(codes) };
+  const packed = encodePackedStrings(levels);
+  return { column, levels: packed.values, levelEnds: packed.ends, codes: base64Of(codes) };
 }
 
-function base64Of(values: Int32Array | Uint32Array): string {
+function base64Of(values: Int32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 
@@ -98,6 +102,17 @@ export const datasetReads = {
       return encodeCodedColumn(column, columnValues(context.store, datasetId, column));
     });
     return { datasetId, nSamples, columns: coded };
+  },
+
+  /** The ids of the samples at given positions, in that order and packed: a projection's points, for tooltips. */
+  async idsOfSamples(context: DatasetReadContext, { datasetId, sampleIndices }: SampleIdsAtParams): Promise<SampleIdsAtResult> {
+    let positions: Int32Array;
+    try {
+      positions = decodeSampleIndices(sampleIndices);
+    } catch (error) {
+      throw new LabError('bad_input', error instanceof Error ? error.message : String(error));
+    }
+    return { datasetId, ids: encodePackedStrings(context.store.datasets.sampleIdsAtPositions(datasetId, positions)) };
   },
 
   /**

@@ -91,6 +91,7 @@ function handlerTable(lab: LabParts): ServedHandlers {
     },
     'datasets.sampleColumn': (params, { signal }) => analysis.readDataset('datasets.sampleColumn', 'sampleColumn', params, { signal }),
     'datasets.sampleColumns': (params, { signal }) => analysis.readDataset('datasets.sampleColumns', 'sampleColumns', params, { signal }),
+    'datasets.sampleIdsAt': (params, { signal }) => analysis.readDataset('datasets.sampleIdsAt', 'idsOfSamples', params, { signal }),
     'analysis.projection': (params, { signal }) =>
       analysis.serveLatents('analysis.projection', 'storedProjection', 'projection', params, { signal }),
     'analysis.priorShift': (params, { signal }) => analysis.serve('analysis.priorShift', 'priorShift', params, { signal }),

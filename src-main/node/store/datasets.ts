@@ -163,8 +163,7 @@ export class DatasetRepository extends Repository {
       .prepare(
         `SELECT ${ENVIRONMENT_CORE_COLUMNS}, e.dose, e.time,
                 length(e.representation) AS representation_bytes, e.representation_kind,
-                (SELECT count(*) FROM samples s WHERE s.environment_id = e.id) AS n_samples,
-                p.name AS drug_name
+                e.n_samples, e.cell_lines, p.name AS drug_name
          ${ENVIRONMENTS_OF_DATASET}`,
       )
       .all(datasetId) as (EnvironmentCoreRow & {
@@ -173,9 +172,9 @@ export class DatasetRepository extends Repository {
       representation_bytes: number | null;
       representation_kind: string;
       n_samples: number;
+      cell_lines: string;
       drug_name: string | null;
     })[];
-    const cellLines = this.#cellLinesByEnvironment(datasetId);
     const molecules = this.#moleculesBySmiles();
     return rows.map((r) => ({
       ...environmentCore(r, molecules),
@@ -194,7 +193,8 @@ export class DatasetRepository extends Repository {
             : molecules.get(r.smiles)?.ok === false
               ? 'invalid'
               : 'parsed',
-      cellLines: cellLines.get(r.id) ?? [],
+      // Counted at import (DatasetWriter), not from every sample's metadata on each call.
+      cellLines: JSON.parse(r.cell_lines) as { cellLine: string; samples: number }[],
     }));
   }
 
@@ -221,24 +221,6 @@ export class DatasetRepository extends Repository {
       );
     }
     return bySmiles;
-  }
-
-  /** Samples per cell line of each environment, read from the first cell-line column a sample has. */
-  #cellLinesByEnvironment(datasetId: string): Map<string, { cellLine: string; samples: number }[]> {
-    const cell = `COALESCE(${CELL_LINE_COLUMNS.map((c) => `json_extract(metadata, '$.${c}')`).join(', ')}, '(unknown)')`;
-    const counts = this.db
-      .prepare(
-        `SELECT environment_id, ${cell} AS cell_line, count(*) AS samples FROM samples
-         WHERE dataset_id = ? GROUP BY environment_id, cell_line ORDER BY samples DESC, cell_line`,
-      )
-      .all(datasetId) as { environment_id: string; cell_line: unknown; samples: number }[];
-    const byEnvironment = new Map<string, { cellLine: string; samples: number }[]>();
-    for (const c of counts) {
-      const list = byEnvironment.get(c.environment_id) ?? [];
-      list.push({ cellLine: String(c.cell_line), samples: c.samples });
-      byEnvironment.set(c.environment_id, list);
-    }
-    return byEnvironment;
   }
 
   /** The drug structure behind one environment, from the structure cache. */
@@ -518,6 +500,22 @@ export class DatasetRepository extends Repository {
   }
 
   /**
+   * The ids of the samples at these positions in sample order, in the order given (a projection's
+   * points): one lookup each in the (dataset, idx, …, sample id) index rather than reading every id.
+   */
+  sampleIdsAtPositions(datasetId: string, positions: Int32Array): string[] {
+    const nSamples = this.db.prepare('SELECT n_samples FROM datasets WHERE id = ?').pluck().get(datasetId) as number | undefined;
+    if (nSamples === undefined) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const read = this.db.prepare('SELECT sample_id FROM samples WHERE dataset_id = ? AND idx = ?').pluck();
+    return Array.from(positions, (position) => {
+      if (position < 0 || position >= nSamples) {
+        throw new LabError('bad_input', `Sample index ${position} is outside this dataset's 0..${nSamples - 1}`);
+      }
+      return read.get(datasetId, position) as string;
+    });
+  }
+
+  /**
    * Whether any environment is a control or names a perturbagen: one probe that stops at the first,
    * where listing the environments to ask this read 40k rows (14 MB of JSON) at LINCS size.
    */
@@ -587,6 +585,8 @@ export class DatasetWriter {
   readonly #hash = createHash('sha256');
   readonly #profiler = new MetadataProfiler();
   readonly #sampleIds = new Set<string>();
+  /** Per environment (by index), its samples per cell line: stored with it, so listing them scans no sample. */
+  readonly #cellLineCounts: Map<string, number>[];
   #samples = 0;
   #open = true;
 
@@ -595,6 +595,7 @@ export class DatasetWriter {
     this.#header = header;
     validateHeader(header);
     this.#environmentIds = header.environments.map((_, i) => `${this.id}/e${i}`);
+    this.#cellLineCounts = header.environments.map(() => new Map());
     if (db.inTransaction) throw new LabError('conflict', 'Another write is in progress on this database connection.');
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -632,6 +633,9 @@ export class DatasetWriter {
       this.#hash.update(`sample:${sample.id}\n`);
       this.#hash.update(blob);
       this.#profiler.add(sample.metadata);
+      const counts = this.#cellLineCounts[sample.environment] as Map<string, number>;
+      const cellLine = cellLineOf(sample.metadata);
+      counts.set(cellLine, (counts.get(cellLine) ?? 0) + 1);
       this.#samples++;
     }
   }
@@ -644,6 +648,7 @@ export class DatasetWriter {
     this.#assertOpen();
     try {
       if (this.#samples === 0) throw new LabError('bad_input', `Dataset "${this.#header.name}" has no samples.`);
+      this.#writeEnvironmentCounts();
       this.#db
         .prepare('UPDATE datasets SET n_samples = ?, metadata_columns = ?, content_hash = ? WHERE id = ?')
         .run(this.#samples, JSON.stringify(this.#profiler.summarize() satisfies MetadataColumn[]), this.#hash.digest('hex'), this.id);
@@ -665,6 +670,19 @@ export class DatasetWriter {
 
   #assertOpen(): void {
     if (!this.#open) throw new LabError('conflict', `The import of "${this.#header.name}" is already finished.`);
+  }
+
+  #writeEnvironmentCounts(): void {
+    const update = this.#db.prepare('UPDATE environments SET n_samples = ?, cell_lines = ? WHERE id = ?');
+    for (const [i, counts] of this.#cellLineCounts.entries()) {
+      const list = [...counts].map(([cellLine, samples]) => ({ cellLine, samples }));
+      list.sort((a, b) => b.samples - a.samples || (a.cellLine < b.cellLine ? -1 : a.cellLine > b.cellLine ? 1 : 0));
+      update.run(
+        list.reduce((sum, c) => sum + c.samples, 0),
+        JSON.stringify(list),
+        this.#environmentIds[i],
+      );
+    }
   }
 
   #writeHeader(): void {
@@ -719,6 +737,15 @@ export class DatasetWriter {
       );
     });
   }
+}
+
+/** A sample's cell line: its first cell-line column with a value, as migration 11 counted them. */
+function cellLineOf(metadata: SampleMetadata): string {
+  for (const column of CELL_LINE_COLUMNS) {
+    const value = metadata[column];
+    if (value !== null && value !== undefined) return String(value);
+  }
+  return '(unknown)';
 }
 
 function validateHeader(header: NewDataset): void {

@@ -43,7 +43,7 @@ import {
   MoaRetrievalResult,
   ScreenParams,
 } from './mechanism.js';
-import { SampleColumnsParams, SampleColumnsResult } from './packed.js';
+import { SampleColumnsParams, SampleColumnsResult, SampleIdsAtParams, SampleIdsAtResult } from './packed.js';
 import { BundleStatus, CollectSummary, PlanSummary, Submission, SweepExecutor, SweepParams } from './plans.js';
 import { SaveSelectionParams, Selection, StoredViewState, ViewName, ViewState } from './sessions.js';
 import { StudyId, StudyOptions, StudyResult } from './studies.js';
@@ -89,6 +89,7 @@ export const methods = {
   },
   /** Several columns of every sample in one answer, dictionary-encoded (packed.ts): what the Latents view colours and groups by. */
   'datasets.sampleColumns': { params: SampleColumnsParams, result: SampleColumnsResult },
+  'datasets.sampleIdsAt': { params: SampleIdsAtParams, result: SampleIdsAtResult },
   'analysis.projection': {
     params: z.strictObject({
       runId: Id,

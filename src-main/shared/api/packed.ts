@@ -64,19 +64,7 @@ function wordsOf(base64: string, what: string): ArrayBuffer {
  * code a level or −1. Throws a RangeError saying what is wrong (the schema reports it as an issue).
  */
 export function decodeCodedColumn(packed: CodedColumn, nSamples: number): DecodedColumn {
-  const ends = new Uint32Array(wordsOf(packed.levelEnds, `levelEnds of "${packed.column}"`));
-  const levels = new Array<string>(ends.length);
-  let start = 0;
-  for (let i = 0; i < ends.length; i++) {
-    const end = ends[i] as number;
-    if (end < start || end > packed.levels.length) {
-      throw new RangeError(`levelEnds of "${packed.column}": end ${end} of level ${i} is outside ${start}..${packed.levels.length}`);
-    }
-    levels[i] = packed.levels.slice(start, end);
-    start = end;
-  }
-  if (start !== packed.levels.length)
-    throw new RangeError(`levels of "${packed.column}": ${packed.levels.length - start} characters after the last level`);
+  const levels = decodePackedStrings({ values: packed.levels, ends: packed.levelEnds }, `levels of "${packed.column}"`, 'level');
   const codes = new Int32Array(wordsOf(packed.codes, `codes of "${packed.column}"`));
   if (codes.length !== nSamples) throw new RangeError(`codes of "${packed.column}": ${codes.length} codes for ${nSamples} samples`);
   for (let s = 0; s < codes.length; s++) {
@@ -91,6 +79,60 @@ export function decodeCodedColumn(packed: CodedColumn, nSamples: number): Decode
 export function valuesOf(column: DecodedColumn): (string | null)[] {
   return Array.from(column.codes, (code) => (code < 0 ? null : (column.levels[code] as string)));
 }
+
+/**
+ * Strings in order, packed: joined in `values`, each one's end offset (UTF-16 units) in `ends`
+ * (Uint32, base64). 20,000 sample ids are one string and 80 KB of offsets, not 20,000 JSON strings.
+ */
+export const PackedStrings = z.object({ values: z.string(), ends: Base64 });
+export type PackedStrings = z.infer<typeof PackedStrings>;
+
+export function encodePackedStrings(strings: readonly string[]): PackedStrings {
+  const ends = new Uint32Array(strings.length);
+  let end = 0;
+  for (const [i, value] of strings.entries()) {
+    end += value.length;
+    ends[i] = end;
+  }
+  return { values: strings.join(''), ends: base64OfBytes(new Uint8Array(ends.buffer)) };
+}
+
+/**
+ * The strings back, checked: every end within `values` and in order, nothing after the last. Throws
+ * a RangeError naming `what` and the `item` at fault (the schemas report it as an issue).
+ */
+export function decodePackedStrings(packed: PackedStrings, what: string, item = 'string'): string[] {
+  const ends = new Uint32Array(wordsOf(packed.ends, `ends of ${what}`));
+  const strings = new Array<string>(ends.length);
+  let start = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i] as number;
+    if (end < start || end > packed.values.length) {
+      throw new RangeError(`${what}: end ${end} of ${item} ${i} is outside ${start}..${packed.values.length}`);
+    }
+    strings[i] = packed.values.slice(start, end);
+    start = end;
+  }
+  if (start !== packed.values.length) throw new RangeError(`${what}: ${packed.values.length - start} characters after the last ${item}`);
+  return strings;
+}
+
+/** Ids of the samples at given positions (a projection's points), in the order asked, for tooltips. */
+export const SampleIdsAtParams = z.strictObject({
+  datasetId: Id,
+  /** Int32 sample indices as base64 (encodeSampleIndices). */
+  sampleIndices: Base64,
+});
+export type SampleIdsAtParams = z.infer<typeof SampleIdsAtParams>;
+
+export const SampleIdsAtResult = z.object({ datasetId: Id, ids: PackedStrings }).superRefine((result, context) => {
+  try {
+    decodePackedStrings(result.ids, 'sample ids');
+  } catch (error) {
+    context.addIssue({ code: 'custom', path: ['ids'], message: error instanceof Error ? error.message : String(error) });
+  }
+});
+export type SampleIdsAtResult = z.infer<typeof SampleIdsAtResult>;
 
 export const SampleColumnsParams = z.strictObject({
   datasetId: Id,
