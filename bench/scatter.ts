@@ -547,7 +547,9 @@ try {
 
   // Lassos over the left and right halves of the plot.
   await page.getByTestId('scatter-mode-lasso').click();
-  const lasso = async (x0: number, x1: number, name: string) => {
+  // A kept lab (--lab) may hold named selections already: each lasso is the next one listed.
+  const lasso = async (x0: number, x1: number) => {
+    const before = await page.getByTestId('selection').count();
     const start = performance.now();
     const corners: [number, number][] = [
       [box.x + box.width * x0, box.y + 5],
@@ -560,13 +562,14 @@ try {
     await page.mouse.down();
     for (const c of corners.slice(1)) await page.mouse.move(c[0], c[1], { steps: 5 });
     await page.mouse.up();
-    const selection = page.locator(`[data-testid="selection"][data-name="${name}"]`);
+    const selection = page.getByTestId('selection').nth(before);
     await selection.waitFor({ timeout: 120_000 });
+    const name = await selection.getAttribute('data-name');
     // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node
     note(`lasso → stored selection (${name})`, `${(await selection.innerText()).match(/[\d,]+ samples/)?.[0]} in ${ms(start)}`);
   };
-  await lasso(0.01, 0.25, 'Selection 1');
-  await lasso(0.25, 0.99, 'Selection 2');
+  await lasso(0.01, 0.25);
+  await lasso(0.25, 0.99);
   t0 = performance.now();
   await page.getByTestId('run-differential').click();
   await page.getByTestId('de-row').first().waitFor({ timeout: 300_000 });
