@@ -354,6 +354,8 @@ export class AnalysisService {
     };
     const worker = startWorker(WORKER_ENTRIES[lane], {
       workerData: init,
+      // The model lane's analyses run for seconds to minutes; the read lanes answer the view's reads.
+      background: lane === 'model',
       ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
     });
     const thread: AnalysisThread = {

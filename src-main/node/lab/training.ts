@@ -191,7 +191,7 @@ export class TrainingManager {
     this.#store.runs.setStatus(runId, 'queued');
     this.#unrecorded.delete(runId); // stored at last, and superseded
     this.#store.runs.setOwner(runId, process.pid);
-    const worker = startWorker(new URL('../ml/training-worker.js', import.meta.url), { workerData: init });
+    const worker = startWorker(new URL('../ml/training-worker.js', import.meta.url), { workerData: init, background: true });
     let finished = false;
     const exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {

@@ -95,7 +95,8 @@ export class JobThread {
 
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = startWorker(this.#options.entry, { workerData: this.#options.workerData });
+    // Jobs (imports, studies, collecting plans) are long and no request waits on them turn by turn.
+    const worker = startWorker(this.#options.entry, { workerData: this.#options.workerData, background: true });
     let failure: Error | null = null;
     worker.on('message', (reply: FromJobWorker) => this.#receive(worker, reply));
     worker.on('error', (error) => {
