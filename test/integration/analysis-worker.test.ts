@@ -108,7 +108,7 @@ describe('analysis worker', () => {
     const stats = await lab.analysis.workerStats();
     assert.ok(stats?.cachedModels.some((key) => key.startsWith(runId)));
     const demoSamples = lab.store.datasets.list()[0]?.nSamples;
-    assert.equal((await lab.analysis.projection(runId, 'pca', 20_000)).x.length, demoSamples);
+    assert.equal((await lab.analysis.projection(runId, 'pca', 20_000)).points, demoSamples);
   });
 
   it('a client that disconnects stops its UMAP', async () => {

@@ -24,9 +24,17 @@ export interface SelectionInput {
   sampleIds: readonly string[];
 }
 
-/** A selection as stored: its ids as the JSON text written (a lasso's 100k are megabytes, never parsed to be sent on). */
+/** A selection without its samples: its name, note and dates. */
+export type SelectionHead = Omit<Selection, 'size' | 'sampleIndices'>;
+
+/** A selection with its samples' ids (what differential expression reads). */
+export interface SelectionWithIds extends SelectionHead {
+  sampleIds: string[];
+}
+
+/** A selection as stored: its ids as the JSON text written (a lasso's 100k are megabytes, parsed only where they are used). */
 export interface StoredSelection {
-  selection: Omit<Selection, 'sampleIds'>;
+  selection: SelectionHead;
   sampleIdsJson: string;
 }
 
@@ -49,10 +57,6 @@ export class SessionRepository extends Repository {
     return this.view(view);
   }
 
-  selections(datasetId: string): Selection[] {
-    return this.#selectionRows(datasetId).map(toSelection);
-  }
-
   #selectionRows(datasetId: string): SelectionRow[] {
     if (!this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(datasetId)) {
       throw new LabError('not_found', `No dataset with id "${datasetId}"`);
@@ -60,7 +64,7 @@ export class SessionRepository extends Repository {
     return this.db.prepare('SELECT * FROM selections WHERE dataset_id = ? ORDER BY created_at, rowid').all(datasetId) as SelectionRow[];
   }
 
-  selection(id: string): Selection {
+  selection(id: string): SelectionWithIds {
     const row = this.db.prepare('SELECT * FROM selections WHERE id = ?').get(id) as SelectionRow | undefined;
     if (!row) throw new LabError('not_found', `No selection with id "${id}"`);
     return toSelection(row);
@@ -70,7 +74,7 @@ export class SessionRepository extends Repository {
    * Creates or updates a selection. Its samples must all belong to the dataset and its name must
    * be unused by another selection of the dataset; otherwise nothing is written.
    */
-  saveSelection(input: SelectionInput): Selection {
+  saveSelection(input: SelectionInput): SelectionHead {
     return this.db.transaction(() => {
       if (!this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(input.datasetId)) {
         throw new LabError('not_found', `No dataset with id "${input.datasetId}"`);
@@ -84,7 +88,7 @@ export class SessionRepository extends Repository {
           `${unknown.length} sample id${unknown.length === 1 ? ' is' : 's are'} not in this dataset: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`,
         );
       }
-      return this.selection(this.#writeSelection(input, JSON.stringify(sampleIds)));
+      return this.#selectionWithoutIds(this.#writeSelection(input, JSON.stringify(sampleIds)));
     })();
   }
 
@@ -93,15 +97,14 @@ export class SessionRepository extends Repository {
    * each once), or, with null, an update that keeps the selection's samples: nothing here reads
    * every sample of the dataset or parses the ids.
    */
-  saveCheckedSelection(input: Omit<SelectionInput, 'sampleIds'>, sampleIdsJson: string | null): StoredSelection {
+  saveCheckedSelection(input: Omit<SelectionInput, 'sampleIds'>, sampleIdsJson: string | null): SelectionHead {
     return this.db.transaction(() => {
       if (!this.db.prepare('SELECT 1 FROM datasets WHERE id = ?').get(input.datasetId)) {
         throw new LabError('not_found', `No dataset with id "${input.datasetId}"`);
       }
       if (sampleIdsJson === null && input.id === undefined) throw new LabError('bad_input', 'A new selection needs its samples');
-      const id = this.#writeSelection(input, sampleIdsJson);
-      // The ids just written are not read back: 100k of them are ~1.5 MB of text.
-      return sampleIdsJson === null ? this.storedSelection(id) : { selection: this.#selectionWithoutIds(id), sampleIdsJson };
+      // The ids are not read back: 100k of them are ~1.5 MB of text.
+      return this.#selectionWithoutIds(this.#writeSelection(input, sampleIdsJson));
     })();
   }
 
@@ -112,7 +115,7 @@ export class SessionRepository extends Repository {
     return storedOf(row);
   }
 
-  #selectionWithoutIds(id: string): StoredSelection['selection'] {
+  #selectionWithoutIds(id: string): SelectionHead {
     const row = this.db.prepare('SELECT id, dataset_id, name, note, created_at, updated_at FROM selections WHERE id = ?').get(id) as
       | Omit<SelectionRow, 'sample_ids'>
       | undefined;
@@ -162,6 +165,6 @@ function storedOf(row: SelectionRow): StoredSelection {
   return { selection: camelFields(row, ['id', 'dataset_id', 'name', 'note', 'created_at', 'updated_at']), sampleIdsJson: row.sample_ids };
 }
 
-function toSelection(row: SelectionRow): Selection {
+function toSelection(row: SelectionRow): SelectionWithIds {
   return { ...camelFields(row, ['id', 'dataset_id', 'name', 'note', 'created_at', 'updated_at']), sampleIds: jsonList(row.sample_ids) };
 }
