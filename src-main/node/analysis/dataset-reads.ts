@@ -17,7 +17,7 @@ import {
 import type { Selection } from '../../shared/api/sessions.js';
 import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js';
 import { previewSplit } from '../ml/training-data.js';
-import type { StoredSelection } from '../store/sessions.js';
+import { type StoredSelection, sampleIndicesBlob, samplePositions } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
 import { samplesAtIndices } from './differential.js';
 
@@ -64,22 +64,22 @@ function base64Of(values: Int32Array): string {
 
 /**
  * Stored selections as selections.list and selections.save answer them: each one's samples as
- * packed indices (ascending), found from the ids it stores. Reads every sample id of the dataset
- * (473k at LINCS size): only ever here, never on the serving thread.
+ * packed indices, as stored (migration 12). A row without them has its ids turned into positions
+ * here, reading every sample id of the dataset (473k at LINCS size): never on the serving thread.
  */
 function selectionsWithIndices(store: Store, datasetId: string, stored: readonly StoredSelection[]): Selection[] {
-  if (stored.length === 0) return [];
-  const positionOf = new Map<string, number>();
-  for (const [position, id] of store.datasets.sampleIds(datasetId).entries()) positionOf.set(id, position);
-  return stored.map(({ selection, sampleIdsJson }) => {
-    const positions: number[] = [];
-    // An id the dataset lacks (none: samples are checked when saved and never removed) is left out.
-    for (const id of JSON.parse(sampleIdsJson) as string[]) {
-      const position = positionOf.get(id);
-      if (position !== undefined) positions.push(position);
+  let positionOf: Map<string, number> | null = null;
+  return stored.map(({ selection, sampleIndices, sampleIdsJson }) => {
+    let bytes = sampleIndices;
+    if (bytes === null) {
+      positionOf ??= samplePositions(store.db, datasetId);
+      bytes = sampleIndicesBlob(JSON.parse(sampleIdsJson ?? '[]') as string[], positionOf);
     }
-    const indices = Int32Array.from(positions).sort();
-    return { ...selection, size: indices.length, sampleIndices: base64Of(indices) };
+    return {
+      ...selection,
+      size: bytes.byteLength / 4,
+      sampleIndices: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+    };
   });
 }
 

@@ -27,9 +27,10 @@ export async function saveSelection(
     return analysis.readDataset('selections.save', 'selection', { id: saved.id }, options);
   }
   const resolved = await analysis.datasetValue('sampleIdsAt', { datasetId: input.datasetId, sampleIndices }, options);
-  // Named for the benches: writing 100k ids' text is this thread's work.
+  // Named for the benches: writing 100k ids' text and their positions is this thread's work.
   return timedServingTask('selections.save: store', () => {
-    const selection = store.sessions.saveCheckedSelection(input, resolved.json);
+    const indices = Buffer.from(resolved.sampleIndices, 'base64');
+    const selection = store.sessions.saveCheckedSelection(input, { idsJson: resolved.json, indices });
     const answer: Selection = { ...selection, size: resolved.count, sampleIndices: resolved.sampleIndices };
     return new SerializedResult('selections.save', encoder.encode(JSON.stringify(answer)));
   });
