@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { GroupMoments, welchTest } from '../../src-main/node/analysis/differential.js';
 import { createDispatcher, type Dispatcher } from '../../src-main/node/lab/dispatch.js';
 import { closeLab, openLab } from '../../src-main/node/lab/open.js';
@@ -232,6 +233,32 @@ describe('a lasso saved as sample indices', () => {
       ],
     );
     await call('selections.delete', { id: 'sel_old' });
+  });
+
+  test('a lab at schema 11 has its selections given their indices by migration 12', async () => {
+    await closeLab(service);
+    const db = new Database(databasePath);
+    try {
+      db.exec('ALTER TABLE selections DROP COLUMN sample_indices');
+      db.pragma('user_version = 11');
+      db.prepare(
+        "INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES ('sel_v11', ?, 'v11', '', ?, 't', 't')",
+      ).run(datasetId, JSON.stringify([sampleIds[8], sampleIds[1]]));
+    } finally {
+      db.close();
+    }
+    service = await openLab({ databasePath, carrier: 'browser' });
+    dispatch = createDispatcher(service.handlers(), () => undefined);
+    assert.equal(schemaVersion(service.store.db), latestSchemaVersion);
+    const stored = service.store.db.prepare("SELECT sample_indices FROM selections WHERE id = 'sel_v11'").pluck().get() as Buffer;
+    assert.deepEqual(Array.from(new Int32Array(Uint8Array.from(stored).buffer)), [1, 8]);
+    const { result, reads } = await perSampleReadsHere(() => call<Selection[]>('selections.list', { datasetId }));
+    assert.deepEqual(reads, []);
+    assert.deepEqual(
+      result.map((s) => [s.name, s.size, members(s)]),
+      [['v11', 2, [1, 8]]],
+    );
+    await call('selections.delete', { id: 'sel_v11' });
   });
 });
 
