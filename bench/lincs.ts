@@ -29,7 +29,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { decodeFloat32Rows, type PriorShiftResult } from '../src-main/shared/api/analysis.js';
+import { decodeFloat32Rows, decodeProjection, type PriorShiftResult, type ProjectionResult } from '../src-main/shared/api/analysis.js';
 import {
   type CodedColumn,
   decodeCodedColumn,
@@ -275,18 +275,20 @@ async function main(): Promise<void> {
     const pca = await rec.phase(
       'projection: PCA',
       async () =>
-        call<{ x: number[]; y: number[]; sample: number[] }>(live, 'analysis.projection', {
-          runId: run.id,
-          method: 'pca',
-          maxPoints: Math.min(o.signatures, 200_000),
-        }),
-      (p) => `${p.x.length} points`,
+        decodeProjection(
+          await call<ProjectionResult>(live, 'analysis.projection', {
+            runId: run.id,
+            method: 'pca',
+            maxPoints: Math.min(o.signatures, 200_000),
+          }),
+        ),
+      (p) => `${p.points} points`,
     );
     if (o.umapPoints > 0) {
       await rec.phase(
         `projection: UMAP of ${Math.min(o.umapPoints, o.signatures)}`,
-        async () => call<{ x: number[] }>(live, 'analysis.projection', { runId: run.id, method: 'umap', maxPoints: o.umapPoints }),
-        (p) => `${p.x.length} points`,
+        async () => call<ProjectionResult>(live, 'analysis.projection', { runId: run.id, method: 'umap', maxPoints: o.umapPoints }),
+        (p) => `${p.points} points`,
       );
     }
     // What the Latents view asks for as it opens (besides the projection, timed above): the heatmaps'
@@ -298,21 +300,21 @@ async function main(): Promise<void> {
         const [rows, columns, ids, selections, top] = await Promise.all([
           call<unknown>(live, 'analysis.priorShiftRows', { runId: run.id, query: '', first: 0, count: 400, block: 1 }),
           call<SampleColumnsResult>(live, 'datasets.sampleColumns', { datasetId: dataset.id, columns: ['environment key'] }),
-          call<SampleIdsAtResult>(live, 'datasets.sampleIdsAt', { datasetId: dataset.id, sampleIndices: encodeSampleIndices(pca.sample) }),
+          call<SampleIdsAtResult>(live, 'datasets.sampleIdsAt', { datasetId: dataset.id, sampleIndices: pca.packedSample }),
           call<unknown[]>(live, 'selections.list', { datasetId: dataset.id }),
           call<unknown>(live, 'analysis.topGenes', { runId: run.id, latent: 0, count: 25 }),
         ]);
         const environments = decodeCodedColumn(columns.columns[0] as CodedColumn, columns.nSamples).levels.length;
         const bytes = JSON.stringify([rows, columns, ids, selections, top]).length;
         const pointIds = decodePackedStrings(ids.ids, 'sample ids');
-        return { ids: new Map(pca.sample.map((s, i) => [s, pointIds[i] as string])), bytes, environments };
+        return { ids: new Map(Array.from(pca.sample, (s, i) => [s, pointIds[i] as string])), bytes, environments };
       },
       (l) => `${l.environments} environments, ${mb(l.bytes)} of JSON`,
     );
     // The lasso: the 100k points leftmost on the PCA scatter against every other projected point,
     // as the Latents view does it: each lasso saved as a named selection (its points' sample
     // indices, packed), then the two selections compared.
-    const byX = pca.sample.map((s, i) => ({ s, x: pca.x[i] as number })).sort((a, b) => a.x - b.x);
+    const byX = Array.from(pca.sample, (s, i) => ({ s, x: pca.x[i] as number })).sort((a, b) => a.x - b.x);
     const lassoCount = Math.min(LASSO_POINTS, Math.floor(byX.length / 2));
     const idOf = (s: number) => latents.ids.get(s) ?? String(s);
     const differential = await rec.phase(
@@ -353,7 +355,7 @@ async function main(): Promise<void> {
             : '',
           toCsv(
             ['sample', 'x', 'y'],
-            pca.sample.map((s, i) => [idOf(s), pca.x[i] as number, pca.y[i] as number]),
+            Array.from(pca.sample, (s, i) => [idOf(s), pca.x[i] as number, pca.y[i] as number]),
           ),
           objectsCsv(differential.genes),
           objectsCsv(evaluation.scores),

@@ -969,12 +969,12 @@ async function main(): Promise<void> {
       `projection: PCA of all ${o.samples} samples`,
       async () => {
         const t = now();
-        const p = await call<{ x: number[] }>(live, 'analysis.projection', {
+        const p = await call<{ points: number }>(live, 'analysis.projection', {
           runId: run.id,
           method: 'pca',
           maxPoints: Math.min(o.samples, 200_000),
         });
-        return { points: p.x.length, ms: now() - t, bytes: JSON.stringify(p).length };
+        return { points: p.points, ms: now() - t, bytes: JSON.stringify(p).length };
       },
       (p) => `${p.points} points, ${mb(p.bytes)} of JSON`,
     );
@@ -982,8 +982,8 @@ async function main(): Promise<void> {
       await recorder.phase(
         `projection: UMAP of ${Math.min(o.umapPoints, o.samples)} samples`,
         async () => {
-          const p = await call<{ x: number[] }>(live, 'analysis.projection', { runId: run.id, method: 'umap', maxPoints: o.umapPoints });
-          return p.x.length;
+          const p = await call<{ points: number }>(live, 'analysis.projection', { runId: run.id, method: 'umap', maxPoints: o.umapPoints });
+          return p.points;
         },
         (n) => `${n} points`,
       );

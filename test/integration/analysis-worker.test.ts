@@ -11,7 +11,7 @@ import { AnalysisService } from '../../src-main/node/lab/analysis.js';
 import { closeLab, openLab } from '../../src-main/node/lab/open.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import { type RunningServer, startServer } from '../../src-main/node/server/server.js';
-import { ProjectionResult } from '../../src-main/shared/api/analysis.js';
+import { decodeProjection, ProjectionResult } from '../../src-main/shared/api/analysis.js';
 import type { LabError } from '../../src-main/shared/api/errors.js';
 import { TrainingConfig } from '../../src-main/shared/api/training.js';
 
@@ -80,7 +80,7 @@ describe('analysis worker', () => {
     }
     const result = await projection;
     assert.ok(result.ok, JSON.stringify(result.error));
-    const parsed = ProjectionResult.parse(result.result);
+    const parsed = decodeProjection(ProjectionResult.parse(result.result));
     assert.equal(parsed.method, 'umap');
     assert.equal(parsed.x.length, UMAP_POINTS);
     assert.ok(parsed.x.every(Number.isFinite) && parsed.y.every(Number.isFinite));
@@ -108,7 +108,7 @@ describe('analysis worker', () => {
     const stats = await lab.analysis.workerStats();
     assert.ok(stats?.cachedModels.some((key) => key.startsWith(runId)));
     const demoSamples = lab.store.datasets.list()[0]?.nSamples;
-    assert.equal((await lab.analysis.projection(runId, 'pca', 20_000)).x.length, demoSamples);
+    assert.equal((await lab.analysis.projection(runId, 'pca', 20_000)).points, demoSamples);
   });
 
   it('a client that disconnects stops its UMAP', async () => {

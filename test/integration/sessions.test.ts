@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { GroupMoments, welchTest } from '../../src-main/node/analysis/differential.js';
 import { createDispatcher, type Dispatcher } from '../../src-main/node/lab/dispatch.js';
 import { closeLab, openLab } from '../../src-main/node/lab/open.js';
@@ -12,7 +13,7 @@ import type { LabService } from '../../src-main/node/lab/service.js';
 import { schemaVersion } from '../../src-main/node/store/database.js';
 import { latestSchemaVersion } from '../../src-main/node/store/migrations.js';
 import type { DifferentialResult, ResponseEnvelope, Selection, StoredViewState } from '../../src-main/shared/api/index.js';
-import { encodeSampleIndices } from '../../src-main/shared/api/packed.js';
+import { decodeSampleIndices, encodeSampleIndices } from '../../src-main/shared/api/packed.js';
 import { LatentsViewState } from '../../src-main/shared/api/sessions.js';
 
 let dir = '';
@@ -23,6 +24,41 @@ let datasetId = '';
 let sampleIds: string[] = [];
 let environmentKeys: string[] = [];
 let nextId = 1;
+
+/** A selection's members as the positions they answer with. */
+const members = (selection: Selection) => Array.from(decodeSampleIndices(selection.sampleIndices));
+
+/**
+ * Counts the serving connection's reads of every sample id (and of the selections' stored ids) while
+ * `work` runs: the dataset-read worker has its own connection, so any count here is per-sample work
+ * on the serving thread.
+ */
+async function perSampleReadsHere<T>(work: () => Promise<T>): Promise<{ result: T; reads: string[] }> {
+  const { datasets, sessions } = service.store;
+  const reads: string[] = [];
+  const spied = [
+    [datasets, 'sampleIds'],
+    [datasets, 'sampleIdsAtPositions'],
+    [sessions, 'storedSelections'],
+    [sessions, 'storedSelection'],
+    [sessions, 'selection'],
+  ] as const;
+  const originals = spied.map(([object, name]) => {
+    const original = (object as unknown as Record<string, (...args: unknown[]) => unknown>)[name] as (...args: unknown[]) => unknown;
+    (object as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      reads.push(name);
+      return original.apply(object, args);
+    };
+    return original;
+  });
+  try {
+    return { result: await work(), reads };
+  } finally {
+    spied.forEach(([object, name], i) => {
+      (object as unknown as Record<string, unknown>)[name] = originals[i];
+    });
+  }
+}
 
 async function call<T>(method: string, params: unknown): Promise<T> {
   const envelope = await dispatch({ id: nextId++, method, params });
@@ -81,32 +117,20 @@ describe('named selections', () => {
   test('are created, renamed with a note, listed and deleted', async () => {
     const created = await call<Selection>('selections.save', { datasetId, name: 'cluster 1', sampleIds: sampleIds.slice(0, 5) });
     assert.match(created.id, /^sel_/);
-    assert.deepEqual(created.sampleIds, sampleIds.slice(0, 5));
+    assert.deepEqual([created.size, members(created)], [5, [0, 1, 2, 3, 4]]);
     assert.equal(created.note, '');
     const updated = await call<Selection>('selections.save', {
       datasetId,
       id: created.id,
       name: 'left cluster',
       note: 'Looks like the drug-7 responders, "tight" group',
-      sampleIds: [...sampleIds.slice(0, 5), sampleIds[0]],
+      sampleIds: [sampleIds[9], ...sampleIds.slice(0, 5), sampleIds[0]],
     });
     assert.equal(updated.name, 'left cluster');
-    assert.deepEqual(updated.sampleIds, sampleIds.slice(0, 5), 'duplicates dropped');
+    assert.deepEqual([updated.size, members(updated)], [6, [0, 1, 2, 3, 4, 9]], 'duplicates dropped, in sample order');
     // Listed in the dataset-read worker: a few lassos are megabytes of ids, never read on the serving connection.
-    const sessions = service.store.sessions;
-    const { storedSelections } = sessions;
-    let readHere = 0;
-    sessions.storedSelections = (id) => {
-      readHere++;
-      return storedSelections.call(sessions, id);
-    };
-    let list: Selection[];
-    try {
-      list = await call<Selection[]>('selections.list', { datasetId });
-    } finally {
-      sessions.storedSelections = storedSelections;
-    }
-    assert.equal(readHere, 0, 'selections read on the serving thread');
+    const { result: list, reads } = await perSampleReadsHere(() => call<Selection[]>('selections.list', { datasetId }));
+    assert.deepEqual(reads, [], 'selections or sample ids read on the serving thread');
     assert.deepEqual(
       list.map((s) => [s.name, s.note]),
       [['left cluster', 'Looks like the drug-7 responders, "tight" group']],
@@ -136,7 +160,7 @@ describe('named selections', () => {
     assert.equal((await failure('selections.save', { datasetId, name: '  ', sampleIds: sampleIds.slice(0, 2) })).code, 'invalid_params');
     const list = await call<Selection[]>('selections.list', { datasetId });
     assert.deepEqual(
-      list.map((s) => [s.name, s.sampleIds.length]),
+      list.map((s) => [s.name, s.size]),
       [
         ['kept', 3],
         ['second', 2],
@@ -149,11 +173,22 @@ describe('named selections', () => {
 
 describe('a lasso saved as sample indices', () => {
   test('resolves them to ids (each once, in sample order), keeps them on a rename, and refuses what does not fit', async () => {
-    const lasso = await call<Selection>('selections.save', { datasetId, name: 'lasso', sampleIndices: encodeSampleIndices([7, 3, 3, 5]) });
-    assert.deepEqual(lasso.sampleIds, [sampleIds[3], sampleIds[5], sampleIds[7]]);
-    const renamed = await call<Selection>('selections.save', { datasetId, id: lasso.id, name: 'lasso, renamed', note: 'no samples sent' });
-    assert.deepEqual([renamed.name, renamed.note, renamed.sampleIds], ['lasso, renamed', 'no samples sent', lasso.sampleIds]);
-    assert.deepEqual(await call<Selection[]>('selections.list', { datasetId }), [renamed]);
+    // Neither the save nor the rename nor the list reads a sample id on the serving thread.
+    const { result: lasso, reads } = await perSampleReadsHere(() =>
+      call<Selection>('selections.save', { datasetId, name: 'lasso', sampleIndices: encodeSampleIndices([7, 3, 3, 5]) }),
+    );
+    assert.deepEqual([lasso.size, members(lasso)], [3, [3, 5, 7]]);
+    assert.deepEqual(service.store.sessions.selection(lasso.id).sampleIds, [sampleIds[3], sampleIds[5], sampleIds[7]], 'stored as ids');
+    const renamed = await perSampleReadsHere(() =>
+      call<Selection>('selections.save', { datasetId, id: lasso.id, name: 'lasso, renamed', note: 'no samples sent' }),
+    );
+    assert.deepEqual(
+      [renamed.result.name, renamed.result.note, members(renamed.result)],
+      ['lasso, renamed', 'no samples sent', members(lasso)],
+    );
+    const listed = await perSampleReadsHere(() => call<Selection[]>('selections.list', { datasetId }));
+    assert.deepEqual(listed.result, [renamed.result]);
+    assert.deepEqual([...reads, ...renamed.reads, ...listed.reads], [], 'per-sample reads on the serving thread');
     const outside = await failure('selections.save', {
       datasetId,
       name: 'outside',
@@ -175,6 +210,55 @@ describe('a lasso saved as sample indices', () => {
       'nothing stored by the refused saves',
     );
     await call('selections.delete', { id: lasso.id });
+  });
+
+  test('a selection an older lab stored as ids is listed with its indices and compared by id', async () => {
+    const { db } = service.store;
+    db.prepare(
+      "INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES ('sel_old', ?, 'old', '', ?, 't', 't')",
+    ).run(datasetId, JSON.stringify([sampleIds[12], sampleIds[2], sampleIds[6]]));
+    const [old] = await call<Selection[]>('selections.list', { datasetId });
+    assert.ok(old);
+    assert.deepEqual([old.name, old.size, members(old)], ['old', 3, [2, 6, 12]]);
+    const result = await call<DifferentialResult>('analysis.differential', {
+      datasetId,
+      groupA: { selectionId: 'sel_old' },
+      groupB: { name: 'others', sampleIndices: encodeSampleIndices([0, 1, 3]) },
+    });
+    assert.deepEqual(
+      [result.groupA, result.groupB],
+      [
+        { name: 'old', n: 3 },
+        { name: 'others', n: 3 },
+      ],
+    );
+    await call('selections.delete', { id: 'sel_old' });
+  });
+
+  test('a lab at schema 11 has its selections given their indices by migration 12', async () => {
+    await closeLab(service);
+    const db = new Database(databasePath);
+    try {
+      db.exec('ALTER TABLE selections DROP COLUMN sample_indices');
+      db.pragma('user_version = 11');
+      db.prepare(
+        "INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES ('sel_v11', ?, 'v11', '', ?, 't', 't')",
+      ).run(datasetId, JSON.stringify([sampleIds[8], sampleIds[1]]));
+    } finally {
+      db.close();
+    }
+    service = await openLab({ databasePath, carrier: 'browser' });
+    dispatch = createDispatcher(service.handlers(), () => undefined);
+    assert.equal(schemaVersion(service.store.db), latestSchemaVersion);
+    const stored = service.store.db.prepare("SELECT sample_indices FROM selections WHERE id = 'sel_v11'").pluck().get() as Buffer;
+    assert.deepEqual(Array.from(new Int32Array(Uint8Array.from(stored).buffer)), [1, 8]);
+    const { result, reads } = await perSampleReadsHere(() => call<Selection[]>('selections.list', { datasetId }));
+    assert.deepEqual(reads, []);
+    assert.deepEqual(
+      result.map((s) => [s.name, s.size, members(s)]),
+      [['v11', 2, [1, 8]]],
+    );
+    await call('selections.delete', { id: 'sel_v11' });
   });
 });
 

@@ -14,11 +14,12 @@ import {
   type SampleIdsAtParams,
   type SampleIdsAtResult,
 } from '../../shared/api/packed.js';
+import type { Selection } from '../../shared/api/sessions.js';
 import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js';
 import { previewSplit } from '../ml/training-data.js';
+import { type StoredSelection, sampleIndicesBlob, samplePositions } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
-import { idsAtIndices } from './differential.js';
-import { selectionJson } from './selections-json.js';
+import { samplesAtIndices } from './differential.js';
 
 /** What a dataset read is given: the worker's read-only connection and its request's cancel signal. */
 export interface DatasetReadContext {
@@ -59,6 +60,27 @@ export function encodeCodedColumn(column: string, values: readonly (string | nul
 
 function base64Of(values: Int32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+/**
+ * Stored selections as selections.list and selections.save answer them: each one's samples as
+ * packed indices, as stored (migration 12). A row without them has its ids turned into positions
+ * here, reading every sample id of the dataset (473k at LINCS size): never on the serving thread.
+ */
+function selectionsWithIndices(store: Store, datasetId: string, stored: readonly StoredSelection[]): Selection[] {
+  let positionOf: Map<string, number> | null = null;
+  return stored.map(({ selection, sampleIndices, sampleIdsJson }) => {
+    let bytes = sampleIndices;
+    if (bytes === null) {
+      positionOf ??= samplePositions(store.db, datasetId);
+      bytes = sampleIndicesBlob(JSON.parse(sampleIdsJson ?? '[]') as string[], positionOf);
+    }
+    return {
+      ...selection,
+      size: bytes.byteLength / 4,
+      sampleIndices: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+    };
+  });
 }
 
 export const datasetReads = {
@@ -117,23 +139,26 @@ export const datasetReads = {
 
   /**
    * The ids of samples given by index (a lasso's), each once in sample order, as the JSON text a
-   * selection stores: the serving thread writes it without reading every sample id of the dataset
-   * (473k at LINCS size) or parsing 100k of them.
+   * selection stores, and those indices packed (its answer): the serving thread writes the text
+   * without reading every sample id of the dataset (473k at LINCS size) or parsing 100k of them.
    */
   async sampleIdsAt(
     context: DatasetReadContext,
     { datasetId, sampleIndices }: { datasetId: string; sampleIndices: string },
-  ): Promise<{ count: number; json: string; utf8: Uint8Array }> {
-    const ids = idsAtIndices(context.store, datasetId, sampleIndices, 'The selection');
-    const json = JSON.stringify(ids);
-    // Also as UTF-8: the saved selection's answer is built from it without encoding 100k ids on the serving thread.
-    return { count: ids.length, json, utf8: new TextEncoder().encode(json) };
+  ): Promise<{ count: number; json: string; sampleIndices: string }> {
+    const { ids, indices } = samplesAtIndices(context.store, datasetId, sampleIndices, 'The selection');
+    return { count: ids.length, json: JSON.stringify(ids), sampleIndices: base64Of(indices) };
   },
 
-  /** Every saved selection of a dataset as the UTF-8 JSON of selections.list's answer (ids spliced in as stored). */
-  async selectionsJson(context: DatasetReadContext, { datasetId }: { datasetId: string }): Promise<{ bytes: Uint8Array }> {
-    const text = `[${context.store.sessions.storedSelections(datasetId).map(selectionJson).join(',')}]`;
-    return { bytes: new TextEncoder().encode(text) };
+  /** Every saved selection of a dataset, its samples as packed indices (selections.list). */
+  async selections(context: DatasetReadContext, { datasetId }: { datasetId: string }): Promise<Selection[]> {
+    return selectionsWithIndices(context.store, datasetId, context.store.sessions.storedSelections(datasetId));
+  },
+
+  /** One saved selection, its samples as packed indices (selections.save's answer to ids or a rename). */
+  async selection(context: DatasetReadContext, { id }: { id: string }): Promise<Selection> {
+    const stored = context.store.sessions.storedSelection(id);
+    return selectionsWithIndices(context.store, stored.selection.datasetId, [stored])[0] as Selection;
   },
 } satisfies Record<string, (context: DatasetReadContext, params: never) => Promise<unknown>>;
 

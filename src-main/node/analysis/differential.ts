@@ -264,6 +264,11 @@ function resolveGroup(store: Store, datasetId: string, group: SampleGroup, label
 
 /** The ids of samples given by index (each once, in sample order); an index outside the dataset is an error naming it. */
 export function idsAtIndices(store: Store, datasetId: string, packed: string, what: string): string[] {
+  return samplesAtIndices(store, datasetId, packed, what).ids;
+}
+
+/** idsAtIndices with the indices themselves, each once and ascending (a selection's members). */
+export function samplesAtIndices(store: Store, datasetId: string, packed: string, what: string): { ids: string[]; indices: Int32Array } {
   let indices: Int32Array;
   try {
     indices = decodeSampleIndices(packed);
@@ -279,6 +284,12 @@ export function idsAtIndices(store: Store, datasetId: string, packed: string, wh
     chosen[index] = 1;
   }
   const out: string[] = [];
-  for (let i = 0; i < ids.length; i++) if (chosen[i] === 1) out.push(ids[i] as string);
-  return out;
+  const positions: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    if (chosen[i] === 1) {
+      out.push(ids[i] as string);
+      positions.push(i);
+    }
+  }
+  return { ids: out, indices: Int32Array.from(positions) };
 }

@@ -9,11 +9,12 @@
 import type { ProjectionResult } from '../../shared/api/analysis.js';
 import type { CheckpointStamp } from '../store/latents-results.js';
 import type { AnalysisContext } from './context.js';
-import { type Projection, projectLatents, topGenes } from './inspection.js';
+import { projectLatents, topGenes } from './inspection.js';
 import { type PriorShiftIndex, priorShiftIndexOf } from './prior-shift-rows.js';
 import {
   DEFAULT_PROJECTION,
   keepIndex,
+  type PackedProjection,
   type ProjectionMethod,
   priorShiftRecord,
   projectionOf,
@@ -58,7 +59,7 @@ async function computeProjection(
   runId: string,
   method: ProjectionMethod,
   maxPoints: number,
-): Promise<{ epoch: number; projection: Projection; record: StoredRecord }> {
+): Promise<{ epoch: number; projection: PackedProjection; record: StoredRecord }> {
   const model = await context.model(runId);
   const projection = await projectLatents(model, method, maxPoints, context.signal);
   const record = projectionRecord(projection, maxPoints);

@@ -43,18 +43,24 @@ export function projectionRecord(projection: Projection, maxPoints: number): Sto
   return { method: projection.method, points: maxPoints, facts, arrays };
 }
 
-export function projectionOf(result: LatentsResult, method: ProjectionMethod): Projection {
+/** A projection as analysis.projection answers it, without its run and epoch. */
+export type PackedProjection = Omit<ProjectionResult, 'runId' | 'epoch'>;
+
+/** The stored projection as the answer carries it: its Float32 columns as base64, the sample indices as Int32. */
+export function projectionOf(result: LatentsResult, method: ProjectionMethod): PackedProjection {
   const arrays = new Map(unpackArrays(result.arrays).map((a) => [a.name, a.values]));
   const column = (name: string) => {
     const values = arrays.get(name);
     if (!values) throw new Error(`The stored projection lacks its ${name} column`);
-    return Array.from(values);
+    return values;
   };
+  const sample = column('sample');
   return {
     method,
-    sample: column('sample'),
-    x: column('x'),
-    y: column('y'),
+    points: sample.length,
+    x: base64Of(column('x')),
+    y: base64Of(column('y')),
+    sample: base64Of(Int32Array.from(sample)),
     explainedVariance: (result.facts as ProjectionFacts).explainedVariance,
   };
 }
@@ -212,7 +218,7 @@ export function priorShiftRowsOf(
   };
 }
 
-function base64Of(values: Float32Array): string {
+function base64Of(values: Float32Array | Int32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 

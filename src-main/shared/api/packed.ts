@@ -53,6 +53,22 @@ export function decodeSampleIndices(base64: string): Int32Array {
   return new Int32Array(wordsOf(base64, 'sampleIndices'));
 }
 
+/** Float32 values as base64 (a projection's coordinates), checked to be whole values. */
+export function decodeFloat32(base64: string, what: string): Float32Array {
+  return new Float32Array(wordsOf(base64, what));
+}
+
+/**
+ * What is wrong when `base64` does not hold `count` 32-bit values, told from its length alone (a
+ * schema checks megabytes of them without decoding); null when it fits.
+ */
+export function wordCountIssue(base64: string, count: number, what: string): string | null {
+  if (base64.length % 4 !== 0) return `${what}: ${base64.length} base64 characters are not whole groups of 4 (cut short?)`;
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  const bytes = (base64.length / 4) * 3 - padding;
+  return bytes === count * 4 ? null : `${what}: ${bytes} bytes for ${count} 32-bit values (${count * 4} bytes)`;
+}
+
 function wordsOf(base64: string, what: string): ArrayBuffer {
   const bytes = bytesOfBase64(base64);
   if (bytes.length % 4 !== 0) throw new RangeError(`${what}: ${bytes.length} bytes are not whole 32-bit values`);

@@ -8,8 +8,8 @@ import { finiteExtent } from './layout.js';
 
 export interface ScatterFigureSpec {
   title: string;
-  x: readonly number[];
-  y: readonly number[];
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
   colours: ColourEncoding;
   colourName: string;
   xLabel: string;
@@ -36,7 +36,7 @@ export function drawScatterFigure(ctx: CanvasRenderingContext2D, palette: ChartP
   const { width, height } = SCATTER_EXPORT_SIZE;
   const plotW = width - PLOT.left - PLOT.right;
   const plotH = height - PLOT.top - PLOT.bottom;
-  const range = (values: readonly number[]) => {
+  const range = (values: ArrayLike<number>) => {
     let { min: lo, max: hi } = finiteExtent(values);
     if (lo > hi) [lo, hi] = [0, 1];
     const m = (hi - lo || 1) * 0.04;

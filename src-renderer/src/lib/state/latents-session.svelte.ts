@@ -10,7 +10,7 @@ import { SavedView } from './saved-view.svelte.js';
 export const LATENTS_VIEW = 'latents';
 
 export class LatentsSession extends SavedView<typeof LatentsViewState> {
-  // Raw: selections can hold 100k sample ids each, not worth a deep proxy; replaced, never mutated.
+  // Raw: selections hold their samples packed, nothing to proxy; replaced, never mutated.
   selections = $state.raw<Selection[]>([]);
   selectionsFor = $state<string | null>(null);
 
