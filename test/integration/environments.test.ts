@@ -197,6 +197,7 @@ describe('environments: structures, cell lines and split previews', () => {
       assert.deepEqual((await page({})).drugStructures, expected);
       assert.deepEqual((await page({ query: 'aspirin', limit: 1 })).drugStructures, expected);
       assert.deepEqual(expected, { parsed: 3, invalid: 1, missing: 0 });
+      assert.equal((await page({ offset: 1 })).drugStructures, null, 'with the first page only');
     });
 
     it("gives each row its place under a split, as the split's preview does, and sorts by it", async () => {

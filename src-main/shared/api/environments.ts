@@ -53,8 +53,8 @@ export const EnvironmentPage = z.strictObject({
   matched: z.number().int().nonnegative(),
   offset: z.number().int().nonnegative(),
   rows: z.array(EnvironmentRow),
-  /** Over the whole dataset, not the page. */
-  drugStructures: DrugStructureCounts,
+  /** Over the whole dataset, not the page; with the first page (offset 0) only. */
+  drugStructures: DrugStructureCounts.nullable(),
 });
 export type EnvironmentPage = z.infer<typeof EnvironmentPage>;
 

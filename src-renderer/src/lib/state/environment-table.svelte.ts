@@ -89,7 +89,7 @@ export class EnvironmentTable {
       if (query !== this.#current) return;
       this.total = answer.total;
       this.matched = answer.matched;
-      this.drugStructures = answer.drugStructures;
+      if (answer.drugStructures) this.drugStructures = answer.drugStructures;
       this.answered = true;
       this.#pages = new Map(this.#replacing ? [] : this.#pages).set(page, answer.rows);
       this.#replacing = false;
