@@ -169,7 +169,10 @@ export function environmentsPage(
   return { total, matched, offset, rows: rowsOf(db, datasetId, ids, places), drugStructures };
 }
 
-/** The summaries of the given environments, in the order given. */
+/**
+ * The summaries of the given environments, in the order given. By id (`+` keeps SQLite off the
+ * dataset index, which walked every fat row of the dataset: 150 ms a page at 49,854, 4 ms by id).
+ */
 function rowsOf(
   db: Database,
   datasetId: string,
@@ -179,7 +182,7 @@ function rowsOf(
   if (ids.length === 0) return [];
   const rows = db
     .prepare(
-      `SELECT ${ENVIRONMENT_SUMMARY_COLUMNS} ${ENVIRONMENTS_JOINED} WHERE e.dataset_id = ? AND e.id IN (SELECT value FROM json_each(?))`,
+      `SELECT ${ENVIRONMENT_SUMMARY_COLUMNS} ${ENVIRONMENTS_JOINED} WHERE +e.dataset_id = ? AND e.id IN (SELECT value FROM json_each(?))`,
     )
     .all(datasetId, JSON.stringify(ids)) as EnvironmentSummaryRow[];
   const molecules = moleculesBySmiles(
