@@ -3,7 +3,7 @@
 // against what they ask now: a first page, a search, a sort, a sort by split, the pickers' facets,
 // and the CSV export's walk through every page. Each request is served as the HTTP carrier serves
 // it (parsed, dispatched, the answer's bytes), alternating with the reference in every round.
-//   node --import tsx bench/environments.ts --lab DIR [--rounds 2] [--search MCF7] [--no-export]
+//   node --import tsx bench/environments.ts --lab DIR [--rounds 2] [--search CL1] [--no-export]
 // DIR/lab.db is opened as it is (use a copy: cp -a /tmp/latents-again-lab /tmp/env-lab); its
 // dataset with the most environments is read. The split previews are computed cold in each round
 // (its seed is the round's), as a view's first page under a split it has not previewed is.
@@ -21,7 +21,7 @@ if (labDir === undefined) usageError('environments', '--lab DIR is required (a l
 const databasePath = join(labDir, 'lab.db');
 if (!existsSync(databasePath)) usageError('environments', `--lab ${labDir}: there is no lab.db in it`);
 const rounds = int('--rounds', 2);
-const search = value('--search') ?? 'MCF7';
+const search = value('--search') ?? 'CL1';
 const exportAll = !args.includes('--no-export');
 
 console.log(`uptime at start: ${uptime()}`);
@@ -77,8 +77,8 @@ try {
     { name: 'page at offset 40,000 (by key)', run: () => served('environments.page', page({ offset: 40_000 })) },
     { name: 'facets (split picker, predict)', run: () => served('environments.facets', { datasetId }) },
     {
-      name: 'drug picker search "vorinostat" (50 treated)',
-      run: () => served('environments.page', { datasetId, query: 'vorinostat', treatedOnly: true, limit: 50 }),
+      name: `drug picker search "${search}" (50 treated)`,
+      run: () => served('environments.page', { datasetId, query: search, treatedOnly: true, limit: 50 }),
     },
   ];
 
