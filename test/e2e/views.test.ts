@@ -111,6 +111,12 @@ describe('the lab in a browser', () => {
     assert.equal(await page.getByTestId('environment-row').count(), 24);
     assert.match(await page.getByTestId('environment-row').first().innerText(), /control/);
     await page.getByTestId('environment-search').fill('noise');
+    // Sent once typing pauses, then answered by the lab.
+    await page
+      .getByTestId('environment-count')
+      .filter({ hasText: /^\s*\d+ of 24 environments/ })
+      .filter({ hasNotText: /^\s*24 of/ })
+      .waitFor();
     const noisy = await page.getByTestId('environment-row').count();
     assert.ok(noisy > 0 && noisy < 24, `search for "noise" kept ${noisy} rows`);
     for (const row of await page.getByTestId('environment-row').all()) assert.match(await row.innerText(), /noise/i);
@@ -119,6 +125,20 @@ describe('the lab in a browser', () => {
     await page.getByRole('button', { name: /^Samples/ }).click();
     assert.match(await page.locator('th[aria-sort="descending"]').innerText(), /Samples/);
     await screenshot(page, '2-environments');
+    assert.match(await page.getByTestId('environment-count').innerText(), /24 of 24 environments/);
+
+    // Only the rows in sight (and a few beyond) are laid out; scrolling brings the rest.
+    await page.getByRole('button', { name: /^Environment/ }).click();
+    await page.setViewportSize({ width: 1400, height: 400 });
+    const rows = page.getByTestId('environment-row');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="environment-row"]').length < 24);
+    assert.equal(await rows.first().getAttribute('data-index'), '0');
+    await page.getByTestId('environments-scroller').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await rows.and(page.locator('[data-index="23"]')).waitFor();
+    assert.ok((await rows.count()) < 24, 'still only the rows in sight');
+    assert.notEqual(await rows.first().getAttribute('data-index'), '0', 'the first rows left the table');
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.getByTestId('environments-scroller').evaluate((el) => el.scrollTo(0, 0));
   });
 
   it('Environments: shows drug structures and cell lines, and previews held-out drug, scaffold and cell-line splits', async () => {
@@ -150,6 +170,7 @@ describe('the lab in a browser', () => {
     const heldRows = page
       .getByTestId('environment-row')
       .filter({ has: page.getByTestId('split-status').getByText('held out', { exact: true }) });
+    await heldRows.nth(3).waitFor();
     assert.equal(await heldRows.count(), 4, '2 drugs × 2 cell lines');
     await page.getByTestId('split-kind').selectOption('scaffold');
     await summary.filter({ hasText: /held-out scaffolds/ }).waitFor();

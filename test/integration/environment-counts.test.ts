@@ -105,7 +105,10 @@ describe("environments' sample counts per cell line", () => {
     try {
       const id = writeDataset(store);
       // The environments as the version before left them (no counts), then that migration.
-      store.db.exec('ALTER TABLE environments DROP COLUMN n_samples; ALTER TABLE environments DROP COLUMN cell_lines');
+      // (v13's listing index names n_samples: it goes first, as it came after.)
+      store.db.exec(
+        'DROP INDEX environments_listing; ALTER TABLE environments DROP COLUMN n_samples; ALTER TABLE environments DROP COLUMN cell_lines',
+      );
       store.db.transaction(() => migration.up(store.db))();
       assert.deepEqual(counted(store, id), expected);
     } finally {

@@ -9,9 +9,11 @@ import { closeLab, openLab } from '../../src-main/node/lab/open.js';
 import { resultValue } from '../../src-main/node/lab/serialized-result.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
 import type { EnvironmentSummary } from '../../src-main/shared/api/domain.js';
+import type { EnvironmentPage, EnvironmentRow } from '../../src-main/shared/api/environments.js';
 import type { CallContext, ResultOf } from '../../src-main/shared/api/methods.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
 import { writeLincsFixture } from '../fixtures/lincs.js';
+import { labCaller } from '../lab-call.js';
 
 describe('environments: structures, cell lines and split previews', () => {
   let dir: string;
@@ -116,5 +118,137 @@ describe('environments: structures, cell lines and split previews', () => {
       async () => call('splits.preview', { datasetId, split: { kind: 'held-out-cell-lines', cellLines: ['MCF7'] } }),
       /not keyed by cell line.*drug\+cell/,
     );
+  });
+
+  describe('a page at a time (environments.page), as the views ask at LINCS size', () => {
+    // Through the dispatcher: params checked by the contract, the answer served by the dataset-read worker.
+    const page = (params: Record<string, unknown>) => labCaller(lab)<EnvironmentPage>('environments.page', { datasetId, ...params });
+    const withoutPlace = ({ place: _place, ...summary }: EnvironmentRow) => summary;
+
+    it('pages through the same summaries as the whole list, in order, without overlap', async () => {
+      const whole = await page({ limit: 500 });
+      assert.equal(whole.total, environments.length);
+      assert.equal(whole.matched, environments.length);
+      const byKey = [...environments].sort((a, b) => a.key.toLowerCase().localeCompare(b.key.toLowerCase()));
+      assert.deepEqual(whole.rows.map(withoutPlace), byKey);
+      assert.ok(
+        whole.rows.every((r) => r.place === null),
+        'no split asked, no place',
+      );
+      const pieces = [await page({ offset: 0, limit: 2 }), await page({ offset: 2, limit: 2 }), await page({ offset: 4, limit: 2 })];
+      assert.deepEqual(
+        pieces.flatMap((p) => p.rows.map((r) => r.id)),
+        whole.rows.map((r) => r.id),
+      );
+      assert.deepEqual(
+        pieces.map((p) => p.offset),
+        [0, 2, 4],
+      );
+      assert.deepEqual((await page({ offset: 40 })).rows, [], 'past the end: no rows, the totals still');
+    });
+
+    it('searches drug id, name and SMILES, case-insensitively, and can leave the controls out', async () => {
+      const aspirin = await page({ query: 'ASPir' });
+      assert.deepEqual(
+        aspirin.rows.map((r) => r.perturbagen),
+        ['BRD-ASPIRIN'],
+      );
+      assert.equal(aspirin.matched, 1);
+      assert.equal(aspirin.total, environments.length, 'the total counts every environment');
+      assert.deepEqual(
+        (await page({ query: 'brd-caff' })).rows.map((r) => r.drugName),
+        ['caffeine'],
+      );
+      assert.deepEqual(
+        (await page({ query: 'c1ccccc1C(=O)O' })).rows.map((r) => r.perturbagen),
+        ['BRD-ASPIRIN'],
+        'a SMILES fragment',
+      );
+      assert.equal((await page({ query: 'no such drug' })).matched, 0);
+      const treated = await page({ treatedOnly: true });
+      assert.equal(treated.matched, environments.filter((e) => !e.isControl).length);
+      assert.ok(treated.rows.every((r) => !r.isControl));
+    });
+
+    it('sorts by samples, drug and structure either way, ties in import order', async () => {
+      const most = await page({ sort: { key: 'nSamples', descending: true } });
+      assert.ok(most.rows[0]?.isControl, 'the control has the most samples');
+      const counts = most.rows.map((r) => r.nSamples);
+      assert.deepEqual(
+        counts,
+        [...counts].sort((a, b) => b - a),
+      );
+      const fewest = await page({ sort: { key: 'nSamples', descending: false } });
+      assert.equal(fewest.rows.at(-1)?.isControl, true);
+      const drugs = (await page({ sort: { key: 'drug', descending: true }, treatedOnly: true })).rows.map(
+        (r) => r.drugName ?? r.perturbagen ?? '',
+      );
+      assert.deepEqual(
+        drugs,
+        [...drugs].sort((a, b) => b.toLowerCase().localeCompare(a.toLowerCase())),
+      );
+      const statuses = (await page({ sort: { key: 'structure', descending: false }, treatedOnly: true })).rows.map((r) => r.structure);
+      assert.deepEqual(statuses, ['invalid', 'parsed', 'parsed', 'parsed']);
+    });
+
+    it('counts drugs by structure over the whole dataset, whatever the search', async () => {
+      const expected = { parsed: 0, invalid: 0, missing: 0 };
+      for (const e of environments) if (e.structure) expected[e.structure]++;
+      assert.deepEqual((await page({})).drugStructures, expected);
+      assert.deepEqual((await page({ query: 'aspirin', limit: 1 })).drugStructures, expected);
+      assert.deepEqual(expected, { parsed: 3, invalid: 1, missing: 0 });
+      assert.equal((await page({ offset: 1 })).drugStructures, null, 'with the first page only');
+    });
+
+    it("gives each row its place under a split, as the split's preview does, and sorts by it", async () => {
+      const split = { kind: 'held-out-drugs', fraction: 0.5, seed: 3 } as const;
+      const preview = await call('splits.preview', { datasetId, split });
+      const expected = new Map(preview.environments.map((e) => [e.environmentId, e.heldOut === 'all' ? 'held out' : 'train']));
+      const placed = await page({ split });
+      for (const row of placed.rows) assert.equal(row.place, expected.get(row.id), row.key);
+      const heldFirst = (await page({ split, sort: { key: 'split', descending: false } })).rows.map((r) => r.place);
+      assert.deepEqual(heldFirst, ['held out', 'held out', 'train', 'train', 'train']);
+      const trainFirst = (await page({ split, sort: { key: 'split', descending: true }, limit: 3 })).rows.map((r) => r.place);
+      assert.deepEqual(trainFirst, ['train', 'train', 'train']);
+      // A split this dataset cannot take: rows still list (splits.preview says why), an order by it is refused.
+      const cellSplit = { kind: 'held-out-cell-lines', cellLines: ['MCF7'] } as const;
+      assert.ok((await page({ split: cellSplit })).rows.every((r) => r.place === null));
+      await assert.rejects(page({ split: cellSplit, sort: { key: 'split' } }), /not keyed by cell line/);
+    });
+
+    it('refuses bad params with a message naming the field, and an unknown dataset by name', async () => {
+      await assert.rejects(page({ limit: 0 }), /invalid_params: .*params\.limit/);
+      await assert.rejects(page({ limit: 501 }), /invalid_params: .*params\.limit/);
+      await assert.rejects(page({ offset: -1 }), /invalid_params: .*params\.offset/);
+      await assert.rejects(page({ sort: { key: 'colour', descending: false } }), /invalid_params: .*params\.sort\.key/);
+      await assert.rejects(page({ sort: { key: 'split' } }), /Sorting by split needs the split/);
+      await assert.rejects(page({ pageSize: 10 }), /invalid_params: .*pageSize/);
+      await assert.rejects(labCaller(lab)('environments.page', { datasetId: 'nope' }), /not_found: No dataset with id "nope"/);
+    });
+
+    it('lists the cell lines, doses and times pickers offer', async () => {
+      const facets = await labCaller(lab)<{ cellLines: string[]; doses: string[]; times: string[]; keyedByDoseAndTime: boolean }>(
+        'environments.facets',
+        { datasetId },
+      );
+      const expected = (pick: (e: EnvironmentSummary) => string | null, treated: boolean) =>
+        [
+          ...new Set(environments.filter((e) => !treated || !e.isControl).flatMap((e) => (pick(e) === null ? [] : [pick(e) as string]))),
+        ].sort();
+      assert.deepEqual(
+        facets.cellLines,
+        expected((e) => e.cellLine, false),
+      );
+      assert.deepEqual(
+        facets.doses,
+        expected((e) => e.dose, true),
+      );
+      assert.deepEqual(
+        facets.times,
+        expected((e) => e.time, true),
+      );
+      assert.equal(facets.keyedByDoseAndTime, false, 'keyed by drug');
+      await assert.rejects(labCaller(lab)('environments.facets', { datasetId: 'nope' }), /not_found/);
+    });
   });
 });

@@ -239,7 +239,8 @@ describe('a lasso saved as sample indices', () => {
     await closeLab(service);
     const db = new Database(databasePath);
     try {
-      db.exec('ALTER TABLE selections DROP COLUMN sample_indices');
+      // As schema 11 left it: without v12's column and v13's listing indexes.
+      db.exec('ALTER TABLE selections DROP COLUMN sample_indices; DROP INDEX environments_listing; DROP INDEX molecules_status');
       db.pragma('user_version = 11');
       db.prepare(
         "INSERT INTO selections (id, dataset_id, name, note, sample_ids, created_at, updated_at) VALUES ('sel_v11', ?, 'v11', '', ?, 't', 't')",

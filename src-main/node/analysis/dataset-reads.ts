@@ -4,6 +4,7 @@
 // every sample. Also part of the analysis worker's table (operations.ts).
 import type { SampleColumnResult } from '../../shared/api/analysis.js';
 import type { EnvironmentRepresentations, EnvironmentSummary } from '../../shared/api/domain.js';
+import type { EnvironmentFacets, EnvironmentPage, EnvironmentPageRequest, EnvironmentPlace } from '../../shared/api/environments.js';
 import { LabError } from '../../shared/api/errors.js';
 import {
   type CodedColumn,
@@ -83,6 +84,28 @@ function selectionsWithIndices(store: Store, datasetId: string, stored: readonly
   });
 }
 
+/**
+ * The last split preview per store: the Environments view asks for the preview and then for pages
+ * that show (and may sort by) each environment's place under the same split; at LINCS size a
+ * preview reads every sample's environment. A stored dataset never changes, so its id and the
+ * split are the key.
+ */
+const lastPreview = new WeakMap<Store, { key: string; preview: SplitPreview }>();
+
+function splitPreviewOf(store: Store, datasetId: string, split: ValidationSplit): SplitPreview {
+  const key = JSON.stringify([datasetId, split]);
+  const kept = lastPreview.get(store);
+  if (kept?.key === key) return kept.preview;
+  const { datasets } = store;
+  const preview = previewSplit(datasets.environmentView(datasetId, { representations: false }), split, (column) =>
+    datasets.sampleColumn(datasetId, column),
+  );
+  lastPreview.set(store, { key, preview });
+  return preview;
+}
+
+const PLACES = { all: 'held out', some: 'partly held out', none: 'train' } as const satisfies Record<string, EnvironmentPlace>;
+
 export const datasetReads = {
   /**
    * Reads every sample's environment (hundreds of thousands of rows at LINCS size): seconds that
@@ -92,15 +115,33 @@ export const datasetReads = {
     context: DatasetReadContext,
     { datasetId, split }: { datasetId: string; split: ValidationSplit },
   ): Promise<SplitPreview> {
-    const { datasets } = context.store;
-    return previewSplit(datasets.environmentView(datasetId, { representations: false }), split, (column) =>
-      datasets.sampleColumn(datasetId, column),
-    );
+    return splitPreviewOf(context.store, datasetId, split);
   },
 
   /** Counts every environment's samples and cell lines: a scan of the samples, so off the serving thread. */
   async environments(context: DatasetReadContext, { datasetId }: { datasetId: string }): Promise<EnvironmentSummary[]> {
     return context.store.datasets.environments(datasetId);
+  },
+
+  /** One page of the environments a search keeps, sorted, with each one's place under the split when one is given. */
+  async environmentsPage(context: DatasetReadContext, { datasetId, split, ...query }: EnvironmentPageRequest): Promise<EnvironmentPage> {
+    const { datasets } = context.store;
+    if (!datasets.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    let places: Map<string, EnvironmentPlace> | null = null;
+    if (split) {
+      try {
+        places = new Map(splitPreviewOf(context.store, datasetId, split).environments.map((e) => [e.environmentId, PLACES[e.heldOut]]));
+      } catch (error) {
+        // A split this dataset cannot take (splits.preview says why, and the view shows it): the
+        // rows still list, without places; only an order by place needs them.
+        if (!(error instanceof LabError && error.code === 'bad_input') || query.sort.key === 'split') throw error;
+      }
+    }
+    return datasets.environmentsPage(datasetId, query, places);
+  },
+
+  async environmentFacets(context: DatasetReadContext, { datasetId }: { datasetId: string }): Promise<EnvironmentFacets> {
+    return context.store.datasets.environmentFacets(datasetId);
   },
 
   /** Every environment's representation vector: 40k × 1,024 values for a LINCS import. */

@@ -67,6 +67,8 @@ function handlerTable(lab: LabParts): ServedHandlers {
     // These read every sample (seconds at LINCS size): in the analysis worker, off the serving thread.
     // Results of megabytes come back from the worker validated and serialized (analysis.serve).
     'environments.list': (params, { signal }) => analysis.readDataset('environments.list', 'environments', params, { signal }),
+    'environments.page': (params, { signal }) => analysis.readDataset('environments.page', 'environmentsPage', params, { signal }),
+    'environments.facets': (params, { signal }) => analysis.readDataset('environments.facets', 'environmentFacets', params, { signal }),
     'environments.labelled': ({ datasetId }) => ({ labelled: store.datasets.hasLabelledEnvironments(datasetId) }),
     'environments.representations': (params, { signal }) =>
       analysis.readDataset('environments.representations', 'representations', params, { signal }),

@@ -12,7 +12,21 @@ import {
   type EnvironmentSummary,
   type MetadataColumn,
 } from '../../shared/api/domain.js';
+import type { EnvironmentPlace } from '../../shared/api/environments.js';
 import { LabError } from '../../shared/api/errors.js';
+import {
+  ENVIRONMENT_CORE_COLUMNS,
+  ENVIRONMENT_SUMMARY_COLUMNS,
+  ENVIRONMENTS_OF_DATASET,
+  type EnvironmentCoreRow,
+  type EnvironmentPageQuery,
+  type EnvironmentSummaryRow,
+  environmentCore,
+  environmentFacets,
+  environmentSummary,
+  environmentsPage,
+  moleculesBySmiles,
+} from './environment-pages.js';
 import { MetadataProfiler, type SampleMetadata } from './metadata-profile.js';
 import { Repository } from './repository.js';
 import { camelFields, jsonList } from './rows.js';
@@ -160,67 +174,22 @@ export class DatasetRepository extends Repository {
   environments(datasetId: string): EnvironmentSummary[] {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     const rows = this.db
-      .prepare(
-        `SELECT ${ENVIRONMENT_CORE_COLUMNS}, e.dose, e.time,
-                length(e.representation) AS representation_bytes, e.representation_kind,
-                e.n_samples, e.cell_lines, p.name AS drug_name
-         ${ENVIRONMENTS_OF_DATASET}`,
-      )
-      .all(datasetId) as (EnvironmentCoreRow & {
-      dose: string | null;
-      time: string | null;
-      representation_bytes: number | null;
-      representation_kind: string;
-      n_samples: number;
-      cell_lines: string;
-      drug_name: string | null;
-    })[];
-    const molecules = this.#moleculesBySmiles();
-    return rows.map((r) => ({
-      ...environmentCore(r, molecules),
-      dose: r.dose,
-      time: r.time,
-      nSamples: r.n_samples,
-      representationLength: (r.representation_bytes ?? 0) / Float32Array.BYTES_PER_ELEMENT,
-      representationKind: r.representation_kind,
-      drugName: r.drug_name,
-      smiles: r.smiles,
-      structure:
-        r.is_control === 1 || r.perturbagen_id === null
-          ? null
-          : r.smiles === null
-            ? 'missing'
-            : molecules.get(r.smiles)?.ok === false
-              ? 'invalid'
-              : 'parsed',
-      // Counted at import (DatasetWriter), not from every sample's metadata on each call.
-      cellLines: JSON.parse(r.cell_lines) as { cellLine: string; samples: number }[],
-    }));
+      .prepare(`SELECT ${ENVIRONMENT_SUMMARY_COLUMNS} ${ENVIRONMENTS_OF_DATASET}`)
+      .all(datasetId) as EnvironmentSummaryRow[];
+    const molecules = moleculesBySmiles(this.db);
+    return rows.map((r) => environmentSummary(r, molecules));
   }
 
-  /**
-   * What the structure cache knows of each SMILES (parsed by any fingerprint setting; scaffold and
-   * canonical form of a parsed entry). One scan of the cache: a correlated lookup per environment
-   * took 4–8 s at 20k environments, the scan tens of milliseconds.
-   */
-  #moleculesBySmiles(): MoleculesBySmiles {
-    const bySmiles: MoleculesBySmiles = new Map();
-    const rows = this.db.prepare('SELECT smiles, ok, scaffold_smiles, canonical_smiles FROM molecules').iterate() as IterableIterator<{
-      smiles: string;
-      ok: number;
-      scaffold_smiles: string | null;
-      canonical_smiles: string | null;
-    }>;
-    for (const m of rows) {
-      if (bySmiles.get(m.smiles)?.ok) continue;
-      bySmiles.set(
-        m.smiles,
-        m.ok === 1
-          ? { ok: true, scaffold: m.scaffold_smiles, canonical: m.canonical_smiles }
-          : { ok: false, scaffold: null, canonical: null },
-      );
-    }
-    return bySmiles;
+  /** One page of a dataset's environments, searched and sorted in SQL (environment-pages.ts). */
+  environmentsPage(datasetId: string, query: EnvironmentPageQuery, places: ReadonlyMap<string, EnvironmentPlace> | null) {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return environmentsPage(this.db, datasetId, query, places);
+  }
+
+  /** The distinct cell lines, doses and times of a dataset's environments. */
+  environmentFacets(datasetId: string) {
+    if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    return environmentFacets(this.db, datasetId);
   }
 
   /** The drug structure behind one environment, from the structure cache. */
@@ -411,7 +380,7 @@ export class DatasetRepository extends Repository {
    */
   environmentView(datasetId: string, { representations = true }: { representations?: boolean } = {}): EnvironmentView {
     if (!this.exists(datasetId)) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
-    const molecules = this.#moleculesBySmiles();
+    const molecules = moleculesBySmiles(this.db);
     // Every representation goes into one block, each environment's a view of it, and the rows are
     // iterated: at 49,854 environments × 1,095 values, all the rows' blobs at once and a copy of
     // each were ~440 MB of small allocations, which glibc kept after they were freed.
@@ -760,33 +729,6 @@ function validateHeader(header: NewDataset): void {
     if (keys.has(env.key)) throw new LabError('bad_input', `Duplicate environment key "${env.key}" in dataset "${header.name}".`);
     keys.add(env.key);
   }
-}
-
-/** What both environment queries read: the environment and its drug's SMILES, from a dataset in order. */
-const ENVIRONMENT_CORE_COLUMNS = 'e.id, e.key, e.label, e.is_control, e.perturbagen_id, e.cell_line, p.smiles';
-const ENVIRONMENTS_OF_DATASET = `FROM environments e LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
-  WHERE e.dataset_id = ? ORDER BY e.idx`;
-
-type MoleculesBySmiles = Map<string, { ok: boolean; scaffold: string | null; canonical: string | null }>;
-
-interface EnvironmentCoreRow {
-  id: string;
-  key: string;
-  label: string;
-  is_control: number;
-  perturbagen_id: string | null;
-  cell_line: string | null;
-  smiles: string | null;
-}
-
-function environmentCore(row: EnvironmentCoreRow, molecules: MoleculesBySmiles) {
-  return {
-    ...camelFields(row, ['id', 'key', 'label']),
-    isControl: row.is_control === 1,
-    perturbagen: row.perturbagen_id,
-    cellLine: row.cell_line,
-    scaffold: row.smiles === null ? null : (molecules.get(row.smiles)?.scaffold ?? null),
-  };
 }
 
 function toSummary(row: DatasetRow): DatasetSummary {

@@ -1,6 +1,7 @@
 export * from './analysis.js';
 export * from './bridge.js';
 export * from './domain.js';
+export * from './environments.js';
 export * from './errors.js';
 export * from './files.js';
 export * from './imports.js';

@@ -30,6 +30,7 @@ import {
   RunDetail,
   RunSummary,
 } from './domain.js';
+import { EnvironmentFacets, EnvironmentPage, EnvironmentPageParams } from './environments.js';
 import { FileGrant, FileGrantId, FileSources, FolderId, FolderListing, FolderPath } from './files.js';
 import { AttachSamplesRequest, CompoundImportResult, ImportPreview, ImportRequest } from './imports.js';
 import {
@@ -61,7 +62,11 @@ export const methods = {
   },
   'datasets.delete': { params: z.strictObject({ id: Id }), result: z.strictObject({ deleted: z.literal(true) }) },
   'datasets.createSynthetic': { params: CreateSyntheticParams, result: JobStarted },
+  /** Every environment at once: the CLI and scripts; views ask for a page or the facets (50k environments at LINCS size). */
   'environments.list': { params: z.strictObject({ datasetId: Id }), result: z.array(EnvironmentSummary) },
+  /** One page of the environments a search keeps, sorted, with the totals. */
+  'environments.page': { params: EnvironmentPageParams, result: EnvironmentPage },
+  'environments.facets': { params: z.strictObject({ datasetId: Id }), result: EnvironmentFacets },
   /** Whether any environment is a control or names a perturbagen (false: a table of sample labels would help). */
   'environments.labelled': { params: z.strictObject({ datasetId: Id }), result: z.strictObject({ labelled: z.boolean() }) },
   'environments.representations': {

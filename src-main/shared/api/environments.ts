@@ -1,0 +1,69 @@
+// Environments a page at a time: a LINCS import has ~50k of them, too many to send (24 MB) or to
+// lay out as rows at once. Search, sort and the totals are answered by the lab.
+import { z } from 'zod';
+import { EnvironmentSummary, Id } from './domain.js';
+import { ValidationSplit } from './training.js';
+
+export const EnvironmentSortKey = z.enum(['key', 'drug', 'structure', 'nSamples', 'split']);
+export type EnvironmentSortKey = z.infer<typeof EnvironmentSortKey>;
+
+/** Where an environment's samples go under a split: every one held out, some (a metadata split), or none. */
+export const EnvironmentPlace = z.enum(['held out', 'partly held out', 'train']);
+export type EnvironmentPlace = z.infer<typeof EnvironmentPlace>;
+
+export const ENVIRONMENT_PAGE_LIMIT = 500;
+
+export const EnvironmentPageParams = z
+  .strictObject({
+    datasetId: Id,
+    /** Case-insensitive substring of the key, label, drug id or name, cell line or SMILES. */
+    query: z.string().max(500).default(''),
+    /** Leave the controls out (pickers of a drug). */
+    treatedOnly: z.boolean().default(false),
+    sort: z.strictObject({ key: EnvironmentSortKey, descending: z.boolean().default(false) }).default({ key: 'key', descending: false }),
+    /** The split whose place each row reports (and that sorting by split uses). */
+    split: ValidationSplit.optional(),
+    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(ENVIRONMENT_PAGE_LIMIT).default(100),
+  })
+  .refine((p) => p.sort.key !== 'split' || p.split !== undefined, {
+    message: 'Sorting by split needs the split (params.split)',
+    path: ['split'],
+  });
+export type EnvironmentPageParams = z.input<typeof EnvironmentPageParams>;
+/** A page request as the contract parsed it (defaults filled in). */
+export type EnvironmentPageRequest = z.output<typeof EnvironmentPageParams>;
+
+/** Drugs (not environments: one drug has an environment per cell line) by whether their structure is usable. */
+export const DrugStructureCounts = z.strictObject({
+  parsed: z.number().int().nonnegative(),
+  invalid: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative(),
+});
+export type DrugStructureCounts = z.infer<typeof DrugStructureCounts>;
+
+/** A summary with its place under the split asked for: null without one, or when the dataset cannot take that split. */
+export const EnvironmentRow = EnvironmentSummary.extend({ place: EnvironmentPlace.nullable() });
+export type EnvironmentRow = z.infer<typeof EnvironmentRow>;
+
+export const EnvironmentPage = z.strictObject({
+  /** Every environment of the dataset. */
+  total: z.number().int().nonnegative(),
+  /** Those the query (and treatedOnly) keep. */
+  matched: z.number().int().nonnegative(),
+  offset: z.number().int().nonnegative(),
+  rows: z.array(EnvironmentRow),
+  /** Over the whole dataset, not the page; with the first page (offset 0) only. */
+  drugStructures: DrugStructureCounts.nullable(),
+});
+export type EnvironmentPage = z.infer<typeof EnvironmentPage>;
+
+/** The distinct values pickers offer (cell lines to hold out or predict in, doses and times trained on). */
+export const EnvironmentFacets = z.strictObject({
+  cellLines: z.array(z.string()),
+  doses: z.array(z.string()),
+  times: z.array(z.string()),
+  /** Whether treated environments are keyed by dose and time (a prediction then asks for both). */
+  keyedByDoseAndTime: z.boolean(),
+});
+export type EnvironmentFacets = z.infer<typeof EnvironmentFacets>;
