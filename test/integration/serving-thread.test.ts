@@ -93,6 +93,10 @@ describe('long LabApi calls stay off the serving thread', () => {
       ['datasets.sampleColumn', { datasetId, column: 'sample id' }],
       // A lasso's 75k ids against the rest: its params are checked in the worker, not on this thread.
       ['analysis.differential', { datasetId, groupA: group('lasso', 0, SAMPLES / 2), groupB: group('rest', SAMPLES / 2, SAMPLES) }],
+      // Saved as a selection, by index (the Latents view) and by id (the command line): checked,
+      // resolved and written by the dataset-read worker.
+      ['selections.save', { datasetId, name: 'lasso by index', sampleIndices: encodeSampleIndices(range(0, SAMPLES / 2)) }],
+      ['selections.save', { datasetId, name: 'lasso by id', sampleIds: group('', 0, SAMPLES / 2).sampleIds }],
     ];
     for (const [method, params] of calls) {
       await assertOffServingThread(t, method, () => call(method, params));
@@ -111,6 +115,15 @@ describe('long LabApi calls stay off the serving thread', () => {
     ) as { ok: boolean; error?: { code: string; message: string } };
     assert.equal(refused.error?.code, 'invalid_params', JSON.stringify(refused));
     assert.match(refused.error?.message ?? '', /params\.groupA/);
+    const refusedSave = JSON.parse(
+      new TextDecoder().decode(
+        joinParts(
+          await carrierDispatch(temp.lab)({ id: 3, method: 'selections.save', params: { datasetId, name: ' ', sampleIds: ['sig1'] } }),
+        ),
+      ),
+    ) as { ok: boolean; error?: { code: string; message: string } };
+    assert.equal(refusedSave.error?.code, 'invalid_params', JSON.stringify(refusedSave));
+    assert.match(refusedSave.error?.message ?? '', /params\.name/);
   });
 
   it("forwards a lasso's packed sample indices and its serialized result without checking or building them here", async (t) => {

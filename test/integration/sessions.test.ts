@@ -29,9 +29,9 @@ let nextId = 1;
 const members = (selection: Selection) => Array.from(decodeSampleIndices(selection.sampleIndices));
 
 /**
- * Counts the serving connection's reads of every sample id (and of the selections' stored ids) while
- * `work` runs: the dataset-read worker has its own connection, so any count here is per-sample work
- * on the serving thread.
+ * Counts the serving connection's reads of every sample id (and of the selections' stored ids), and
+ * its writes of a selection, while `work` runs: the dataset-read worker has its own connections, so
+ * any count here is per-sample work on the serving thread.
  */
 async function perSampleReadsHere<T>(work: () => Promise<T>): Promise<{ result: T; reads: string[] }> {
   const { datasets, sessions } = service.store;
@@ -42,6 +42,8 @@ async function perSampleReadsHere<T>(work: () => Promise<T>): Promise<{ result: 
     [sessions, 'storedSelections'],
     [sessions, 'storedSelection'],
     [sessions, 'selection'],
+    [sessions, 'saveSelection'],
+    [sessions, 'saveCheckedSelection'],
   ] as const;
   const originals = spied.map(([object, name]) => {
     const original = (object as unknown as Record<string, (...args: unknown[]) => unknown>)[name] as (...args: unknown[]) => unknown;
@@ -115,7 +117,11 @@ describe('view state', () => {
 
 describe('named selections', () => {
   test('are created, renamed with a note, listed and deleted', async () => {
-    const created = await call<Selection>('selections.save', { datasetId, name: 'cluster 1', sampleIds: sampleIds.slice(0, 5) });
+    // Ids (the command line's) are checked against the dataset and written in the worker too.
+    const { result: created, reads: saveReads } = await perSampleReadsHere(() =>
+      call<Selection>('selections.save', { datasetId, name: 'cluster 1', sampleIds: sampleIds.slice(0, 5) }),
+    );
+    assert.deepEqual(saveReads, [], 'per-sample work on the serving thread');
     assert.match(created.id, /^sel_/);
     assert.deepEqual([created.size, members(created)], [5, [0, 1, 2, 3, 4]]);
     assert.equal(created.note, '');
@@ -173,7 +179,7 @@ describe('named selections', () => {
 
 describe('a lasso saved as sample indices', () => {
   test('resolves them to ids (each once, in sample order), keeps them on a rename, and refuses what does not fit', async () => {
-    // Neither the save nor the rename nor the list reads a sample id on the serving thread.
+    // Neither the save nor the rename nor the list reads a sample id, or writes, on the serving thread.
     const { result: lasso, reads } = await perSampleReadsHere(() =>
       call<Selection>('selections.save', { datasetId, name: 'lasso', sampleIndices: encodeSampleIndices([7, 3, 3, 5]) }),
     );

@@ -20,7 +20,6 @@ import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js
 import { previewSplit } from '../ml/training-data.js';
 import { type StoredSelection, sampleIndicesBlob, samplePositions } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
-import { samplesAtIndices } from './differential.js';
 
 /** What a dataset read is given: the worker's read-only connection and its request's cancel signal. */
 export interface DatasetReadContext {
@@ -59,7 +58,7 @@ export function encodeCodedColumn(column: string, values: readonly (string | nul
   return { column, levels: packed.values, levelEnds: packed.ends, codes: base64Of(codes) };
 }
 
-function base64Of(values: Int32Array): string {
+export function base64Of(values: Int32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 
@@ -176,19 +175,6 @@ export const datasetReads = {
       throw new LabError('bad_input', error instanceof Error ? error.message : String(error));
     }
     return { datasetId, ids: encodePackedStrings(context.store.datasets.sampleIdsAtPositions(datasetId, positions)) };
-  },
-
-  /**
-   * The ids of samples given by index (a lasso's), each once in sample order, as the JSON text a
-   * selection stores, and those indices packed (its answer): the serving thread writes the text
-   * without reading every sample id of the dataset (473k at LINCS size) or parsing 100k of them.
-   */
-  async sampleIdsAt(
-    context: DatasetReadContext,
-    { datasetId, sampleIndices }: { datasetId: string; sampleIndices: string },
-  ): Promise<{ count: number; json: string; sampleIndices: string }> {
-    const { ids, indices } = samplesAtIndices(context.store, datasetId, sampleIndices, 'The selection');
-    return { count: ids.length, json: JSON.stringify(ids), sampleIndices: base64Of(indices) };
   },
 
   /** Every saved selection of a dataset, its samples as packed indices (selections.list). */

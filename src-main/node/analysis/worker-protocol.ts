@@ -4,6 +4,7 @@ import type { ErrorPayload } from '../../shared/api/errors.js';
 import type { MethodName } from '../../shared/api/methods.js';
 import type { BackendName } from '../ml/backend.js';
 import type { AnalysisOperationName } from './operations.js';
+import type { SelectionWriteName } from './selection-writes.js';
 import type { StoredLatentsReadName } from './stored-latents.js';
 
 export interface AnalysisWorkerInit {
@@ -28,8 +29,11 @@ export interface SerializeAs {
   checkParams?: boolean;
 }
 
+/** What a worker thread can be asked to run: an analysis, a stored Latents read or a selection's save. */
+export type AnalysisCallName = AnalysisOperationName | StoredLatentsReadName | SelectionWriteName;
+
 export type AnalysisRequest =
-  | { type: 'call'; id: number; operation: AnalysisOperationName | StoredLatentsReadName; params: unknown; serializeAs?: SerializeAs }
+  | { type: 'call'; id: number; operation: AnalysisCallName; params: unknown; serializeAs?: SerializeAs }
   | { type: 'cancel'; id: number }
   | { type: 'stats'; id: number };
 

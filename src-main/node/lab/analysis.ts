@@ -16,12 +16,21 @@ import type {
 import { LabError } from '../../shared/api/errors.js';
 import { FingerprintOptions } from '../../shared/api/imports.js';
 import type { MethodName, ParamsOf, ResultOf } from '../../shared/api/methods.js';
+import { parseParams } from '../../shared/api/protocol.js';
 import { TrainingConfig } from '../../shared/api/training.js';
 import { type DatasetReadName, datasetReads } from '../analysis/dataset-reads.js';
 import type { AnalysisOperationName, AnalysisParams, AnalysisResult } from '../analysis/operations.js';
 import { drugEnvironmentVector, takesDoseAndTime } from '../analysis/predict.js';
+import { selectionWrites } from '../analysis/selection-writes.js';
 import type { StoredLatentsReadName } from '../analysis/stored-latents.js';
-import type { AnalysisReply, AnalysisRequest, AnalysisWorkerInit, AnalysisWorkerStats, SerializeAs } from '../analysis/worker-protocol.js';
+import type {
+  AnalysisCallName,
+  AnalysisReply,
+  AnalysisRequest,
+  AnalysisWorkerInit,
+  AnalysisWorkerStats,
+  SerializeAs,
+} from '../analysis/worker-protocol.js';
 import type { DescribeOptions, MoleculeResult } from '../chem/chemistry.js';
 import { fingerprintBitCount } from '../data/representation-columns.js';
 import type { BackendName } from '../ml/backend.js';
@@ -108,7 +117,7 @@ export class AnalysisService {
   #serve<M extends MethodName>(
     lane: Lane,
     method: M,
-    operation: AnalysisOperationName | StoredLatentsReadName,
+    operation: AnalysisCallName,
     params: unknown,
     options: CallOptions,
     extra?: Pick<SerializeAs, 'extra' | 'checkParams'>,
@@ -145,6 +154,22 @@ export class AnalysisService {
         ? this.#request({ type: 'call', operation, params }, options, 'dataset')
         : this.#readInProcess(operation, params, options);
     return (await value) as AnalysisResult<N>;
+  }
+
+  /**
+   * Saves a selection (selection-writes.ts) in the dataset-read worker, on its own writable
+   * connection, answered as selections.save; here when the database is in memory. The params may
+   * come unchecked (PARAMS_CHECKED_IN_WORKER: 100k ids or 533 KB of indices): they are checked where it runs.
+   */
+  async saveSelection(
+    params: unknown,
+    options: CallOptions = {},
+  ): Promise<SerializedResult<'selections.save'> | ResultOf<'selections.save'>> {
+    if (this.#store.path !== ':memory:') {
+      return this.#serve('dataset', 'selections.save', 'saveSelection', params, options, { checkParams: true });
+    }
+    const checked = parseParams('selections.save', params);
+    return selectionWrites.saveSelection({ store: this.#store, signal: options.signal ?? new AbortController().signal }, checked);
   }
 
   /** A dataset read on this thread: only for a database in memory, which a worker cannot open. */
@@ -300,9 +325,7 @@ export class AnalysisService {
   }
 
   #request(
-    message:
-      | { type: 'call'; operation: AnalysisOperationName | StoredLatentsReadName; params: unknown; serializeAs?: SerializeAs }
-      | { type: 'stats' },
+    message: { type: 'call'; operation: AnalysisCallName; params: unknown; serializeAs?: SerializeAs } | { type: 'stats' },
     options: CallOptions,
     lane: Lane = 'model',
   ): Promise<unknown> {

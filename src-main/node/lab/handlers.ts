@@ -22,7 +22,7 @@ import { collectOffThread } from './studies/study-thread.js';
 import type { TrainingManager } from './training.js';
 
 /** Handlers that check their own params in the analysis worker; the carriers leave them unchecked (createJsonDispatcher). */
-export const PARAMS_CHECKED_IN_WORKER: ReadonlySet<MethodName> = new Set(['analysis.differential']);
+export const PARAMS_CHECKED_IN_WORKER: ReadonlySet<MethodName> = new Set(['analysis.differential', 'selections.save']);
 
 export interface LabParts extends ScreeningLab, StudyLab {
   store: Store;
@@ -107,7 +107,8 @@ function handlerTable(lab: LabParts): ServedHandlers {
     'sessions.get': ({ view }) => store.sessions.view(view),
     'sessions.save': ({ view, state }) => store.sessions.saveView(view, state),
     'selections.list': ({ datasetId }, context) => listSelections(analysis, datasetId, context),
-    'selections.save': (params, context) => saveSelection(store, analysis, params, context),
+    // Its params (a lasso's packed indices, or the command line's ids) are checked in the worker too.
+    'selections.save': (params, context) => saveSelection(analysis, params, context),
     'selections.delete': ({ id }) => {
       store.sessions.deleteSelection(id);
       return { deleted: true as const };
