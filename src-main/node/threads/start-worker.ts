@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
- * The nice value of a background worker thread. On a 2-core machine an import (its worker and
+ * How much nicer than the lab a background worker thread runs (nice 10 for a lab at 0, at most 19:
+ * a lab started under `nice` keeps its workers below it). On a 2-core machine an import (its worker and
  * chemistry pool) or a training run keeps every core busy, and the serving thread then waits for a
  * core before it can answer even `app.info` (100 ms in the full-size bench's import, with 24 ms of
  * its own CPU at most); a nicer worker gives the core back as soon as the serving thread wakes.
@@ -29,7 +30,9 @@ export function startWorker(entry: URL, options: StartWorkerOptions = {}): Worke
   const lowerPriority = background && process.platform === 'linux';
   const built = existsSync(fileURLToPath(entry));
   if (built && !lowerPriority) return new Worker(entry, workerOptions);
-  const prelude = lowerPriority ? `try { require('node:os').setPriority(0, ${BACKGROUND_NICE}); } catch {}\n` : '';
+  const prelude = lowerPriority
+    ? `try { const os = require('node:os'); os.setPriority(0, Math.min(19, os.getPriority(0) + ${BACKGROUND_NICE})); } catch {}\n`
+    : '';
   if (built) return new Worker(`${prelude}import(${JSON.stringify(entry.href)});`, { ...workerOptions, eval: true });
   const source = entry.href.replace(/\.js$/, '.ts');
   // tsx by absolute URL: an eval worker resolves bare names from the working directory, which may be anywhere (a bundle folder).
