@@ -1,11 +1,10 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|mlp|nll|latent|clip-in-adam|native-noise]] [--ab-rounds N] [--off SWITCH]
-// native-unfused: native-blas without its fused kernels (the dense-ReLU backward and the one-op MLP, ml/native/dense.ts,
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise]]
+// native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
 // the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
 // Adam), as before them.
 // With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
-// and off — relu-grad (default), dense-linear (a linear layer as one kernel, ml/native/dense.ts), mlp (a
-// one-hidden-layer network as one op each way, ml/native/dense.ts), nll, latent (the posterior sample and KL, ml/native/latent.ts),
+// and off — relu-grad (default), dense-linear (a linear layer as one kernel, ml/native/dense.ts), nll, latent (the posterior sample and KL, ml/native/latent.ts),
 // clip-in-adam (clipping's rescale inside Adam) or native-noise (the noise drawn by the addon) — and prints both medians of wall and CPU time per step and
 // their ratios, measured under the same load.
 // With CELLSHIFT_KERNEL_TIMES=1 (native only) it also lists every addon call of the timed steps:
@@ -54,7 +53,7 @@ for (const name of Object.keys(stepSwitches) as (keyof typeof stepSwitches)[]) {
 }
 if (backend === 'native' || backend === 'native-unfused') {
   const { registerNativeBackend } = await import('../src-main/node/ml/native/index.js');
-  const { DENSE_LINEAR, MLP, RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
+  const { DENSE_LINEAR, RELU_GRAD } = await import('../src-main/node/ml/native/dense.js');
   const { GAUSSIAN_NLL } = await import('../src-main/node/ml/native/nll.js');
   const { GAUSSIAN_LATENT } = await import('../src-main/node/ml/native/latent.js');
   const status = registerNativeBackend();
@@ -63,7 +62,6 @@ if (backend === 'native' || backend === 'native-unfused') {
   for (const [name, kernel] of [
     ['relu-grad', RELU_GRAD],
     ['dense-linear', DENSE_LINEAR],
-    ['mlp', MLP],
     ['nll', GAUSSIAN_NLL],
     ['latent', GAUSSIAN_LATENT],
   ] as const) {
@@ -79,13 +77,6 @@ if (backend === 'native' || backend === 'native-unfused') {
     });
   }
   if (backend === 'native-unfused') for (const s of switches.values()) s.off();
-  // --off NAME: native-blas with that one switch off for the whole run (its kernel times and profile).
-  const offAt = process.argv.indexOf('--off');
-  if (offAt >= 0) {
-    const off = switches.get(process.argv[offAt + 1] ?? '');
-    if (!off) throw new Error(`--off: no such switch (${[...switches.keys()].join(', ')})`);
-    off.off();
-  }
 } else if (backend === 'wasm-patched') {
   await selectBackend({ prefer: 'wasm' });
   const { patchWasmTransposedMatMul } = await import('../src-main/node/ml/native/wasm-matmul.js');
@@ -165,9 +156,7 @@ console.log(
     `CPU ${cpuMs.toFixed(1)} ms/step (system ${(cpu.system / 1000 / steps).toFixed(1)}), ${((cpuMs * 1000) / batchSize).toFixed(1)} µs CPU/sample; ${uptime()}`,
 );
 if (addonTimesEnabled()) printAddonTimes(ms, cpuMs);
-const roundsAt = process.argv.indexOf('--ab-rounds');
-/** Alternated A/B rounds (`--ab-rounds N`, default 8): more of them on a shared, noisy machine. */
-const AB_ROUNDS = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 8;
+const AB_ROUNDS = 8;
 if (pool) {
   const { hits, misses } = pool.takeAllocCounts();
   const missedMb = misses.reduce((sum, n) => sum + n * 4, 0) / 2 ** 20;

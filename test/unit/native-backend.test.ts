@@ -11,11 +11,10 @@ import { createModule } from '../../src-main/node/ml/modules/index.js';
 import { applyScaledGradients } from '../../src-main/node/ml/native/adam.js';
 import { type AdamHyperparameters, loadAddon } from '../../src-main/node/ml/native/addon.js';
 import { NativeBackend } from '../../src-main/node/ml/native/backend.js';
-import { DENSE_LINEAR, DENSE_RELU, dense, MLP, MLP_GRAD, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
+import { DENSE_LINEAR, DENSE_RELU, dense, RELU_GRAD } from '../../src-main/node/ml/native/dense.js';
 import { registerNativeBackend } from '../../src-main/node/ml/native/index.js';
 import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD } from '../../src-main/node/ml/native/latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from '../../src-main/node/ml/native/nll.js';
-import { OneHiddenLayer, ParameterSet } from '../../src-main/node/ml/parameters.js';
 import { clipByGlobalNorm, clippingScale, Trainer } from '../../src-main/node/ml/trainer.js';
 import type { TrainingData } from '../../src-main/node/ml/training-data.js';
 import { ModelConfig, type ModelFamily, TrainingConfig } from '../../src-main/shared/api/training.js';
@@ -164,51 +163,6 @@ describe('native-blas backend', () => {
       assertCloseToCpu(got, expected);
       // The fused path ran, and none of the unfused layer's kernels.
       await assertFusedKernels(compute, [...fused], [...unfusedKernels]);
-    }
-  });
-
-  it('a one-hidden-layer network runs as one op each way, to its two layers’ values bit for bit, and frees what it keeps', {
-    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
-  }, async () => {
-    const rng = new Rng(23);
-    const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
-    // 300 hidden units: more than one 256-column block of reluGrad, split between the threads.
-    const [rows, inputs, hidden, outputs] = [37, 11, 300, 9];
-    const [x, r, hiddenBias, outputBias] = [random(rows * inputs), random(rows * outputs), random(hidden), random(outputs)];
-    const compute = () =>
-      tf.tidy(() => {
-        const net = new OneHiddenLayer(new ParameterSet(new Rng(3)), 'net', inputs, hidden, outputs);
-        // Biases away from zero, so their gradients and the ReLU's cut both matter.
-        net.hidden.bias.assign(tf.tensor1d(hiddenBias));
-        net.output.bias.assign(tf.tensor1d(outputBias));
-        const xs = tf.tensor2d(x, [rows, inputs]);
-        const weights = tf.tensor2d(r, [rows, outputs]);
-        const loss = (input: tf.Tensor2D) => tf.sum(tf.mul(net.apply(input), weights)) as tf.Scalar;
-        const variables = [net.hidden.weights, net.hidden.bias, net.output.weights, net.output.bias];
-        // With the input's gradient (a decoder fed by z) and without it (an encoder fed by data).
-        const withInput = tf.grads((input: tf.Tensor) => loss(input as tf.Tensor2D))([xs]);
-        const { value, grads } = tf.variableGrads(() => loss(xs), variables);
-        const result = [net.apply(xs), value, ...withInput, ...variables.map((v) => grads[v.name] as tf.Tensor)].map((t) =>
-          Array.from(t.dataSync()),
-        );
-        for (const v of variables) v.dispose();
-        return result;
-      });
-    await tf.setBackend('cpu');
-    const cpu = compute();
-    await tf.setBackend('native-blas');
-    const dataBefore = tf.engine().backend.numDataIds();
-    const fused = compute();
-    assert.equal(tf.engine().backend.numDataIds(), dataBefore, 'the hidden activations kept for the gradient are freed with the output');
-    await assertFusedKernels(compute, [MLP, MLP_GRAD], [DENSE_RELU, DENSE_LINEAR, RELU_GRAD]);
-    assertCloseToCpu(fused, cpu);
-    // The two layers on native-blas, which the op replaces: the same addon calls, so equal bit for bit.
-    const config = tf.getKernel(MLP, 'native-blas') as tf.KernelConfig;
-    tf.unregisterKernel(MLP, 'native-blas');
-    try {
-      assert.deepEqual(fused, compute());
-    } finally {
-      tf.registerKernel(config);
     }
   });
 

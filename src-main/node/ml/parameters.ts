@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../data/random.js';
-import { dense, fusedOneHiddenLayer } from './native/dense.js';
+import { dense } from './native/dense.js';
 
 export class ParameterSet {
   readonly #rng: Rng;
@@ -82,13 +82,8 @@ export class OneHiddenLayer {
     this.output = params.dense(`${name}/out`, hidden, outputs);
   }
 
-  /**
-   * `modulate` lets FiLM scale and shift the hidden activations. Without it, one op where the
-   * backend has the fused MLP (native-blas, native/dense.ts); these two layers are its definition.
-   */
+  /** `modulate` lets FiLM scale and shift the hidden activations. */
   apply(x: tf.Tensor2D, modulate?: (h: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
-    const fused = modulate ? null : fusedOneHiddenLayer(x, this.hidden, this.output);
-    if (fused) return fused;
     return tf.tidy(() => {
       const h = this.hidden.apply(x, 'relu');
       return this.output.apply(modulate ? modulate(h) : h);

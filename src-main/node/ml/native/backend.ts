@@ -42,9 +42,6 @@ export class NativeBackend extends MathBackendCPU {
   readonly #owned = new WeakMap<Float32Array, Owned>();
   readonly #ownerOf = new WeakMap<ArrayBufferLike, Float32Array>();
 
-  /** Data kept alive with another tensor's data (keepWith), disposed with it. */
-  readonly #companions = new Map<DataId, TensorInfo>();
-
   readonly #maxPooledBytes: number;
   /** alloc() calls the pool answered, and those that made a new array (lengths of the latter). */
   #hits = 0;
@@ -118,30 +115,7 @@ export class NativeBackend extends MathBackendCPU {
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const released = super.disposeData(dataId, force);
     if (released && values instanceof Float32Array && !this.data.has(dataId)) this.#release(values);
-    if (released && !this.data.has(dataId)) {
-      const companion = this.#companions.get(dataId);
-      if (companion) {
-        this.#companions.delete(dataId);
-        this.disposeData(companion.dataId);
-      }
-    }
     return released;
-  }
-
-  /**
-   * Keeps `companion` (data of this backend no tensor holds) until `owner`'s data is disposed —
-   * every tensor sharing it, the tape's saved copies included — then disposes it: values a fused
-   * kernel's gradient reads beside its output, without making them an output (an output the
-   * gradient does not reach gets a zero-filled array from tfjs each step). See dense.ts (MLP).
-   */
-  keepWith(owner: DataId, companion: TensorInfo): void {
-    if (this.#companions.has(owner)) throw new Error('keepWith: this data already keeps a companion');
-    this.#companions.set(owner, companion);
-  }
-
-  /** What keepWith(owner, …) keeps, if anything. */
-  keptWith(owner: DataId): TensorInfo | undefined {
-    return this.#companions.get(owner);
   }
 
   override disposeIntermediateTensorInfo(tensorInfo: TensorInfo): void {

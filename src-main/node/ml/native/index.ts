@@ -12,17 +12,9 @@ import * as tf from '@tensorflow/tfjs';
 import { installFusedAdam } from './adam.js';
 import { loadAddon } from './addon.js';
 import { NativeBackend } from './backend.js';
-import { DENSE_LINEAR, DENSE_RELU, MLP, MLP_GRAD, RELU_GRAD, registerDenseGradients } from './dense.js';
+import { DENSE_LINEAR, DENSE_RELU, RELU_GRAD, registerDenseGradients } from './dense.js';
 import { registerBroadcastGradients } from './gradients.js';
-import {
-  denseKernel,
-  gaussianNllGradKernel,
-  gaussianNllKernel,
-  mlpGradKernel,
-  mlpKernel,
-  nativeKernels,
-  reluGradKernel,
-} from './kernels.js';
+import { denseKernel, gaussianNllGradKernel, gaussianNllKernel, nativeKernels, reluGradKernel } from './kernels.js';
 import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD, latentKernels, registerGaussianLatentGradient } from './latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD, registerGaussianNllGradient } from './nll.js';
 
@@ -66,14 +58,6 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
       kernelName: RELU_GRAD,
       backendName: NATIVE_BACKEND,
       kernelFunc: reluGradKernel(addon.binding) as unknown as tf.KernelFunc,
-    });
-    const [batchMatMul, sum] = [overrides.get('BatchMatMul'), overrides.get('Sum')];
-    if (!batchMatMul || !sum) throw new Error('no native BatchMatMul or Sum kernel');
-    tf.registerKernel({ kernelName: MLP, backendName: NATIVE_BACKEND, kernelFunc: mlpKernel(fusedMatMul) as unknown as tf.KernelFunc });
-    tf.registerKernel({
-      kernelName: MLP_GRAD,
-      backendName: NATIVE_BACKEND,
-      kernelFunc: mlpGradKernel(addon.binding, batchMatMul, sum) as unknown as tf.KernelFunc,
     });
     registerDenseGradients();
     // Addons built before src/loss.c lack these: the loss then stays tfjs's composite.

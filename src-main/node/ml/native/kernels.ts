@@ -10,8 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
-import { NativeBackend, outputArray } from './backend.js';
-import { MLP, MLP_GRAD, RELU_GRAD } from './dense.js';
+import { outputArray } from './backend.js';
+import { RELU_GRAD } from './dense.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from './nll.js';
 import { BINARY_OPS, UNARY_OPS } from './ops.js';
 
@@ -315,71 +315,6 @@ export function reluGradKernel(native: NativeBinding): Kernel {
     const dbias = alloc(backend, cols);
     if (cols > 0) native.reluGrad(dx, dbias, asFloats(backend, dy), asFloats(backend, y), rows, cols);
     return [backend.makeTensorInfo([rows, cols], 'float32', dx), backend.makeTensorInfo([cols], 'float32', dbias)];
-  };
-}
-
-/** The one-hidden-layer MLP's forward (dense.ts MLP): the two dense layers' kernels, relu then linear; h kept with y when asked. */
-export function mlpKernel(fusedMatMul: Kernel): Kernel {
-  return ({ inputs, backend, attrs }) => {
-    const { x, hiddenWeights, hiddenBias, outputWeights, outputBias } = inputs as Record<
-      'x' | 'hiddenWeights' | 'hiddenBias' | 'outputWeights' | 'outputBias',
-      tf.TensorInfo
-    >;
-    const ok =
-      x.shape.length === 2 &&
-      hiddenWeights.shape.length === 2 &&
-      outputWeights.shape.length === 2 &&
-      sameShape(hiddenBias.shape, [hiddenWeights.shape[1] as number]) &&
-      sameShape(outputBias.shape, [outputWeights.shape[1] as number]) &&
-      x.shape[1] === hiddenWeights.shape[0] &&
-      hiddenWeights.shape[1] === outputWeights.shape[0];
-    if (!ok) {
-      throw new Error(
-        `${MLP}: x [${x.shape}], hidden [${hiddenWeights.shape}] + [${hiddenBias.shape}], output [${outputWeights.shape}] + [${outputBias.shape}] do not chain`,
-      );
-    }
-    const layer = (a: tf.TensorInfo, b: tf.TensorInfo, bias: tf.TensorInfo, activation: 'relu' | 'linear') =>
-      fusedMatMul({ inputs: { a, b, bias }, backend, attrs: { transposeA: false, transposeB: false, activation } }) as tf.TensorInfo;
-    const h = layer(x, hiddenWeights, hiddenBias, 'relu');
-    const y = layer(h, outputWeights, outputBias, 'linear');
-    if (attrs?.keepHidden && backend instanceof NativeBackend) backend.keepWith(y.dataId, h);
-    else backend.disposeIntermediateTensorInfo(h);
-    return y;
-  };
-}
-
-/**
- * The MLP's backward (dense.ts MLP_GRAD): the kernels and the order the two layers' gradients run
- * them in — output layer: dW₂ = hᵀ·dy, db₂ = Σ_rows dy, dh = dy·W₂ᵀ; hidden layer: reluGrad
- * (dz = dh·step(h), db₁ = Σ_rows dz), dW₁ = xᵀ·dz — so the same values.
- */
-export function mlpGradKernel(native: NativeBinding, batchMatMul: Kernel, sum: Kernel): Kernel {
-  return ({ inputs, backend }) => {
-    const { dy, x, outputWeights, y } = inputs as Record<'dy' | 'x' | 'outputWeights' | 'y', tf.TensorInfo>;
-    const h = backend instanceof NativeBackend ? backend.keptWith(y.dataId) : undefined;
-    if (!h) throw new Error(`${MLP_GRAD}: the forward kept no hidden activations (it ran with keepHidden false, or on another backend)`);
-    const [rows, hidden] = h.shape as [number, number];
-    if (
-      h.shape.length !== 2 ||
-      x.shape.length !== 2 ||
-      x.shape[0] !== rows ||
-      !sameShape(dy.shape, [rows, outputWeights.shape[1] as number])
-    ) {
-      throw new Error(
-        `${MLP_GRAD}: dy [${dy.shape}], x [${x.shape}], outputWeights [${outputWeights.shape}] and h [${h.shape}] do not match`,
-      );
-    }
-    const matmul = (a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean) =>
-      batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as tf.TensorInfo;
-    const dOutputWeights = matmul(h, dy, true, false);
-    const dOutputBias = sum({ inputs: { x: dy }, backend, attrs: { axis: [0], keepDims: false } }) as tf.TensorInfo;
-    const dh = matmul(dy, outputWeights, false, true);
-    const dz = alloc(backend, rows * hidden);
-    const dHiddenBias = alloc(backend, hidden);
-    if (hidden > 0) native.reluGrad(dz, dHiddenBias, asFloats(backend, dh), asFloats(backend, h), rows, hidden);
-    backend.disposeIntermediateTensorInfo(dh);
-    const dzInfo = backend.makeTensorInfo([rows, hidden], 'float32', dz);
-    return [dzInfo, matmul(x, dzInfo, true, false), backend.makeTensorInfo([hidden], 'float32', dHiddenBias), dOutputWeights, dOutputBias];
   };
 }
 
