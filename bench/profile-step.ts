@@ -1,5 +1,5 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise]]
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise]] [--ab-rounds N] [--off SWITCH]
 // native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
 // the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
 // Adam), as before them.
@@ -77,6 +77,13 @@ if (backend === 'native' || backend === 'native-unfused') {
     });
   }
   if (backend === 'native-unfused') for (const s of switches.values()) s.off();
+  // --off NAME: native-blas with that one switch off for the whole run (its kernel times and profile).
+  const offAt = process.argv.indexOf('--off');
+  if (offAt >= 0) {
+    const off = switches.get(process.argv[offAt + 1] ?? '');
+    if (!off) throw new Error(`--off: no such switch (${[...switches.keys()].join(', ')})`);
+    off.off();
+  }
 } else if (backend === 'wasm-patched') {
   await selectBackend({ prefer: 'wasm' });
   const { patchWasmTransposedMatMul } = await import('../src-main/node/ml/native/wasm-matmul.js');
@@ -156,7 +163,9 @@ console.log(
     `CPU ${cpuMs.toFixed(1)} ms/step (system ${(cpu.system / 1000 / steps).toFixed(1)}), ${((cpuMs * 1000) / batchSize).toFixed(1)} µs CPU/sample; ${uptime()}`,
 );
 if (addonTimesEnabled()) printAddonTimes(ms, cpuMs);
-const AB_ROUNDS = 8;
+const roundsAt = process.argv.indexOf('--ab-rounds');
+/** Alternated A/B rounds (`--ab-rounds N`, default 8): more of them on a shared, noisy machine. */
+const AB_ROUNDS = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 8;
 if (pool) {
   const { hits, misses } = pool.takeAllocCounts();
   const missedMb = misses.reduce((sum, n) => sum + n * 4, 0) / 2 ** 20;
