@@ -1,11 +1,12 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise]]
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise|spin]] [--ab-rounds N] [--off SWITCH]
 // native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
 // the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
 // Adam), as before them.
 // With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
 // and off — relu-grad (default), dense-linear (a linear layer as one kernel, ml/native/dense.ts), nll, latent (the posterior sample and KL, ml/native/latent.ts),
-// clip-in-adam (clipping's rescale inside Adam) or native-noise (the noise drawn by the addon) — and prints both medians of wall and CPU time per step and
+// clip-in-adam (clipping's rescale inside Adam), native-noise (the noise drawn by the addon) or spin (the
+// addon pool's threads spin CELLSHIFT_SPIN_US, default 100, µs before sleeping, against none) — and prints both medians of wall and CPU time per step and
 // their ratios, measured under the same load.
 // With CELLSHIFT_KERNEL_TIMES=1 (native only) it also lists every addon call of the timed steps:
 // wall and CPU (all threads) per step, CPU ÷ wall (≈ 1: one thread), and the step's time outside
@@ -76,7 +77,23 @@ if (backend === 'native' || backend === 'native-unfused') {
       },
     });
   }
+  // The addon pool's bounded spin before its threads sleep (native/blas/src/addon.c; off unless
+  // CELLSHIFT_SPIN_US is set): `--ab spin` alternates CELLSHIFT_SPIN_US (100 if unset) µs with none.
+  const { loadAddon } = await import('../src-main/node/ml/native/addon.js');
+  const addon = loadAddon();
+  if (addon.ok && addon.binding.setSpin) {
+    const setSpin = addon.binding.setSpin;
+    const spin = Number(process.env.CELLSHIFT_SPIN_US || 100);
+    switches.set('spin', { on: () => setSpin(spin), off: () => setSpin(0) });
+  }
   if (backend === 'native-unfused') for (const s of switches.values()) s.off();
+  // --off NAME: native-blas with that one switch off for the whole run (its kernel times and profile).
+  const offAt = process.argv.indexOf('--off');
+  if (offAt >= 0) {
+    const off = switches.get(process.argv[offAt + 1] ?? '');
+    if (!off) throw new Error(`--off: no such switch (${[...switches.keys()].join(', ')})`);
+    off.off();
+  }
 } else if (backend === 'wasm-patched') {
   await selectBackend({ prefer: 'wasm' });
   const { patchWasmTransposedMatMul } = await import('../src-main/node/ml/native/wasm-matmul.js');
@@ -156,7 +173,9 @@ console.log(
     `CPU ${cpuMs.toFixed(1)} ms/step (system ${(cpu.system / 1000 / steps).toFixed(1)}), ${((cpuMs * 1000) / batchSize).toFixed(1)} µs CPU/sample; ${uptime()}`,
 );
 if (addonTimesEnabled()) printAddonTimes(ms, cpuMs);
-const AB_ROUNDS = 8;
+const roundsAt = process.argv.indexOf('--ab-rounds');
+/** Alternated A/B rounds (`--ab-rounds N`, default 8): more of them on a shared, noisy machine. */
+const AB_ROUNDS = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 8;
 if (pool) {
   const { hits, misses } = pool.takeAllocCounts();
   const missedMb = misses.reduce((sum, n) => sum + n * 4, 0) / 2 ** 20;

@@ -20,6 +20,8 @@
 //   - with Debian's OpenMP build of OpenBLAS when it is installed.
 // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE force an older kernel on some machines and slow both
 // sides: `npm run bench:train` unsets them for this command (both sides); never in tests or CI.
+// native-blas's idle threads sleep at once unless CELLSHIFT_SPIN_US (its own pool) and
+// GOMP_SPINCOUNT (OpenBLAS's OpenMP threads) are set for this command; neither reaches PyTorch.
 // The configuration each side ran with is printed with its numbers. Engines alternate within
 // each round, so every ratio to PyTorch compares runs made under the same machine load. Both the
 // median and the best round are shown: on a shared 2-core machine PyTorch's spinning OpenMP
@@ -111,7 +113,11 @@ async function available(): Promise<{ engines: Engine[]; notes: string[] }> {
   const native = registerNativeBackend();
   if (native.ok) {
     engines.push('native-blas');
-    notes.push(`native-blas: ${native.detail}`);
+    const spin = [
+      `CELLSHIFT_SPIN_US=${process.env.CELLSHIFT_SPIN_US ?? 'unset (no spin)'}`,
+      `GOMP_SPINCOUNT=${process.env.GOMP_SPINCOUNT ?? 'unset'}`,
+    ];
+    notes.push(`native-blas: ${native.detail}; ${spin.join(', ')}`);
   } else notes.push(`native-blas: unavailable (${native.why})`);
   for (const name of ['wasm', 'cpu'] as const) {
     try {
@@ -245,6 +251,10 @@ function runTorchOnce(family: ModelFamily, batchSize: number, waitPolicy: string
   // Removed, not inherited, for the spinning run: loading the addon sets OMP_WAIT_POLICY=PASSIVE in
   // this process (native/blas/src/addon.c), so "spin" runs used to sleep as well.
   if (waitPolicy === undefined) delete env.OMP_WAIT_POLICY;
+  // Spin settings given for native-blas's threads (CELLSHIFT_SPIN_US, and GOMP_SPINCOUNT, which
+  // libgomp in both processes reads) stay on its side: the reference keeps its own two policies.
+  delete env.GOMP_SPINCOUNT;
+  delete env.CELLSHIFT_SPIN_US;
   const result = spawnSync(PYTHON, args, { encoding: 'utf8', env });
   if (result.status !== 0) throw new Error(`torch_train.py failed: ${result.stderr.trim().split('\n').slice(-1)[0]}`);
   const line = JSON.parse(result.stdout.trim().split('\n').slice(-1)[0] as string) as {

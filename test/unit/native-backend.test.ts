@@ -343,6 +343,44 @@ describe('native-blas backend', () => {
     assertCloseToCpu(compute(), expected);
   });
 
+  it('the addon pool spins before sleeping only when asked (CELLSHIFT_SPIN_US, setSpin), with the same results', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, () => {
+    const addon = loadAddon();
+    assert.ok(addon.ok);
+    const native = addon.binding;
+    assert.ok(native.setSpin, 'the addon has setSpin');
+    const setSpin = native.setSpin.bind(native);
+    if (!process.env.CELLSHIFT_SPIN_US) assert.equal(native.info().spinMicroseconds, 0, 'off by default');
+    const rng = new Rng(31);
+    // Large enough to split between the threads: [rows, cols] with cols over one 256-column block.
+    const [rows, cols] = [300, 700];
+    const dy = Float32Array.from({ length: rows * cols }, () => rng.normal());
+    const y = Float32Array.from({ length: rows * cols }, () => rng.normal());
+    const run = () => {
+      const out: Float32Array[] = [];
+      // Many jobs back to back: the spinning worker and caller meet each other's next job.
+      for (let i = 0; i < 50; i++) {
+        const dx = new Float32Array(rows * cols);
+        const dbias = new Float32Array(cols);
+        native.reluGrad(dx, dbias, dy, y, rows, cols);
+        const relu = new Float32Array(rows * cols);
+        native.unary(0, relu, dy, 0);
+        if (i === 0 || i === 49) out.push(dx, dbias, relu);
+      }
+      return out;
+    };
+    const sleeping = run();
+    try {
+      setSpin(200);
+      assert.equal(native.info().spinMicroseconds, 200);
+      assert.deepEqual(run(), sleeping);
+    } finally {
+      setSpin(0);
+    }
+    assert.equal(native.info().spinMicroseconds, 0);
+  });
+
   it('adamMany equals adam() per variable bit for bit, and refuses overlapping or mismatched arrays', {
     skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
   }, () => {

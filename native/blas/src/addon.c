@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -114,9 +115,16 @@ static void load_blas(void) {
 // ---------------------------------------------------------------------------------------------
 // A small thread pool for the elementwise loops (BLAS has its own). Each element is computed by
 // exactly one thread with the same arithmetic, so results do not depend on the thread count.
-// Workers sleep on a condition variable between jobs (no spinning: the machine's other cores
-// belong to BLAS, the garbage collector and other processes). One job at a time; a second
-// JavaScript thread arriving meanwhile runs its loop on its own thread instead of waiting.
+// Workers sleep on a condition variable between jobs (no spinning by default: the machine's other
+// cores belong to BLAS, the garbage collector and other processes). CELLSHIFT_SPIN_US (or setSpin)
+// lets idle workers, and the caller waiting for their parts, spin that many microseconds first:
+// a training step runs ~15 loops here a few hundred microseconds apart, and each otherwise waits
+// for a futex wake-up of the other core's thread before that core does any work. On a loaded
+// 2-core machine that spin lost (VAE batch 64 and 1024, load 8-9: 0.90x wall per step median), so
+// it stays off until a quiet machine shows it pays; GOMP_SPINCOUNT does the same for OpenBLAS's
+// OpenMP threads (libgomp reads it; the PASSIVE policy below otherwise means no spin at all).
+// One job at a time; a second JavaScript thread arriving meanwhile runs its loop on its own
+// thread instead of waiting.
 
 #define MAX_THREADS 16
 
@@ -131,8 +139,52 @@ static struct {
   void *ctx;
   int64_t n;
   int parts;
-  int pending;
+  uint64_t pending;  // parts still running; read without the lock while spinning
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, 0, 0};
+
+static int64_t spin_ns = -1;  // -1: not read from CELLSHIFT_SPIN_US yet
+
+static int64_t spin_limit(void) {
+  int64_t ns = __atomic_load_n(&spin_ns, __ATOMIC_RELAXED);
+  if (ns >= 0) return ns;
+  const char *env = getenv("CELLSHIFT_SPIN_US");
+  long us = env && env[0] ? strtol(env, NULL, 10) : 0;
+  ns = us < 0 ? 0 : (int64_t)us * 1000;
+  __atomic_store_n(&spin_ns, ns, __ATOMIC_RELAXED);
+  return ns;
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/**
+ * Spins (without the lock) while (*word == value) != until_equal, i.e. until *word leaves value
+ * (until_equal 0) or reaches it (1), or the spin bound passes. The caller then waits on its
+ * condition variable under the lock as before, so the spin only ever saves the wake-up.
+ */
+static void spin_wait(const uint64_t *word, uint64_t value, int until_equal) {
+  const int64_t limit = spin_limit();
+  if (limit <= 0) return;
+  const int64_t start = now_ns();
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if ((__atomic_load_n(word, __ATOMIC_ACQUIRE) == value) == until_equal) return;
+      cpu_relax();
+    }
+    if (now_ns() - start > limit) return;
+  }
+}
 
 static void part_range(int part, int parts, int64_t n, int64_t *begin, int64_t *end) {
   int64_t per = ((n + parts - 1) / parts + 15) & ~(int64_t)15;  // 64-byte aligned chunks
@@ -145,6 +197,11 @@ static void *worker_main(void *arg) {
   uint64_t seen = 0;
   pthread_mutex_lock(&pool.lock);
   for (;;) {
+    if (pool.generation == seen) {
+      pthread_mutex_unlock(&pool.lock);
+      spin_wait(&pool.generation, seen, 0);
+      pthread_mutex_lock(&pool.lock);
+    }
     while (pool.generation == seen) pthread_cond_wait(&pool.start, &pool.lock);
     seen = pool.generation;
     if (id >= pool.parts) continue;
@@ -157,7 +214,7 @@ static void *worker_main(void *arg) {
     part_range(id, parts, n, &begin, &end);
     if (begin < end) fn(ctx, begin, end);
     pthread_mutex_lock(&pool.lock);
-    if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+    if (__atomic_sub_fetch(&pool.pending, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&pool.done);
   }
   return NULL;
 }
@@ -193,13 +250,14 @@ void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
   pool.ctx = ctx;
   pool.n = n;
   pool.parts = parts;
-  pool.pending = parts - 1;
-  pool.generation++;
+  __atomic_store_n(&pool.pending, (uint64_t)(parts - 1), __ATOMIC_RELAXED);
+  __atomic_add_fetch(&pool.generation, 1, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&pool.start);
   pthread_mutex_unlock(&pool.lock);
   int64_t begin, end;
   part_range(0, parts, n, &begin, &end);
   if (begin < end) fn(ctx, begin, end);
+  spin_wait(&pool.pending, 0, 1);
   pthread_mutex_lock(&pool.lock);
   while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.lock);
   pthread_mutex_unlock(&pool.lock);
@@ -890,6 +948,9 @@ static napi_value Info(napi_env env, napi_callback_info info) {
   napi_value kernel_threads;
   napi_create_int32(env, pool.threads, &kernel_threads);
   napi_set_named_property(env, result, "kernelThreads", kernel_threads);
+  napi_value spin;
+  napi_create_double(env, (double)spin_limit() / 1000, &spin);
+  napi_set_named_property(env, result, "spinMicroseconds", spin);
   return result;
 }
 
@@ -902,6 +963,16 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
     if (blas_set_threads) blas_set_threads((int)n);
     pool.threads = n > MAX_THREADS ? MAX_THREADS : (int)n;
   }
+  return NULL;
+}
+
+/** setSpin(microseconds): how long the pool's idle threads spin before sleeping (0: never). */
+static napi_value SetSpin(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 1)) return NULL;
+  int64_t us = integer(&args, 0);
+  if (args.failed) return NULL;
+  __atomic_store_n(&spin_ns, us < 0 ? 0 : us * 1000, __ATOMIC_RELAXED);
   return NULL;
 }
 
@@ -947,6 +1018,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"adam", NULL, Adam, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"setSpin", NULL, SetSpin, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   projection_register(env, exports);

@@ -175,8 +175,19 @@ export interface NativeBinding {
     negativeSampleRate: number,
     rngState: Uint32Array,
   ): void;
-  info(): { blas: string; error: string; config: string; corename: string; threads: number; kernelThreads: number };
+  info(): {
+    blas: string;
+    error: string;
+    config: string;
+    corename: string;
+    threads: number;
+    kernelThreads: number;
+    /** How long the addon's idle threads spin before sleeping (absent in addons built before it). */
+    spinMicroseconds?: number;
+  };
   setThreads(n: number): void;
+  /** Sets that spin, in microseconds (0: sleep at once); absent in addons built before it. */
+  setSpin?(microseconds: number): void;
 }
 
 export type AddonLoad = { ok: true; binding: NativeBinding; path: string; blas: string } | { ok: false; why: string };
