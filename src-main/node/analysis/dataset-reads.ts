@@ -102,8 +102,8 @@ interface KeptSplit extends EnvironmentSplit {
 /** Splits kept per store: a view previews a split, then pages through it, sorts by it, and flips between a few. */
 const KEPT_SPLITS = 4;
 const keptSplits = new WeakMap<Store, Map<string, KeptSplit>>();
-/** The last dataset's SplitFacts per store (another split of it reads nothing more, unless it needs scaffolds). */
-const keptFacts = new WeakMap<Store, { key: string; facts: SplitFacts }>();
+/** The last SplitFacts read per store, with and without scaffolds: another split of the dataset reads nothing more. */
+const keptFacts = new WeakMap<Store, { key: string; withScaffolds: Map<boolean, SplitFacts> }>();
 
 /**
  * What `split` holds out of a dataset, kept per store for the next pages and previews of it. Read
@@ -124,15 +124,21 @@ function splitOf(store: Store, datasetId: string, split: ValidationSplit): KeptS
     return hit;
   }
   const scaffolds = split.kind === 'scaffold';
-  const factsKey = JSON.stringify([datasetId, contentHash, scaffolds]);
-  let facts = keptFacts.get(store);
-  if (facts?.key !== factsKey) {
-    facts = { key: factsKey, facts: store.datasets.splitFacts(datasetId, { scaffolds }) };
-    keptFacts.set(store, facts);
+  // Of one dataset at a time: a view previews the splits of the dataset it shows.
+  const factsKey = JSON.stringify([datasetId, contentHash]);
+  let factsOf = keptFacts.get(store);
+  if (factsOf?.key !== factsKey) {
+    factsOf = { key: factsKey, withScaffolds: new Map() };
+    keptFacts.set(store, factsOf);
   }
-  const environments = facts.facts.environments;
+  let facts = factsOf.withScaffolds.get(scaffolds);
+  if (!facts) {
+    facts = store.datasets.splitFacts(datasetId, { scaffolds });
+    factsOf.withScaffolds.set(scaffolds, facts);
+  }
+  const environments = facts.environments;
   const result: KeptSplit = {
-    ...splitOfEnvironments(facts.facts, split, () => {
+    ...splitOfEnvironments(facts, split, () => {
       const view = store.datasets.environmentView(datasetId, { representations: false });
       return { environmentIndex: view.environmentIndex, sampleColumn: (column) => store.datasets.sampleColumn(datasetId, column) };
     }),

@@ -449,10 +449,12 @@ export class DatasetRepository extends Repository {
       | undefined;
     if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
     const molecules = scaffolds ? moleculesBySmiles(this.db) : null;
+    // The drug's SMILES (for its scaffold) only when asked: a lookup per environment otherwise spared.
     const rows = this.db
       .prepare(
-        `SELECT e.id, e.key, e.is_control, e.perturbagen_id, e.cell_line, e.n_samples, p.smiles
-         FROM environments e INDEXED BY environments_listing LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+        `SELECT e.id, e.key, e.is_control, e.perturbagen_id, e.cell_line, e.n_samples, ${scaffolds ? 'p.smiles' : 'NULL'}
+         FROM environments e INDEXED BY environments_listing
+         ${scaffolds ? 'LEFT JOIN perturbagens p ON p.id = e.perturbagen_id' : ''}
          WHERE e.dataset_id = ? ORDER BY e.idx`,
       )
       .raw()
