@@ -33,39 +33,23 @@ describe('environments: structures, cell lines and split previews', () => {
     dir = mkdtempSync(join(tmpdir(), 'cellshift-environments-'));
     const f = await writeLincsFixture(dir);
     lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
-    const finished = new Promise<string>((resolve, reject) =>
-      lab.onEvent((event: LabEvent) => {
-        if (event.type === 'job.finished') resolve((event.result as { id: string }).id);
-        if (event.type === 'job.failed') reject(new Error(event.error.message));
-      }),
-    );
-    await lab.imports.start(
-      await lab.imports.requestFromPaths({
-        matrixPath: f.gctx,
-        sigInfoPath: f.sigInfo,
-        pertInfoPath: f.pertInfo,
-        geneInfoPath: f.geneInfo,
-      }),
-    );
-    datasetId = await finished;
-    const byCell = new Promise<string>((resolve, reject) =>
-      lab.onEvent((event: LabEvent) => {
-        if (event.type === 'job.finished' && (event.result as { id: string }).id !== datasetId)
-          resolve((event.result as { id: string }).id);
-        if (event.type === 'job.failed') reject(new Error(event.error.message));
-      }),
-    );
-    await lab.imports.start(
-      await lab.imports.requestFromPaths({
-        matrixPath: f.gctx,
-        sigInfoPath: f.sigInfo,
-        pertInfoPath: f.pertInfo,
-        geneInfoPath: f.geneInfo,
-        environmentKey: 'drug+cell',
-        name: 'keyed by drug and cell line',
-      }),
-    );
-    byCellDatasetId = await byCell;
+    // One import of the fixture, its environments keyed as asked: the id of the dataset it made.
+    const ended = new Map<string, LabEvent>();
+    const waiting = new Map<string, (event: LabEvent) => void>();
+    lab.onEvent((event: LabEvent) => {
+      if (event.type !== 'job.finished' && event.type !== 'job.failed') return;
+      ended.set(event.jobId, event);
+      waiting.get(event.jobId)?.(event);
+    });
+    const imported = async (settings: { environmentKey?: 'drug+cell'; name?: string }) => {
+      const request = { matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo, ...settings };
+      const { jobId } = await lab.imports.start(await lab.imports.requestFromPaths(request));
+      const event = ended.get(jobId) ?? (await new Promise<LabEvent>((resolve) => waiting.set(jobId, resolve)));
+      if (event.type === 'job.failed') throw new Error(event.error.message);
+      return ((event as { result: unknown }).result as { id: string }).id;
+    };
+    datasetId = await imported({});
+    byCellDatasetId = await imported({ environmentKey: 'drug+cell', name: 'keyed by drug and cell line' });
     handlers = lab.handlers();
     environments = await call('environments.list', { datasetId });
   });

@@ -151,7 +151,15 @@ export function environmentsPage(
   const direction = sort.descending ? 'DESC' : 'ASC';
   let ids: string[];
   if (sort.key === 'split') {
-    const all = db.prepare(`SELECT e.id ${ENVIRONMENTS_JOINED} WHERE ${where} ORDER BY e.idx`).pluck().all(bind) as string[];
+    // Every matching id, from the listing index (it holds every column the search reads of an
+    // environment): SQLite's own choice walked the environments' fat rows, ~3× the time.
+    const all = db
+      .prepare(
+        `SELECT e.id FROM environments e INDEXED BY environments_listing LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+         WHERE ${where} ORDER BY e.idx`,
+      )
+      .pluck()
+      .all(bind) as string[];
     // Grouped by place, in the places' alphabetical order (or its reverse), each group in import
     // order: a comparison sort with localeCompare took ~0.3 s over 49,854 ids.
     const order = [...EnvironmentPlace.options].sort();
