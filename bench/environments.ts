@@ -6,7 +6,8 @@
 //   node --import tsx bench/environments.ts --lab DIR [--rounds 2] [--search CL1] [--no-export]
 // DIR/lab.db is opened as it is (use a copy: cp -a /tmp/latents-again-lab /tmp/env-lab); its
 // dataset with the most environments is read. The split previews are computed cold in each round
-// (its seed is the round's), as a view's first page under a split it has not previewed is.
+// (its seed is the round's), as a view's first page under a split it has not previewed is; the
+// split picker's own preview (splits.preview) is timed first, cold and again, with its bytes.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createJsonDispatcher, joinParts } from '../src-main/node/lab/dispatch.js';
@@ -35,7 +36,9 @@ try {
     `dataset "${dataset.name}": ${dataset.nSamples.toLocaleString()} samples, ${dataset.nEnvironments.toLocaleString()} environments`,
   );
 
-  const dispatch = createJsonDispatcher(lab.handlers(), console.error, PARAMS_CHECKED_IN_WORKER);
+  const handlers = lab.handlers();
+  const methodNames = Object.keys(handlers);
+  const dispatch = createJsonDispatcher(handlers, console.error, PARAMS_CHECKED_IN_WORKER);
   let nextId = 1;
   /** One request as the HTTP carrier serves it: its wall time and the answer's bytes. */
   async function served(method: string, params: unknown): Promise<{ ms: number; bytes: number; result: unknown }> {
@@ -49,7 +52,27 @@ try {
   }
 
   const page = (extra: Record<string, unknown>) => ({ datasetId, offset: 0, limit: 200, ...extra });
+  // The split picker's preview: of a split not asked for before (round 1: the first of the
+  // dataset since the lab opened; later rounds: another seed of it), then the same split again.
+  const previewed = (round: number) => ({ kind: 'held-out-drugs', fraction: 0.2, seed: 200 + round });
   const steps: { name: string; run: (round: number) => Promise<{ ms: number; bytes: number; result: unknown }> }[] = [
+    {
+      name: 'splits.preview, new held-out-drug split (cold)',
+      run: (round) => served('splits.preview', { datasetId, split: previewed(round) }),
+    },
+    { name: 'splits.preview, same split again', run: (round) => served('splits.preview', { datasetId, split: previewed(round) }) },
+    {
+      name: 'splits.preview, new scaffold split (cold)',
+      run: (round) => served('splits.preview', { datasetId, split: { kind: 'scaffold', fraction: 0.2, seed: 200 + round } }),
+    },
+    ...(methodNames.includes('splits.assignment')
+      ? [
+          {
+            name: 'splits.assignment, same held-out-drug split',
+            run: (round: number) => served('splits.assignment', { datasetId, split: previewed(round) }),
+          },
+        ]
+      : []),
     { name: 'environments.list (reference: every summary)', run: () => served('environments.list', { datasetId }) },
     { name: 'first page, no split (200 rows by key)', run: () => served('environments.page', page({})) },
     {
@@ -82,6 +105,8 @@ try {
     },
   ];
 
+  // The dataset-read worker starts (loading its modules) on its first call: not what is measured.
+  await served('environments.facets', { datasetId });
   const times = steps.map(() => [] as number[]);
   const sizes = steps.map(() => 0);
   const notes = steps.map(() => '');
@@ -92,14 +117,17 @@ try {
       const { ms, bytes, result } = await step.run(round);
       (times[s] as number[]).push(ms);
       sizes[s] = bytes;
-      const r = result as { matched?: number; total?: number; rows?: unknown[] };
-      if (r.matched !== undefined)
+      const r = result as { matched?: number; total?: number; rows?: unknown[]; heldOutSamples?: number; heldOutGroups?: unknown[] };
+      if (r.heldOutSamples !== undefined)
+        notes[s] = `${r.heldOutSamples.toLocaleString()} samples, ${r.heldOutGroups?.length.toLocaleString()} groups named held out`;
+      else if (r.matched !== undefined)
         notes[s] = `${r.rows?.length ?? 0} rows, ${r.matched.toLocaleString()} of ${r.total?.toLocaleString()} matched`;
       else if (Array.isArray(result)) notes[s] = `${result.length.toLocaleString()} summaries`;
     }
   }
-  const referenceMs = median(times[0] as number[]);
-  const referenceBytes = sizes[0] as number;
+  const reference = steps.findIndex((step) => step.name.startsWith('environments.list'));
+  const referenceMs = median(times[reference] as number[]);
+  const referenceBytes = sizes[reference] as number;
   console.log(
     `\n${'step'.padEnd(52)} ${'median ms'.padStart(10)} ${'× list'.padStart(8)} ${'bytes'.padStart(12)} ${'× list'.padStart(8)}  rounds: ${rounds}`,
   );

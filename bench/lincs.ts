@@ -244,7 +244,7 @@ async function main(): Promise<void> {
           datasetId: dataset.id,
           split: { kind: 'held-out-drugs', fraction: 0.2, seed: 0 },
         }),
-      (p) => `${p.trainSamples} train, ${p.heldOutSamples} held out`,
+      (p) => `${p.trainSamples} train, ${p.heldOutSamples} held out; ${JSON.stringify(p).length.toLocaleString()} bytes of JSON`,
     );
     const trained = o.retrain ? null : await reusedRun(live, dataset.id);
     if (trained) log(`reusing run ${trained.id}: no training`);

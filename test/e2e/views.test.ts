@@ -166,7 +166,7 @@ describe('the lab in a browser', () => {
     await page.getByTestId('split-fraction').fill('0.5');
     await page.getByTestId('split-fraction').blur();
     await summary.filter({ hasText: /hold out 12\b/ }).waitFor();
-    assert.match(await summary.innerText(), /Train on 20 samples, hold out 12 — 2 held-out drugs: BRD-/);
+    assert.match(await summary.innerText(), /Train on 20 samples, hold out 12\s+\(4 of \d+ environments\)\s+— 2 held-out drugs: BRD-/);
     const heldRows = page
       .getByTestId('environment-row')
       .filter({ has: page.getByTestId('split-status').getByText('held out', { exact: true }) });

@@ -1,7 +1,7 @@
 // The `cellshift` command line as a user runs it: a child process on a temporary database.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -85,6 +85,45 @@ describe('cellshift --help', { concurrency: true }, () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--colour/);
     assert.match(result.stderr, /cellshift datasets --help/);
+  });
+});
+
+describe('cellshift split', () => {
+  test("prints a split's totals, and every environment's place as JSON lines and CSV", async () => {
+    const db = freshDb();
+    const imported = await cellshift(['import', '--synthetic', 'demo', '--json'], db);
+    assert.equal(imported.code, 0, imported.stderr);
+    const dataset = DatasetSummary.parse(JSON.parse(imported.stdout));
+    const csv = join(dir, 'split.csv');
+    const json = await cellshift(
+      ['split', '--dataset', dataset.id, '--kind', 'held-out-drugs', '--fraction', '0.5', '--csv', csv, '--json'],
+      db,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const [totals, ...places] = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.equal(totals.datasetId, dataset.id);
+    assert.deepEqual(totals.split, { kind: 'held-out-drugs', fraction: 0.5, seed: 0 });
+    assert.equal(totals.trainSamples + totals.heldOutSamples, dataset.nSamples);
+    assert.equal(places.length, dataset.nEnvironments, 'one line per environment');
+    const held = places.filter((p) => p.place === 'held out');
+    assert.ok(held.length > 0 && held.length < places.length);
+    assert.ok(totals.heldOutGroups.length > 0, 'whole drugs held out');
+    const rows = readFileSync(csv, 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'environment_id,environment,place');
+    assert.deepEqual(
+      rows.slice(1).map((r) => r.split(',')),
+      places.map((p) => [p.environmentId, p.key, p.place]),
+    );
+    const human = await cellshift(['split', '--dataset', dataset.id, '--kind', 'held-out-drugs', '--fraction', '0.5'], db);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(`hold out ${totals.heldOutSamples}\\b`));
+    assert.match(human.stdout, new RegExp(`${held.length} held out, 0 partly`));
+    const bad = await cellshift(['split', '--dataset', dataset.id, '--kind', 'colour'], db);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Not a split: .*kinds: random-environments/);
   });
 });
 

@@ -8,10 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { closeLab, openLab } from '../../src-main/node/lab/open.js';
 import { resultValue } from '../../src-main/node/lab/serialized-result.js';
 import type { LabService } from '../../src-main/node/lab/service.js';
+import { prepareModelData } from '../../src-main/node/ml/training-data.js';
 import type { EnvironmentSummary } from '../../src-main/shared/api/domain.js';
-import type { EnvironmentPage, EnvironmentRow } from '../../src-main/shared/api/environments.js';
+import { decodeSplitAssignment, type EnvironmentPage, type EnvironmentRow } from '../../src-main/shared/api/environments.js';
 import type { CallContext, ResultOf } from '../../src-main/shared/api/methods.js';
 import type { LabEvent } from '../../src-main/shared/api/protocol.js';
+import { SPLIT_PREVIEW_GROUPS, TrainingConfig, type ValidationSplit } from '../../src-main/shared/api/training.js';
 import { writeLincsFixture } from '../fixtures/lincs.js';
 import { labCaller } from '../lab-call.js';
 
@@ -19,6 +21,8 @@ describe('environments: structures, cell lines and split previews', () => {
   let dir: string;
   let lab: LabService;
   let datasetId: string;
+  /** The same samples with environments keyed by drug and cell line (a cell-line split needs them). */
+  let byCellDatasetId: string;
   let environments: EnvironmentSummary[];
   let handlers: ReturnType<LabService['handlers']>;
   const call = <M extends keyof typeof handlers>(method: M, params: Parameters<(typeof handlers)[M]>[0]) =>
@@ -29,21 +33,23 @@ describe('environments: structures, cell lines and split previews', () => {
     dir = mkdtempSync(join(tmpdir(), 'cellshift-environments-'));
     const f = await writeLincsFixture(dir);
     lab = await openLab({ databasePath: join(dir, 'lab.db'), carrier: 'cli', seedDemo: false });
-    const finished = new Promise<string>((resolve, reject) =>
-      lab.onEvent((event: LabEvent) => {
-        if (event.type === 'job.finished') resolve((event.result as { id: string }).id);
-        if (event.type === 'job.failed') reject(new Error(event.error.message));
-      }),
-    );
-    await lab.imports.start(
-      await lab.imports.requestFromPaths({
-        matrixPath: f.gctx,
-        sigInfoPath: f.sigInfo,
-        pertInfoPath: f.pertInfo,
-        geneInfoPath: f.geneInfo,
-      }),
-    );
-    datasetId = await finished;
+    // One import of the fixture, its environments keyed as asked: the id of the dataset it made.
+    const ended = new Map<string, LabEvent>();
+    const waiting = new Map<string, (event: LabEvent) => void>();
+    lab.onEvent((event: LabEvent) => {
+      if (event.type !== 'job.finished' && event.type !== 'job.failed') return;
+      ended.set(event.jobId, event);
+      waiting.get(event.jobId)?.(event);
+    });
+    const imported = async (settings: { environmentKey?: 'drug+cell'; name?: string }) => {
+      const request = { matrixPath: f.gctx, sigInfoPath: f.sigInfo, pertInfoPath: f.pertInfo, geneInfoPath: f.geneInfo, ...settings };
+      const { jobId } = await lab.imports.start(await lab.imports.requestFromPaths(request));
+      const event = ended.get(jobId) ?? (await new Promise<LabEvent>((resolve) => waiting.set(jobId, resolve)));
+      if (event.type === 'job.failed') throw new Error(event.error.message);
+      return ((event as { result: unknown }).result as { id: string }).id;
+    };
+    datasetId = await imported({});
+    byCellDatasetId = await imported({ environmentKey: 'drug+cell', name: 'keyed by drug and cell line' });
     handlers = lab.handlers();
     environments = await call('environments.list', { datasetId });
   });
@@ -90,27 +96,108 @@ describe('environments: structures, cell lines and split previews', () => {
   });
 
   it('previews a held-out-drug split: whole drugs out, controls in, counts add up', async () => {
-    const preview = await call('splits.preview', { datasetId, split: { kind: 'held-out-drugs', fraction: 0.5, seed: 3 } });
-    assert.equal(preview.heldOutGroups.length, 2, 'half of 4 drugs');
+    const split = { kind: 'held-out-drugs', fraction: 0.5, seed: 3 } as const;
+    const preview = await call('splits.preview', { datasetId, split });
+    assert.deepEqual(preview.heldOutGroups.length, 2, 'half of 4 drugs');
+    assert.equal(preview.heldOutGroupCount, 2);
     assert.equal(preview.trainSamples + preview.heldOutSamples, 32);
     assert.equal(preview.heldOutSamples, 12, '2 drugs × 2 cell lines × 3 replicates');
-    for (const entry of preview.environments) {
-      const env = environments.find((e) => e.id === entry.environmentId) as EnvironmentSummary;
-      assert.equal(entry.heldOut === 'all', preview.heldOutGroups.includes(env.perturbagen ?? ''), env.key);
-      if (env.isControl) assert.equal(entry.heldOut, 'none');
+    assert.deepEqual(preview.environments, { total: environments.length, heldOut: 2, partlyHeldOut: 0 });
+    const assignment = await call('splits.assignment', { datasetId, split });
+    assert.deepEqual(assignment.heldOutGroups, preview.heldOutGroups);
+    const places = decodeSplitAssignment(assignment);
+    assert.deepEqual(
+      places.map((p) => p.environmentId),
+      environments.map((e) => e.id),
+      'every environment, in environment order',
+    );
+    for (const { environmentId, place } of places) {
+      const env = environments.find((e) => e.id === environmentId) as EnvironmentSummary;
+      assert.equal(place === 'held out', preview.heldOutGroups.includes(env.perturbagen ?? ''), env.key);
+      if (env.isControl) assert.equal(place, 'train');
     }
   });
 
   it('previews a scaffold split: drugs sharing a scaffold never straddle it', async () => {
-    const preview = await call('splits.preview', { datasetId, split: { kind: 'scaffold', fraction: 0.5, seed: 1 } });
-    const heldScaffolds = new Set(
-      preview.environments.filter((e) => e.heldOut === 'all').map((e) => environments.find((x) => x.id === e.environmentId)?.scaffold),
+    const assignment = decodeSplitAssignment(
+      await call('splits.assignment', { datasetId, split: { kind: 'scaffold', fraction: 0.5, seed: 1 } }),
     );
-    for (const entry of preview.environments.filter((e) => e.heldOut === 'none')) {
-      const env = environments.find((x) => x.id === entry.environmentId) as EnvironmentSummary;
-      if (env.scaffold !== null) assert.equal(heldScaffolds.has(env.scaffold), false, `${env.key} shares a held-out scaffold`);
+    const scaffoldOf = (id: string) => environments.find((x) => x.id === id)?.scaffold;
+    const heldScaffolds = new Set(assignment.filter((e) => e.place === 'held out').map((e) => scaffoldOf(e.environmentId)));
+    for (const entry of assignment.filter((e) => e.place === 'train')) {
+      const scaffold = scaffoldOf(entry.environmentId);
+      if (scaffold !== null) assert.equal(heldScaffolds.has(scaffold), false, `${entry.environmentId} shares a held-out scaffold`);
     }
-    assert.ok(preview.heldOutSamples > 0);
+    assert.ok(heldScaffolds.size > 0);
+  });
+
+  it('holds out, in a preview, exactly what training holds out: every kind of split', async () => {
+    const splits: [string, ValidationSplit][] = [
+      [datasetId, { kind: 'random-environments', fraction: 0.4, seed: 5 }],
+      [datasetId, { kind: 'held-out-drugs', fraction: 0.5, seed: 3 }],
+      [datasetId, { kind: 'scaffold', fraction: 0.5, seed: 1 }],
+      [datasetId, { kind: 'metadata', column: 'cell_id', validationValues: ['MCF7'] }],
+      [datasetId, { kind: 'none' }],
+      [byCellDatasetId, { kind: 'held-out-cell-lines', cellLines: ['MCF7'] }],
+      [byCellDatasetId, { kind: 'held-out-drugs', fraction: 0.25, seed: 9 }],
+      [byCellDatasetId, { kind: 'metadata', column: 'pert_id', validationValues: ['BRD-ASPIRIN', 'DMSO'] }],
+    ];
+    for (const [id, split] of splits) {
+      const what = `${JSON.stringify(split)} of ${id === datasetId ? 'drug' : 'drug+cell'}`;
+      // What a run's worker computes from its config (prepareModelData, as prepareStreamedTrainingData calls it).
+      const layout = lab.store.datasets.trainingLayout(id);
+      const trained = prepareModelData(
+        layout,
+        TrainingConfig.parse({ model: { family: 'vae' }, validation: split }),
+        (column) => lab.store.datasets.sampleColumn(id, column),
+        undefined,
+        () => {},
+      );
+      const preview = await call('splits.preview', { datasetId: id, split });
+      const assignment = await call('splits.assignment', { datasetId: id, split });
+      assert.equal(preview.heldOutSamples, trained.validationIndices.length, what);
+      assert.equal(preview.trainSamples, trained.trainIndices.length, what);
+      assert.equal(assignment.heldOutSamples, preview.heldOutSamples, what);
+      assert.deepEqual(preview.heldOutGroups, assignment.heldOutGroups.slice(0, SPLIT_PREVIEW_GROUPS), what);
+      assert.equal(preview.heldOutGroupCount, assignment.heldOutGroups.length, what);
+      // Each environment's place: every sample of it held out, some, or none, as training splits them.
+      const heldOfEnvironment = new Map<string, number>();
+      const samplesOfEnvironment = new Map<string, number>();
+      for (const e of layout.environmentIndex) {
+        const envId = layout.environments[e]?.id as string;
+        samplesOfEnvironment.set(envId, (samplesOfEnvironment.get(envId) ?? 0) + 1);
+      }
+      for (const i of trained.validationIndices) {
+        const envId = layout.environments[layout.environmentIndex[i] as number]?.id as string;
+        heldOfEnvironment.set(envId, (heldOfEnvironment.get(envId) ?? 0) + 1);
+      }
+      const expected = layout.environments.map((e) => {
+        const held = heldOfEnvironment.get(e.id) ?? 0;
+        return {
+          environmentId: e.id,
+          place: held === 0 ? 'train' : held === samplesOfEnvironment.get(e.id) ? 'held out' : 'partly held out',
+        };
+      });
+      assert.deepEqual(decodeSplitAssignment(assignment), expected, what);
+      const keysHeld = expected
+        .filter((e) => e.place !== 'train')
+        .map((e) => layout.environments.find((x) => x.id === e.environmentId)?.key);
+      assert.deepEqual(keysHeld.sort(), [...trained.validationEnvironments].sort(), what);
+      assert.deepEqual(
+        preview.environments,
+        {
+          total: expected.length,
+          heldOut: expected.filter((e) => e.place === 'held out').length,
+          partlyHeldOut: expected.filter((e) => e.place === 'partly held out').length,
+        },
+        what,
+      );
+      // And the rows of a page carry the same places.
+      const rows = (await labCaller(lab)<EnvironmentPage>('environments.page', { datasetId: id, split, limit: 500 })).rows;
+      for (const row of rows) assert.equal(row.place, expected.find((e) => e.environmentId === row.id)?.place, `${what}: ${row.key}`);
+    }
+    const partly = await call('splits.preview', { datasetId, split: { kind: 'metadata', column: 'cell_id', validationValues: ['MCF7'] } });
+    assert.ok(partly.environments.partlyHeldOut > 0, 'a metadata split holds out part of an environment keyed by drug alone');
   });
 
   it('refuses a cell-line split on environments not keyed by cell line, saying how to fix it', async () => {
@@ -202,8 +289,8 @@ describe('environments: structures, cell lines and split previews', () => {
 
     it("gives each row its place under a split, as the split's preview does, and sorts by it", async () => {
       const split = { kind: 'held-out-drugs', fraction: 0.5, seed: 3 } as const;
-      const preview = await call('splits.preview', { datasetId, split });
-      const expected = new Map(preview.environments.map((e) => [e.environmentId, e.heldOut === 'all' ? 'held out' : 'train']));
+      const assignment = decodeSplitAssignment(await call('splits.assignment', { datasetId, split }));
+      const expected = new Map(assignment.map((e) => [e.environmentId, e.place]));
       const placed = await page({ split });
       for (const row of placed.rows) assert.equal(row.place, expected.get(row.id), row.key);
       const heldFirst = (await page({ split, sort: { key: 'split', descending: false } })).rows.map((r) => r.place);

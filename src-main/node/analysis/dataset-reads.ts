@@ -4,7 +4,14 @@
 // every sample. Also part of the analysis worker's table (operations.ts).
 import type { SampleColumnResult } from '../../shared/api/analysis.js';
 import type { EnvironmentRepresentations, EnvironmentSummary } from '../../shared/api/domain.js';
-import type { EnvironmentFacets, EnvironmentPage, EnvironmentPageRequest, EnvironmentPlace } from '../../shared/api/environments.js';
+import {
+  type EnvironmentFacets,
+  type EnvironmentPage,
+  type EnvironmentPageRequest,
+  type EnvironmentPlace,
+  SPLIT_PLACES,
+  type SplitAssignment,
+} from '../../shared/api/environments.js';
 import { LabError } from '../../shared/api/errors.js';
 import {
   type CodedColumn,
@@ -16,8 +23,9 @@ import {
   type SampleIdsAtResult,
 } from '../../shared/api/packed.js';
 import type { Selection } from '../../shared/api/sessions.js';
-import type { SplitPreview, ValidationSplit } from '../../shared/api/training.js';
-import { previewSplit } from '../ml/training-data.js';
+import { SPLIT_PREVIEW_GROUPS, type SplitPreview, type ValidationSplit } from '../../shared/api/training.js';
+import { type EnvironmentSplit, PLACE_ALL, PLACE_SOME, splitOfEnvironments } from '../ml/training-data.js';
+import type { SplitFacts } from '../store/datasets.js';
 import { type StoredSelection, sampleIndicesBlob, samplePositions } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
 
@@ -83,38 +91,112 @@ function selectionsWithIndices(store: Store, datasetId: string, stored: readonly
   });
 }
 
-/**
- * The last split preview per store: the Environments view asks for the preview and then for pages
- * that show (and may sort by) each environment's place under the same split; at LINCS size a
- * preview reads every sample's environment. A stored dataset never changes, so its id and the
- * split are the key.
- */
-const lastPreview = new WeakMap<Store, { key: string; preview: SplitPreview }>();
-
-function splitPreviewOf(store: Store, datasetId: string, split: ValidationSplit): SplitPreview {
-  const key = JSON.stringify([datasetId, split]);
-  const kept = lastPreview.get(store);
-  if (kept?.key === key) return kept.preview;
-  const { datasets } = store;
-  const preview = previewSplit(datasets.environmentView(datasetId, { representations: false }), split, (column) =>
-    datasets.sampleColumn(datasetId, column),
-  );
-  lastPreview.set(store, { key, preview });
-  return preview;
+/** A split of one dataset as the worker keeps it: its places, and the environments' ids they belong to. */
+interface KeptSplit extends EnvironmentSplit {
+  environmentIds: readonly string[];
+  /** Each environment's place by id, made when a page first asks for it. */
+  placeById?: Map<string, EnvironmentPlace>;
 }
 
-const PLACES = { all: 'held out', some: 'partly held out', none: 'train' } as const satisfies Record<string, EnvironmentPlace>;
+/** Splits kept per store: a view previews a split, then pages through it, sorts by it, and flips between a few. */
+const KEPT_SPLITS = 4;
+const keptSplits = new WeakMap<Store, Map<string, KeptSplit>>();
+/** The last SplitFacts read per store, with and without scaffolds: another split of the dataset reads nothing more. */
+const keptFacts = new WeakMap<Store, { key: string; withScaffolds: Map<boolean, SplitFacts> }>();
+
+/**
+ * What `split` holds out of a dataset, kept per store for the next pages and previews of it. Read
+ * from the environments' facts and stored counts (Datasets.splitFacts) and chosen by training's own
+ * function (splitOfEnvironments), so no sample is read but for a metadata split. A stored dataset's
+ * environments never change; its content hash (which an attached sample table changes) is in the key.
+ */
+function splitOf(store: Store, datasetId: string, split: ValidationSplit): KeptSplit {
+  const kept = keptSplits.get(store) ?? new Map<string, KeptSplit>();
+  keptSplits.set(store, kept);
+  const contentHash = store.db.prepare('SELECT content_hash FROM datasets WHERE id = ?').pluck().get(datasetId) as string | undefined;
+  if (contentHash === undefined) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+  const key = JSON.stringify([datasetId, contentHash, split]);
+  const hit = kept.get(key);
+  if (hit) {
+    kept.delete(key);
+    kept.set(key, hit);
+    return hit;
+  }
+  const scaffolds = split.kind === 'scaffold';
+  // Of one dataset at a time: a view previews the splits of the dataset it shows.
+  const factsKey = JSON.stringify([datasetId, contentHash]);
+  let factsOf = keptFacts.get(store);
+  if (factsOf?.key !== factsKey) {
+    factsOf = { key: factsKey, withScaffolds: new Map() };
+    keptFacts.set(store, factsOf);
+  }
+  let facts = factsOf.withScaffolds.get(scaffolds);
+  if (!facts) {
+    facts = store.datasets.splitFacts(datasetId, { scaffolds });
+    factsOf.withScaffolds.set(scaffolds, facts);
+  }
+  const environments = facts.environments;
+  const result: KeptSplit = {
+    ...splitOfEnvironments(facts, split, () => {
+      const view = store.datasets.environmentView(datasetId, { representations: false });
+      return { environmentIndex: view.environmentIndex, sampleColumn: (column) => store.datasets.sampleColumn(datasetId, column) };
+    }),
+    environmentIds: environments.map((e) => e.id),
+  };
+  kept.set(key, result);
+  if (kept.size > KEPT_SPLITS) kept.delete(kept.keys().next().value as string);
+  return result;
+}
+
+function placesById(split: KeptSplit): Map<string, EnvironmentPlace> {
+  split.placeById ??= new Map(split.environmentIds.map((id, i) => [id, SPLIT_PLACES[split.places[i] as number] as EnvironmentPlace]));
+  return split.placeById;
+}
 
 export const datasetReads = {
   /**
    * Reads every sample's environment (hundreds of thousands of rows at LINCS size): seconds that
    * stalled the serving thread when it ran there.
    */
+  /** A split's totals and first held-out groups (splits.preview): what the split picker shows. */
   async splitPreview(
     context: DatasetReadContext,
     { datasetId, split }: { datasetId: string; split: ValidationSplit },
   ): Promise<SplitPreview> {
-    return splitPreviewOf(context.store, datasetId, split);
+    const kept = splitOf(context.store, datasetId, split);
+    let heldOut = 0;
+    let partlyHeldOut = 0;
+    for (const place of kept.places) {
+      if (place === PLACE_ALL) heldOut++;
+      else if (place === PLACE_SOME) partlyHeldOut++;
+    }
+    return {
+      split,
+      trainSamples: kept.trainSamples,
+      heldOutSamples: kept.heldOutSamples,
+      environments: { total: kept.places.length, heldOut, partlyHeldOut },
+      heldOutGroups: kept.heldOutGroups.slice(0, SPLIT_PREVIEW_GROUPS),
+      heldOutGroupCount: kept.heldOutGroups.length,
+      note: kept.note,
+    };
+  },
+
+  /** Every environment's place under a split, packed (splits.assignment: scripts and the CLI). */
+  async splitAssignment(
+    context: DatasetReadContext,
+    { datasetId, split }: { datasetId: string; split: ValidationSplit },
+  ): Promise<SplitAssignment> {
+    const kept = splitOf(context.store, datasetId, split);
+    return {
+      datasetId,
+      split,
+      trainSamples: kept.trainSamples,
+      heldOutSamples: kept.heldOutSamples,
+      environmentIds: encodePackedStrings(kept.environmentIds),
+      places: Buffer.from(kept.places.buffer, kept.places.byteOffset, kept.places.byteLength).toString('base64'),
+      heldOutGroups: kept.heldOutGroups,
+      note: kept.note,
+    };
   },
 
   /** Counts every environment's samples and cell lines: a scan of the samples, so off the serving thread. */
@@ -129,7 +211,7 @@ export const datasetReads = {
     let places: Map<string, EnvironmentPlace> | null = null;
     if (split) {
       try {
-        places = new Map(splitPreviewOf(context.store, datasetId, split).environments.map((e) => [e.environmentId, PLACES[e.heldOut]]));
+        places = placesById(splitOf(context.store, datasetId, split));
       } catch (error) {
         // A split this dataset cannot take (splits.preview says why, and the view shows it): the
         // rows still list, without places; only an order by place needs them.

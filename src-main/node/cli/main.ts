@@ -15,6 +15,7 @@ import { predictCommand } from './commands/predict.js';
 import { queryCommand } from './commands/query.js';
 import { runTaskCommand } from './commands/run-task.js';
 import { serveCommand } from './commands/serve.js';
+import { splitCommand } from './commands/split.js';
 import { startCommand } from './commands/start.js';
 import { studyCommand } from './commands/study.js';
 import { sweepCommand } from './commands/sweep.js';
@@ -26,6 +27,7 @@ const commands: Command[] = [
   importCommand,
   attachSamplesCommand,
   datasetsCommand,
+  splitCommand,
   trainCommand,
   evalCommand,
   predictCommand,

@@ -74,6 +74,7 @@ function handlerTable(lab: LabParts): ServedHandlers {
       analysis.readDataset('environments.representations', 'representations', params, { signal }),
     'environments.structure': ({ datasetId, environmentId }) => lab.chemistry.environmentStructure(datasetId, environmentId),
     'splits.preview': (params, { signal }) => analysis.readDataset('splits.preview', 'splitPreview', params, { signal }),
+    'splits.assignment': (params, { signal }) => analysis.readDataset('splits.assignment', 'splitAssignment', params, { signal }),
     'runs.list': ({ datasetId }) => training.list(datasetId),
     'runs.start': ({ datasetId, name, config }) => {
       const run = training.start(datasetId, config, name);

@@ -2,11 +2,11 @@
 // input for each environment, and the train / held-out-environment split.
 
 import { LabError } from '../../shared/api/errors.js';
-import type { SplitPreview, TrainingConfig, ValidationSplit } from '../../shared/api/training.js';
+import type { TrainingConfig, ValidationSplit } from '../../shared/api/training.js';
 import type { DrugFeatureTable } from '../data/drug-features.js';
 import { Rng } from '../data/random.js';
 import { basalColumn, cellLineOfColumn, isDescriptorColumn, isDrugColumn, isFingerprintColumn } from '../data/representation-columns.js';
-import type { EnvironmentView, TrainingLayout, TrainingView } from '../store/datasets.js';
+import type { EnvironmentView, SplitFacts, TrainingLayout, TrainingView } from '../store/datasets.js';
 
 /** What a run's model is built from, without the expression itself (a trained model needs no more). */
 export interface ModelData {
@@ -60,9 +60,19 @@ function rowsOfMatrix(expression: Float32Array, nGenes: number): ExpressionRows 
   };
 }
 
+/** What a split reads of an environment: its key, whether it is a control, its drug, cell line and scaffold. */
+export type SplitEnvironment = Pick<EnvironmentView['environments'][number], 'key' | 'isControl' | 'perturbagen' | 'cellLine' | 'scaffold'>;
+
+/** What splitSamples reads: each sample's environment (an index into `environments`, −1 for none). */
+export interface SplitLayout {
+  nSamples: number;
+  environmentIndex: Int32Array;
+  environments: readonly SplitEnvironment[];
+}
+
 /** Which samples are held out. Environments, not samples, are held out: validation is out of distribution. */
 export function splitSamples(
-  view: EnvironmentView,
+  view: SplitLayout,
   split: ValidationSplit,
   sampleColumn: (column: string) => (string | null)[],
 ): { validation: Uint8Array; validationEnvironments: string[] } {
@@ -80,7 +90,7 @@ export function splitSamples(
     });
     return { validation, validationEnvironments: [...held].sort() };
   }
-  const heldOut = heldOutEnvironments(view, split);
+  const heldOut = heldOutEnvironments(view.environments, split);
   view.environmentIndex.forEach((env, i) => {
     if (heldOut.has(env)) validation[i] = 1;
   });
@@ -91,23 +101,26 @@ export function splitSamples(
  * Environment-level splits. Controls always train. Groups (drugs, scaffolds) are held out whole,
  * so nothing of a held-out drug — or chemical series — is seen in training.
  */
-function heldOutEnvironments(view: EnvironmentView, split: Exclude<ValidationSplit, { kind: 'none' | 'metadata' }>): Set<number> {
-  const treated = view.environments.map((e, i) => ({ e, i })).filter(({ e }) => !e.isControl);
+export function heldOutEnvironments(
+  environments: readonly SplitEnvironment[],
+  split: Exclude<ValidationSplit, { kind: 'none' | 'metadata' }>,
+): Set<number> {
+  const treated = environments.map((e, i) => ({ e, i })).filter(({ e }) => !e.isControl);
   if (split.kind === 'held-out-cell-lines') {
-    if (view.environments.every((e) => e.cellLine === null)) {
+    if (environments.every((e) => e.cellLine === null)) {
       throw new LabError(
         'bad_input',
         'This dataset\'s environments are not keyed by cell line, so no cell line can be held out; import it with the environment key "drug+cell".',
       );
     }
-    const known = new Set(view.environments.map((e) => e.cellLine));
+    const known = new Set(environments.map((e) => e.cellLine));
     const unknown = split.cellLines.filter((c) => !known.has(c));
     if (unknown.length > 0) throw new LabError('bad_input', `No environment has cell line ${unknown.join(', ')}.`);
     const wanted = new Set(split.cellLines);
     // Controls of a held-out cell line are held out too: that cell line is unseen.
-    return new Set(view.environments.flatMap((e, i) => (e.cellLine !== null && wanted.has(e.cellLine) ? [i] : [])));
+    return new Set(environments.flatMap((e, i) => (e.cellLine !== null && wanted.has(e.cellLine) ? [i] : [])));
   }
-  const groupOf = (e: EnvironmentView['environments'][number]): string => {
+  const groupOf = (e: SplitEnvironment): string => {
     if (split.kind === 'random-environments') return e.key;
     if (split.kind === 'held-out-drugs') return e.perturbagen ?? e.key;
     // Scaffold: drugs without a known structure form their own group; acyclic drugs share ''.
@@ -467,37 +480,74 @@ export function standardizationOf(nGenes: number, count: number, rows: Expressio
   return { mean: meanOut, std: stdOut };
 }
 
-/** What `split` holds out of the dataset behind `view`: per environment, counts and the held-out groups. */
-export function previewSplit(
-  view: EnvironmentView,
-  split: ValidationSplit,
-  sampleColumn: (column: string) => (string | null)[],
-): SplitPreview {
-  const { validation } = splitSamples(view, split, sampleColumn);
-  const held = new Int32Array(view.environments.length);
-  const total = new Int32Array(view.environments.length);
-  view.environmentIndex.forEach((e, i) => {
-    total[e] = (total[e] as number) + 1;
-    held[e] = (held[e] as number) + (validation[i] as number);
-  });
-  const heldOutSamples = held.reduce((a, b) => a + b, 0);
-  const environments = view.environments.map((e, i) => ({
-    environmentId: e.id,
-    heldOut: held[i] === 0 ? ('none' as const) : held[i] === total[i] ? ('all' as const) : ('some' as const),
-  }));
-  const heldOutEnvironments = view.environments.filter((_, i) => (held[i] as number) > 0);
-  const groupOf: Partial<Record<ValidationSplit['kind'], (e: EnvironmentView['environments'][number]) => string>> = {
+/** Where an environment's samples go under a split, as EnvironmentSplit.places codes it. */
+export const PLACE_TRAIN = 0;
+export const PLACE_SOME = 1;
+export const PLACE_ALL = 2;
+
+/** What a split holds out of a dataset: per environment (in environment order), its counts, its groups. */
+export interface EnvironmentSplit {
+  split: ValidationSplit;
+  /** One code per environment: PLACE_TRAIN, PLACE_SOME (a metadata split) or PLACE_ALL (every sample held out). */
+  places: Uint8Array;
+  trainSamples: number;
+  heldOutSamples: number;
+  /** Every group held out whole (drugs, scaffolds, cell lines), sorted; empty for random and metadata splits. */
+  heldOutGroups: string[];
+  note: string | null;
+}
+
+/** The samples' environments and a metadata column of every sample: what only a metadata split reads. */
+export interface SplitSamples {
+  environmentIndex: Int32Array;
+  sampleColumn: (column: string) => (string | null)[];
+}
+
+/**
+ * What `split` holds out of the dataset whose facts are given, with the held-out environments
+ * chosen by the function training uses (heldOutEnvironments, through splitSamples), so a preview
+ * holds out what the run will. An environment-level split reads no sample: an environment is held
+ * out whole, and its samples are counted from the stored counts. Only a metadata split, which
+ * holds out samples, asks for `samples`.
+ */
+export function splitOfEnvironments(facts: SplitFacts, split: ValidationSplit, samples: () => SplitSamples): EnvironmentSplit {
+  const { environments } = facts;
+  const places = new Uint8Array(environments.length);
+  let heldOutSamples = 0;
+  if (split.kind === 'metadata') {
+    const { environmentIndex, sampleColumn } = samples();
+    const { validation } = splitSamples({ nSamples: facts.nSamples, environmentIndex, environments }, split, sampleColumn);
+    const held = new Int32Array(environments.length);
+    const total = new Int32Array(environments.length);
+    environmentIndex.forEach((e, i) => {
+      total[e] = (total[e] as number) + 1;
+      held[e] = (held[e] as number) + (validation[i] as number);
+    });
+    for (let e = 0; e < environments.length; e++) {
+      const h = held[e] as number;
+      places[e] = h === 0 ? PLACE_TRAIN : h === total[e] ? PLACE_ALL : PLACE_SOME;
+      heldOutSamples += h;
+    }
+  } else if (split.kind !== 'none') {
+    for (const e of heldOutEnvironments(environments, split)) {
+      const n = (environments[e] as SplitFacts['environments'][number]).nSamples;
+      // An environment without samples holds nothing out: it stays 'train', as its samples would.
+      if (n > 0) places[e] = PLACE_ALL;
+      heldOutSamples += n;
+    }
+  }
+  const groupOf: Partial<Record<ValidationSplit['kind'], (e: SplitEnvironment) => string>> = {
     'held-out-drugs': (e) => e.perturbagen ?? e.key,
     scaffold: (e) => (e.scaffold === null ? `${e.perturbagen ?? e.key} (no structure)` : e.scaffold === '' ? '(acyclic)' : e.scaffold),
     'held-out-cell-lines': (e) => e.cellLine ?? '(none)',
   };
   const group = groupOf[split.kind];
-  const heldOutGroups = group ? [...new Set(heldOutEnvironments.map(group))].sort() : [];
+  const heldOutGroups = group ? [...new Set(environments.filter((_, i) => places[i] !== PLACE_TRAIN).map(group))].sort() : [];
   let note: string | null = null;
-  const treated = view.environments.filter((e) => !e.isControl);
+  const treated = environments.filter((e) => !e.isControl);
   if (split.kind !== 'none' && heldOutSamples === 0) note = 'This split holds nothing out: there are too few groups to hold one out.';
   if (split.kind === 'scaffold' && treated.length > 0 && treated.every((e) => e.scaffold === null)) {
     note = 'No drug in this dataset has a known structure, so the scaffold split degenerates to holding out drugs.';
   }
-  return { split, environments, trainSamples: view.nSamples - heldOutSamples, heldOutSamples, heldOutGroups, note };
+  return { split, places, trainSamples: facts.nSamples - heldOutSamples, heldOutSamples, heldOutGroups, note };
 }

@@ -57,6 +57,26 @@ export interface SampleRecord {
   expression: Float32Array;
 }
 
+/**
+ * What a validation split reads of a dataset, with no sample read: each environment's facts in
+ * environment order, its sample count as stored at import (migration 11), and the dataset's
+ * content hash (a kept split of it is keyed by that).
+ */
+export interface SplitFacts {
+  nSamples: number;
+  contentHash: string;
+  environments: {
+    id: string;
+    key: string;
+    isControl: boolean;
+    perturbagen: string | null;
+    cellLine: string | null;
+    /** Bemis–Murcko scaffold of the drug; read only when asked for (a scaffold split), null otherwise. */
+    scaffold: string | null;
+    nSamples: number;
+  }[];
+}
+
 /** Which environment every sample belongs to — enough to compute a split without loading expression. */
 export interface EnvironmentView {
   nSamples: number;
@@ -415,6 +435,40 @@ export class DatasetRepository extends Repository {
       environmentIndex[row++] = position.get((sample as { environment_id: string }).environment_id) ?? -1;
     }
     return { nSamples, environmentIndex, environments };
+  }
+
+  /**
+   * SplitFacts of a dataset, from the environments' listing index (migration 13) and their stored
+   * counts: a split preview read every sample's environment (473,647 rows) and every environment's
+   * row with its 4 KB representation (3–4 s at LINCS size under load); this reads neither.
+   * `scaffolds` adds each drug's scaffold from the structure cache (a scaffold split's groups).
+   */
+  splitFacts(datasetId: string, { scaffolds = false }: { scaffolds?: boolean } = {}): SplitFacts {
+    const head = this.db.prepare('SELECT n_samples, content_hash FROM datasets WHERE id = ?').get(datasetId) as
+      | { n_samples: number; content_hash: string }
+      | undefined;
+    if (!head) throw new LabError('not_found', `No dataset with id "${datasetId}"`);
+    const molecules = scaffolds ? moleculesBySmiles(this.db) : null;
+    // The drug's SMILES (for its scaffold) only when asked: a lookup per environment otherwise spared.
+    const rows = this.db
+      .prepare(
+        `SELECT e.id, e.key, e.is_control, e.perturbagen_id, e.cell_line, e.n_samples, ${scaffolds ? 'p.smiles' : 'NULL'}
+         FROM environments e INDEXED BY environments_listing
+         ${scaffolds ? 'LEFT JOIN perturbagens p ON p.id = e.perturbagen_id' : ''}
+         WHERE e.dataset_id = ? ORDER BY e.idx`,
+      )
+      .raw()
+      .all(datasetId) as [string, string, number, string | null, string | null, number, string | null][];
+    const environments = rows.map(([id, key, isControl, perturbagen, cellLine, nSamples, smiles]) => ({
+      id,
+      key,
+      isControl: isControl === 1,
+      perturbagen,
+      cellLine,
+      scaffold: molecules && smiles !== null ? (molecules.get(smiles)?.scaffold ?? null) : null,
+      nSamples,
+    }));
+    return { nSamples: head.n_samples, contentHash: head.content_hash, environments };
   }
 
   genes(datasetId: string): { id: string; symbol: string; landmark: boolean }[] {

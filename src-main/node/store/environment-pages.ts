@@ -3,13 +3,13 @@
 // sends only the rows it shows.
 import type { Database } from 'better-sqlite3';
 import type { EnvironmentSummary } from '../../shared/api/domain.js';
-import type {
-  DrugStructureCounts,
-  EnvironmentFacets,
-  EnvironmentPage,
-  EnvironmentPageRequest,
+import {
+  type DrugStructureCounts,
+  type EnvironmentFacets,
+  type EnvironmentPage,
+  type EnvironmentPageRequest,
   EnvironmentPlace,
-  EnvironmentRow,
+  type EnvironmentRow,
 } from '../../shared/api/environments.js';
 import { camelFields } from './rows.js';
 
@@ -151,11 +151,22 @@ export function environmentsPage(
   const direction = sort.descending ? 'DESC' : 'ASC';
   let ids: string[];
   if (sort.key === 'split') {
-    const all = db.prepare(`SELECT e.id ${ENVIRONMENTS_JOINED} WHERE ${where} ORDER BY e.idx`).pluck().all(bind) as string[];
-    const placeOf = (id: string) => places?.get(id) ?? 'train';
-    const sign = sort.descending ? -1 : 1;
-    // Array.prototype.sort is stable: ties stay in import order.
-    ids = all.sort((a, b) => sign * placeOf(a).localeCompare(placeOf(b))).slice(offset, offset + limit);
+    // Every matching id, from the listing index (it holds every column the search reads of an
+    // environment): SQLite's own choice walked the environments' fat rows, ~3× the time.
+    const all = db
+      .prepare(
+        `SELECT e.id FROM environments e INDEXED BY environments_listing LEFT JOIN perturbagens p ON p.id = e.perturbagen_id
+         WHERE ${where} ORDER BY e.idx`,
+      )
+      .pluck()
+      .all(bind) as string[];
+    // Grouped by place, in the places' alphabetical order (or its reverse), each group in import
+    // order: a comparison sort with localeCompare took ~0.3 s over 49,854 ids.
+    const order = [...EnvironmentPlace.options].sort();
+    if (sort.descending) order.reverse();
+    const grouped = new Map<EnvironmentPlace, string[]>(order.map((place) => [place, []]));
+    for (const id of all) grouped.get(places?.get(id) ?? 'train')?.push(id);
+    ids = [...grouped.values()].flat().slice(offset, offset + limit);
   } else {
     ids = db
       .prepare(

@@ -2,6 +2,7 @@
 // lay out as rows at once. Search, sort and the totals are answered by the lab.
 import { z } from 'zod';
 import { EnvironmentSummary, Id } from './domain.js';
+import { Base64, bytesOfBase64, decodePackedStrings, PackedStrings } from './packed.js';
 import { ValidationSplit } from './training.js';
 
 export const EnvironmentSortKey = z.enum(['key', 'drug', 'structure', 'nSamples', 'split']);
@@ -67,3 +68,47 @@ export const EnvironmentFacets = z.strictObject({
   keyedByDoseAndTime: z.boolean(),
 });
 export type EnvironmentFacets = z.infer<typeof EnvironmentFacets>;
+
+/** Where each environment goes, by code in SplitAssignment.places: 0, 1, 2. */
+export const SPLIT_PLACES = ['train', 'partly held out', 'held out'] as const satisfies readonly EnvironmentPlace[];
+
+/**
+ * Every environment's place under a split, for scripts and the CLI (the views ask for the rows
+ * they show, with environments.page): the ids packed in environment (import) order and one byte
+ * per environment, an index into SPLIT_PLACES. With every held-out group, not the first ones.
+ */
+export const SplitAssignment = z
+  .strictObject({
+    datasetId: Id,
+    split: ValidationSplit,
+    trainSamples: z.number().int().nonnegative(),
+    heldOutSamples: z.number().int().nonnegative(),
+    environmentIds: PackedStrings,
+    places: Base64,
+    heldOutGroups: z.array(z.string()),
+    note: z.string().nullable(),
+  })
+  .superRefine((result, context) => {
+    const places = bytesOfBase64(result.places);
+    let ids: string[] = [];
+    try {
+      ids = decodePackedStrings(result.environmentIds, 'environmentIds', 'environment id');
+    } catch (error) {
+      context.addIssue({ code: 'custom', path: ['environmentIds'], message: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    if (places.length !== ids.length)
+      context.addIssue({ code: 'custom', path: ['places'], message: `${places.length} places for ${ids.length} environments` });
+    if (places.some((p) => p >= SPLIT_PLACES.length))
+      context.addIssue({ code: 'custom', path: ['places'], message: `a place code is not one of 0–${SPLIT_PLACES.length - 1}` });
+  });
+export type SplitAssignment = z.infer<typeof SplitAssignment>;
+
+/** A SplitAssignment as one { environmentId, place } per environment, in environment order. */
+export function decodeSplitAssignment(assignment: SplitAssignment): { environmentId: string; place: EnvironmentPlace }[] {
+  const places = bytesOfBase64(assignment.places);
+  return decodePackedStrings(assignment.environmentIds, 'environmentIds', 'environment id').map((environmentId, i) => ({
+    environmentId,
+    place: SPLIT_PLACES[places[i] as number] as EnvironmentPlace,
+  }));
+}

@@ -30,7 +30,7 @@ import {
   RunDetail,
   RunSummary,
 } from './domain.js';
-import { EnvironmentFacets, EnvironmentPage, EnvironmentPageParams } from './environments.js';
+import { EnvironmentFacets, EnvironmentPage, EnvironmentPageParams, SplitAssignment } from './environments.js';
 import { FileGrant, FileGrantId, FileSources, FolderId, FolderListing, FolderPath } from './files.js';
 import { AttachSamplesRequest, CompoundImportResult, ImportPreview, ImportRequest } from './imports.js';
 import {
@@ -78,6 +78,7 @@ export const methods = {
     result: EnvironmentStructure,
   },
   'splits.preview': { params: z.strictObject({ datasetId: Id, split: ValidationSplit }), result: SplitPreview },
+  'splits.assignment': { params: z.strictObject({ datasetId: Id, split: ValidationSplit }), result: SplitAssignment },
   'runs.list': { params: z.strictObject({ datasetId: Id.optional() }), result: z.array(RunSummary) },
   'runs.start': {
     params: z.strictObject({ datasetId: Id, name: z.string().trim().min(1).max(200).optional(), config: TrainingConfig }),

@@ -201,15 +201,29 @@ export const TrainingConfig = z.strictObject({
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 export type TrainingConfigInput = z.input<typeof TrainingConfig>;
 
-/** What a validation split would hold out of a dataset, before any training. */
+/** Held-out groups a split preview names (the rest are counted): a held-out-drug split of LINCS holds out ~4,000. */
+export const SPLIT_PREVIEW_GROUPS = 50;
+
+/**
+ * What a validation split would hold out of a dataset, before any training: its totals, as the
+ * split picker shows them. Each environment's place comes with the rows that show it
+ * (environments.page with the split), or all at once, packed, from splits.assignment: at LINCS
+ * size every environment's id and status were 2.8 MB of JSON that no view showed.
+ */
 export const SplitPreview = z.object({
   split: ValidationSplit,
-  /** Each environment with whether its samples are held out (all of them, or some for a metadata split). */
-  environments: z.array(z.object({ environmentId: z.string(), heldOut: z.enum(['all', 'some', 'none']) })),
   trainSamples: z.number().int().nonnegative(),
   heldOutSamples: z.number().int().nonnegative(),
-  /** Groups held out whole: drugs, scaffolds, cell lines (empty for random and metadata splits). */
-  heldOutGroups: z.array(z.string()),
+  /** Environments by where their samples go: all held out, some (a metadata split), or none. */
+  environments: z.strictObject({
+    total: z.number().int().nonnegative(),
+    heldOut: z.number().int().nonnegative(),
+    partlyHeldOut: z.number().int().nonnegative(),
+  }),
+  /** The first SPLIT_PREVIEW_GROUPS groups held out whole, sorted: drugs, scaffolds, cell lines (empty for random and metadata splits). */
+  heldOutGroups: z.array(z.string()).max(SPLIT_PREVIEW_GROUPS),
+  /** How many groups are held out whole (heldOutGroups names the first of them). */
+  heldOutGroupCount: z.number().int().nonnegative(),
   /** Plain-language note when the split cannot do what was asked (e.g. no structures for a scaffold split). */
   note: z.string().nullable(),
 });
