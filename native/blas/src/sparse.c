@@ -2,12 +2,15 @@
 // [genes ‖ fingerprint] for its encoder and the fingerprint alone for its prior network, and a
 // 1024-bit Morgan fingerprint has ~4% of its bits set. BLAS multiplies every zero; here the dense
 // columns go to BLAS and the sparse ones are added row by row from their nonzeros only (for the
-// encoder's first layer about half of its work, for the prior's all of it, forward and for the
-// weight gradient).
+// encoder's first layer about half of its work, for the prior's all of it), in the forward pass.
+// Not for the weight gradient (xᵀ·dy): there each nonzero adds a row of dy into a scattered row of
+// the output, read and written back through the cache, and at a fingerprint's ~4% density BLAS's
+// dense product was faster (Environment VAE batch 1024: 66.0 against 72.4 ms a step, medians of 4
+// alternated processes of bench/profile-step.ts on a quiet machine; batch 256 within noise).
 //
 // Called from gemm() (addon.c) for one matrix; it returns 0 without touching anything when the
 // operand has no sparse column block worth it, and gemm runs BLAS as before. Sums run in a fixed
-// order split by output rows or columns, so results do not depend on the thread count; they
+// order split by output rows, so results do not depend on the thread count; they
 // differ from BLAS's only by float32 rounding (BLAS sums in its own order too), and where a
 // skipped zero meets an infinite weight (0·∞ is NaN in BLAS, nothing here).
 #include <stdint.h>
@@ -77,44 +80,19 @@ static void sparse_rows(void *ctx, int64_t begin, int64_t end) {
   }
 }
 
-// c[j - split, q] += Σ_i x[i, j] · b[i, q] for output columns q in [begin, end): the sparse rows
-// of xᵀ·b. Every thread walks all rows in order, each summing only its own columns.
-static void sparse_transposed(void *ctx, int64_t begin, int64_t end) {
-  const SparseJob *s = (const SparseJob *)ctx;
-  for (int64_t i = 0; i < s->rows; i++) {
-    const float *xi = s->x + i * s->cols;
-    const float *bi = s->b + i * s->n;
-    for (int64_t j = s->split; j < s->cols; j++) {
-      const float v = xi[j];
-      if (v == 0.0f) continue;
-      add_scaled(s->c + (j - s->split) * s->n + begin, v, bi + begin, end - begin);
-    }
-  }
-}
-
 int gemm_sparse(sgemm_fn sgemm, int64_t m, int64_t n, int64_t k, int transA, const float *a, const float *b, float *c, int accumulate) {
-  // x is a as stored: [m, k] (c = x·b) or [k, m] (c = xᵀ·b); its columns are k or m.
-  const int64_t rows = transA ? k : m, cols = transA ? m : k;
+  if (transA) return 0;  // the weight gradient: BLAS (above)
+  // x is a as stored: [m, k], c = x·b.
+  const int64_t rows = m, cols = k;
   const int64_t split = sparse_suffix(a, rows, cols);
   if (split == cols) return 0;
-  if (!transA) {
-    // Dense columns through BLAS (lda = cols keeps the row stride), then the sparse ones.
-    if (split > 0)
-      sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)split, 1.0f, a, (int)cols, b, (int)n, accumulate ? 1.0f : 0.0f, c,
-            (int)n);
-    else if (!accumulate)
-      memset(c, 0, sizeof(float) * (size_t)(m * n));
-    SparseJob job = {a, b, c, rows, cols, n, split};
-    parallel_for(sparse_rows, &job, m, 16);
-  } else {
-    // Rows of c below split come from the dense columns, the rest from the sparse ones.
-    if (split > 0)
-      sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)split, (int)n, (int)k, 1.0f, a, (int)cols, b, (int)n, accumulate ? 1.0f : 0.0f, c,
-            (int)n);
-    float *tail = c + split * n;
-    if (!accumulate) memset(tail, 0, sizeof(float) * (size_t)((cols - split) * n));
-    SparseJob job = {a, b, tail, rows, cols, n, split};
-    parallel_for(sparse_transposed, &job, n, 16);
-  }
+  // Dense columns through BLAS (lda = cols keeps the row stride), then the sparse ones.
+  if (split > 0)
+    sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)split, 1.0f, a, (int)cols, b, (int)n, accumulate ? 1.0f : 0.0f, c,
+          (int)n);
+  else if (!accumulate)
+    memset(c, 0, sizeof(float) * (size_t)(m * n));
+  SparseJob job = {a, b, c, rows, cols, n, split};
+  parallel_for(sparse_rows, &job, m, 16);
   return 1;
 }
