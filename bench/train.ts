@@ -20,8 +20,9 @@
 //   - with Debian's OpenMP build of OpenBLAS when it is installed.
 // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE force an older kernel on some machines and slow both
 // sides: `npm run bench:train` unsets them for this command (both sides); never in tests or CI.
-// native-blas's idle threads sleep at once unless CELLSHIFT_SPIN_US (its own pool) and
-// GOMP_SPINCOUNT (OpenBLAS's OpenMP threads) are set for this command; neither reaches PyTorch.
+// native-blas runs its loops on OpenBLAS's OpenMP team, which sleeps at once (OMP_WAIT_POLICY=PASSIVE)
+// unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set for this command (with a pthread BLAS,
+// its own pool sleeps at once unless CELLSHIFT_SPIN_US is set); none of them reaches PyTorch.
 // The configuration each side ran with is printed with its numbers. Engines alternate within
 // each round, so every ratio to PyTorch compares runs made under the same machine load. Both the
 // median and the best round are shown: on a shared 2-core machine PyTorch's spinning OpenMP
@@ -113,11 +114,11 @@ async function available(): Promise<{ engines: Engine[]; notes: string[] }> {
   const native = registerNativeBackend();
   if (native.ok) {
     engines.push('native-blas');
-    const spin = [
-      `CELLSHIFT_SPIN_US=${process.env.CELLSHIFT_SPIN_US ?? 'unset (no spin)'}`,
-      `GOMP_SPINCOUNT=${process.env.GOMP_SPINCOUNT ?? 'unset'}`,
-    ];
-    notes.push(`native-blas: ${native.detail}; ${spin.join(', ')}`);
+    // The detail names the OpenMP team's idle policy when the loops run on it; the addon's own
+    // pool (a pthread BLAS) has CELLSHIFT_SPIN_US instead.
+    const ownPool = !native.detail.includes('OpenMP team');
+    const spin = ownPool ? `; CELLSHIFT_SPIN_US=${process.env.CELLSHIFT_SPIN_US ?? 'unset (no spin)'}` : '';
+    notes.push(`native-blas: ${native.detail}${spin}`);
   } else notes.push(`native-blas: unavailable (${native.why})`);
   for (const name of ['wasm', 'cpu'] as const) {
     try {

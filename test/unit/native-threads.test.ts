@@ -21,7 +21,8 @@ const work = \`
   const x = new Float32Array(1 << 20).map((_, i) => (i % 7) - 3);
   const out = new Float32Array(x.length);
   for (let round = 0; round < 20; round++) addon.unary(0, out, x, 0);
-  parentPort.postMessage({ threads: addon.info().kernelThreads, positive: out.filter((v) => v > 0).length });
+  const info = addon.info();
+  parentPort.postMessage({ threads: info.kernelThreads, loops: info.loopThreads, openmp: info.config.includes("USE_OPENMP"), positive: out.filter((v) => v > 0).length });
 \`;
 (async () => {
  for (let i = 0; i < 4; i++) {
@@ -36,28 +37,42 @@ const work = \`
 })();
 `;
 
-describe('native addon across worker threads', { skip: existsSync(ADDON) ? false : `not built: ${ADDON}` }, () => {
-  it('keeps working when each use comes from a new worker thread', () => {
-    const child = spawnSync(process.execPath, ['-e', SCRIPT], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, CELLSHIFT_THREADS: '2' },
-    });
-    assert.equal(
-      child.signal,
-      null,
-      `the child was killed (${child.signal}): hung or crashed after ${child.stdout.trim().split('\n').length} workers`,
-    );
-    assert.equal(child.status, 0, child.stderr);
-    const lines = child.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { worker: number; threads: number; positive: number });
-    assert.equal(lines.length, 4);
-    for (const line of lines) {
-      assert.equal(line.threads, 2);
-      // relu of (i mod 7) − 3 is positive for residues 4, 5, 6.
-      assert.equal(line.positive, Array.from({ length: 1 << 20 }, (_, i) => (i % 7) - 3).filter((v) => v > 0).length);
-    }
+type Line = { worker: number; threads: number; loops: string; openmp: boolean; positive: number };
+
+function runWorkers(env: NodeJS.ProcessEnv): Line[] {
+  const child = spawnSync(process.execPath, ['-e', SCRIPT], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, CELLSHIFT_THREADS: '2', ...env },
   });
+  assert.equal(
+    child.signal,
+    null,
+    `the child was killed (${child.signal}): hung or crashed after ${child.stdout.trim().split('\n').length} workers`,
+  );
+  assert.equal(child.status, 0, child.stderr);
+  return child.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Line);
+}
+
+describe('native addon across worker threads', { skip: existsSync(ADDON) ? false : `not built: ${ADDON}` }, () => {
+  // With an OpenMP OpenBLAS the loops run on its OpenMP team (one pool for matmuls and loops);
+  // CELLSHIFT_OPENMP_TEAM=0, or a BLAS without OpenMP, keeps them on the addon's own pool.
+  for (const [pool, env] of [
+    ['the default pool', {}],
+    ['the addon’s own pool', { CELLSHIFT_OPENMP_TEAM: '0' }],
+  ] as const) {
+    it(`keeps working when each use comes from a new worker thread (${pool})`, () => {
+      const lines = runWorkers(env);
+      assert.equal(lines.length, 4);
+      for (const line of lines) {
+        assert.equal(line.threads, 2);
+        assert.equal(line.loops, 'CELLSHIFT_OPENMP_TEAM' in env || !line.openmp ? 'own' : 'openmp');
+        // relu of (i mod 7) − 3 is positive for residues 4, 5, 6.
+        assert.equal(line.positive, Array.from({ length: 1 << 20 }, (_, i) => (i % 7) - 3).filter((v) => v > 0).length);
+      }
+    });
+  }
 });

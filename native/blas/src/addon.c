@@ -49,6 +49,29 @@ static get_string_fn blas_get_corename = NULL;
 static char blas_path[512] = "";
 static char blas_error[1024] = "";
 
+// When the BLAS is an OpenMP build, libgomp is already in the process (loaded with it), and the
+// elementwise loops below run on its team too (GOMP_parallel, looked up here, never linked):
+// one pool of threads, as PyTorch has, instead of two that wake, sleep and take the cores from
+// each other between every kernel of a training step. Otherwise the addon's own pool runs them.
+typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+typedef int (*omp_int_fn)(void);
+static gomp_parallel_fn gomp_parallel = NULL;
+static omp_int_fn omp_thread_num = NULL, omp_num_threads = NULL;
+
+static void find_openmp_team(void) {
+  const char *off = getenv("CELLSHIFT_OPENMP_TEAM");
+  if (off && strcmp(off, "0") == 0) return;
+  void *gomp = dlopen("libgomp.so.1", RTLD_NOW | RTLD_NOLOAD);
+  if (gomp == NULL) return;
+  gomp_parallel_fn parallel = (gomp_parallel_fn)dlsym(gomp, "GOMP_parallel");
+  omp_int_fn num = (omp_int_fn)dlsym(gomp, "omp_get_thread_num"), count = (omp_int_fn)dlsym(gomp, "omp_get_num_threads");
+  if (parallel && num && count) {
+    omp_thread_num = num;
+    omp_num_threads = count;
+    gomp_parallel = parallel;
+  }
+}
+
 static void load_blas(void) {
   // OpenBLAS's idle threads spin for 2^28 cycles (~0.1 s) after every call by default, which
   // starves this addon's own threads (and everything else) between the matmuls of a training
@@ -57,9 +80,10 @@ static void load_blas(void) {
   setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
   // Debian's OpenMP build of OpenBLAS, when installed, goes first: on a loaded 2-core machine the
   // pthread build (the usual libopenblas.so.0 alternative) trained the VAE at batch 1024 at a third
-  // to a half of the OpenMP build's speed (alternated runs, load 13). Its threads sleep when idle
-  // (OMP_WAIT_POLICY=PASSIVE unless the user chose a policy): spinning ones lose most of their
-  // speed whenever another process runs. libgomp reads the variable when the dlopen loads it.
+  // to a half of the OpenMP build's speed (alternated runs, load 13). Its team (which runs the
+  // addon's own loops too, find_openmp_team) sleeps when idle (OMP_WAIT_POLICY=PASSIVE unless the
+  // user chose a policy): spinning threads lose most of their speed whenever another process
+  // runs. libgomp reads the variable when the dlopen below loads it.
   setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   const char *override = getenv("CELLSHIFT_BLAS");  // when set, the only library tried
   const char *candidates[] = {
@@ -108,6 +132,7 @@ static void load_blas(void) {
     blas_get_config = (get_string_fn)dlsym(handle, "openblas_get_config");
     blas_get_corename = (get_string_fn)dlsym(handle, "openblas_get_corename");
     snprintf(blas_path, sizeof(blas_path), "%s", name);
+    find_openmp_team();
     return;
   }
 }
@@ -219,6 +244,24 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+typedef struct {
+  range_fn fn;
+  void *ctx;
+  int64_t n;
+  int parts;
+} TeamJob;
+
+/** One OpenMP thread's parts of a job (the team can be smaller than asked for). */
+static void team_part(void *data) {
+  const TeamJob *job = (const TeamJob *)data;
+  const int threads = omp_num_threads();
+  for (int part = omp_thread_num(); part < job->parts; part += threads) {
+    int64_t begin, end;
+    part_range(part, job->parts, job->n, &begin, &end);
+    if (begin < end) job->fn(job->ctx, begin, end);
+  }
+}
+
 static int default_threads(void) {
   const char *env = getenv("CELLSHIFT_THREADS");
   long n = env && env[0] ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
@@ -230,7 +273,16 @@ void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
   int parts = pool.threads;
   if (grain < 1) grain = 1;
   if (parts > n / grain) parts = (int)(n / grain);
-  if (parts <= 1 || pthread_mutex_trylock(&pool.job) != 0) {
+  if (parts <= 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  if (gomp_parallel) {
+    TeamJob job = {fn, ctx, n, parts};
+    gomp_parallel(team_part, &job, (unsigned)parts, 0);
+    return;
+  }
+  if (pthread_mutex_trylock(&pool.job) != 0) {
     fn(ctx, 0, n);
     return;
   }
@@ -785,6 +837,46 @@ static napi_value Softmax(napi_env env, napi_callback_info info) {
 // out[outOffset + Σ i_d·outStrides_d] = x[xOffset + Σ i_d·xStrides_d] over `shape`: slices,
 // splits, concatenation and transposes are all this one strided copy.
 
+typedef struct {
+  float *out;
+  const float *x;
+  int rank;
+  int64_t shape[MAX_RANK], so[MAX_RANK], sx[MAX_RANK];
+} CopyJob;
+
+/** Rows [begin, end) of the copy (a row: the last axis), each found from its multi-index. */
+static void copy_rows(void *ctx, int64_t begin, int64_t end) {
+  const CopyJob *j = (const CopyJob *)ctx;
+  const int rank = j->rank;
+  const int64_t inner = j->shape[rank - 1], iso = j->so[rank - 1], isx = j->sx[rank - 1];
+  int64_t index[MAX_RANK] = {0};
+  int64_t po = 0, px = 0, rest = begin;
+  for (int d = rank - 2; d >= 0; d--) {
+    index[d] = rest % j->shape[d];
+    rest /= j->shape[d];
+    po += index[d] * j->so[d];
+    px += index[d] * j->sx[d];
+  }
+  float *o = j->out;
+  const float *s = j->x;
+  for (int64_t r = begin; r < end; r++) {
+    if (iso == 1 && isx == 1) {
+      memcpy(o + po, s + px, sizeof(float) * (size_t)inner);
+    } else {
+      for (int64_t c = 0; c < inner; c++) o[po + c * iso] = s[px + c * isx];
+    }
+    for (int d = rank - 2; d >= 0; d--) {
+      index[d]++;
+      po += j->so[d];
+      px += j->sx[d];
+      if (index[d] < j->shape[d]) break;
+      po -= j->so[d] * j->shape[d];
+      px -= j->sx[d] * j->shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
 static napi_value Copy(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 7)) return NULL;
@@ -802,28 +894,16 @@ static napi_value Copy(napi_env env, napi_callback_info info) {
   if (args.failed) return NULL;
   if (!read_strides(&args, 2, rank, shape, so, lo - (size_t)outOffset) || !read_strides(&args, 5, rank, shape, sx, lx - (size_t)xOffset))
     return NULL;
-  float *o = out + outOffset;
-  const float *s = x + xOffset;
-  int64_t inner = shape[rank - 1], rows = size / inner;
-  int64_t iso = so[rank - 1], isx = sx[rank - 1];
-  int64_t index[MAX_RANK] = {0};
-  int64_t po = 0, px = 0;
-  for (int64_t r = 0; r < rows; r++) {
-    if (iso == 1 && isx == 1) {
-      memcpy(o + po, s + px, sizeof(float) * (size_t)inner);
-    } else {
-      for (int64_t j = 0; j < inner; j++) o[po + j * iso] = s[px + j * isx];
-    }
-    for (int d = rank - 2; d >= 0; d--) {
-      index[d]++;
-      po += so[d];
-      px += sx[d];
-      if (index[d] < shape[d]) break;
-      po -= so[d] * shape[d];
-      px -= sx[d] * shape[d];
-      index[d] = 0;
-    }
+  CopyJob job = {out + outOffset, x + xOffset, rank, {0}, {0}, {0}};
+  for (int d = 0; d < rank; d++) {
+    job.shape[d] = shape[d];
+    job.so[d] = so[d];
+    job.sx[d] = sx[d];
   }
+  const int64_t inner = shape[rank - 1];
+  // Rows are split between the threads: a dense layer's bias broadcast into its [batch, units]
+  // output and the Environment VAE's [genes ‖ fingerprint] concatenation are several MB a step.
+  parallel_for(copy_rows, &job, size / inner, (GRAIN_CHEAP + inner - 1) / inner);
   return NULL;
 }
 
@@ -951,6 +1031,13 @@ static napi_value Info(napi_env env, napi_callback_info info) {
   napi_value spin;
   napi_create_double(env, (double)spin_limit() / 1000, &spin);
   napi_set_named_property(env, result, "spinMicroseconds", spin);
+  // Where the elementwise loops run, and how that team waits when idle (as libgomp read it).
+  napi_set_named_property(env, result, "loopThreads", make_string(env, gomp_parallel ? "openmp" : "own"));
+  const char *policy = getenv("OMP_WAIT_POLICY"), *count = getenv("GOMP_SPINCOUNT");
+  char wait[160];
+  snprintf(wait, sizeof wait, "%s%s%s%s%s", policy ? "OMP_WAIT_POLICY=" : "", policy ? policy : "", policy && count ? ", " : "",
+           count ? "GOMP_SPINCOUNT=" : "", count ? count : "");
+  napi_set_named_property(env, result, "openmpWait", make_string(env, gomp_parallel ? wait : ""));
   return result;
 }
 

@@ -184,6 +184,10 @@ export interface NativeBinding {
     kernelThreads: number;
     /** How long the addon's idle threads spin before sleeping (absent in addons built before it). */
     spinMicroseconds?: number;
+    /** Where the elementwise loops run: on the OpenMP team of an OpenMP BLAS, or the addon's own pool (absent in addons built before it). */
+    loopThreads?: 'openmp' | 'own';
+    /** That OpenMP team's idle policy as libgomp read it (e.g. "GOMP_SPINCOUNT=30000"); empty on the own pool. */
+    openmpWait?: string;
   };
   setThreads(n: number): void;
   /** Sets that spin, in microseconds (0: sleep at once); absent in addons built before it. */

@@ -103,6 +103,8 @@ function refresh(status: NativeStatus, threads: number): NativeStatus {
   const addon = loadAddon();
   if (!status.ok || !addon.ok) return status;
   const count = `${threads} ${threads === 1 ? 'thread' : 'threads'}`;
-  const detail = `${addon.blas} matmuls on ${count} and C elementwise/Adam kernels over the cpu backend's arrays`;
+  const { loopThreads, openmpWait } = addon.binding.info();
+  const loops = loopThreads === 'openmp' ? ` on the same OpenMP team${openmpWait ? ` (${openmpWait})` : ''}` : '';
+  const detail = `${addon.blas} matmuls on ${count} and C elementwise/Adam kernels${loops} over the cpu backend's arrays`;
   return { ...status, threads, detail };
 }
