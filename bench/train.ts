@@ -77,10 +77,14 @@ const only = args.includes('--engines') ? option('engines', '').split(',') : nul
 const PYTHON = '/usr/bin/python3';
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Samples per epoch and epochs (first one is warm-up) per engine, sized for ~1-10 s per run. */
-const PLAN: Record<Exclude<Engine, 'pytorch'>, { samples: number; epochs: number }> = {
-  tensorflow: { samples: 4096, epochs: 3 },
-  'native-blas': { samples: 4096, epochs: 3 },
+/**
+ * Samples per epoch (at least `steps` batches) and epochs (first one is warm-up) per engine, sized
+ * for ~1-10 s per run. At batch 1024, 4096 samples made 4-step epochs: a rate from 8 timed steps,
+ * where one slow step on a shared machine moved it by a quarter, against PyTorch's 4 s of steps.
+ */
+const PLAN: Record<Exclude<Engine, 'pytorch'>, { samples: number; epochs: number; steps?: number }> = {
+  tensorflow: { samples: 4096, epochs: 3, steps: 16 },
+  'native-blas': { samples: 4096, epochs: 3, steps: 16 },
   'wasm-fixed': { samples: 2048, epochs: 2 },
   wasm: { samples: 1024, epochs: 2 },
   cpu: { samples: 512, epochs: 2 },
@@ -184,7 +188,7 @@ async function warmUp(family: ModelFamily, batchSize: number, data: TrainingData
 async function runTfjs(engine: Exclude<Engine, 'pytorch'>, family: ModelFamily, batchSize: number): Promise<Measurement> {
   await activate(engine);
   const plan = PLAN[engine];
-  const data = randomTrainingData(Math.max(plan.samples, batchSize));
+  const data = randomTrainingData(Math.max(plan.samples, batchSize * (plan.steps ?? 1)));
   if (engine !== 'cpu') await warmUp(family, batchSize, data);
   const config = trainingConfig(family, batchSize, plan.epochs);
   const module = createModule(config.model, dims(data), new Rng(config.seed).fork('init'));
