@@ -136,6 +136,36 @@ describe('native-blas backend', () => {
     assertCloseToCpu(got, expected);
   });
 
+  it('reductions (sum, mean, max, min) along each axis, with NaN and infinities, equal the cpu backend’s bit for bit', {
+    skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
+  }, async () => {
+    const rng = new Rng(11);
+    // Big enough that every reduction splits between threads: whole blocks (outer > 1) or the
+    // columns of one block (a bias gradient's column sums).
+    const values = Float32Array.from({ length: 3 * 700 * 250 }, () => rng.normal());
+    for (const [i, v] of [
+      [5, Number.NaN],
+      [260, Number.POSITIVE_INFINITY],
+      [700 * 250 + 9, Number.NEGATIVE_INFINITY],
+      [2 * 700 * 250 + 511, Number.NaN],
+    ] as const)
+      values[i] = v;
+    const compute = () =>
+      tf.tidy(() => {
+        const x3 = tf.tensor3d(values, [3, 700, 250]);
+        const x2 = tf.tensor2d(values, [2100, 250]);
+        const results: tf.Tensor[] = [];
+        for (const reduce of [tf.sum, tf.mean, tf.max, tf.min] as const) {
+          results.push(reduce(x3, 1), reduce(x3, 2), reduce(x2, 0), reduce(x2, 1));
+        }
+        return results.map((t) => Array.from(t.dataSync()));
+      });
+    await tf.setBackend('cpu');
+    const expected = compute();
+    await tf.setBackend('native-blas');
+    assert.deepEqual(compute(), expected);
+  });
+
   it('a dense layer, ReLU or linear, differentiates as one kernel to the cpu backend’s gradients', {
     skip: status.ok ? false : `addon not available: ${status.ok ? '' : status.why}`,
   }, async () => {

@@ -662,6 +662,49 @@ HOT double sum_row(const float *row, int64_t n) {
   return total;
 }
 
+typedef struct {
+  int op;
+  float *out;
+  const float *x;
+  int64_t outer, mid, inner;
+  double scale;
+} ReduceJob;
+
+#define REDUCE_COLUMNS 256  // columns whose double accumulators stay on the stack
+
+/** One row's columns [0, n) into their accumulators (vectorised: HOT). */
+HOT static void reduce_row(int op, double *restrict acc, const float *restrict row, int64_t n, double scale) {
+  if (op == 0)
+    for (int64_t i = 0; i < n; i++) acc[i] += (double)row[i];
+  else if (op == 3)
+    for (int64_t i = 0; i < n; i++) acc[i] += (double)(float)((double)row[i] / scale);
+  else
+    for (int64_t i = 0; i < n; i++) {
+      double v = (double)row[i];
+      if (!isnan(acc[i]) && (isnan(v) || (op == 1 ? v > acc[i] : v < acc[i]))) acc[i] = v;
+    }
+}
+
+/** out[o, from..to) for one block o, `REDUCE_COLUMNS` columns at a time, rows m = 0..mid-1 in order. */
+static void reduce_block(const ReduceJob *j, int64_t o, int64_t from, int64_t to) {
+  const float *block = j->x + o * j->mid * j->inner;
+  double acc[REDUCE_COLUMNS];
+  for (int64_t c0 = from; c0 < to; c0 += REDUCE_COLUMNS) {
+    const int64_t width = to - c0 < REDUCE_COLUMNS ? to - c0 : REDUCE_COLUMNS;
+    const int sum = j->op == 0 || j->op == 3;
+    for (int64_t i = 0; i < width; i++) acc[i] = sum ? 0 : (j->mid > 0 ? (double)block[c0 + i] : (j->op == 1 ? -INFINITY : INFINITY));
+    for (int64_t m = sum ? 0 : 1; m < j->mid; m++) reduce_row(j->op, acc, block + m * j->inner + c0, width, j->scale);
+    for (int64_t i = 0; i < width; i++) j->out[o * j->inner + c0 + i] = (float)acc[i];
+  }
+}
+
+static void reduce_blocks(void *ctx, int64_t begin, int64_t end) {
+  const ReduceJob *j = (const ReduceJob *)ctx;
+  for (int64_t o = begin; o < end; o++) reduce_block(j, o, 0, j->inner);
+}
+
+static void reduce_columns(void *ctx, int64_t begin, int64_t end) { reduce_block((const ReduceJob *)ctx, 0, begin, end); }
+
 static napi_value Reduce(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 7)) return NULL;
@@ -697,35 +740,12 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
     }
     return NULL;
   }
-  double *acc = (double *)malloc(sizeof(double) * (size_t)(inner > 0 ? inner : 1));
-  if (acc == NULL) {
-    fail(&args, "reduce: out of memory");
-    return NULL;
-  }
-  for (int64_t o = 0; o < outer; o++) {
-    const float *block = x + o * mid * inner;
-    if (op == 0 || op == 3) {
-      for (int64_t i = 0; i < inner; i++) acc[i] = 0;
-      for (int64_t m = 0; m < mid; m++) {
-        const float *row = block + m * inner;
-        if (op == 0)
-          for (int64_t i = 0; i < inner; i++) acc[i] += (double)row[i];
-        else
-          for (int64_t i = 0; i < inner; i++) acc[i] += (double)(float)((double)row[i] / scale);
-      }
-    } else {
-      for (int64_t i = 0; i < inner; i++) acc[i] = mid > 0 ? (double)block[i] : (op == 1 ? -INFINITY : INFINITY);
-      for (int64_t m = 1; m < mid; m++) {
-        const float *row = block + m * inner;
-        for (int64_t i = 0; i < inner; i++) {
-          double v = (double)row[i];
-          if (!isnan(acc[i]) && (isnan(v) || (op == 1 ? v > acc[i] : v < acc[i]))) acc[i] = v;
-        }
-      }
-    }
-    for (int64_t i = 0; i < inner; i++) out[o * inner + i] = (float)acc[i];
-  }
-  free(acc);
+  ReduceJob job = {op, out, x, outer, mid, inner, scale};
+  // Whole blocks per thread, or, for a single block (a bias gradient's column sums), columns.
+  if (outer > 1)
+    parallel_for(reduce_blocks, &job, outer, (GRAIN_CHEAP + mid * inner - 1) / (mid * inner > 0 ? mid * inner : 1));
+  else if (outer == 1)
+    parallel_for(reduce_columns, &job, inner, (GRAIN_CHEAP + mid - 1) / (mid > 0 ? mid : 1));
   return NULL;
 }
 
@@ -743,6 +763,15 @@ typedef struct {
 
 #define RELU_GRAD_BLOCK 256  // columns summed at once (their accumulators stay on the stack)
 
+/** One row's `width` columns: dx = dy · step(y), added to the columns' sums (vectorised: HOT). */
+HOT static void relu_grad_row(float *restrict dx, double *restrict acc, const float *restrict dy, const float *restrict y, int64_t width) {
+  for (int64_t c = 0; c < width; c++) {
+    const float step = isnan(y[c]) ? NAN : (y[c] > 0 ? 1.0f : 0.0f);
+    dx[c] = dy[c] * step;
+    acc[c] += (double)dx[c];
+  }
+}
+
 static void relu_grad_columns(void *ctx, int64_t begin, int64_t end) {
   const ReluGradJob *j = (const ReluGradJob *)ctx;
   const int64_t cols = j->cols;
@@ -750,15 +779,7 @@ static void relu_grad_columns(void *ctx, int64_t begin, int64_t end) {
   for (int64_t from = begin; from < end; from += RELU_GRAD_BLOCK) {
     const int64_t width = end - from < RELU_GRAD_BLOCK ? end - from : RELU_GRAD_BLOCK;
     for (int64_t c = 0; c < width; c++) acc[c] = 0;
-    for (int64_t r = 0; r < j->rows; r++) {
-      const float *dy = j->dy + r * cols + from, *y = j->y + r * cols + from;
-      float *dx = j->dx + r * cols + from;
-      for (int64_t c = 0; c < width; c++) {
-        const float step = isnan(y[c]) ? NAN : (y[c] > 0 ? 1.0f : 0.0f);
-        dx[c] = dy[c] * step;
-        acc[c] += (double)dx[c];
-      }
-    }
+    for (int64_t r = 0; r < j->rows; r++) relu_grad_row(j->dx + r * cols + from, acc, j->dy + r * cols + from, j->y + r * cols + from, width);
     for (int64_t c = 0; c < width; c++) j->dbias[from + c] = (float)acc[c];
   }
 }
