@@ -54,10 +54,8 @@ typedef struct {
 static const double LOG2_E = 1.4426950408889634, LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
 static const double ROUNDING_SHIFT = 6755399441055744.0;  // 1.5·2^52: adding it rounds to an integer in the low bits
 
-/** e^x for x clamped to [−708, 708] (e^−708 ≈ 3e−308 stands in for 0; NaN stays NaN). */
-static inline double exp_poly(double x) {
-  x = x < -708.0 ? -708.0 : x;
-  x = x > 708.0 ? 708.0 : x;
+/** e^x for |x| ≤ 708 (NaN stays NaN). */
+static inline double exp_near(double x) {
   double k = x * LOG2_E + ROUNDING_SHIFT;
   int64_t bits;
   memcpy(&bits, &k, sizeof bits);
@@ -78,14 +76,20 @@ static inline double exp_poly(double x) {
   return p * scale;
 }
 
+/** e^x for x clamped to [−708, 708] (e^−708 ≈ 3e−308 stands in for 0; NaN stays NaN). */
+static inline double exp_poly(double x) {
+  x = x < -708.0 ? -708.0 : x;
+  x = x > 708.0 ? 708.0 : x;
+  return exp_near(x);
+}
+
 /**
- * tanh(x) = (e^{2x} − 1)/(e^{2x} + 1), ±1 beyond |x| = 20 (tanh(±20) is ±1 in double). Its error
+ * tanh(x) = (e^{2x} − 1)/(e^{2x} + 1): ±1 in double from |x| ≈ 19, and exp_poly's clamp keeps it
+ * there for any larger |x| (no clamp of its own: none is needed, and it cost ~10%). Its error
  * is absolute (< 3e−11, from exp_poly's), not relative near 0: the block only scales it by a bound
  * (logVar, log σ̄), adds it to O(1) values or takes exp of it, never returns it.
  */
 static inline double tanh_poly(double x) {
-  x = x < -20.0 ? -20.0 : x;
-  x = x > 20.0 ? 20.0 : x;
   const double u = exp_poly(2 * x) - 1;
   return u / (u + 2);
 }
@@ -179,9 +183,9 @@ HOT static void forward_prior_row(PosteriorRow in, const float *restrict p, cons
   for (int64_t c = 0; c < n; c++) {
     const double prior_mean = (double)p[c] * (soft_mean[c] * inverse_mean);
     const double prior_log_std = v[c] * (soft_log_std[c] * inverse_log_std);
-    const double inverse_prior_var = exp_poly(-2 * prior_log_std);
+    const double inverse_prior_var = exp_near(-2 * prior_log_std);
     const double mean = in.mean[c], log_var = in.bound * tanh_poly((double)in.raw[c] * inverse_bound);
-    const double std = exp_poly(0.5 * log_var), d = mean - prior_mean;
+    const double std = exp_near(0.5 * log_var), d = mean - prior_mean;
     z[c] = (float)(mean + std * (double)in.eps[c]);
     terms[c] = 2 * prior_log_std - log_var + (std * std + d * d) * inverse_prior_var - 1;
   }
@@ -192,7 +196,7 @@ HOT static void forward_normal_row(PosteriorRow in, float *restrict z, double *r
   const double inverse_bound = 1 / in.bound;
   for (int64_t c = 0; c < n; c++) {
     const double mean = in.mean[c], log_var = in.bound * tanh_poly((double)in.raw[c] * inverse_bound);
-    const double std = exp_poly(0.5 * log_var);
+    const double std = exp_near(0.5 * log_var);
     z[c] = (float)(mean + std * (double)in.eps[c]);
     terms[c] = std * std + mean * mean - log_var - 1;
   }
@@ -239,9 +243,9 @@ HOT static void backward_prior_row(PosteriorRow in, const float *restrict dz, do
   for (int64_t c = 0; c < n; c++) {
     const double s_mean = soft_mean[c] * inverse_mean, s_log_std = soft_log_std[c] * inverse_log_std;
     const double prior_mean = (double)p[c] * s_mean, prior_log_std = v[c] * s_log_std;
-    const double inverse_prior_var = exp_poly(-2 * prior_log_std);
+    const double inverse_prior_var = exp_near(-2 * prior_log_std);
     const double mean = in.mean[c], t = tanh_poly((double)in.raw[c] * inverse_bound), log_var = in.bound * t;
-    const double std = exp_poly(0.5 * log_var), var = std * std, d = mean - prior_mean, dzc = dz[c];
+    const double std = exp_near(0.5 * log_var), var = std * std, d = mean - prior_mean, dzc = dz[c];
     // ∂kl/∂μ = g·2d/σ̄², ∂kl/∂logVar = g·(e^{logVar}/σ̄² − 1), ∂kl/∂μ̄ = −∂kl/∂μ, and ∂kl/∂log σ̄ = 2g·(1 − ratio) (logVarP = 2 log σ̄).
     const double d_mean_kl = 2 * g * d * inverse_prior_var;
     const double d_log_var = dzc * (double)in.eps[c] * std * 0.5 + g * (var * inverse_prior_var - 1);
@@ -280,7 +284,7 @@ HOT static void backward_normal_row(PosteriorRow in, const float *restrict dz, d
   const double inverse_bound = 1 / in.bound;
   for (int64_t c = 0; c < n; c++) {
     const double mean = in.mean[c], t = tanh_poly((double)in.raw[c] * inverse_bound), log_var = in.bound * t;
-    const double std = exp_poly(0.5 * log_var), dzc = dz[c];
+    const double std = exp_near(0.5 * log_var), dzc = dz[c];
     const double d_log_var = dzc * (double)in.eps[c] * std * 0.5 + g * (std * std - 1);
     dpost[c] = (float)(dzc + 2 * g * mean);
     dpost[n + c] = (float)(d_log_var * (1 - t * t));
@@ -342,6 +346,8 @@ static int read_common(Args *args, size_t first, LatentJob *job, int64_t *rows) 
   const int64_t r = *rows, n = job->latent;
   need(args, r >= 0 && n >= 1, "gaussianLatent: bad sizes");
   need(args, job->bound > 0 && job->prior_bound > 0 && job->temperature > 0, "gaussianLatent: bounds and temperature must be positive");
+  // σ = e^{B·t/2} and 1/σ̄² = e^{−2 log σ̄} (|log σ̄| ≤ Bp) take exp_near: their arguments must stay within ±708.
+  need(args, job->bound <= 1416 && job->prior_bound <= 354, "gaussianLatent: the bounds must be at most 1416 (posterior) and 354 (prior)");
   if (args->failed) return 0;
   size_t lp, le;
   job->post = f32(args, first, &lp);
