@@ -7,6 +7,7 @@
 // own (CELLSHIFT_NATIVE_ADDON), alternated round by round (ABBA), so both see the same load on a
 // shared machine. Medians and best rounds, with uptime before and after.
 import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src-main/node/data/random.js';
 import { loadAddon } from '../src-main/node/ml/native/addon.js';
@@ -76,7 +77,7 @@ function report(label: string, results: Round[]): void {
     const column = (k: number) => results.map((r) => r[path][k] as number);
     const both = results.map((r) => r[path][1] + r[path][3]);
     console.log(
-      `  ${label.padEnd(12)} ${path === 'prior' ? 'learnt prior' : 'N(0, I)     '}  forward wall ${ms(column(0))} CPU ${ms(column(1))}  backward wall ${ms(column(2))} CPU ${ms(column(3))}  forward+backward CPU ${ms(both)}`,
+      `  ${label.padEnd(10)} ${path === 'prior' ? 'learnt prior' : 'N(0, I)     '}  forward wall ${ms(column(0))} CPU ${ms(column(1))}  backward wall ${ms(column(2))} CPU ${ms(column(3))}  forward+backward CPU ${ms(both)}`,
     );
   }
 }
@@ -90,7 +91,8 @@ if (json) {
   if (!addons) {
     report('this build', measure(rounds));
   } else {
-    const paths = addons.split(',');
+    // Absolute: the addon is required from src-main, not from the working directory.
+    const paths = addons.split(',').map((path) => resolve(path));
     const results = new Map<string, Round[]>(paths.map((p) => [p, []]));
     const script = fileURLToPath(import.meta.url);
     for (let round = 0; round < rounds; round++) {
@@ -107,8 +109,7 @@ if (json) {
         results.get(path)?.push(...(JSON.parse(run.stdout.trim().split('\n').pop() as string) as Round[]));
       }
     }
-    for (const [i, path] of paths.entries())
-      report(`${String.fromCharCode(65 + i)} ${path.split('/').slice(-1)[0]}`.slice(0, 12), results.get(path) ?? []);
+    for (const [i, path] of paths.entries()) report(String.fromCharCode(65 + i), results.get(path) ?? []);
     for (const [i, path] of paths.entries()) console.log(`  ${String.fromCharCode(65 + i)} = ${path}`);
   }
   console.log(`  done; ${uptime()}`);
