@@ -236,6 +236,11 @@ describe('native-blas backend', () => {
     const [rows, latent] = [70, 13];
     const config = ModelConfig.parse({ family: 'env-vae', latentDim: latent, logVarBound: 4, temperature: 0.7 });
     const [posterior, prior] = [random(rows * 2 * latent, 3), random(rows * 2 * latent, 3)];
+    // And values at the kernel's clamps of e^x to [−708, 708]: tanh's e^{2x} beyond them (posterior
+    // a, row 0; prior s, row 1), and a prior mean that puts the rest of its row's softmax below e^−708 (row 2).
+    posterior.set([5000, -5000], latent);
+    prior.set([5000, -5000], 3 * latent);
+    prior[4 * latent] = 800;
     const [noise, zWeights, klWeights] = [random(rows * latent), random(rows * latent), random(rows)];
     const compute = () =>
       tf.tidy(() =>
@@ -275,6 +280,18 @@ describe('native-blas backend', () => {
     } finally {
       tf.registerKernel(nativeKernel);
     }
+    // σ = e^{B·t/2} and 1/σ̄² = e^{−2 log σ̄} skip exp's clamp: bounds that would need it are refused.
+    const addon = loadAddon();
+    const gaussianLatent = addon.ok ? addon.binding.gaussianLatent : undefined;
+    assert.ok(gaussianLatent);
+    const [z, kl, row] = [new Float32Array(latent), new Float32Array(1), posterior.subarray(0, 2 * latent)];
+    for (const [bound, priorBound] of [
+      [1417, 2],
+      [4, 355],
+    ] as const) {
+      assert.throws(() => gaussianLatent(z, kl, row, noise, row, 1, latent, bound, priorBound, 0.7), /at most 1416/);
+    }
+    gaussianLatent(z, kl, row, noise, row, 1, latent, 1416, 354, 0.7);
   });
 
   it('global-norm clipping and the Adam update of all variables in one call give the cpu backend’s numbers', {
