@@ -32,6 +32,41 @@ test('normalFill draws Rng.fillNormal’s numbers bit for bit, spare and state i
   }
 });
 
+test('normalFill matches Rng.fillNormal over a long draw: 5 million normals in batch-sized calls', { skip }, () => {
+  const fill = normalFill as NonNullable<typeof normalFill>;
+  // Many chunks of the draw pipeline per call (each call hands out thousands of pairs to draw and
+  // transform on both threads), odd lengths carrying the spare across calls, a fresh seed each.
+  const lengths = [1024 * 200, 204_801, 333_333, 1024 * 200 + 3, 65_537];
+  let total = 0;
+  for (const seed of [3, 14, 2 ** 31 - 1, -5, 1e9]) {
+    const inJs = new Rng(seed).fork('noise');
+    const inC = new Rng(seed).fork('noise');
+    for (const length of lengths) {
+      const expected = new Float32Array(length);
+      const actual = new Float32Array(length).fill(Number.NaN);
+      inJs.fillNormal(expected);
+      inC.fillNormal(actual, (out, state) => fill(out, state));
+      total += length;
+      const e = new Uint32Array(expected.buffer);
+      const a = new Uint32Array(actual.buffer);
+      const first = a.findIndex((bits, i) => bits !== e[i]);
+      assert.equal(first, -1, `seed ${seed}, length ${length}: first difference at ${first}`);
+    }
+    assert.equal(inC.normal(), inJs.normal());
+    assert.equal(inC.nextUint32(), inJs.nextUint32());
+  }
+  assert.ok(total >= 5_000_000);
+});
+
+test('normalFill’s vectorised log passed the addon’s check against fdlibm at load, rare branches included', { skip }, () => {
+  // The addon runs its block log on radii that take each of fdlibm's branches (and on radii near
+  // 1 where its |f| < 2^-20 branch rounds differently from the common one) and compares every
+  // double with the scalar fdlibm log; on any difference normalFill throws, naming the radius.
+  // Draws this short never reach the radii that tell the two branches apart.
+  const fill = normalFill as NonNullable<typeof normalFill>;
+  assert.doesNotThrow(() => fill(new Float32Array(2), Int32Array.of(1, 2, 3, 4)));
+});
+
 test('normalFill rejects a state that is not four Int32 words, changing nothing', { skip }, () => {
   const fill = normalFill as NonNullable<typeof normalFill>;
   const out = new Float32Array(4);
