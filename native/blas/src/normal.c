@@ -13,8 +13,8 @@
 // - log is fdlibm's __ieee754_log (the one V8's Math.log runs), so the result is the same double
 //   as JavaScript's; sqrt and the other operations are IEEE-exact either way, and
 //   -ffp-contract=off keeps the compiler from fusing them. The transform runs fdlibm's common path
-//   for a block of radii as a loop the compiler vectorises (log_block: the same operations in the
-//   same order, both of its branches computed and one kept by a select) and redoes with the scalar
+//   for a block of radii as a loop the compiler vectorises (log_block: its operations in its order,
+//   both of its branches computed and one kept by a bit mask) and redoes with the scalar
 //   function the few radii (~3 in 2^20) that take fdlibm's |f| < 2^-20 branch. The addon checks
 //   log_block against fdlibm_log at load on radii chosen to take every branch (log_self_check);
 //   should they ever differ, normalFill throws instead of drawing different numbers.
@@ -153,14 +153,14 @@ HOT static void log_block(const double *restrict r, double *restrict lg, int64_t
     const int64_t band = (hx - 0x6147a) | (0x6b851 - hx);
     const double R = t2 + t1;
     const double hfsq = 0.5 * f * f;
-    // All four of fdlibm's results, then the one it returns, picked with bit masks: a ?: here
-    // left the AVX2 and baseline loops unvectorised (control flow).
-    const double near0 = f - (hfsq - s * (hfsq + R)), near = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
-    const double far0 = f - s * (f - R), far = dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
-    const uint64_t zero_k = -(uint64_t)(k == 0), in_band = -(uint64_t)(band > 0);
-    const uint64_t near_bits = (to_bits(near0) & zero_k) | (to_bits(near) & ~zero_k);
-    const uint64_t far_bits = (to_bits(far0) & zero_k) | (to_bits(far) & ~zero_k);
-    lg[p] = from_bits((near_bits & in_band) | (far_bits & ~in_band));
+    // fdlibm returns f − (…) for k = 0 and dk·ln2_hi − ((…) − f) otherwise; with dk = 0 the latter
+    // is 0 − ((…) − f), the same double (rounding to nearest is symmetric, 0 − y is −y exactly, and
+    // f ≠ 0 here), so one formula serves both. Both of its branches, then the one it returns,
+    // picked with a bit mask: a ?: left the AVX2 and baseline loops unvectorised (control flow).
+    const double near = dk * ln2_hi - ((hfsq - (s * (hfsq + R) + dk * ln2_lo)) - f);
+    const double far = dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
+    const uint64_t in_band = -(uint64_t)(band > 0);
+    lg[p] = from_bits((to_bits(near) & in_band) | (to_bits(far) & ~in_band));
   }
   if (rare) {
     for (int64_t p = 0; p < n; p++) {
