@@ -268,6 +268,11 @@ typedef struct {
   int drawing;
 } FillJob;
 
+/**
+ * One thread's share of a normalFill: it ignores the range parallel_for gives it, since every part
+ * runs this same loop and takes whatever is due; a part that starts late (or never) only means
+ * the others do more. It waits only for a chunk another thread is drawing at that moment.
+ */
 static void fill_worker(void *ctx, int64_t begin, int64_t end) {
   FillJob *job = ctx;
   const int64_t pairs = job->pairs, chunks = (pairs + TRANSFORM_CHUNK - 1) / TRANSFORM_CHUNK;
@@ -275,7 +280,7 @@ static void fill_worker(void *ctx, int64_t begin, int64_t end) {
   for (;;) {
     // Drawing is the serial part: whoever is free takes the next chunk of it first.
     if (__atomic_load_n(&job->drawn, __ATOMIC_ACQUIRE) < pairs && !__atomic_exchange_n(&job->drawing, 1, __ATOMIC_ACQUIRE)) {
-      const int64_t from = job->drawn, count = pairs - from < DRAW_CHUNK ? pairs - from : DRAW_CHUNK;
+      const int64_t from = __atomic_load_n(&job->drawn, __ATOMIC_RELAXED), count = pairs - from < DRAW_CHUNK ? pairs - from : DRAW_CHUNK;
       if (count > 0) draw_pairs(&job->g, (uint32_t *)(void *)(job->out + 2 * from), count);
       __atomic_store_n(&job->drawn, from + count, __ATOMIC_RELEASE);
       __atomic_store_n(&job->drawing, 0, __ATOMIC_RELEASE);
@@ -292,7 +297,7 @@ static void fill_worker(void *ctx, int64_t begin, int64_t end) {
       }
       continue;
     }
-    // The chunk is being drawn by another thread, which is running: wait for it, politely.
+    // The chunk is being drawn by the thread holding the turn: wait for it, politely.
     if (++idle < 256) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
