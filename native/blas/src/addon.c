@@ -698,12 +698,6 @@ static void reduce_block(const ReduceJob *j, int64_t o, int64_t from, int64_t to
   }
 }
 
-static void reduce_blocks(void *ctx, int64_t begin, int64_t end) {
-  const ReduceJob *j = (const ReduceJob *)ctx;
-  for (int64_t o = begin; o < end; o++) reduce_block(j, o, 0, j->inner);
-}
-
-static void reduce_columns(void *ctx, int64_t begin, int64_t end) { reduce_block((const ReduceJob *)ctx, 0, begin, end); }
 
 static napi_value Reduce(napi_env env, napi_callback_info info) {
   Args args;
@@ -741,11 +735,9 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
     return NULL;
   }
   ReduceJob job = {op, out, x, outer, mid, inner, scale};
-  // Whole blocks per thread, or, for a single block (a bias gradient's column sums), columns.
-  if (outer > 1)
-    parallel_for(reduce_blocks, &job, outer, (GRAIN_CHEAP + mid * inner - 1) / (mid * inner > 0 ? mid * inner : 1));
-  else if (outer == 1)
-    parallel_for(reduce_columns, &job, inner, (GRAIN_CHEAP + mid - 1) / (mid > 0 ? mid : 1));
+  // On the calling thread, vectorised: split between the threads, a bias gradient's column sums
+  // over [1024, 978] took longer (0.19 -> 0.32 ms a step, quiet, as the copies above).
+  for (int64_t o = 0; o < outer; o++) reduce_block(&job, o, 0, inner);
   return NULL;
 }
 
@@ -858,46 +850,6 @@ static napi_value Softmax(napi_env env, napi_callback_info info) {
 // out[outOffset + Σ i_d·outStrides_d] = x[xOffset + Σ i_d·xStrides_d] over `shape`: slices,
 // splits, concatenation and transposes are all this one strided copy.
 
-typedef struct {
-  float *out;
-  const float *x;
-  int rank;
-  int64_t shape[MAX_RANK], so[MAX_RANK], sx[MAX_RANK];
-} CopyJob;
-
-/** Rows [begin, end) of the copy (a row: the last axis), each found from its multi-index. */
-static void copy_rows(void *ctx, int64_t begin, int64_t end) {
-  const CopyJob *j = (const CopyJob *)ctx;
-  const int rank = j->rank;
-  const int64_t inner = j->shape[rank - 1], iso = j->so[rank - 1], isx = j->sx[rank - 1];
-  int64_t index[MAX_RANK] = {0};
-  int64_t po = 0, px = 0, rest = begin;
-  for (int d = rank - 2; d >= 0; d--) {
-    index[d] = rest % j->shape[d];
-    rest /= j->shape[d];
-    po += index[d] * j->so[d];
-    px += index[d] * j->sx[d];
-  }
-  float *o = j->out;
-  const float *s = j->x;
-  for (int64_t r = begin; r < end; r++) {
-    if (iso == 1 && isx == 1) {
-      memcpy(o + po, s + px, sizeof(float) * (size_t)inner);
-    } else {
-      for (int64_t c = 0; c < inner; c++) o[po + c * iso] = s[px + c * isx];
-    }
-    for (int d = rank - 2; d >= 0; d--) {
-      index[d]++;
-      po += j->so[d];
-      px += j->sx[d];
-      if (index[d] < j->shape[d]) break;
-      po -= j->so[d] * j->shape[d];
-      px -= j->sx[d] * j->shape[d];
-      index[d] = 0;
-    }
-  }
-}
-
 static napi_value Copy(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 7)) return NULL;
@@ -915,16 +867,31 @@ static napi_value Copy(napi_env env, napi_callback_info info) {
   if (args.failed) return NULL;
   if (!read_strides(&args, 2, rank, shape, so, lo - (size_t)outOffset) || !read_strides(&args, 5, rank, shape, sx, lx - (size_t)xOffset))
     return NULL;
-  CopyJob job = {out + outOffset, x + xOffset, rank, {0}, {0}, {0}};
-  for (int d = 0; d < rank; d++) {
-    job.shape[d] = shape[d];
-    job.so[d] = so[d];
-    job.sx[d] = sx[d];
+  // On the calling thread: one core moves a copy at memory speed, and split between two it took
+  // longer (a batch-1024 VAE step's four bias broadcasts 0.83 -> 1.18 ms, the Environment VAE's
+  // eight copies 1.41 -> 1.76 ms, quiet, CELLSHIFT_KERNEL_TIMES=1 bench/profile-step.ts).
+  float *o = out + outOffset;
+  const float *s = x + xOffset;
+  int64_t inner = shape[rank - 1], rows = size / inner;
+  int64_t iso = so[rank - 1], isx = sx[rank - 1];
+  int64_t index[MAX_RANK] = {0};
+  int64_t po = 0, px = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    if (iso == 1 && isx == 1) {
+      memcpy(o + po, s + px, sizeof(float) * (size_t)inner);
+    } else {
+      for (int64_t j = 0; j < inner; j++) o[po + j * iso] = s[px + j * isx];
+    }
+    for (int d = rank - 2; d >= 0; d--) {
+      index[d]++;
+      po += so[d];
+      px += sx[d];
+      if (index[d] < shape[d]) break;
+      po -= so[d] * shape[d];
+      px -= sx[d] * shape[d];
+      index[d] = 0;
+    }
   }
-  const int64_t inner = shape[rank - 1];
-  // Rows are split between the threads: a dense layer's bias broadcast into its [batch, units]
-  // output and the Environment VAE's [genes ‖ fingerprint] concatenation are several MB a step.
-  parallel_for(copy_rows, &job, size / inner, (GRAIN_CHEAP + inner - 1) / inner);
   return NULL;
 }
 
