@@ -42,6 +42,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src-main/node/data/random.js';
 import { selectBackend } from '../src-main/node/ml/backend.js';
 import { createModule } from '../src-main/node/ml/modules/index.js';
+import { loadAddon } from '../src-main/node/ml/native/addon.js';
 import { registerNativeBackend } from '../src-main/node/ml/native/index.js';
 import { patchWasmTransposedMatMul } from '../src-main/node/ml/native/wasm-matmul.js';
 import { Trainer } from '../src-main/node/ml/trainer.js';
@@ -120,7 +121,8 @@ async function available(): Promise<{ engines: Engine[]; notes: string[] }> {
     engines.push('native-blas');
     // The detail names the OpenMP team's idle policy when the loops run on it; the addon's own
     // pool (a pthread BLAS) has CELLSHIFT_SPIN_US instead.
-    const ownPool = !native.detail.includes('OpenMP team');
+    const addon = loadAddon();
+    const ownPool = !addon.ok || addon.binding.info().loopThreads !== 'openmp';
     const spin = ownPool ? `; CELLSHIFT_SPIN_US=${process.env.CELLSHIFT_SPIN_US ?? 'unset (no spin)'}` : '';
     notes.push(`native-blas: ${native.detail}${spin}`);
   } else notes.push(`native-blas: unavailable (${native.why})`);

@@ -186,7 +186,7 @@ export interface NativeBinding {
     spinMicroseconds?: number;
     /** Where the elementwise loops run: on the OpenMP team of an OpenMP BLAS, or the addon's own pool (absent in addons built before it). */
     loopThreads?: 'openmp' | 'own';
-    /** That OpenMP team's idle policy as libgomp read it (e.g. "GOMP_SPINCOUNT=30000"); empty on the own pool. */
+    /** That OpenMP team's idle policy as libgomp read it (e.g. "OMP_WAIT_POLICY=PASSIVE"); empty on the own pool. */
     openmpWait?: string;
   };
   setThreads(n: number): void;
