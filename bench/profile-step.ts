@@ -1,11 +1,11 @@
 // Where one training step's time goes:
-//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise|spin]] [--ab-rounds N] [--off SWITCH]
+//   node --import tsx bench/profile-step.ts [cpu|wasm|wasm-patched|native|native-unfused] [vae|env-vae|...] [batch] [steps] [--ab [relu-grad|dense-linear|nll|latent|clip-in-adam|native-noise|stream|spin]] [--ab-rounds N] [--off SWITCH]
 // native-unfused: native-blas without its fused kernels (the dense-ReLU backward, ml/native/dense.ts,
 // the Gaussian loss, ml/native/nll.ts, the latent block, ml/native/latent.ts, and clipping inside
 // Adam), as before them.
 // With --ab (native only) it then alternates rounds (ABBA) of `steps` steps with one fused kernel on
 // and off — relu-grad (default), dense-linear (a linear layer as one kernel, ml/native/dense.ts), nll, latent (the posterior sample and KL, ml/native/latent.ts),
-// clip-in-adam (clipping's rescale inside Adam), native-noise (the noise drawn by the addon) or spin (the
+// clip-in-adam (clipping's rescale inside Adam), native-noise (the noise drawn by the addon), stream (kernel calls queued on the addon's thread) or spin (the
 // addon pool's threads spin CELLSHIFT_SPIN_US, default 100, µs before sleeping, against none) — and prints both medians of wall and CPU time per step and
 // their ratios, measured under the same load.
 // With CELLSHIFT_KERNEL_TIMES=1 (native only) it also lists every addon call of the timed steps:
@@ -86,6 +86,12 @@ if (backend === 'native' || backend === 'native-unfused') {
     const spin = Number(process.env.CELLSHIFT_SPIN_US || 100);
     switches.set('spin', { on: () => setSpin(spin), off: () => setSpin(0) });
   }
+  // The addon's stream (native/blas/src/stream.h): `--ab stream` alternates the backend's kernel
+  // calls queued on the addon's thread with each run before it returns.
+  if (addon.ok && addon.binding.setStream && addon.binding.queued) {
+    const setStream = addon.binding.setStream;
+    switches.set('stream', { on: () => setStream(true), off: () => setStream(false) });
+  }
   if (backend === 'native-unfused') for (const s of switches.values()) s.off();
   // --off NAME: native-blas with that one switch off for the whole run (its kernel times and profile).
   const offAt = process.argv.indexOf('--off');
@@ -139,19 +145,23 @@ function step(time: boolean): number {
     mark('batch');
     const { value, grads } = tf.variableGrads(() => module.loss(batch, { klWeight: 0.5, noise }).total, module.params.list());
     mark('grads');
+    let loss: number;
     if (stepSwitches['clip-in-adam']) {
-      // As the Trainer does: the rescale inside the Adam update (native-blas), the norm alone here.
+      // As the Trainer does: the rescale inside the Adam update (native-blas), the norm alone
+      // here, and the loss read before the update (which stays queued into the next step).
       const { scale } = clippingScale(grads, 10);
       mark('clip');
+      loss = value.dataSync()[0] as number;
+      mark('sync');
       applyScaledGradients(optimizer, grads, scale);
     } else {
       const clipped = clipByGlobalNorm(grads, 10);
       mark('clip');
+      loss = value.dataSync()[0] as number;
+      mark('sync');
       optimizer.applyGradients(clipped.grads);
     }
     mark('adam');
-    const loss = value.dataSync()[0] as number;
-    mark('sync');
     return loss;
   });
 }
@@ -163,6 +173,7 @@ takeAddonTimes();
 const started = performance.now();
 const cpuBefore = process.cpuUsage();
 for (let i = 0; i < steps; i++) step(true);
+pool?.sync(); // the last update may still be queued on the addon's thread
 const ms = (performance.now() - started) / steps;
 // CPU time of all the process's threads per step: the work done, which the machine's load moves
 // far less than the wall time (at load 15 a step mostly waits for a core).
@@ -205,6 +216,7 @@ if (abAt >= 0 && backend === 'native') {
       const t = performance.now();
       const c = process.cpuUsage();
       for (let i = 0; i < steps; i++) step(false);
+      pool?.sync();
       wall[variant].push((performance.now() - t) / steps);
       const used = process.cpuUsage(c);
       cpuTime[variant].push((used.user + used.system) / 1000 / steps);

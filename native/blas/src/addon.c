@@ -29,6 +29,7 @@
 
 #include "args.h"
 #include "kernels.h"
+#include "stream.h"
 
 // HOT (vectorised copies of hot loops chosen at load time): kernels.h.
 
@@ -57,12 +58,25 @@ typedef void (*gomp_parallel_fn)(void (*fn)(void *), void *data, unsigned num_th
 typedef int (*omp_int_fn)(void);
 static gomp_parallel_fn gomp_parallel = NULL;
 static omp_int_fn omp_thread_num = NULL, omp_num_threads = NULL;
+// An OpenMP BLAS takes its thread count from the calling thread's OpenMP setting.
+static omp_int_fn omp_max_threads = NULL;
+static void (*omp_set_threads)(int) = NULL;
+
+int caller_blas_threads(int n) {
+  if (!omp_set_threads || !omp_max_threads) return 0;
+  const int before = omp_max_threads();
+  if (n != before) omp_set_threads(n);
+  return before;
+}
 
 static void find_openmp_team(void) {
-  const char *off = getenv("CELLSHIFT_OPENMP_TEAM");
-  if (off && strcmp(off, "0") == 0) return;
   void *gomp = dlopen("libgomp.so.1", RTLD_NOW | RTLD_NOLOAD);
   if (gomp == NULL) return;
+  omp_max_threads = (omp_int_fn)dlsym(gomp, "omp_get_max_threads");
+  omp_set_threads = (void (*)(int))dlsym(gomp, "omp_set_num_threads");
+  if (!omp_max_threads || !omp_set_threads) omp_max_threads = NULL, omp_set_threads = NULL;
+  const char *off = getenv("CELLSHIFT_OPENMP_TEAM");
+  if (off && strcmp(off, "0") == 0) return;
   gomp_parallel_fn parallel = (gomp_parallel_fn)dlsym(gomp, "GOMP_parallel");
   omp_int_fn num = (omp_int_fn)dlsym(gomp, "omp_get_thread_num"), count = (omp_int_fn)dlsym(gomp, "omp_get_num_threads");
   if (parallel && num && count) {
@@ -270,6 +284,7 @@ static int default_threads(void) {
 
 /** Runs fn over [0, n) in up to pool.threads parts of at least `grain` elements. */
 void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
+  if (stream_parallel(fn, ctx, n, grain)) return;  // on a stream's thread (stream.c)
   int parts = pool.threads;
   if (grain < 1) grain = 1;
   if (parts > n / grain) parts = (int)(n / grain);
@@ -330,6 +345,66 @@ void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
 // product is added to what c holds (BLAS beta = 1): a dense layer's bias, copied into c first,
 // costs no pass of its own.
 
+typedef struct {
+  int64_t batch, m, n, k, strideA, strideB;
+  int transA, transB;
+  const float *a, *b;
+  float *c;
+  float beta;
+} GemmTask;
+
+/** Rows [begin, end) of c (one matrix), by one single-threaded BLAS call. */
+static void gemm_rows(void *ctx, int64_t begin, int64_t end) {
+  const GemmTask *g = ctx;
+  blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)(end - begin), (int)g->n,
+             (int)g->k, 1.0f, g->a + (g->transA ? begin : begin * g->k), g->transA ? (int)g->m : (int)g->k, g->b, g->transB ? (int)g->k : (int)g->n,
+             g->beta, g->c + begin * g->n, (int)g->n);
+}
+
+/** Columns [begin, end) of c. */
+static void gemm_columns(void *ctx, int64_t begin, int64_t end) {
+  const GemmTask *g = ctx;
+  blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)g->m, (int)(end - begin),
+             (int)g->k, 1.0f, g->a, g->transA ? (int)g->m : (int)g->k, g->b + (g->transB ? begin * g->k : begin), g->transB ? (int)g->k : (int)g->n,
+             g->beta, g->c + begin, (int)g->n);
+}
+
+#define GEMM_PART 64  // rows or columns of c at least, per part shared on a stream (stream_parallel)
+
+/** An OpenMP OpenBLAS: one thread when the caller's OpenMP count is 1, safe to call from two threads at once. */
+static int blas_uses_openmp(void) {
+  static int known = -1;
+  if (known < 0) {
+    const char *config = blas_get_config ? blas_get_config() : NULL;
+    known = omp_set_threads != NULL && config != NULL && strstr(config, "USE_OPENMP") != NULL;
+  }
+  return known;
+}
+
+static const char *run_gemm(void *ctx) {
+  const GemmTask *g = ctx;
+  if (g->k == 0) {
+    if (g->beta == 0.0f) memset(g->c, 0, sizeof(float) * (size_t)(g->batch * g->m * g->n));
+    return NULL;
+  }
+  // A left operand ending in mostly-zero columns (fingerprints): src/sparse.c, or BLAS below.
+  if (g->batch == 1 && !g->transB && gemm_sparse(blas_sgemm, g->m, g->n, g->k, g->transA, g->a, g->b, g->c, g->beta == 1.0f)) return NULL;
+  // On a stream with an OpenMP BLAS (single-threaded there): parts of c that the stream thread
+  // and a waiting JavaScript thread share. Split along c's longer side, so the operand each part
+  // packs again in full is the smaller one.
+  if (g->batch == 1 && blas_uses_openmp() && (g->m >= 2 * GEMM_PART || g->n >= 2 * GEMM_PART)) {
+    const int rows = g->m >= g->n;
+    if (stream_parallel(rows ? gemm_rows : gemm_columns, (void *)g, rows ? g->m : g->n, GEMM_PART)) return NULL;
+  }
+  const int lda = g->transA ? (int)g->m : (int)g->k;
+  const int ldb = g->transB ? (int)g->k : (int)g->n;
+  for (int64_t i = 0; i < g->batch; i++) {
+    blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n, (int)g->k,
+               1.0f, g->a + i * g->strideA, lda, g->b + i * g->strideB, ldb, g->beta, g->c + i * g->m * g->n, (int)g->n);
+  }
+  return NULL;
+}
+
 static napi_value Gemm(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 11)) return NULL;
@@ -341,6 +416,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   float *b = f32(&args, 8, &lb);
   int64_t strideB = integer(&args, 9);
   float *c = f32(&args, 10, &lc);
+  const int accumulate = args.argc > 11 && integer(&args, 11) == 1;
   if (args.failed) return NULL;
   need(&args, batch >= 1 && m >= 0 && n >= 0 && k >= 0 && strideA >= 0 && strideB >= 0, "gemm: bad sizes");
   need(&args, (batch - 1) * strideA + m * k <= (int64_t)la && (batch - 1) * strideB + k * n <= (int64_t)lb && batch * m * n <= (int64_t)lc,
@@ -349,21 +425,13 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   need(&args, blas_sgemm != NULL, "gemm: no BLAS library was loaded");
   if (args.failed) return NULL;
   if (m == 0 || n == 0) return NULL;
-  if (k == 0) {
-    if (!(args.argc > 11 && integer(&args, 11) == 1)) memset(c, 0, sizeof(float) * (size_t)(batch * m * n));
+  GemmTask *task = malloc(sizeof(GemmTask));
+  if (!task) {
+    fail(&args, "cellshift_blas: out of memory");
     return NULL;
   }
-  const float beta = args.argc > 11 && integer(&args, 11) == 1 ? 1.0f : 0.0f;
-  if (args.failed) return NULL;
-  // A left operand ending in mostly-zero columns (fingerprints): src/sparse.c, or BLAS below.
-  if (batch == 1 && !transB && gemm_sparse(blas_sgemm, m, n, k, transA, a, b, c, beta == 1.0f)) return NULL;
-  int lda = transA ? (int)m : (int)k;
-  int ldb = transB ? (int)k : (int)n;
-  for (int64_t i = 0; i < batch; i++) {
-    blas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-               a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * m * n, (int)n);
-  }
-  return NULL;
+  *task = (GemmTask){batch, m, n, k, strideA, strideB, transA, transB, a, b, c, accumulate ? 1.0f : 0.0f};
+  return stream_submit(&args, run_gemm, task, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -543,11 +611,8 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
     job.sb[d] = sb[d];
   }
   const int64_t inner = shape[rank - 1];
-  if (rank == 1)
-    parallel_for(binary_elements, &job, inner, GRAIN_CHEAP);
-  else
-    parallel_for(binary_rows, &job, size / inner, (GRAIN_CHEAP + inner - 1) / inner);
-  return NULL;
+  if (rank == 1) return stream_loop(&args, binary_elements, &job, sizeof job, inner, GRAIN_CHEAP, -1);
+  return stream_loop(&args, binary_rows, &job, sizeof job, size / inner, (GRAIN_CHEAP + inner - 1) / inner, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -638,8 +703,7 @@ static napi_value Unary(napi_env env, napi_callback_info info) {
   }
   UnaryJob job = {op, out, x, alpha};
   const int costly = op == U_EXP || op == U_TANH || op == U_LOG || op == U_SIGMOID;
-  parallel_for(unary_range, &job, (int64_t)lo, costly ? GRAIN_COSTLY : GRAIN_CHEAP);
-  return NULL;
+  return stream_loop(&args, unary_range, &job, sizeof job, (int64_t)lo, costly ? GRAIN_COSTLY : GRAIN_CHEAP, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -698,6 +762,37 @@ static void reduce_block(const ReduceJob *j, int64_t o) {
   }
 }
 
+static const char *run_reduce(void *ctx) {
+  const ReduceJob *j = ctx;
+  const int op = j->op;
+  const int64_t outer = j->outer, mid = j->mid;
+  if (j->inner == 1) {
+    for (int64_t o = 0; o < outer; o++) {
+      const float *row = j->x + o * mid;
+      double acc;
+      if (op == 0) {
+        acc = sum_row(row, mid);
+      } else if (op == 3) {
+        acc = 0;
+        for (int64_t m = 0; m < mid; m++) acc += (double)(float)((double)row[m] / j->scale);
+      } else {
+        acc = mid > 0 ? (double)row[0] : (op == 1 ? -INFINITY : INFINITY);
+        for (int64_t m = 1; m < mid; m++) {
+          double v = (double)row[m];
+          if (isnan(v) || (op == 1 ? v > acc : v < acc)) acc = v;
+          if (isnan(acc)) break;
+        }
+      }
+      j->out[o] = (float)acc;
+    }
+    return NULL;
+  }
+  // On one thread, vectorised: split between the threads, a bias gradient's column sums over
+  // [1024, 978] took longer (0.19 -> 0.32 ms a step, quiet; likewise copy() below).
+  for (int64_t o = 0; o < outer; o++) reduce_block(j, o);
+  return NULL;
+}
+
 static napi_value Reduce(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 7)) return NULL;
@@ -712,32 +807,13 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
   need(&args, (size_t)(outer * mid * inner) <= lx && (size_t)(outer * inner) <= lo, "reduce: array too short");
   need(&args, op >= 0 && op <= 3, "reduce: unknown op");
   if (args.failed) return NULL;
-  if (inner == 1) {
-    for (int64_t o = 0; o < outer; o++) {
-      const float *row = x + o * mid;
-      double acc;
-      if (op == 0) {
-        acc = sum_row(row, mid);
-      } else if (op == 3) {
-        acc = 0;
-        for (int64_t m = 0; m < mid; m++) acc += (double)(float)((double)row[m] / scale);
-      } else {
-        acc = mid > 0 ? (double)row[0] : (op == 1 ? -INFINITY : INFINITY);
-        for (int64_t m = 1; m < mid; m++) {
-          double v = (double)row[m];
-          if (isnan(v) || (op == 1 ? v > acc : v < acc)) acc = v;
-          if (isnan(acc)) break;
-        }
-      }
-      out[o] = (float)acc;
-    }
+  ReduceJob *job = malloc(sizeof(ReduceJob));
+  if (!job) {
+    fail(&args, "cellshift_blas: out of memory");
     return NULL;
   }
-  ReduceJob job = {op, out, x, outer, mid, inner, scale};
-  // On the calling thread, vectorised: split between the threads, a bias gradient's column sums
-  // over [1024, 978] took longer (0.19 -> 0.32 ms a step, quiet; likewise copy() below).
-  for (int64_t o = 0; o < outer; o++) reduce_block(&job, o);
-  return NULL;
+  *job = (ReduceJob){op, out, x, outer, mid, inner, scale};
+  return stream_submit(&args, run_reduce, job, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -790,8 +866,7 @@ static napi_value ReluGrad(napi_env env, napi_callback_info info) {
   if (args.failed) return NULL;
   ReluGradJob job = {dx, dbias, dy, y, rows, cols};
   // Columns split between the threads, so each sums its columns in the same row order.
-  parallel_for(relu_grad_columns, &job, cols, rows > 0 ? (GRAIN_CHEAP + rows - 1) / rows : cols);
-  return NULL;
+  return stream_loop(&args, relu_grad_columns, &job, sizeof job, cols, rows > 0 ? (GRAIN_CHEAP + rows - 1) / rows : cols, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -840,8 +915,7 @@ static napi_value Softmax(napi_env env, napi_callback_info info) {
   need(&args, rows >= 0 && cols > 0 && (size_t)(rows * cols) <= lx && (size_t)(rows * cols) <= lo, "softmax: bad sizes");
   if (args.failed) return NULL;
   SoftmaxJob job = {out, x, cols};
-  parallel_for(softmax_rows, &job, rows, (GRAIN_COSTLY + cols - 1) / cols);
-  return NULL;
+  return stream_loop(&args, softmax_rows, &job, sizeof job, rows, (GRAIN_COSTLY + cols - 1) / cols, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -849,30 +923,25 @@ static napi_value Softmax(napi_env env, napi_callback_info info) {
 // out[outOffset + Σ i_d·outStrides_d] = x[xOffset + Σ i_d·xStrides_d] over `shape`: slices,
 // splits, concatenation and transposes are all this one strided copy.
 
-static napi_value Copy(napi_env env, napi_callback_info info) {
-  Args args;
-  if (!args_init(&args, env, info, 7)) return NULL;
-  size_t lo, lx;
-  float *out = f32(&args, 0, &lo);
-  int64_t outOffset = integer(&args, 1);
-  const float *x = f32(&args, 3, &lx);
-  int64_t xOffset = integer(&args, 4);
+typedef struct {
+  float *out;
+  const float *x;
+  int rank;
   int64_t shape[MAX_RANK], so[MAX_RANK], sx[MAX_RANK];
-  int rank = 0;
-  int64_t size = read_shape(&args, 6, shape, &rank);
-  if (args.failed) return NULL;
-  if (size == 0) return NULL;
-  need(&args, outOffset >= 0 && xOffset >= 0 && (size_t)outOffset < lo && (size_t)xOffset < lx, "copy: offset out of range");
-  if (args.failed) return NULL;
-  if (!read_strides(&args, 2, rank, shape, so, lo - (size_t)outOffset) || !read_strides(&args, 5, rank, shape, sx, lx - (size_t)xOffset))
-    return NULL;
-  // On the calling thread: one core moves a copy at memory speed, and split between two it took
-  // longer (a batch-1024 VAE step's four bias broadcasts 0.83 -> 1.18 ms, the Environment VAE's
-  // eight copies 1.41 -> 1.76 ms, quiet, CELLSHIFT_KERNEL_TIMES=1 bench/profile-step.ts).
-  float *o = out + outOffset;
-  const float *s = x + xOffset;
-  int64_t inner = shape[rank - 1], rows = size / inner;
-  int64_t iso = so[rank - 1], isx = sx[rank - 1];
+} CopyTask;
+
+// On one thread: one core moves a copy at memory speed, and split between two it took longer (a
+// batch-1024 VAE step's four bias broadcasts 0.83 -> 1.18 ms, the Environment VAE's eight
+// copies 1.41 -> 1.76 ms, quiet, CELLSHIFT_KERNEL_TIMES=1 bench/profile-step.ts).
+static const char *run_copy(void *ctx) {
+  const CopyTask *t = ctx;
+  const int rank = t->rank;
+  float *o = t->out;
+  const float *s = t->x;
+  int64_t size = 1;
+  for (int d = 0; d < rank; d++) size *= t->shape[d];
+  const int64_t inner = t->shape[rank - 1], rows = size / inner;
+  const int64_t iso = t->so[rank - 1], isx = t->sx[rank - 1];
   int64_t index[MAX_RANK] = {0};
   int64_t po = 0, px = 0;
   for (int64_t r = 0; r < rows; r++) {
@@ -883,20 +952,66 @@ static napi_value Copy(napi_env env, napi_callback_info info) {
     }
     for (int d = rank - 2; d >= 0; d--) {
       index[d]++;
-      po += so[d];
-      px += sx[d];
-      if (index[d] < shape[d]) break;
-      po -= so[d] * shape[d];
-      px -= sx[d] * shape[d];
+      po += t->so[d];
+      px += t->sx[d];
+      if (index[d] < t->shape[d]) break;
+      po -= t->so[d] * t->shape[d];
+      px -= t->sx[d] * t->shape[d];
       index[d] = 0;
     }
   }
   return NULL;
 }
 
+static napi_value Copy(napi_env env, napi_callback_info info) {
+  Args args;
+  if (!args_init(&args, env, info, 7)) return NULL;
+  size_t lo, lx;
+  float *out = f32(&args, 0, &lo);
+  int64_t outOffset = integer(&args, 1);
+  const float *x = f32(&args, 3, &lx);
+  int64_t xOffset = integer(&args, 4);
+  CopyTask task = {0};
+  int64_t size = read_shape(&args, 6, task.shape, &task.rank);
+  if (args.failed) return NULL;
+  if (size == 0) return NULL;
+  need(&args, outOffset >= 0 && xOffset >= 0 && (size_t)outOffset < lo && (size_t)xOffset < lx, "copy: offset out of range");
+  if (args.failed) return NULL;
+  if (!read_strides(&args, 2, task.rank, task.shape, task.so, lo - (size_t)outOffset) ||
+      !read_strides(&args, 5, task.rank, task.shape, task.sx, lx - (size_t)xOffset))
+    return NULL;
+  task.out = out + outOffset;
+  task.x = x + xOffset;
+  CopyTask *queued = malloc(sizeof task);
+  if (!queued) {
+    fail(&args, "cellshift_blas: out of memory");
+    return NULL;
+  }
+  *queued = task;
+  return stream_submit(&args, run_copy, queued, NULL);
+}
+
 // ---------------------------------------------------------------------------------------------
 // addN(out, [a, b, ...]): out = Σ inputs, accumulated left to right in double like the cpu
 // backend (which adds each input into a float32 buffer: rounding after every addition).
+
+typedef struct {
+  float *out;
+  size_t length;
+  uint32_t count;
+  const float *inputs[];
+} AddNTask;
+
+static const char *run_add_n(void *ctx) {
+  const AddNTask *t = ctx;
+  float *out = t->out;
+  memset(out, 0, sizeof(float) * t->length);
+  for (uint32_t k = 0; k < t->count; k++) {
+    const float *x = t->inputs[k];
+    for (size_t i = 0; i < t->length; i++) out[i] = (float)((double)out[i] + (double)x[i]);
+  }
+  return NULL;
+}
 
 static napi_value AddN(napi_env env, napi_callback_info info) {
   Args args;
@@ -910,22 +1025,31 @@ static napi_value AddN(napi_env env, napi_callback_info info) {
     fail(&args, "addN: expected an array of Float32Array");
     return NULL;
   }
-  memset(out, 0, sizeof(float) * lo);
-  for (uint32_t t = 0; t < count; t++) {
+  AddNTask *task = malloc(sizeof(AddNTask) + sizeof(float *) * count);
+  if (!task) {
+    fail(&args, "cellshift_blas: out of memory");
+    return NULL;
+  }
+  task->out = out;
+  task->length = lo;
+  task->count = count;
+  Args element_args = args;  // the elements are read through a spare argument slot
+  for (uint32_t t = 0; t < count && !element_args.failed; t++) {
     napi_value element;
     if (napi_get_element(env, args.argv[1], t, &element) != napi_ok) {
-      fail(&args, "addN: bad element");
-      return NULL;
+      fail(&element_args, "addN: bad element");
+      break;
     }
-    args.argv[MAX_ARGS - 1] = element;
+    element_args.argv[MAX_ARGS - 1] = element;
     size_t len;
-    const float *x = f32(&args, MAX_ARGS - 1, &len);
-    if (args.failed) return NULL;
-    need(&args, len >= lo, "addN: input too short");
-    if (args.failed) return NULL;
-    for (size_t i = 0; i < lo; i++) out[i] = (float)((double)out[i] + (double)x[i]);
+    task->inputs[t] = f32(&element_args, MAX_ARGS - 1, &len);
+    if (!element_args.failed) need(&element_args, len >= lo, "addN: input too short");
   }
-  return NULL;
+  if (element_args.failed) {
+    free(task);
+    return NULL;
+  }
+  return stream_submit(&args, run_add_n, task, NULL);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -989,8 +1113,7 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
   need(&args, mo + lw <= vo || vo + lw <= mo, "adam: outputs overlap");
   if (args.failed) return NULL;
   AdamJob job = {wo, mo, vo, w, g, m, v, b1, c1, b2, c2, d1, d2, eps, neglr};
-  parallel_for(adam_range, &job, (int64_t)lw, GRAIN_CHEAP / 2);
-  return NULL;
+  return stream_loop(&args, adam_range, &job, sizeof job, (int64_t)lw, GRAIN_CHEAP / 2, -1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1004,6 +1127,7 @@ static napi_value make_string(napi_env env, const char *s) {
 
 static napi_value Info(napi_env env, napi_callback_info info) {
   (void)info;
+  if (!stream_drain(env)) return NULL;
   napi_value result, threads;
   napi_create_object(env, &result);
   napi_set_named_property(env, result, "blas", make_string(env, blas_sgemm ? blas_path : ""));
@@ -1025,6 +1149,9 @@ static napi_value Info(napi_env env, napi_callback_info info) {
   snprintf(wait, sizeof wait, "%s%s%s%s%s", policy ? "OMP_WAIT_POLICY=" : "", policy ? policy : "", policy && count ? ", " : "",
            count ? "GOMP_SPINCOUNT=" : "", count ? count : "");
   napi_set_named_property(env, result, "openmpWait", make_string(env, gomp_parallel ? wait : ""));
+  napi_value queued;
+  napi_get_boolean(env, stream_enabled(env), &queued);
+  napi_set_named_property(env, result, "stream", queued);
   return result;
 }
 
@@ -1032,7 +1159,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 1)) return NULL;
   int64_t n = integer(&args, 0);
-  if (args.failed) return NULL;
+  if (args.failed || !stream_drain(env)) return NULL;
   if (n >= 1) {
     if (blas_set_threads) blas_set_threads((int)n);
     pool.threads = n > MAX_THREADS ? MAX_THREADS : (int)n;
@@ -1045,7 +1172,7 @@ static napi_value SetSpin(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 1)) return NULL;
   int64_t us = integer(&args, 0);
-  if (args.failed) return NULL;
+  if (args.failed || !stream_drain(env)) return NULL;
   __atomic_store_n(&spin_ns, us < 0 ? 0 : us * 1000, __ATOMIC_RELAXED);
   return NULL;
 }
@@ -1081,20 +1208,21 @@ static napi_value Init(napi_env env, napi_value exports) {
   pthread_once(&blas_once, load_blas);  // once per process, though Init runs in every thread
   if (pool.threads == 0) pool.threads = default_threads();
   napi_property_descriptor props[] = {
-      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"binary", NULL, Binary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"unary", NULL, Unary, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"reduce", NULL, Reduce, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"reluGrad", NULL, ReluGrad, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"copy", NULL, Copy, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"addN", NULL, AddN, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"adam", NULL, Adam, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setSpin", NULL, SetSpin, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  stream_export(env, exports, "gemm", Gemm);
+  stream_export(env, exports, "binary", Binary);
+  stream_export(env, exports, "unary", Unary);
+  stream_export(env, exports, "reduce", Reduce);
+  stream_export(env, exports, "reluGrad", ReluGrad);
+  stream_export(env, exports, "softmax", Softmax);
+  stream_export(env, exports, "copy", Copy);
+  stream_export(env, exports, "addN", AddN);
+  stream_export(env, exports, "adam", Adam);
+  stream_register(env, exports);
   projection_register(env, exports);
   factor_register(env, exports, blas_library);
   training_register(env, exports);

@@ -16,17 +16,20 @@ typedef struct {
   size_t argc;
   napi_value argv[MAX_ARGS];
   int failed;
+  int queued;  // called as queued.<name> (stream.h): its work may be queued
 } Args;
 
 static inline int args_init(Args *args, napi_env env, napi_callback_info info, size_t expected) {
   args->env = env;
   args->argc = MAX_ARGS;
   args->failed = 0;
-  if (napi_get_cb_info(env, info, &args->argc, args->argv, NULL, NULL) != napi_ok || args->argc < expected) {
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &args->argc, args->argv, NULL, &data) != napi_ok || args->argc < expected) {
     napi_throw_type_error(env, NULL, "cellshift_blas: wrong number of arguments");
     args->failed = 1;
     return 0;
   }
+  args->queued = data != NULL;
   return 1;
 }
 

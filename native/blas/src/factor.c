@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "stream.h"
+
 // Fortran calling convention; trailing hidden string lengths are passed for gfortran-built LAPACKs.
 typedef void (*potrf_fn)(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
 typedef void (*trtri_fn)(const char *uplo, const char *diag, const int *n, double *a, const int *lda, int *info, size_t uplo_len,
@@ -51,6 +53,7 @@ static bool float64_arrays(napi_env env, napi_value *argv, size_t first, size_t 
 // Row-major a read as column-major is the same symmetric matrix; its column-major upper factor U
 // (a = Uᵀ U) read back as row-major is L = Uᵀ, and likewise U⁻¹ read row-major is L⁻¹.
 static napi_value CholeskyInverse(napi_env env, napi_callback_info info) {
+  if (!stream_drain(env)) return NULL;  // after anything queued (stream.h)
   size_t argc = 2;
   napi_value argv[2];
   bool is_typed = false;
@@ -88,6 +91,7 @@ static napi_value CholeskyInverse(napi_env env, napi_callback_info info) {
 // eigenvector of values[k]), values ascending (LAPACK dsyevd). Returns 0, or LAPACK's info.
 // Column-major eigenvectors (one per column) read row-major are one per row.
 static napi_value SymmetricEigen(napi_env env, napi_callback_info info) {
+  if (!stream_drain(env)) return NULL;  // after anything queued (stream.h)
   static const char usage[] = "symmetricEigen(a: Float64Array, p: number, values: Float64Array)";
   size_t argc = 3;
   napi_value argv[3];
@@ -135,6 +139,7 @@ static napi_value SymmetricEigen(napi_env env, napi_callback_info info) {
 // op(a) m×k (a stored k×m when transA), op(b) k×n (b stored n×k when transB). Row-major C = A B is
 // column-major Cᵀ = Bᵀ Aᵀ, so dgemm gets the operands swapped.
 static napi_value Multiply64(napi_env env, napi_callback_info info) {
+  if (!stream_drain(env)) return NULL;  // after anything queued (stream.h)
   static const char usage[] = "multiply64(a, b: Float64Array, m, n, k: number, transA, transB: boolean, out: Float64Array)";
   size_t argc = 8;
   napi_value argv[8];

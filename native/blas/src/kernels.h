@@ -27,6 +27,16 @@ typedef void (*range_fn)(void *ctx, int64_t begin, int64_t end);
 /** Runs fn over [0, n) on the addon's threads, in parts of at least `grain` (addon.c). */
 void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain);
 
+/**
+ * On a stream's own thread: runs fn over [0, n) in parts of at least `grain`, taken in turn by
+ * the stream thread and by the JavaScript thread while it waits for the stream; returns 0,
+ * having done nothing, on any other thread (stream.c).
+ */
+int stream_parallel(range_fn fn, void *ctx, int64_t n, int64_t grain);
+
+/** Sets the calling thread's OpenMP thread count (which an OpenMP BLAS follows) and returns the old one; 0 without libgomp (addon.c). */
+int caller_blas_threads(int n);
+
 /** Σ row[0..n) in double, in reduce()'s order for whole-row sums (addon.c). */
 double sum_row(const float *row, int64_t n);
 

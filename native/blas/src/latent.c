@@ -26,6 +26,7 @@
 
 #include "args.h"
 #include "kernels.h"
+#include "stream.h"
 
 // Non-stop IEEE arithmetic (no trap handlers, as everywhere in the addon): GCC may then compute an
 // exp beside its clamp and select, instead of branching around it, which is what lets the row
@@ -379,9 +380,8 @@ static napi_value run_latent(napi_env env, napi_callback_info info, int backward
     need(&args, l0 >= block && l1 >= (size_t)rows, "gaussianLatent: output too short");
   }
   if (args.failed) return NULL;
-  parallel_for(backward ? backward_rows : forward_rows, &job, rows, (GRAIN_COSTLY + job.latent - 1) / job.latent);
-  if (job.failed) fail(&args, "cellshift_blas: out of memory");
-  return NULL;
+  return stream_loop(&args, backward ? backward_rows : forward_rows, &job, sizeof job, rows, (GRAIN_COSTLY + job.latent - 1) / job.latent,
+                     offsetof(LatentJob, failed));
 }
 
 static napi_value GaussianLatent(napi_env env, napi_callback_info info) { return run_latent(env, info, 0); }
@@ -389,9 +389,6 @@ static napi_value GaussianLatent(napi_env env, napi_callback_info info) { return
 static napi_value GaussianLatentGrad(napi_env env, napi_callback_info info) { return run_latent(env, info, 1); }
 
 void latent_register(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"gaussianLatent", NULL, GaussianLatent, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"gaussianLatentGrad", NULL, GaussianLatentGrad, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-  };
-  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  stream_export(env, exports, "gaussianLatent", GaussianLatent);
+  stream_export(env, exports, "gaussianLatentGrad", GaussianLatentGrad);
 }

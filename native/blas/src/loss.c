@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "kernels.h"
+#include "stream.h"
 
 typedef struct {
   float *out;
@@ -83,9 +84,7 @@ static napi_value run_nll(napi_env env, napi_callback_info info, int with_dy, ra
   NllJob job;
   int64_t rows;
   if (!read_nll(&args, with_dy ? 2 : 1, with_dy, &job, &rows)) return NULL;
-  parallel_for(rows_fn, &job, rows, (GRAIN_CHEAP + job.cols - 1) / job.cols);
-  if (job.failed) fail(&args, "cellshift_blas: out of memory");
-  return NULL;
+  return stream_loop(&args, rows_fn, &job, sizeof job, rows, (GRAIN_CHEAP + job.cols - 1) / job.cols, offsetof(NllJob, failed));
 }
 
 static napi_value GaussianNll(napi_env env, napi_callback_info info) { return run_nll(env, info, 0, nll_rows); }
@@ -93,9 +92,6 @@ static napi_value GaussianNll(napi_env env, napi_callback_info info) { return ru
 static napi_value GaussianNllGrad(napi_env env, napi_callback_info info) { return run_nll(env, info, 1, nll_grad_rows); }
 
 void loss_register(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"gaussianNll", NULL, GaussianNll, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"gaussianNllGrad", NULL, GaussianNllGrad, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-  };
-  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  stream_export(env, exports, "gaussianNll", GaussianNll);
+  stream_export(env, exports, "gaussianNllGrad", GaussianNllGrad);
 }

@@ -351,6 +351,9 @@ static void log_self_check(void) {
   }
 }
 
+// Runs at once on the calling thread without waiting for the stream (stream.h): the noise of a
+// step is drawn mid-forward, and waiting there would idle the cores. So `out` must be an array no
+// queued call is using (the backend's writableArray gives such a one).
 static napi_value NormalFill(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, 2)) return NULL;

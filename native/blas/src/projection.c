@@ -18,12 +18,14 @@
 #include <string.h>
 
 #include "args.h"
+#include "stream.h"
 
 // knnSelect(dots, rows, cols, rowNorms, colNorms, rowOffset, colOffset, k, indices, distances)
 // dots: rows × cols (query block · point block); rowNorms/colNorms: squared norms of this block's
 // queries / points; indices/distances: this block's queries' k slots (sorted ascending by squared
 // distance, -1 / +inf when empty). A query never lists itself (global row == global column).
 static napi_value KnnSelect(napi_env env, napi_callback_info info) {
+  if (!stream_drain(env)) return NULL;  // after anything queued (stream.h)
   Args args;
   if (!args_init(&args, env, info, 10)) return NULL;
   size_t ld, lrn, lcn, li, ldist;
@@ -78,6 +80,7 @@ static inline float clip4(float v) { return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f
 // umapEpochs(head, tail, epochsPerSample, epochOfNextSample, epochOfNextNegativeSample, embedding,
 //            nVertices, fromEpoch, toEpoch, nEpochs, a, b, gamma, initialAlpha, negativeSampleRate, rngState)
 static napi_value UmapEpochs(napi_env env, napi_callback_info info) {
+  if (!stream_drain(env)) return NULL;  // after anything queued (stream.h)
   Args args;
   if (!args_init(&args, env, info, 16)) return NULL;
   size_t lh, lt, leps, lnext, lneg, lemb, lrng;
@@ -191,6 +194,7 @@ static void offer(int32_t *ids, uint32_t *keys, int64_t m, int64_t p, int32_t q,
 }
 
 static napi_value NnDescent(napi_env env, napi_callback_info info) {
+  if (!stream_drain(env)) return NULL;  // after anything queued (stream.h)
   Args args;
   if (!args_init(&args, env, info, 9)) return NULL;
   size_t lp, li, ls, lrng;

@@ -20,6 +20,7 @@
 
 #include "args.h"
 #include "kernels.h"
+#include "stream.h"
 
 typedef struct {
   uint32_t count;
@@ -113,7 +114,7 @@ static void squares_blocks(void *ctx, int64_t begin, int64_t end) {
 
 static napi_value SumSquares(napi_env env, napi_callback_info info) {
   Args args;
-  if (!args_init(&args, env, info, 2)) return NULL;
+  if (!args_init(&args, env, info, 2) || !stream_drain(env)) return NULL;
   size_t lo;
   float *out = f32(&args, 0, &lo);
   ArrayList arrays;
@@ -155,6 +156,7 @@ enum { W_OUT, M_OUT, V_OUT, W, G, M, V, LISTS };
 typedef struct {
   ArrayList *lists;       // LISTS of them, each `count` long
   const int64_t *start;   // per variable, its first element in the concatenation; [count] = total
+  uint32_t count;
   float b1, c1, b2, c2, d1, d2, eps, neglr;
   float gscale;
 } AdamManyJob;
@@ -176,10 +178,35 @@ static void adam_many_range(void *ctx, int64_t begin, int64_t end) {
 
 static int overlaps(const float *a, size_t la, const float *b, size_t lb) { return a < b + lb && b < a + la; }
 
+/** An adamMany call as queued: the job, its lists and offsets, freed together. */
+typedef struct {
+  AdamManyJob job;
+  ArrayList lists[LISTS];
+  int64_t *start;
+} AdamManyTask;
+
+static const char *run_adam_many(void *ctx) {
+  AdamManyTask *t = ctx;
+  parallel_for(adam_many_range, &t->job, t->start[t->job.count], GRAIN_CHEAP / 2);
+  return NULL;
+}
+
+static void release_adam_many(void *ctx) {
+  AdamManyTask *t = ctx;
+  free(t->start);
+  for (int l = 0; l < LISTS; l++) list_free(&t->lists[l]);
+  free(t);
+}
+
 static napi_value AdamMany(napi_env env, napi_callback_info info) {
   Args args;
   if (!args_init(&args, env, info, LISTS + 8)) return NULL;
-  ArrayList lists[LISTS];
+  AdamManyTask *task = calloc(1, sizeof(AdamManyTask));
+  if (!task) {
+    fail(&args, "cellshift_blas: out of memory");
+    return NULL;
+  }
+  ArrayList *lists = task->lists;
   const char *what = "adamMany: expected seven equally long arrays of Float32Array";
   int read = 0;
   for (; read < LISTS; read++)
@@ -208,21 +235,21 @@ static napi_value AdamMany(napi_env env, napi_callback_info info) {
                  "adam: outputs must not overlap inputs or each other");
           }
   }
-  if (!args.failed && start[count] > 0) {
-    AdamManyJob job = {lists, start, b1, c1, b2, c2, d1, d2, eps, neglr, gscale};
-    parallel_for(adam_many_range, &job, start[count], GRAIN_CHEAP / 2);
+  task->start = start;
+  if (args.failed || start[count] == 0) {
+    release_adam_many(task);  // list_free of a list never read is a no-op
+    return NULL;
   }
-  free(start);
-  for (int l = 0; l < read; l++) list_free(&lists[l]);
-  return NULL;
+  task->job = (AdamManyJob){lists, start, count, b1, c1, b2, c2, d1, d2, eps, neglr, gscale};
+  return stream_submit(&args, run_adam_many, task, release_adam_many);
 }
 
 void training_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sumSquares", NULL, SumSquares, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
-      {"adamMany", NULL, AdamMany, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  stream_export(env, exports, "adamMany", AdamMany);
   napi_value yes;
   if (napi_get_boolean(env, true, &yes) == napi_ok) napi_set_named_property(env, exports, "adamManyScales", yes);
 }

@@ -249,8 +249,8 @@ export class Trainer {
       if (adversary && this.#adversaryOptimizer && this.#module.adversaryLoss) {
         const { value, grads } = tf.variableGrads(() => this.#module.adversaryLoss?.(batch, context) as tf.Scalar, adversary.list());
         const { norm, scale } = clippingScale(grads, this.#config.gradientClipNorm);
-        if (Number.isFinite(norm)) applyScaledGradients(this.#adversaryOptimizer, grads, scale);
         metrics.discriminator = value.dataSync()[0] as number;
+        if (Number.isFinite(norm)) applyScaledGradients(this.#adversaryOptimizer, grads, scale);
       }
       const captured: Record<string, tf.Scalar> = {};
       const { value, grads } = tf.variableGrads(() => {
@@ -260,14 +260,16 @@ export class Trainer {
       }, this.#module.params.list());
       // Clipping's rescale happens inside the optimiser's update where it can (native-blas).
       const { norm, scale } = clippingScale(grads, this.#config.gradientClipNorm);
-      // A non-finite gradient is not applied: the guard stops the run and the parameters stay usable.
-      if (Number.isFinite(norm)) applyScaledGradients(this.#optimizer, grads, scale);
+      // Read before the update: the norm has waited for the gradients already, and on native-blas
+      // the update then runs on the addon's thread while the next batch is gathered.
       metrics.loss = value.dataSync()[0] as number;
       metrics.grad_norm = norm;
       for (const [name, term] of Object.entries(captured)) {
         metrics[name] = term.dataSync()[0] as number;
         term.dispose();
       }
+      // A non-finite gradient is not applied: the guard stops the run and the parameters stay usable.
+      if (Number.isFinite(norm)) applyScaledGradients(this.#optimizer, grads, scale);
       return metrics;
     });
   }

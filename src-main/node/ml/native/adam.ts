@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { AdamHyperparameters, NativeBinding } from './addon.js';
-import { outputArray } from './backend.js';
+import { kernelOutput } from './backend.js';
 
 interface MomentSlot {
   originalName: string;
@@ -95,7 +95,7 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
       if (slot && (slot.variable.size !== value.size || slot.variable.dtype !== 'float32' || !on(slot.variable))) return false;
     }
   }
-  const alloc = (n: number) => outputArray(backend, n);
+  const alloc = (n: number) => kernelOutput(backend, n);
   const read = (t: tf.Tensor) => backend.data.get(t.dataId).values as Float32Array;
   tf.tidy(() => {
     // The same float32 scalars the stock implementation builds.

@@ -31,7 +31,8 @@ function callLabel(name: string, args: unknown[]): string {
 
 /** The binding with every function timed (info, setThreads and the flags pass through). */
 export function timedBinding<Binding extends object>(binding: Binding): Binding {
-  const timed = { ...binding } as Record<string, unknown>;
+  // Without the queued variants (src/stream.h): a call is timed only if it runs before it returns.
+  const timed = { ...binding, queued: undefined } as Record<string, unknown>;
   for (const [name, value] of Object.entries(timed)) {
     if (typeof value !== 'function' || name === 'info' || name === 'setThreads') continue;
     const fn = value as (...args: unknown[]) => unknown;

@@ -20,6 +20,23 @@ export type AdamHyperparameters = [
   negLearningRate: number,
 ];
 
+/** The kernels a training step runs, which src/stream.c also exports as queued.<name>. */
+export type QueuedKernel =
+  | 'gemm'
+  | 'binary'
+  | 'unary'
+  | 'reduce'
+  | 'reluGrad'
+  | 'softmax'
+  | 'copy'
+  | 'addN'
+  | 'adam'
+  | 'adamMany'
+  | 'gaussianNll'
+  | 'gaussianNllGrad'
+  | 'gaussianLatent'
+  | 'gaussianLatentGrad';
+
 /** The functions src/addon.c exports (all arrays are the cpu backend's own, never copied). */
 export interface NativeBinding {
   gemm(
@@ -188,8 +205,25 @@ export interface NativeBinding {
     loopThreads?: 'openmp' | 'own';
     /** That OpenMP team's idle policy as libgomp read it (e.g. "OMP_WAIT_POLICY=PASSIVE"); empty on the own pool. */
     openmpWait?: string;
+    /** Whether this thread's calls are queued on the addon's stream (absent in addons built before it). */
+    stream?: boolean;
   };
   setThreads(n: number): void;
+  /**
+   * Waits until every queued call has run (src/stream.c), and throws the first failure among
+   * them; absent from addons built before the stream (their calls all run before they return).
+   */
+  sync?(): void;
+  /**
+   * The same kernels, queued on this thread's stream (src/stream.h): they check their arguments
+   * and return; the work runs in call order on the addon's thread. Read or write their arrays
+   * only after sync(). Absent from addons built before the stream.
+   */
+  queued?: Pick<NativeBinding, QueuedKernel>;
+  /** Queue calls on the stream (true, the default unless CELLSHIFT_STREAM=0) or run each at once (false). */
+  setStream?(on: boolean): void;
+  /** This thread's stream so far: calls run, wake-ups of its thread, its time running them, JavaScript's time waiting (for benches). */
+  streamStats?(): { tasks: number; wakes: number; busyMs: number; waitMs: number };
   /** Sets that spin, in microseconds (0: sleep at once); absent in addons built before it. */
   setSpin?(microseconds: number): void;
 }

@@ -10,6 +10,14 @@
 //     so a caller may keep it: checkpoints do);
 //   - never when a second tensor or a view (a contiguous slice is a subarray) shares it;
 //   - only arrays this backend handed out itself (user arrays passed to tf.tensor are theirs).
+//
+// The addon may queue kernel calls (its stream, native/blas/src/stream.h): a queued call reads
+// and writes its arrays later, in call order, on the addon's thread. So JavaScript syncs (waits
+// for the queue) before it touches an array's contents: readSync (read goes through it), the cpu kernels (index.ts
+// wraps them), and arrays JavaScript fills itself (writableArray, which first looks for a pooled
+// array released before the last sync: no queued call can still hold that one). Kernels that only
+// pass their arrays to the addon take them from alloc() without waiting: the queue's order keeps
+// a recycled array's new writer behind its old readers.
 import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
@@ -28,11 +36,16 @@ const MAX_POOLED_BYTES = 256 * 1024 * 1024;
 const MAX_MISSES_KEPT = 4096;
 
 /**
- * A float32 array of length n with arbitrary contents, for values that will be written in full:
- * from the pool when `backend` is a NativeBackend (and back to it when the tensor holding it is
- * disposed), otherwise new.
+ * A float32 array of length n with arbitrary contents, for values that JavaScript will write in
+ * full: from the pool when `backend` is a NativeBackend (and back to it when the tensor holding it
+ * is disposed), otherwise new.
  */
 export function outputArray(backend: unknown, n: number): Float32Array {
+  return backend instanceof NativeBackend ? backend.writableArray(n) : new Float32Array(n);
+}
+
+/** outputArray for a kernel whose addon call writes the array in full (queued or not). */
+export function kernelOutput(backend: unknown, n: number): Float32Array {
   return backend instanceof NativeBackend ? backend.alloc(n) : new Float32Array(n);
 }
 
@@ -47,16 +60,43 @@ export class NativeBackend extends MathBackendCPU {
   #hits = 0;
   readonly #misses: number[] = [];
 
-  /** @param maxPooledBytes how many bytes of arrays the pool keeps (tests use a small one). */
-  constructor(maxPooledBytes = MAX_POOLED_BYTES) {
+  readonly #sync: () => void;
+  /** Syncs so far, and the count at which each pooled array was released (older ones are idle). */
+  #syncs = 0;
+  readonly #releasedAt = new WeakMap<Float32Array, number>();
+
+  /**
+   * @param maxPooledBytes how many bytes of arrays the pool keeps (tests use a small one).
+   * @param sync waits until the addon has run every queued call (its sync()).
+   */
+  constructor(maxPooledBytes = MAX_POOLED_BYTES, sync: () => void = () => {}) {
     super();
     this.#maxPooledBytes = maxPooledBytes;
+    this.#sync = sync;
     // MathBackendCPU prints "install tfjs-node to speed things up" on its first write; this
     // backend is the speed-up, so the advice would only mislead.
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /** A float32 array of length n with arbitrary contents, for an output that is fully written. */
+  /** Waits until the addon has run every queued call: array contents are then final. */
+  sync(): void {
+    this.#sync();
+    this.#syncs++;
+  }
+
+  /**
+   * alloc() for an array JavaScript itself fills: a pooled array released before the last sync
+   * (no queued call can still hold it), else one after a sync.
+   */
+  writableArray(n: number): Float32Array {
+    const list = this.#pool.get(n);
+    const idle = list ? list.findLastIndex((array) => (this.#releasedAt.get(array) ?? -1) < this.#syncs) : -1;
+    if (list && idle >= 0 && idle !== list.length - 1) list.push(...list.splice(idle, 1));
+    else if (idle < 0) this.sync();
+    return this.alloc(n);
+  }
+
+  /** A float32 array of length n with arbitrary contents, for an output an addon call writes in full. */
   alloc(n: number): Float32Array {
     const list = this.#pool.get(n);
     const reused = list?.pop();
@@ -102,6 +142,7 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override readSync(dataId: DataId): BackendValues {
+    this.sync();
     // has() first: data.get() of an unknown id would move the data here from another backend.
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     if (values instanceof Float32Array) {
@@ -123,6 +164,7 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override dispose(): void {
+    this.sync();
     this.#pool.clear();
     this.#pooledBytes = 0;
     super.dispose();
@@ -148,6 +190,7 @@ export class NativeBackend extends MathBackendCPU {
     if (this.#pooledBytes + values.byteLength > this.#maxPooledBytes) return;
     const list = this.#pool.get(values.length) ?? [];
     list.push(values);
+    this.#releasedAt.set(values, this.#syncs);
     this.#touch(values.length, list);
     this.#pooledBytes += values.byteLength;
   }

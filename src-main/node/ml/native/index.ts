@@ -10,11 +10,11 @@
 // can move on to wasm.
 import * as tf from '@tensorflow/tfjs';
 import { installFusedAdam } from './adam.js';
-import { loadAddon } from './addon.js';
+import { loadAddon, type NativeBinding } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { DENSE_LINEAR, DENSE_RELU, RELU_GRAD, registerDenseGradients } from './dense.js';
 import { registerBroadcastGradients } from './gradients.js';
-import { denseKernel, gaussianNllGradKernel, gaussianNllKernel, nativeKernels, reluGradKernel } from './kernels.js';
+import { afterQueue, denseKernel, gaussianNllGradKernel, gaussianNllKernel, nativeKernels, reluGradKernel } from './kernels.js';
 import { GAUSSIAN_LATENT, GAUSSIAN_LATENT_GRAD, latentKernels, registerGaussianLatentGradient } from './latent.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD, registerGaussianNllGradient } from './nll.js';
 
@@ -36,10 +36,15 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
   if (registered) return refresh(registered, addon.binding.info().threads);
   try {
     // Priority 0: never picked by tfjs on its own, only when asked for by name.
-    tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
-    const overrides = nativeKernels(addon.binding);
+    const sync = addon.binding.sync?.bind(addon.binding) ?? (() => {});
+    tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(undefined, sync), 0);
+    // The backend's kernels queue their addon calls (src/stream.h); the backend syncs before
+    // JavaScript touches an array (backend.ts).
+    const binding: NativeBinding = { ...addon.binding, ...addon.binding.queued };
+    const overrides = nativeKernels(binding);
     for (const config of tf.getKernelsForBackend('cpu')) {
-      const kernelFunc = overrides.get(config.kernelName) ?? config.kernelFunc;
+      // The cpu kernels run in JavaScript: after the addon's queued calls (backend.ts).
+      const kernelFunc = overrides.get(config.kernelName) ?? afterQueue(config.kernelFunc as never, config.kernelName);
       tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc });
     }
     const fusedMatMul = overrides.get('_FusedMatMul');
@@ -57,11 +62,11 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
     tf.registerKernel({
       kernelName: RELU_GRAD,
       backendName: NATIVE_BACKEND,
-      kernelFunc: reluGradKernel(addon.binding) as unknown as tf.KernelFunc,
+      kernelFunc: reluGradKernel(binding) as unknown as tf.KernelFunc,
     });
     registerDenseGradients();
     // Addons built before src/loss.c lack these: the loss then stays tfjs's composite.
-    const { gaussianNll, gaussianNllGrad } = addon.binding;
+    const { gaussianNll, gaussianNllGrad } = binding;
     if (gaussianNll && gaussianNllGrad) {
       tf.registerKernel({
         kernelName: GAUSSIAN_NLL,
@@ -76,7 +81,7 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
       registerGaussianNllGradient();
     }
     // Addons built before src/latent.c lack these: the latent block then stays tfjs's composite.
-    const latent = latentKernels(addon.binding);
+    const latent = latentKernels(binding);
     if (latent) {
       tf.registerKernel({
         kernelName: GAUSSIAN_LATENT,
@@ -90,7 +95,7 @@ export function registerNativeBackend(options: NativeOptions = {}): NativeStatus
       });
       registerGaussianLatentGradient();
     }
-    installFusedAdam(NATIVE_BACKEND, addon.binding);
+    installFusedAdam(NATIVE_BACKEND, binding);
     registerBroadcastGradients();
   } catch (error) {
     return { ok: false, why: `registering the native backend failed (${error instanceof Error ? error.message : String(error)})` };
@@ -103,8 +108,10 @@ function refresh(status: NativeStatus, threads: number): NativeStatus {
   const addon = loadAddon();
   if (!status.ok || !addon.ok) return status;
   const count = `${threads} ${threads === 1 ? 'thread' : 'threads'}`;
-  const { loopThreads, openmpWait } = addon.binding.info();
+  const { loopThreads, openmpWait, stream } = addon.binding.info();
   const loops = loopThreads === 'openmp' ? ` on the same OpenMP team${openmpWait ? ` (${openmpWait})` : ''}` : '';
-  const detail = `${addon.blas} matmuls on ${count} and C elementwise/Adam kernels${loops} over the cpu backend's arrays`;
+  // Queued only where the kernels got the queued variants (not when CELLSHIFT_KERNEL_TIMES times each call).
+  const queued = stream && addon.binding.queued ? ", queued on the addon's own thread while JavaScript goes on" : '';
+  const detail = `${addon.blas} matmuls on ${count} and C elementwise/Adam kernels${loops} over the cpu backend's arrays${queued}`;
   return { ...status, threads, detail };
 }

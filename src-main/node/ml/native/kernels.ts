@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeBinding } from './addon.js';
-import { outputArray } from './backend.js';
+import { kernelOutput, NativeBackend } from './backend.js';
 import { RELU_GRAD } from './dense.js';
 import { GAUSSIAN_NLL, GAUSSIAN_NLL_GRAD } from './nll.js';
 import { BINARY_OPS, UNARY_OPS } from './ops.js';
@@ -28,7 +28,7 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
   const cpu = (kernelName: string): Kernel => {
     const config = tf.getKernel(kernelName, 'cpu');
     if (!config) throw new Error(`the cpu backend has no ${kernelName} kernel`);
-    return config.kernelFunc as unknown as Kernel;
+    return afterQueue(config.kernelFunc as unknown as Kernel);
   };
   const kernels = new Map<string, Kernel>();
 
@@ -89,7 +89,11 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
     const fillBias = (out: Float32Array, rows: number, cols: number) => {
       const b = values(args.backend, bias as tf.TensorInfo);
       if (b.length === cols) native.copy(out, 0, i32([cols, 1]), b, 0, i32([0, 1]), i32([rows, cols]));
-      else out.fill(b[0] ?? 0); // a one-element bias broadcast over the whole output
+      else {
+        // A one-element bias broadcast over the whole output, in JavaScript: after the queue.
+        syncBackend(args.backend);
+        out.fill(b[0] ?? 0);
+      }
     };
     const product = matmul(args, bias ? fillBias : undefined);
     if (!product) return fusedMatMul(args);
@@ -128,7 +132,8 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
     kernels.set(name, (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
       if (x.dtype !== 'float32') return fallback(args);
-      return args.backend.makeTensorInfo(x.shape, 'float32', alloc(args.backend, tf.util.sizeFromShape(x.shape)).fill(value));
+      const out = writable(args.backend, tf.util.sizeFromShape(x.shape)).fill(value);
+      return args.backend.makeTensorInfo(x.shape, 'float32', out);
     });
   }
 
@@ -326,9 +331,8 @@ export function gaussianNllKernel(gaussianNll: NonNullable<NativeBinding['gaussi
       throw new Error(`${GAUSSIAN_NLL}: x [${x.shape}] and reconstruction [${reconstruction.shape}] must be the same 2-D shape`);
     }
     const [rows, cols] = x.shape as [number, number];
-    const out = alloc(backend, rows);
+    const out = cols > 0 ? alloc(backend, rows) : writable(backend, rows).fill(0);
     if (cols > 0) gaussianNll(out, asFloats(backend, x), asFloats(backend, reconstruction), rows, cols);
-    else out.fill(0);
     return backend.makeTensorInfo([rows], 'float32', out);
   };
 }
@@ -357,8 +361,35 @@ export function asFloats(backend: MathBackendCPU, t: tf.TensorInfo): Float32Arra
 
 // ---------------------------------------------------------------------------------------------
 
-/** An output array every element of which the kernel will write (pooled on NativeBackend). */
-const alloc = outputArray;
+/** An output array every element of which the kernel's addon call will write (pooled on NativeBackend). */
+const alloc = kernelOutput;
+
+/** An output array JavaScript fills itself: it waits for the addon's queue first. */
+function writable(backend: MathBackendCPU, n: number): Float32Array {
+  syncBackend(backend);
+  return alloc(backend, n);
+}
+
+function syncBackend(backend: MathBackendCPU): void {
+  if (backend instanceof NativeBackend) backend.sync();
+}
+
+/**
+ * A cpu kernel (JavaScript over the arrays) run after the addon's queued calls, unless it
+ * touches no array contents: Reshape and Identity share the input's data, and so does Cast
+ * where no value changes (the cpu kernel then returns its input's data unchanged).
+ */
+export function afterQueue(kernel: Kernel, kernelName?: string): Kernel {
+  if (kernelName === 'Reshape' || kernelName === 'Identity') return kernel;
+  return (args) => {
+    const x = args.inputs.x as tf.TensorInfo | undefined;
+    const dtype = args.attrs?.dtype as tf.DataType | undefined;
+    const sharesData =
+      kernelName === 'Cast' && x && dtype && dtype !== 'complex64' && x.dtype !== 'complex64' && !tf.util.hasEncodingLoss(x.dtype, dtype);
+    if (!sharesData) syncBackend(args.backend);
+    return kernel(args);
+  };
+}
 
 /** True when every tensor is float32 and stored as a Float32Array. (Not always so: the cpu
  *  backend's Cast from bool or int32 to float32 keeps the original Uint8Array/Int32Array.) */

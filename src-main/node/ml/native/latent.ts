@@ -7,7 +7,7 @@
 // modules/blocks.ts (sampleLatent), which every other backend runs and the tests compare with.
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBinding } from './addon.js';
-import { outputArray } from './backend.js';
+import { kernelOutput } from './backend.js';
 import { asFloats, type Kernel } from './kernels.js';
 
 /** Kernel name of the fused block: inputs {posterior, noise, prior} → [z, kl]. */
@@ -98,8 +98,8 @@ export function latentKernels(native: NativeBinding): { forward: Kernel; gradien
     forward: ({ inputs, backend, attrs }) => {
       const { posterior, noise, prior } = inputs as Record<'posterior' | 'noise' | 'prior', tf.TensorInfo>;
       const { rows, latent } = shapes(posterior, noise, prior);
-      const z = outputArray(backend, rows * latent);
-      const kl = outputArray(backend, rows);
+      const z = kernelOutput(backend, rows * latent);
+      const kl = kernelOutput(backend, rows);
       if (rows > 0) {
         const priorValues = prior.shape.length === 1 ? EMPTY : asFloats(backend, prior);
         gaussianLatent(z, kl, asFloats(backend, posterior), asFloats(backend, noise), priorValues, rows, latent, ...scalars(attrs));
@@ -110,8 +110,8 @@ export function latentKernels(native: NativeBinding): { forward: Kernel; gradien
       const { dz, dkl, posterior, noise, prior } = inputs as Record<'dz' | 'dkl' | 'posterior' | 'noise' | 'prior', tf.TensorInfo>;
       const { rows, latent } = shapes(posterior, noise, prior);
       const withPrior = prior.shape.length === 2;
-      const dPosterior = outputArray(backend, rows * 2 * latent);
-      const dPrior = withPrior ? outputArray(backend, rows * 2 * latent) : new Float32Array(0);
+      const dPosterior = kernelOutput(backend, rows * 2 * latent);
+      const dPrior = withPrior ? kernelOutput(backend, rows * 2 * latent) : new Float32Array(0);
       // A [0] tensor stands for "no gradient reached this output" (dz, dkl) or N(0, I) (prior).
       const valuesOrEmpty = (t: tf.TensorInfo) => (t.shape.length === 1 && t.shape[0] === 0 ? EMPTY : asFloats(backend, t));
       if (rows > 0) {
