@@ -339,7 +339,7 @@ void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
 #define MAX_RANK 6
 
 // ---------------------------------------------------------------------------------------------
-// gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c[, accumulate])
+// gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c[, accumulate[, bias, relu]])
 // c[i] = op(a[i]) · op(b[i]) for each batch i, row-major; strideA/strideB are the element
 // offsets between batches (0 broadcasts one matrix to every batch). With accumulate = 1 the
 // product is added to what c holds (BLAS beta = 1): a dense layer's bias, copied into c first,
@@ -351,7 +351,31 @@ typedef struct {
   const float *a, *b;
   float *c;
   float beta;
+  const float *bias;  // a row added to every row of c afterwards (a dense layer's), or NULL
+  int relu;           // then max(0, ·), NaN kept
 } GemmTask;
+
+/** c[r, c0..c1) = relu?(c + bias) for rows [r0, r1): a dense layer's bias and activation (vectorised: HOT). */
+HOT static void gemm_epilogue(const GemmTask *g, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  const float *restrict bias = g->bias;
+  for (int64_t r = r0; r < r1; r++) {
+    float *restrict row = g->c + r * g->n;
+    if (g->relu) {
+      for (int64_t j = c0; j < c1; j++) {
+        const float v = row[j] + bias[j];
+        const float positive = v > 0 ? v : 0.0f;
+        row[j] = v != v ? v : positive;
+      }
+    } else {
+      for (int64_t j = c0; j < c1; j++) row[j] += bias[j];
+    }
+  }
+}
+
+static void gemm_epilogue_rows(void *ctx, int64_t begin, int64_t end) {
+  const GemmTask *g = ctx;
+  gemm_epilogue(g, begin, end, 0, g->n);
+}
 
 /** Rows [begin, end) of c (one matrix), by one single-threaded BLAS call. */
 static void gemm_rows(void *ctx, int64_t begin, int64_t end) {
@@ -359,6 +383,7 @@ static void gemm_rows(void *ctx, int64_t begin, int64_t end) {
   blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)(end - begin), (int)g->n,
              (int)g->k, 1.0f, g->a + (g->transA ? begin : begin * g->k), g->transA ? (int)g->m : (int)g->k, g->b, g->transB ? (int)g->k : (int)g->n,
              g->beta, g->c + begin * g->n, (int)g->n);
+  if (g->bias) gemm_epilogue(g, begin, end, 0, g->n);  // while these rows are still in cache
 }
 
 /** Columns [begin, end) of c. */
@@ -367,6 +392,7 @@ static void gemm_columns(void *ctx, int64_t begin, int64_t end) {
   blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)g->m, (int)(end - begin),
              (int)g->k, 1.0f, g->a, g->transA ? (int)g->m : (int)g->k, g->b + (g->transB ? begin * g->k : begin), g->transB ? (int)g->k : (int)g->n,
              g->beta, g->c + begin, (int)g->n);
+  if (g->bias) gemm_epilogue(g, 0, g->m, begin, end);
 }
 
 #define GEMM_PART 64  // rows or columns of c at least, per part shared on a stream (stream_parallel)
@@ -385,23 +411,23 @@ static const char *run_gemm(void *ctx) {
   const GemmTask *g = ctx;
   if (g->k == 0) {
     if (g->beta == 0.0f) memset(g->c, 0, sizeof(float) * (size_t)(g->batch * g->m * g->n));
+  } else if (g->batch == 1 && !g->transB && gemm_sparse(blas_sgemm, g->m, g->n, g->k, g->transA, g->a, g->b, g->c, g->beta == 1.0f)) {
+    // A left operand ending in mostly-zero columns (fingerprints): src/sparse.c.
+  } else if (g->batch == 1 && blas_uses_openmp() && (g->m >= 2 * GEMM_PART || g->n >= 2 * GEMM_PART) &&
+             stream_parallel(g->m >= g->n ? gemm_rows : gemm_columns, (void *)g, g->m >= g->n ? g->m : g->n, GEMM_PART)) {
+    // On a stream with an OpenMP BLAS (single-threaded there): parts of c that the stream thread
+    // and a waiting JavaScript thread share, each with its epilogue. Split along c's longer side,
+    // so the operand each part packs again in full is the smaller one.
     return NULL;
+  } else {
+    const int lda = g->transA ? (int)g->m : (int)g->k;
+    const int ldb = g->transB ? (int)g->k : (int)g->n;
+    for (int64_t i = 0; i < g->batch; i++) {
+      blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
+                 (int)g->k, 1.0f, g->a + i * g->strideA, lda, g->b + i * g->strideB, ldb, g->beta, g->c + i * g->m * g->n, (int)g->n);
+    }
   }
-  // A left operand ending in mostly-zero columns (fingerprints): src/sparse.c, or BLAS below.
-  if (g->batch == 1 && !g->transB && gemm_sparse(blas_sgemm, g->m, g->n, g->k, g->transA, g->a, g->b, g->c, g->beta == 1.0f)) return NULL;
-  // On a stream with an OpenMP BLAS (single-threaded there): parts of c that the stream thread
-  // and a waiting JavaScript thread share. Split along c's longer side, so the operand each part
-  // packs again in full is the smaller one.
-  if (g->batch == 1 && blas_uses_openmp() && (g->m >= 2 * GEMM_PART || g->n >= 2 * GEMM_PART)) {
-    const int rows = g->m >= g->n;
-    if (stream_parallel(rows ? gemm_rows : gemm_columns, (void *)g, rows ? g->m : g->n, GEMM_PART)) return NULL;
-  }
-  const int lda = g->transA ? (int)g->m : (int)g->k;
-  const int ldb = g->transB ? (int)g->k : (int)g->n;
-  for (int64_t i = 0; i < g->batch; i++) {
-    blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n, (int)g->k,
-               1.0f, g->a + i * g->strideA, lda, g->b + i * g->strideB, ldb, g->beta, g->c + i * g->m * g->n, (int)g->n);
-  }
+  if (g->bias) parallel_for(gemm_epilogue_rows, (void *)g, g->m, (GRAIN_CHEAP + g->n - 1) / g->n);
   return NULL;
 }
 
@@ -417,7 +443,14 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   int64_t strideB = integer(&args, 9);
   float *c = f32(&args, 10, &lc);
   const int accumulate = args.argc > 11 && integer(&args, 11) == 1;
+  size_t lbias = 0;
+  napi_valuetype bias_type = napi_undefined;
+  if (args.argc > 12) napi_typeof(env, args.argv[12], &bias_type);
+  const float *bias = bias_type != napi_undefined ? f32(&args, 12, &lbias) : NULL;
+  const int relu = args.argc > 13 && integer(&args, 13) == 1;
+  if (lbias == 0) bias = NULL;
   if (args.failed) return NULL;
+  need(&args, bias == NULL || (batch == 1 && (int64_t)lbias >= n), "gemm: the bias needs one matrix and n values");
   need(&args, batch >= 1 && m >= 0 && n >= 0 && k >= 0 && strideA >= 0 && strideB >= 0, "gemm: bad sizes");
   need(&args, (batch - 1) * strideA + m * k <= (int64_t)la && (batch - 1) * strideB + k * n <= (int64_t)lb && batch * m * n <= (int64_t)lc,
        "gemm: array too short");
@@ -430,7 +463,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
     fail(&args, "cellshift_blas: out of memory");
     return NULL;
   }
-  *task = (GemmTask){batch, m, n, k, strideA, strideB, transA, transB, a, b, c, accumulate ? 1.0f : 0.0f};
+  *task = (GemmTask){batch, m, n, k, strideA, strideB, transA, transB, a, b, c, accumulate ? 1.0f : 0.0f, bias, relu};
   return stream_submit(&args, run_gemm, task, NULL);
 }
 
@@ -749,17 +782,22 @@ HOT static void reduce_row(int op, double *restrict acc, const float *restrict r
     }
 }
 
-/** out[o, :] for one block o, `REDUCE_COLUMNS` columns at a time, rows m = 0..mid-1 in order. */
-static void reduce_block(const ReduceJob *j, int64_t o) {
+/** out[o, c0 .. c0 + REDUCE_COLUMNS) for one block o, rows m = 0..mid-1 in order. */
+static void reduce_chunk(const ReduceJob *j, int64_t o, int64_t c0) {
   const float *block = j->x + o * j->mid * j->inner;
   const int sum = j->op == 0 || j->op == 3;
   double acc[REDUCE_COLUMNS];
-  for (int64_t c0 = 0; c0 < j->inner; c0 += REDUCE_COLUMNS) {
-    const int64_t width = j->inner - c0 < REDUCE_COLUMNS ? j->inner - c0 : REDUCE_COLUMNS;
-    for (int64_t i = 0; i < width; i++) acc[i] = sum ? 0 : (j->mid > 0 ? (double)block[c0 + i] : (j->op == 1 ? -INFINITY : INFINITY));
-    for (int64_t m = sum ? 0 : 1; m < j->mid; m++) reduce_row(j->op, acc, block + m * j->inner + c0, width, j->scale);
-    for (int64_t i = 0; i < width; i++) j->out[o * j->inner + c0 + i] = (float)acc[i];
-  }
+  const int64_t width = j->inner - c0 < REDUCE_COLUMNS ? j->inner - c0 : REDUCE_COLUMNS;
+  for (int64_t i = 0; i < width; i++) acc[i] = sum ? 0 : (j->mid > 0 ? (double)block[c0 + i] : (j->op == 1 ? -INFINITY : INFINITY));
+  for (int64_t m = sum ? 0 : 1; m < j->mid; m++) reduce_row(j->op, acc, block + m * j->inner + c0, width, j->scale);
+  for (int64_t i = 0; i < width; i++) j->out[o * j->inner + c0 + i] = (float)acc[i];
+}
+
+/** Column chunks [begin, end) of every block: each column's sum in the same order, whoever runs it. */
+static void reduce_chunks(void *ctx, int64_t begin, int64_t end) {
+  const ReduceJob *j = ctx;
+  for (int64_t o = 0; o < j->outer; o++)
+    for (int64_t chunk = begin; chunk < end; chunk++) reduce_chunk(j, o, chunk * REDUCE_COLUMNS);
 }
 
 static const char *run_reduce(void *ctx) {
@@ -787,9 +825,12 @@ static const char *run_reduce(void *ctx) {
     }
     return NULL;
   }
-  // On one thread, vectorised: split between the threads, a bias gradient's column sums over
-  // [1024, 978] took longer (0.19 -> 0.32 ms a step, quiet; likewise copy() below).
-  for (int64_t o = 0; o < outer; o++) reduce_block(j, o);
+  // Vectorised, on one thread except on a stream, whose waiting JavaScript thread is already
+  // awake: on the addon's pool a bias gradient's column sums over [1024, 978] took longer split
+  // between its threads (0.19 -> 0.32 ms a step, quiet; likewise copy() below).
+  const int64_t chunks = (j->inner + REDUCE_COLUMNS - 1) / REDUCE_COLUMNS;
+  if (!stream_parallel(reduce_chunks, (void *)j, chunks, (GRAIN_CHEAP / REDUCE_COLUMNS + outer * mid - 1) / (outer * mid)))
+    reduce_chunks((void *)j, 0, chunks);
   return NULL;
 }
 
@@ -930,21 +971,23 @@ typedef struct {
   int64_t shape[MAX_RANK], so[MAX_RANK], sx[MAX_RANK];
 } CopyTask;
 
-// On one thread: one core moves a copy at memory speed, and split between two it took longer (a
-// batch-1024 VAE step's four bias broadcasts 0.83 -> 1.18 ms, the Environment VAE's eight
-// copies 1.41 -> 1.76 ms, quiet, CELLSHIFT_KERNEL_TIMES=1 bench/profile-step.ts).
-static const char *run_copy(void *ctx) {
+/** Rows [begin, end) of the copy (its last dimension is a row). */
+static void copy_rows(void *ctx, int64_t begin, int64_t end) {
   const CopyTask *t = ctx;
   const int rank = t->rank;
   float *o = t->out;
   const float *s = t->x;
-  int64_t size = 1;
-  for (int d = 0; d < rank; d++) size *= t->shape[d];
-  const int64_t inner = t->shape[rank - 1], rows = size / inner;
+  const int64_t inner = t->shape[rank - 1];
   const int64_t iso = t->so[rank - 1], isx = t->sx[rank - 1];
   int64_t index[MAX_RANK] = {0};
   int64_t po = 0, px = 0;
-  for (int64_t r = 0; r < rows; r++) {
+  for (int64_t d = rank - 2, r = begin; d >= 0; d--) {
+    index[d] = r % t->shape[d];
+    r /= t->shape[d];
+    po += index[d] * t->so[d];
+    px += index[d] * t->sx[d];
+  }
+  for (int64_t r = begin; r < end; r++) {
     if (iso == 1 && isx == 1) {
       memcpy(o + po, s + px, sizeof(float) * (size_t)inner);
     } else {
@@ -960,6 +1003,18 @@ static const char *run_copy(void *ctx) {
       index[d] = 0;
     }
   }
+}
+
+// On one thread except on a stream: one core moves a copy at memory speed, and split between the
+// addon pool's two threads it took longer (a batch-1024 VAE step's four bias broadcasts 0.83 ->
+// 1.18 ms, the Environment VAE's eight copies 1.41 -> 1.76 ms, quiet, CELLSHIFT_KERNEL_TIMES=1
+// bench/profile-step.ts); a stream's waiting JavaScript thread is already awake.
+static const char *run_copy(void *ctx) {
+  const CopyTask *t = ctx;
+  int64_t size = 1;
+  for (int d = 0; d < t->rank; d++) size *= t->shape[d];
+  const int64_t inner = t->shape[t->rank - 1], rows = size / inner;
+  if (!stream_parallel(copy_rows, (void *)t, rows, (GRAIN_CHEAP + inner - 1) / inner)) copy_rows((void *)t, 0, rows);
   return NULL;
 }
 

@@ -41,13 +41,14 @@ typedef struct {
   // For benches (stats()): tasks run, times the stream thread was woken, its time running tasks,
   // and the JavaScript thread's time waiting for it.
   uint64_t wakes;
-  int64_t busy_ns, wait_ns;
+  int64_t busy_ns, wait_ns, help_ns, lag_ns;
   // The parallel loop the stream thread is running (stream_parallel): parts [0, job_parts), the
   // next to take, those finished. The JavaScript thread takes parts while it waits.
   range_fn job_fn;
   void *job_ctx;
   int64_t job_n;
   int job_parts, job_next, job_done;
+  uint64_t observed;  // `completed` when the JavaScript thread began to spin
   pthread_cond_t job_finished;
   Task ring[RING];
 } Stream;
@@ -90,7 +91,7 @@ static void *stream_main(void *arg) {
     pthread_mutex_lock(&s->lock);
     s->busy_ns += took;
     if (failed && !s->failure) s->failure = failed;
-    s->completed++;
+    __atomic_store_n(&s->completed, s->completed + 1, __ATOMIC_RELEASE);  // spinners read it unlocked
     if (s->waiting) pthread_cond_broadcast(&s->progress);
   }
   pthread_mutex_unlock(&s->lock);
@@ -108,6 +109,38 @@ static void reap(napi_env env, Stream *s) {
 }
 
 #define MAX_PARTS 4  // parts of a loop on a stream: few, but enough for a thread arriving late to share
+// How long either thread spins before it sleeps, waiting for the other: a step's kernels follow
+// each other within microseconds, and a futex wake-up costs ~30 µs each time. The core spun on
+// would be idle otherwise (the two threads are the stream and JavaScript).
+#define SPIN_NS 50000
+
+static inline void pause_briefly(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/** Spins (lock not held) until ready(s) or SPIN_NS pass; the caller then checks again under the lock. */
+static void spin_until(Stream *s, int (*ready)(Stream *)) {
+  const int64_t start = clock_ns();
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (ready(s)) return;
+      pause_briefly();
+    }
+    if (clock_ns() - start > SPIN_NS) return;
+  }
+}
+
+static int helper_done(Stream *s) { return __atomic_load_n(&s->job_done, __ATOMIC_ACQUIRE) == __atomic_load_n(&s->job_parts, __ATOMIC_RELAXED); }
+
+/** A part to take, or no task left to wait for (JavaScript thread). */
+static int work_or_progress(Stream *s) {
+  return __atomic_load_n(&s->job_next, __ATOMIC_RELAXED) < __atomic_load_n(&s->job_parts, __ATOMIC_ACQUIRE) ||
+         __atomic_load_n(&s->completed, __ATOMIC_ACQUIRE) != s->observed;
+}
 
 static void part_bounds(int part, int parts, int64_t n, int64_t *begin, int64_t *end) {
   int64_t per = ((n + parts - 1) / parts + 15) & ~(int64_t)15;  // 64-byte aligned chunks
@@ -126,9 +159,13 @@ static void take_parts(Stream *s) {
     pthread_mutex_unlock(&s->lock);
     int64_t begin, end;
     part_bounds(part, parts, n, &begin, &end);
+    const int64_t t0 = clock_ns();
     if (begin < end) fn(ctx, begin, end);
+    const int64_t t1 = clock_ns();
     pthread_mutex_lock(&s->lock);
-    if (++s->job_done == s->job_parts) pthread_cond_signal(&s->job_finished);
+    if (own_stream != s) s->help_ns += t1 - t0;
+    __atomic_store_n(&s->job_done, s->job_done + 1, __ATOMIC_RELEASE);
+    if (s->job_done == s->job_parts) pthread_cond_signal(&s->job_finished);
   }
 }
 
@@ -137,6 +174,8 @@ int stream_parallel(range_fn fn, void *ctx, int64_t n, int64_t grain) {
   if (!s) return 0;
   if (grain < 1) grain = 1;
   const int64_t most = n / grain;
+  // Always the same parts for the same sizes (never by who is waiting): a matmul's float32
+  // rounding depends on how it is cut, and training must be deterministic.
   const int parts = most < MAX_PARTS ? (int)most : MAX_PARTS;
   // One loop at a time (only this thread sets job_parts): a loop inside a part runs whole.
   if (parts <= 1 || s->job_parts != 0) {
@@ -149,10 +188,17 @@ int stream_parallel(range_fn fn, void *ctx, int64_t n, int64_t grain) {
   s->job_n = n;
   s->job_next = 0;
   s->job_done = 0;
-  s->job_parts = parts;
+  __atomic_store_n(&s->job_parts, parts, __ATOMIC_RELEASE);  // last: spinners read it unlocked
   if (s->waiting) pthread_cond_broadcast(&s->progress);
   take_parts(s);
+  const int64_t t0 = clock_ns();
+  if (s->job_done < s->job_parts) {
+    pthread_mutex_unlock(&s->lock);
+    spin_until(s, helper_done);
+    pthread_mutex_lock(&s->lock);
+  }
   while (s->job_done < s->job_parts) pthread_cond_wait(&s->job_finished, &s->lock);
+  s->lag_ns += clock_ns() - t0;
   s->job_parts = 0;
   pthread_mutex_unlock(&s->lock);
   return 1;
@@ -170,6 +216,11 @@ static void wait_until(Stream *s, uint64_t pending) {
       continue;
     }
     s->waiting = 1;
+    s->observed = s->completed;
+    pthread_mutex_unlock(&s->lock);
+    spin_until(s, work_or_progress);
+    pthread_mutex_lock(&s->lock);
+    if (s->job_next < s->job_parts || s->completed != s->observed) continue;
     pthread_cond_wait(&s->progress, &s->lock);
   }
   s->waiting = 0;
@@ -321,10 +372,10 @@ static napi_value Stats(napi_env env, napi_callback_info info) {
   napi_create_object(env, &result);
   if (!s) return result;
   pthread_mutex_lock(&s->lock);
-  const double numbers[4] = {(double)s->completed, (double)s->wakes, (double)s->busy_ns / 1e6, (double)s->wait_ns / 1e6};
+  const double numbers[6] = {(double)s->completed, (double)s->wakes, (double)s->busy_ns / 1e6, (double)s->wait_ns / 1e6, (double)s->help_ns / 1e6, (double)s->lag_ns / 1e6};
   pthread_mutex_unlock(&s->lock);
-  const char *names[4] = {"tasks", "wakes", "busyMs", "waitMs"};
-  for (int i = 0; i < 4; i++) {
+  const char *names[6] = {"tasks", "wakes", "busyMs", "waitMs", "helpMs", "lagMs"};
+  for (int i = 0; i < 6; i++) {
     napi_create_double(env, numbers[i], &value);
     napi_set_named_property(env, result, names[i], value);
   }

@@ -98,9 +98,10 @@ function fusedApply(self: AdamInternals, gradients: Gradients, native: NativeBin
   const alloc = (n: number) => kernelOutput(backend, n);
   const read = (t: tf.Tensor) => backend.data.get(t.dataId).values as Float32Array;
   tf.tidy(() => {
-    // The same float32 scalars the stock implementation builds.
-    const oneMinusAccBeta1 = tf.sub(1, self.accBeta1).dataSync()[0] as number;
-    const oneMinusAccBeta2 = tf.sub(1, self.accBeta2).dataSync()[0] as number;
+    // The same float32 scalars the stock implementation builds (tf.sub(1, accBeta) rounds 1 − accBeta
+    // to float32 once), without queueing two kernels to read them back at once.
+    const oneMinusAccBeta1 = Math.fround(1 - (self.accBeta1.dataSync()[0] as number));
+    const oneMinusAccBeta2 = Math.fround(1 - (self.accBeta2.dataSync()[0] as number));
     const updates: { value: tf.Variable; m: tf.Variable; v: tf.Variable; g: tf.Tensor; out: [Float32Array, Float32Array, Float32Array] }[] =
       [];
     for (const [i, name] of names.entries()) {

@@ -53,6 +53,10 @@ export interface NativeBinding {
     c: Float32Array,
     /** 1: add the product to c's contents (BLAS beta = 1) instead of overwriting them. */
     accumulate?: number,
+    /** One matrix only: a row of n values added to every row of c after the product (empty: none). */
+    bias?: Float32Array,
+    /** 1: then c = max(0, c), NaN kept (a dense ReLU layer). */
+    relu?: number,
   ): void;
   binary(
     op: number,

@@ -86,20 +86,21 @@ export class NativeBackend extends MathBackendCPU {
 
   /**
    * alloc() for an array JavaScript itself fills: a pooled array released before the last sync
-   * (no queued call can still hold it), else one after a sync.
+   * (no queued call can still hold it), else a new one rather than waiting for the queue (it
+   * joins the pool when released, so the next step finds an idle one).
    */
   writableArray(n: number): Float32Array {
     const list = this.#pool.get(n);
     const idle = list ? list.findLastIndex((array) => (this.#releasedAt.get(array) ?? -1) < this.#syncs) : -1;
-    if (list && idle >= 0 && idle !== list.length - 1) list.push(...list.splice(idle, 1));
-    else if (idle < 0) this.sync();
+    if (!list || idle < 0) return this.alloc(n, true);
+    if (idle !== list.length - 1) list.push(...list.splice(idle, 1));
     return this.alloc(n);
   }
 
-  /** A float32 array of length n with arbitrary contents, for an output an addon call writes in full. */
-  alloc(n: number): Float32Array {
+  /** A float32 array of length n with arbitrary contents, for an output an addon call writes in full (`fresh`: never a pooled one). */
+  alloc(n: number, fresh = false): Float32Array {
     const list = this.#pool.get(n);
-    const reused = list?.pop();
+    const reused = fresh ? undefined : list?.pop();
     let array: Float32Array;
     if (list && reused) {
       this.#pooledBytes -= reused.byteLength;

@@ -34,8 +34,16 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
 
   // ---- matmul ----
   const batchMatMul = cpu('BatchMatMul');
-  /** op(a)·op(b) into a new array; `init` fills the output first (then the product is added to it). */
-  const matmul = (args: KernelArgs, init?: (out: Float32Array, rows: number, cols: number) => void): tf.TensorInfo | null => {
+  /**
+   * op(a)·op(b) into a new array; `init` fills the output first (then the product is added to it),
+   * or for one matrix a row `bias` is added after it and `relu` applied (in the addon's matmul
+   * parts, while they are in cache).
+   */
+  const matmul = (
+    args: KernelArgs,
+    init?: (out: Float32Array, rows: number, cols: number) => void,
+    epilogue?: { bias: Float32Array; relu: boolean },
+  ): tf.TensorInfo | null => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const transposeA = Boolean(args.attrs?.transposeA);
     const transposeB = Boolean(args.attrs?.transposeB);
@@ -57,6 +65,7 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
     else if (batchA === 1 && outerA.length <= outerB.length) outer = outerB;
     else return null;
     const batch = Math.max(batchA, batchB);
+    if (epilogue && (batch !== 1 || epilogue.bias.length !== n)) return null;
     const out = alloc(args.backend, batch * m * n);
     init?.(out, batch * m, n);
     native.gemm(
@@ -72,13 +81,16 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
       batchB === 1 ? 0 : kA * n,
       out,
       init ? 1 : 0,
+      epilogue?.bias,
+      epilogue?.relu ? 1 : 0,
     );
     return args.backend.makeTensorInfo([...outer, m, n], 'float32', out);
   };
   kernels.set('BatchMatMul', (args) => matmul(args) ?? batchMatMul(args));
 
-  // A dense layer in one kernel: the bias row is copied into the output, BLAS adds the product to
-  // it (no pass of its own), and the ReLU runs in place on both cores.
+  // A dense layer in one kernel: for one matrix with a row bias, the addon adds the bias and applies
+  // the ReLU to each part of the product as BLAS finishes it (no pass of their own); otherwise the
+  // bias row is copied into the output, BLAS adds the product to it, and the ReLU runs in place.
   const fusedMatMul = cpu('_FusedMatMul');
   kernels.set('_FusedMatMul', (args) => {
     const { bias, preluActivationWeights } = args.inputs as { bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
@@ -86,6 +98,11 @@ export function nativeKernels(native: NativeBinding): Map<string, Kernel> {
     const supported = (activation === undefined || activation === 'linear' || activation === 'relu') && !preluActivationWeights;
     const rowBias = bias && floats(args.backend, bias) && tf.util.sizeFromShape(bias.shape) === bias.shape[bias.shape.length - 1];
     if (!supported || (bias && !rowBias)) return fusedMatMul(args);
+    const relu = activation === 'relu';
+    if (bias) {
+      const fused = matmul(args, undefined, { bias: values(args.backend, bias), relu });
+      if (fused) return fused;
+    }
     const fillBias = (out: Float32Array, rows: number, cols: number) => {
       const b = values(args.backend, bias as tf.TensorInfo);
       if (b.length === cols) native.copy(out, 0, i32([cols, 1]), b, 0, i32([0, 1]), i32([rows, cols]));
