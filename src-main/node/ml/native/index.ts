@@ -111,7 +111,9 @@ function refresh(status: NativeStatus, threads: number): NativeStatus {
   const { loopThreads, openmpWait, stream } = addon.binding.info();
   const loops = loopThreads === 'openmp' ? ` on the same OpenMP team${openmpWait ? ` (${openmpWait})` : ''}` : '';
   // Queued only where the kernels got the queued variants (not when CELLSHIFT_KERNEL_TIMES times each call).
-  const queued = stream && addon.binding.queued ? ", queued on the addon's own thread while JavaScript goes on" : '';
-  const detail = `${addon.blas} matmuls on ${count} and C elementwise/Adam kernels${loops} over the cpu backend's arrays${queued}`;
+  const detail =
+    stream && addon.binding.queued
+      ? `${addon.blas} matmuls and C elementwise/Adam kernels over the cpu backend's arrays, queued on the addon's own thread and shared in parts with the JavaScript thread while it waits (direct calls: ${count}${loops})`
+      : `${addon.blas} matmuls on ${count} and C elementwise/Adam kernels${loops} over the cpu backend's arrays`;
   return { ...status, threads, detail };
 }
