@@ -342,8 +342,9 @@ void parallel_for(range_fn fn, void *ctx, int64_t n, int64_t grain) {
 // gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c[, accumulate[, bias, relu]])
 // c[i] = op(a[i]) · op(b[i]) for each batch i, row-major; strideA/strideB are the element
 // offsets between batches (0 broadcasts one matrix to every batch). With accumulate = 1 the
-// product is added to what c holds (BLAS beta = 1): a dense layer's bias, copied into c first,
-// costs no pass of its own.
+// product is added to what c holds (BLAS beta = 1). With a bias (one matrix only) that row is then
+// added to every row of c, and with relu = 1 max(0, ·) applied: a dense layer in one call, its
+// epilogue run on each part of c as BLAS finishes it.
 
 typedef struct {
   int64_t batch, m, n, k, strideA, strideB;
@@ -377,21 +378,23 @@ static void gemm_epilogue_rows(void *ctx, int64_t begin, int64_t end) {
   gemm_epilogue(g, begin, end, 0, g->n);
 }
 
+/** A rows × cols block of one of g's products: a and b point at the block's first row of op(a) and column of op(b), c at its corner. */
+static void sgemm_block(const GemmTask *g, int64_t rows, int64_t cols, const float *a, const float *b, float *c) {
+  blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)rows, (int)cols, (int)g->k,
+             1.0f, a, g->transA ? (int)g->m : (int)g->k, b, g->transB ? (int)g->k : (int)g->n, g->beta, c, (int)g->n);
+}
+
 /** Rows [begin, end) of c (one matrix), by one single-threaded BLAS call. */
 static void gemm_rows(void *ctx, int64_t begin, int64_t end) {
   const GemmTask *g = ctx;
-  blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)(end - begin), (int)g->n,
-             (int)g->k, 1.0f, g->a + (g->transA ? begin : begin * g->k), g->transA ? (int)g->m : (int)g->k, g->b, g->transB ? (int)g->k : (int)g->n,
-             g->beta, g->c + begin * g->n, (int)g->n);
+  sgemm_block(g, end - begin, g->n, g->a + (g->transA ? begin : begin * g->k), g->b, g->c + begin * g->n);
   if (g->bias) gemm_epilogue(g, begin, end, 0, g->n);  // while these rows are still in cache
 }
 
 /** Columns [begin, end) of c. */
 static void gemm_columns(void *ctx, int64_t begin, int64_t end) {
   const GemmTask *g = ctx;
-  blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)g->m, (int)(end - begin),
-             (int)g->k, 1.0f, g->a, g->transA ? (int)g->m : (int)g->k, g->b + (g->transB ? begin * g->k : begin), g->transB ? (int)g->k : (int)g->n,
-             g->beta, g->c + begin, (int)g->n);
+  sgemm_block(g, g->m, end - begin, g->a, g->b + (g->transB ? begin * g->k : begin), g->c + begin);
   if (g->bias) gemm_epilogue(g, 0, g->m, begin, end);
 }
 
@@ -420,12 +423,7 @@ static const char *run_gemm(void *ctx) {
     // so the operand each part packs again in full is the smaller one.
     return NULL;
   } else {
-    const int lda = g->transA ? (int)g->m : (int)g->k;
-    const int ldb = g->transB ? (int)g->k : (int)g->n;
-    for (int64_t i = 0; i < g->batch; i++) {
-      blas_sgemm(CblasRowMajor, g->transA ? CblasTrans : CblasNoTrans, g->transB ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
-                 (int)g->k, 1.0f, g->a + i * g->strideA, lda, g->b + i * g->strideB, ldb, g->beta, g->c + i * g->m * g->n, (int)g->n);
-    }
+    for (int64_t i = 0; i < g->batch; i++) sgemm_block(g, g->m, g->n, g->a + i * g->strideA, g->b + i * g->strideB, g->c + i * g->m * g->n);
   }
   if (g->bias) parallel_for(gemm_epilogue_rows, (void *)g, g->m, (GRAIN_CHEAP + g->n - 1) / g->n);
   return NULL;
@@ -1182,7 +1180,6 @@ static napi_value make_string(napi_env env, const char *s) {
 
 static napi_value Info(napi_env env, napi_callback_info info) {
   (void)info;
-  if (!stream_drain(env)) return NULL;
   napi_value result, threads;
   napi_create_object(env, &result);
   napi_set_named_property(env, result, "blas", make_string(env, blas_sgemm ? blas_path : ""));

@@ -2,8 +2,9 @@
 //
 // Why: in a training step JavaScript spends ~4 ms (batch 1024) to ~2 ms (batch 64) of its own
 // between kernel calls (tfjs's tape, dispatch, shapes), and while it does the second core has
-// nothing to do. Queued, the calls run on the stream's thread (and its OpenMP team) back to back
-// while JavaScript prepares the next ones, as a GPU stream would.
+// nothing to do. Queued, the calls run on the stream's thread back to back while JavaScript
+// prepares the next ones, as a GPU stream would; while JavaScript waits for them, it runs parts of
+// their loops and matmuls itself (stream_parallel), so the two cores are those two threads.
 //
 // One ring of tasks per Node-API environment (the main thread and each worker have their own).
 // The JavaScript thread fills slots and advances `submitted`; the stream thread runs slots in
@@ -38,8 +39,9 @@ typedef struct {
   int waiting;  // the JavaScript thread waits for progress
   uint64_t submitted, completed, reaped;
   const char *failure;  // the first failed task's message, until a sync reports it
-  // For benches (stats()): tasks run, times the stream thread was woken, its time running tasks,
-  // and the JavaScript thread's time waiting for it.
+  // For benches (streamStats()): times the stream thread was woken, its time running tasks, the
+  // JavaScript thread's time waiting for it and, of that, running parts; the stream thread's time
+  // waiting for JavaScript's last part.
   uint64_t wakes;
   int64_t busy_ns, wait_ns, help_ns, lag_ns;
   // The parallel loop the stream thread is running (stream_parallel): parts [0, job_parts), the
@@ -321,7 +323,6 @@ typedef struct {
   range_fn fn;
   int64_t n, grain;
   ptrdiff_t failed_at;
-  size_t size;
   _Alignas(16) unsigned char job[];
 } LoopTask;
 
@@ -348,7 +349,6 @@ napi_value stream_loop(const Args *args, range_fn fn, const void *job, size_t si
   task->n = n;
   task->grain = grain;
   task->failed_at = failed_at;
-  task->size = size;
   memcpy(task->job, job, size);
   return stream_submit(args, run_loop, task, NULL);
 }
@@ -376,7 +376,7 @@ static napi_value Sync(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/** stats() → { tasks, wakes, busyMs, waitMs } since this thread's stream began (see Stream). */
+/** streamStats() → { tasks, wakes, busyMs, waitMs, helpMs, lagMs } since this thread's stream began (see Stream). */
 static napi_value Stats(napi_env env, napi_callback_info info) {
   (void)info;
   Stream *s = stream_of(env);

@@ -226,8 +226,12 @@ export interface NativeBinding {
   queued?: Pick<NativeBinding, QueuedKernel>;
   /** Queue calls on the stream (true, the default unless CELLSHIFT_STREAM=0) or run each at once (false). */
   setStream?(on: boolean): void;
-  /** This thread's stream so far: calls run, wake-ups of its thread, its time running them, JavaScript's time waiting (for benches). */
-  streamStats?(): { tasks: number; wakes: number; busyMs: number; waitMs: number };
+  /**
+   * This thread's stream so far (for benches): calls run, wake-ups of its thread, its time running
+   * them, JavaScript's time waiting and, of that, running parts of them, and the stream thread's
+   * time waiting for JavaScript's last part.
+   */
+  streamStats?(): { tasks: number; wakes: number; busyMs: number; waitMs: number; helpMs: number; lagMs: number };
   /** Sets that spin, in microseconds (0: sleep at once); absent in addons built before it. */
   setSpin?(microseconds: number): void;
 }
